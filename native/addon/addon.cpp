@@ -1,0 +1,99 @@
+// Module entry: the Tensor class, info(), thread control, error-class
+// registration, and every kernel family's bindings.
+#include <napi.h>
+
+#include "../cpu/kernels.h"
+#include "../cpu/parallel.h"
+#include "errors.h"
+#include "ops.h"
+#include "tensor.h"
+
+#ifndef IMIX_VERSION
+#define IMIX_VERSION "0.0.0"
+#endif
+#ifndef IMIX_BUILD_TYPE
+#define IMIX_BUILD_TYPE "unknown"
+#endif
+#ifndef IMIX_CXX_FLAGS
+#define IMIX_CXX_FLAGS ""
+#endif
+
+namespace imix {
+namespace {
+
+Napi::Value Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("version", IMIX_VERSION);
+  o.Set("backend", "cpu");
+  o.Set("blas", cpu::blas_name());
+  o.Set("threads", cpu::num_threads());
+#if defined(_OPENMP)
+  o.Set("openmp", true);
+#else
+  o.Set("openmp", false);
+#endif
+  Napi::Array simd = Napi::Array::New(env);
+  uint32_t k = 0;
+#if defined(__SSE4_2__)
+  simd.Set(k++, "sse4.2");
+#endif
+#if defined(__AVX2__)
+  simd.Set(k++, "avx2");
+#endif
+#if defined(__FMA__)
+  simd.Set(k++, "fma");
+#endif
+#if defined(__AVX512F__)
+  simd.Set(k++, "avx512f");
+#endif
+#if defined(__ARM_NEON)
+  simd.Set(k++, "neon");
+#endif
+  o.Set("simd", simd);
+  o.Set("buildType", IMIX_BUILD_TYPE);
+  o.Set("cxxFlags", IMIX_CXX_FLAGS);
+  Napi::Object cuda = Napi::Object::New(env);
+  cuda.Set("compiled", false);
+  cuda.Set("devices", Napi::Array::New(env));
+  cuda.Set("reason", "this build has no CUDA backend");
+  o.Set("cuda", cuda);
+  return o;
+}
+
+Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
+  return guard(info, [](const Napi::CallbackInfo& info) -> Napi::Value {
+    IMIX_CHECK(info.Length() >= 1 && info[0].IsNumber(), Argument, "threads: expected a number");
+    double n = info[0].As<Napi::Number>().DoubleValue();
+    IMIX_CHECK(n >= 1 && n <= 1024 && n == (double)(int)n, Value, "threads: expected an integer in [1, 1024]");
+    cpu::set_num_threads((int)n);
+    return Napi::Number::New(info.Env(), cpu::num_threads());
+  });
+}
+
+Napi::Value SetErrorClasses(const Napi::CallbackInfo& info) {
+  set_error_classes(info);
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("Tensor", Tensor::Init(env));
+  exports.Set("info", Napi::Function::New(env, Info, "info"));
+  exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads, "setNumThreads"));
+  exports.Set("setErrorClasses", Napi::Function::New(env, SetErrorClasses, "setErrorClasses"));
+  register_gemm_ops(env, exports);
+  register_loss_ops(env, exports);
+  register_state_ops(env, exports);
+  register_mix_ops(env, exports);
+  register_batchnorm_ops(env, exports);
+  register_optim_ops(env, exports);
+  register_random_ops(env, exports);
+  return exports;
+}
+
+}  // namespace imix
+
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return imix::Init(env, exports); }
+NODE_API_MODULE(imix, InitModule)

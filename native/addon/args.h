@@ -1,0 +1,132 @@
+// Argument reading and validation for bound functions. Every failure throws
+// imix::Error naming the argument, which guard() turns into a typed JS error.
+#pragma once
+#include <napi.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "tensor.h"
+
+namespace imix {
+
+class Args {
+ public:
+  explicit Args(const Napi::CallbackInfo& info) : info_(info) {}
+
+  bool present(size_t i) const { return i < info_.Length() && !info_[i].IsUndefined() && !info_[i].IsNull(); }
+
+  // A live Tensor; optional ones return nullptr when absent.
+  Tensor* tensor(size_t i, const char* name) const {
+    IMIX_CHECK(present(i), Argument, std::string(name) + ": expected a Tensor, got nothing");
+    IMIX_CHECK(info_[i].IsObject(), Argument, std::string(name) + ": expected a Tensor");
+    Napi::Object o = info_[i].As<Napi::Object>();
+    Tensor* t = nullptr;
+    napi_status st = napi_unwrap(info_.Env(), o, reinterpret_cast<void**>(&t));
+    IMIX_CHECK(st == napi_ok && t != nullptr, Argument, std::string(name) + ": expected a Tensor");
+    IMIX_CHECK(!t->disposed(), Disposed, std::string(name) + ": tensor has been disposed");
+    return t;
+  }
+  Tensor* optional_tensor(size_t i, const char* name) const { return present(i) ? tensor(i, name) : nullptr; }
+
+  double number(size_t i, const char* name) const {
+    IMIX_CHECK(present(i) && info_[i].IsNumber(), Argument, std::string(name) + ": expected a number");
+    double v = info_[i].As<Napi::Number>().DoubleValue();
+    IMIX_CHECK(std::isfinite(v), Value, std::string(name) + ": expected a finite number, got " + std::to_string(v));
+    return v;
+  }
+  double number_in(size_t i, const char* name, double lo, double hi) const {
+    double v = number(i, name);
+    IMIX_CHECK(v >= lo && v <= hi, Value,
+               std::string(name) + ": " + std::to_string(v) + " is outside [" + std::to_string(lo) + ", " +
+                   std::to_string(hi) + "]");
+    return v;
+  }
+  int64_t integer(size_t i, const char* name) const {
+    double v = number(i, name);
+    IMIX_CHECK(v == std::floor(v) && std::fabs(v) < 9007199254740992.0, Value,
+               std::string(name) + ": expected an integer, got " + std::to_string(v));
+    return (int64_t)v;
+  }
+  // Seeds and RNG offsets: non-negative integers up to 2^53.
+  uint64_t u64(size_t i, const char* name) const {
+    int64_t v = integer(i, name);
+    IMIX_CHECK(v >= 0, Value, std::string(name) + ": expected a non-negative integer");
+    return (uint64_t)v;
+  }
+  bool boolean(size_t i, const char* name) const {
+    IMIX_CHECK(present(i) && info_[i].IsBoolean(), Argument, std::string(name) + ": expected a boolean");
+    return info_[i].As<Napi::Boolean>().Value();
+  }
+  bool boolean_or(size_t i, const char* name, bool dflt) const { return present(i) ? boolean(i, name) : dflt; }
+  Napi::Value raw(size_t i) const { return info_[i]; }
+
+ private:
+  const Napi::CallbackInfo& info_;
+};
+
+// ---- tensor expectations (all name the argument) ----
+inline void expect_dtype(const Tensor* t, DType d, const char* name) {
+  IMIX_CHECK(t->dtype == d, DType,
+             std::string(name) + ": expected " + dtype_name(d) + ", got " + dtype_name(t->dtype));
+}
+inline void expect_contiguous(const Tensor* t, const char* name) {
+  IMIX_CHECK(t->contiguous(), Shape, std::string(name) + ": expected a contiguous tensor, got a strided view");
+}
+inline void expect_ndim(const Tensor* t, int64_t nd, const char* name) {
+  IMIX_CHECK(t->ndim() == nd, Shape,
+             std::string(name) + ": expected " + std::to_string(nd) + " dimensions, got shape " + t->shape_str());
+}
+// Shape with -1 as "any".
+inline void expect_shape(const Tensor* t, const std::vector<int64_t>& want, const char* name) {
+  bool ok = t->ndim() == (int64_t)want.size();
+  for (size_t i = 0; ok && i < want.size(); ++i) ok = want[i] < 0 || want[i] == t->shape[i];
+  if (!ok) {
+    std::string w = "[";
+    for (size_t i = 0; i < want.size(); ++i)
+      w += (i ? ", " : "") + (want[i] < 0 ? std::string("*") : std::to_string(want[i]));
+    fail(ErrorKind::Shape, std::string(name) + ": expected shape " + w + "], got " + t->shape_str());
+  }
+}
+inline void expect_numel(const Tensor* t, int64_t n, const char* name) {
+  IMIX_CHECK(t->numel() == n, Shape,
+             std::string(name) + ": expected " + std::to_string(n) + " elements, got shape " + t->shape_str());
+}
+inline void expect_same_device(const Tensor* t, const Tensor* ref, const char* name, const char* refname) {
+  IMIX_CHECK(t->device() == ref->device(), Device,
+             std::string(name) + ": on " + t->device().str() + " but " + refname + " is on " + ref->device().str());
+}
+inline void expect_cpu(const Tensor* t, const char* name) {
+  IMIX_CHECK(t->device().type == Device::CPU, Device,
+             std::string(name) + ": on " + t->device().str() + ", this operation runs on cpu tensors only");
+}
+// A float32, contiguous tensor (the common case for kernel operands).
+inline float* f32(Tensor* t, const char* name) {
+  expect_dtype(t, DType::F32, name);
+  expect_contiguous(t, name);
+  return (float*)t->data();
+}
+inline int32_t* i32(Tensor* t, const char* name) {
+  expect_dtype(t, DType::I32, name);
+  expect_contiguous(t, name);
+  return (int32_t*)t->data();
+}
+// Two operands that must not share memory (an out-of-place kernel's input and output).
+inline void expect_no_alias(const Tensor* a, const Tensor* b, const char* an, const char* bn) {
+  if (a->storage != b->storage) return;
+  int64_t a0 = a->offset, a1 = a->offset + a->numel();
+  int64_t b0 = b->offset, b1 = b->offset + b->numel();
+  IMIX_CHECK(a1 <= b0 || b1 <= a0, Value,
+             std::string(an) + " and " + bn + " overlap in memory; this operation is out of place");
+}
+
+// Host-side checks on index/weight vectors (CPU tensors are read directly).
+// perm must be a permutation of 0..N-1.
+void check_permutation(const int32_t* perm, int64_t N, const char* name);
+// Every value in [lo, hi) .
+void check_indices(const int32_t* idx, int64_t n, int64_t lo, int64_t hi, const char* name);
+// Every λ finite and in [0, 1].
+void check_unit_interval(const float* v, int64_t n, const char* name);
+
+}  // namespace imix

@@ -1,0 +1,14 @@
+// One registration function per kernel family; each lives in ops_<family>.cpp
+// and binds that family's entry points (validation + dispatch to a backend).
+#pragma once
+#include <napi.h>
+
+namespace imix {
+void register_gemm_ops(Napi::Env env, Napi::Object exports);       // gemm, linear, bias, relu
+void register_loss_ops(Napi::Env env, Napi::Object exports);       // l2 normalize, mixed CE, mixed cosine
+void register_state_ops(Napi::Env env, Napi::Object exports);      // EMA, queue enqueue
+void register_mix_ops(Napi::Env env, Napi::Object exports);        // mixup, cutmix
+void register_batchnorm_ops(Napi::Env env, Napi::Object exports);  // batchnorm1d
+void register_optim_ops(Napi::Env env, Napi::Object exports);      // SGD, LARS, AdamW
+void register_random_ops(Napi::Env env, Napi::Object exports);     // Philox draws, input drop, noise
+}  // namespace imix

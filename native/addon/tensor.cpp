@@ -1,0 +1,315 @@
+#include "tensor.h"
+
+#include <cstdlib>
+#include <cstring>
+
+#include "args.h"
+#include "errors.h"
+
+namespace imix {
+
+Device parse_device(const std::string& s, const char* arg) {
+  Device d;
+  if (s == "cpu") return d;
+  if (s == "cuda" || s.rfind("cuda:", 0) == 0) {
+    d.type = Device::CUDA;
+    if (s.size() > 5) {
+      char* end = nullptr;
+      long idx = std::strtol(s.c_str() + 5, &end, 10);
+      if (*end != '\0' || idx < 0 || s.size() == 5)
+        fail(ErrorKind::Device, std::string(arg) + ": malformed device '" + s + "' (use 'cpu', 'cuda' or 'cuda:N')");
+      d.index = (int)idx;
+    }
+    fail(ErrorKind::Device, std::string(arg) + ": device '" + s +
+                                "' is not available: this build of imix has no CUDA backend");
+  }
+  fail(ErrorKind::Device, std::string(arg) + ": unknown device '" + s + "' (use 'cpu', 'cuda' or 'cuda:N')");
+}
+
+Storage::Storage(size_t nbytes, Device dev) : bytes(nbytes), device(dev) {
+  // 64-byte alignment for vector loads; aligned_alloc wants a multiple of it.
+  size_t rounded = ((nbytes + 63) / 64) * 64;
+  if (rounded == 0) rounded = 64;
+  data = std::aligned_alloc(64, rounded);
+  if (!data) throw std::bad_alloc();
+  std::memset(data, 0, rounded);
+}
+
+Storage::~Storage() { std::free(data); }
+
+std::string shape_to_string(const std::vector<int64_t>& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+std::vector<int64_t> contiguous_strides(const std::vector<int64_t>& shape) {
+  std::vector<int64_t> st(shape.size());
+  int64_t s = 1;
+  for (size_t i = shape.size(); i-- > 0;) {
+    st[i] = s;
+    s *= shape[i];
+  }
+  return st;
+}
+
+int64_t Tensor::numel() const {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return n;
+}
+
+bool Tensor::contiguous() const {
+  int64_t s = 1;
+  for (size_t i = shape.size(); i-- > 0;) {
+    if (shape[i] != 1 && strides[i] != s) return false;
+    s *= shape[i];
+  }
+  return true;
+}
+
+std::string Tensor::shape_str() const { return shape_to_string(shape); }
+
+void Tensor::require_live(const char* what) const {
+  if (!storage) fail(ErrorKind::Disposed, std::string(what) + ": tensor has been disposed");
+}
+
+namespace {
+Napi::FunctionReference g_ctor;
+
+struct ViewInit {
+  std::shared_ptr<Storage> storage;
+  DType dtype;
+  std::vector<int64_t> shape, strides;
+  int64_t offset;
+};
+
+// Largest element index a (shape, strides, offset) view touches, or -1 if empty.
+int64_t max_index(const std::vector<int64_t>& shape, const std::vector<int64_t>& strides, int64_t offset) {
+  int64_t m = offset;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (shape[i] == 0) return -1;
+    m += (shape[i] - 1) * strides[i];
+  }
+  return m;
+}
+
+constexpr int64_t kMaxElems = int64_t(1) << 40;
+
+std::vector<int64_t> parse_shape(Napi::Value v, const char* arg) {
+  IMIX_CHECK(v.IsArray(), Argument, std::string(arg) + ": expected an array of dimensions");
+  Napi::Array a = v.As<Napi::Array>();
+  IMIX_CHECK(a.Length() <= 8, Shape, std::string(arg) + ": at most 8 dimensions are supported");
+  std::vector<int64_t> s(a.Length());
+  int64_t n = 1;
+  for (uint32_t i = 0; i < a.Length(); ++i) {
+    Napi::Value d = a.Get(i);
+    IMIX_CHECK(d.IsNumber(), Argument, std::string(arg) + "[" + std::to_string(i) + "]: expected a number");
+    double x = d.As<Napi::Number>().DoubleValue();
+    IMIX_CHECK(x >= 0 && x == (double)(int64_t)x && x < (double)kMaxElems, Shape,
+               std::string(arg) + "[" + std::to_string(i) + "]: expected a non-negative integer, got " +
+                   std::to_string(x));
+    s[i] = (int64_t)x;
+    n *= s[i] == 0 ? 1 : s[i];
+    IMIX_CHECK(n < kMaxElems, Shape, std::string(arg) + ": tensor too large");
+  }
+  return s;
+}
+
+DType parse_dtype(Napi::Value v, const char* arg) {
+  IMIX_CHECK(v.IsString(), Argument, std::string(arg) + ": expected 'float32' or 'int32'");
+  std::string s = v.As<Napi::String>();
+  if (s == "float32") return DType::F32;
+  if (s == "int32") return DType::I32;
+  fail(ErrorKind::DType, std::string(arg) + ": unsupported dtype '" + s + "' (use 'float32' or 'int32')");
+}
+}  // namespace
+
+Napi::Function Tensor::Init(Napi::Env env) {
+  Napi::Function f = DefineClass(
+      env, "Tensor",
+      {InstanceAccessor<&Tensor::GetDType>("dtype"), InstanceAccessor<&Tensor::GetShape>("shape"),
+       InstanceAccessor<&Tensor::GetStrides>("strides"), InstanceAccessor<&Tensor::GetOffset>("offset"),
+       InstanceAccessor<&Tensor::GetDevice>("device"), InstanceAccessor<&Tensor::GetDisposed>("disposed"),
+       InstanceAccessor<&Tensor::GetNumel>("numel"), InstanceAccessor<&Tensor::GetContiguous>("contiguous"),
+       InstanceAccessor<&Tensor::GetStorageSize>("storageSize"), InstanceMethod<&Tensor::View>("view"),
+       InstanceMethod<&Tensor::CopyFromArray>("copyFromArray"),
+       InstanceMethod<&Tensor::CopyToArray>("copyToArray"), InstanceMethod<&Tensor::CopyFrom>("copyFrom"),
+       InstanceMethod<&Tensor::Fill>("fill"), InstanceMethod<&Tensor::SameStorage>("sameStorage"),
+       InstanceMethod<&Tensor::Dispose>("dispose")});
+  g_ctor = Napi::Persistent(f);
+  g_ctor.SuppressDestruct();
+  return f;
+}
+
+// new Tensor(dtype, shape, device)  — zero-filled; or internal: new Tensor(External<ViewInit>)
+Tensor::Tensor(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Tensor>(info) {
+  guard(info, [this](const Napi::CallbackInfo& info) -> Napi::Value {
+    if (info.Length() == 1 && info[0].IsExternal()) {
+      ViewInit* v = info[0].As<Napi::External<ViewInit>>().Data();
+      storage = v->storage;
+      dtype = v->dtype;
+      shape = std::move(v->shape);
+      strides = std::move(v->strides);
+      offset = v->offset;
+      return info.Env().Undefined();
+    }
+    IMIX_CHECK(info.Length() >= 2, Argument, "Tensor: expected (dtype, shape, device?)");
+    dtype = parse_dtype(info[0], "dtype");
+    shape = parse_shape(info[1], "shape");
+    strides = contiguous_strides(shape);
+    Device dev;
+    if (info.Length() >= 3 && !info[2].IsUndefined()) {
+      IMIX_CHECK(info[2].IsString(), Argument, "device: expected a string such as 'cpu' or 'cuda:0'");
+      dev = parse_device(info[2].As<Napi::String>(), "device");
+    }
+    storage = std::make_shared<Storage>((size_t)numel() * dtype_size(dtype), dev);
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Object Tensor::NewView(Napi::Env env, const std::shared_ptr<Storage>& storage, DType dtype,
+                             std::vector<int64_t> shape, std::vector<int64_t> strides, int64_t offset) {
+  ViewInit v{storage, dtype, std::move(shape), std::move(strides), offset};
+  return g_ctor.New({Napi::External<ViewInit>::New(env, &v)});
+}
+
+Napi::Object Tensor::NewTensor(Napi::Env env, DType dtype, const std::vector<int64_t>& shape, Device device) {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  auto st = std::make_shared<Storage>((size_t)n * dtype_size(dtype), device);
+  return NewView(env, st, dtype, shape, contiguous_strides(shape), 0);
+}
+
+static Napi::Array to_js_array(Napi::Env env, const std::vector<int64_t>& v) {
+  Napi::Array a = Napi::Array::New(env, v.size());
+  for (size_t i = 0; i < v.size(); ++i) a.Set((uint32_t)i, Napi::Number::New(env, (double)v[i]));
+  return a;
+}
+
+Napi::Value Tensor::GetDType(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), dtype_name(dtype)); }
+Napi::Value Tensor::GetShape(const Napi::CallbackInfo& info) { return to_js_array(info.Env(), shape); }
+Napi::Value Tensor::GetStrides(const Napi::CallbackInfo& info) { return to_js_array(info.Env(), strides); }
+Napi::Value Tensor::GetOffset(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), (double)offset); }
+Napi::Value Tensor::GetDevice(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), storage ? storage->device.str() : "disposed");
+}
+Napi::Value Tensor::GetDisposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), disposed()); }
+Napi::Value Tensor::GetNumel(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), (double)numel()); }
+Napi::Value Tensor::GetContiguous(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), contiguous()); }
+Napi::Value Tensor::GetStorageSize(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), (double)storage_elems());
+}
+
+// view(offset, shape, strides?) — offset in elements, relative to this view.
+Napi::Value Tensor::View(const Napi::CallbackInfo& info) {
+  return guard(info, [this](const Napi::CallbackInfo& info) -> Napi::Value {
+    require_live("view");
+    Args a(info);
+    int64_t off = a.integer(0, "offset");
+    std::vector<int64_t> shp = parse_shape(info[1], "shape");
+    std::vector<int64_t> st;
+    if (info.Length() >= 3 && !info[2].IsUndefined()) {
+      st = parse_shape(info[2], "strides");
+      IMIX_CHECK(st.size() == shp.size(), Shape,
+                 "strides: expected " + std::to_string(shp.size()) + " entries, got " + std::to_string(st.size()));
+    } else {
+      st = contiguous_strides(shp);
+    }
+    int64_t abs = offset + off;
+    IMIX_CHECK(abs >= 0, Value, "offset: view starts before the storage (offset " + std::to_string(off) + ")");
+    int64_t hi = max_index(shp, st, abs);
+    IMIX_CHECK(hi < storage_elems(), Shape,
+               "shape: view " + shape_to_string(shp) + " at offset " + std::to_string(off) +
+                   " reaches element " + std::to_string(hi) + " of a storage of " +
+                   std::to_string(storage_elems()) + " elements");
+    return NewView(info.Env(), storage, dtype, shp, st, abs);
+  });
+}
+
+static void check_array_matches(const Tensor& t, const Napi::TypedArray& arr, const char* arg) {
+  napi_typedarray_type want = t.dtype == DType::F32 ? napi_float32_array : napi_int32_array;
+  IMIX_CHECK(arr.TypedArrayType() == want, DType,
+             std::string(arg) + ": expected a " + (t.dtype == DType::F32 ? "Float32Array" : "Int32Array") +
+                 " for a " + dtype_name(t.dtype) + " tensor");
+  IMIX_CHECK((int64_t)arr.ElementLength() == t.numel(), Shape,
+             std::string(arg) + ": has " + std::to_string(arr.ElementLength()) + " elements, tensor " +
+                 t.shape_str() + " has " + std::to_string(t.numel()));
+  IMIX_CHECK(t.contiguous(), Shape, std::string(arg) + ": tensor is a non-contiguous view");
+}
+
+static void* typed_data(const Napi::TypedArray& arr) {
+  return (char*)arr.ArrayBuffer().Data() + arr.ByteOffset();
+}
+
+Napi::Value Tensor::CopyFromArray(const Napi::CallbackInfo& info) {
+  return guard(info, [this](const Napi::CallbackInfo& info) -> Napi::Value {
+    require_live("copyFromArray");
+    IMIX_CHECK(info.Length() >= 1 && info[0].IsTypedArray(), Argument, "source: expected a typed array");
+    Napi::TypedArray arr = info[0].As<Napi::TypedArray>();
+    check_array_matches(*this, arr, "source");
+    std::memcpy(data(), typed_data(arr), (size_t)numel() * dtype_size(dtype));
+    return info.This();
+  });
+}
+
+Napi::Value Tensor::CopyToArray(const Napi::CallbackInfo& info) {
+  return guard(info, [this](const Napi::CallbackInfo& info) -> Napi::Value {
+    require_live("copyToArray");
+    IMIX_CHECK(info.Length() >= 1 && info[0].IsTypedArray(), Argument, "target: expected a typed array");
+    Napi::TypedArray arr = info[0].As<Napi::TypedArray>();
+    check_array_matches(*this, arr, "target");
+    std::memcpy(typed_data(arr), data(), (size_t)numel() * dtype_size(dtype));
+    return info[0];
+  });
+}
+
+Napi::Value Tensor::CopyFrom(const Napi::CallbackInfo& info) {
+  return guard(info, [this](const Napi::CallbackInfo& info) -> Napi::Value {
+    require_live("copyFrom");
+    Args a(info);
+    Tensor* src = a.tensor(0, "source");
+    IMIX_CHECK(src->dtype == dtype, DType,
+               std::string("source: dtype ") + dtype_name(src->dtype) + " does not match " + dtype_name(dtype));
+    IMIX_CHECK(src->numel() == numel(), Shape,
+               "source: shape " + src->shape_str() + " has a different element count than " + shape_str());
+    IMIX_CHECK(src->device() == device(), Device, "source: on " + src->device().str() + ", target on " + device().str());
+    IMIX_CHECK(src->contiguous() && contiguous(), Shape, "source: both tensors must be contiguous");
+    std::memmove(data(), src->data(), (size_t)numel() * dtype_size(dtype));
+    return info.This();
+  });
+}
+
+Napi::Value Tensor::Fill(const Napi::CallbackInfo& info) {
+  return guard(info, [this](const Napi::CallbackInfo& info) -> Napi::Value {
+    require_live("fill");
+    Args a(info);
+    double v = a.number(0, "value");
+    IMIX_CHECK(contiguous(), Shape, "fill: tensor is a non-contiguous view");
+    int64_t n = numel();
+    if (dtype == DType::F32) {
+      float* p = (float*)data();
+      for (int64_t i = 0; i < n; ++i) p[i] = (float)v;
+    } else {
+      IMIX_CHECK(v == (double)(int32_t)v, Value, "value: not an int32 for an int32 tensor");
+      int32_t* p = (int32_t*)data();
+      for (int64_t i = 0; i < n; ++i) p[i] = (int32_t)v;
+    }
+    return info.This();
+  });
+}
+
+Napi::Value Tensor::SameStorage(const Napi::CallbackInfo& info) {
+  return guard(info, [this](const Napi::CallbackInfo& info) -> Napi::Value {
+    Args a(info);
+    Tensor* o = a.tensor(0, "other");
+    return Napi::Boolean::New(info.Env(), storage && storage == o->storage);
+  });
+}
+
+Napi::Value Tensor::Dispose(const Napi::CallbackInfo& info) {
+  storage.reset();
+  return info.Env().Undefined();
+}
+
+}  // namespace imix

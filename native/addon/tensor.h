@@ -1,0 +1,89 @@
+// The Tensor handle JS holds: a shared reference to a storage block on one
+// device, plus dtype, shape, strides and an element offset, so modules can
+// hold views into one flat parameter buffer. dispose() drops the storage
+// reference at once; the JS finalizer drops it otherwise.
+#pragma once
+#include <napi.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "../common/error.h"
+
+namespace imix {
+
+enum class DType { F32, I32 };
+inline const char* dtype_name(DType d) { return d == DType::F32 ? "float32" : "int32"; }
+inline size_t dtype_size(DType) { return 4; }
+
+struct Device {
+  enum Type { CPU, CUDA } type = CPU;
+  int index = 0;
+  bool operator==(const Device& o) const { return type == o.type && index == o.index; }
+  bool operator!=(const Device& o) const { return !(*this == o); }
+  std::string str() const { return type == CPU ? "cpu" : "cuda:" + std::to_string(index); }
+};
+// Parses "cpu", "cuda", "cuda:N"; throws a Device error naming `arg`.
+Device parse_device(const std::string& s, const char* arg);
+
+struct Storage {
+  void* data = nullptr;
+  size_t bytes = 0;
+  Device device;
+  Storage(size_t bytes, Device dev);  // zero-filled
+  ~Storage();
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+};
+
+class Tensor : public Napi::ObjectWrap<Tensor> {
+ public:
+  static Napi::Function Init(Napi::Env env);
+  explicit Tensor(const Napi::CallbackInfo& info);
+
+  // A new JS Tensor sharing `base`'s storage (used for views and op outputs).
+  static Napi::Object NewView(Napi::Env env, const std::shared_ptr<Storage>& storage, DType dtype,
+                              std::vector<int64_t> shape, std::vector<int64_t> strides,
+                              int64_t offset);
+  static Napi::Object NewTensor(Napi::Env env, DType dtype, const std::vector<int64_t>& shape,
+                                Device device);
+
+  std::shared_ptr<Storage> storage;
+  DType dtype = DType::F32;
+  std::vector<int64_t> shape, strides;
+  int64_t offset = 0;
+
+  bool disposed() const { return !storage; }
+  int64_t numel() const;
+  int64_t ndim() const { return (int64_t)shape.size(); }
+  bool contiguous() const;
+  Device device() const { return storage ? storage->device : Device{}; }
+  int64_t storage_elems() const { return storage ? (int64_t)(storage->bytes / dtype_size(dtype)) : 0; }
+  void* data() const { return (char*)storage->data + offset * (int64_t)dtype_size(dtype); }
+  std::string shape_str() const;
+
+ private:
+  Napi::Value GetDType(const Napi::CallbackInfo& info);
+  Napi::Value GetShape(const Napi::CallbackInfo& info);
+  Napi::Value GetStrides(const Napi::CallbackInfo& info);
+  Napi::Value GetOffset(const Napi::CallbackInfo& info);
+  Napi::Value GetDevice(const Napi::CallbackInfo& info);
+  Napi::Value GetDisposed(const Napi::CallbackInfo& info);
+  Napi::Value GetNumel(const Napi::CallbackInfo& info);
+  Napi::Value GetContiguous(const Napi::CallbackInfo& info);
+  Napi::Value GetStorageSize(const Napi::CallbackInfo& info);
+  Napi::Value View(const Napi::CallbackInfo& info);
+  Napi::Value CopyFromArray(const Napi::CallbackInfo& info);
+  Napi::Value CopyToArray(const Napi::CallbackInfo& info);
+  Napi::Value CopyFrom(const Napi::CallbackInfo& info);
+  Napi::Value Fill(const Napi::CallbackInfo& info);
+  Napi::Value SameStorage(const Napi::CallbackInfo& info);
+  Napi::Value Dispose(const Napi::CallbackInfo& info);
+  void require_live(const char* what) const;
+};
+
+std::string shape_to_string(const std::vector<int64_t>& shape);
+std::vector<int64_t> contiguous_strides(const std::vector<int64_t>& shape);
+
+}  // namespace imix

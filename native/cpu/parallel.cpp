@@ -1,0 +1,33 @@
+#include "parallel.h"
+
+#include <atomic>
+#include <thread>
+
+#if defined(IMIX_HAVE_OPENBLAS)
+extern "C" void openblas_set_num_threads(int);
+#endif
+
+namespace imix::cpu {
+
+namespace {
+int default_threads() {
+#if defined(_OPENMP)
+  return omp_get_max_threads();
+#else
+  unsigned n = std::thread::hardware_concurrency();
+  return n ? (int)n : 1;
+#endif
+}
+std::atomic<int> g_threads{default_threads()};
+}  // namespace
+
+int num_threads() { return g_threads.load(std::memory_order_relaxed); }
+
+void set_num_threads(int n) {
+  g_threads.store(n < 1 ? 1 : n, std::memory_order_relaxed);
+#if defined(IMIX_HAVE_OPENBLAS)
+  openblas_set_num_threads(n);
+#endif
+}
+
+}  // namespace imix::cpu
