@@ -3,3 +3,9 @@
  * @module
  */
 export * from './state';
+export * from './gemm';
+export * from './loss';
+export * from './mix';
+export * from './batchnorm';
+export * from './optim';
+export * from './random';

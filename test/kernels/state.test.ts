@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DisposedError, ShapeError, Tensor, ValueError, ops } from '../lib/index';
-import { expectClose, randn } from './helpers';
+import { DisposedError, ShapeError, Tensor, ValueError, ops } from '../../lib/index';
+import { expectClose, randn } from '../helpers';
 
 describe('ema', () => {
   it('matches t = m·t + (1−m)·s over the whole buffer', () => {

@@ -1,0 +1,5 @@
+/**
+ * batchnorm kernels (placeholder until the family lands).
+ * @module
+ */
+export {};

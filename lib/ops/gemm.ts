@@ -1,0 +1,5 @@
+/**
+ * gemm kernels (placeholder until the family lands).
+ * @module
+ */
+export {};

@@ -1,0 +1,5 @@
+/**
+ * loss kernels (placeholder until the family lands).
+ * @module
+ */
+export {};

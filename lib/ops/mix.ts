@@ -1,0 +1,5 @@
+/**
+ * mix kernels (placeholder until the family lands).
+ * @module
+ */
+export {};

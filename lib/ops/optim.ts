@@ -1,0 +1,5 @@
+/**
+ * optim kernels (placeholder until the family lands).
+ * @module
+ */
+export {};

@@ -1,0 +1,5 @@
+/**
+ * random kernels (placeholder until the family lands).
+ * @module
+ */
+export {};
