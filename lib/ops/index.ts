@@ -9,3 +9,4 @@ export * from './mix';
 export * from './batchnorm';
 export * from './optim';
 export * from './random';
+export * from './elementwise';

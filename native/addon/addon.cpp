@@ -90,6 +90,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   register_batchnorm_ops(env, exports);
   register_optim_ops(env, exports);
   register_random_ops(env, exports);
+  register_elementwise_ops(env, exports);
   return exports;
 }
 

@@ -11,4 +11,5 @@ void register_mix_ops(Napi::Env env, Napi::Object exports);        // mixup, cut
 void register_batchnorm_ops(Napi::Env env, Napi::Object exports);  // batchnorm1d
 void register_optim_ops(Napi::Env env, Napi::Object exports);      // SGD, LARS, AdamW
 void register_random_ops(Napi::Env env, Napi::Object exports);     // Philox draws, input drop, noise
+void register_elementwise_ops(Napi::Env env, Napi::Object exports); // axpby, rowdot, maxout, gather, sum
 }  // namespace imix

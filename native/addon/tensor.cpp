@@ -283,15 +283,16 @@ Napi::Value Tensor::CopyFrom(const Napi::CallbackInfo& info) {
 Napi::Value Tensor::Fill(const Napi::CallbackInfo& info) {
   return guard(info, [this](const Napi::CallbackInfo& info) -> Napi::Value {
     require_live("fill");
-    Args a(info);
-    double v = a.number(0, "value");
+    // Any float, NaN and ±Inf included (masks, tests); int32 needs an int32.
+    IMIX_CHECK(info.Length() >= 1 && info[0].IsNumber(), Argument, "value: expected a number");
+    double v = info[0].As<Napi::Number>().DoubleValue();
     IMIX_CHECK(contiguous(), Shape, "fill: tensor is a non-contiguous view");
     int64_t n = numel();
     if (dtype == DType::F32) {
       float* p = (float*)data();
       for (int64_t i = 0; i < n; ++i) p[i] = (float)v;
     } else {
-      IMIX_CHECK(v == (double)(int32_t)v, Value, "value: not an int32 for an int32 tensor");
+      IMIX_CHECK(v >= -2147483648.0 && v <= 2147483647.0 && v == (double)(int32_t)v, Value, "value: not an int32 for an int32 tensor");
       int32_t* p = (int32_t*)data();
       for (int64_t i = 0; i < n; ++i) p[i] = (int32_t)v;
     }

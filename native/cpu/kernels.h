@@ -148,4 +148,26 @@ void input_drop(const float* x, float* out, int64_t n, float p, uint64_t seed, u
 void gaussian_noise(const float* x, float* out, int64_t n, float std, uint64_t seed,
                     uint64_t offset);
 
+// ---- elementwise.cpp -------------------------------------------------------
+// Small glue kernels the training loops need between the big ones.
+// y = a·x + b·y over n floats (b == 0 does not read y).
+void axpby(float a, const float* x, float b, float* y, int64_t n);
+// out[i·out_stride] = alpha · Σ_d a[i,d]·b[i,d]   (MoCo's positive logits q_i·k_i/τ,
+// written straight into column 0 of the N×(1+K) logits)
+void rowdot(const float* a, const float* b, float* out, int64_t out_stride, int64_t N, int64_t D,
+            float alpha);
+// y[i,:] += alpha · s[i·s_stride] · x[i,:]   (backward of rowdot)
+void row_scale_add(float* y, const float* s, int64_t s_stride, const float* x, int64_t N,
+                   int64_t D, float alpha);
+// Maxout over groups of k adjacent features: x[N, F·k] → y[N, F],
+// y[i,f] = max_j x[i, f·k + j]; argmax[i,f] = j of the first maximum.
+void maxout_forward(const float* x, float* y, int32_t* argmax, int64_t N, int64_t F, int64_t k);
+// dx[i, f·k + j] = (j == argmax[i,f]) ? dy[i,f] : 0
+void maxout_backward(const float* dy, const int32_t* argmax, float* dx, int64_t N, int64_t F,
+                     int64_t k);
+// out[i,:] = src[idx[i],:] for i < B (rows of F floats).
+void gather_rows(const float* src, const int32_t* idx, float* out, int64_t B, int64_t F);
+// Σ over n floats, in double.
+double sum(const float* x, int64_t n);
+
 }  // namespace imix::cpu

@@ -1,0 +1,169 @@
+// Bindings: axpby, rowdot, rowScaleAdd, maxoutForward/Backward, gatherRows, sum.
+#include "../cpu/kernels.h"
+#include "args.h"
+#include "errors.h"
+#include "ops.h"
+
+namespace imix {
+namespace {
+
+// A vector of N floats that may be a strided column view ([N] or [N, 1]):
+// returns its element stride.
+int64_t column_stride(const Tensor* t, int64_t N, const char* name) {
+  expect_dtype(t, DType::F32, name);
+  bool ok = (t->ndim() == 1 && t->shape[0] == N) || (t->ndim() == 2 && t->shape[0] == N && t->shape[1] == 1);
+  IMIX_CHECK(ok, Shape, std::string(name) + ": expected shape [" + std::to_string(N) + "] or [" +
+                            std::to_string(N) + ", 1], got " + t->shape_str());
+  return t->strides[0];
+}
+
+Napi::Value Axpby(const Napi::CallbackInfo& info) {
+  Args a(info);
+  double alpha = a.number(0, "a");
+  Tensor* x = a.tensor(1, "x");
+  double beta = a.number(2, "b");
+  Tensor* y = a.tensor(3, "y");
+  const float* xp = f32(x, "x");
+  float* yp = f32(y, "y");
+  expect_same_device(x, y, "x", "y");
+  expect_cpu(y, "y");
+  IMIX_CHECK(x->numel() == y->numel(), Shape, "x: shape " + x->shape_str() + " does not match y " + y->shape_str());
+  cpu::axpby((float)alpha, xp, (float)beta, yp, y->numel());
+  return info.Env().Undefined();
+}
+
+Napi::Value Rowdot(const Napi::CallbackInfo& info) {
+  Args a(info);
+  Tensor* ta = a.tensor(0, "a");
+  Tensor* tb = a.tensor(1, "b");
+  Tensor* out = a.tensor(2, "out");
+  double alpha = a.number(3, "alpha");
+  expect_ndim(ta, 2, "a");
+  int64_t N = ta->shape[0], D = ta->shape[1];
+  expect_shape(tb, {N, D}, "b");
+  const float* ap = f32(ta, "a");
+  const float* bp = f32(tb, "b");
+  int64_t st = column_stride(out, N, "out");
+  expect_same_device(tb, ta, "b", "a");
+  expect_same_device(out, ta, "out", "a");
+  expect_cpu(ta, "a");
+  IMIX_CHECK(out->storage != ta->storage && out->storage != tb->storage, Value,
+             "out: overlaps an input; rowdot is out of place");
+  cpu::rowdot(ap, bp, (float*)out->data(), st, N, D, (float)alpha);
+  return info.Env().Undefined();
+}
+
+Napi::Value RowScaleAdd(const Napi::CallbackInfo& info) {
+  Args a(info);
+  Tensor* y = a.tensor(0, "y");
+  Tensor* s = a.tensor(1, "s");
+  Tensor* x = a.tensor(2, "x");
+  double alpha = a.number(3, "alpha");
+  expect_ndim(y, 2, "y");
+  int64_t N = y->shape[0], D = y->shape[1];
+  expect_shape(x, {N, D}, "x");
+  float* yp = f32(y, "y");
+  const float* xp = f32(x, "x");
+  int64_t st = column_stride(s, N, "s");
+  expect_same_device(x, y, "x", "y");
+  expect_same_device(s, y, "s", "y");
+  expect_cpu(y, "y");
+  expect_no_alias(x, y, "x", "y");
+  cpu::row_scale_add(yp, (const float*)s->data(), st, xp, N, D, (float)alpha);
+  return info.Env().Undefined();
+}
+
+Napi::Value MaxoutForward(const Napi::CallbackInfo& info) {
+  Args a(info);
+  Tensor* x = a.tensor(0, "x");
+  Tensor* y = a.tensor(1, "y");
+  Tensor* am = a.tensor(2, "argmax");
+  int64_t k = a.integer(3, "k");
+  IMIX_CHECK(k >= 1, Value, "k: expected a group size >= 1, got " + std::to_string(k));
+  expect_ndim(x, 2, "x");
+  int64_t N = x->shape[0];
+  IMIX_CHECK(x->shape[1] % k == 0, Shape,
+             "x: " + std::to_string(x->shape[1]) + " features are not a multiple of k = " + std::to_string(k));
+  int64_t F = x->shape[1] / k;
+  expect_shape(y, {N, F}, "y");
+  expect_shape(am, {N, F}, "argmax");
+  const float* xp = f32(x, "x");
+  float* yp = f32(y, "y");
+  int32_t* ap = i32(am, "argmax");
+  expect_same_device(y, x, "y", "x");
+  expect_same_device(am, x, "argmax", "x");
+  expect_cpu(x, "x");
+  expect_no_alias(x, y, "x", "y");
+  cpu::maxout_forward(xp, yp, ap, N, F, k);
+  return info.Env().Undefined();
+}
+
+Napi::Value MaxoutBackward(const Napi::CallbackInfo& info) {
+  Args a(info);
+  Tensor* dy = a.tensor(0, "dy");
+  Tensor* am = a.tensor(1, "argmax");
+  Tensor* dx = a.tensor(2, "dx");
+  int64_t k = a.integer(3, "k");
+  IMIX_CHECK(k >= 1, Value, "k: expected a group size >= 1, got " + std::to_string(k));
+  expect_ndim(dy, 2, "dy");
+  int64_t N = dy->shape[0], F = dy->shape[1];
+  expect_shape(am, {N, F}, "argmax");
+  expect_shape(dx, {N, F * k}, "dx");
+  const float* dyp = f32(dy, "dy");
+  const int32_t* ap = i32(am, "argmax");
+  float* dxp = f32(dx, "dx");
+  expect_same_device(am, dy, "argmax", "dy");
+  expect_same_device(dx, dy, "dx", "dy");
+  expect_cpu(dy, "dy");
+  expect_no_alias(dy, dx, "dy", "dx");
+  check_indices(ap, N * F, 0, k, "argmax");
+  cpu::maxout_backward(dyp, ap, dxp, N, F, k);
+  return info.Env().Undefined();
+}
+
+Napi::Value GatherRows(const Napi::CallbackInfo& info) {
+  Args a(info);
+  Tensor* src = a.tensor(0, "src");
+  Tensor* idx = a.tensor(1, "idx");
+  Tensor* out = a.tensor(2, "out");
+  IMIX_CHECK(src->ndim() >= 1, Shape, "src: expected at least one dimension");
+  int64_t R = src->shape[0];
+  int64_t F = R ? src->numel() / R : 0;
+  expect_ndim(idx, 1, "idx");
+  int64_t B = idx->shape[0];
+  std::vector<int64_t> want = src->shape;
+  want[0] = B;
+  expect_shape(out, want, "out");
+  const float* sp = f32(src, "src");
+  const int32_t* ip = i32(idx, "idx");
+  float* op = f32(out, "out");
+  expect_same_device(idx, src, "idx", "src");
+  expect_same_device(out, src, "out", "src");
+  expect_cpu(src, "src");
+  expect_no_alias(src, out, "src", "out");
+  check_indices(ip, B, 0, R, "idx");
+  cpu::gather_rows(sp, ip, op, B, F);
+  return info.Env().Undefined();
+}
+
+Napi::Value Sum(const Napi::CallbackInfo& info) {
+  Args a(info);
+  Tensor* x = a.tensor(0, "x");
+  const float* xp = f32(x, "x");
+  expect_cpu(x, "x");
+  return Napi::Number::New(info.Env(), cpu::sum(xp, x->numel()));
+}
+
+}  // namespace
+
+void register_elementwise_ops(Napi::Env env, Napi::Object exports) {
+  bind(env, exports, "axpby", Axpby);
+  bind(env, exports, "rowdot", Rowdot);
+  bind(env, exports, "rowScaleAdd", RowScaleAdd);
+  bind(env, exports, "maxoutForward", MaxoutForward);
+  bind(env, exports, "maxoutBackward", MaxoutBackward);
+  bind(env, exports, "gatherRows", GatherRows);
+  bind(env, exports, "sum", Sum);
+}
+
+}  // namespace imix
