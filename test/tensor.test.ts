@@ -86,3 +86,14 @@ describe('Tensor', () => {
     expect(i.threads).toBeGreaterThanOrEqual(1);
   });
 });
+
+describe('Tensor.fill on strided views', () => {
+  it('fills a matrix diagonal through a strided view', () => {
+    const m = Tensor.zeros([3, 3]);
+    m.view(0, [3], [4]).fill(-Infinity);
+    expect(Array.from(m.toArray())).toEqual([-Infinity, 0, 0, 0, -Infinity, 0, 0, 0, -Infinity]);
+    const c = Tensor.zeros([2, 3]);
+    c.view(1, [2, 1], [3, 1]).fill(5);
+    expect(Array.from(c.toArray())).toEqual([0, 5, 0, 0, 5, 0]);
+  });
+});

@@ -280,21 +280,49 @@ Napi::Value Tensor::CopyFrom(const Napi::CallbackInfo& info) {
   });
 }
 
+// Visits every element offset of a (shape, strides) view, last dim fastest.
+template <class F>
+static void for_each_offset(const std::vector<int64_t>& shape, const std::vector<int64_t>& strides, int64_t base, F&& f) {
+  size_t nd = shape.size();
+  for (int64_t d : shape)
+    if (d == 0) return;
+  std::vector<int64_t> idx(nd, 0);
+  for (;;) {
+    int64_t off = base;
+    for (size_t k = 0; k < nd; ++k) off += idx[k] * strides[k];
+    f(off);
+    size_t k = nd;
+    while (k > 0) {
+      --k;
+      if (++idx[k] < shape[k]) break;
+      idx[k] = 0;
+      if (k == 0) return;
+    }
+    if (nd == 0) return;
+  }
+}
+
+// fill(value): any view, strided ones included (e.g. a matrix diagonal).
 Napi::Value Tensor::Fill(const Napi::CallbackInfo& info) {
   return guard(info, [this](const Napi::CallbackInfo& info) -> Napi::Value {
     require_live("fill");
     // Any float, NaN and ±Inf included (masks, tests); int32 needs an int32.
     IMIX_CHECK(info.Length() >= 1 && info[0].IsNumber(), Argument, "value: expected a number");
     double v = info[0].As<Napi::Number>().DoubleValue();
-    IMIX_CHECK(contiguous(), Shape, "fill: tensor is a non-contiguous view");
-    int64_t n = numel();
     if (dtype == DType::F32) {
-      float* p = (float*)data();
-      for (int64_t i = 0; i < n; ++i) p[i] = (float)v;
+      float* p = (float*)storage->data;
+      float fv = (float)v;
+      if (contiguous()) {
+        float* q = p + offset;
+        for (int64_t i = 0, n = numel(); i < n; ++i) q[i] = fv;
+      } else {
+        for_each_offset(shape, strides, offset, [&](int64_t o) { p[o] = fv; });
+      }
     } else {
-      IMIX_CHECK(v >= -2147483648.0 && v <= 2147483647.0 && v == (double)(int32_t)v, Value, "value: not an int32 for an int32 tensor");
-      int32_t* p = (int32_t*)data();
-      for (int64_t i = 0; i < n; ++i) p[i] = (int32_t)v;
+      IMIX_CHECK(v >= -2147483648.0 && v <= 2147483647.0 && v == (double)(int32_t)v, Value,
+                 "value: not an int32 for an int32 tensor");
+      int32_t* p = (int32_t*)storage->data;
+      for_each_offset(shape, strides, offset, [&](int64_t o) { p[o] = (int32_t)v; });
     }
     return info.This();
   });
