@@ -43,6 +43,11 @@ export class BackendError extends ImixError {
   override readonly code = 'IMIX_BACKEND';
 }
 
+/** A data or checkpoint file that is missing, truncated or malformed. */
+export class DataError extends ImixError {
+  override readonly code = 'IMIX_DATA';
+}
+
 export const errorClasses = {
   ArgumentError,
   ShapeError,

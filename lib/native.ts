@@ -58,7 +58,8 @@ export interface NativeAddon {
   [name: string]: unknown;
 }
 
-function packageRoot(): string {
+/** The folder holding imix's package.json (source checkout or installed package). */
+export function packageRoot(): string {
   let dir = __dirname;
   for (;;) {
     const pj = path.join(dir, 'package.json');

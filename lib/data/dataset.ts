@@ -1,0 +1,135 @@
+/**
+ * In-memory datasets: rows of float32 features with an optional label each.
+ * @module
+ */
+import * as path from 'node:path';
+import { DataError, ShapeError } from '../errors';
+import { packageRoot } from '../native';
+import { readIdx } from './idx';
+
+export interface Dataset {
+  /** Row-major features, `n × prod(sampleShape)`. */
+  x: Float32Array;
+  n: number;
+  /** Shape of one sample: `[F]` for tabular data, `[C, H, W]` for images. */
+  sampleShape: number[];
+  /** Class of each row (for evaluation only; training never reads it). */
+  labels?: Int32Array;
+  numClasses?: number;
+  name: string;
+}
+
+export function featureCount(ds: Pick<Dataset, 'sampleShape'>): number {
+  return ds.sampleShape.reduce((a, b) => a * b, 1);
+}
+
+/** Builds a dataset from a Float32Array, checking the sizes. */
+export function fromArray(x: Float32Array, sampleShape: number[], options: { labels?: Int32Array; name?: string } = {}): Dataset {
+  const f = sampleShape.reduce((a, b) => a * b, 1);
+  if (!(x instanceof Float32Array)) throw new DataError('x: expected a Float32Array');
+  if (f <= 0 || x.length % f !== 0) throw new ShapeError(`sampleShape: [${sampleShape.join(', ')}] does not divide ${x.length} values`);
+  const n = x.length / f;
+  const labels = options.labels;
+  if (labels && labels.length !== n) throw new ShapeError(`labels: ${labels.length} labels for ${n} rows`);
+  let numClasses: number | undefined;
+  if (labels) {
+    let max = -1;
+    for (const l of labels) {
+      if (l < 0) throw new DataError(`labels: negative label ${l}`);
+      if (l > max) max = l;
+    }
+    numClasses = max + 1;
+  }
+  return { x, n, sampleShape: [...sampleShape], labels, numClasses, name: options.name ?? 'array' };
+}
+
+/**
+ * Loads an IDX image file (and optionally its label file) as a dataset of
+ * `[1, H, W]` samples scaled to [0, 1] (ubyte) or as stored (other types).
+ */
+export function loadIdxDataset(images: string, labels?: string, options: { name?: string } = {}): Dataset {
+  const img = readIdx(images);
+  if (img.dims.length < 2) throw new DataError(`${images}: expected [N, ...] samples, got dims [${img.dims.join(', ')}]`);
+  const [n, ...rest] = img.dims as [number, ...number[]];
+  const scale = img.data instanceof Uint8Array ? 1 / 255 : 1;
+  const x = new Float32Array(img.data.length);
+  for (let i = 0; i < x.length; i++) x[i] = (img.data[i] as number) * scale;
+  let lab: Int32Array | undefined;
+  if (labels) {
+    const l = readIdx(labels);
+    if (l.dims.length !== 1 || l.dims[0] !== n)
+      throw new DataError(`${labels}: expected ${n} labels to match ${path.basename(images)}, got dims [${l.dims.join(', ')}]`);
+    lab = Int32Array.from(l.data as ArrayLike<number>);
+  }
+  const sampleShape = rest.length === 2 ? [1, rest[0]!, rest[1]!] : rest;
+  return fromArray(x, sampleShape, { labels: lab, name: options.name ?? path.basename(images) });
+}
+
+/** Folder of the data bundled with the package. */
+export function bundledDataDir(): string {
+  return path.join(packageRoot(), 'data');
+}
+
+/**
+ * The bundled Fashion-MNIST subset (10,000 training and 2,000 test images,
+ * 28×28, labels 0–9): the default dataset when none is given.
+ */
+export function fashionMnist(split: 'train' | 'test' = 'train', dir = path.join(bundledDataDir(), 'fashion-mnist')): Dataset {
+  return loadIdxDataset(
+    path.join(dir, `${split}-images-idx3-ubyte.gz`),
+    path.join(dir, `${split}-labels-idx1-ubyte.gz`),
+    { name: `fashion-mnist-${split}` },
+  );
+}
+
+/** Rows [start, end) as a new dataset sharing nothing. */
+export function subset(ds: Dataset, start: number, end: number): Dataset {
+  const f = featureCount(ds);
+  return {
+    ...ds,
+    x: ds.x.slice(start * f, end * f),
+    n: end - start,
+    labels: ds.labels?.slice(start, end),
+  };
+}
+
+/**
+ * Per-feature standardization fitted on one split (the training split) and
+ * applied to any: x' = (x − μ) / σ, with σ floored so constant features map to 0.
+ */
+export class Standardizer {
+  private constructor(
+    readonly mean: Float32Array,
+    readonly std: Float32Array,
+  ) {}
+
+  static fit(ds: Pick<Dataset, 'x' | 'n' | 'sampleShape'>, minStd = 1e-6): Standardizer {
+    const f = featureCount(ds);
+    const mean = new Float64Array(f), m2 = new Float64Array(f);
+    for (let i = 0; i < ds.n; i++) {
+      const row = i * f;
+      for (let j = 0; j < f; j++) mean[j]! += ds.x[row + j]!;
+    }
+    for (let j = 0; j < f; j++) mean[j]! /= Math.max(ds.n, 1);
+    for (let i = 0; i < ds.n; i++) {
+      const row = i * f;
+      for (let j = 0; j < f; j++) {
+        const d = ds.x[row + j]! - mean[j]!;
+        m2[j]! += d * d;
+      }
+    }
+    const std = new Float32Array(f);
+    for (let j = 0; j < f; j++) std[j] = Math.max(Math.sqrt(m2[j]! / Math.max(ds.n, 1)), minStd);
+    return new Standardizer(Float32Array.from(mean), std);
+  }
+
+  /** Standardized copy of `x` (rows of the fitted feature count). */
+  apply(x: Float32Array): Float32Array {
+    const f = this.mean.length;
+    if (x.length % f !== 0) throw new ShapeError(`x: ${x.length} values are not rows of ${f} features`);
+    const out = new Float32Array(x.length);
+    for (let i = 0; i < x.length; i += f)
+      for (let j = 0; j < f; j++) out[i + j] = (x[i + j]! - this.mean[j]!) / this.std[j]!;
+    return out;
+  }
+}

@@ -1,0 +1,233 @@
+/**
+ * Modules in the style of `torch.nn`, with explicit forward and backward.
+ *
+ * A module declares its parameters (shape, initializer, optimizer flags) and
+ * buffers (BatchNorm running statistics) when it is constructed. A
+ * {@link ParameterStore} then lays every parameter of a module tree out in
+ * ONE flat buffer, every gradient in another and every buffer in a third,
+ * and hands each module views into them. That is what makes an optimizer
+ * step or an EMA update a single kernel over the whole model.
+ *
+ * Activations are allocated on the first forward for a batch shape and
+ * reused by every later step with that shape.
+ * @module
+ */
+import { ArgumentError, ShapeError } from '../errors';
+import { Generator } from '../random';
+import { Tensor, type Device } from '../tensor';
+
+/** How a parameter is initialized. */
+export type Init =
+  | { kind: 'zeros' }
+  | { kind: 'ones' }
+  /** U(−bound, bound) */
+  | { kind: 'uniform'; bound: number };
+
+/** A trainable tensor: a view into the store's flat parameter buffer, and its gradient view. */
+export class Parameter {
+  /** Set by the ParameterStore. */
+  data!: Tensor<'float32'>;
+  grad!: Tensor<'float32'>;
+  constructor(
+    readonly name: string,
+    readonly shape: number[],
+    readonly init: Init,
+    /** Weight decay applies (off for biases and BatchNorm affine parameters, as is customary). */
+    readonly decay: boolean,
+    /** LARS trust-ratio adaptation applies (off for biases and BatchNorm, as in SimCLR/BYOL). */
+    readonly lars: boolean,
+  ) {}
+  get numel(): number {
+    return this.shape.reduce((a, b) => a * b, 1);
+  }
+}
+
+/** A non-trainable state tensor (BatchNorm running statistics). */
+export class Buffer {
+  data!: Tensor<'float32'>;
+  constructor(
+    readonly name: string,
+    readonly shape: number[],
+    readonly initValue: number,
+  ) {}
+  get numel(): number {
+    return this.shape.reduce((a, b) => a * b, 1);
+  }
+}
+
+export abstract class Module {
+  /** Train mode (batch statistics, running-stat updates) or eval mode. */
+  training = true;
+  protected readonly _params: Parameter[] = [];
+  protected readonly _buffers: Buffer[] = [];
+  protected readonly _children: Array<[string, Module]> = [];
+  /** Device of the store this module was bound to. */
+  device: Device = 'cpu';
+
+  /** y = f(x). The returned tensor belongs to the module and is overwritten by the next forward. */
+  abstract forward(x: Tensor<'float32'>): Tensor<'float32'>;
+  /**
+   * Given dL/dy for the last forward, accumulates parameter gradients into
+   * their `.grad` views and returns dL/dx (owned by the module), or null
+   * when `needInputGrad` is false.
+   */
+  abstract backward(dy: Tensor<'float32'>, needInputGrad?: boolean): Tensor<'float32'> | null;
+  /** Output feature count for an input feature count (shape inference). */
+  abstract outFeatures(inFeatures: number): number;
+
+  protected parameter(name: string, shape: number[], init: Init, opts: { decay?: boolean; lars?: boolean } = {}): Parameter {
+    const p = new Parameter(name, shape, init, opts.decay ?? true, opts.lars ?? true);
+    this._params.push(p);
+    return p;
+  }
+  protected buffer(name: string, shape: number[], initValue: number): Buffer {
+    const b = new Buffer(name, shape, initValue);
+    this._buffers.push(b);
+    return b;
+  }
+  protected child<M extends Module>(name: string, m: M): M {
+    this._children.push([name, m]);
+    return m;
+  }
+
+  /** Every (qualified name, parameter) of this module tree, in a fixed order. */
+  namedParameters(prefix = ''): Array<[string, Parameter]> {
+    const out: Array<[string, Parameter]> = this._params.map((p) => [prefix + p.name, p]);
+    for (const [n, c] of this._children) out.push(...c.namedParameters(`${prefix}${n}.`));
+    return out;
+  }
+  namedBuffers(prefix = ''): Array<[string, Buffer]> {
+    const out: Array<[string, Buffer]> = this._buffers.map((b) => [prefix + b.name, b]);
+    for (const [n, c] of this._children) out.push(...c.namedBuffers(`${prefix}${n}.`));
+    return out;
+  }
+  modules(): Module[] {
+    return [this, ...this._children.flatMap(([, c]) => c.modules())];
+  }
+
+  train(mode = true): this {
+    for (const m of this.modules()) m.training = mode;
+    return this;
+  }
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** Releases cached activations (they are re-created on the next forward). */
+  releaseActivations(): void {
+    for (const m of this.modules()) m.dropCache();
+  }
+  protected dropCache(): void {}
+
+  /** A short description of the architecture (used to check checkpoints). */
+  abstract describe(): string;
+}
+
+/**
+ * Allocates a tensor once per requested shape and returns the same one
+ * while the shape stays the same (activation reuse).
+ */
+export class Workspace {
+  private readonly slots = new Map<string, Tensor>();
+  constructor(private readonly device: () => Device) {}
+  get(key: string, shape: number[], dtype: 'float32'): Tensor<'float32'>;
+  get(key: string, shape: number[], dtype: 'int32'): Tensor<'int32'>;
+  get(key: string, shape: number[]): Tensor<'float32'>;
+  get(key: string, shape: number[], dtype: 'float32' | 'int32' = 'float32'): Tensor {
+    const t = this.slots.get(key);
+    if (t && !t.disposed && t.dtype === dtype && t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i]))
+      return t;
+    t?.dispose();
+    const fresh = Tensor.zeros(shape, { dtype, device: this.device() });
+    this.slots.set(key, fresh);
+    return fresh;
+  }
+  clear(): void {
+    for (const t of this.slots.values()) t.dispose();
+    this.slots.clear();
+  }
+}
+
+export function check2d(x: Tensor, features: number, arg: string): number {
+  if (x.ndim !== 2) throw new ShapeError(`${arg}: expected a [batch, ${features}] matrix, got [${x.shape.join(', ')}]`);
+  if (x.shape[1] !== features)
+    throw new ShapeError(`${arg}: expected ${features} features, got ${x.shape[1]} (shape [${x.shape.join(', ')}])`);
+  return x.shape[0]!;
+}
+
+/** One segment per parameter: flags for the optimizers (bit 1 weight decay, bit 2 LARS). */
+export interface Segments {
+  offsets: Float64Array;
+  flags: Uint8Array;
+}
+
+/**
+ * The flat buffers of one model: parameters, gradients, buffers. Construct it
+ * over a module tree; it binds every Parameter and Buffer to views and runs
+ * the initializers from a seeded Philox stream.
+ */
+export class ParameterStore {
+  readonly params: Tensor<'float32'>;
+  readonly grads: Tensor<'float32'>;
+  readonly buffers: Tensor<'float32'>;
+  readonly segments: Segments;
+  readonly named: Array<[string, Parameter]>;
+  readonly namedBuffers: Array<[string, Buffer]>;
+
+  constructor(
+    readonly module: Module,
+    options: { seed?: number; device?: Device } = {},
+  ) {
+    const device = options.device ?? 'cpu';
+    this.named = module.namedParameters();
+    this.namedBuffers = module.namedBuffers();
+    if (this.named.length === 0) throw new ArgumentError('module: has no parameters');
+    const total = this.named.reduce((s, [, p]) => s + p.numel, 0);
+    const btotal = this.namedBuffers.reduce((s, [, b]) => s + b.numel, 0);
+    this.params = Tensor.zeros([total], { device });
+    this.grads = Tensor.zeros([total], { device });
+    this.buffers = Tensor.zeros([Math.max(btotal, 1)], { device });
+    const offsets = new Float64Array(this.named.length + 1);
+    const flags = new Uint8Array(this.named.length);
+    let off = 0;
+    const gen = new Generator(options.seed ?? 0, 0x1417);
+    const host = new Float32Array(total);
+    this.named.forEach(([, p], i) => {
+      offsets[i] = off;
+      flags[i] = (p.decay ? 1 : 0) | (p.lars ? 2 : 0);
+      p.data = this.params.view(off, p.shape);
+      p.grad = this.grads.view(off, p.shape);
+      const init = p.init;
+      for (let j = 0; j < p.numel; j++)
+        host[off + j] = init.kind === 'zeros' ? 0 : init.kind === 'ones' ? 1 : (2 * gen.uniform() - 1) * init.bound;
+      off += p.numel;
+    });
+    offsets[this.named.length] = off;
+    this.params.set(host);
+    this.segments = { offsets, flags };
+    let boff = 0;
+    const bhost = new Float32Array(Math.max(btotal, 1));
+    for (const [, b] of this.namedBuffers) {
+      b.data = this.buffers.view(boff, b.shape);
+      bhost.fill(b.initValue, boff, boff + b.numel);
+      boff += b.numel;
+    }
+    this.buffers.set(bhost);
+    for (const m of module.modules()) m.device = device;
+  }
+
+  get numel(): number {
+    return this.params.numel;
+  }
+
+  zeroGrad(): void {
+    this.grads.fill(0);
+  }
+
+  dispose(): void {
+    this.params.dispose();
+    this.grads.dispose();
+    this.buffers.dispose();
+    this.module.releaseActivations();
+  }
+}
