@@ -1,6 +1,103 @@
-// Bindings for the random kernel family (placeholder until the family lands).
+// Bindings: randUniform(out, seed, offset), randNormal(out, seed, offset, mean, std),
+// inputDrop(x, out, p, seed, offset), gaussianNoise(x, out, std, seed, offset).
+// seed/offset: non-negative integers below 2^53 (Args::u64). The elementwise
+// ones may run in place (out is x itself); a partial overlap is rejected.
+#include <cmath>
+#include <limits>
+
+#include "../cpu/kernels.h"
+#include "args.h"
+#include "errors.h"
 #include "ops.h"
 
 namespace imix {
-void register_random_ops(Napi::Env, Napi::Object) {}
+namespace {
+
+// A finite number that stays finite as float32 (and ≥ lo).
+float float_arg(const Args& a, size_t i, const char* name, double lo) {
+  double v = a.number(i, name);
+  IMIX_CHECK(v >= lo, Value, std::string(name) + ": " + std::to_string(v) + " is below " + std::to_string(lo));
+  IMIX_CHECK(std::fabs(v) <= (double)std::numeric_limits<float>::max(), Value,
+             std::string(name) + ": " + std::to_string(v) + " does not fit a float32");
+  return (float)v;
+}
+
+// out either is x (same storage, same offset: in place) or does not overlap it.
+void expect_in_place_or_disjoint(const Tensor* x, const Tensor* out) {
+  if (x->storage == out->storage && x->offset == out->offset) return;
+  expect_no_alias(x, out, "x", "out");
+}
+
+// x and out: float32, contiguous, same element count and device, on cpu.
+void elementwise_pair(Tensor* x, Tensor* out, const float** xp, float** op) {
+  *xp = f32(x, "x");
+  *op = f32(out, "out");
+  expect_same_device(out, x, "out", "x");
+  IMIX_CHECK(out->numel() == x->numel(), Shape,
+             "out: shape " + out->shape_str() + " does not match x " + x->shape_str());
+  expect_cpu(x, "x");
+  expect_in_place_or_disjoint(x, out);
+}
+
+Napi::Value RandUniform(const Napi::CallbackInfo& info) {
+  Args a(info);
+  Tensor* out = a.tensor(0, "out");
+  uint64_t seed = a.u64(1, "seed");
+  uint64_t offset = a.u64(2, "offset");
+  float* op = f32(out, "out");
+  expect_cpu(out, "out");
+  cpu::rand_uniform(op, out->numel(), seed, offset);
+  return info.Env().Undefined();
+}
+
+Napi::Value RandNormal(const Napi::CallbackInfo& info) {
+  Args a(info);
+  Tensor* out = a.tensor(0, "out");
+  uint64_t seed = a.u64(1, "seed");
+  uint64_t offset = a.u64(2, "offset");
+  float mean = float_arg(a, 3, "mean", -HUGE_VAL);
+  float sd = float_arg(a, 4, "std", 0.0);
+  float* op = f32(out, "out");
+  expect_cpu(out, "out");
+  cpu::rand_normal(op, out->numel(), seed, offset, mean, sd);
+  return info.Env().Undefined();
+}
+
+Napi::Value InputDrop(const Napi::CallbackInfo& info) {
+  Args a(info);
+  Tensor* x = a.tensor(0, "x");
+  Tensor* out = a.tensor(1, "out");
+  double p = a.number_in(2, "p", 0.0, 1.0);
+  uint64_t seed = a.u64(3, "seed");
+  uint64_t offset = a.u64(4, "offset");
+  const float* xp;
+  float* op;
+  elementwise_pair(x, out, &xp, &op);
+  cpu::input_drop(xp, op, x->numel(), (float)p, seed, offset);
+  return info.Env().Undefined();
+}
+
+Napi::Value GaussianNoise(const Napi::CallbackInfo& info) {
+  Args a(info);
+  Tensor* x = a.tensor(0, "x");
+  Tensor* out = a.tensor(1, "out");
+  float sd = float_arg(a, 2, "std", 0.0);
+  uint64_t seed = a.u64(3, "seed");
+  uint64_t offset = a.u64(4, "offset");
+  const float* xp;
+  float* op;
+  elementwise_pair(x, out, &xp, &op);
+  cpu::gaussian_noise(xp, op, x->numel(), sd, seed, offset);
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+void register_random_ops(Napi::Env env, Napi::Object exports) {
+  bind(env, exports, "randUniform", RandUniform);
+  bind(env, exports, "randNormal", RandNormal);
+  bind(env, exports, "inputDrop", InputDrop);
+  bind(env, exports, "gaussianNoise", GaussianNoise);
+}
+
 }  // namespace imix
