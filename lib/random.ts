@@ -13,21 +13,17 @@ import { ValueError } from './errors';
 const TWO32 = 4294967296;
 
 /** High and low 32 bits of the 64-bit product a·b of two uint32 values. */
-function mulhilo(a: number, b: number): [number, number] {
+export function mulhilo(a: number, b: number): [number, number] {
   const ah = a >>> 16, al = a & 0xffff, bh = b >>> 16, bl = b & 0xffff;
   const mid = ah * bl + al * bh + ((al * bl) >>> 16);
   const hi = (ah * bh + Math.floor(mid / 65536)) >>> 0;
   return [hi, Math.imul(a, b) >>> 0];
 }
 
-/**
- * One Philox4x32-10 block: key = seed (64-bit), counter = {block, offset}
- * (both 64-bit, low word first) — the layout of native/common/philox.h.
- */
-export function philoxBlock(seed: number, block: number, offset: number): [number, number, number, number] {
-  let c0 = block >>> 0, c1 = Math.floor(block / TWO32) >>> 0;
-  let c2 = offset >>> 0, c3 = Math.floor(offset / TWO32) >>> 0;
-  let k0 = seed >>> 0, k1 = Math.floor(seed / TWO32) >>> 0;
+/** Philox4x32-10 on raw 32-bit words: counter {c0..c3}, key {k0, k1}. */
+export function philox4x32_10(ctr: readonly number[], key: readonly number[]): [number, number, number, number] {
+  let c0 = ctr[0]! >>> 0, c1 = ctr[1]! >>> 0, c2 = ctr[2]! >>> 0, c3 = ctr[3]! >>> 0;
+  let k0 = key[0]! >>> 0, k1 = key[1]! >>> 0;
   for (let r = 0; r < 10; r++) {
     const [hi0, lo0] = mulhilo(0xd2511f53, c0);
     const [hi1, lo1] = mulhilo(0xcd9e8d57, c2);
@@ -37,6 +33,17 @@ export function philoxBlock(seed: number, block: number, offset: number): [numbe
     k1 = (k1 + 0xbb67ae85) >>> 0;
   }
   return [c0, c1, c2, c3];
+}
+
+const lo32 = (v: number) => v >>> 0;
+const hi32 = (v: number) => Math.floor(v / TWO32) >>> 0;
+
+/**
+ * One block of stream (seed, offset), the layout of native/common/philox.h:
+ * key = seed (64-bit), counter = {lo(block), hi(block), lo(offset), hi(offset)}.
+ */
+export function philoxBlock(seed: number, block: number, offset: number): [number, number, number, number] {
+  return philox4x32_10([lo32(block), hi32(block), lo32(offset), hi32(offset)], [lo32(seed), hi32(seed)]);
 }
 
 function checkU53(v: number, arg: string): number {

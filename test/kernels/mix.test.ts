@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ArgumentError, DisposedError, DTypeError, ShapeError, Tensor, ValueError, ops } from '../../lib/index';
 import { native } from '../../lib/native';
 import type { NativeTensor } from '../../lib/native';
+import { philoxBlock } from '../../lib/random';
 import { expectClose, randn, randperm, randu } from '../helpers';
 
 type NT = NativeTensor;
@@ -38,25 +39,7 @@ function refCutmix(x: Float32Array, [N, C, H, W]: number[], perm: Int32Array, b:
   return out;
 }
 
-// Philox4x32-10 in TS (the same as test/kernels/random.test.ts, which checks it against the KATs).
-function mulhilo(a: number, b: number): [number, number] {
-  const ah = a >>> 16, al = a & 0xffff, bh = b >>> 16, bl = b & 0xffff;
-  const ll = al * bl, lh = al * bh, hl = ah * bl, hh = ah * bh;
-  const mid = (ll >>> 16) + (lh & 0xffff) + (hl & 0xffff);
-  return [(hh + (lh >>> 16) + (hl >>> 16) + (mid >>> 16)) >>> 0, Math.imul(a, b) >>> 0];
-}
-function philoxBlock0(seed: number, offset: number): number[] {
-  let [c0, c1, c2, c3] = [0, 0, offset >>> 0, Math.floor(offset / 2 ** 32) >>> 0];
-  let [k0, k1] = [seed >>> 0, Math.floor(seed / 2 ** 32) >>> 0];
-  for (let r = 0; r < 10; r++) {
-    const [hi0, lo0] = mulhilo(0xd2511f53, c0);
-    const [hi1, lo1] = mulhilo(0xcd9e8d57, c2);
-    [c0, c1, c2, c3] = [(hi1 ^ c1 ^ k0) >>> 0, lo1, (hi0 ^ c3 ^ k1) >>> 0, lo0];
-    k0 = (k0 + 0x9e3779b9) >>> 0;
-    k1 = (k1 + 0xbb67ae85) >>> 0;
-  }
-  return [c0, c1, c2, c3];
-}
+const philoxBlock0 = (seed: number, offset: number) => philoxBlock(seed, 0, offset);
 
 /**
  * The CutMix authors' rand_bbox (CutMix-PyTorch train.py), with the centre drawn

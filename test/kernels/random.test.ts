@@ -2,32 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { ArgumentError, DisposedError, DTypeError, ShapeError, Tensor, ValueError, ops, setNumThreads, info } from '../../lib/index';
 import { native } from '../../lib/native';
 import type { NativeTensor } from '../../lib/native';
+import { mulhilo, philox4x32_10 } from '../../lib/random';
 import { expectClose, randn } from '../helpers';
 
-// ---- a plain TS Philox4x32-10 (Salmon et al. 2011), independent of the C++ ----
-
-/** [hi, lo] of the 64-bit product of two uint32, from 16-bit halves (all exact in doubles). */
-function mulhilo(a: number, b: number): [number, number] {
-  const ah = a >>> 16, al = a & 0xffff, bh = b >>> 16, bl = b & 0xffff;
-  const ll = al * bl, lh = al * bh, hl = ah * bl, hh = ah * bh;
-  const mid = (ll >>> 16) + (lh & 0xffff) + (hl & 0xffff);
-  const hi = (hh + (lh >>> 16) + (hl >>> 16) + (mid >>> 16)) >>> 0;
-  return [hi, Math.imul(a, b) >>> 0];
-}
-
-function philox4x32_10(ctr: readonly number[], key: readonly number[]): number[] {
-  let [c0, c1, c2, c3] = ctr.map((v) => v >>> 0) as [number, number, number, number];
-  let [k0, k1] = key.map((v) => v >>> 0) as [number, number];
-  for (let r = 0; r < 10; r++) {
-    const [hi0, lo0] = mulhilo(0xd2511f53, c0);
-    const [hi1, lo1] = mulhilo(0xcd9e8d57, c2);
-    [c0, c1, c2, c3] = [(hi1 ^ c1 ^ k0) >>> 0, lo1, (hi0 ^ c3 ^ k1) >>> 0, lo0];
-    k0 = (k0 + 0x9e3779b9) >>> 0;
-    k1 = (k1 + 0xbb67ae85) >>> 0;
-  }
-  return [c0, c1, c2, c3];
-}
-
+// The TS Philox4x32-10 (lib/random.ts) is an implementation independent of the
+// C++; it is checked against the Random123 known answers below, then the
+// native streams are checked against it.
 const lo32 = (v: number) => v >>> 0; // ToUint32 is mod 2^32, exact for safe integers
 const hi32 = (v: number) => Math.floor(v / 2 ** 32) >>> 0;
 
