@@ -55,6 +55,9 @@ export class Linear extends Module {
   describe(): string {
     return `Linear(${this.inFeatures}, ${this.outFeatures_}${this.bias ? '' : ', bias=false'})`;
   }
+  clone(): Linear {
+    return new Linear(this.inFeatures, this.outFeatures_, { bias: this.bias !== null });
+  }
 }
 
 /**
@@ -147,6 +150,9 @@ export class BatchNorm1d extends Module {
   describe(): string {
     return `BatchNorm1d(${this.numFeatures}${this.weight ? '' : ', affine=false'})`;
   }
+  clone(): BatchNorm1d {
+    return new BatchNorm1d(this.numFeatures, { ...this.options });
+  }
 }
 
 /** y = max(x, 0). */
@@ -176,6 +182,9 @@ export class ReLU extends Module {
   }
   describe(): string {
     return 'ReLU';
+  }
+  clone(): ReLU {
+    return new ReLU();
   }
 }
 
@@ -215,15 +224,38 @@ export class Maxout extends Module {
   describe(): string {
     return `Maxout(${this.k})`;
   }
+  clone(): Maxout {
+    return new Maxout(this.k);
+  }
 }
 
 /** Modules applied in order; backward runs them in reverse. */
 export class Sequential extends Module {
   readonly layers: Module[];
+  private readonly names: string[];
   constructor(...layers: Module[]) {
     super();
     if (layers.length === 0) throw new ValueError('layers: Sequential needs at least one module');
-    this.layers = layers.map((m, i) => this.child(String(i), m));
+    this.names = layers.map((_, i) => String(i));
+    this.layers = layers.map((m, i) => this.child(this.names[i]!, m));
+  }
+  /** A Sequential whose children have names (`encoder`, `head`, ...) instead of indices. */
+  static named(pairs: Array<[string, Module]>): Sequential {
+    const s = new Sequential(...pairs.map(([, m]) => m));
+    pairs.forEach(([n], i) => {
+      s.names[i] = n;
+      s._children[i]![0] = n;
+    });
+    return s;
+  }
+  /** The child called `name`. */
+  get(name: string): Module {
+    const i = this.names.indexOf(name);
+    if (i < 0) throw new ValueError(`name: no child '${name}' in ${this.describe()}`);
+    return this.layers[i]!;
+  }
+  clone(): Sequential {
+    return Sequential.named(this.layers.map((m, i) => [this.names[i]!, m.clone()]));
   }
   forward(x: Tensor<'float32'>): Tensor<'float32'> {
     let h = x;
@@ -241,6 +273,7 @@ export class Sequential extends Module {
     return this.layers.reduce((f, m) => m.outFeatures(f), inFeatures);
   }
   describe(): string {
-    return `Sequential(${this.layers.map((m) => m.describe()).join(', ')})`;
+    const named = this.names.some((n, i) => n !== String(i));
+    return `Sequential(${this.layers.map((m, i) => (named ? `${this.names[i]}=` : '') + m.describe()).join(', ')})`;
   }
 }

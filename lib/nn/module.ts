@@ -121,6 +121,8 @@ export abstract class Module {
 
   /** A short description of the architecture (used to check checkpoints). */
   abstract describe(): string;
+  /** A fresh, unbound module of the same architecture (for EMA key/target networks). */
+  abstract clone(): Module;
 }
 
 /**
@@ -134,12 +136,13 @@ export class Workspace {
   get(key: string, shape: number[], dtype: 'int32'): Tensor<'int32'>;
   get(key: string, shape: number[]): Tensor<'float32'>;
   get(key: string, shape: number[], dtype: 'float32' | 'int32' = 'float32'): Tensor {
-    const t = this.slots.get(key);
-    if (t && !t.disposed && t.dtype === dtype && t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i]))
-      return t;
-    t?.dispose();
+    // One slot per (key, shape): training and evaluation batch sizes each
+    // keep their own activations instead of reallocating on every switch.
+    const slot = `${key}:${dtype}:${shape.join('x')}`;
+    const t = this.slots.get(slot);
+    if (t && !t.disposed) return t;
     const fresh = Tensor.zeros(shape, { dtype, device: this.device() });
-    this.slots.set(key, fresh);
+    this.slots.set(slot, fresh);
     return fresh;
   }
   clear(): void {

@@ -1,0 +1,488 @@
+/**
+ * The training loop shared by every method: batching, views, i-Mix mixing
+ * draws, schedules, progress events, cancellation and checkpoints. A method
+ * supplies its networks and one `trainStep` (forward, loss, backward).
+ *
+ * Reproducibility: every random draw comes from Philox streams keyed by the
+ * run's seed and indexed by (global step, purpose), and each epoch's data
+ * order from (seed, epoch). The whole RNG state is therefore the step count,
+ * and a resumed run continues exactly as the uninterrupted one.
+ * @module
+ */
+import { ArgumentError, ShapeError, ValueError } from '../errors';
+import { type Dataset, featureCount } from '../data/dataset';
+import { Module, ParameterStore } from '../nn/module';
+import { mlp, tabularEncoder } from '../nn/presets';
+import * as ops from '../ops/index';
+import { AdamW, LARS, type Optimizer, SGD, warmupCosine } from '../optim/index';
+import { Generator, sampleLambda } from '../random';
+import { Tensor, type Device } from '../tensor';
+import { compose, inputDrop, type View } from './views';
+
+/** How the query view is mixed (i-Mix). */
+export interface MixOptions {
+  /** 'none' (the baseline), 'mixup', or 'cutmix' (spatial [C, H, W] data only). */
+  kind: 'none' | 'mixup' | 'cutmix';
+  /** Beta(α, α) concentration; default 1. */
+  alpha?: number;
+  /** One λ for the whole batch instead of one per row (CutMix always uses one). */
+  perBatchLambda?: boolean;
+}
+
+/** An encoder described as data (so checkpoints can rebuild it). */
+export type EncoderSpec =
+  | { kind: 'mlp'; hidden: number[]; batchNorm?: boolean }
+  | { kind: 'tabular'; scale?: number };
+
+export interface OptimizerOptions {
+  kind?: 'sgd' | 'lars' | 'adamw';
+  lr?: number;
+  momentum?: number;
+  weightDecay?: number;
+  nesterov?: boolean;
+  eta?: number;
+  betas?: [number, number];
+  /** Linear warmup length, in epochs; then cosine decay to 0. */
+  warmupEpochs?: number;
+}
+
+export interface MethodOptions {
+  /** The encoder f: a spec, or a Module (its first layer must take the data's feature count). */
+  encoder: EncoderSpec | Module;
+  /** Projection head g: [hidden, out] widths; default [512, 128]. */
+  projection?: [number, number];
+  mix?: MixOptions;
+  /** Softmax temperature τ (contrastive methods); default 0.2. */
+  temperature?: number;
+  /** The two views t, t′; default inputDrop(0.2) for both. */
+  views?: View | [View, View];
+  optimizer?: OptimizerOptions;
+  seed?: number;
+  device?: Device;
+}
+
+/** One step's i-Mix draw: a permutation and per-row λ (host and device copies). */
+export interface MixDraw {
+  perm: Tensor<'int32'>;
+  lam: Tensor<'float32'>;
+  permHost: Int32Array;
+  lamHost: Float32Array;
+}
+
+export interface StepEvent {
+  step: number;
+  epoch: number;
+  loss: number;
+  lr: number;
+  /** Samples per second over the last step. */
+  throughput: number;
+}
+export interface EpochEvent {
+  epoch: number;
+  step: number;
+  loss: number;
+  seconds: number;
+  /** kNN accuracy on the monitor split, when a monitor is configured. */
+  knnAccuracy?: number;
+}
+
+export interface FitOptions {
+  epochs: number;
+  batchSize?: number;
+  /** Stop cleanly (after a checkpoint, when checkpointDir is set) when this aborts. */
+  signal?: AbortSignal;
+  /** Write a checkpoint here at the end of every epoch and on abort. */
+  checkpointDir?: string;
+  /** Stop after this many steps in total (for tests and time-boxed runs). */
+  maxSteps?: number;
+  /** Per-epoch kNN monitor on labelled data. */
+  knn?: { train: Dataset; test: Dataset; k?: number; temperature?: number; every?: number };
+  onStep?: (e: StepEvent) => void;
+  onEpoch?: (e: EpochEvent) => void;
+}
+
+export interface FitResult {
+  steps: number;
+  epochs: number;
+  stopped: 'completed' | 'aborted' | 'maxSteps';
+  losses: number[];
+  epochLosses: number[];
+  knnAccuracy: number[];
+}
+
+/** Stream purposes: offset = (step·16 + purpose)·16 (+ view component). */
+export const enum Purpose {
+  View1 = 0,
+  View2 = 1,
+  Mix = 2,
+  CutMixBox = 3,
+  Queue = 4,
+}
+const EPOCH_STREAM = 2 ** 50;
+
+export function streamOffset(step: number, purpose: Purpose): number {
+  return (step * 16 + purpose) * 16;
+}
+
+export function buildEncoder(spec: EncoderSpec | Module, inFeatures: number): Module {
+  if (spec instanceof Module) {
+    spec.outFeatures(inFeatures); // throws a ShapeError naming the mismatch
+    return spec;
+  }
+  if (spec.kind === 'mlp') return mlp([inFeatures, ...spec.hidden], { batchNorm: spec.batchNorm ?? true, lastActivation: true });
+  if (spec.kind === 'tabular') return tabularEncoder(inFeatures, { scale: spec.scale });
+  throw new ArgumentError(`encoder: unknown kind '${(spec as { kind: string }).kind}'`);
+}
+
+function positiveNumber(v: unknown, arg: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new ValueError(`${arg}: expected a positive number, got ${String(v)}`);
+  return v;
+}
+
+/**
+ * Base of NPair, SimCLR, MoCo and BYOL. Networks are built on the first
+ * `fit` (or `build`) call, when the data's feature count is known.
+ */
+export abstract class ContrastiveMethod {
+  readonly mix: Required<MixOptions>;
+  readonly temperature: number;
+  readonly seed: number;
+  readonly device: Device;
+  readonly projection: [number, number];
+  readonly optimizerOptions: Required<Omit<OptimizerOptions, 'betas' | 'eta' | 'nesterov'>> & OptimizerOptions;
+  readonly views: [View, View];
+  /** Global step (optimizer updates taken) and epoch counters. */
+  step = 0;
+  epoch = 0;
+  protected encoderSpec: EncoderSpec | Module;
+  protected sampleShape: number[] | null = null;
+  /** The trained network (encoder first) and its optimizer, set by build(). */
+  protected online!: ParameterStore;
+  protected optimizer!: Optimizer;
+  encoder!: Module;
+  private batchBuf = new Map<number, { idx: Tensor<'int32'>; x: Tensor<'float32'>; v1: Tensor<'float32'>; perm: Tensor<'int32'>; lam: Tensor<'float32'> }>();
+  private dataTensor: { ds: Dataset; t: Tensor<'float32'> } | null = null;
+
+  /** Short name of the method ('npair', 'simclr', 'moco', 'byol'). */
+  abstract readonly name: string;
+
+  constructor(o: MethodOptions) {
+    if (!o || typeof o !== 'object') throw new ArgumentError('options: expected an object');
+    if (!o.encoder) throw new ArgumentError('encoder: required (an EncoderSpec or a Module)');
+    this.encoderSpec = o.encoder;
+    const mix = o.mix ?? { kind: 'none' };
+    if (!['none', 'mixup', 'cutmix'].includes(mix.kind)) throw new ValueError(`mix.kind: expected 'none', 'mixup' or 'cutmix', got '${mix.kind}'`);
+    const alpha = mix.alpha ?? 1;
+    if (!(alpha > 0) || !Number.isFinite(alpha)) throw new ValueError(`mix.alpha: expected a positive number, got ${alpha}`);
+    this.mix = { kind: mix.kind, alpha, perBatchLambda: mix.perBatchLambda ?? mix.kind === 'cutmix' };
+    this.temperature = positiveNumber(o.temperature ?? 0.2, 'temperature');
+    const seed = o.seed ?? 0;
+    if (!Number.isSafeInteger(seed) || seed < 0) throw new ValueError(`seed: expected a non-negative integer, got ${seed}`);
+    this.seed = seed;
+    this.device = o.device ?? 'cpu';
+    const proj = o.projection ?? [512, 128];
+    if (!Array.isArray(proj) || proj.length !== 2 || !proj.every((w) => Number.isInteger(w) && w > 0))
+      throw new ValueError(`projection: expected [hidden, out] positive integers, got ${JSON.stringify(proj)}`);
+    this.projection = proj;
+    const opt = o.optimizer ?? {};
+    this.optimizerOptions = {
+      ...opt,
+      kind: opt.kind ?? 'sgd',
+      lr: positiveNumber(opt.lr ?? 0.05, 'optimizer.lr'),
+      momentum: opt.momentum ?? 0.9,
+      weightDecay: opt.weightDecay ?? 5e-4,
+      warmupEpochs: opt.warmupEpochs ?? 0,
+    };
+    const v = o.views ?? compose(inputDrop(0.2));
+    this.views = Array.isArray(v) ? v : [v, v];
+  }
+
+  /** Builds the networks for samples of `sampleShape` (done by fit on first use). */
+  build(sampleShape: number[]): this {
+    if (this.sampleShape) {
+      if (featureCount({ sampleShape }) !== featureCount({ sampleShape: this.sampleShape }))
+        throw new ShapeError(`data: samples of shape [${sampleShape.join(', ')}] do not fit a model built for [${this.sampleShape.join(', ')}]`);
+      return this;
+    }
+    if (this.mix.kind === 'cutmix' && sampleShape.length !== 3)
+      throw new ShapeError(`mix: CutMix needs spatial [C, H, W] samples, got [${sampleShape.join(', ')}]; use mixup for non-image data`);
+    this.sampleShape = [...sampleShape];
+    this.buildNetworks(featureCount({ sampleShape }));
+    const o = this.optimizerOptions;
+    this.optimizer =
+      o.kind === 'adamw' ? new AdamW(this.online, { lr: o.lr, betas: o.betas, weightDecay: o.weightDecay })
+      : o.kind === 'lars' ? new LARS(this.online, { lr: o.lr, momentum: o.momentum, weightDecay: o.weightDecay, eta: o.eta, nesterov: o.nesterov })
+      : new SGD(this.online, { lr: o.lr, momentum: o.momentum, weightDecay: o.weightDecay, nesterov: o.nesterov });
+    return this;
+  }
+
+  /** Creates the networks and `this.online` (the trained store, encoder first). */
+  protected abstract buildNetworks(inFeatures: number): void;
+  /**
+   * One forward/backward, accumulating gradients into `this.online.grads`;
+   * returns the loss. `x` is the [2N, F] batch [xq; xk]: `xq` the (mixed)
+   * query view, `xk` the clean key view; `x1` is the query view before
+   * mixing (BYOL's symmetric loss uses it as a target input).
+   */
+  protected abstract trainStep(xq: Tensor<'float32'>, xk: Tensor<'float32'>, mix: MixDraw | null, x: Tensor<'float32'>, x1: Tensor<'float32'>): number;
+  /** Work after the optimizer step (enqueue keys, ...). */
+  protected afterStep(): void {}
+  /** Work before the forward pass (EMA updates, ...), given the momentum schedule position. */
+  protected beforeStep(_totalSteps: number): void {}
+
+  /** Draws π and λ for a step (host side, Philox stream (seed, step, Mix)). */
+  protected drawMix(n: number, buf: { perm: Tensor<'int32'>; lam: Tensor<'float32'> }): MixDraw {
+    const gen = new Generator(this.seed, streamOffset(this.step, Purpose.Mix));
+    const permHost = gen.permutation(n);
+    const lamHost = sampleLambda(gen, n, this.mix.alpha, this.mix.perBatchLambda);
+    buf.perm.set(permHost);
+    buf.lam.set(lamHost);
+    return { perm: buf.perm, lam: buf.lam, permHost, lamHost };
+  }
+
+  private buffers(n: number) {
+    let b = this.batchBuf.get(n);
+    if (!b) {
+      const F = featureCount({ sampleShape: this.sampleShape! });
+      b = {
+        idx: Tensor.zeros([n], { dtype: 'int32', device: this.device }),
+        x: Tensor.zeros([2 * n, F], { device: this.device }),
+        v1: Tensor.zeros([n, F], { device: this.device }),
+        perm: Tensor.zeros([n], { dtype: 'int32', device: this.device }),
+        lam: Tensor.zeros([n], { device: this.device }),
+      };
+      this.batchBuf.set(n, b);
+    }
+    return b;
+  }
+
+  /**
+   * Runs one training step on the rows `rows` of `data`: views, mixing,
+   * forward/backward, optimizer update. Returns the loss.
+   */
+  stepOn(data: Tensor<'float32'>, rows: Int32Array, lr: number, totalSteps: number): number {
+    const n = rows.length;
+    if (n < 2) throw new ValueError(`batchSize: a contrastive batch needs at least 2 rows, got ${n}`);
+    const b = this.buffers(n);
+    b.idx.set(rows);
+    // Batch layout: x = [query view (mixed) ; key view], N rows each.
+    const xq = b.x.rows(0, n), xk = b.x.rows(n, 2 * n);
+    const clean = b.v1;
+    ops.gatherRows(data, b.idx, clean);
+    this.views[1](clean, xk, { seed: this.seed, offset: streamOffset(this.step, Purpose.View2) });
+    let mix: MixDraw | null = null;
+    this.views[0](clean, clean, { seed: this.seed, offset: streamOffset(this.step, Purpose.View1) });
+    if (this.mix.kind === 'none') {
+      xq.copyFrom(clean);
+    } else {
+      mix = this.drawMix(n, b);
+      if (this.mix.kind === 'mixup') {
+        ops.mixup(clean, xq, mix.perm, mix.lam);
+      } else {
+        const [C, H, W] = this.sampleShape as [number, number, number];
+        const r = ops.cutmixBatch(clean.reshape([n, C, H, W]), xq.reshape([n, C, H, W]), mix.perm, mix.lamHost[0]!, {
+          seed: this.seed,
+          offset: streamOffset(this.step, Purpose.CutMixBox),
+        });
+        mix.lamHost.fill(r.lam);
+        mix.lam.set(mix.lamHost);
+      }
+    }
+    this.beforeStep(totalSteps);
+    this.online.zeroGrad();
+    const loss = this.trainStep(xq, xk, mix, b.x, clean);
+    if (!Number.isFinite(loss)) throw new ValueError(`loss: became ${loss} at step ${this.step}; lower optimizer.lr or check the data for NaN/Inf`);
+    this.optimizer.step(lr);
+    this.afterStep();
+    this.step++;
+    return loss;
+  }
+
+  private uploadData(ds: Dataset): Tensor<'float32'> {
+    if (this.dataTensor?.ds === ds) return this.dataTensor.t;
+    this.dataTensor?.t.dispose();
+    const t = Tensor.from(ds.x, [ds.n, featureCount(ds)], { device: this.device });
+    this.dataTensor = { ds, t };
+    return t;
+  }
+
+  /** Trains for `epochs` epochs over `data` (rows are shuffled each epoch, the last partial batch dropped). */
+  async fit(data: Dataset, options: FitOptions): Promise<FitResult> {
+    if (!data || !(data.x instanceof Float32Array)) throw new ArgumentError('data: expected a Dataset with a Float32Array x');
+    const epochs = options.epochs;
+    if (!Number.isInteger(epochs) || epochs < 0) throw new ValueError(`epochs: expected a non-negative integer, got ${epochs}`);
+    const B = options.batchSize ?? 256;
+    if (!Number.isInteger(B) || B < 2) throw new ValueError(`batchSize: expected an integer >= 2, got ${B}`);
+    if (B > data.n) throw new ValueError(`batchSize: ${B} is larger than the dataset (${data.n} rows)`);
+    this.build(data.sampleShape);
+    this.checkBatch(B);
+    const stepsPerEpoch = Math.floor(data.n / B);
+    const totalSteps = epochs * stepsPerEpoch;
+    const sched = warmupCosine({
+      baseLr: this.optimizerOptions.lr,
+      totalSteps: Math.max(totalSteps, 1),
+      warmupSteps: Math.min(Math.round(this.optimizerOptions.warmupEpochs * stepsPerEpoch), Math.max(totalSteps, 1)),
+    });
+    const dataT = this.uploadData(data);
+    const result: FitResult = { steps: 0, epochs: 0, stopped: 'completed', losses: [], epochLosses: [], knnAccuracy: [] };
+    const { knnMonitor } = await import('../eval/knn');
+    this.online.module.train();
+    while (this.epoch < epochs) {
+      const order = new Generator(this.seed, EPOCH_STREAM + this.epoch).permutation(data.n);
+      const t0 = performance.now();
+      let sum = 0, count = 0;
+      // Resume mid-epoch: skip the steps already taken in this epoch.
+      for (let s = this.step - this.epoch * stepsPerEpoch; s < stepsPerEpoch; s++) {
+        if (options.signal?.aborted) return this.stop(result, 'aborted', options);
+        if (options.maxSteps !== undefined && result.steps >= options.maxSteps) return this.stop(result, 'maxSteps', options);
+        const ts = performance.now();
+        const lr = sched(this.step);
+        const loss = this.stepOn(dataT, order.subarray(s * B, (s + 1) * B), lr, totalSteps);
+        result.losses.push(loss);
+        result.steps++;
+        sum += loss;
+        count++;
+        options.onStep?.({ step: this.step, epoch: this.epoch, loss, lr, throughput: (B * 1000) / (performance.now() - ts) });
+        // Yield to the event loop once per step: progress, signals and timers keep running.
+        await new Promise<void>((r) => setImmediate(r));
+      }
+      const ev: EpochEvent = { epoch: this.epoch, step: this.step, loss: count ? sum / count : NaN, seconds: (performance.now() - t0) / 1000 };
+      this.epoch++;
+      if (options.knn && (this.epoch % (options.knn.every ?? 1) === 0 || this.epoch === epochs)) {
+        ev.knnAccuracy = knnMonitor(this, options.knn);
+        result.knnAccuracy.push(ev.knnAccuracy);
+        this.online.module.train();
+      }
+      result.epochLosses.push(ev.loss);
+      result.epochs++;
+      if (options.checkpointDir) await this.save(options.checkpointDir);
+      options.onEpoch?.(ev);
+    }
+    return result;
+  }
+
+  private async stop(result: FitResult, why: FitResult['stopped'], options: FitOptions): Promise<FitResult> {
+    result.stopped = why;
+    if (options.checkpointDir) await this.save(options.checkpointDir);
+    return result;
+  }
+
+  /** Method-specific batch checks (e.g. MoCo's queue must hold a batch). */
+  protected checkBatch(_batchSize: number): void {}
+
+  /**
+   * Encoder features f(x) of every row (BatchNorm in eval mode), row-major
+   * [n, features]. Restores the previous train/eval mode.
+   */
+  embed(data: Dataset, options: { batchSize?: number } = {}): Float32Array {
+    if (!this.sampleShape) throw new ArgumentError('embed: the model is not built yet (fit or load it first)');
+    const F = featureCount(data);
+    if (F !== featureCount({ sampleShape: this.sampleShape }))
+      throw new ShapeError(`data: ${F} features per row, the model takes ${featureCount({ sampleShape: this.sampleShape })}`);
+    const bs = options.batchSize ?? 1024;
+    const wasTraining = this.encoder.training;
+    this.encoder.eval();
+    const D = this.encoder.outFeatures(F);
+    const out = new Float32Array(data.n * D);
+    const full = Tensor.zeros([Math.min(bs, data.n), F], { device: this.device });
+    try {
+      for (let s = 0; s < data.n; s += bs) {
+        const e = Math.min(s + bs, data.n);
+        const xb = e - s === full.shape[0] ? full : full.rows(0, e - s);
+        xb.set(data.x.subarray(s * F, e * F));
+        const y = this.encoder.forward(xb);
+        out.set(y.toArray(), s * D);
+      }
+    } finally {
+      full.dispose();
+      this.encoder.train(wasTraining);
+    }
+    return out;
+  }
+
+  /** Feature count of the encoder output. */
+  get features(): number {
+    if (!this.sampleShape) throw new ArgumentError('features: the model is not built yet');
+    return this.encoder.outFeatures(featureCount({ sampleShape: this.sampleShape }));
+  }
+
+  /** Serializable configuration (checkpoints store it as JSON). */
+  config(): Record<string, unknown> {
+    return {
+      method: this.name,
+      encoder: this.encoderSpec instanceof Module ? { kind: 'module', describe: this.encoderSpec.describe() } : this.encoderSpec,
+      projection: this.projection,
+      mix: this.mix,
+      temperature: this.temperature,
+      seed: this.seed,
+      optimizer: this.optimizerOptions,
+      views: this.views.map((v) => v.describe ?? 'custom'),
+      sampleShape: this.sampleShape,
+      ...this.extraConfig(),
+    };
+  }
+  protected extraConfig(): Record<string, unknown> {
+    return {};
+  }
+
+  /** Named state tensors for checkpoints (stores, optimizer, queue...). */
+  protected stateTensors(): Record<string, Tensor<'float32'>> {
+    const s: Record<string, Tensor<'float32'>> = { 'online.params': this.online.params, 'online.buffers': this.online.buffers };
+    for (const [k, t] of Object.entries(this.optimizer.state())) s[`optim.${k}`] = t;
+    return s;
+  }
+  protected stateScalars(): Record<string, number> {
+    return {};
+  }
+  protected loadScalars(_s: Record<string, number>): void {}
+
+  /** Writes a checkpoint (safetensors + JSON) into `dir`, atomically. */
+  async save(dir: string): Promise<void> {
+    const { saveCheckpoint } = await import('./checkpoint');
+    saveCheckpoint(dir, {
+      config: this.config(),
+      architecture: this.online.module.describe(),
+      step: this.step,
+      epoch: this.epoch,
+      optimizerSteps: this.optimizer.steps,
+      scalars: this.stateScalars(),
+      tensors: this.stateTensors(),
+    });
+  }
+
+  /** Restores a checkpoint written by save() into this (identically configured) method. */
+  async load(dir: string): Promise<this> {
+    const { loadCheckpoint } = await import('./checkpoint');
+    const ck = loadCheckpoint(dir);
+    const shape = (ck.config.sampleShape as number[] | null) ?? null;
+    if (!shape) throw new ShapeError(`${dir}: checkpoint has no sample shape`);
+    this.build(shape);
+    if (ck.config.method !== this.name)
+      throw new ArgumentError(`${dir}: checkpoint is of method '${String(ck.config.method)}', not '${this.name}'`);
+    if (ck.architecture !== this.online.module.describe())
+      throw new ShapeError(`${dir}: checkpoint architecture ${ck.architecture} does not match this model's ${this.online.module.describe()}`);
+    const targets = this.stateTensors();
+    for (const [name, t] of Object.entries(targets)) {
+      const src = ck.tensors[name];
+      if (!src) throw new ShapeError(`${dir}: checkpoint lacks tensor '${name}'`);
+      if (src.data.length !== t.numel)
+        throw new ShapeError(`${dir}: tensor '${name}' has ${src.data.length} values, the model needs ${t.numel}`);
+      t.set(src.data as Float32Array);
+    }
+    this.step = ck.step;
+    this.epoch = ck.epoch;
+    this.optimizer.steps = ck.optimizerSteps;
+    this.loadScalars(ck.scalars);
+    return this;
+  }
+
+  /** Frees every tensor the method holds. */
+  dispose(): void {
+    for (const b of this.batchBuf.values()) for (const t of Object.values(b)) t.dispose();
+    this.batchBuf.clear();
+    this.dataTensor?.t.dispose();
+    this.dataTensor = null;
+    this.optimizer?.dispose();
+    this.online?.dispose();
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * BYOL with i-Mix. Online network: encoder f, projector g, predictor h,
+ * p = normalize(h(g(f(x̃1)))); target network: an EMA copy of f and g,
+ * k = normalize(g′(f′(x2))), no gradient. Loss
+ *   mean_i 2 − 2·(λ_i·p_i·k_i + (1−λ_i)·p_i·k_π(i)).
+ * The symmetric form adds the same loss with the views swapped (mixed x̃2
+ * online, clean x1 as target). The EMA momentum follows the cosine schedule
+ * m = 1 − (1 − m0)·(cos(π·t/T) + 1)/2. The target's parameters are the
+ * prefix of the online flat buffer, so the EMA is one kernel.
+ * @module
+ */
+import { ValueError } from '../errors';
+import { Sequential } from '../nn/layers';
+import { ParameterStore, Workspace } from '../nn/module';
+import { mlp, projectionHead } from '../nn/presets';
+import * as ops from '../ops/index';
+import { emaMomentum } from '../optim/index';
+import { Tensor } from '../tensor';
+import { ContrastiveMethod, buildEncoder, type MethodOptions, type MixDraw } from './base';
+
+export interface BYOLOptions extends MethodOptions {
+  /** Predictor h hidden width; default the projection's hidden width. */
+  predictorHidden?: number;
+  /** Base EMA momentum m0 (rises to 1 over training); default 0.996. */
+  momentum?: number;
+  /** Add the view-swapped loss; default false. */
+  symmetric?: boolean;
+}
+
+export class BYOL extends ContrastiveMethod {
+  readonly name = 'byol';
+  readonly baseMomentum: number;
+  readonly symmetric: boolean;
+  readonly predictorHidden: number;
+  private onlineNet!: Sequential;
+  private targetNet!: Sequential;
+  private target!: ParameterStore;
+  private readonly ws = new Workspace(() => this.device);
+  private perm2: { perm: Tensor<'int32'>; lam: Tensor<'float32'> } | null = null;
+
+  constructor(options: BYOLOptions) {
+    super(options);
+    const m = options.momentum ?? 0.996;
+    if (!(m >= 0 && m <= 1)) throw new ValueError(`momentum: expected a number in [0, 1], got ${m}`);
+    this.baseMomentum = m;
+    this.symmetric = options.symmetric ?? false;
+    this.predictorHidden = options.predictorHidden ?? this.projection[0];
+    if (!Number.isInteger(this.predictorHidden) || this.predictorHidden < 1)
+      throw new ValueError(`predictorHidden: expected a positive integer, got ${this.predictorHidden}`);
+  }
+
+  protected buildNetworks(inFeatures: number): void {
+    this.encoder = buildEncoder(this.encoderSpec, inFeatures);
+    const f = this.encoder.outFeatures(inFeatures);
+    const D = this.projection[1];
+    const encoderAndProjector: Array<[string, import('../nn/module').Module]> = [
+      ['encoder', this.encoder],
+      ['projector', projectionHead(f, this.projection[0], D)],
+    ];
+    this.onlineNet = Sequential.named([...encoderAndProjector, ['predictor', mlp([D, this.predictorHidden, D])]]);
+    this.targetNet = Sequential.named(encoderAndProjector.map(([n, m]) => [n, m.clone()]));
+    this.online = new ParameterStore(this.onlineNet, { seed: this.seed, device: this.device });
+    this.target = new ParameterStore(this.targetNet, { seed: this.seed, device: this.device });
+    this.syncTarget(0);
+  }
+
+  /** θ′ ← m·θ′ + (1−m)·θ over the target's prefix of the online buffer; BN statistics copied. */
+  private syncTarget(m: number): void {
+    ops.ema(this.target.params, this.online.params.view(0, [this.target.params.numel]), m);
+    this.target.buffers.copyFrom(this.online.buffers.view(0, [this.target.buffers.numel]));
+  }
+
+  protected override beforeStep(totalSteps: number): void {
+    this.syncTarget(emaMomentum(this.baseMomentum, this.step, totalSteps));
+  }
+
+  protected trainStep(xq: Tensor<'float32'>, xk: Tensor<'float32'>, mix: MixDraw | null, _x: Tensor<'float32'>, x1: Tensor<'float32'>): number {
+    const n = xq.shape[0]!;
+    let onlineIn = xq, targetIn = xk, perm = mix?.perm, lam = mix?.lam;
+    if (this.symmetric) {
+      const F = xq.shape[1]!;
+      const on = this.ws.get('on', [2 * n, F]), tg = this.ws.get('tg', [2 * n, F]);
+      on.rows(0, n).copyFrom(xq);
+      if (mix) ops.mixup(xk, on.rows(n, 2 * n), mix.perm, mix.lam);
+      else on.rows(n, 2 * n).copyFrom(xk);
+      tg.rows(0, n).copyFrom(xk);
+      tg.rows(n, 2 * n).copyFrom(x1);
+      onlineIn = on;
+      targetIn = tg;
+      if (mix) {
+        // The second half pairs row i with row π(i) + N of the swapped targets.
+        if (!this.perm2 || this.perm2.perm.numel !== 2 * n) {
+          this.perm2?.perm.dispose();
+          this.perm2?.lam.dispose();
+          this.perm2 = { perm: Tensor.zeros([2 * n], { dtype: 'int32', device: this.device }), lam: Tensor.zeros([2 * n], { device: this.device }) };
+        }
+        const p2 = new Int32Array(2 * n), l2 = new Float32Array(2 * n);
+        for (let i = 0; i < n; i++) {
+          p2[i] = mix.permHost[i]!;
+          p2[i + n] = mix.permHost[i]! + n;
+          l2[i] = l2[i + n] = mix.lamHost[i]!;
+        }
+        this.perm2.perm.set(p2);
+        this.perm2.lam.set(l2);
+        perm = this.perm2.perm;
+        lam = this.perm2.lam;
+      }
+    }
+    const rows = onlineIn.shape[0]!;
+    const tz = this.targetNet.forward(targetIn);
+    const k = this.ws.get('k', tz.shape);
+    ops.l2Normalize(tz, k, this.ws.get('knorms', [rows]));
+    const pz = this.onlineNet.forward(onlineIn);
+    const p = this.ws.get('p', pz.shape), pn = this.ws.get('pnorms', [rows]);
+    ops.l2Normalize(pz, p, pn);
+    const dp = this.ws.get('dp', pz.shape);
+    const sum = ops.mixedCosine(p, k, { perm, lam, scale: 1 / n, dp });
+    const dz = this.ws.get('dz', pz.shape);
+    ops.l2NormalizeBackward(dp, p, pn, dz);
+    this.onlineNet.backward(dz, false);
+    return sum / n;
+  }
+
+  protected override stateTensors(): Record<string, Tensor<'float32'>> {
+    return { ...super.stateTensors(), 'target.params': this.target.params, 'target.buffers': this.target.buffers };
+  }
+  protected override extraConfig(): Record<string, unknown> {
+    return { momentum: this.baseMomentum, symmetric: this.symmetric, predictorHidden: this.predictorHidden };
+  }
+
+  override dispose(): void {
+    this.ws.clear();
+    this.perm2?.perm.dispose();
+    this.perm2?.lam.dispose();
+    this.target?.dispose();
+    super.dispose();
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * MoCo v2 with i-Mix. The query network f_q+g_q is trained; the key network
+ * is an EMA copy θ_k ← m·θ_k + (1−m)·θ_q over the whole flat parameter
+ * buffer (one kernel), updated before the keys are computed. BatchNorm
+ * running statistics are not averaged: they are copied from the query
+ * network at each update (the key network normalizes with batch statistics
+ * during training, so they only matter for evaluating it).
+ *
+ *   baseline: logits = [q·k_i , q·queueᵀ]/τ      N×(1+K), target column 0
+ *   i-Mix:    logits = q·[k_batch ; queue]ᵀ/τ    N×(N+K), soft target over the first N
+ *
+ * The batch keys are enqueued into a FIFO ring of K rows after the loss.
+ * @module
+ */
+import { ShapeError, ValueError } from '../errors';
+import { Sequential } from '../nn/layers';
+import { ParameterStore, Workspace } from '../nn/module';
+import { projectionHead } from '../nn/presets';
+import * as ops from '../ops/index';
+import { Tensor } from '../tensor';
+import { ContrastiveMethod, Purpose, buildEncoder, streamOffset, type MethodOptions, type MixDraw } from './base';
+
+export interface MoCoOptions extends MethodOptions {
+  /** Queue length K (any size ≥ the batch size; it need not be a multiple). Default 4096. */
+  queueSize?: number;
+  /** EMA momentum m of the key network; default 0.99. */
+  momentum?: number;
+}
+
+export class MoCo extends ContrastiveMethod {
+  readonly name = 'moco';
+  readonly queueSize: number;
+  readonly momentum: number;
+  private qnet!: Sequential;
+  private knet!: Sequential;
+  private key!: ParameterStore;
+  /** The FIFO ring of past keys [K, D] and its write pointer. */
+  queue!: Tensor<'float32'>;
+  queuePtr = 0;
+  private zeros: Tensor<'int32'> | null = null;
+  private readonly ws = new Workspace(() => this.device);
+
+  constructor(options: MoCoOptions) {
+    super(options);
+    const K = options.queueSize ?? 4096;
+    if (!Number.isInteger(K) || K < 1) throw new ValueError(`queueSize: expected a positive integer, got ${K}`);
+    this.queueSize = K;
+    const m = options.momentum ?? 0.99;
+    if (!(m >= 0 && m <= 1)) throw new ValueError(`momentum: expected a number in [0, 1], got ${m}`);
+    this.momentum = m;
+  }
+
+  protected buildNetworks(inFeatures: number): void {
+    this.encoder = buildEncoder(this.encoderSpec, inFeatures);
+    const f = this.encoder.outFeatures(inFeatures);
+    this.qnet = Sequential.named([
+      ['encoder', this.encoder],
+      ['head', projectionHead(f, this.projection[0], this.projection[1])],
+    ]);
+    this.knet = this.qnet.clone();
+    this.online = new ParameterStore(this.qnet, { seed: this.seed, device: this.device });
+    this.key = new ParameterStore(this.knet, { seed: this.seed, device: this.device });
+    this.key.params.copyFrom(this.online.params); // θ_k = θ_q at the start
+    this.key.buffers.copyFrom(this.online.buffers);
+    const D = this.projection[1];
+    // Queue: random unit vectors, as MoCo initializes it.
+    this.queue = Tensor.zeros([this.queueSize, D], { device: this.device });
+    ops.randNormal(this.queue, { seed: this.seed, offset: streamOffset(0, Purpose.Queue) });
+    const norms = Tensor.zeros([this.queueSize], { device: this.device });
+    ops.l2Normalize(this.queue, this.queue, norms);
+    norms.dispose();
+  }
+
+  protected override checkBatch(batchSize: number): void {
+    if (batchSize > this.queueSize)
+      throw new ValueError(`queueSize: the queue (${this.queueSize} keys) must hold at least one batch (${batchSize} rows)`);
+  }
+
+  protected override beforeStep(): void {
+    ops.ema(this.key.params, this.online.params, this.momentum);
+    this.key.buffers.copyFrom(this.online.buffers);
+  }
+
+  private keysNormalized(xk: Tensor<'float32'>): Tensor<'float32'> {
+    const kz = this.knet.forward(xk);
+    const k = this.ws.get('k', kz.shape);
+    ops.l2Normalize(kz, k, this.ws.get('knorms', [kz.shape[0]!]));
+    return k;
+  }
+
+  protected trainStep(xq: Tensor<'float32'>, xk: Tensor<'float32'>, mix: MixDraw | null): number {
+    const n = xq.shape[0]!, K = this.queueSize;
+    const inv = 1 / this.temperature;
+    const k = this.keysNormalized(xk); // no gradient flows into the key network
+    const z = this.qnet.forward(xq);
+    const D = z.shape[1]!;
+    const q = this.ws.get('q', z.shape), qn = this.ws.get('qnorms', [n]);
+    ops.l2Normalize(z, q, qn);
+    const dq = this.ws.get('dq', [n, D]);
+    let sum: number;
+    if (mix) {
+      // N×(N+K): columns [0, N) against the batch keys, [N, N+K) against the queue.
+      const W = n + K;
+      const logits = this.ws.get('logits_mix', [n, W]);
+      const lk = logits.view(0, [n, n], [W, 1]), lq = logits.view(n, [n, K], [W, 1]);
+      ops.gemm(q, k, lk, { transB: true, alpha: inv });
+      ops.gemm(q, this.queue, lq, { transB: true, alpha: inv });
+      sum = ops.mixedCrossEntropy(logits, { perm: mix.perm, lam: mix.lam, scale: 1 / n });
+      ops.gemm(lk, k, dq, { alpha: inv });
+      ops.gemm(lq, this.queue, dq, { alpha: inv, beta: 1 });
+    } else {
+      // N×(1+K): column 0 the positive q_i·k_i, columns 1.. the queue.
+      const W = 1 + K;
+      const logits = this.ws.get('logits', [n, W]);
+      const pos = logits.view(0, [n, 1], [W, 1]), neg = logits.view(1, [n, K], [W, 1]);
+      ops.rowdot(q, k, pos, inv);
+      ops.gemm(q, this.queue, neg, { transB: true, alpha: inv });
+      if (!this.zeros || this.zeros.numel !== n) {
+        this.zeros?.dispose();
+        this.zeros = Tensor.zeros([n], { dtype: 'int32', device: this.device });
+      }
+      sum = ops.mixedCrossEntropy(logits, { targets: this.zeros, scale: 1 / n });
+      ops.gemm(neg, this.queue, dq, { alpha: inv });
+      ops.rowScaleAdd(dq, pos, k, inv);
+    }
+    const dz = this.ws.get('dz', [n, D]);
+    ops.l2NormalizeBackward(dq, q, qn, dz);
+    this.qnet.backward(dz, false);
+    this.lastKeys = k;
+    return sum / n;
+  }
+  private lastKeys: Tensor<'float32'> | null = null;
+
+  protected override afterStep(): void {
+    if (this.lastKeys) this.queuePtr = ops.queueEnqueue(this.queue, this.lastKeys, this.queuePtr);
+  }
+
+  protected override stateTensors(): Record<string, Tensor<'float32'>> {
+    return { ...super.stateTensors(), 'key.params': this.key.params, 'key.buffers': this.key.buffers, queue: this.queue };
+  }
+  protected override stateScalars(): Record<string, number> {
+    return { queuePtr: this.queuePtr };
+  }
+  protected override loadScalars(s: Record<string, number>): void {
+    const p = s.queuePtr;
+    if (!Number.isInteger(p) || p! < 0 || p! >= this.queueSize) throw new ShapeError(`queuePtr: ${p} does not fit a queue of ${this.queueSize}`);
+    this.queuePtr = p!;
+  }
+  protected override extraConfig(): Record<string, unknown> {
+    return { queueSize: this.queueSize, momentum: this.momentum };
+  }
+
+  override dispose(): void {
+    this.ws.clear();
+    this.zeros?.dispose();
+    this.queue?.dispose();
+    this.key?.dispose();
+    super.dispose();
+  }
+}
