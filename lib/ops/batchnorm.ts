@@ -1,5 +1,136 @@
 /**
- * batchnorm kernels (placeholder until the family lands).
+ * BatchNorm1d on `x` [N, C]: statistics per feature (column) over the N rows,
+ * as `torch.nn.BatchNorm1d` computes them. All per-feature tensors are
+ * float32 [C]; outputs never overlap inputs.
  * @module
  */
-export {};
+import { ValueError } from '../errors';
+import { native, type NativeTensor } from '../native';
+import type { Tensor } from '../tensor';
+import { checkNumber, h, hOpt } from './util';
+
+type T = NativeTensor;
+type OptT = NativeTensor | null;
+
+interface BatchNormNative {
+  batchnorm1dForwardTrain(
+    x: T, y: T, gamma: OptT, beta: OptT, eps: number, momentum: number,
+    runningMean: OptT, runningVar: OptT, saveMean: T, saveInvstd: T,
+  ): void;
+  batchnorm1dForwardEval(x: T, y: T, gamma: OptT, beta: OptT, runningMean: T, runningVar: T, eps: number): void;
+  batchnorm1dBackward(
+    dy: T, x: T, gamma: OptT, saveMean: T, saveInvstd: T, dx: T, dgamma: OptT, dbeta: OptT, accumulate: boolean,
+  ): void;
+}
+const n = native as unknown as BatchNormNative;
+
+function checkEps(v: unknown): number {
+  const eps = checkNumber(v, 'eps');
+  if (!(eps > 0)) throw new ValueError(`eps: expected a positive number, got ${eps}`);
+  return eps;
+}
+
+/** Options of {@link batchnorm1dForwardTrain}. */
+export interface BatchNormTrainOptions {
+  /** Scale γ [C]; omitted or null means γ = 1 (`affine=false`). */
+  gamma?: Tensor<'float32'> | null;
+  /** Shift β [C]; omitted or null means β = 0 (`affine=false`). */
+  beta?: Tensor<'float32'> | null;
+  /** Added to the variance; > 0. Default 1e-5 (PyTorch's). */
+  eps?: number;
+  /** Running-statistics momentum in [0, 1]. Default 0.1 (PyTorch's). */
+  momentum?: number;
+  /** Running mean [C], updated in place when given. */
+  runningMean?: Tensor<'float32'> | null;
+  /** Running (unbiased) variance [C], updated in place when given. */
+  runningVar?: Tensor<'float32'> | null;
+}
+
+/**
+ * Training-mode forward pass. Per feature c, over the N rows:
+ *
+ * - `μ_c = Σ_i x_ic / N`, `σ²_c = Σ_i (x_ic − μ_c)² / N` (biased; accumulated in double, two-pass)
+ * - `y = γ·(x − μ)·invstd + β`, `invstd = 1/sqrt(σ² + eps)`
+ * - `saveMean ← μ`, `saveInvstd ← invstd` (what {@link batchnorm1dBackward} needs)
+ * - `runningMean ← (1−momentum)·runningMean + momentum·μ`,
+ *   `runningVar ← (1−momentum)·runningVar + momentum·σ²·N/(N−1)` (unbiased, as PyTorch)
+ *
+ * Needs N ≥ 2 (PyTorch: "Expected more than 1 value per channel when
+ * training"); N < 2 throws a ValueError naming `x`.
+ */
+export function batchnorm1dForwardTrain(
+  x: Tensor<'float32'>,
+  y: Tensor<'float32'>,
+  saveMean: Tensor<'float32'>,
+  saveInvstd: Tensor<'float32'>,
+  options: BatchNormTrainOptions = {},
+): void {
+  const eps = checkEps(options.eps ?? 1e-5);
+  const momentum = checkNumber(options.momentum ?? 0.1, 'momentum', 0, 1);
+  n.batchnorm1dForwardTrain(
+    h(x, 'x'), h(y, 'y'), hOpt(options.gamma, 'gamma'), hOpt(options.beta, 'beta'), eps, momentum,
+    hOpt(options.runningMean, 'runningMean'), hOpt(options.runningVar, 'runningVar'),
+    h(saveMean, 'saveMean'), h(saveInvstd, 'saveInvstd'),
+  );
+}
+
+/** Options of {@link batchnorm1dForwardEval}. */
+export interface BatchNormEvalOptions {
+  /** Scale γ [C]; omitted or null means γ = 1. */
+  gamma?: Tensor<'float32'> | null;
+  /** Shift β [C]; omitted or null means β = 0. */
+  beta?: Tensor<'float32'> | null;
+  /** Added to the variance; > 0. Default 1e-5. */
+  eps?: number;
+}
+
+/**
+ * Evaluation-mode forward pass with the running statistics:
+ * `y = γ·(x − runningMean)/sqrt(runningVar + eps) + β`. Any N (including 0 and 1).
+ */
+export function batchnorm1dForwardEval(
+  x: Tensor<'float32'>,
+  y: Tensor<'float32'>,
+  runningMean: Tensor<'float32'>,
+  runningVar: Tensor<'float32'>,
+  options: BatchNormEvalOptions = {},
+): void {
+  const eps = checkEps(options.eps ?? 1e-5);
+  n.batchnorm1dForwardEval(
+    h(x, 'x'), h(y, 'y'), hOpt(options.gamma, 'gamma'), hOpt(options.beta, 'beta'),
+    h(runningMean, 'runningMean'), h(runningVar, 'runningVar'), eps,
+  );
+}
+
+/** Options of {@link batchnorm1dBackward}. */
+export interface BatchNormBackwardOptions {
+  /** The forward pass's γ [C]; omitted or null means γ = 1. */
+  gamma?: Tensor<'float32'> | null;
+  /** Receives dL/dγ [C] when given. */
+  dgamma?: Tensor<'float32'> | null;
+  /** Receives dL/dβ [C] when given. */
+  dbeta?: Tensor<'float32'> | null;
+  /** Add into `dgamma`/`dbeta` instead of overwriting them. Default false. */
+  accumulate?: boolean;
+}
+
+/**
+ * Training-mode backward pass, from the forward pass's `saveMean`/`saveInvstd`.
+ * With `x̂ = (x − μ)·invstd`:
+ *
+ * - `dβ = Σ_i dy_i`, `dγ = Σ_i dy_i·x̂_i` (per feature, accumulated in double)
+ * - `dx = γ·invstd/N · (N·dy − dβ − x̂·dγ)`
+ */
+export function batchnorm1dBackward(
+  dy: Tensor<'float32'>,
+  x: Tensor<'float32'>,
+  saveMean: Tensor<'float32'>,
+  saveInvstd: Tensor<'float32'>,
+  dx: Tensor<'float32'>,
+  options: BatchNormBackwardOptions = {},
+): void {
+  n.batchnorm1dBackward(
+    h(dy, 'dy'), h(x, 'x'), hOpt(options.gamma, 'gamma'), h(saveMean, 'saveMean'), h(saveInvstd, 'saveInvstd'),
+    h(dx, 'dx'), hOpt(options.dgamma, 'dgamma'), hOpt(options.dbeta, 'dbeta'), options.accumulate ?? false,
+  );
+}

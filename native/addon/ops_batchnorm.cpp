@@ -1,6 +1,151 @@
-// Bindings for the batchnorm kernel family (placeholder until the family lands).
+// Bindings for BatchNorm1d on x[N, C]:
+//   batchnorm1dForwardTrain(x, y, gamma|null, beta|null, eps, momentum,
+//                           runningMean|null, runningVar|null, saveMean, saveInvstd)
+//   batchnorm1dForwardEval(x, y, gamma|null, beta|null, runningMean, runningVar, eps)
+//   batchnorm1dBackward(dy, x, gamma|null, saveMean, saveInvstd, dx,
+//                       dgamma|null, dbeta|null, accumulate)
+// Every per-feature tensor is float32 [C]; outputs must not overlap inputs.
+#include <string>
+#include <vector>
+
+#include "../cpu/kernels.h"
+#include "args.h"
+#include "errors.h"
 #include "ops.h"
 
 namespace imix {
-void register_batchnorm_ops(Napi::Env, Napi::Object) {}
+namespace {
+
+// A float32 [C] tensor on x's device; nullptr passes through (optional operand).
+float* per_feature(Tensor* t, int64_t C, const Tensor* x, const char* name, const char* xname) {
+  if (!t) return nullptr;
+  float* p = f32(t, name);
+  expect_shape(t, {C}, name);
+  expect_same_device(t, x, name, xname);
+  return p;
+}
+
+double positive_eps(const Args& a, size_t i) {
+  double eps = a.number(i, "eps");
+  IMIX_CHECK(eps > 0.0, Value, "eps: expected a positive number, got " + std::to_string(eps));
+  return eps;
+}
+
+// Operands as (tensor or nullptr, name, is an output). No output may overlap
+// any other operand; inputs may share memory with each other.
+struct Operand {
+  const Tensor* t;
+  const char* name;
+  bool out;
+};
+void expect_disjoint(const std::vector<Operand>& ops) {
+  for (size_t i = 0; i < ops.size(); ++i)
+    for (size_t j = i + 1; j < ops.size(); ++j)
+      if (ops[i].t && ops[j].t && (ops[i].out || ops[j].out))
+        expect_no_alias(ops[i].t, ops[j].t, ops[i].name, ops[j].name);
+}
+
+Napi::Value ForwardTrain(const Napi::CallbackInfo& info) {
+  Args a(info);
+  Tensor* x = a.tensor(0, "x");
+  Tensor* y = a.tensor(1, "y");
+  Tensor* gamma = a.optional_tensor(2, "gamma");
+  Tensor* beta = a.optional_tensor(3, "beta");
+  double eps = positive_eps(a, 4);
+  double momentum = a.number_in(5, "momentum", 0.0, 1.0);
+  Tensor* rmean = a.optional_tensor(6, "runningMean");
+  Tensor* rvar = a.optional_tensor(7, "runningVar");
+  Tensor* smean = a.tensor(8, "saveMean");
+  Tensor* sinv = a.tensor(9, "saveInvstd");
+
+  const float* xp = f32(x, "x");
+  expect_ndim(x, 2, "x");
+  const int64_t N = x->shape[0], C = x->shape[1];
+  float* yp = f32(y, "y");
+  expect_shape(y, {N, C}, "y");
+  expect_same_device(y, x, "y", "x");
+  const float* gp = per_feature(gamma, C, x, "gamma", "x");
+  const float* bp = per_feature(beta, C, x, "beta", "x");
+  float* rmp = per_feature(rmean, C, x, "runningMean", "x");
+  float* rvp = per_feature(rvar, C, x, "runningVar", "x");
+  float* smp = per_feature(smean, C, x, "saveMean", "x");
+  float* sip = per_feature(sinv, C, x, "saveInvstd", "x");
+  expect_cpu(x, "x");
+  IMIX_CHECK(N >= 2, Value,
+             "x: expected more than 1 value per channel when training, got input shape " + x->shape_str());
+  expect_disjoint({{x, "x", false}, {y, "y", true}, {gamma, "gamma", false}, {beta, "beta", false},
+                   {rmean, "runningMean", true}, {rvar, "runningVar", true}, {smean, "saveMean", true},
+                   {sinv, "saveInvstd", true}});
+  cpu::batchnorm1d_forward_train(xp, yp, N, C, gp, bp, (float)eps, (float)momentum, rmp, rvp, smp, sip);
+  return info.Env().Undefined();
+}
+
+Napi::Value ForwardEval(const Napi::CallbackInfo& info) {
+  Args a(info);
+  Tensor* x = a.tensor(0, "x");
+  Tensor* y = a.tensor(1, "y");
+  Tensor* gamma = a.optional_tensor(2, "gamma");
+  Tensor* beta = a.optional_tensor(3, "beta");
+  Tensor* rmean = a.tensor(4, "runningMean");
+  Tensor* rvar = a.tensor(5, "runningVar");
+  double eps = positive_eps(a, 6);
+
+  const float* xp = f32(x, "x");
+  expect_ndim(x, 2, "x");
+  const int64_t N = x->shape[0], C = x->shape[1];
+  float* yp = f32(y, "y");
+  expect_shape(y, {N, C}, "y");
+  expect_same_device(y, x, "y", "x");
+  const float* gp = per_feature(gamma, C, x, "gamma", "x");
+  const float* bp = per_feature(beta, C, x, "beta", "x");
+  const float* rmp = per_feature(rmean, C, x, "runningMean", "x");
+  const float* rvp = per_feature(rvar, C, x, "runningVar", "x");
+  expect_cpu(x, "x");
+  expect_disjoint({{x, "x", false}, {y, "y", true}, {gamma, "gamma", false}, {beta, "beta", false},
+                   {rmean, "runningMean", false}, {rvar, "runningVar", false}});
+  cpu::batchnorm1d_forward_eval(xp, yp, N, C, gp, bp, rmp, rvp, (float)eps);
+  return info.Env().Undefined();
+}
+
+Napi::Value Backward(const Napi::CallbackInfo& info) {
+  Args a(info);
+  Tensor* dy = a.tensor(0, "dy");
+  Tensor* x = a.tensor(1, "x");
+  Tensor* gamma = a.optional_tensor(2, "gamma");
+  Tensor* smean = a.tensor(3, "saveMean");
+  Tensor* sinv = a.tensor(4, "saveInvstd");
+  Tensor* dx = a.tensor(5, "dx");
+  Tensor* dgamma = a.optional_tensor(6, "dgamma");
+  Tensor* dbeta = a.optional_tensor(7, "dbeta");
+  bool accumulate = a.boolean(8, "accumulate");
+
+  const float* xp = f32(x, "x");
+  expect_ndim(x, 2, "x");
+  const int64_t N = x->shape[0], C = x->shape[1];
+  const float* dyp = f32(dy, "dy");
+  expect_shape(dy, {N, C}, "dy");
+  expect_same_device(dy, x, "dy", "x");
+  float* dxp = f32(dx, "dx");
+  expect_shape(dx, {N, C}, "dx");
+  expect_same_device(dx, x, "dx", "x");
+  const float* gp = per_feature(gamma, C, x, "gamma", "x");
+  const float* smp = per_feature(smean, C, x, "saveMean", "x");
+  const float* sip = per_feature(sinv, C, x, "saveInvstd", "x");
+  float* dgp = per_feature(dgamma, C, x, "dgamma", "x");
+  float* dbp = per_feature(dbeta, C, x, "dbeta", "x");
+  expect_cpu(x, "x");
+  expect_disjoint({{dy, "dy", false}, {x, "x", false}, {gamma, "gamma", false}, {smean, "saveMean", false},
+                   {sinv, "saveInvstd", false}, {dx, "dx", true}, {dgamma, "dgamma", true}, {dbeta, "dbeta", true}});
+  cpu::batchnorm1d_backward(dyp, xp, gp, smp, sip, N, C, dxp, dgp, dbp, accumulate);
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+void register_batchnorm_ops(Napi::Env env, Napi::Object exports) {
+  bind(env, exports, "batchnorm1dForwardTrain", ForwardTrain);
+  bind(env, exports, "batchnorm1dForwardEval", ForwardEval);
+  bind(env, exports, "batchnorm1dBackward", Backward);
+}
+
 }  // namespace imix

@@ -133,8 +133,10 @@ void lars_step(float* param, const float* grad, float* buf, int64_t n, float lr,
 // AdamW (Loshchilov & Hutter; PyTorch semantics): p −= lr·wd·p;
 // m = β1·m + (1−β1)·g; v = β2·v + (1−β2)·g²;
 // p −= lr · (m/(1−β1^t)) / (sqrt(v/(1−β2^t)) + eps), t = step ≥ 1.
+// β1/β2 are double so 1−β (e.g. 1−0.999) is formed before rounding to float,
+// as PyTorch does: 1 − 0.999f is off by 1.3e-5 relative.
 void adamw_step(float* param, const float* grad, float* m, float* v, int64_t n, float lr,
-                float beta1, float beta2, float eps, float weight_decay, int64_t step,
+                double beta1, double beta2, float eps, float weight_decay, int64_t step,
                 const int64_t* seg_offsets, const uint8_t* seg_flags, int64_t nseg);
 
 // ---- random.cpp ------------------------------------------------------------
