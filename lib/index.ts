@@ -1,5 +1,14 @@
 /**
- * imix: contrastive representation learning with i-Mix, on native kernels.
+ * imix: contrastive representation learning (SimCLR/N-pair, MoCo, BYOL) with
+ * the i-Mix regularizer, on native C++ kernels.
+ *
+ * ```ts
+ * import { MoCo, data } from 'imix';
+ * const train = data.fashionMnist('train');
+ * const moco = new MoCo({ encoder: { kind: 'mlp', hidden: [512, 512] }, mix: { kind: 'mixup', alpha: 1 } });
+ * await moco.fit(train, { epochs: 10, batchSize: 256 });
+ * const features = moco.embed(train);
+ * ```
  * @module
  */
 import { native, type NativeInfo } from './native';
@@ -8,6 +17,27 @@ import { checkInt } from './ops/util';
 export * from './errors';
 export { Tensor, type DType, type Device } from './tensor';
 export * as ops from './ops/index';
+export * as nn from './nn/index';
+export * as optim from './optim/index';
+export * as data from './data/index';
+export * as evaluation from './eval/index';
+export * as views from './methods/views';
+export { Generator, sampleLambda, type GeneratorState } from './random';
+export {
+  ContrastiveMethod,
+  type MethodOptions,
+  type MixOptions,
+  type EncoderSpec,
+  type OptimizerOptions,
+  type FitOptions,
+  type FitResult,
+  type StepEvent,
+  type EpochEvent,
+} from './methods/base';
+export { NPair } from './methods/npair';
+export { SimCLR } from './methods/simclr';
+export { MoCo, type MoCoOptions } from './methods/moco';
+export { BYOL, type BYOLOptions } from './methods/byol';
 
 /** What the loaded addon is: backend, BLAS, threads, SIMD, CUDA devices. */
 export type Info = NativeInfo;

@@ -17,6 +17,8 @@ import * as ops from '../ops/index';
 import { AdamW, LARS, type Optimizer, SGD, warmupCosine } from '../optim/index';
 import { Generator, sampleLambda } from '../random';
 import { Tensor, type Device } from '../tensor';
+import { knnMonitor } from '../eval/knn';
+import { loadCheckpoint, saveCheckpoint } from './checkpoint';
 import { compose, inputDrop, type View } from './views';
 
 /** How the query view is mixed (i-Mix). */
@@ -325,7 +327,6 @@ export abstract class ContrastiveMethod {
     });
     const dataT = this.uploadData(data);
     const result: FitResult = { steps: 0, epochs: 0, stopped: 'completed', losses: [], epochLosses: [], knnAccuracy: [] };
-    const { knnMonitor } = await import('../eval/knn');
     this.online.module.train();
     while (this.epoch < epochs) {
       const order = new Generator(this.seed, EPOCH_STREAM + this.epoch).permutation(data.n);
@@ -438,7 +439,6 @@ export abstract class ContrastiveMethod {
 
   /** Writes a checkpoint (safetensors + JSON) into `dir`, atomically. */
   async save(dir: string): Promise<void> {
-    const { saveCheckpoint } = await import('./checkpoint');
     saveCheckpoint(dir, {
       config: this.config(),
       architecture: this.online.module.describe(),
@@ -452,7 +452,6 @@ export abstract class ContrastiveMethod {
 
   /** Restores a checkpoint written by save() into this (identically configured) method. */
   async load(dir: string): Promise<this> {
-    const { loadCheckpoint } = await import('./checkpoint');
     const ck = loadCheckpoint(dir);
     const shape = (ck.config.sampleShape as number[] | null) ?? null;
     if (!shape) throw new ShapeError(`${dir}: checkpoint has no sample shape`);

@@ -98,23 +98,19 @@ export class BatchNorm1d extends Module {
     const y = this.ws.get('y', [n, this.numFeatures]);
     if (this.training) {
       if (n < 2) throw new ValueError(`x: BatchNorm1d needs more than 1 row per batch in training mode, got ${n}`);
-      ops.batchnorm1dForwardTrain(x, y, {
+      ops.batchnorm1dForwardTrain(x, y, this.ws.get('mean', [this.numFeatures]), this.ws.get('invstd', [this.numFeatures]), {
         gamma: this.weight?.data,
         beta: this.bias?.data,
         eps: this.eps,
         momentum: this.momentum,
         runningMean: this.runningMean.data,
         runningVar: this.runningVar.data,
-        saveMean: this.ws.get('mean', [this.numFeatures]),
-        saveInvstd: this.ws.get('invstd', [this.numFeatures]),
       });
       this.x = x;
     } else {
-      ops.batchnorm1dForwardEval(x, y, {
+      ops.batchnorm1dForwardEval(x, y, this.runningMean.data, this.runningVar.data, {
         gamma: this.weight?.data,
         beta: this.bias?.data,
-        runningMean: this.runningMean.data,
-        runningVar: this.runningVar.data,
         eps: this.eps,
       });
       this.x = null;
@@ -127,11 +123,8 @@ export class BatchNorm1d extends Module {
     const n = this.x.shape[0]!;
     // dx is needed to get dgamma/dbeta anyway: the kernel computes all three in one pass.
     const dx = this.ws.get('dx', [n, this.numFeatures]);
-    ops.batchnorm1dBackward(dy, this.x, {
+    ops.batchnorm1dBackward(dy, this.x, this.ws.get('mean', [this.numFeatures]), this.ws.get('invstd', [this.numFeatures]), dx, {
       gamma: this.weight?.data,
-      saveMean: this.ws.get('mean', [this.numFeatures]),
-      saveInvstd: this.ws.get('invstd', [this.numFeatures]),
-      dx,
       dgamma: this.weight?.grad,
       dbeta: this.bias?.grad,
       accumulate: true,

@@ -158,11 +158,7 @@ export function check2d(x: Tensor, features: number, arg: string): number {
   return x.shape[0]!;
 }
 
-/** One segment per parameter: flags for the optimizers (bit 1 weight decay, bit 2 LARS). */
-export interface Segments {
-  offsets: Float64Array;
-  flags: Uint8Array;
-}
+import type { Segments } from '../ops/optim';
 
 /**
  * The flat buffers of one model: parameters, gradients, buffers. Construct it

@@ -1,0 +1,135 @@
+/**
+ * kNN classification on frozen features (the cheap monitor of instance
+ * discrimination papers): cosine similarity to every training feature, the
+ * k nearest vote with weight exp(sim/T), highest total wins.
+ * @module
+ */
+import { ShapeError, ValueError } from '../errors';
+import type { Dataset } from '../data/dataset';
+import * as ops from '../ops/index';
+import { Tensor, type Device } from '../tensor';
+
+export interface KnnOptions {
+  /** Neighbours that vote; default 200. */
+  k?: number;
+  /** Vote temperature T in exp(sim/T); default 0.1. */
+  temperature?: number;
+  device?: Device;
+  /** Test rows per similarity block; default 256. */
+  blockSize?: number;
+}
+
+/** Rows scaled to unit L2 norm, in place. */
+function normalizeRows(x: Float32Array, D: number): Float32Array {
+  for (let i = 0; i < x.length; i += D) {
+    let s = 0;
+    for (let j = 0; j < D; j++) s += x[i + j]! * x[i + j]!;
+    const inv = 1 / Math.max(Math.sqrt(s), 1e-12);
+    for (let j = 0; j < D; j++) x[i + j]! *= inv;
+  }
+  return x;
+}
+
+/** Index of the k-th largest value (quickselect on an index array), O(n) expected. */
+function topK(sim: Float32Array, k: number, idx: Int32Array): number {
+  const n = sim.length;
+  for (let i = 0; i < n; i++) idx[i] = i;
+  let lo = 0, hi = n - 1;
+  const want = Math.min(k, n) - 1;
+  while (lo < hi) {
+    const pivot = sim[idx[(lo + hi) >> 1]!]!;
+    let i = lo, j = hi;
+    while (i <= j) {
+      while (sim[idx[i]!]! > pivot) i++;
+      while (sim[idx[j]!]! < pivot) j--;
+      if (i <= j) {
+        const t = idx[i]!;
+        idx[i] = idx[j]!;
+        idx[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (want <= j) hi = j;
+    else if (want >= i) lo = i;
+    else break;
+  }
+  return Math.min(k, n); // idx[0..k) now holds the k largest (unordered)
+}
+
+/**
+ * Predicts a class for every test row from its k nearest training rows.
+ * Features are row-major with `D` columns; labels in [0, numClasses).
+ */
+export function knnPredict(
+  trainFeatures: Float32Array,
+  trainLabels: Int32Array,
+  testFeatures: Float32Array,
+  D: number,
+  numClasses: number,
+  options: KnnOptions = {},
+): Int32Array {
+  const k = options.k ?? 200, T = options.temperature ?? 0.1;
+  if (!Number.isInteger(k) || k < 1) throw new ValueError(`k: expected a positive integer, got ${k}`);
+  if (!(T > 0)) throw new ValueError(`temperature: expected a positive number, got ${T}`);
+  const nTr = trainLabels.length, nTe = testFeatures.length / D;
+  if (trainFeatures.length !== nTr * D) throw new ShapeError(`trainFeatures: ${trainFeatures.length} values for ${nTr} labels of ${D} features`);
+  if (!Number.isInteger(nTe)) throw new ShapeError(`testFeatures: ${testFeatures.length} values are not rows of ${D}`);
+  const device = options.device ?? 'cpu';
+  const block = options.blockSize ?? 256;
+  const train = Tensor.from(normalizeRows(Float32Array.from(trainFeatures), D), [nTr, D], { device });
+  const test = normalizeRows(Float32Array.from(testFeatures), D);
+  const pred = new Int32Array(nTe);
+  const idx = new Int32Array(nTr);
+  const votes = new Float64Array(numClasses);
+  const tb = Tensor.zeros([block, D], { device }), sb = Tensor.zeros([block, nTr], { device });
+  try {
+    for (let s = 0; s < nTe; s += block) {
+      const e = Math.min(s + block, nTe), m = e - s;
+      const q = m === block ? tb : tb.rows(0, m), sims = m === block ? sb : sb.rows(0, m);
+      q.set(test.subarray(s * D, e * D));
+      ops.gemm(q, train, sims, { transB: true });
+      const all = sims.toArray();
+      for (let r = 0; r < m; r++) {
+        const row = all.subarray(r * nTr, (r + 1) * nTr);
+        const kk = topK(row, k, idx);
+        votes.fill(0);
+        for (let j = 0; j < kk; j++) votes[trainLabels[idx[j]!]!]! += Math.exp(row[idx[j]!]! / T);
+        let best = 0;
+        for (let c = 1; c < numClasses; c++) if (votes[c]! > votes[best]!) best = c;
+        pred[s + r] = best;
+      }
+    }
+  } finally {
+    train.dispose();
+    tb.dispose();
+    sb.dispose();
+  }
+  return pred;
+}
+
+export function accuracy(pred: Int32Array, labels: Int32Array): number {
+  let ok = 0;
+  for (let i = 0; i < pred.length; i++) if (pred[i] === labels[i]) ok++;
+  return pred.length ? ok / pred.length : 0;
+}
+
+/** Anything that can embed a dataset with its frozen encoder. */
+export interface Embedder {
+  embed(data: Dataset): Float32Array;
+  readonly features: number;
+  readonly device: Device;
+}
+
+/** kNN accuracy of `model`'s encoder features: train split as memory, test split as queries. */
+export function knnMonitor(model: Embedder, o: { train: Dataset; test: Dataset; k?: number; temperature?: number }): number {
+  if (!o.train.labels || !o.test.labels) throw new ValueError('knn: the monitor needs labelled train and test data');
+  const numClasses = Math.max(o.train.numClasses ?? 0, o.test.numClasses ?? 0);
+  const D = model.features;
+  const pred = knnPredict(model.embed(o.train), o.train.labels, model.embed(o.test), D, numClasses, {
+    k: o.k,
+    temperature: o.temperature,
+    device: model.device,
+  });
+  return accuracy(pred, o.test.labels);
+}

@@ -1,0 +1,7 @@
+/**
+ * Modules with explicit forward/backward over flat parameter buffers.
+ * @module
+ */
+export { Module, Parameter, Buffer, ParameterStore, Workspace, type Init } from './module';
+export { Linear, BatchNorm1d, ReLU, Maxout, Sequential } from './layers';
+export { mlp, tabularEncoder, projectionHead } from './presets';
