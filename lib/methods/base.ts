@@ -242,7 +242,7 @@ export abstract class ContrastiveMethod {
     return { perm: buf.perm, lam: buf.lam, permHost, lamHost };
   }
 
-  private buffers(n: number) {
+  protected buffers(n: number) {
     let b = this.batchBuf.get(n);
     if (!b) {
       const F = featureCount({ sampleShape: this.sampleShape! });
@@ -473,6 +473,44 @@ export abstract class ContrastiveMethod {
     this.optimizer.steps = ck.optimizerSteps;
     this.loadScalars(ck.scalars);
     return this;
+  }
+
+  /**
+   * Sets the trained network's parameters from a flat array (in
+   * `namedParameters()` order) and re-synchronizes EMA copies to them.
+   */
+  setParameters(values: Float32Array): void {
+    if (!this.sampleShape) throw new ArgumentError('setParameters: build the model first');
+    if (values.length !== this.online.numel) throw new ShapeError(`values: ${values.length} values for ${this.online.numel} parameters`);
+    this.online.params.set(values);
+    this.syncCopies();
+  }
+  /** Makes EMA copies (MoCo key, BYOL target) equal to the trained network. */
+  protected syncCopies(): void {}
+
+  /**
+   * Loss and parameter gradients of one step on given views, without
+   * updating anything but BatchNorm running statistics. `xq` is the
+   * already-mixed query batch; `mix` the (π, λ) it was mixed with.
+   */
+  lossAndGradients(xq: Float32Array, xk: Float32Array, mix?: { perm: Int32Array; lam: Float32Array }): { loss: number; grads: Float32Array } {
+    if (!this.sampleShape) throw new ArgumentError('lossAndGradients: build the model first');
+    const F = featureCount({ sampleShape: this.sampleShape });
+    const n = xq.length / F;
+    if (!Number.isInteger(n) || xk.length !== xq.length) throw new ShapeError(`xq, xk: expected equal [N, ${F}] batches`);
+    const b = this.buffers(n);
+    b.x.rows(0, n).set(xq);
+    b.x.rows(n, 2 * n).set(xk);
+    let draw: MixDraw | null = null;
+    if (mix) {
+      b.perm.set(mix.perm);
+      b.lam.set(mix.lam);
+      draw = { perm: b.perm, lam: b.lam, permHost: mix.perm, lamHost: mix.lam };
+    }
+    b.v1.set(xq);
+    this.online.zeroGrad();
+    const loss = this.trainStep(b.x.rows(0, n), b.x.rows(n, 2 * n), draw, b.x, b.v1);
+    return { loss, grads: this.online.grads.toArray() };
   }
 
   /** Frees every tensor the method holds. */

@@ -70,6 +70,10 @@ export class BYOL extends ContrastiveMethod {
     this.target.buffers.copyFrom(this.online.buffers.view(0, [this.target.buffers.numel]));
   }
 
+  protected override syncCopies(): void {
+    this.syncTarget(0);
+  }
+
   protected override beforeStep(totalSteps: number): void {
     this.syncTarget(emaMomentum(this.baseMomentum, this.step, totalSteps));
   }

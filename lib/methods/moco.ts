@@ -71,6 +71,11 @@ export class MoCo extends ContrastiveMethod {
     norms.dispose();
   }
 
+  protected override syncCopies(): void {
+    this.key.params.copyFrom(this.online.params);
+    this.key.buffers.copyFrom(this.online.buffers);
+  }
+
   protected override checkBatch(batchSize: number): void {
     if (batchSize > this.queueSize)
       throw new ValueError(`queueSize: the queue (${this.queueSize} keys) must hold at least one batch (${batchSize} rows)`);

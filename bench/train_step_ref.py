@@ -1,0 +1,61 @@
+#!/usr/bin/env python3
+"""PyTorch reference for bench/train-step.ts: one NPair + i-Mix training step
+(input-drop views, MixUp of the query view, MLP encoder with BatchNorm,
+projection head, N-pair soft-target loss, SGD with momentum and weight decay).
+argv[1]: JSON {batch, widths: [in, h1, h2], head: [hidden, out], reps, threads}.
+Prints JSON {ms: median milliseconds per step, torch, threads}."""
+import json
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+cfg = json.loads(sys.argv[1])
+torch.set_num_threads(cfg.get('threads', 2))
+torch.manual_seed(0)
+B = cfg['batch']
+win, h1, h2 = cfg['widths']
+hh, ho = cfg['head']
+
+
+def block(i, o):
+    return [nn.Linear(i, o, bias=False), nn.BatchNorm1d(o), nn.ReLU()]
+
+
+net = nn.Sequential(*block(win, h1), *block(h1, h2), *block(h2, hh), nn.Linear(hh, ho))
+opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
+data = torch.rand(4096, win)
+tau = 0.2
+
+
+def step(i):
+    idx = torch.randint(0, data.shape[0], (B,))
+    x = data[idx]
+    x1 = x * (torch.rand_like(x) >= 0.2)
+    x2 = x * (torch.rand_like(x) >= 0.2)
+    perm = torch.randperm(B)
+    lam = torch.distributions.Beta(1.0, 1.0).sample((B,))
+    lam = torch.maximum(lam, 1 - lam)
+    xq = lam[:, None] * x1 + (1 - lam[:, None]) * x1[perm]
+    z = F.normalize(net(torch.cat([xq, x2])), dim=1)
+    q, k = z[:B], z[B:]
+    logp = F.log_softmax(q @ k.t() / tau, dim=1)
+    ar = torch.arange(B)
+    loss = -(lam * logp[ar, ar] + (1 - lam) * logp[ar, perm]).mean()
+    opt.zero_grad(set_to_none=False)
+    loss.backward()
+    opt.step()
+    return loss.item()
+
+
+for i in range(3):
+    step(i)
+times = []
+for i in range(cfg.get('reps', 10)):
+    t0 = time.perf_counter()
+    step(i)
+    times.append((time.perf_counter() - t0) * 1000)
+print(json.dumps({'ms': statistics.median(times), 'torch': torch.__version__, 'threads': torch.get_num_threads()}))

@@ -1,0 +1,140 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BYOL, MoCo, NPair, ShapeError, SimCLR, ValueError, type ContrastiveMethod } from '../lib/index';
+import { fashionMnist, fromArray, subset } from '../lib/data/dataset';
+import { expectClose, fixture } from './helpers';
+
+interface Case {
+  method: 'npair' | 'simclr' | 'moco' | 'byol';
+  mixed: boolean;
+  N: number;
+  F: number;
+  temperature: number;
+  xq: number[];
+  xk: number[];
+  perm: number[];
+  lam: number[];
+  params: number[];
+  queue?: number[];
+  K?: number;
+  loss: number;
+  grads: number[];
+}
+
+const tiny = { encoder: { kind: 'mlp' as const, hidden: [8] }, projection: [8, 4] as [number, number], seed: 1 };
+
+function make(c: Case): ContrastiveMethod {
+  const mix = { kind: c.mixed ? ('mixup' as const) : ('none' as const) };
+  const opts = { ...tiny, temperature: c.temperature, mix };
+  switch (c.method) {
+    case 'npair':
+      return new NPair(opts);
+    case 'simclr':
+      return new SimCLR(opts);
+    case 'moco':
+      return new MoCo({ ...opts, queueSize: c.K });
+    case 'byol':
+      return new BYOL({ ...opts, predictorHidden: 8 });
+  }
+}
+
+describe('one step of each method matches PyTorch autograd (fixtures from gen_methods.py)', () => {
+  const { cases } = fixture<{ cases: Case[] }>('methods');
+  for (const c of cases) {
+    it(`${c.method}${c.mixed ? ' + i-Mix' : ''}: loss and every parameter gradient`, () => {
+      const m = make(c);
+      m.build([c.F]);
+      m.setParameters(Float32Array.from(c.params));
+      if (c.queue) (m as MoCo).queue.set(Float32Array.from(c.queue));
+      const mix = c.mixed ? { perm: Int32Array.from(c.perm), lam: Float32Array.from(c.lam) } : undefined;
+      const { loss, grads } = m.lossAndGradients(Float32Array.from(c.xq), Float32Array.from(c.xk), mix);
+      expect(Math.abs(loss - c.loss) / Math.abs(c.loss)).toBeLessThan(1e-4);
+      // 1e-4 relative to the gradient's scale (fp32 kernels vs a float64 reference).
+      const scale = Math.max(...c.grads.map(Math.abs));
+      expectClose(grads, c.grads, { rtol: 1e-3, atol: 1e-4 * scale, label: `${c.method} grads` });
+      m.dispose();
+    });
+  }
+});
+
+describe('misuse is a clear error before any work', () => {
+  const data = fromArray(new Float32Array(64 * 6).map((_, i) => Math.sin(i)), [6]);
+  it('rejects bad hyperparameters at construction', () => {
+    expect(() => new NPair({ ...tiny, temperature: 0 })).toThrow(/temperature: expected a positive number/);
+    expect(() => new NPair({ ...tiny, temperature: -1 })).toThrow(ValueError);
+    expect(() => new NPair({ ...tiny, mix: { kind: 'mixup', alpha: 0 } })).toThrow(/mix.alpha/);
+    expect(() => new NPair({ ...tiny, mix: { kind: 'mixup', alpha: -2 } })).toThrow(/mix.alpha/);
+    expect(() => new SimCLR({ ...tiny, mix: { kind: 'mixup' } })).toThrow(/SimCLR/);
+    expect(() => new MoCo({ ...tiny, queueSize: 0 })).toThrow(/queueSize/);
+  });
+  it('rejects a batch of 1, a queue smaller than a batch, CutMix on flat data, mismatched features', async () => {
+    await expect(new NPair(tiny).fit(data, { epochs: 1, batchSize: 1 })).rejects.toThrow(/batchSize/);
+    await expect(new MoCo({ ...tiny, queueSize: 8 }).fit(data, { epochs: 1, batchSize: 16 })).rejects.toThrow(/queueSize: the queue \(8 keys\) must hold at least one batch/);
+    await expect(new NPair({ ...tiny, mix: { kind: 'cutmix' } }).fit(data, { epochs: 1, batchSize: 8 })).rejects.toThrow(/CutMix needs spatial/);
+    const m = new NPair(tiny);
+    await m.fit(data, { epochs: 1, batchSize: 8, maxSteps: 1 });
+    await expect(m.fit(fromArray(new Float32Array(70), [7]), { epochs: 1, batchSize: 2 })).rejects.toThrow(ShapeError);
+    await expect(new NPair(tiny).fit(data, { epochs: 1, batchSize: 1000 })).rejects.toThrow(/larger than the dataset/);
+  });
+});
+
+describe('training on real data (bundled Fashion-MNIST)', () => {
+  const all = fashionMnist('train');
+  const train = subset(all, 0, 2048), memory = subset(all, 2048, 4048), test = subset(all, 4048, 5048);
+  const common = { encoder: { kind: 'mlp' as const, hidden: [256] }, projection: [128, 64] as [number, number], seed: 3 };
+  const knn = { train: memory, test, k: 50 };
+  const methods: Array<[string, () => ContrastiveMethod]> = [
+    ['npair + mixup', () => new NPair({ ...common, mix: { kind: 'mixup' }, optimizer: { lr: 0.1 } })],
+    ['moco + mixup', () => new MoCo({ ...common, mix: { kind: 'mixup' }, queueSize: 1024, optimizer: { lr: 0.1 } })],
+    ['byol + mixup', () => new BYOL({ ...common, mix: { kind: 'mixup' }, optimizer: { lr: 0.1 } })],
+    ['npair + cutmix', () => new NPair({ ...common, mix: { kind: 'cutmix' }, optimizer: { lr: 0.1 } })],
+  ];
+  for (const [name, build] of methods) {
+    it(`${name}: loss falls and kNN accuracy beats the untrained encoder`, async () => {
+      const m = build();
+      m.build(train.sampleShape);
+      const { knnMonitor } = await import('../lib/eval/knn');
+      const before = knnMonitor(m, knn);
+      const r = await m.fit(train, { epochs: 4, batchSize: 128, knn });
+      const first = r.losses.slice(0, 4).reduce((a, b) => a + b) / 4;
+      const last = r.losses.slice(-4).reduce((a, b) => a + b) / 4;
+      expect(last).toBeLessThan(first);
+      expect(r.knnAccuracy.at(-1)!).toBeGreaterThan(before);
+      m.dispose();
+    });
+  }
+
+  it('stop-and-resume equals the uninterrupted run, and abort saves a checkpoint', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'imix-resume-'));
+    const cfg = () => new MoCo({ ...common, mix: { kind: 'mixup' }, queueSize: 384, optimizer: { lr: 0.05 } });
+    const small = subset(all, 0, 512);
+    const full = cfg();
+    const ref = await full.fit(small, { epochs: 2, batchSize: 128 });
+    // Interrupt after 3 steps via AbortSignal, then resume from the checkpoint.
+    const ac = new AbortController();
+    const a = cfg();
+    const partial = await a.fit(small, {
+      epochs: 2,
+      batchSize: 128,
+      signal: ac.signal,
+      checkpointDir: dir,
+      onStep: (e) => {
+        if (e.step === 3) ac.abort();
+      },
+    });
+    expect(partial.stopped).toBe('aborted');
+    expect(partial.losses).toEqual(ref.losses.slice(0, 3));
+    const b = await cfg().load(dir);
+    expect(b.step).toBe(3);
+    const rest = await b.fit(small, { epochs: 2, batchSize: 128 });
+    expect([...partial.losses, ...rest.losses]).toEqual(ref.losses);
+    // A checkpoint of another architecture is a clear error.
+    const other = new MoCo({ ...common, encoder: { kind: 'mlp', hidden: [128] }, queueSize: 384 });
+    await expect(other.load(dir)).rejects.toThrow(/architecture/);
+    fs.writeFileSync(path.join(dir, 'checkpoint.safetensors'), 'damaged');
+    await expect(cfg().load(dir)).rejects.toThrow(/truncated|damaged|safetensors/);
+    for (const m of [full, a, b, other]) m.dispose();
+  });
+});
