@@ -1,6 +1,231 @@
-// Bindings for the loss kernel family (placeholder until the family lands).
+// Bindings for the loss family:
+//   l2normalizeForward(x, y, norms, eps)
+//   l2normalizeBackward(dy, y, norms, dx)
+//   mixedCrossEntropy(logits, targets|null, perm|null, lam|null, colOffset, scale, losses|null) -> sum
+//   mixedCosine(p, k, perm|null, lam|null, scale, dp|null, losses|null) -> sum
+// Everything is validated (dtypes, shapes, devices, index ranges, λ range,
+// aliasing) before a kernel touches memory.
+#include <cmath>
+#include <string>
+
+#include "../cpu/kernels.h"
+#include "args.h"
+#include "errors.h"
 #include "ops.h"
 
 namespace imix {
-void register_loss_ops(Napi::Env, Napi::Object) {}
+namespace {
+
+// dst may be exactly src (same storage, same start; shapes were checked equal)
+// or must not overlap it at all.
+void expect_same_or_no_alias(const Tensor* dst, const Tensor* src, const char* dn, const char* sn) {
+  if (dst->storage == src->storage && dst->offset == src->offset && dst->numel() == src->numel()) return;
+  expect_no_alias(dst, src, dn, sn);
+}
+
+// An optional tensor's device must match the reference operand's.
+void same_device_opt(const Tensor* t, const Tensor* ref, const char* name, const char* refname) {
+  if (t) expect_same_device(t, ref, name, refname);
+}
+void no_alias_opt(const Tensor* a, const Tensor* b, const char* an, const char* bn) {
+  if (a && b) expect_no_alias(a, b, an, bn);
+}
+
+// A finite number that stays finite as a float32 (the kernels take float).
+double f32_scalar(const Args& a, size_t i, const char* name) {
+  double v = a.number(i, name);
+  IMIX_CHECK(std::fabs(v) <= 3.4028234663852886e38, Value,
+             std::string(name) + ": " + std::to_string(v) + " overflows float32");
+  return v;
+}
+
+double positive_eps(const Args& a, size_t i) {
+  double eps = a.number(i, "eps");
+  IMIX_CHECK(eps > 0.0 && (float)eps > 0.0f && (float)eps < INFINITY, Value,
+             "eps: expected a positive float32 value, got " + std::to_string(eps));
+  return eps;
+}
+
+Napi::Value L2NormalizeForward(const Napi::CallbackInfo& info) {
+  Args a(info);
+  Tensor* x = a.tensor(0, "x");
+  Tensor* y = a.tensor(1, "y");
+  Tensor* norms = a.tensor(2, "norms");
+  double eps = positive_eps(a, 3);
+  const float* xp = f32(x, "x");
+  float* yp = f32(y, "y");
+  float* np_ = f32(norms, "norms");
+  expect_ndim(x, 2, "x");
+  const int64_t N = x->shape[0], D = x->shape[1];
+  expect_shape(y, {N, D}, "y");
+  expect_shape(norms, {N}, "norms");
+  expect_same_device(y, x, "y", "x");
+  expect_same_device(norms, x, "norms", "x");
+  expect_cpu(x, "x");
+  expect_same_or_no_alias(y, x, "y", "x");  // in place (y = x) is fine
+  expect_no_alias(x, norms, "x", "norms");
+  expect_no_alias(y, norms, "y", "norms");
+  cpu::l2normalize_forward(xp, yp, np_, N, D, (float)eps);
+  return info.Env().Undefined();
+}
+
+Napi::Value L2NormalizeBackward(const Napi::CallbackInfo& info) {
+  Args a(info);
+  Tensor* dy = a.tensor(0, "dy");
+  Tensor* y = a.tensor(1, "y");
+  Tensor* norms = a.tensor(2, "norms");
+  Tensor* dx = a.tensor(3, "dx");
+  const float* dyp = f32(dy, "dy");
+  const float* yp = f32(y, "y");
+  const float* np_ = f32(norms, "norms");
+  float* dxp = f32(dx, "dx");
+  expect_ndim(y, 2, "y");
+  const int64_t N = y->shape[0], D = y->shape[1];
+  expect_shape(dy, {N, D}, "dy");
+  expect_shape(norms, {N}, "norms");
+  expect_shape(dx, {N, D}, "dx");
+  expect_same_device(dy, y, "dy", "y");
+  expect_same_device(norms, y, "norms", "y");
+  expect_same_device(dx, y, "dx", "y");
+  expect_cpu(y, "y");
+  expect_same_or_no_alias(dx, dy, "dx", "dy");
+  expect_no_alias(dx, y, "dx", "y");
+  expect_no_alias(dx, norms, "dx", "norms");
+  cpu::l2normalize_backward(dyp, yp, np_, dxp, N, D);
+  return info.Env().Undefined();
+}
+
+Napi::Value MixedCrossEntropy(const Napi::CallbackInfo& info) {
+  Args a(info);
+  Tensor* logits = a.tensor(0, "logits");
+  Tensor* targets = a.optional_tensor(1, "targets");
+  Tensor* perm = a.optional_tensor(2, "perm");
+  Tensor* lam = a.optional_tensor(3, "lam");
+  const int64_t col_offset = a.integer(4, "colOffset");
+  const double scale = f32_scalar(a, 5, "scale");
+  Tensor* losses = a.optional_tensor(6, "losses");
+
+  float* lp = f32(logits, "logits");
+  expect_ndim(logits, 2, "logits");
+  const int64_t N = logits->shape[0], M = logits->shape[1];
+  const int32_t* tp = nullptr;
+  const int32_t* pp = nullptr;
+  const float* lamp = nullptr;
+  float* lossp = nullptr;
+  if (targets) {
+    tp = i32(targets, "targets");
+    expect_shape(targets, {N}, "targets");
+  }
+  if (perm) {
+    pp = i32(perm, "perm");
+    expect_shape(perm, {N}, "perm");
+  }
+  if (lam) {
+    lamp = f32(lam, "lam");
+    expect_shape(lam, {N}, "lam");
+  }
+  if (losses) {
+    lossp = f32(losses, "losses");
+    expect_shape(losses, {N}, "losses");
+  }
+  same_device_opt(targets, logits, "targets", "logits");
+  same_device_opt(perm, logits, "perm", "logits");
+  same_device_opt(lam, logits, "lam", "logits");
+  same_device_opt(losses, logits, "losses", "logits");
+  expect_cpu(logits, "logits");
+  no_alias_opt(lam, logits, "lam", "logits");
+  no_alias_opt(losses, logits, "losses", "logits");
+  no_alias_opt(losses, lam, "losses", "lam");
+
+  // Index ranges: every target column a_i, b_i = colOffset + t must lie in [0, M).
+  IMIX_CHECK(col_offset >= 0, Value, "colOffset: expected a non-negative integer, got " + std::to_string(col_offset));
+  if (N > 0) {
+    IMIX_CHECK(col_offset < M, Value,
+               "colOffset: " + std::to_string(col_offset) + " leaves no target column in logits of " +
+                   std::to_string(M) + " columns");
+    if (tp) {
+      const int64_t hi = M - col_offset;
+      for (int64_t i = 0; i < N; ++i)
+        IMIX_CHECK(tp[i] >= 0 && tp[i] < hi, Value,
+                   "targets: entry " + std::to_string(i) + " is " + std::to_string(tp[i]) + ", outside [0, " +
+                       std::to_string(hi) + ") (logits has " + std::to_string(M) + " columns, colOffset " +
+                       std::to_string(col_offset) + ")");
+    } else {
+      IMIX_CHECK(col_offset + N <= M, Value,
+                 "colOffset: target columns colOffset + i (i < " + std::to_string(N) + ") run past the " +
+                     std::to_string(M) + " columns of logits (colOffset " + std::to_string(col_offset) +
+                     "); pass targets or a smaller colOffset");
+    }
+  }
+  if (pp) check_permutation(pp, N, "perm");
+  if (lamp) check_unit_interval(lamp, N, "lam");
+
+  double sum = cpu::mixed_cross_entropy(lp, N, M, tp, pp, lamp, col_offset, (float)scale, lossp);
+  return Napi::Number::New(info.Env(), sum);
+}
+
+Napi::Value MixedCosine(const Napi::CallbackInfo& info) {
+  Args a(info);
+  Tensor* p = a.tensor(0, "p");
+  Tensor* k = a.tensor(1, "k");
+  Tensor* perm = a.optional_tensor(2, "perm");
+  Tensor* lam = a.optional_tensor(3, "lam");
+  const double scale = f32_scalar(a, 4, "scale");
+  Tensor* dp = a.optional_tensor(5, "dp");
+  Tensor* losses = a.optional_tensor(6, "losses");
+
+  const float* pptr = f32(p, "p");
+  expect_ndim(p, 2, "p");
+  const int64_t N = p->shape[0], D = p->shape[1];
+  const float* kptr = f32(k, "k");
+  expect_shape(k, {N, D}, "k");
+  const int32_t* permp = nullptr;
+  const float* lamp = nullptr;
+  float* dpp = nullptr;
+  float* lossp = nullptr;
+  if (perm) {
+    permp = i32(perm, "perm");
+    expect_shape(perm, {N}, "perm");
+  }
+  if (lam) {
+    lamp = f32(lam, "lam");
+    expect_shape(lam, {N}, "lam");
+  }
+  if (dp) {
+    dpp = f32(dp, "dp");
+    expect_shape(dp, {N, D}, "dp");
+  }
+  if (losses) {
+    lossp = f32(losses, "losses");
+    expect_shape(losses, {N}, "losses");
+  }
+  expect_same_device(k, p, "k", "p");
+  same_device_opt(perm, p, "perm", "p");
+  same_device_opt(lam, p, "lam", "p");
+  same_device_opt(dp, p, "dp", "p");
+  same_device_opt(losses, p, "losses", "p");
+  expect_cpu(p, "p");
+  no_alias_opt(dp, p, "dp", "p");
+  no_alias_opt(dp, k, "dp", "k");
+  no_alias_opt(dp, lam, "dp", "lam");
+  no_alias_opt(losses, p, "losses", "p");
+  no_alias_opt(losses, k, "losses", "k");
+  no_alias_opt(losses, lam, "losses", "lam");
+  no_alias_opt(losses, dp, "losses", "dp");
+  if (permp) check_permutation(permp, N, "perm");
+  if (lamp) check_unit_interval(lamp, N, "lam");
+
+  double sum = cpu::mixed_cosine(pptr, kptr, N, D, permp, lamp, (float)scale, dpp, lossp);
+  return Napi::Number::New(info.Env(), sum);
+}
+
+}  // namespace
+
+void register_loss_ops(Napi::Env env, Napi::Object exports) {
+  bind(env, exports, "l2normalizeForward", L2NormalizeForward);
+  bind(env, exports, "l2normalizeBackward", L2NormalizeBackward);
+  bind(env, exports, "mixedCrossEntropy", MixedCrossEntropy);
+  bind(env, exports, "mixedCosine", MixedCosine);
+}
+
 }  // namespace imix

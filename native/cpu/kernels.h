@@ -37,7 +37,7 @@ void relu_forward(const float* x, float* y, int64_t n);
 void relu_backward(const float* dy, const float* y, float* dx, int64_t n);
 
 // ---- normalize.cpp ---------------------------------------------------------
-// y_i = x_i / max(‖x_i‖, eps); norms[i] = max(‖x_i‖, eps) (saved for backward)
+// y_i = x_i / max(‖x_i‖, eps); norms[i] = max(‖x_i‖, eps) (saved for backward); y may alias x
 void l2normalize_forward(const float* x, float* y, float* norms, int64_t N, int64_t D, float eps);
 // dx_i = (dy_i − y_i·(y_i·dy_i)) / norms[i]; dx may alias dy
 void l2normalize_backward(const float* dy, const float* y, const float* norms, float* dx,
