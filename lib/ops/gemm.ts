@@ -1,5 +1,135 @@
 /**
- * gemm kernels (placeholder until the family lands).
+ * Matrix multiply and the linear-layer building blocks: `gemm`, linear
+ * forward/backward, bias add/grad, ReLU forward/backward. All operate on
+ * float32 tensors, row-major, in place into caller-provided outputs (no
+ * allocation per call).
  * @module
  */
-export {};
+import { native, type NativeTensor } from '../native';
+import type { Tensor } from '../tensor';
+import { ArgumentError } from '../errors';
+import { checkNumber, h, hOpt } from './util';
+
+type T = NativeTensor;
+
+interface GemmNative {
+  gemm(A: T, B: T, C: T, transA: boolean, transB: boolean, alpha: number, beta: number): void;
+  linearForward(x: T, W: T, b: T | null, y: T): void;
+  linearBackward(x: T, W: T, dy: T, dx: T | null, dW: T, db: T | null, accumulate: boolean): void;
+  biasAdd(y: T, b: T): void;
+  biasGrad(dy: T, db: T, accumulate: boolean): void;
+  reluForward(x: T, y: T): void;
+  reluBackward(dy: T, y: T, dx: T): void;
+}
+const n = native as unknown as GemmNative;
+
+function checkBool(v: unknown, arg: string): boolean {
+  if (typeof v !== 'boolean') throw new ArgumentError(`${arg}: expected a boolean, got ${typeof v}`);
+  return v;
+}
+
+/** Options of {@link gemm}. */
+export interface GemmOptions {
+  /** Use Aᵀ instead of A (default false). */
+  transA?: boolean;
+  /** Use Bᵀ instead of B (default false). */
+  transB?: boolean;
+  /** Scale of the product (default 1). */
+  alpha?: number;
+  /** Scale of the old C (default 0: C is overwritten and never read, so NaNs in it do not propagate). */
+  beta?: number;
+}
+
+/**
+ * General matrix multiply, in place into `C`:
+ * `C = alpha·op(A)·op(B) + beta·C` with `op(X) = X` or `Xᵀ`.
+ *
+ * `A`, `B`, `C` are 2-D float32 tensors: contiguous, or row-strided views
+ * with unit stride along a row (e.g. a column block of a bigger matrix, made
+ * with `t.view(offset, [rows, cols], [rowStride, 1])`). With `op(A)` of shape
+ * `[M, K]` and `op(B)` of shape `[K, N]`, `C` must be `[M, N]` and must not
+ * overlap `A` or `B`.
+ *
+ * Runs on the system BLAS when the addon was built with one
+ * (`info().blas`), otherwise on imix's own cache-blocked kernel.
+ */
+export function gemm(A: Tensor<'float32'>, B: Tensor<'float32'>, C: Tensor<'float32'>, options: GemmOptions = {}): void {
+  const transA = checkBool(options.transA ?? false, 'transA');
+  const transB = checkBool(options.transB ?? false, 'transB');
+  const alpha = checkNumber(options.alpha ?? 1, 'alpha');
+  const beta = checkNumber(options.beta ?? 0, 'beta');
+  n.gemm(h(A, 'A'), h(B, 'B'), h(C, 'C'), transA, transB, alpha, beta);
+}
+
+/**
+ * Linear layer forward, `y = x·Wᵀ + b`, with `x` `[N, in]`, `W` `[out, in]`
+ * (PyTorch's `nn.Linear` layout), `b` `[out]` or null, `y` `[N, out]`.
+ * `y` must not overlap the inputs.
+ */
+export function linearForward(
+  x: Tensor<'float32'>,
+  W: Tensor<'float32'>,
+  b: Tensor<'float32'> | null,
+  y: Tensor<'float32'>,
+): void {
+  n.linearForward(h(x, 'x'), h(W, 'W'), hOpt(b, 'b'), h(y, 'y'));
+}
+
+/**
+ * Linear layer backward for `y = x·Wᵀ + b`, with `x` `[N, in]`, `W`
+ * `[out, in]`, `dy` `[N, out]`:
+ * - `dx = dy·W` into `dx` `[N, in]` (always overwritten; null to skip, e.g. for the first layer);
+ * - `dW (+)= dyᵀ·x` into `dW` `[out, in]`;
+ * - `db (+)= Σ_rows dy` into `db` `[out]` (null when the layer has no bias).
+ *
+ * With `accumulate` (default false) `dW` and `db` are added to, otherwise
+ * overwritten. Outputs must not overlap the inputs or each other.
+ */
+export function linearBackward(
+  x: Tensor<'float32'>,
+  W: Tensor<'float32'>,
+  dy: Tensor<'float32'>,
+  dx: Tensor<'float32'> | null,
+  dW: Tensor<'float32'>,
+  db: Tensor<'float32'> | null,
+  accumulate = false,
+): void {
+  n.linearBackward(
+    h(x, 'x'),
+    h(W, 'W'),
+    h(dy, 'dy'),
+    hOpt(dx, 'dx'),
+    h(dW, 'dW'),
+    hOpt(db, 'db'),
+    checkBool(accumulate, 'accumulate'),
+  );
+}
+
+/** Adds the bias row `b` `[C]` to every row of `y` `[N, C]`, in place. */
+export function biasAdd(y: Tensor<'float32'>, b: Tensor<'float32'>): void {
+  n.biasAdd(h(y, 'y'), h(b, 'b'));
+}
+
+/**
+ * Bias gradient: `db[c] = Σ_i dy[i, c]` (summed in double), added to `db`
+ * when `accumulate` (default false).
+ */
+export function biasGrad(dy: Tensor<'float32'>, db: Tensor<'float32'>, accumulate = false): void {
+  n.biasGrad(h(dy, 'dy'), h(db, 'db'), checkBool(accumulate, 'accumulate'));
+}
+
+/**
+ * ReLU, `y = max(x, 0)` (NaN stays NaN). `y` has `x`'s shape; pass
+ * `y = x` for in place.
+ */
+export function reluForward(x: Tensor<'float32'>, y: Tensor<'float32'>): void {
+  n.reluForward(h(x, 'x'), h(y, 'y'));
+}
+
+/**
+ * ReLU backward from the forward output: `dx = dy·[y > 0]`. `dx` may be
+ * `dy` itself (in place) but must not overlap `y`.
+ */
+export function reluBackward(dy: Tensor<'float32'>, y: Tensor<'float32'>, dx: Tensor<'float32'>): void {
+  n.reluBackward(h(dy, 'dy'), h(y, 'y'), h(dx, 'dx'));
+}
