@@ -50,10 +50,11 @@ describe('one step of each method matches PyTorch autograd (fixtures from gen_me
       if (c.queue) (m as MoCo).queue.set(Float32Array.from(c.queue));
       const mix = c.mixed ? { perm: Int32Array.from(c.perm), lam: Float32Array.from(c.lam) } : undefined;
       const { loss, grads } = m.lossAndGradients(Float32Array.from(c.xq), Float32Array.from(c.xk), mix);
-      expect(Math.abs(loss - c.loss) / Math.abs(c.loss)).toBeLessThan(1e-4);
-      // 1e-4 relative to the gradient's scale (fp32 kernels vs a float64 reference).
+      expect(Math.abs(loss - c.loss) / Math.abs(c.loss)).toBeLessThan(1e-5);
+      // fp32 kernels vs a float64 reference: 1e-4 relative, with an absolute floor of
+      // 1e-6 of the largest gradient for entries that are nearly zero.
       const scale = Math.max(...c.grads.map(Math.abs));
-      expectClose(grads, c.grads, { rtol: 1e-3, atol: 1e-4 * scale, label: `${c.method} grads` });
+      expectClose(grads, c.grads, { rtol: 1e-4, atol: 1e-6 * scale, label: `${c.method} grads` });
       m.dispose();
     });
   }
