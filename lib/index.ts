@@ -12,10 +12,11 @@
  * @module
  */
 import { native, type NativeInfo } from './native';
+export type { NativeInfo } from './native';
 import { checkInt } from './ops/util';
 
 export * from './errors';
-export { Tensor, type DType, type Device } from './tensor';
+export { Tensor, type DType, type Device, type ArrayFor } from './tensor';
 export * as ops from './ops/index';
 export * as nn from './nn/index';
 export * as optim from './optim/index';
@@ -33,6 +34,7 @@ export {
   type FitResult,
   type StepEvent,
   type EpochEvent,
+  type MixDraw,
 } from './methods/base';
 export { NPair } from './methods/npair';
 export { SimCLR } from './methods/simclr';
