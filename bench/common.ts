@@ -7,6 +7,8 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import * as path from 'node:path';
+import { info } from '../lib/index';
 
 /** One measured case of a benchmark, with its reference when there is one. */
 export interface BenchRow {
@@ -94,4 +96,31 @@ export function formatTable(rows: BenchRow[]): string {
   ];
   const w = cells[0]!.map((_, c) => Math.max(...cells.map((row) => row[c]!.length)));
   return cells.map((row) => row.map((s, c) => (c >= 2 && c !== 4 ? s.padStart(w[c]!) : s.padEnd(w[c]!))).join('  ')).join('\n');
+}
+
+/** Path of a reference script in bench/, from the sources or from dist/bench. */
+export function benchFile(name: string): string {
+  for (const p of [path.join(__dirname, name), path.join(__dirname, '..', '..', 'bench', name)]) if (fs.existsSync(p)) return p;
+  return path.join(__dirname, name);
+}
+
+/** The header every benchmark prints: the machine and the imix build it measured. */
+export function header(): string {
+  const m = machine();
+  const i = info();
+  return [
+    `machine: ${m.cpu}, ${m.cores} cores`,
+    `imix ${i.version}: backend=${i.backend}, blas=${i.blas}, threads=${i.threads}, simd=${i.simd.join(',') || 'none'}, build=${i.buildType}`,
+  ].join('\n');
+}
+
+/** Deterministic pseudo-random floats in [−scale, scale) (an LCG: benchmarks need data, not statistics). */
+export function fill(n: number, seed: number, scale = 1): Float32Array {
+  let a = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    a = (Math.imul(a, 1664525) + 1013904223) >>> 0;
+    out[i] = ((a / 4294967296) * 2 - 1) * scale;
+  }
+  return out;
 }

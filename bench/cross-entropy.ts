@@ -11,67 +11,8 @@
  * "reference: unavailable".
  * @module
  */
-import { spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { Tensor, info, ops } from '../lib/index';
-
-// ---- local stand-ins for bench/common.ts (same names and fields) ----------
-
-/** One benchmark result line. */
-export interface BenchRow {
-  name: string;
-  shape: string;
-  imixMs: number;
-  imixRate: number;
-  rateUnit: string;
-  refName: string;
-  refMs: number | null;
-  /** refMs / imixMs (> 1: imix is faster). */
-  ratio: number | null;
-}
-
-/** Median wall time of `fn` in milliseconds over `reps` timed calls, after 3 warm-up calls. */
-export function median(fn: () => void, reps: number): number {
-  for (let i = 0; i < 3; i++) fn();
-  const t: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = process.hrtime.bigint();
-    fn();
-    t.push(Number(process.hrtime.bigint() - t0) / 1e6);
-  }
-  t.sort((a, b) => a - b);
-  return t[Math.floor(t.length / 2)]!;
-}
-
-function packageRoot(): string {
-  let dir = __dirname;
-  for (;;) {
-    if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(path.join(dir, 'bench'))) return dir;
-    const up = path.dirname(dir);
-    if (up === dir) return process.cwd();
-    dir = up;
-  }
-}
-
-/**
- * Runs bench/<script> on the reference Python (/usr/bin/python3, or
- * $IMIX_PYTHON) with `args` as JSON in argv[1]; returns its JSON stdout, or
- * null when python, torch or the script is unavailable or fails.
- */
-export function pythonRef<T = unknown>(script: string, args: unknown): T | null {
-  const python = process.env.IMIX_PYTHON ?? '/usr/bin/python3';
-  const file = path.join(packageRoot(), 'bench', script);
-  if (!fs.existsSync(file)) return null;
-  const r = spawnSync(python, [file, JSON.stringify(args)], { encoding: 'utf8', timeout: 600_000 });
-  if (r.status !== 0 || !r.stdout) return null;
-  try {
-    return JSON.parse(r.stdout.trim().split('\n').pop()!) as T;
-  } catch {
-    return null;
-  }
-}
+import { Tensor, ops } from '../lib/index';
+import { type BenchRow, benchFile, fill, formatTable, header, median, pythonRef } from './common';
 
 // ---- the benchmark ----------------------------------------------------------
 
@@ -84,17 +25,6 @@ interface RefOut {
 function sizes(): Array<[number, number]> {
   const out: Array<[number, number]> = [];
   for (const N of [256, 512, 1024]) for (const M of [N, N + 1024, N + 4096]) out.push([N, M]);
-  return out;
-}
-
-/** Deterministic test data without pulling in the test helpers. */
-function fill(n: number, seed: number, scale: number): Float32Array {
-  let a = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    a = (Math.imul(a, 1664525) + 1013904223) >>> 0;
-    out[i] = ((a / 4294967296) * 2 - 1) * scale;
-  }
   return out;
 }
 
@@ -112,7 +42,8 @@ function imixPermLam(N: number): { perm: Tensor<'int32'>; lam: Tensor<'float32'>
 /** Times imix and (when available) PyTorch on every size; returns one row per size. */
 export async function benchCrossEntropy(): Promise<BenchRow[]> {
   const all = sizes();
-  const ref = pythonRef<RefOut>('cross_entropy_ref.py', { sizes: all, warmup: 3, reps: 15 });
+  const r = pythonRef<RefOut>(benchFile('cross_entropy_ref.py'), [JSON.stringify({ sizes: all, warmup: 3, reps: 15 })]);
+  const ref = r.ok ? r.value : null;
   const rows: BenchRow[] = [];
   for (const [N, M] of all) {
     const logits = Tensor.from(fill(N * M, N * 31 + M, 6), [N, M]);
@@ -135,7 +66,7 @@ export async function benchCrossEntropy(): Promise<BenchRow[]> {
       imixMs: ms,
       imixRate: bytes / (ms * 1e6),
       rateUnit: 'GB/s',
-      refName: ref ? `torch ${ref.torch} log_softmax+gather+backward (${ref.threads} threads)` : 'reference: unavailable',
+      refName: ref ? `torch ${ref.torch} log_softmax+gather+backward (${ref.threads} threads)` : null,
       refMs,
       ratio: refMs != null ? refMs / ms : null,
     });
@@ -143,29 +74,12 @@ export async function benchCrossEntropy(): Promise<BenchRow[]> {
   return rows;
 }
 
-function machine(): string {
-  const cpus = os.cpus();
-  const i = info();
-  return `${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} cores; imix ${i.version}, ${i.threads} threads, simd ${i.simd.join('/') || 'none'}`;
-}
-
 async function main(): Promise<void> {
-  console.log(`machine: ${machine()}`);
+  console.log(header());
   const rows = await benchCrossEntropy();
   if (rows.every((r) => r.refMs == null)) console.log('reference: unavailable');
-  else console.log(`reference: ${rows[0]!.refName}`);
-  const head = ['shape', 'imix ms', 'GB/s', 'torch ms', 'torch/imix'];
-  const lines = rows.map((r) => [
-    r.shape,
-    r.imixMs.toFixed(3),
-    r.imixRate.toFixed(1),
-    r.refMs != null ? r.refMs.toFixed(3) : '-',
-    r.ratio != null ? `${r.ratio.toFixed(1)}x` : '-',
-  ]);
-  const w = head.map((h, c) => Math.max(h.length, ...lines.map((l) => l[c]!.length)));
-  const fmt = (l: string[]) => l.map((s, c) => (c === 0 ? s.padEnd(w[c]!) : s.padStart(w[c]!))).join('  ');
-  console.log(fmt(head));
-  for (const l of lines) console.log(fmt(l));
+  console.log('fused mixed cross-entropy, loss + in-place dlogits (times are medians; imix/ref > 1: imix faster)');
+  console.log(formatTable(rows));
 }
 
 if (require.main === module) {

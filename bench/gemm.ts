@@ -11,7 +11,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Tensor, info, ops } from '../lib/index';
-import { type BenchRow, formatTable, machine, median, pythonRef } from './common';
+import { type BenchRow, benchFile, formatTable, header, median, pythonRef } from './common';
 
 interface GemmCase {
   name: string;
@@ -50,11 +50,6 @@ export function mlpStepCases(dims: number[] = [784, 512, 512, 128], batch = 512)
 const flops = (c: GemmCase) => 2 * c.M * c.N * c.K;
 const shapeOf = (c: GemmCase) => `${c.M}x${c.N}x${c.K} ${c.transA ? 'T' : 'N'}${c.transB ? 'T' : 'N'}`;
 
-function refScript(): string {
-  for (const p of [path.join(__dirname, 'gemm_ref.py'), path.join(__dirname, '..', '..', 'bench', 'gemm_ref.py')])
-    if (fs.existsSync(p)) return p;
-  return path.join(__dirname, 'gemm_ref.py');
-}
 
 /** Times one case in imix (median over `reps` after warm-up). */
 function timeImix(c: GemmCase, reps: number): number {
@@ -85,7 +80,7 @@ export async function benchGemm(options: { reps?: number; dims?: number[]; batch
   const imixMs = cases.map((c) => timeImix(c, reps));
 
   const shapes = cases.map(({ transA, transB, M, N, K }) => ({ transA, transB, M, N, K }));
-  const ref = pythonRef<RefOut>(refScript(), [JSON.stringify(shapes), String(reps)]);
+  const ref = pythonRef<RefOut>(benchFile('gemm_ref.py'), [JSON.stringify(shapes), String(reps)]);
   const impl = (key: 'numpy' | 'torch'): { impl: RefImpl | null; note: string } => {
     if (!ref.ok) return { impl: null, note: `unavailable (${ref.reason})` };
     const r = ref.value[key];
@@ -123,10 +118,7 @@ export async function benchGemm(options: { reps?: number; dims?: number[]; batch
 }
 
 async function main(): Promise<void> {
-  const m = machine();
-  const inf = info();
-  console.log(`machine: ${m.cpu}, ${m.cores} cores`);
-  console.log(`imix: blas=${inf.blas}, threads=${inf.threads}, simd=${inf.simd.join(',')}, build=${inf.buildType}`);
+  console.log(header());
   const rows = await benchGemm();
   console.log(`reference (a): ${lastReference.numpy}`);
   console.log(`reference (b): ${lastReference.torch}`);
