@@ -14,10 +14,14 @@ const TWO32 = 4294967296;
 
 /** High and low 32 bits of the 64-bit product a·b of two uint32 values. */
 export function mulhilo(a: number, b: number): [number, number] {
+  return [mulhi(a, b), Math.imul(a, b) >>> 0];
+}
+
+/** High 32 bits of the 64-bit product of two uint32 values (exact: 16-bit halves in doubles). */
+function mulhi(a: number, b: number): number {
   const ah = a >>> 16, al = a & 0xffff, bh = b >>> 16, bl = b & 0xffff;
   const mid = ah * bl + al * bh + ((al * bl) >>> 16);
-  const hi = (ah * bh + Math.floor(mid / 65536)) >>> 0;
-  return [hi, Math.imul(a, b) >>> 0];
+  return (ah * bh + Math.floor(mid / 65536)) >>> 0;
 }
 
 /** Philox4x32-10 on raw 32-bit words: counter {c0..c3}, key {k0, k1}. */
@@ -25,8 +29,9 @@ export function philox4x32_10(ctr: readonly number[], key: readonly number[]): [
   let c0 = ctr[0]! >>> 0, c1 = ctr[1]! >>> 0, c2 = ctr[2]! >>> 0, c3 = ctr[3]! >>> 0;
   let k0 = key[0]! >>> 0, k1 = key[1]! >>> 0;
   for (let r = 0; r < 10; r++) {
-    const [hi0, lo0] = mulhilo(0xd2511f53, c0);
-    const [hi1, lo1] = mulhilo(0xcd9e8d57, c2);
+    // Hot loop (every host draw): no tuple allocation per multiply.
+    const hi0 = mulhi(0xd2511f53, c0), lo0 = Math.imul(0xd2511f53, c0) >>> 0;
+    const hi1 = mulhi(0xcd9e8d57, c2), lo1 = Math.imul(0xcd9e8d57, c2) >>> 0;
     const n0 = (hi1 ^ c1 ^ k0) >>> 0, n2 = (hi0 ^ c3 ^ k1) >>> 0;
     c0 = n0; c1 = lo1; c2 = n2; c3 = lo0;
     k0 = (k0 + 0x9e3779b9) >>> 0;
