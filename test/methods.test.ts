@@ -91,6 +91,8 @@ describe('training on real data (bundled Fashion-MNIST)', () => {
     ['moco + mixup', () => new MoCo({ ...common, mix: { kind: 'mixup' }, queueSize: 1024, optimizer: { lr: 0.1 } })],
     ['byol + mixup', () => new BYOL({ ...common, mix: { kind: 'mixup' }, optimizer: { lr: 0.1 } })],
     ['npair + cutmix', () => new NPair({ ...common, mix: { kind: 'cutmix' }, optimizer: { lr: 0.1 } })],
+    ['simclr (NT-Xent)', () => new SimCLR({ ...common, optimizer: { lr: 0.1 } })],
+    ['moco baseline', () => new MoCo({ ...common, queueSize: 1024, optimizer: { lr: 0.1 } })],
   ];
   for (const [name, build] of methods) {
     it(`${name}: loss falls and kNN accuracy beats the untrained encoder`, async () => {
@@ -98,7 +100,10 @@ describe('training on real data (bundled Fashion-MNIST)', () => {
       m.build(train.sampleShape);
       const { knnMonitor } = await import('../lib/eval/knn');
       const before = knnMonitor(m, knn);
+      const events: number[] = [];
+      m.on('epoch', (e) => events.push(e.epoch));
       const r = await m.fit(train, { epochs: 4, batchSize: 128, knn });
+      expect(events).toEqual([0, 1, 2, 3]);
       const first = r.losses.slice(0, 4).reduce((a, b) => a + b) / 4;
       const last = r.losses.slice(-4).reduce((a, b) => a + b) / 4;
       expect(last).toBeLessThan(first);

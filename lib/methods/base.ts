@@ -9,6 +9,7 @@
  * and a resumed run continues exactly as the uninterrupted one.
  * @module
  */
+import { EventEmitter } from 'node:events';
 import { ArgumentError, ShapeError, ValueError } from '../errors';
 import { type Dataset, featureCount } from '../data/dataset';
 import { Module, ParameterStore } from '../nn/module';
@@ -141,11 +142,19 @@ function positiveNumber(v: unknown, arg: string): number {
   return v;
 }
 
+/** Events a method emits while fitting. */
+export interface MethodEvents {
+  step: [StepEvent];
+  epoch: [EpochEvent];
+}
+
 /**
  * Base of NPair, SimCLR, MoCo and BYOL. Networks are built on the first
  * `fit` (or `build`) call, when the data's feature count is known.
+ * Progress is emitted as `'step'` and `'epoch'` events (and passed to the
+ * `onStep`/`onEpoch` callbacks of {@link FitOptions}).
  */
-export abstract class ContrastiveMethod {
+export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
   readonly mix: Required<MixOptions>;
   readonly temperature: number;
   readonly seed: number;
@@ -169,6 +178,7 @@ export abstract class ContrastiveMethod {
   abstract readonly name: string;
 
   constructor(o: MethodOptions) {
+    super();
     if (!o || typeof o !== 'object') throw new ArgumentError('options: expected an object');
     if (!o.encoder) throw new ArgumentError('encoder: required (an EncoderSpec or a Module)');
     this.encoderSpec = o.encoder;
@@ -343,7 +353,9 @@ export abstract class ContrastiveMethod {
         result.steps++;
         sum += loss;
         count++;
-        options.onStep?.({ step: this.step, epoch: this.epoch, loss, lr, throughput: (B * 1000) / (performance.now() - ts) });
+        const se: StepEvent = { step: this.step, epoch: this.epoch, loss, lr, throughput: (B * 1000) / (performance.now() - ts) };
+        this.emit('step', se);
+        options.onStep?.(se);
         // Yield to the event loop once per step: progress, signals and timers keep running.
         await new Promise<void>((r) => setImmediate(r));
       }
@@ -357,6 +369,7 @@ export abstract class ContrastiveMethod {
       result.epochLosses.push(ev.loss);
       result.epochs++;
       if (options.checkpointDir) await this.save(options.checkpointDir);
+      this.emit('epoch', ev);
       options.onEpoch?.(ev);
     }
     return result;
