@@ -258,15 +258,16 @@ export interface CsvOptions {
    * (all-zero one-hot). A missing label is always an error.
    */
   missing?: MissingPolicy;
-  /** Cells (after trimming spaces) that count as missing; default `['', 'NA', 'N/A', '?']`. */
+  /** Cells (after trimming spaces) that count as missing; default `['', 'NA', 'N/A', '?']` (or the schema's). */
   naValues?: string[];
   /**
    * Encode this file exactly as an earlier one: the schema returned by that
-   * load (same columns, categories, label classes; `'mean'` fills the
+   * load (same columns, categories, label classes, delimiter, header and,
+   * unless given here, missing policy and NA values; `'mean'` fills the
    * earlier file's means). Excludes `label`, `categorical`, `ignore`.
    */
   schema?: CsvSchema;
-  /** A category (or label class) the schema does not know: `'error'` (default) or `'ignore'` (an all-zero one-hot). */
+  /** With a schema, a category it does not know: `'error'` (default) or `'ignore'` (an all-zero one-hot). An unknown label class is always an error. */
   unknownCategory?: 'error' | 'ignore';
   /** Dataset name; default the file's base name. */
   name?: string;
@@ -412,7 +413,7 @@ class TableBuilder {
     private readonly source: string,
     private readonly o: CsvOptions,
   ) {
-    const na = o.schema ? o.schema.naValues : (o.naValues ?? DEFAULT_NA);
+    const na = o.naValues ?? o.schema?.naValues ?? DEFAULT_NA;
     if (!Array.isArray(na) || na.some((v) => typeof v !== 'string')) throw new ArgumentError('naValues: expected an array of strings');
     this.na = new Set(na.map((v) => v.trim()));
     this.numericNA = [...this.na].some((v) => v !== '' && Number.isFinite(parseNumber(v)));
