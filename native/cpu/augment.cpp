@@ -19,11 +19,13 @@
 // split the N·C planes; each plane recomputes its image's Philox block (ten
 // rounds, negligible next to H·W copies). The crop shifts a plane by
 // (dy−pad, dx−pad): an output row whose source row lies outside the image is
-// one memset; otherwise the row is [zeros | a contiguous source segment |
-// zeros], written with memset/memcpy, or, flipped, the same segment copied
-// in reverse by a plain loop. Every output float is written exactly once.
+// zeros; otherwise the row is [zeros | a contiguous source segment | zeros],
+// or, flipped, the same segment copied in reverse. Rows are short (tens of
+// floats), so these are plain vectorizable loops rather than memset/memcpy
+// calls (whose per-call cost made the kernel 15–40% slower at 28×28 and
+// 32×32). Every output float is written exactly once. One thread moves a
+// [256, 3, 32, 32] batch in ≈ 0.19 ms (a plain copy: 0.07 ms).
 #include <algorithm>
-#include <cstring>
 
 #include "../common/philox.h"
 #include "kernels.h"
@@ -37,7 +39,6 @@ void random_crop_flip(const float* __restrict x, float* __restrict out, int64_t 
   const int64_t HW = H * W, planes = N * C;
   if (planes <= 0 || HW <= 0) return;
   const uint64_t span = 2 * (uint64_t)pad + 1;
-  const size_t fs = sizeof(float);
   const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 15) / HW);
   parallel_for(planes, grain, [&](int64_t b, int64_t e) {
     for (int64_t p = b; p < e; ++p) {
@@ -55,22 +56,25 @@ void random_crop_flip(const float* __restrict x, float* __restrict out, int64_t 
         float* __restrict o = dst + y * W;
         const int64_t sy = y + sy0;
         if (sy < 0 || sy >= H || xa >= xb) {
-          std::memset(o, 0, (size_t)W * fs);
+#pragma omp simd
+          for (int64_t xx = 0; xx < W; ++xx) o[xx] = 0.0f;
           continue;
         }
         const float* __restrict s = src + sy * W;  // s[x + sx0] is crop column x
+        // Non-flipped: out[x] = crop[x], non-zero for x ∈ [xa, xb); flipped:
+        // out[x] = crop[W−1−x], non-zero for x ∈ [W−xb, W−xa).
+        const int64_t oa = flip ? W - xb : xa, ob = flip ? W - xa : xb;
+        for (int64_t xx = 0; xx < oa; ++xx) o[xx] = 0.0f;
         if (!flip) {
-          if (xa > 0) std::memset(o, 0, (size_t)xa * fs);
-          std::memcpy(o + xa, s + (xa + sx0), (size_t)(xb - xa) * fs);
-          if (xb < W) std::memset(o + xb, 0, (size_t)(W - xb) * fs);
+          const float* __restrict t = s + (xa + sx0);  // t[x − xa] = crop[x]
+#pragma omp simd
+          for (int64_t xx = 0; xx < ob - oa; ++xx) o[oa + xx] = t[xx];
         } else {
-          // out[x] = crop[W−1−x]: non-zero for x ∈ [W−xb, W−xa).
-          const int64_t oa = W - xb, ob = W - xa;
-          if (oa > 0) std::memset(o, 0, (size_t)oa * fs);
           const int64_t base = W - 1 + sx0;  // s[base − x] = crop[W−1−x]
+#pragma omp simd
           for (int64_t xx = oa; xx < ob; ++xx) o[xx] = s[base - xx];
-          if (ob < W) std::memset(o + ob, 0, (size_t)(W - ob) * fs);
         }
+        for (int64_t xx = ob; xx < W; ++xx) o[xx] = 0.0f;
       }
     }
   });
