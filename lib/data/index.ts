@@ -4,3 +4,19 @@
  */
 export { type Dataset, fromArray, loadIdxDataset, fashionMnist, bundledDataDir, subset, featureCount, Standardizer } from './dataset';
 export { readIdx, parseIdx, type IdxArray } from './idx';
+export {
+  loadCsv,
+  parseCsv,
+  tokenizeCsv,
+  writeCsv,
+  formatFloat32,
+  CsvTokenizer,
+  type CsvOptions,
+  type CsvSchema,
+  type CsvResult,
+  type ColumnRef,
+  type MissingPolicy,
+  type WriteCsvOptions,
+} from './csv';
+export { readNpy, readNpyLabels, parseNpy, parseNpyHeader, writeNpy, encodeNpy, type NpyArray, type NpyHeader } from './npy';
+export { loadDataset, trainTestSplit, selectRows, idxSplitFiles, type LoadOptions, type LoadedDataset, type DataFormat } from './load';

@@ -281,9 +281,9 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
     const xq = b.x.rows(0, n), xk = b.x.rows(n, 2 * n);
     const clean = b.v1;
     ops.gatherRows(data, b.idx, clean);
-    this.views[1](clean, xk, { seed: this.seed, offset: streamOffset(this.step, Purpose.View2) });
+    this.views[1](clean, xk, { seed: this.seed, offset: streamOffset(this.step, Purpose.View2) }, this.sampleShape ?? undefined);
     let mix: MixDraw | null = null;
-    this.views[0](clean, clean, { seed: this.seed, offset: streamOffset(this.step, Purpose.View1) });
+    this.views[0](clean, clean, { seed: this.seed, offset: streamOffset(this.step, Purpose.View1) }, this.sampleShape ?? undefined);
     if (this.mix.kind === 'none') {
       xq.copyFrom(clean);
     } else {

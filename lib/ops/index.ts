@@ -10,3 +10,4 @@ export * from './batchnorm';
 export * from './optim';
 export * from './random';
 export * from './elementwise';
+export * from './augment';

@@ -91,6 +91,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   register_optim_ops(env, exports);
   register_random_ops(env, exports);
   register_elementwise_ops(env, exports);
+  register_augment_ops(env, exports);
   return exports;
 }
 

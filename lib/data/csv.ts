@@ -1,0 +1,924 @@
+/**
+ * CSV / TSV tables (RFC 4180) as datasets.
+ *
+ * The tokenizer ({@link CsvTokenizer}) is a streaming state machine: it takes
+ * the text in chunks of any size and emits one record (an array of field
+ * strings) at a time, with the physical line the record starts on. It
+ * handles quoted fields (`"a, b"`), escaped quotes (`""`), delimiters and
+ * line breaks inside quotes, CRLF, LF and lone-CR line ends, a UTF-8 byte
+ * order mark, and skips blank lines. {@link loadCsv} reads the file in 1 MiB
+ * chunks through it, so only the parsed numbers are held in memory.
+ *
+ * {@link loadCsv} turns the table into a {@link Dataset}: every column is a
+ * float feature except the label column, the ignored columns and the
+ * categorical columns, which are one-hot encoded over the categories found in
+ * the file (sorted). Everything it decided — columns, categories, label
+ * classes, feature means — is returned as a JSON-serializable
+ * {@link CsvSchema}; pass it back (`{ schema }`) to encode a second file (the
+ * test split) exactly the same way.
+ *
+ * Column indices are 0-based everywhere (options and messages); line
+ * numbers are 1-based physical lines of the file.
+ * @module
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
+import * as zlib from 'node:zlib';
+import { ArgumentError, DataError } from '../errors';
+import { writeFileAtomic } from '../io/atomic';
+import type { Dataset } from './dataset';
+
+// ---------------------------------------------------------------------------
+// Tokenizer
+// ---------------------------------------------------------------------------
+
+const QUOTE = 0x22, LF = 0x0a, CR = 0x0d, SPACE = 0x20;
+const enum St {
+  FieldStart,
+  Unquoted,
+  Quoted,
+  AfterQuote,
+}
+
+/**
+ * Streaming RFC 4180 tokenizer. Feed text with {@link push} (chunks may cut
+ * anywhere, even inside a quoted field or between CR and LF), then call
+ * {@link end}. `onRecord(fields, line)` receives each record's fields and
+ * the 1-based line it starts on; the array is not reused.
+ *
+ * Lenient where it is harmless: a quote inside an unquoted field is taken
+ * literally, and spaces between a closing quote and the delimiter are
+ * skipped. Malformed input — any other text after a closing quote, or a
+ * quoted field still open at the end — is a {@link DataError} naming
+ * `source` and the line.
+ */
+export class CsvTokenizer {
+  private readonly delim: number;
+  private state = St.FieldStart;
+  private fields: string[] = [];
+  private partial = '';
+  private line = 1;
+  private recordLine = 1;
+  private recordQuoted = false;
+  private quoteLine = 1;
+  private skipLF = false;
+  private prevCR = false;
+  private started = false;
+  private ended = false;
+
+  constructor(
+    delimiter: string,
+    private readonly onRecord: (fields: string[], line: number) => void,
+    private readonly source = 'csv',
+  ) {
+    if (typeof delimiter !== 'string' || delimiter.length !== 1 || delimiter === '"' || delimiter === '\n' || delimiter === '\r')
+      throw new ArgumentError(`delimiter: expected one character other than a quote or a line break, got ${JSON.stringify(delimiter)}`);
+    this.delim = delimiter.charCodeAt(0);
+  }
+
+  /** The line the tokenizer has reached (1-based). */
+  get currentLine(): number {
+    return this.line;
+  }
+
+  private endRecord(): void {
+    const f = this.fields;
+    this.fields = [];
+    if (!(f.length === 1 && f[0] === '' && !this.recordQuoted)) this.onRecord(f, this.recordLine);
+    this.recordQuoted = false;
+  }
+
+  /** Feeds the next piece of text. */
+  push(chunk: string): void {
+    if (this.ended) throw new ArgumentError('push: the tokenizer has ended');
+    const n = chunk.length;
+    let i = 0;
+    if (!this.started && n > 0) {
+      this.started = true;
+      if (chunk.charCodeAt(0) === 0xfeff) i = 1;
+    }
+    if (this.skipLF && i < n) {
+      this.skipLF = false;
+      if (chunk.charCodeAt(i) === LF) i++;
+    }
+    const D = this.delim;
+    let start = i;
+    let st = this.state;
+    while (i < n) {
+      if (st === St.FieldStart) {
+        if (this.fields.length === 0) this.recordLine = this.line;
+        if (chunk.charCodeAt(i) === QUOTE) {
+          st = St.Quoted;
+          this.recordQuoted = true;
+          this.quoteLine = this.line;
+          this.prevCR = false;
+          i++;
+          start = i;
+          continue;
+        }
+        st = St.Unquoted;
+        start = i;
+      }
+      if (st === St.Unquoted) {
+        let c = 0;
+        while (i < n) {
+          c = chunk.charCodeAt(i);
+          if (c === D || c === LF || c === CR) break;
+          i++;
+        }
+        if (i === n) break;
+        this.fields.push(this.partial.length ? this.partial + chunk.slice(start, i) : chunk.slice(start, i));
+        this.partial = '';
+        st = St.FieldStart;
+        i++;
+        if (c !== D) {
+          this.line++;
+          this.endRecord();
+          if (c === CR) {
+            if (i < n) {
+              if (chunk.charCodeAt(i) === LF) i++;
+            } else this.skipLF = true;
+          }
+        }
+        continue;
+      }
+      if (st === St.Quoted) {
+        let prevCR = this.prevCR;
+        while (i < n) {
+          const c = chunk.charCodeAt(i);
+          if (c === QUOTE) break;
+          if (c === LF) {
+            if (!prevCR) this.line++;
+            prevCR = false;
+          } else if (c === CR) {
+            this.line++;
+            prevCR = true;
+          } else prevCR = false;
+          i++;
+        }
+        this.prevCR = prevCR;
+        if (i === n) break;
+        this.partial += chunk.slice(start, i);
+        st = St.AfterQuote;
+        i++;
+        start = i;
+        continue;
+      }
+      // St.AfterQuote: the character after a quote inside a quoted field.
+      const c = chunk.charCodeAt(i);
+      if (c === QUOTE) {
+        this.partial += '"';
+        st = St.Quoted;
+        this.prevCR = false;
+        i++;
+        start = i;
+        continue;
+      }
+      if (c === SPACE && c !== D) {
+        i++;
+        start = i;
+        continue;
+      }
+      if (c === D || c === LF || c === CR) {
+        this.fields.push(this.partial);
+        this.partial = '';
+        st = St.FieldStart;
+        i++;
+        if (c !== D) {
+          this.line++;
+          this.endRecord();
+          if (c === CR) {
+            if (i < n) {
+              if (chunk.charCodeAt(i) === LF) i++;
+            } else this.skipLF = true;
+          }
+        }
+        start = i;
+        continue;
+      }
+      throw new DataError(
+        `${this.source}:${this.line}: column ${this.fields.length}: unexpected ${JSON.stringify(chunk[i])} after the closing quote of a quoted field (a quote inside a quoted field is written "")`,
+      );
+    }
+    if (st === St.Unquoted || st === St.Quoted) this.partial += chunk.slice(start, n);
+    this.state = st;
+  }
+
+  /** Flushes the last record (a file need not end with a line break). */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.state === St.Quoted)
+      throw new DataError(`${this.source}:${this.quoteLine}: column ${this.fields.length}: quoted field is never closed (unbalanced ")`);
+    if (this.state === St.Unquoted || this.state === St.AfterQuote || this.fields.length > 0) {
+      this.fields.push(this.partial);
+      this.partial = '';
+      this.endRecord();
+    }
+    this.state = St.FieldStart;
+  }
+}
+
+/** Tokenizes a whole string; returns the records with their start lines. */
+export function tokenizeCsv(text: string, delimiter = ',', source = 'csv'): Array<{ fields: string[]; line: number }> {
+  const out: Array<{ fields: string[]; line: number }> = [];
+  const t = new CsvTokenizer(delimiter, (fields, line) => out.push({ fields, line }), source);
+  t.push(text);
+  t.end();
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Tables → datasets
+// ---------------------------------------------------------------------------
+
+/** What to do with missing cells (see {@link CsvOptions.missing}). */
+export type MissingPolicy = 'error' | 'mean' | 'zero';
+
+/** A column: its name (with a header row) or its 0-based index (negative counts from the end). */
+export type ColumnRef = string | number;
+
+/** Options of {@link loadCsv} / {@link parseCsv}. */
+export interface CsvOptions {
+  /** Whether the first record is a header: `'auto'` (default) guesses from the first two records. */
+  header?: boolean | 'auto';
+  /** Field delimiter, one character; default `','` (`'\t'` for `.tsv` in loadDataset). */
+  delimiter?: string;
+  /** The label column (excluded from the features). Default: none. */
+  label?: ColumnRef;
+  /** Columns to one-hot encode over the categories found in the file (sorted). */
+  categorical?: ColumnRef[];
+  /** Columns to drop (e.g. row ids). */
+  ignore?: ColumnRef[];
+  /**
+   * Missing cells: `'error'` (default) reports every column's count of
+   * missing cells with the first lines; `'mean'` fills the feature's mean
+   * (for a one-hot column: the category frequencies); `'zero'` fills 0
+   * (all-zero one-hot). A missing label is always an error.
+   */
+  missing?: MissingPolicy;
+  /** Cells (after trimming spaces) that count as missing; default `['', 'NA', 'N/A', '?']` (or the schema's). */
+  naValues?: string[];
+  /**
+   * Encode this file exactly as an earlier one: the schema returned by that
+   * load (same columns, categories, label classes, delimiter, header and,
+   * unless given here, missing policy and NA values; `'mean'` fills the
+   * earlier file's means). Excludes `label`, `categorical`, `ignore`.
+   */
+  schema?: CsvSchema;
+  /** With a schema, a category it does not know: `'error'` (default) or `'ignore'` (an all-zero one-hot). An unknown label class is always an error. */
+  unknownCategory?: 'error' | 'ignore';
+  /** Dataset name; default the file's base name. */
+  name?: string;
+}
+
+/** Everything {@link loadCsv} decided, so a second file can be encoded the same way. JSON-serializable. */
+export interface CsvSchema {
+  format: 'imix-csv-schema';
+  version: 1;
+  delimiter: string;
+  header: boolean;
+  /** Every column of the file: header names, or `column <j>` without a header. */
+  columns: string[];
+  /** Index of the label column, or null. */
+  label: number | null;
+  /** String labels: class k is `labelClasses[k]`. Null when labels are the non-negative integers of the file. */
+  labelClasses: string[] | null;
+  /** Number of classes (null without labels). */
+  numClasses: number | null;
+  /** One-hot columns and their sorted categories. */
+  categorical: Array<{ column: number; categories: string[] }>;
+  /** Dropped columns. */
+  ignored: number[];
+  /** Name of each output feature in order: the column name, or `name=category` for one-hot features. */
+  features: string[];
+  /** Mean of each output feature over the file's present cells (the `'mean'` fill). */
+  means: number[];
+  /** The missing policy the file was loaded with. */
+  missing: MissingPolicy;
+  naValues: string[];
+}
+
+/** A loaded table: the dataset and the schema to encode further files with. */
+export interface CsvResult {
+  dataset: Dataset;
+  schema: CsvSchema;
+}
+
+const DEFAULT_NA = ['', 'NA', 'N/A', '?'];
+const MAX_REPORT_LINES = 5;
+const NONFINITE = /^[+-]?(nan|inf|infinity)$/i;
+
+/** Number(s), except that the hex/binary/octal forms Number() accepts are NaN (not decimal data). */
+function parseNumber(s: string): number {
+  const v = Number(s);
+  if (v === v && s.length > 1 && s.charCodeAt(0) === 0x30) {
+    const c = s.charCodeAt(1) | 0x20;
+    if (c === 0x78 || c === 0x62 || c === 0x6f) return NaN;
+  }
+  return v;
+}
+
+/** Numeric sort when every value is a number, else code-unit order. */
+function sortCategories(values: Iterable<string>): string[] {
+  const a = [...values];
+  if (a.every((v) => Number.isFinite(parseNumber(v)))) return a.sort((p, q) => Number(p) - Number(q) || (p < q ? -1 : p > q ? 1 : 0));
+  return a.sort((p, q) => (p < q ? -1 : p > q ? 1 : 0));
+}
+
+/** Growable float32 buffer. */
+class F32Builder {
+  buf = new Float32Array(1024);
+  length = 0;
+  push(v: number): void {
+    if (this.length === this.buf.length) {
+      const b = new Float32Array(this.buf.length * 2);
+      b.set(this.buf);
+      this.buf = b;
+    }
+    this.buf[this.length++] = v;
+  }
+}
+class I32Builder {
+  buf = new Int32Array(1024);
+  length = 0;
+  push(v: number): void {
+    if (this.length === this.buf.length) {
+      const b = new Int32Array(this.buf.length * 2);
+      b.set(this.buf);
+      this.buf = b;
+    }
+    this.buf[this.length++] = v;
+  }
+}
+
+const enum Role {
+  Numeric,
+  Categorical,
+  Label,
+  Ignore,
+}
+
+interface MissingReport {
+  count: number;
+  lines: number[];
+}
+
+/** Column spec → index, given the header names (or null). */
+function resolveColumn(ref: ColumnRef, names: string[] | null, ncol: number, source: string, what: string): number {
+  if (typeof ref === 'number') {
+    if (!Number.isInteger(ref)) throw new ArgumentError(`${what}: column index must be an integer, got ${ref}`);
+    const j = ref < 0 ? ncol + ref : ref;
+    if (j < 0 || j >= ncol) throw new DataError(`${source}: ${what}: column ${ref} does not exist (the file has ${ncol} columns)`);
+    return j;
+  }
+  if (typeof ref !== 'string') throw new ArgumentError(`${what}: expected a column name or index, got ${typeof ref}`);
+  if (!names) throw new DataError(`${source}: ${what}: column "${ref}" named, but the file has no header row`);
+  const j = names.indexOf(ref);
+  if (j < 0) {
+    const list = names.length > 20 ? names.slice(0, 20).join(', ') + ', ...' : names.join(', ');
+    throw new DataError(`${source}: ${what}: no column "${ref}" (columns: ${list})`);
+  }
+  return j;
+}
+
+/**
+ * The table builder behind {@link loadCsv}/{@link parseCsv}: receives
+ * records from the tokenizer, resolves the header and the column roles at
+ * the first records, then parses each row straight into typed buffers.
+ */
+class TableBuilder {
+  private readonly na: Set<string>;
+  private pending: Array<{ fields: string[]; line: number }> = [];
+  private headerNames: string[] | null = null;
+  private hasHeader = false;
+  private ncol = -1;
+  private roles: Role[] = [];
+  private slot: number[] = []; // per column: index among numeric / categorical columns
+  private numericCols: number[] = [];
+  private catCols: number[] = [];
+  private labelCol = -1;
+  private ignored: number[] = [];
+  private numeric = new F32Builder();
+  private catIds: I32Builder[] = [];
+  private catMaps: Array<Map<string, number>> = [];
+  private labelRaw: string[] = [];
+  private missing = new Map<number, MissingReport>();
+  private rows = 0;
+  private firstLine = 1;
+  private readonly numericNA: boolean;
+
+  constructor(
+    private readonly source: string,
+    private readonly o: CsvOptions,
+  ) {
+    const na = o.naValues ?? o.schema?.naValues ?? DEFAULT_NA;
+    if (!Array.isArray(na) || na.some((v) => typeof v !== 'string')) throw new ArgumentError('naValues: expected an array of strings');
+    this.na = new Set(na.map((v) => v.trim()));
+    this.numericNA = [...this.na].some((v) => v !== '' && Number.isFinite(parseNumber(v)));
+  }
+
+  record = (fields: string[], line: number): void => {
+    if (this.ncol < 0) {
+      this.pending.push({ fields, line });
+      if (this.pending.length >= 2) this.setup();
+      return;
+    }
+    this.row(fields, line);
+  };
+
+  private isNumericCell(s: string): boolean {
+    const t = s.trim();
+    return !this.na.has(t) && Number.isFinite(parseNumber(t));
+  }
+
+  /** Decides the header and the column roles from the first (up to) two records. */
+  private setup(): void {
+    const o = this.o, src = this.source;
+    const first = this.pending[0]!, second = this.pending[1];
+    const schema = o.schema;
+    let header = schema ? (o.header === undefined || o.header === 'auto' ? schema.header : o.header) : (o.header ?? 'auto');
+    if (header !== true && header !== false && header !== 'auto') throw new ArgumentError(`header: expected true, false or 'auto', got ${String(header)}`);
+    if (header === 'auto') {
+      const named = [o.label, ...(o.categorical ?? []), ...(o.ignore ?? [])].some((r) => typeof r === 'string');
+      if (named) header = true;
+      else if (second) {
+        // A header: some column holds text in the first record and a number in the second.
+        header = first.fields.some((f, j) => {
+          const t = f.trim();
+          return !this.na.has(t) && !this.isNumericCell(t) && second.fields[j] !== undefined && this.isNumericCell(second.fields[j]!);
+        });
+      } else header = first.fields.some((f) => !this.na.has(f.trim()) && !this.isNumericCell(f));
+    }
+    this.hasHeader = header;
+    this.ncol = first.fields.length;
+    this.firstLine = first.line;
+    const names = header ? first.fields.map((f) => f.trim()) : null;
+    this.headerNames = names;
+    const ncol = this.ncol;
+    const roles: Role[] = new Array<Role>(ncol).fill(Role.Numeric);
+
+    if (schema) {
+      if (schema.columns.length !== ncol)
+        throw new DataError(`${src}:${first.line}: ${ncol} columns, but the schema (from the training file) has ${schema.columns.length}: ${schema.columns.join(', ')}`);
+      if (schema.header && names) {
+        const bad = names.map((nm, j) => [nm, schema.columns[j]!, j] as const).filter(([a, b]) => a !== b);
+        if (bad.length)
+          throw new DataError(`${src}:${first.line}: header does not match the schema: ` + bad.slice(0, 5).map(([a, b, j]) => `column ${j} is "${a}", expected "${b}"`).join('; '));
+      }
+      if (schema.label !== null) roles[schema.label] = Role.Label;
+      for (const c of schema.categorical) roles[c.column] = Role.Categorical;
+      for (const j of schema.ignored) roles[j] = Role.Ignore;
+    } else {
+      const claim = (j: number, r: Role, what: string) => {
+        if (roles[j] !== Role.Numeric) throw new ArgumentError(`${what}: column ${j} is already used as ${['', 'categorical', 'the label', 'ignored'][roles[j]!]}`);
+        roles[j] = r;
+      };
+      if (o.label !== undefined && o.label !== null) claim(resolveColumn(o.label, names, ncol, src, 'label'), Role.Label, 'label');
+      if (o.categorical !== undefined && !Array.isArray(o.categorical)) throw new ArgumentError('categorical: expected an array of column names or indices');
+      if (o.ignore !== undefined && !Array.isArray(o.ignore)) throw new ArgumentError('ignore: expected an array of column names or indices');
+      for (const r of o.categorical ?? []) claim(resolveColumn(r, names, ncol, src, 'categorical'), Role.Categorical, 'categorical');
+      for (const r of o.ignore ?? []) claim(resolveColumn(r, names, ncol, src, 'ignore'), Role.Ignore, 'ignore');
+    }
+    this.roles = roles;
+    for (let j = 0; j < ncol; j++) {
+      const r = roles[j]!;
+      if (r === Role.Numeric) {
+        this.slot[j] = this.numericCols.length;
+        this.numericCols.push(j);
+      } else if (r === Role.Categorical) {
+        this.slot[j] = this.catCols.length;
+        this.catCols.push(j);
+        this.catIds.push(new I32Builder());
+        const known = schema?.categorical.find((c) => c.column === j)?.categories;
+        this.catMaps.push(new Map(known ? known.map((c, k) => [c, k]) : []));
+      } else if (r === Role.Label) this.labelCol = j;
+      else this.ignored.push(j);
+    }
+    if (this.numericCols.length + this.catCols.length === 0)
+      throw new DataError(`${src}: no feature columns (every column is the label or ignored)`);
+    const pend = this.pending;
+    this.pending = [];
+    for (let k = header ? 1 : 0; k < pend.length; k++) this.row(pend[k]!.fields, pend[k]!.line);
+  }
+
+  colName(j: number): string {
+    const nm = this.headerNames?.[j];
+    return nm ? `column ${j} ("${nm}")` : `column ${j}`;
+  }
+
+  private noteMissing(j: number, line: number): void {
+    let r = this.missing.get(j);
+    if (!r) this.missing.set(j, (r = { count: 0, lines: [] }));
+    r.count++;
+    if (r.lines.length < MAX_REPORT_LINES) r.lines.push(line);
+  }
+
+  private row(fields: string[], line: number): void {
+    const ncol = this.ncol;
+    if (fields.length !== ncol)
+      throw new DataError(`${this.source}:${line}: ${fields.length} fields, expected ${ncol} (as in line ${this.firstLine}); a field containing the delimiter or a line break must be quoted`);
+    const roles = this.roles, num = this.numeric, na = this.na;
+    for (let j = 0; j < ncol; j++) {
+      const role = roles[j]!;
+      if (role === Role.Ignore) continue;
+      let s = fields[j]!;
+      if (role === Role.Numeric) {
+        let v = parseNumber(s);
+        if (v !== v) {
+          s = s.trim();
+          if (!na.has(s)) {
+            if (NONFINITE.test(s))
+              throw new DataError(`${this.source}:${line}: ${this.colName(j)}: ${JSON.stringify(s)} is not a finite number (NaN/Inf cells are not allowed; add the text to naValues to treat it as missing)`);
+            throw new DataError(`${this.source}:${line}: ${this.colName(j)}: ${JSON.stringify(s)} is not a number (declare the column categorical to one-hot encode it)`);
+          }
+          this.noteMissing(j, line);
+        } else if (s.length === 0 || s.charCodeAt(0) <= SPACE || (this.numericNA && na.has(s))) {
+          // Number('') and Number('  ') are 0, so blank cells land here; so do numeric NA tokens such as '-999'.
+          if (na.has(s.trim())) {
+            this.noteMissing(j, line);
+            v = NaN;
+          }
+        }
+        if (v === v && !Number.isFinite(Math.fround(v))) {
+          const t = s.trim();
+          throw new DataError(
+            NONFINITE.test(t)
+              ? `${this.source}:${line}: ${this.colName(j)}: ${JSON.stringify(t)} is not a finite number (NaN/Inf cells are not allowed; add the text to naValues to treat it as missing)`
+              : `${this.source}:${line}: ${this.colName(j)}: ${t} does not fit a float32`,
+          );
+        }
+        num.push(v);
+      } else if (role === Role.Categorical) {
+        s = s.trim();
+        const k = this.slot[j]!;
+        if (na.has(s)) {
+          this.noteMissing(j, line);
+          this.catIds[k]!.push(-1);
+          continue;
+        }
+        const m = this.catMaps[k]!;
+        let id = m.get(s);
+        if (id === undefined) {
+          if (this.o.schema) {
+            if ((this.o.unknownCategory ?? 'error') === 'error')
+              throw new DataError(`${this.source}:${line}: ${this.colName(j)}: category ${JSON.stringify(s)} does not occur in the training file (known: ${[...m.keys()].slice(0, 20).join(', ')}); pass unknownCategory: 'ignore' to encode it as all zeros`);
+            id = -2;
+          } else {
+            id = m.size;
+            m.set(s, id);
+          }
+        }
+        this.catIds[k]!.push(id);
+      } else {
+        s = s.trim();
+        if (na.has(s)) this.noteMissing(j, line);
+        this.labelRaw.push(s);
+      }
+    }
+    this.rows++;
+  }
+
+
+  finish(policy: MissingPolicy): CsvResult {
+    if (this.ncol < 0) {
+      if (this.pending.length === 0) throw new DataError(`${this.source}: empty file (no records)`);
+      this.setup();
+    }
+    const src = this.source, o = this.o, schema = o.schema;
+    if (this.rows === 0) throw new DataError(`${src}: no data rows${this.hasHeader ? ' (only a header)' : ''}`);
+    const n = this.rows;
+
+    // Missing cells: labels always fail; features per the policy.
+    const labelMissing = this.labelCol >= 0 ? this.missing.get(this.labelCol) : undefined;
+    const report = (cols: number[]) =>
+      cols
+        .map((j) => {
+          const r = this.missing.get(j)!;
+          return `${this.colName(j)}: ${r.count} missing (lines ${r.lines.join(', ')}${r.count > r.lines.length ? ', ...' : ''})`;
+        })
+        .join('; ');
+    if (labelMissing) throw new DataError(`${src}: missing labels: ${report([this.labelCol])}`);
+    const missCols = [...this.missing.keys()].sort((a, b) => a - b);
+    if (missCols.length && policy === 'error') {
+      const total = missCols.reduce((a, j) => a + this.missing.get(j)!.count, 0);
+      throw new DataError(`${src}: ${total} missing cells: ${report(missCols)}. Pass missing: 'mean' or 'zero' to fill them.`);
+    }
+
+    // Categories: sorted (or the schema's), as a remap from discovery ids.
+    const cats: string[][] = [];
+    const remap: Int32Array[] = [];
+    for (let k = 0; k < this.catCols.length; k++) {
+      const m = this.catMaps[k]!;
+      if (schema) {
+        cats.push(schema.categorical.find((c) => c.column === this.catCols[k])!.categories);
+        remap.push(Int32Array.from({ length: m.size }, (_, i) => i));
+      } else {
+        const sorted = sortCategories(m.keys());
+        const pos = new Map(sorted.map((c, i) => [c, i]));
+        cats.push(sorted);
+        remap.push(Int32Array.from([...m.keys()], (c) => pos.get(c)!));
+      }
+    }
+
+    // Output feature layout, in column order.
+    const features: string[] = [];
+    const featOf: number[] = []; // per column: first output feature
+    for (let j = 0; j < this.ncol; j++) {
+      featOf[j] = features.length;
+      const nm = this.headerNames?.[j] || (schema?.columns[j] ?? `column ${j}`);
+      if (this.roles[j] === Role.Numeric) features.push(nm);
+      else if (this.roles[j] === Role.Categorical) for (const c of cats[this.slot[j]!]!) features.push(`${nm}=${c}`);
+    }
+    const F = features.length;
+    if (F === 0) throw new DataError(`${src}: no features (the categorical columns have no categories)`);
+    const x = new Float32Array(n * F);
+    const nNum = this.numericCols.length, numBuf = this.numeric.buf;
+    const numFeat = this.numericCols.map((j) => featOf[j]!);
+    for (let i = 0; i < n; i++) {
+      const row = i * F, src0 = i * nNum;
+      for (let k = 0; k < nNum; k++) x[row + numFeat[k]!] = numBuf[src0 + k]!;
+    }
+    for (let k = 0; k < this.catCols.length; k++) {
+      const base = featOf[this.catCols[k]!]!, ids = this.catIds[k]!.buf, rm = remap[k]!;
+      for (let i = 0; i < n; i++) {
+        const id = ids[i]!;
+        if (id >= 0) x[i * F + base + rm[id]!] = 1;
+        else if (id === -1) x[i * F + base] = NaN; // missing: filled below
+      }
+    }
+
+    // Means of the present cells (one-hot: category frequencies).
+    const present = new Float64Array(F), sums = new Float64Array(F);
+    for (let k = 0; k < nNum; k++) {
+      const f = numFeat[k]!;
+      for (let i = 0; i < n; i++) {
+        const v = x[i * F + f]!;
+        if (v === v) {
+          sums[f]! += v;
+          present[f]!++;
+        }
+      }
+    }
+    for (let k = 0; k < this.catCols.length; k++) {
+      const base = featOf[this.catCols[k]!]!, w = cats[k]!.length, ids = this.catIds[k]!.buf;
+      let cnt = 0;
+      for (let i = 0; i < n; i++) if (ids[i]! !== -1) cnt++;
+      for (let c = 0; c < w; c++) {
+        let s = 0;
+        for (let i = 0; i < n; i++) s += x[i * F + base + c] === 1 ? 1 : 0;
+        sums[base + c] = s;
+        present[base + c] = cnt;
+      }
+    }
+    const means = Array.from(sums, (s, f) => (present[f]! > 0 ? s / present[f]! : 0));
+    if (missCols.length) {
+      const fill = policy === 'zero' ? null : (schema?.means ?? means);
+      for (const j of missCols) {
+        if (this.roles[j] === Role.Numeric) {
+          const f = featOf[j]!, v = fill ? fill[f]! : 0;
+          for (let i = 0; i < n; i++) if (x[i * F + f] !== x[i * F + f]) x[i * F + f] = v;
+        } else {
+          const k = this.slot[j]!, base = featOf[j]!, w = cats[k]!.length, ids = this.catIds[k]!.buf;
+          for (let i = 0; i < n; i++)
+            if (ids[i] === -1) for (let c = 0; c < w; c++) x[i * F + base + c] = fill ? fill[base + c]! : 0;
+        }
+      }
+    }
+
+    // Labels.
+    let labels: Int32Array | undefined;
+    let labelClasses: string[] | null = null;
+    let numClasses: number | undefined;
+    if (this.labelCol >= 0) {
+      const raw = this.labelRaw;
+      labels = new Int32Array(n);
+      const known = schema ? schema.labelClasses : null;
+      const asInt = (s: string) => (/^\+?\d+$/.test(s) ? Number(s) : -1);
+      if (schema && !known) {
+        let max = -1;
+        for (let i = 0; i < n; i++) {
+          const v = asInt(raw[i]!);
+          if (v < 0 || v > 2 ** 31 - 1) throw new DataError(`${src}: ${this.colName(this.labelCol)}: label ${JSON.stringify(raw[i])} (row ${i}) is not a non-negative integer, as the training file's labels were`);
+          labels[i] = v;
+          max = Math.max(max, v);
+        }
+        numClasses = Math.max(max + 1, schema.numClasses ?? 0);
+      } else if (!known && raw.every((s) => asInt(s) >= 0 && asInt(s) <= 2 ** 31 - 1)) {
+        let max = -1;
+        for (let i = 0; i < n; i++) {
+          labels[i] = Number(raw[i]);
+          if (labels[i]! > max) max = labels[i]!;
+        }
+        numClasses = max + 1;
+      } else {
+        labelClasses = known ?? sortCategories(new Set(raw));
+        const pos = new Map(labelClasses.map((c, i) => [c, i]));
+        for (let i = 0; i < n; i++) {
+          const id = pos.get(raw[i]!);
+          if (id === undefined)
+            throw new DataError(`${src}: ${this.colName(this.labelCol)}: class ${JSON.stringify(raw[i])} (row ${i}) does not occur in the training file (classes: ${labelClasses.slice(0, 20).join(', ')})`);
+          labels[i] = id;
+        }
+        numClasses = labelClasses.length;
+      }
+    }
+
+    const name = o.name ?? path.basename(src);
+    const dataset: Dataset = { x, n, sampleShape: [F], labels, numClasses, name };
+    const outSchema: CsvSchema = schema
+      ? { ...schema, missing: policy }
+      : {
+          format: 'imix-csv-schema',
+          version: 1,
+          delimiter: o.delimiter ?? ',',
+          header: this.hasHeader,
+          columns: Array.from({ length: this.ncol }, (_, j) => this.headerNames?.[j] || `column ${j}`),
+          label: this.labelCol >= 0 ? this.labelCol : null,
+          labelClasses,
+          numClasses: numClasses ?? null,
+          categorical: this.catCols.map((column, k) => ({ column, categories: cats[k]! })),
+          ignored: [...this.ignored],
+          features,
+          means,
+          missing: policy,
+          naValues: [...this.na],
+        };
+    return { dataset, schema: outSchema };
+  }
+}
+
+function checkOptions(o: CsvOptions): { delimiter: string; policy: MissingPolicy } {
+  if (o === null || typeof o !== 'object') throw new ArgumentError('options: expected an object');
+  const policy = o.missing ?? o.schema?.missing ?? 'error';
+  if (policy !== 'error' && policy !== 'mean' && policy !== 'zero') throw new ArgumentError(`missing: expected 'error', 'mean' or 'zero', got ${String(policy)}`);
+  if (o.unknownCategory !== undefined && o.unknownCategory !== 'error' && o.unknownCategory !== 'ignore')
+    throw new ArgumentError(`unknownCategory: expected 'error' or 'ignore', got ${String(o.unknownCategory)}`);
+  if (o.schema !== undefined) {
+    const s = o.schema;
+    if (s === null || typeof s !== 'object' || s.format !== 'imix-csv-schema' || s.version !== 1 || !Array.isArray(s.columns) || !Array.isArray(s.means))
+      throw new ArgumentError('schema: expected the schema returned by an earlier loadCsv');
+    for (const k of ['label', 'categorical', 'ignore'] as const)
+      if (o[k] !== undefined) throw new ArgumentError(`${k}: give either a schema or label/categorical/ignore, not both (the schema fixes the columns)`);
+  }
+  const delimiter = o.delimiter ?? o.schema?.delimiter ?? ',';
+  return { delimiter, policy };
+}
+
+/**
+ * Parses CSV text already in memory (`source` names it in errors). See {@link loadCsv}.
+ */
+export function parseCsv(text: string, options: CsvOptions & { source?: string } = {}): CsvResult {
+  if (typeof text !== 'string') throw new ArgumentError('text: expected a string');
+  const { delimiter, policy } = checkOptions(options);
+  const source = options.source ?? 'csv';
+  const b = new TableBuilder(source, { ...options, delimiter });
+  const t = new CsvTokenizer(delimiter, b.record, source);
+  t.push(text);
+  t.end();
+  return b.finish(policy);
+}
+
+const CHUNK = 1 << 20;
+
+/**
+ * Loads a CSV/TSV file (gzip detected from the content) as a dataset of
+ * `[F]` float32 samples, and the schema that encodes further files the same
+ * way. Every column is a numeric feature unless it is the `label`, listed in
+ * `categorical` (one-hot, categories sorted) or in `ignore`.
+ *
+ * Labels: non-negative integers are used as given; anything else (strings,
+ * negative or fractional numbers) is mapped to the index of the class in the
+ * sorted list of classes (`schema.labelClasses`).
+ *
+ * Errors — all {@link DataError}s naming the file, the line and the column:
+ * a missing file, an empty file or one with only a header, a row with the
+ * wrong number of fields, text or NaN/Inf in a numeric column, a value out
+ * of float32 range, an unclosed quote, a label or categorical column that
+ * does not exist, missing cells under `missing: 'error'` (one error listing
+ * every column's count and first lines), a category or class the schema
+ * does not know.
+ *
+ * @example
+ * const { dataset: train, schema } = loadCsv('train.csv', { label: 'species', categorical: ['island'] });
+ * const { dataset: test } = loadCsv('test.csv', { schema });
+ */
+export function loadCsv(file: string, options: CsvOptions = {}): CsvResult {
+  if (typeof file !== 'string') throw new ArgumentError('file: expected a path string');
+  const { delimiter, policy } = checkOptions(options);
+  const b = new TableBuilder(file, { ...options, delimiter });
+  const t = new CsvTokenizer(delimiter, b.record, file);
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (e) {
+    throw new DataError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  const dec = new StringDecoder('utf8');
+  try {
+    const head = Buffer.alloc(2);
+    const hn = fs.readSync(fd, head, 0, 2, 0);
+    if (hn === 2 && head[0] === 0x1f && head[1] === 0x8b) {
+      let raw: Buffer;
+      try {
+        raw = zlib.gunzipSync(fs.readFileSync(file));
+      } catch (e) {
+        throw new DataError(`${file}: damaged gzip stream (${(e as Error).message})`);
+      }
+      for (let off = 0; off < raw.length; off += CHUNK) t.push(dec.write(raw.subarray(off, Math.min(off + CHUNK, raw.length))));
+    } else {
+      const buf = Buffer.allocUnsafe(CHUNK);
+      let pos = 0;
+      for (;;) {
+        const got = fs.readSync(fd, buf, 0, CHUNK, pos);
+        if (got <= 0) break;
+        pos += got;
+        t.push(dec.write(buf.subarray(0, got)));
+      }
+    }
+    t.push(dec.end());
+    t.end();
+  } finally {
+    fs.closeSync(fd);
+  }
+  return b.finish(policy);
+}
+
+// ---------------------------------------------------------------------------
+// Writing
+// ---------------------------------------------------------------------------
+
+/**
+ * The shortest decimal that reads back as the same float32 (at most 9
+ * significant digits), e.g. `0.1` for `Math.fround(0.1)`.
+ */
+export function formatFloat32(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  if (v === 0) return Object.is(v, -0) ? '-0' : '0';
+  const f = Math.fround(v);
+  for (let p = 6; p <= 9; p++) {
+    const s = f.toPrecision(p);
+    if (Math.fround(Number(s)) === f) {
+      if (p > 6) return String(Number(s));
+      // Fewer digits may do.
+      for (let q = 1; q < 6; q++) {
+        const t = f.toPrecision(q);
+        if (Math.fround(Number(t)) === f) return String(Number(t));
+      }
+      return String(Number(s));
+    }
+  }
+  return String(f);
+}
+
+function quoteField(s: string, delimiter: string): string {
+  return s.includes(delimiter) || s.includes('"') || s.includes('\n') || s.includes('\r') ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** Options of {@link writeCsv}. */
+export interface WriteCsvOptions {
+  /** Column names (one per column), `true` for `f0, f1, ...`, or false/absent for no header. */
+  header?: string[] | boolean;
+  /** A label per row, written as the last column `label`. */
+  labels?: Int32Array | number[];
+  /** Default `','`. */
+  delimiter?: string;
+}
+
+/**
+ * Writes a float32 matrix `[rows, cols]` (e.g. embeddings) as CSV, atomically
+ * (a temporary file renamed over `file`: a reader never sees half a file).
+ * Values are written with the fewest digits that read back as the same
+ * float32.
+ */
+export function writeCsv(file: string, data: Float32Array, cols: number, options: WriteCsvOptions = {}): void {
+  if (!(data instanceof Float32Array)) throw new ArgumentError('data: expected a Float32Array');
+  if (!Number.isInteger(cols) || cols < 1 || data.length % cols !== 0)
+    throw new ArgumentError(`cols: ${cols} does not divide the ${data.length} values into rows`);
+  const rows = data.length / cols;
+  const d = options.delimiter ?? ',';
+  if (typeof d !== 'string' || d.length !== 1 || d === '"' || d === '\n' || d === '\r') throw new ArgumentError(`delimiter: expected one character other than a quote or a line break`);
+  const labels = options.labels;
+  if (labels !== undefined && labels.length !== rows) throw new ArgumentError(`labels: ${labels.length} labels for ${rows} rows`);
+  const chunks: string[] = [];
+  const h = options.header;
+  if (h) {
+    const names = h === true ? Array.from({ length: cols }, (_, j) => `f${j}`) : h;
+    if (!Array.isArray(names) || names.length !== cols) throw new ArgumentError(`header: expected ${cols} column names`);
+    chunks.push([...names, ...(labels ? ['label'] : [])].map((s) => quoteField(String(s), d)).join(d) + '\n');
+  }
+  let part: string[] = [];
+  for (let i = 0; i < rows; i++) {
+    const cells: string[] = new Array<string>(cols);
+    for (let j = 0; j < cols; j++) cells[j] = formatFloat32(data[i * cols + j]!);
+    if (labels) cells.push(String(labels[i]));
+    part.push(cells.join(d));
+    if (part.length === 4096) {
+      chunks.push(part.join('\n') + '\n');
+      part = [];
+    }
+  }
+  if (part.length) chunks.push(part.join('\n') + '\n');
+  writeFileAtomic(file, chunks);
+}

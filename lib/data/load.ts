@@ -1,0 +1,280 @@
+/**
+ * One entry point for every data format imix reads: {@link loadDataset}
+ * picks the loader from the name, the extension or the content, and
+ * {@link trainTestSplit} cuts a held-out split reproducibly.
+ * @module
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as zlib from 'node:zlib';
+import { ArgumentError, DataError, ValueError } from '../errors';
+import { Generator } from '../random';
+import { type CsvOptions, type CsvSchema, loadCsv } from './csv';
+import { type Dataset, fashionMnist, featureCount, loadIdxDataset } from './dataset';
+import { readIdx } from './idx';
+import { readNpy, readNpyLabels } from './npy';
+
+/** The formats {@link loadDataset} recognizes. */
+export type DataFormat = 'csv' | 'npy' | 'idx' | 'bundled';
+
+/** Options of {@link loadDataset}. CSV options apply to CSV/TSV files only. */
+export interface LoadOptions extends CsvOptions {
+  /** Force a format instead of guessing it from the name and content. */
+  format?: DataFormat;
+  /** Labels for a .npy or IDX features file: a .npy of integers or an IDX labels file, one per row. */
+  labels?: string;
+  /** Which split of an IDX directory: `'train'` (default) or `'test'`. */
+  split?: 'train' | 'test';
+  /**
+   * Reinterpret each row as this sample shape (its product must equal the
+   * feature count), e.g. `[1, 28, 28]` for a CSV of flattened images, so
+   * image views (random crop, flip) and CutMix apply.
+   */
+  sampleShape?: number[];
+}
+
+/** A loaded dataset, with where it came from and (for CSV) the schema to encode further files. */
+export interface LoadedDataset extends Dataset {
+  format: DataFormat;
+  /** The file or directory read (the bundled data's folder for `fashion-mnist`). */
+  source: string;
+  /** CSV only: pass it as `{ schema }` to load the matching test file. */
+  schema?: CsvSchema;
+}
+
+const BUNDLED = /^fashion-mnist(?::(train|test))?$/;
+
+function exists(p: string): boolean {
+  try {
+    fs.accessSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The images and labels files of a split in an IDX directory (MNIST naming: train-*, t10k-* or test-*, gzip or not). */
+export function idxSplitFiles(dir: string, split: 'train' | 'test'): { images: string; labels: string | undefined } {
+  const prefixes = split === 'train' ? ['train'] : ['t10k', 'test'];
+  const find = (kind: 'images-idx3' | 'labels-idx1') => {
+    for (const p of prefixes)
+      for (const sep of ['-', '.'])
+        for (const gz of ['.gz', '']) {
+          const f = path.join(dir, `${p}-${kind.replace('-', sep)}-ubyte${gz}`);
+          if (exists(f)) return f;
+        }
+    return undefined;
+  };
+  const images = find('images-idx3');
+  if (!images) {
+    let listing = '';
+    try {
+      listing = fs.readdirSync(dir).slice(0, 20).join(', ');
+    } catch {
+      // reported below
+    }
+    throw new DataError(`${dir}: no ${split} images in this directory (looked for ${prefixes.map((p) => `${p}-images-idx3-ubyte[.gz]`).join(', ')}; found: ${listing || 'nothing'})`);
+  }
+  return { images, labels: find('labels-idx1') };
+}
+
+/** Sniffs the format of a file from its first bytes (gzip looked through). */
+function sniff(file: string): DataFormat {
+  let head: Buffer;
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      head = Buffer.alloc(512);
+      head = head.subarray(0, fs.readSync(fd, head, 0, 512, 0));
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (e) {
+    throw new DataError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) {
+    try {
+      const stream = zlib.gunzipSync(fs.readFileSync(file), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+      head = stream.subarray(0, 512);
+    } catch (e) {
+      throw new DataError(`${file}: damaged gzip stream (${(e as Error).message})`);
+    }
+  }
+  if (head.length >= 6 && head[0] === 0x93 && head.toString('latin1', 1, 6) === 'NUMPY') return 'npy';
+  if (head.length >= 4 && head[0] === 0 && head[1] === 0 && [0x08, 0x09, 0x0b, 0x0c, 0x0d, 0x0e].includes(head[2]!) && head[3]! > 0) return 'idx';
+  if (head.length === 0) throw new DataError(`${file}: empty file`);
+  if (head.includes(0)) throw new DataError(`${file}: unrecognized binary file (not CSV, .npy or IDX)`);
+  return 'csv';
+}
+
+function formatOf(file: string): DataFormat {
+  const base = path.basename(file).toLowerCase().replace(/\.gz$/, '');
+  if (base.endsWith('.npy')) return 'npy';
+  if (base.endsWith('.csv') || base.endsWith('.tsv') || base.endsWith('.tab') || base.endsWith('.txt')) return 'csv';
+  if (base.endsWith('-ubyte') || base.endsWith('.idx') || /idx\d-ubyte/.test(base)) return 'idx';
+  return sniff(file);
+}
+
+function checkFinite(ds: Dataset, source: string): void {
+  const x = ds.x, F = featureCount(ds);
+  for (let i = 0; i < x.length; i++)
+    if (!Number.isFinite(x[i]!)) throw new DataError(`${source}: row ${Math.floor(i / F)}, feature ${i % F} is ${x[i]}; features must be finite`);
+}
+
+function reshape<T extends Dataset>(ds: T, shape: number[] | undefined, source: string): T {
+  if (shape === undefined) return ds;
+  if (!Array.isArray(shape) || shape.length === 0 || shape.some((d) => !Number.isInteger(d) || d < 1))
+    throw new ArgumentError(`sampleShape: expected an array of positive integers, got ${JSON.stringify(shape)}`);
+  const f = shape.reduce((a, b) => a * b, 1);
+  if (f !== featureCount(ds))
+    throw new DataError(`${source}: sampleShape [${shape.join(', ')}] holds ${f} values, but each row has ${featureCount(ds)} features`);
+  return { ...ds, sampleShape: [...shape] };
+}
+
+function loadNpyDataset(file: string, o: LoadOptions): LoadedDataset {
+  const a = readNpy(file);
+  if (a.shape.length === 0) throw new DataError(`${file}: a 0-d array is not a dataset; expected [N, ...] rows`);
+  const [n, ...rest] = a.shape as [number, ...number[]];
+  if (n === 0) throw new DataError(`${file}: no rows (shape (${a.shape.join(', ')}))`);
+  const sampleShape = rest.length === 0 ? [1] : rest;
+  if (sampleShape.some((d) => d === 0)) throw new DataError(`${file}: rows of zero features (shape (${a.shape.join(', ')}))`);
+  let labels: Int32Array | undefined;
+  let numClasses: number | undefined;
+  if (o.labels !== undefined) {
+    const l = labelsFor(o.labels, n, file);
+    labels = l;
+    numClasses = l.reduce((m, v) => Math.max(m, v), -1) + 1;
+  }
+  const ds: LoadedDataset = { x: a.data, n, sampleShape, labels, numClasses, name: o.name ?? path.basename(file), format: 'npy', source: file };
+  checkFinite(ds, file);
+  return ds;
+}
+
+function labelsFor(labelsFile: string, n: number, featuresFile: string): Int32Array {
+  if (typeof labelsFile !== 'string') throw new ArgumentError('labels: expected a path string');
+  const fmt = formatOf(labelsFile);
+  let l: Int32Array;
+  if (fmt === 'npy') l = readNpyLabels(labelsFile).data;
+  else if (fmt === 'idx') {
+    const a = readIdx(labelsFile);
+    if (a.dims.length !== 1) throw new DataError(`${labelsFile}: labels must be a 1-D array, got dims [${a.dims.join(', ')}]`);
+    l = new Int32Array(a.data.length);
+    for (let i = 0; i < l.length; i++) {
+      const v = a.data[i]!;
+      if (!(Number.isInteger(v) && v >= 0 && v < 2 ** 31)) throw new DataError(`${labelsFile}: label ${i} is ${v}; labels must be integers in [0, 2^31)`);
+      l[i] = v;
+    }
+  } else throw new DataError(`${labelsFile}: labels must be a .npy of integers or an IDX labels file`);
+  if (l.length !== n) throw new DataError(`${labelsFile}: ${l.length} labels, but ${path.basename(featuresFile)} has ${n} rows`);
+  return l;
+}
+
+/**
+ * Loads a dataset from `spec`:
+ *
+ * - `'fashion-mnist'`, `'fashion-mnist:train'`, `'fashion-mnist:test'`: the
+ *   bundled Fashion-MNIST subset (`[1, 28, 28]` images in [0, 1], labels 0–9).
+ * - a directory: IDX files of MNIST layout (`train-images-idx3-ubyte[.gz]`
+ *   with `train-labels-idx1-ubyte[.gz]`; `t10k-*` or `test-*` for
+ *   `split: 'test'`), also written `dir:test`.
+ * - `.csv`, `.tsv`, `.tab`, `.txt` (optionally `.gz`): a table, see
+ *   {@link loadCsv} (TSV/TAB default to a tab delimiter). The result carries
+ *   the CSV schema.
+ * - `.npy`: an `[N, ...]` array (any numeric dtype, as float32); `labels`
+ *   names a 1-D .npy of integers (or an IDX labels file).
+ * - an IDX file (`*-ubyte`, `.idx`, gzip or not), with optional `labels`.
+ * - anything else is sniffed: .npy magic, IDX header, or text as CSV.
+ *
+ * Errors are {@link DataError}s naming the file (and the line and column for
+ * tables); features must be finite.
+ */
+export function loadDataset(spec: string, options: LoadOptions = {}): LoadedDataset {
+  if (typeof spec !== 'string' || spec.length === 0) throw new ArgumentError('spec: expected a path or a dataset name such as "fashion-mnist"');
+  if (options === null || typeof options !== 'object') throw new ArgumentError('options: expected an object');
+  const o = options;
+  if (o.split !== undefined && o.split !== 'train' && o.split !== 'test') throw new ArgumentError(`split: expected 'train' or 'test', got ${String(o.split)}`);
+  const bundled = BUNDLED.exec(spec);
+  if (bundled && !exists(spec)) {
+    const split = (bundled[1] as 'train' | 'test' | undefined) ?? o.split ?? 'train';
+    const ds = fashionMnist(split);
+    return reshape({ ...ds, name: o.name ?? ds.name, format: 'bundled', source: 'fashion-mnist' }, o.sampleShape, spec);
+  }
+  let file = spec;
+  let split = o.split;
+  const m = /^(.*):(train|test)$/.exec(spec);
+  if (m && !exists(spec) && exists(m[1]!)) {
+    file = m[1]!;
+    split = m[2] as 'train' | 'test';
+  }
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    throw new DataError(`${file}: cannot read (${code})${code === 'ENOENT' ? '; expected a file, an IDX directory or fashion-mnist[:test]' : ''}`);
+  }
+  if (stat.isDirectory()) {
+    if (o.format !== undefined && o.format !== 'idx') throw new DataError(`${file}: is a directory, but format '${o.format}' was asked for`);
+    const f = idxSplitFiles(file, split ?? 'train');
+    const labels = o.labels ?? f.labels;
+    const ds = loadIdxDataset(f.images, labels, { name: o.name ?? `${path.basename(path.resolve(file))}-${split ?? 'train'}` });
+    return reshape({ ...ds, format: 'idx', source: file }, o.sampleShape, file);
+  }
+  const format = o.format ?? formatOf(file);
+  switch (format) {
+    case 'csv': {
+      const base = path.basename(file).toLowerCase().replace(/\.gz$/, '');
+      const delimiter = o.delimiter ?? o.schema?.delimiter ?? (base.endsWith('.tsv') || base.endsWith('.tab') ? '\t' : ',');
+      const { format: _f, labels: _l, split: _s, sampleShape: _sh, ...csvOpts } = o;
+      if (o.labels !== undefined) throw new ArgumentError('labels: a CSV file names its label column with the label option');
+      const { dataset, schema } = loadCsv(file, { ...csvOpts, delimiter });
+      return reshape({ ...dataset, format: 'csv', source: file, schema }, o.sampleShape, file);
+    }
+    case 'npy':
+      return reshape(loadNpyDataset(file, o), o.sampleShape, file);
+    case 'idx': {
+      const ds = loadIdxDataset(file, o.labels, { name: o.name });
+      checkFinite(ds, file);
+      return reshape({ ...ds, format: 'idx', source: file }, o.sampleShape, file);
+    }
+    case 'bundled': {
+      const ds = fashionMnist(split ?? 'train');
+      return reshape({ ...ds, format: 'bundled', source: 'fashion-mnist' }, o.sampleShape, spec);
+    }
+    default:
+      throw new ArgumentError(`format: expected 'csv', 'npy', 'idx' or 'bundled', got ${String(format)}`);
+  }
+}
+
+/** Rows `idx` of `ds` (a copy) as a new dataset. */
+export function selectRows<T extends Dataset>(ds: T, idx: ArrayLike<number>, name?: string): T {
+  const f = featureCount(ds);
+  const x = new Float32Array(idx.length * f);
+  const labels = ds.labels ? new Int32Array(idx.length) : undefined;
+  for (let k = 0; k < idx.length; k++) {
+    const i = idx[k]!;
+    if (!Number.isInteger(i) || i < 0 || i >= ds.n) throw new ValueError(`idx: entry ${k} is ${i}, outside [0, ${ds.n})`);
+    x.set(ds.x.subarray(i * f, (i + 1) * f), k * f);
+    if (labels) labels[k] = ds.labels![i]!;
+  }
+  return { ...ds, x, n: idx.length, labels, sampleShape: [...ds.sampleShape], name: name ?? ds.name };
+}
+
+/**
+ * Splits `ds` into a training and a test part: a uniformly random
+ * `round(n·testFraction)` rows (at least one, at most n−1) go to the test
+ * part. The draw is a permutation from the Philox generator `(seed, 0)` of
+ * lib/random.ts, so a seed gives the same split on every machine. Both parts
+ * keep the file's row order and `numClasses`.
+ */
+export function trainTestSplit<T extends Dataset>(ds: T, testFraction: number, seed = 0): { train: T; test: T } {
+  if (!ds || !(ds.x instanceof Float32Array)) throw new ArgumentError('ds: expected a Dataset');
+  if (typeof testFraction !== 'number' || !(testFraction > 0 && testFraction < 1))
+    throw new ValueError(`testFraction: expected a number in (0, 1), got ${testFraction}`);
+  if (ds.n < 2) throw new ValueError(`ds: ${ds.n} rows cannot be split into two non-empty parts`);
+  const nTest = Math.min(ds.n - 1, Math.max(1, Math.round(ds.n * testFraction)));
+  const perm = new Generator(seed).permutation(ds.n);
+  const test = perm.slice(0, nTest).sort();
+  const train = perm.slice(nTest).sort();
+  return { train: selectRows(ds, train, `${ds.name}:train`), test: selectRows(ds, test, `${ds.name}:test`) };
+}
