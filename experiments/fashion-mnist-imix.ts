@@ -5,7 +5,7 @@
  * learning rate), then a linear probe on the frozen encoder over the full
  * 60k training set, accuracy on the 10k test set.
  *
- *   node dist/experiments/fashion-mnist-imix.js [--epochs 100] [--out experiments/results]
+ *   node dist/experiments/fashion-mnist-imix.js [--epochs 100] [--out experiments/results] [--only npair,moco] [--threads N]
  *
  * Needs the full dataset (Debian: apt-get install dataset-fashion-mnist).
  * Writes one JSON per run and results.json; prints the table.
@@ -13,7 +13,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BYOL, MoCo, NPair, type ContrastiveMethod, type MethodOptions, views } from '../lib/index';
+import { BYOL, MoCo, NPair, type ContrastiveMethod, type MethodOptions, setNumThreads, views } from '../lib/index';
 import { loadIdxDataset, subset, type Dataset } from '../lib/data/dataset';
 import { linearProbe } from '../lib/eval/probe';
 import { writeFileAtomic } from '../lib/io/atomic';
@@ -26,6 +26,7 @@ const arg = (name: string, dflt: string) => {
 const EPOCHS = Number(arg('epochs', '100'));
 const OUT = arg('out', 'experiments/results');
 const ONLY = arg('only', '');
+const THREADS = arg('threads', '');
 
 function load(split: 'train' | 't10k'): Dataset {
   const ds = loadIdxDataset(path.join(SRC, `${split}-images-idx3-ubyte.gz`), path.join(SRC, `${split}-labels-idx1-ubyte.gz`));
@@ -43,6 +44,7 @@ interface Run {
 }
 
 async function main(): Promise<void> {
+  if (THREADS) setNumThreads(Number(THREADS));
   const train = load('train'), test = load('t10k');
   const pre = subset(train, 0, 10_000);
   const monitor = { train: subset(train, 10_000, 20_000), test: subset(test, 0, 2_000), k: 200, every: 10 };
