@@ -92,7 +92,7 @@ export function describeError(e: unknown): { message: string; exitCode: number }
       IMIX_BACKEND: 'backend failure: ',
       IMIX_DISPOSED: 'internal error: ',
     };
-    return { message: oneLine((kind[code] ?? '') + message), exitCode: EXIT_RUNTIME };
+    return { message: oneLine((kind[code] ?? '') + flagMessage(message)), exitCode: EXIT_RUNTIME };
   }
   // Node file-system errors: "ENOENT: no such file or directory, open 'x'".
   if (/^E[A-Z]+$/.test(code)) return { message: oneLine(message), exitCode: EXIT_RUNTIME };

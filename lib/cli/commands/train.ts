@@ -11,7 +11,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { type ContrastiveMethod, type EpochEvent, type FitOptions, type FitResult, type StepEvent, setNumThreads } from '../../index';
+import { type ContrastiveMethod, type EpochEvent, MoCo, type FitOptions, type FitResult, type StepEvent, setNumThreads } from '../../index';
 import { writeFileAtomic } from '../../io/atomic';
 import { resolveData, type DataSpec, BUNDLED } from '../data';
 import { CliError, EXIT_INTERRUPTED, EXIT_OK, UsageError, flagMessage } from '../errors';
@@ -197,6 +197,8 @@ export async function train(o: TrainOptions, given: Set<string>): Promise<number
     const ds = resolveData(run.data);
     const train = ds.train;
     if (run.batch > train.n) throw new CliError(`--batch ${run.batch} is larger than the training data (${train.n} rows)`);
+    if (method instanceof MoCo && run.batch > method.queueSize)
+      throw new UsageError(`--queue: the queue (${method.queueSize} keys) must hold at least one batch (--batch ${run.batch})`);
     try {
       method.build(train.sampleShape);
     } catch (e) {
@@ -232,13 +234,14 @@ export async function train(o: TrainOptions, given: Set<string>): Promise<number
     // Ctrl-C: the first aborts the fit (a checkpoint is saved), the second exits at once.
     const controller = new AbortController();
     let interrupts = 0;
+    let fitDone = false;
     const onSigint = () => {
       interrupts++;
-      if (interrupts === 1) {
+      if (interrupts === 1 && !fitDone) {
         progress.log('imix: interrupted: saving a checkpoint after this step (Ctrl-C again to quit without saving)');
         controller.abort();
       } else {
-        progress.log('imix: quitting without saving');
+        if (!fitDone) progress.log('imix: quitting without saving');
         process.exit(EXIT_INTERRUPTED);
       }
     };
@@ -290,7 +293,9 @@ export async function train(o: TrainOptions, given: Set<string>): Promise<number
         onEpoch,
       });
     } finally {
-      process.removeListener('SIGINT', onSigint);
+      fitDone = true;
+      // The SIGINT listener stays until the process exits: a late second Ctrl-C
+      // then still exits with 130 instead of the default signal death.
       metrics.close();
       progress.end();
     }
