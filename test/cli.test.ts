@@ -5,6 +5,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeError, flagMessage } from '../lib/cli/errors';
+import { npyBytes } from '../lib/cli/npy';
+import { formatEncoder, formatViews, parseEncoder, parseViews, viewsFromDescribe } from '../lib/cli/options';
+import { niceTicks, renderPlot } from '../lib/cli/plot';
+import { formatDuration } from '../lib/cli/progress';
 
 const ROOT = path.resolve(__dirname, '..');
 const BIN = path.join(ROOT, 'bin', 'imix.js');
@@ -235,6 +240,10 @@ describe('imix train, eval, embed', () => {
     const epochs = readJsonl(path.join(runB, 'metrics.jsonl')).filter((r) => r.type === 'epoch');
     expect(epochs.map((e) => e.epoch)).toEqual([1, 2, 3]);
     expect(epochs[2]!.knnAccuracy).toBeUndefined();
+    // A finished run has nothing left to do.
+    const d = imix(['train', '--resume', runB]);
+    expect(d.code, d.stderr).toBe(0);
+    expect(d.stderr).toMatch(/nothing to do: .* already finished its 3 epochs \(step 12\)/);
   });
 
   it('eval prints linear-probe and kNN accuracies in [0, 1]', () => {
@@ -448,6 +457,8 @@ describe('imix train: Ctrl-C', () => {
     expect(cfg.epoch).toBe(0);
     const steps = readJsonl(path.join(out, 'metrics.jsonl')).filter((m) => m.type === 'step');
     expect(steps[steps.length - 1]!.step).toBe(cfg.step);
+    // Records written after the checkpoint by a hard-killed process are dropped on resume.
+    fs.appendFileSync(path.join(out, 'metrics.jsonl'), JSON.stringify({ type: 'step', step: cfg.step + 1, epoch: 1, loss: 1, lr: 1, throughput: 1 }) + '\n{"type":"st');
     const r = imix(['train', '--resume', out, '--max-steps', '2']);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8')).step).toBe(cfg.step + 2);
@@ -469,5 +480,75 @@ describe('imix train: Ctrl-C', () => {
     expect(code, t.stderr()).toBe(130);
     expect(t.stderr()).toContain('quitting without saving');
     expect(fs.existsSync(path.join(out, 'checkpoint.safetensors'))).toBe(false);
+  });
+});
+
+describe('CLI building blocks', () => {
+  it('loss.svg is well-formed for empty, one-point, flat and NaN histories', () => {
+    const cases = [
+      { title: 'empty <&>', epochs: [] },
+      { title: 'one', epochs: [{ epoch: 1, loss: 2.5, knn: 0.7 }] },
+      { title: 'flat', epochs: [1, 2, 3].map((e) => ({ epoch: e, loss: 1 })), steps: [{ x: 0.5, loss: 1 }, { x: 1, loss: 1 }] },
+      { title: 'nan', epochs: [{ epoch: 1, loss: NaN }, { epoch: 2, loss: 3 }], steps: Array.from({ length: 5000 }, (_, i) => ({ x: i / 2500, loss: 5 - i / 5000 })) },
+    ];
+    for (const c of cases) {
+      const svg = renderPlot(c);
+      xmlElements(svg);
+      expect(svg).not.toMatch(/NaN|Infinity|undefined/);
+    }
+    expect(renderPlot(cases[0]!)).toContain('empty &lt;&amp;&gt;');
+    // Long step histories are downsampled.
+    const big = renderPlot(cases[3]!);
+    const pts = /<polyline[^>]*stroke="#9ecae1"[^>]*points="([^"]*)"/.exec(big)![1]!.split(' ');
+    expect(pts.length).toBeLessThanOrEqual(600);
+  });
+
+  it('niceTicks covers the range with round steps', () => {
+    const t = niceTicks(0.63, 0.81);
+    expect(t.lo).toBeLessThanOrEqual(0.63);
+    expect(t.hi).toBeGreaterThanOrEqual(0.81);
+    expect(t.ticks[0]).toBe(t.lo);
+    expect(t.ticks[t.ticks.length - 1]).toBeCloseTo(t.hi, 12);
+    expect([0.01, 0.02, 0.025, 0.05, 0.1]).toContain(t.step);
+    expect(niceTicks(3, 3).ticks.length).toBeGreaterThan(1);
+  });
+
+  it('NPY headers are padded to 64 bytes for any shape', () => {
+    for (const [r, c] of [[1, 1], [100, 64], [123456, 2048], [0, 5]] as const) {
+      const [head, body] = npyBytes(new Float32Array(r * c), r, c);
+      expect(head!.length % 64).toBe(0);
+      expect(head![head!.length - 1]).toBe(0x0a);
+      expect(body!.length).toBe(r * c * 4);
+      expect(Buffer.from(head!).toString('latin1')).toContain(`'shape': (${r}, ${c})`);
+    }
+  });
+
+  it('encoder and view specs round-trip, and checkpoint view descriptions parse back', () => {
+    for (const e of ['mlp:512,512', 'mlp-nobn:64', 'tabular', 'tabular:0.25']) expect(formatEncoder(parseEncoder(e))).toBe(e);
+    for (const v of ['drop:0.2', 'drop:0.2+noise:0.1', 'noise:0']) expect(formatViews(parseViews(v))).toBe(v);
+    expect(viewsFromDescribe('inputDrop(0.2) ∘ gaussianNoise(0.1)')).toEqual(parseViews('drop:0.2+noise:0.1'));
+    expect(viewsFromDescribe('identity')).toEqual([]);
+    expect(viewsFromDescribe('custom')).toBeNull();
+  });
+
+  it('library errors become one line naming the CLI flag', () => {
+    expect(flagMessage('mix.alpha: expected a positive number, got -1')).toBe('--alpha: expected a positive number, got -1');
+    expect(flagMessage('queueSize: too small')).toBe('--queue: too small');
+    expect(flagMessage('data: something')).toBe('data: something');
+    const e = Object.assign(new Error('optimizer.lr: expected a positive number, got 0'), { code: 'IMIX_VALUE' });
+    expect(describeError(e)).toEqual({ message: '--lr: expected a positive number, got 0', exitCode: 1 });
+    expect(describeError(Object.assign(new Error('x: out of memory'), { code: 'IMIX_BACKEND' })).message).toBe('backend failure: x: out of memory');
+    expect(describeError(Object.assign(new Error("error: unknown option '--x'\n(Did you mean --y?)"), { code: 'commander.unknownOption' }))).toEqual({
+      message: "unknown option '--x' (Did you mean --y?)",
+      exitCode: 2,
+    });
+    expect(describeError(new Error('imix: the native addon is not built')).message).toBe('the native addon is not built');
+  });
+
+  it('durations read well', () => {
+    expect(formatDuration(3.21)).toBe('3.2s');
+    expect(formatDuration(75)).toBe('1m15s');
+    expect(formatDuration(3725)).toBe('1h02m');
+    expect(formatDuration(NaN)).toBe('?');
   });
 });

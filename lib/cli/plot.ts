@@ -28,7 +28,7 @@ export function niceTicks(lo: number, hi: number, count = 5): { lo: number; hi: 
   const raw = (hi - lo) / count;
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
-  const a = Math.floor(lo / step + 1e-9) * step, b = Math.ceil(hi / step - 1e-9) * step;
+  const a = Number((Math.floor(lo / step + 1e-9) * step).toPrecision(12)), b = Number((Math.ceil(hi / step - 1e-9) * step).toPrecision(12));
   const ticks: number[] = [];
   for (let v = a; v <= b + step * 1e-6; v += step) ticks.push(Number(v.toPrecision(12)));
   return { lo: a, hi: b, step, ticks };

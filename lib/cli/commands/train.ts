@@ -211,12 +211,16 @@ export async function train(o: TrainOptions, given: Set<string>): Promise<number
     const knnEvery = run.knnEvery ?? (canKnn ? 1 : 0);
     const knn: FitOptions['knn'] = knnEvery > 0 && canKnn ? { train, test: ds.test!, every: knnEvery } : undefined;
 
-    fs.mkdirSync(dir, { recursive: true });
-    writeFileAtomic(path.join(dir, RUN_FILE), JSON.stringify(run, null, 2) + '\n');
-
     const stepsPerEpoch = Math.floor(train.n / run.batch);
     const totalSteps = run.epochs * stepsPerEpoch;
     const endStep = o.maxSteps !== undefined ? Math.min(totalSteps, method.step + o.maxSteps) : totalSteps;
+    if (method.step >= totalSteps) {
+      say(`imix: nothing to do: ${dir} already finished its ${run.epochs} epochs (step ${method.step}); train longer with --resume ${dir} --epochs N`);
+      return EXIT_OK;
+    }
+    fs.mkdirSync(dir, { recursive: true });
+    writeFileAtomic(path.join(dir, RUN_FILE), JSON.stringify(run, null, 2) + '\n');
+
     const metrics = new MetricsLog(path.join(dir, METRICS_FILE), resumed ? { step: method.step, epoch: method.epoch } : undefined);
     // Plot history (resumed runs start from what metrics.jsonl recorded).
     const history = readMetrics(metrics.file);
@@ -229,7 +233,6 @@ export async function train(o: TrainOptions, given: Set<string>): Promise<number
       `imix: training ${method.name} (mix ${method.mix.kind}${method.mix.kind !== 'none' ? `, alpha ${method.mix.alpha}` : ''}) on ${ds.description}; ` +
         `${run.epochs} epochs of ${stepsPerEpoch} steps (batch ${run.batch}), device ${method.device}${knn ? `, kNN every ${knnEvery} epoch(s)` : ''} -> ${dir}`,
     );
-    if (method.step >= endStep) say(`imix: nothing to do: the run is at step ${method.step} of ${totalSteps}`);
 
     // Ctrl-C: the first aborts the fit (a checkpoint is saved), the second exits at once.
     const controller = new AbortController();
