@@ -80,7 +80,7 @@ export async function evaluate(dir: string, o: EvalOptions): Promise<number> {
       ];
       if (report.linearProbe)
         lines.push(`linear probe:  test accuracy ${report.linearProbe.testAccuracy.toFixed(4)}  (train ${report.linearProbe.trainAccuracy.toFixed(4)}, ${o.probeEpochs} epochs)`);
-      if (report.knn) lines.push(`kNN (k=${o.k}):${' '.repeat(Math.max(1, 7 - String(o.k).length))}test accuracy ${report.knn.accuracy.toFixed(4)}`);
+      if (report.knn) lines.push(`${`kNN (k=${o.k}):`.padEnd(14)} test accuracy ${report.knn.accuracy.toFixed(4)}`);
       process.stdout.write(lines.join('\n') + '\n');
     }
     return EXIT_OK;
