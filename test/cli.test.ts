@@ -167,6 +167,14 @@ describe('imix info and help', () => {
     expect(none.stderr).toContain('Usage: imix');
   });
 
+  it('without a loadable native addon, --help still works and commands fail with one line', () => {
+    const env = { IMIX_BUILD_DIR: path.join(tmp, 'no-such-build') };
+    const h = imix(['train', '--help'], { env });
+    expect(h.code).toBe(0);
+    expect(h.stdout).toContain('--method');
+    expectOneLineError(imix(['info'], { env }), 1, /cannot load the native addon: .*no-such-build.*npm run build:native/);
+  });
+
   it('--version prints the package version', () => {
     const v = imix(['--version']);
     expect(v.code).toBe(0);

@@ -94,6 +94,11 @@ export function describeError(e: unknown): { message: string; exitCode: number }
     };
     return { message: oneLine((kind[code] ?? '') + flagMessage(message)), exitCode: EXIT_RUNTIME };
   }
+  if (code === 'MODULE_NOT_FOUND' || code === 'ERR_DLOPEN_FAILED') {
+    // A missing or unloadable native addon (e.g. a wrong IMIX_BUILD_DIR): drop Node's require stack.
+    const first = message.split('\n')[0]!.replace(/^imix:\s*/, '');
+    return { message: /\.node\b/.test(first) ? `cannot load the native addon: ${first} (build it with \`npm run build:native\`)` : first, exitCode: EXIT_RUNTIME };
+  }
   // Node file-system errors: "ENOENT: no such file or directory, open 'x'".
   if (/^E[A-Z]+$/.test(code)) return { message: oneLine(message), exitCode: EXIT_RUNTIME };
   message = message.replace(/^imix:\s*/, '');

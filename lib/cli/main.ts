@@ -142,6 +142,12 @@ export function buildProgram(run: (code: number) => void): Command {
 
 /** Runs the command line `argv` (process.argv form); resolves to the exit code. */
 export async function main(argv: string[] = process.argv): Promise<number> {
+  // `imix info | head`: a closed pipe ends the output quietly, not with a stack trace.
+  for (const s of [process.stdout, process.stderr])
+    s.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(process.exitCode ?? EXIT_OK);
+      throw e;
+    });
   let code = EXIT_OK;
   const program = buildProgram((c) => (code = c));
   try {
