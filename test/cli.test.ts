@@ -241,6 +241,11 @@ describe('imix train, eval, embed', () => {
     expect(stepsB.map((s) => s.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     // Exact continuation: the resumed run draws what the uninterrupted one drew.
     for (let i = 0; i < 8; i++) expect(stepsB[i]!.loss).toBeCloseTo(stepsA[i]!.loss, 5);
+    // The epoch means agree too (epoch 1 was split across the two invocations).
+    const meansA = readJsonl(path.join(runA, 'metrics.jsonl')).filter((r) => r.type === 'epoch').map((r) => r.loss);
+    const meansB = readJsonl(path.join(runB, 'metrics.jsonl')).filter((r) => r.type === 'epoch').map((r) => r.loss);
+    expect(meansB).toHaveLength(2);
+    for (let i = 0; i < 2; i++) expect(meansB[i]).toBeCloseTo(meansA[i]!, 5);
     // Extending a finished run with --epochs.
     const c = imix(['train', '--resume', runB, '--epochs', '3', '--knn-every', '0']);
     expect(c.code, c.stderr).toBe(0);

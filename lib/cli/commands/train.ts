@@ -250,6 +250,10 @@ export async function train(o: TrainOptions, given: Set<string>): Promise<number
     };
     process.on('SIGINT', onSigint);
 
+    // Losses of the epoch in progress (a resumed run starts with those metrics.jsonl recorded).
+    const epochStart = method.epoch * stepsPerEpoch;
+    let epochLosses = history.flatMap((r) => (r.type === 'step' && r.step > epochStart && r.step <= method.step ? [r.loss] : []));
+    let haveAllLosses = epochLosses.length === method.step - epochStart; // not with gaps (--log-every > 1)
     let secPerStep = NaN;
     let last = performance.now();
     const onStep = (e: StepEvent) => {
@@ -261,6 +265,7 @@ export async function train(o: TrainOptions, given: Set<string>): Promise<number
       if (e.step % run.logEvery === 0 || e.step === endStep)
         metrics.write({ type: 'step', step: e.step, epoch, loss: e.loss, lr: e.lr, throughput: Math.round(e.throughput * 10) / 10 });
       plotSteps.push({ x: e.step / stepsPerEpoch, loss: e.loss });
+      epochLosses.push(e.loss);
       progress.update({
         epoch,
         epochs: run.epochs,
@@ -275,6 +280,12 @@ export async function train(o: TrainOptions, given: Set<string>): Promise<number
     };
     const onEpoch = (e: EpochEvent) => {
       const epoch = e.epoch + 1;
+      // After a mid-epoch resume the library's epoch mean covers only the steps since the
+      // resume; with every step of the epoch at hand, report the mean over all of them.
+      const loss = haveAllLosses && epochLosses.length === stepsPerEpoch ? epochLosses.reduce((a, b) => a + b, 0) / stepsPerEpoch : e.loss;
+      epochLosses = [];
+      haveAllLosses = true;
+      e = { ...e, loss };
       metrics.write({ type: 'epoch', epoch, step: e.step, loss: e.loss, seconds: Math.round(e.seconds * 1000) / 1000, ...(e.knnAccuracy !== undefined ? { knnAccuracy: e.knnAccuracy } : {}) });
       plotEpochs.push({ epoch, loss: e.loss, knn: e.knnAccuracy });
       writePlot();
