@@ -1,0 +1,90 @@
+/**
+ * `imix eval <run>`: rebuilds the run's method, loads its checkpoint, embeds
+ * the training and test splits with the frozen encoder and reports the
+ * linear-probe and/or kNN accuracy on the test split.
+ * @module
+ */
+import { evaluation, setNumThreads } from '../../index';
+import { resolveData, type DataSpec, BUNDLED } from '../data';
+import { CliError, EXIT_OK } from '../errors';
+import { checkDevice, loadRun } from '../method';
+import { readRunFile } from './train';
+
+export interface EvalOptions {
+  probe?: 'linear';
+  knn?: boolean;
+  k: number;
+  probeEpochs: number;
+  data?: string;
+  labels?: string;
+  limit?: number;
+  device: string;
+  threads?: number;
+  json?: boolean;
+}
+
+export interface EvalReport {
+  run: string;
+  method: string;
+  step: number;
+  epoch: number;
+  data: string;
+  features: number;
+  train: number;
+  test: number;
+  linearProbe?: { testAccuracy: number; trainAccuracy: number; epochs: number };
+  knn?: { k: number; accuracy: number };
+  seconds: number;
+}
+
+/** Which data the run was trained on (its run.json), unless --data overrides it; the full splits by default. */
+export function runDataSpec(dir: string, o: { data?: string; labels?: string; limit?: number }): DataSpec {
+  if (o.data !== undefined) return { data: o.data, labels: o.labels, limit: o.limit };
+  const run = readRunFile(dir);
+  const d = run?.data ?? { data: BUNDLED };
+  return { data: d.data, labels: d.labels, limit: o.limit };
+}
+
+export async function evaluate(dir: string, o: EvalOptions): Promise<number> {
+  const t0 = performance.now();
+  if (o.threads !== undefined) setNumThreads(o.threads);
+  const doProbe = o.probe === 'linear' || (!o.probe && !o.knn);
+  const doKnn = o.knn || (!o.probe && !o.knn);
+  checkDevice(o.device);
+  const { method } = await loadRun(dir, o.device);
+  try {
+    const ds = resolveData(runDataSpec(dir, o));
+    const { train, test } = ds;
+    if (!train.labels) throw new CliError(`eval: the training data (${ds.description}) has no labels`);
+    if (!test?.labels) throw new CliError(`eval: needs a labelled test split, and ${ds.description} has none (give a directory with train- and test- IDX files)`);
+    const D = method.features;
+    const ftr = method.embed(train), fte = method.embed(test);
+    const numClasses = Math.max(train.numClasses ?? 0, test.numClasses ?? 0);
+    const report: EvalReport = { run: dir, method: method.name, step: method.step, epoch: method.epoch, data: ds.description, features: D, train: train.n, test: test.n, seconds: 0 };
+    if (doProbe) {
+      const r = evaluation.linearProbe(ftr, train.labels, fte, test.labels, D, numClasses, { epochs: o.probeEpochs, device: method.device, seed: method.seed });
+      report.linearProbe = { testAccuracy: r.testAccuracy, trainAccuracy: r.trainAccuracy, epochs: o.probeEpochs };
+    }
+    if (doKnn) {
+      const pred = evaluation.knnPredict(ftr, train.labels, fte, D, numClasses, { k: o.k, device: method.device });
+      report.knn = { k: o.k, accuracy: evaluation.accuracy(pred, test.labels) };
+    }
+    report.seconds = Math.round((performance.now() - t0) / 10) / 100;
+    if (o.json) {
+      process.stdout.write(JSON.stringify(report) + '\n');
+    } else {
+      const lines = [
+        `run:           ${dir} (${method.name}, epoch ${method.epoch}, step ${method.step})`,
+        `data:          ${ds.description}`,
+        `features:      ${D}`,
+      ];
+      if (report.linearProbe)
+        lines.push(`linear probe:  test accuracy ${report.linearProbe.testAccuracy.toFixed(4)}  (train ${report.linearProbe.trainAccuracy.toFixed(4)}, ${o.probeEpochs} epochs)`);
+      if (report.knn) lines.push(`${`kNN (k=${o.k}):`.padEnd(14)} test accuracy ${report.knn.accuracy.toFixed(4)}`);
+      process.stdout.write(lines.join('\n') + '\n');
+    }
+    return EXIT_OK;
+  } finally {
+    method.dispose();
+  }
+}

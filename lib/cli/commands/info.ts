@@ -1,0 +1,41 @@
+/**
+ * `imix info`: what the loaded addon is (backend, BLAS, threads, SIMD,
+ * build, CUDA devices) as a table, or `--json`.
+ * @module
+ */
+import { info } from '../../index';
+import { EXIT_OK } from '../errors';
+
+function gib(bytes: number): string {
+  return `${(bytes / 2 ** 30).toFixed(1)} GiB`;
+}
+
+/** Rows of the info table. */
+export function infoRows(i = info()): Array<[string, string]> {
+  const rows: Array<[string, string]> = [
+    ['version', i.version],
+    ['backend', i.backend],
+    ['blas', i.blas],
+    ['threads', String(i.threads)],
+    ['openmp', i.openmp ? 'yes' : 'no'],
+    ['simd', i.simd.length ? i.simd.join(' ') : 'none'],
+    ['build', i.buildType],
+    ['cxx flags', i.cxxFlags],
+    ['cuda', i.cuda.compiled ? `compiled, ${i.cuda.devices.length} device(s)` : `not available${i.cuda.reason ? ` (${i.cuda.reason})` : ''}`],
+  ];
+  for (const d of i.cuda.devices) rows.push([`cuda:${d.index}`, `${d.name}, ${gib(d.memory)}, compute ${d.capability}`]);
+  rows.push(['node', `${process.version} (${process.platform}-${process.arch})`]);
+  return rows;
+}
+
+export function showInfo(o: { json?: boolean }): number {
+  const i = info();
+  if (o.json) {
+    process.stdout.write(JSON.stringify(i, null, 2) + '\n');
+    return EXIT_OK;
+  }
+  const rows = infoRows(i);
+  const w = Math.max(...rows.map(([k]) => k.length));
+  process.stdout.write(rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n') + '\n');
+  return EXIT_OK;
+}

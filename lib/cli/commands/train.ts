@@ -1,0 +1,332 @@
+/**
+ * `imix train`: trains a method on the data, writing a run folder:
+ *   run.json               the command-line settings (data, epochs, batch, ...)
+ *   config.json            the method's configuration (written with each checkpoint)
+ *   checkpoint.safetensors every epoch, on Ctrl-C and at --max-steps
+ *   metrics.jsonl          step and epoch records
+ *   loss.svg               loss and kNN accuracy per epoch
+ * `--resume <run>` rebuilds the method from config.json, loads the
+ * checkpoint and continues to the configured number of epochs.
+ * @module
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { type ContrastiveMethod, type EpochEvent, MoCo, type FitOptions, type FitResult, type StepEvent, setNumThreads } from '../../index';
+import { writeFileAtomic } from '../../io/atomic';
+import { resolveData, type DataSpec, BUNDLED } from '../data';
+import { CliError, EXIT_INTERRUPTED, EXIT_OK, UsageError, flagMessage } from '../errors';
+import { CHECKPOINT_FILE, CONFIG_FILE, checkDevice, createMethod, type MethodSettings, readRunConfig, settingsFromConfig } from '../method';
+import { MetricsLog, readMetrics } from '../metrics';
+import { formatEncoder, formatViews, type EncoderSpecData, type MethodName, type MixName, type OptimizerName, type ViewStep } from '../options';
+import { renderPlot } from '../plot';
+import { Progress, formatDuration, formatLoss } from '../progress';
+
+export const RUN_FILE = 'run.json';
+export const METRICS_FILE = 'metrics.jsonl';
+export const PLOT_FILE = 'loss.svg';
+
+/** Parsed `imix train` options (commander's camelCase keys). */
+export interface TrainOptions {
+  method: MethodName;
+  mix?: MixName;
+  alpha: number;
+  epochs: number;
+  batch: number;
+  lr?: number;
+  optimizer: OptimizerName;
+  weightDecay?: number;
+  warmup?: number;
+  temperature?: number;
+  queue?: number;
+  momentum?: number;
+  encoder: EncoderSpecData;
+  projection: [number, number];
+  views: ViewStep[];
+  device: string;
+  threads?: number;
+  seed: number;
+  data?: string;
+  labels?: string;
+  limit?: number;
+  out: string;
+  force?: boolean;
+  knnEvery?: number;
+  maxSteps?: number;
+  logEvery: number;
+  resume?: string;
+  quiet?: boolean;
+}
+
+/** What run.json records: enough to resume and to evaluate the run. */
+export interface RunFile {
+  format: 'imix-run/1';
+  created: string;
+  command: string;
+  data: DataSpec;
+  epochs: number;
+  batch: number;
+  knnEvery?: number;
+  logEvery: number;
+  /** The command-line spelling of the method settings, for reference (config.json is authoritative). */
+  settings: Record<string, unknown>;
+}
+
+/** Options that may be given together with --resume (everything else comes from the run folder). */
+const RESUMABLE = new Set(['resume', 'epochs', 'maxSteps', 'knnEvery', 'logEvery', 'device', 'threads', 'quiet']);
+
+export function readRunFile(dir: string): RunFile | null {
+  const file = path.join(dir, RUN_FILE);
+  if (!fs.existsSync(file)) return null;
+  try {
+    const r = JSON.parse(fs.readFileSync(file, 'utf8')) as RunFile;
+    if (r && r.format === 'imix-run/1') return r;
+  } catch {
+    // fall through
+  }
+  throw new CliError(`${file}: damaged (not an imix run.json)`);
+}
+
+function settingsFromOptions(o: TrainOptions): MethodSettings {
+  const mix = o.mix ?? (o.method === 'simclr' ? 'none' : 'mixup');
+  const lr = o.lr ?? (o.optimizer === 'adamw' ? 1e-3 : 0.05);
+  return {
+    method: o.method,
+    encoder: o.encoder,
+    projection: o.projection,
+    mix: { kind: mix, alpha: o.alpha },
+    temperature: o.temperature,
+    queueSize: o.method === 'moco' ? o.queue : undefined,
+    momentum: o.method === 'moco' || o.method === 'byol' ? o.momentum : undefined,
+    views: o.views,
+    optimizer: {
+      kind: o.optimizer,
+      lr,
+      ...(o.weightDecay !== undefined ? { weightDecay: o.weightDecay } : {}),
+      ...(o.warmup !== undefined ? { warmupEpochs: o.warmup } : {}),
+    },
+    seed: o.seed,
+  };
+}
+
+/** Removes the files a previous run left in `dir` (only imix's own files). */
+function clearRun(dir: string): void {
+  for (const f of [CHECKPOINT_FILE, CONFIG_FILE, RUN_FILE, METRICS_FILE, PLOT_FILE]) fs.rmSync(path.join(dir, f), { force: true });
+}
+
+export async function train(o: TrainOptions, given: Set<string>): Promise<number> {
+  const progress = new Progress(process.stderr, { quiet: o.quiet, interval: Number(process.env.IMIX_PROGRESS_INTERVAL) || 10 });
+  const say = (s: string) => {
+    if (!o.quiet) progress.log(s);
+  };
+  let method: ContrastiveMethod;
+  let run: RunFile;
+  let dir: string;
+  let resumed = false;
+
+  if (o.threads !== undefined) setNumThreads(o.threads);
+
+  if (o.resume !== undefined) {
+    const fixed = [...given].filter((k) => !RESUMABLE.has(k));
+    if (fixed.length) {
+      const flag = '--' + fixed[0]!.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+      throw new UsageError(`${flag} cannot be given with --resume (the run's settings come from its config.json; only --epochs, --max-steps, --knn-every, --log-every, --device, --threads and --quiet may change)`);
+    }
+    dir = o.resume;
+    const cfg = readRunConfig(dir);
+    checkDevice(o.device);
+    const settings = settingsFromConfig(cfg, dir, true);
+    method = createMethod(settings, o.device, { fromConfig: dir });
+    await method.load(dir);
+    resumed = true;
+    const prev = readRunFile(dir);
+    run = prev ?? {
+      format: 'imix-run/1',
+      created: new Date().toISOString(),
+      command: 'imix train (resumed from a folder without run.json)',
+      data: { data: BUNDLED },
+      epochs: o.epochs,
+      batch: o.batch,
+      logEvery: o.logEvery,
+      settings: { method: settings.method },
+    };
+    if (given.has('epochs')) run.epochs = o.epochs;
+    if (given.has('knnEvery')) run.knnEvery = o.knnEvery;
+    if (given.has('logEvery')) run.logEvery = o.logEvery;
+    say(`imix: resuming ${dir} (${settings.method}) at epoch ${method.epoch}, step ${method.step}`);
+  } else {
+    dir = o.out;
+    if (fs.existsSync(path.join(dir, CHECKPOINT_FILE))) {
+      if (!o.force) throw new CliError(`${dir} already holds a run (${CHECKPOINT_FILE}); continue it with --resume ${dir}, or pass --force to start over, or choose another --out`);
+      clearRun(dir);
+    } else if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) {
+      throw new CliError(`--out ${dir}: exists and is not a directory`);
+    }
+    checkDevice(o.device);
+    const settings = settingsFromOptions(o);
+    method = createMethod(settings, o.device);
+    run = {
+      format: 'imix-run/1',
+      created: new Date().toISOString(),
+      command: ['imix', ...process.argv.slice(2)].join(' '),
+      data: {
+        data: o.data === undefined || o.data === BUNDLED ? BUNDLED : path.resolve(o.data),
+        ...(o.labels ? { labels: path.resolve(o.labels) } : {}),
+        ...(o.limit !== undefined ? { limit: o.limit } : {}),
+      },
+      epochs: o.epochs,
+      batch: o.batch,
+      ...(o.knnEvery !== undefined ? { knnEvery: o.knnEvery } : {}),
+      logEvery: o.logEvery,
+      settings: {
+        method: settings.method,
+        mix: settings.mix.kind,
+        alpha: settings.mix.alpha,
+        encoder: formatEncoder(settings.encoder),
+        projection: settings.projection.join(','),
+        views: formatViews(o.views),
+        optimizer: settings.optimizer,
+        temperature: o.temperature,
+        queue: settings.queueSize,
+        momentum: settings.momentum,
+        seed: o.seed,
+      },
+    };
+  }
+
+  try {
+    const ds = resolveData(run.data);
+    const train = ds.train;
+    if (run.batch > train.n) throw new CliError(`--batch ${run.batch} is larger than the training data (${train.n} rows)`);
+    if (method instanceof MoCo && run.batch > method.queueSize)
+      throw new UsageError(`--queue: the queue (${method.queueSize} keys) must hold at least one batch (--batch ${run.batch})`);
+    try {
+      method.build(train.sampleShape);
+    } catch (e) {
+      throw new CliError(flagMessage((e as Error).message));
+    }
+    // kNN monitor: every epoch by default when a labelled test split exists.
+    const canKnn = Boolean(ds.test?.labels && train.labels);
+    if (run.knnEvery && run.knnEvery > 0 && !canKnn)
+      throw new CliError(`--knn-every: the kNN monitor needs labelled training data and a labelled test split (${ds.description} has none)`);
+    const knnEvery = run.knnEvery ?? (canKnn ? 1 : 0);
+    const knn: FitOptions['knn'] = knnEvery > 0 && canKnn ? { train, test: ds.test!, every: knnEvery } : undefined;
+
+    const stepsPerEpoch = Math.floor(train.n / run.batch);
+    const totalSteps = run.epochs * stepsPerEpoch;
+    const endStep = o.maxSteps !== undefined ? Math.min(totalSteps, method.step + o.maxSteps) : totalSteps;
+    if (method.step >= totalSteps) {
+      say(`imix: nothing to do: ${dir} already finished its ${run.epochs} epochs (step ${method.step}); train longer with --resume ${dir} --epochs N`);
+      return EXIT_OK;
+    }
+    fs.mkdirSync(dir, { recursive: true });
+    writeFileAtomic(path.join(dir, RUN_FILE), JSON.stringify(run, null, 2) + '\n');
+
+    const metrics = new MetricsLog(path.join(dir, METRICS_FILE), resumed ? { step: method.step, epoch: method.epoch } : undefined);
+    // Plot history (resumed runs start from what metrics.jsonl recorded).
+    const history = readMetrics(metrics.file);
+    const plotSteps = history.filter((r) => r.type === 'step').map((r) => ({ x: r.step / stepsPerEpoch, loss: r.loss }));
+    const plotEpochs = history.flatMap((r) => (r.type === 'epoch' ? [{ epoch: r.epoch, loss: r.loss, knn: r.knnAccuracy }] : []));
+    const title = `imix ${method.name}${method.mix.kind !== 'none' ? ` + ${method.mix.kind}` : ''} on ${path.basename(run.data.data ?? BUNDLED)}`;
+    const writePlot = () => writeFileAtomic(path.join(dir, PLOT_FILE), renderPlot({ title, epochs: plotEpochs, steps: plotSteps }));
+
+    say(
+      `imix: training ${method.name} (mix ${method.mix.kind}${method.mix.kind !== 'none' ? `, alpha ${method.mix.alpha}` : ''}) on ${ds.description}; ` +
+        `${run.epochs} epochs of ${stepsPerEpoch} steps (batch ${run.batch}), device ${method.device}${knn ? `, kNN every ${knnEvery} epoch(s)` : ''} -> ${dir}`,
+    );
+
+    // Ctrl-C: the first aborts the fit (a checkpoint is saved), the second exits at once.
+    const controller = new AbortController();
+    let interrupts = 0;
+    let fitDone = false;
+    const onSigint = () => {
+      interrupts++;
+      if (interrupts === 1 && !fitDone) {
+        progress.log('imix: interrupted: saving a checkpoint after this step (Ctrl-C again to quit without saving)');
+        controller.abort();
+      } else {
+        if (!fitDone) progress.log('imix: quitting without saving');
+        process.exit(EXIT_INTERRUPTED);
+      }
+    };
+    process.on('SIGINT', onSigint);
+
+    // Losses of the epoch in progress (a resumed run starts with those metrics.jsonl recorded).
+    const epochStart = method.epoch * stepsPerEpoch;
+    let epochLosses = history.flatMap((r) => (r.type === 'step' && r.step > epochStart && r.step <= method.step ? [r.loss] : []));
+    let haveAllLosses = epochLosses.length === method.step - epochStart; // not with gaps (--log-every > 1)
+    let secPerStep = NaN;
+    let last = performance.now();
+    const onStep = (e: StepEvent) => {
+      const now = performance.now();
+      const dt = (now - last) / 1000;
+      last = now;
+      secPerStep = Number.isNaN(secPerStep) ? dt : 0.9 * secPerStep + 0.1 * dt;
+      const epoch = e.epoch + 1;
+      if (e.step % run.logEvery === 0 || e.step === endStep)
+        metrics.write({ type: 'step', step: e.step, epoch, loss: e.loss, lr: e.lr, throughput: Math.round(e.throughput * 10) / 10 });
+      plotSteps.push({ x: e.step / stepsPerEpoch, loss: e.loss });
+      epochLosses.push(e.loss);
+      progress.update({
+        epoch,
+        epochs: run.epochs,
+        stepInEpoch: e.step - e.epoch * stepsPerEpoch,
+        stepsPerEpoch,
+        step: e.step,
+        loss: e.loss,
+        lr: e.lr,
+        throughput: run.batch / secPerStep,
+        etaSeconds: (endStep - e.step) * secPerStep,
+      });
+    };
+    const onEpoch = (e: EpochEvent) => {
+      const epoch = e.epoch + 1;
+      // After a mid-epoch resume the library's epoch mean covers only the steps since the
+      // resume; with every step of the epoch at hand, report the mean over all of them.
+      const loss = haveAllLosses && epochLosses.length === stepsPerEpoch ? epochLosses.reduce((a, b) => a + b, 0) / stepsPerEpoch : e.loss;
+      epochLosses = [];
+      haveAllLosses = true;
+      e = { ...e, loss };
+      metrics.write({ type: 'epoch', epoch, step: e.step, loss: e.loss, seconds: Math.round(e.seconds * 1000) / 1000, ...(e.knnAccuracy !== undefined ? { knnAccuracy: e.knnAccuracy } : {}) });
+      plotEpochs.push({ epoch, loss: e.loss, knn: e.knnAccuracy });
+      writePlot();
+      say(`epoch ${epoch}/${run.epochs}  loss ${formatLoss(e.loss)}${e.knnAccuracy !== undefined ? `  kNN ${e.knnAccuracy.toFixed(4)}` : ''}  ${formatDuration(e.seconds)}`);
+      last = performance.now(); // the kNN monitor and checkpoint are not step time
+    };
+
+    let result: FitResult;
+    const t0 = performance.now();
+    try {
+      result = await method.fit(train, {
+        epochs: run.epochs,
+        batchSize: run.batch,
+        signal: controller.signal,
+        checkpointDir: dir,
+        maxSteps: o.maxSteps,
+        knn,
+        onStep,
+        onEpoch,
+      });
+    } finally {
+      fitDone = true;
+      // The SIGINT listener stays until the process exits: a late second Ctrl-C
+      // then still exits with 130 instead of the default signal death.
+      metrics.close();
+      progress.end();
+    }
+    writePlot();
+    const secs = (performance.now() - t0) / 1000;
+    const lastLoss = result.losses.length ? result.losses[result.losses.length - 1]! : NaN;
+    if (result.stopped === 'aborted') {
+      progress.log(`imix: stopped at step ${method.step} (${method.epoch} epochs done); checkpoint saved in ${dir}. Continue with: imix train --resume ${dir}`);
+      return EXIT_INTERRUPTED;
+    }
+    if (result.stopped === 'maxSteps') say(`imix: stopped after --max-steps ${o.maxSteps} at step ${method.step} (${method.epoch} epochs done); checkpoint saved in ${dir}`);
+    else {
+      const acc = result.knnAccuracy.length ? `, kNN accuracy ${result.knnAccuracy[result.knnAccuracy.length - 1]!.toFixed(4)}` : '';
+      say(`imix: done: ${method.epoch} epochs, ${method.step} steps in ${formatDuration(secs)}, last loss ${formatLoss(lastLoss)}${acc}; run saved in ${dir}`);
+    }
+    return EXIT_OK;
+  } finally {
+    method.dispose();
+  }
+}

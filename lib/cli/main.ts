@@ -1,0 +1,171 @@
+/**
+ * The `imix` command line: train, eval, embed, bench, info.
+ * Commands load the library (and its native addon) only when they run, so
+ * `imix --help` works everywhere. See docs/cli.md.
+ * @module
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import { packageRoot } from './commands/bench';
+import { EXIT_OK, EXIT_USAGE, reportError } from './errors';
+import {
+  METHODS,
+  MIXES,
+  OPTIMIZERS,
+  integer,
+  nonNegativeNumber,
+  parseDevice,
+  parseEncoder,
+  parseProjection,
+  parseViews,
+  positiveNumber,
+  unitInterval,
+} from './options';
+
+function version(): string {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')).version as string;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Options shared by the commands that run a model. */
+function deviceOptions(c: Command): Command {
+  return c
+    .addOption(new Option('--device <device>', "where to run: 'cpu', 'cuda' or 'cuda:N'").argParser(parseDevice).default('cpu'))
+    .addOption(new Option('--threads <n>', 'CPU threads for the kernels and the BLAS (default: all cores)').argParser(integer('--threads', 1)));
+}
+
+/** Builds the program; `run` receives each command's exit code. */
+export function buildProgram(run: (code: number) => void): Command {
+  const program = new Command('imix');
+  program
+    .description('Contrastive representation learning (N-pair, SimCLR, MoCo, BYOL) with the i-Mix regularizer')
+    .version(version(), '-V, --version')
+    .exitOverride()
+    .configureOutput({ outputError: () => {} }) // errors are printed as one line by main()
+    .showSuggestionAfterError(true)
+    .addHelpText('after', '\nRun `imix <command> --help` for a command\'s options. Docs: docs/cli.md');
+
+  const train = program
+    .command('train')
+    .description('train an encoder; writes a run folder (checkpoint, config, metrics, loss plot)')
+    .addOption(new Option('--method <name>', 'contrastive method').choices(METHODS).default('moco'))
+    .addOption(new Option('--mix <kind>', "i-Mix mixing of the query view (default: mixup; none for simclr)").choices(MIXES))
+    .addOption(new Option('--alpha <a>', 'Beta(α, α) concentration for the mixing coefficient λ').argParser(positiveNumber('--alpha')).default(1))
+    .addOption(new Option('--epochs <n>', 'total epochs of the run').argParser(integer('--epochs', 1)).default(10))
+    .addOption(new Option('--batch <n>', 'batch size (rows per step)').argParser(integer('--batch', 2)).default(256))
+    .addOption(new Option('--lr <lr>', 'base learning rate (warmup, then cosine decay to 0) (default: 0.05 for sgd/lars, 0.001 for adamw)').argParser(positiveNumber('--lr')))
+    .addOption(new Option('--optimizer <kind>', 'optimizer').choices(OPTIMIZERS).default('sgd'))
+    .addOption(new Option('--weight-decay <wd>', 'weight decay (default: 5e-4)').argParser(nonNegativeNumber('--weight-decay')))
+    .addOption(new Option('--warmup <epochs>', 'linear learning-rate warmup, in epochs (default: 0)').argParser(nonNegativeNumber('--warmup')))
+    .addOption(new Option('--temperature <t>', 'softmax temperature τ (npair, simclr, moco) (default: 0.2)').argParser(positiveNumber('--temperature')))
+    .addOption(new Option('--queue <k>', 'MoCo queue length (default: 4096)').argParser(integer('--queue', 1)))
+    .addOption(new Option('--momentum <m>', 'EMA momentum of the key (MoCo, default 0.99) or target (BYOL, default 0.996) network').argParser(unitInterval('--momentum')))
+    .addOption(new Option('--encoder <spec>', "encoder: 'mlp:W1,W2,…', 'mlp-nobn:W1,…' or 'tabular[:scale]'").argParser(parseEncoder).default(parseEncoder('mlp:512,512'), 'mlp:512,512'))
+    .addOption(new Option('--projection <hidden,out>', 'projection head widths').argParser(parseProjection).default([512, 128], '512,128'))
+    .addOption(new Option('--views <spec>', "views: 'drop:P', 'noise:STD', 'none', joined with '+'").argParser(parseViews).default(parseViews('drop:0.2'), 'drop:0.2'))
+    .addOption(new Option('--seed <n>', 'random seed').argParser(integer('--seed', 0)).default(0))
+    .addOption(new Option('--data <path>', "training data: 'fashion-mnist' (bundled), an IDX images file, or a directory of IDX files").default(undefined, 'fashion-mnist'))
+    .addOption(new Option('--labels <file>', 'labels (IDX) for a single --data file'))
+    .addOption(new Option('--limit <n>', 'use only the first N training rows').argParser(integer('--limit', 2)))
+    .addOption(new Option('--out <dir>', 'run folder').default('run', 'run/'))
+    .addOption(new Option('--force', 'start over in an --out folder that already holds a run'))
+    .addOption(new Option('--knn-every <n>', 'kNN monitor every N epochs, 0 to disable (default: 1 when a labelled test split exists)').argParser(integer('--knn-every', 0)))
+    .addOption(new Option('--max-steps <n>', 'stop (with a checkpoint) after N steps of this invocation').argParser(integer('--max-steps', 1)))
+    .addOption(new Option('--log-every <n>', 'write a metrics.jsonl step line every N steps').argParser(integer('--log-every', 1)).default(1))
+    .addOption(new Option('--resume <run>', 'continue the run in this folder (settings come from its config.json)'))
+    .addOption(new Option('-q, --quiet', 'no progress output'));
+  deviceOptions(train).action(async (opts: Record<string, unknown>, cmd: Command) => {
+    const given = new Set(Object.keys(opts).filter((k) => cmd.getOptionValueSource(k) === 'cli'));
+    const { train: trainRun } = require('./commands/train') as typeof import('./commands/train');
+    run(await trainRun(opts as never, given));
+  });
+
+  deviceOptions(
+    program
+      .command('eval')
+      .description("accuracy of a run's frozen encoder: linear probe and/or kNN on the test split")
+      .argument('<run>', 'run folder')
+      .addOption(new Option('--probe <kind>', 'train a linear probe on the frozen features').choices(['linear']))
+      .addOption(new Option('--knn', 'kNN classification (cosine, temperature-weighted votes)'))
+      .addOption(new Option('--k <n>', 'neighbours for --knn').argParser(integer('--k', 1)).default(200))
+      .addOption(new Option('--probe-epochs <n>', 'linear probe training epochs').argParser(integer('--probe-epochs', 1)).default(30))
+      .addOption(new Option('--data <path>', "data to evaluate on (default: the run's data)"))
+      .addOption(new Option('--labels <file>', 'labels (IDX) for a single --data file'))
+      .addOption(new Option('--limit <n>', 'use only the first N training rows').argParser(integer('--limit', 2)))
+      .addOption(new Option('--json', 'print one JSON object')),
+  ).action(async (dir: string, opts: Record<string, unknown>) => {
+    const { evaluate } = require('./commands/eval') as typeof import('./commands/eval');
+    run(await evaluate(dir, opts as never));
+  });
+
+  deviceOptions(
+    program
+      .command('embed')
+      .description("write a run's encoder features for every row to .npy or .csv")
+      .argument('<run>', 'run folder')
+      .requiredOption('--out <file>', 'output file: .npy (float32 [rows, features]) or .csv')
+      .addOption(new Option('--data <path>', "data to embed (default: the run's data)"))
+      .addOption(new Option('--labels <file>', 'labels (IDX) for a single --data file'))
+      .addOption(new Option('--split <split>', 'for data with train/test splits: which one').choices(['train', 'test']).default('train'))
+      .addOption(new Option('--limit <n>', 'embed only the first N rows').argParser(integer('--limit', 1)))
+      .addOption(new Option('-q, --quiet', 'no summary line')),
+  ).action(async (dir: string, opts: Record<string, unknown>) => {
+    const { embed } = require('./commands/embed') as typeof import('./commands/embed');
+    run(await embed(dir, opts as never));
+  });
+
+  program
+    .command('bench')
+    .description('run the micro-benchmarks of a source checkout (dist/bench/*.js)')
+    .argument('[names...]', 'benchmarks to run (default: all)')
+    .option('--list', 'list the available benchmarks')
+    .action(async (names: string[], opts: { list?: boolean }) => {
+      const { bench } = require('./commands/bench') as typeof import('./commands/bench');
+      run(await bench(names, opts));
+    });
+
+  program
+    .command('info')
+    .description('backend, BLAS, threads, SIMD, build flags and CUDA devices of the loaded addon')
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }) => {
+      const { showInfo } = require('./commands/info') as typeof import('./commands/info');
+      run(showInfo(opts));
+    });
+
+  return program;
+}
+
+/** Runs the command line `argv` (process.argv form); resolves to the exit code. */
+export async function main(argv: string[] = process.argv): Promise<number> {
+  // `imix info | head`: a closed pipe ends the output quietly, not with a stack trace.
+  for (const s of [process.stdout, process.stderr])
+    s.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(process.exitCode ?? EXIT_OK);
+      throw e;
+    });
+  let code = EXIT_OK;
+  const program = buildProgram((c) => (code = c));
+  try {
+    if (argv.length <= 2) {
+      program.outputHelp({ error: true });
+      return EXIT_USAGE;
+    }
+    await program.parseAsync(argv, { from: 'node' });
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError && (e.code === 'commander.helpDisplayed' || e.code === 'commander.version')) return EXIT_OK;
+    if (e instanceof CommanderError && e.code === 'commander.help') return EXIT_USAGE;
+    return reportError(e);
+  }
+}
+
+if (require.main === module) {
+  void main().then((c) => {
+    process.exitCode = c;
+  });
+}

@@ -1,0 +1,134 @@
+/**
+ * loss.svg: a hand-written SVG line chart of a run: the training loss (per
+ * step, faint, and per-epoch mean, solid) on the left axis and the kNN
+ * monitor accuracy per epoch on a second axis at the right, against epochs.
+ * @module
+ */
+
+export interface PlotData {
+  title: string;
+  /** Per-epoch points; `epoch` is 1-based (the epoch just finished). */
+  epochs: Array<{ epoch: number; loss: number; knn?: number }>;
+  /** Per-step losses; `x` in epochs (step / steps per epoch). */
+  steps?: Array<{ x: number; loss: number }>;
+}
+
+const W = 720, H = 400;
+const M = { left: 70, right: 70, top: 48, bottom: 56 };
+const PW = W - M.left - M.right, PH = H - M.top - M.bottom;
+const LOSS = '#1f77b4', STEPLOSS = '#9ecae1', KNN = '#e6550d';
+
+/** Round numbers covering [lo, hi] with about `count` intervals. */
+export function niceTicks(lo: number, hi: number, count = 5): { lo: number; hi: number; step: number; ticks: number[] } {
+  if (!(hi > lo)) {
+    const pad = Math.abs(lo) > 0 ? Math.abs(lo) * 0.1 : 1;
+    lo -= pad;
+    hi += pad;
+  }
+  const raw = (hi - lo) / count;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
+  const a = Number((Math.floor(lo / step + 1e-9) * step).toPrecision(12)), b = Number((Math.ceil(hi / step - 1e-9) * step).toPrecision(12));
+  const ticks: number[] = [];
+  for (let v = a; v <= b + step * 1e-6; v += step) ticks.push(Number(v.toPrecision(12)));
+  return { lo: a, hi: b, step, ticks };
+}
+
+function fmt(v: number, step: number): string {
+  const digits = Math.max(0, Math.min(6, -Math.floor(Math.log10(step) + 1e-9)));
+  return v.toFixed(digits);
+}
+
+function esc(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+const r2 = (v: number) => Math.round(v * 100) / 100;
+
+/** Averages consecutive points down to at most `max` points. */
+function downsample(pts: Array<{ x: number; loss: number }>, max: number): Array<{ x: number; loss: number }> {
+  if (pts.length <= max) return pts;
+  const out: Array<{ x: number; loss: number }> = [];
+  const per = pts.length / max;
+  for (let b = 0; b < max; b++) {
+    const s = Math.floor(b * per), e = Math.floor((b + 1) * per);
+    let sx = 0, sl = 0;
+    for (let i = s; i < e; i++) {
+      sx += pts[i]!.x;
+      sl += pts[i]!.loss;
+    }
+    out.push({ x: sx / (e - s), loss: sl / (e - s) });
+  }
+  return out;
+}
+
+/** The SVG document for `d`. */
+export function renderPlot(d: PlotData): string {
+  const steps = downsample((d.steps ?? []).filter((p) => Number.isFinite(p.loss) && Number.isFinite(p.x)), 600);
+  const epochs = d.epochs.filter((e) => Number.isFinite(e.loss));
+  const knn = d.epochs.filter((e) => typeof e.knn === 'number' && Number.isFinite(e.knn)) as Array<{ epoch: number; knn: number }>;
+  const xmaxData = Math.max(1, ...epochs.map((e) => e.epoch), ...steps.map((p) => p.x), ...knn.map((e) => e.epoch));
+  const xt = niceTicks(0, xmaxData, Math.min(10, Math.max(2, Math.ceil(xmaxData))));
+  // Integer epoch ticks when there are few epochs.
+  if (xt.step < 1) {
+    xt.step = 1;
+    xt.hi = Math.ceil(xmaxData);
+    xt.ticks = Array.from({ length: xt.hi + 1 }, (_, i) => i);
+  }
+  const losses = [...epochs.map((e) => e.loss), ...steps.map((p) => p.loss)];
+  const yt = losses.length ? niceTicks(Math.min(...losses), Math.max(...losses)) : niceTicks(0, 1);
+  const kt = knn.length ? niceTicks(Math.max(0, Math.min(...knn.map((e) => e.knn)) - 0.02), Math.min(1, Math.max(...knn.map((e) => e.knn)) + 0.02), 5) : null;
+  const X = (v: number) => r2(M.left + ((v - xt.lo) / (xt.hi - xt.lo)) * PW);
+  const Y = (v: number) => r2(M.top + PH - ((v - yt.lo) / (yt.hi - yt.lo)) * PH);
+  const K = (v: number) => r2(M.top + PH - ((v - kt!.lo) / (kt!.hi - kt!.lo)) * PH);
+  const o: string[] = [];
+  o.push(`<?xml version="1.0" encoding="UTF-8"?>`);
+  o.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
+  o.push(`<title>${esc(d.title)}</title>`);
+  o.push(`<rect x="0" y="0" width="${W}" height="${H}" fill="#ffffff"/>`);
+  o.push(`<text x="${W / 2}" y="20" text-anchor="middle" font-size="14" font-weight="bold">${esc(d.title)}</text>`);
+  // Grid and axes.
+  o.push(`<g stroke="#e5e5e5" stroke-width="1">`);
+  for (const v of yt.ticks) o.push(`<line x1="${M.left}" y1="${Y(v)}" x2="${M.left + PW}" y2="${Y(v)}"/>`);
+  o.push(`</g>`);
+  o.push(`<g stroke="#333333" stroke-width="1" fill="none">`);
+  o.push(`<line x1="${M.left}" y1="${M.top + PH}" x2="${M.left + PW}" y2="${M.top + PH}"/>`);
+  o.push(`<line x1="${M.left}" y1="${M.top}" x2="${M.left}" y2="${M.top + PH}"/>`);
+  if (kt) o.push(`<line x1="${M.left + PW}" y1="${M.top}" x2="${M.left + PW}" y2="${M.top + PH}"/>`);
+  for (const v of xt.ticks) o.push(`<line x1="${X(v)}" y1="${M.top + PH}" x2="${X(v)}" y2="${M.top + PH + 5}"/>`);
+  for (const v of yt.ticks) o.push(`<line x1="${M.left - 5}" y1="${Y(v)}" x2="${M.left}" y2="${Y(v)}"/>`);
+  if (kt) for (const v of kt.ticks) o.push(`<line x1="${M.left + PW}" y1="${K(v)}" x2="${M.left + PW + 5}" y2="${K(v)}"/>`);
+  o.push(`</g>`);
+  // Tick labels and axis titles.
+  o.push(`<g fill="#333333">`);
+  for (const v of xt.ticks) o.push(`<text x="${X(v)}" y="${M.top + PH + 19}" text-anchor="middle">${fmt(v, xt.step)}</text>`);
+  for (const v of yt.ticks) o.push(`<text x="${M.left - 8}" y="${Y(v) + 4}" text-anchor="end">${fmt(v, yt.step)}</text>`);
+  if (kt) for (const v of kt.ticks) o.push(`<text x="${M.left + PW + 8}" y="${K(v) + 4}" text-anchor="start">${fmt(v, kt.step)}</text>`);
+  o.push(`<text x="${M.left + PW / 2}" y="${H - 12}" text-anchor="middle">epoch</text>`);
+  o.push(`<text transform="translate(18 ${M.top + PH / 2}) rotate(-90)" text-anchor="middle" fill="${LOSS}">training loss</text>`);
+  if (kt) o.push(`<text transform="translate(${W - 14} ${M.top + PH / 2}) rotate(90)" text-anchor="middle" fill="${KNN}">kNN accuracy</text>`);
+  o.push(`</g>`);
+  // Series.
+  if (steps.length > 1)
+    o.push(`<polyline fill="none" stroke="${STEPLOSS}" stroke-width="1" points="${steps.map((p) => `${X(p.x)},${Y(p.loss)}`).join(' ')}"/>`);
+  if (epochs.length) {
+    o.push(`<polyline fill="none" stroke="${LOSS}" stroke-width="2" points="${epochs.map((e) => `${X(e.epoch)},${Y(e.loss)}`).join(' ')}"/>`);
+    o.push(`<g fill="${LOSS}">${epochs.map((e) => `<circle cx="${X(e.epoch)}" cy="${Y(e.loss)}" r="3"/>`).join('')}</g>`);
+  }
+  if (kt && knn.length) {
+    o.push(`<polyline fill="none" stroke="${KNN}" stroke-width="2" stroke-dasharray="6 3" points="${knn.map((e) => `${X(e.epoch)},${K(e.knn)}`).join(' ')}"/>`);
+    o.push(`<g fill="${KNN}">${knn.map((e) => `<rect x="${X(e.epoch) - 3}" y="${K(e.knn) - 3}" width="6" height="6"/>`).join('')}</g>`);
+  }
+  if (!epochs.length && steps.length < 2)
+    o.push(`<text x="${M.left + PW / 2}" y="${M.top + PH / 2}" text-anchor="middle" fill="#999999">no finished epoch yet</text>`);
+  // Legend.
+  const lx = M.left + 10;
+  o.push(`<g font-size="11">`);
+  o.push(`<line x1="${lx}" y1="36" x2="${lx + 20}" y2="36" stroke="${STEPLOSS}" stroke-width="1"/><text x="${lx + 25}" y="40">loss per step</text>`);
+  o.push(`<line x1="${lx + 120}" y1="36" x2="${lx + 140}" y2="36" stroke="${LOSS}" stroke-width="2"/><text x="${lx + 145}" y="40">loss per epoch</text>`);
+  if (kt)
+    o.push(`<line x1="${lx + 250}" y1="36" x2="${lx + 270}" y2="36" stroke="${KNN}" stroke-width="2" stroke-dasharray="6 3"/><text x="${lx + 275}" y="40">kNN accuracy (right axis)</text>`);
+  o.push(`</g>`);
+  o.push(`</svg>`);
+  return o.join('\n') + '\n';
+}

@@ -1,0 +1,567 @@
+// The `imix` command line, run as a real process: node bin/imix.js ...
+// (compiles with `tsc -p .` first if dist/ is missing or older than lib/cli).
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeError, flagMessage } from '../lib/cli/errors';
+import { npyBytes } from '../lib/cli/npy';
+import { formatEncoder, formatViews, parseEncoder, parseViews, viewsFromDescribe } from '../lib/cli/options';
+import { niceTicks, renderPlot } from '../lib/cli/plot';
+import { formatDuration } from '../lib/cli/progress';
+
+const ROOT = path.resolve(__dirname, '..');
+const BIN = path.join(ROOT, 'bin', 'imix.js');
+let tmp: string;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function imix(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): Run {
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    cwd: options.cwd ?? tmp,
+    env: { ...process.env, IMIX_DEBUG: '', ...options.env },
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Small, fast training settings on the bundled data. */
+const SMALL = ['--encoder', 'mlp:64', '--projection', '64,32', '--batch', '64', '--limit', '256', '--queue', '256'];
+
+function newestMtime(dir: string): number {
+  let t = 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    t = Math.max(t, e.isDirectory() ? newestMtime(p) : fs.statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+beforeAll(() => {
+  const main = path.join(ROOT, 'dist', 'lib', 'cli', 'main.js');
+  if (!fs.existsSync(main) || fs.statSync(main).mtimeMs < newestMtime(path.join(ROOT, 'lib', 'cli')))
+    execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', ROOT], { stdio: 'inherit' });
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'imix-cli-'));
+}, 120_000);
+
+afterAll(() => {
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+function readJsonl(file: string): Array<Record<string, any>> {
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as Record<string, any>);
+}
+
+/** Checks that `s` is well-formed XML (balanced tags, escaped text); returns the element names seen. */
+function xmlElements(s: string): string[] {
+  const body = s.replace(/^<\?xml[^?]*\?>\s*/, '');
+  const stack: string[] = [];
+  const seen: string[] = [];
+  const re = /<(\/?)([A-Za-z][\w:.-]*)((?:\s+[\w:.-]+="[^"<]*")*)\s*(\/?)>/g;
+  let last = 0;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(body))) {
+    const text = body.slice(last, m.index);
+    expect(text, 'raw < or & in text').not.toMatch(/<|&(?!(amp|lt|gt|quot|apos|#\d+);)/);
+    last = re.lastIndex;
+    const [, close, name, , selfClose] = m;
+    if (close) expect(stack.pop(), `closing </${name}>`).toBe(name);
+    else {
+      seen.push(name!);
+      if (!selfClose) stack.push(name!);
+    }
+  }
+  expect(body.slice(last).trim()).toBe('');
+  expect(stack).toEqual([]);
+  expect(seen[0]).toBe('svg');
+  return seen;
+}
+
+/** Parses an NPY v1.0 float32 file. */
+function readNpy(file: string): { shape: number[]; data: Float32Array } {
+  const b = fs.readFileSync(file);
+  expect(b.subarray(0, 6).equals(Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]))).toBe(true);
+  expect([b[6], b[7]]).toEqual([1, 0]);
+  const hlen = b.readUInt16LE(8);
+  expect((10 + hlen) % 64).toBe(0);
+  const header = b.subarray(10, 10 + hlen).toString('latin1');
+  expect(header.endsWith('\n')).toBe(true);
+  expect(header).toContain("'descr': '<f4'");
+  expect(header).toContain("'fortran_order': False");
+  const shape = /'shape': \((\d+), (\d+)\)/.exec(header)!.slice(1).map(Number);
+  const bytes = b.subarray(10 + hlen);
+  expect(bytes.length).toBe(shape[0]! * shape[1]! * 4);
+  const data = new Float32Array(bytes.length / 4);
+  for (let i = 0; i < data.length; i++) data[i] = bytes.readFloatLE(4 * i);
+  return { shape, data };
+}
+
+/** An IDX file: ubyte data with the given dims. */
+function writeIdx(file: string, dims: number[], data: Uint8Array): void {
+  const head = Buffer.alloc(4 + 4 * dims.length);
+  head[2] = 0x08;
+  head[3] = dims.length;
+  dims.forEach((d, i) => head.writeUInt32BE(d, 4 + 4 * i));
+  fs.writeFileSync(file, Buffer.concat([head, Buffer.from(data)]));
+}
+
+/** A tiny labelled image set: class c has a bright c-th quadrant. */
+function tinyImages(n: number, seed: number): { x: Uint8Array; y: Uint8Array } {
+  const x = new Uint8Array(n * 16), y = new Uint8Array(n);
+  let s = seed;
+  const r = () => ((s = (s * 1103515245 + 12345) >>> 0) >>> 16) & 0xff;
+  for (let i = 0; i < n; i++) {
+    const c = i % 4;
+    y[i] = c;
+    for (let p = 0; p < 16; p++) {
+      const quad = ((p >> 3) << 1) | ((p & 3) >> 1);
+      x[i * 16 + p] = quad === c ? 200 + (r() % 56) : r() % 60;
+    }
+  }
+  return { x, y };
+}
+
+function expectOneLineError(r: Run, code: number, pattern: RegExp): void {
+  expect(r.code, r.stderr).toBe(code);
+  const lines = r.stderr.split('\n').filter(Boolean);
+  expect(lines, r.stderr).toHaveLength(1);
+  expect(lines[0]).toMatch(/^imix: error: /);
+  expect(lines[0]).toMatch(pattern);
+  expect(r.stderr).not.toMatch(/\n\s+at /);
+}
+
+describe('imix info and help', () => {
+  it('info prints the backend table, and JSON with --json', () => {
+    const t = imix(['info']);
+    expect(t.code, t.stderr).toBe(0);
+    expect(t.stdout).toMatch(/^backend\s+cpu/m);
+    expect(t.stdout).toMatch(/^blas\s+(openblas|cblas|fallback)/m);
+    expect(t.stdout).toMatch(/^threads\s+\d+/m);
+    const j = imix(['info', '--json']);
+    expect(j.code).toBe(0);
+    const info = JSON.parse(j.stdout);
+    expect(info.backend).toBe('cpu');
+    expect(Number.isInteger(info.threads)).toBe(true);
+    expect(Array.isArray(info.cuda.devices)).toBe(true);
+  });
+
+  it('--help lists the commands (exit 0); no command is a usage error (exit 2)', () => {
+    const h = imix(['--help']);
+    expect(h.code).toBe(0);
+    for (const c of ['train', 'eval', 'embed', 'bench', 'info']) expect(h.stdout).toContain(c);
+    const th = imix(['train', '--help']);
+    expect(th.code).toBe(0);
+    expect(th.stdout).toContain('--knn-every');
+    const none = imix([]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('Usage: imix');
+  });
+
+  it('without a loadable native addon, --help still works and commands fail with one line', () => {
+    const env = { IMIX_BUILD_DIR: path.join(tmp, 'no-such-build') };
+    const h = imix(['train', '--help'], { env });
+    expect(h.code).toBe(0);
+    expect(h.stdout).toContain('--method');
+    expectOneLineError(imix(['info'], { env }), 1, /cannot load the native addon: .*no-such-build.*npm run build:native/);
+  });
+
+  it('--version prints the package version', () => {
+    const v = imix(['--version']);
+    expect(v.code).toBe(0);
+    expect(v.stdout.trim()).toBe(JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version);
+  });
+});
+
+describe('imix train, eval, embed', () => {
+  let runA: string;
+
+  it('trains on the bundled data and writes the run folder', () => {
+    runA = path.join(tmp, 'runA');
+    const r = imix(['train', ...SMALL, '--epochs', '2', '--out', runA]);
+    expect(r.code, r.stderr).toBe(0);
+    // Non-TTY progress: plain lines with epoch, step, loss, lr, throughput, ETA.
+    expect(r.stderr).toMatch(/epoch 1\/2 {2}step 1\/4 {2}loss \d+\.\d{4} {2}lr [\d.e-]+ {2}\d+ samples\/s {2}ETA \S+/);
+    expect(r.stderr).toMatch(/epoch 2\/2 {2}loss \d+\.\d+ {2}kNN 0\.\d+/);
+    expect(r.stderr).not.toContain('\x1b['); // no terminal escapes when stderr is not a TTY
+    for (const f of ['config.json', 'checkpoint.safetensors', 'metrics.jsonl', 'loss.svg', 'run.json'])
+      expect(fs.existsSync(path.join(runA, f)), f).toBe(true);
+    const cfg = JSON.parse(fs.readFileSync(path.join(runA, 'config.json'), 'utf8'));
+    expect(cfg).toMatchObject({ method: 'moco', encoder: { kind: 'mlp', hidden: [64] }, projection: [64, 32], queueSize: 256, step: 8, epoch: 2 });
+    expect(cfg.mix).toMatchObject({ kind: 'mixup', alpha: 1 });
+    expect(cfg.views).toEqual(['inputDrop(0.2)', 'inputDrop(0.2)']);
+    const m = readJsonl(path.join(runA, 'metrics.jsonl'));
+    const steps = m.filter((r) => r.type === 'step');
+    expect(steps.map((s) => s.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(steps.map((s) => s.epoch)).toEqual([1, 1, 1, 1, 2, 2, 2, 2]);
+    for (const s of steps) {
+      expect(Number.isFinite(s.loss)).toBe(true);
+      expect(s.lr).toBeGreaterThan(0);
+      expect(s.throughput).toBeGreaterThan(0);
+    }
+    const epochs = m.filter((r) => r.type === 'epoch');
+    expect(epochs.map((e) => [e.epoch, e.step])).toEqual([
+      [1, 4],
+      [2, 8],
+    ]);
+    for (const e of epochs) {
+      expect(e.knnAccuracy).toBeGreaterThanOrEqual(0);
+      expect(e.knnAccuracy).toBeLessThanOrEqual(1);
+    }
+    const svg = fs.readFileSync(path.join(runA, 'loss.svg'), 'utf8');
+    const els = xmlElements(svg);
+    expect(els).toContain('polyline');
+    expect(svg).toContain('kNN accuracy');
+    expect(svg).toContain('epoch');
+    // No temporary files left behind by the atomic writes.
+    expect(fs.readdirSync(runA).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('a run stopped by --max-steps and resumed continues the step count and reproduces the losses', () => {
+    const runB = path.join(tmp, 'runB');
+    const a = imix(['train', ...SMALL, '--epochs', '2', '--out', runB, '--max-steps', '3']);
+    expect(a.code, a.stderr).toBe(0);
+    expect(a.stderr).toContain('--max-steps 3');
+    expect(JSON.parse(fs.readFileSync(path.join(runB, 'config.json'), 'utf8'))).toMatchObject({ step: 3, epoch: 0 });
+    const b = imix(['train', '--resume', runB]);
+    expect(b.code, b.stderr).toBe(0);
+    expect(b.stderr).toContain('resuming');
+    expect(JSON.parse(fs.readFileSync(path.join(runB, 'config.json'), 'utf8'))).toMatchObject({ step: 8, epoch: 2 });
+    const stepsA = readJsonl(path.join(runA, 'metrics.jsonl')).filter((r) => r.type === 'step');
+    const stepsB = readJsonl(path.join(runB, 'metrics.jsonl')).filter((r) => r.type === 'step');
+    expect(stepsB.map((s) => s.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    // Exact continuation: the resumed run draws what the uninterrupted one drew.
+    for (let i = 0; i < 8; i++) expect(stepsB[i]!.loss).toBeCloseTo(stepsA[i]!.loss, 5);
+    // The epoch means agree too (epoch 1 was split across the two invocations).
+    const meansA = readJsonl(path.join(runA, 'metrics.jsonl')).filter((r) => r.type === 'epoch').map((r) => r.loss);
+    const meansB = readJsonl(path.join(runB, 'metrics.jsonl')).filter((r) => r.type === 'epoch').map((r) => r.loss);
+    expect(meansB).toHaveLength(2);
+    for (let i = 0; i < 2; i++) expect(meansB[i]).toBeCloseTo(meansA[i]!, 5);
+    // Extending a finished run with --epochs.
+    const c = imix(['train', '--resume', runB, '--epochs', '3', '--knn-every', '0']);
+    expect(c.code, c.stderr).toBe(0);
+    expect(JSON.parse(fs.readFileSync(path.join(runB, 'config.json'), 'utf8'))).toMatchObject({ step: 12, epoch: 3 });
+    const epochs = readJsonl(path.join(runB, 'metrics.jsonl')).filter((r) => r.type === 'epoch');
+    expect(epochs.map((e) => e.epoch)).toEqual([1, 2, 3]);
+    expect(epochs[2]!.knnAccuracy).toBeUndefined();
+    // A finished run has nothing left to do.
+    const d = imix(['train', '--resume', runB]);
+    expect(d.code, d.stderr).toBe(0);
+    expect(d.stderr).toMatch(/nothing to do: .* already finished its 3 epochs \(step 12\)/);
+  });
+
+  it('eval prints linear-probe and kNN accuracies in [0, 1]', () => {
+    const j = imix(['eval', runA, '--probe', 'linear', '--knn', '--probe-epochs', '2', '--json']);
+    expect(j.code, j.stderr).toBe(0);
+    const r = JSON.parse(j.stdout);
+    expect(r).toMatchObject({ method: 'moco', step: 8, epoch: 2, features: 64, train: 10000, test: 2000 });
+    for (const acc of [r.linearProbe.testAccuracy, r.linearProbe.trainAccuracy, r.knn.accuracy]) {
+      expect(acc).toBeGreaterThanOrEqual(0);
+      expect(acc).toBeLessThanOrEqual(1);
+    }
+    // Much better than chance (10 classes) even after 8 steps: the encoder is not broken.
+    expect(r.knn.accuracy).toBeGreaterThan(0.3);
+    const t = imix(['eval', runA, '--knn', '--k', '20']);
+    expect(t.code, t.stderr).toBe(0);
+    expect(t.stdout).toMatch(/kNN \(k=20\):\s+test accuracy (0|1)\.\d{4}/);
+    expect(t.stdout).not.toContain('linear probe');
+  });
+
+  it('embed writes NPY [rows, features] and CSV with the same values', () => {
+    const npy = path.join(tmp, 'out', 'f.npy'), csv = path.join(tmp, 'out', 'f.csv');
+    const a = imix(['embed', runA, '--out', npy, '--limit', '100']);
+    expect(a.code, a.stderr).toBe(0);
+    expect(a.stderr).toContain('100 x 64');
+    const { shape, data } = readNpy(npy);
+    expect(shape).toEqual([100, 64]);
+    expect(data.some((v) => v !== 0)).toBe(true);
+    const b = imix(['embed', runA, '--out', csv, '--limit', '100']);
+    expect(b.code, b.stderr).toBe(0);
+    const rows = fs.readFileSync(csv, 'utf8').trim().split('\n');
+    expect(rows).toHaveLength(100);
+    const vals = rows.flatMap((l) => l.split(',').map(Number));
+    expect(vals).toHaveLength(6400);
+    for (let i = 0; i < vals.length; i++) expect(Math.fround(vals[i]!)).toBe(data[i]);
+    const t = imix(['embed', runA, '--out', npy, '--split', 'test']);
+    expect(t.code, t.stderr).toBe(0);
+    expect(readNpy(npy).shape).toEqual([2000, 64]);
+    expect(fs.readdirSync(path.dirname(npy)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('other methods and options train: npair+cutmix, byol, simclr (no mix), adamw, noise views', () => {
+    const cases: string[][] = [
+      ['--method', 'npair', '--mix', 'cutmix', '--alpha', '0.5'],
+      ['--method', 'byol', '--optimizer', 'lars', '--momentum', '0.99'],
+      ['--method', 'simclr', '--optimizer', 'adamw', '--views', 'drop:0.1+noise:0.05'],
+      ['--method', 'moco', '--mix', 'none', '--encoder', 'mlp-nobn:32', '--temperature', '0.5'],
+    ];
+    for (const [i, extra] of cases.entries()) {
+      const out = path.join(tmp, `m${i}`);
+      const r = imix(['train', ...SMALL, '--epochs', '1', '--knn-every', '0', '--out', out, ...extra]);
+      expect(r.code, `${extra.join(' ')}: ${r.stderr}`).toBe(0);
+      const cfg = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8'));
+      expect(cfg.method).toBe(extra[1]);
+      expect(cfg.step).toBe(4);
+      // Each can be evaluated (the method is rebuilt from config.json).
+      const e = imix(['eval', out, '--knn', '--json', '--limit', '1000']);
+      expect(e.code, e.stderr).toBe(0);
+      expect(JSON.parse(e.stdout).train).toBe(1000);
+    }
+    expect(JSON.parse(fs.readFileSync(path.join(tmp, 'm0', 'config.json'), 'utf8')).mix).toMatchObject({ kind: 'cutmix', alpha: 0.5 });
+    expect(JSON.parse(fs.readFileSync(path.join(tmp, 'm2', 'config.json'), 'utf8'))).toMatchObject({
+      mix: { kind: 'none' },
+      optimizer: { kind: 'adamw', lr: 0.001 },
+      views: ['inputDrop(0.1) ∘ gaussianNoise(0.05)', 'inputDrop(0.1) ∘ gaussianNoise(0.05)'],
+    });
+  });
+
+  it('trains and evaluates on a directory of IDX files, and on one IDX file with --labels', () => {
+    const dir = path.join(tmp, 'idx');
+    fs.mkdirSync(dir);
+    const tr = tinyImages(96, 1), te = tinyImages(40, 2);
+    writeIdx(path.join(dir, 'train-images-idx3-ubyte'), [96, 4, 4], tr.x);
+    writeIdx(path.join(dir, 'train-labels-idx1-ubyte'), [96], tr.y);
+    writeIdx(path.join(dir, 't10k-images-idx3-ubyte'), [40, 4, 4], te.x);
+    writeIdx(path.join(dir, 't10k-labels-idx1-ubyte'), [40], te.y);
+    const out = path.join(tmp, 'runIdx');
+    const tiny = ['--encoder', 'mlp:16', '--projection', '16,8', '--batch', '16', '--queue', '64'];
+    const r = imix(['train', '--data', dir, ...tiny, '--epochs', '2', '--mix', 'cutmix', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('train 96, test 40');
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8'))).toMatchObject({ sampleShape: [1, 4, 4], step: 12 });
+    expect(readJsonl(path.join(out, 'metrics.jsonl')).filter((m) => m.type === 'epoch' && typeof m.knnAccuracy === 'number')).toHaveLength(2);
+    const e = imix(['eval', out, '--json', '--k', '10', '--probe-epochs', '5']);
+    expect(e.code, e.stderr).toBe(0);
+    expect(JSON.parse(e.stdout)).toMatchObject({ train: 96, test: 40, features: 16 });
+    // One flat IDX file ([N, 16] rows) with its labels: no test split, so no kNN monitor.
+    const flat = path.join(tmp, 'flat-idx2');
+    writeIdx(flat, [96, 16], tr.x);
+    writeIdx(flat + '-labels', [96], tr.y);
+    const f = imix(['train', '--data', flat, '--labels', flat + '-labels', ...tiny, '--epochs', '1', '--out', path.join(tmp, 'runFlat')]);
+    expect(f.code, f.stderr).toBe(0);
+    expect(f.stderr).not.toContain('kNN every');
+    // CutMix needs spatial data: a clear runtime error.
+    expectOneLineError(imix(['train', '--data', flat, ...tiny, '--mix', 'cutmix', '--out', path.join(tmp, 'runCut')]), 1, /--mix: CutMix needs spatial/);
+    // The kNN monitor needs a labelled test split.
+    expectOneLineError(imix(['train', '--data', flat, ...tiny, '--knn-every', '1', '--out', path.join(tmp, 'runK')]), 1, /--knn-every: .*needs labelled/);
+    // eval needs a test split.
+    expectOneLineError(imix(['eval', path.join(tmp, 'runFlat')]), 1, /test split/);
+  });
+});
+
+describe('imix errors: one line, exit 2 for usage, 1 at run time, no stack', () => {
+  it('usage errors exit 2', () => {
+    expectOneLineError(imix(['train', '--bogus']), 2, /unknown option '--bogus'/);
+    expectOneLineError(imix(['train', '--alph', '1']), 2, /unknown option '--alph'.*Did you mean --alpha\?/);
+    expectOneLineError(imix(['train', '--alpha', '-1']), 2, /--alpha: expected a positive number, got -1/);
+    expectOneLineError(imix(['train', '--alpha', 'abc']), 2, /--alpha: expected a number, got 'abc'/);
+    expectOneLineError(imix(['train', '--method', 'swav']), 2, /'--method <name>' argument 'swav' is invalid.*npair, simclr, moco, byol/);
+    expectOneLineError(imix(['train', '--epochs', '0']), 2, /--epochs: expected an integer >= 1, got 0/);
+    expectOneLineError(imix(['train', '--batch', '1']), 2, /--batch: expected an integer >= 2/);
+    expectOneLineError(imix(['train', '--encoder', 'cnn:3']), 2, /--encoder: expected 'mlp:/);
+    expectOneLineError(imix(['train', '--projection', '512']), 2, /--projection: expected two widths/);
+    expectOneLineError(imix(['train', '--views', 'blur:1']), 2, /--views: expected 'drop:P'/);
+    expectOneLineError(imix(['train', '--momentum', '1.5']), 2, /--momentum: expected a number in \[0, 1\]/);
+    expectOneLineError(imix(['train', '--device', 'gpu']), 2, /--device: expected 'cpu', 'cuda' or 'cuda:N', got 'gpu'/);
+    expectOneLineError(imix(['train', '--method', 'simclr', '--mix', 'mixup']), 2, /--mix: SimCLR/);
+    expectOneLineError(imix(['trian']), 2, /unknown command 'trian'.*Did you mean train\?/);
+    expectOneLineError(imix(['embed', 'x']), 2, /required option '--out <file>'/);
+    expectOneLineError(imix(['embed', 'x', '--out', 'f.txt']), 2, /--out f\.txt: expected a file name ending in \.npy or \.csv/);
+    expectOneLineError(imix(['eval']), 2, /missing required argument 'run'/);
+    expectOneLineError(imix(['train', '--resume', 'r', '--lr', '0.1']), 2, /--lr cannot be given with --resume/);
+    expectOneLineError(imix(['train', '--queue', '32', '--batch', '64', '--limit', '128', '--out', path.join(tmp, 'runQ')]), 2, /--queue: the queue \(32 keys\) must hold at least one batch \(--batch 64\)/);
+  });
+
+  it('runtime errors exit 1', () => {
+    expectOneLineError(imix(['train', '--data', path.join(tmp, 'nope.idx')]), 1, /--data .*nope\.idx: no such file or directory/);
+    const junk = path.join(tmp, 'junk.idx');
+    fs.writeFileSync(junk, 'this is not an IDX file');
+    expectOneLineError(imix(['train', '--data', junk]), 1, /junk\.idx: not an IDX file/);
+    fs.writeFileSync(junk, Buffer.from([0, 0, 8, 2, 0, 0, 0, 10, 0, 0, 0, 10, 1, 2, 3]));
+    expectOneLineError(imix(['train', '--data', junk]), 1, /junk\.idx: truncated IDX data/);
+    const empty = path.join(tmp, 'empty');
+    fs.mkdirSync(empty, { recursive: true });
+    expectOneLineError(imix(['eval', empty]), 1, /no checkpoint\.safetensors in this folder/);
+    expectOneLineError(imix(['embed', empty, '--out', 'x.npy']), 1, /no checkpoint\.safetensors/);
+    expectOneLineError(imix(['train', '--resume', empty]), 1, /no checkpoint\.safetensors/);
+    expectOneLineError(imix(['eval', path.join(tmp, 'missing-run')]), 1, /no such run folder/);
+    expectOneLineError(imix(['train', ...SMALL, '--limit', '100', '--batch', '128', '--out', path.join(tmp, 'runBig')]), 1, /--batch 128 is larger than the training data \(100 rows\)/);
+  });
+
+  it('--device cuda without a CUDA device is a clear runtime error', () => {
+    const info = JSON.parse(imix(['info', '--json']).stdout);
+    if (info.cuda.devices.length > 0) return; // a CUDA machine: nothing to test here
+    const out = path.join(tmp, 'runCuda');
+    expectOneLineError(imix(['train', '--device', 'cuda', '--out', out]), 1, /--device cuda: .*not available/);
+    expect(fs.existsSync(out)).toBe(false);
+    expectOneLineError(imix(['train', '--device', 'cuda:1', '--out', out]), 1, /--device cuda:1: /);
+  });
+
+  it('a run folder is not overwritten without --force', () => {
+    const out = path.join(tmp, 'runF');
+    expect(imix(['train', ...SMALL, '--epochs', '1', '--knn-every', '0', '--out', out]).code).toBe(0);
+    expectOneLineError(imix(['train', ...SMALL, '--out', out]), 1, /already holds a run.*--resume/);
+    const f = imix(['train', ...SMALL, '--epochs', '1', '--knn-every', '0', '--out', out, '--force', '--seed', '3']);
+    expect(f.code, f.stderr).toBe(0);
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8')).seed).toBe(3);
+    expect(readJsonl(path.join(out, 'metrics.jsonl')).filter((m) => m.type === 'epoch')).toHaveLength(1);
+  });
+
+  it('IMIX_DEBUG=1 adds the stack trace', () => {
+    const r = imix(['eval', path.join(tmp, 'missing-run')], { env: { IMIX_DEBUG: '1' } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^imix: error: .*no such run folder\n/);
+    expect(r.stderr).toMatch(/\n\s+at /);
+  });
+});
+
+describe('imix bench', () => {
+  it('lists the compiled benchmarks, and rejects an unknown one', () => {
+    const l = imix(['bench', '--list']);
+    const compiled = fs.existsSync(path.join(ROOT, 'dist', 'bench'))
+      ? fs.readdirSync(path.join(ROOT, 'dist', 'bench')).filter((f) => f.endsWith('.js') && f !== 'common.js')
+      : [];
+    if (compiled.length === 0) {
+      expectOneLineError(l, 1, /benchmarks/);
+      return;
+    }
+    expect(l.code, l.stderr).toBe(0);
+    expect(l.stdout.trim().split('\n').sort()).toEqual(compiled.map((f) => f.slice(0, -3)).sort());
+    expectOneLineError(imix(['bench', 'no-such-bench']), 1, /no benchmark 'no-such-bench' \(available: /);
+  });
+});
+
+describe('imix train: Ctrl-C', () => {
+  /** Starts a training process; resolves once stderr matches `ready`. */
+  function startTraining(args: string[], ready: RegExp): { child: ChildProcess; stderr: () => string; ready: Promise<void>; exit: Promise<number | null> } {
+    const child = spawn(process.execPath, [BIN, 'train', ...args], { cwd: tmp, env: { ...process.env, IMIX_DEBUG: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    let onReady: () => void = () => {};
+    const readyP = new Promise<void>((r) => (onReady = r));
+    child.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      if (ready.test(err)) onReady();
+    });
+    const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    return { child, stderr: () => err, ready: readyP, exit };
+  }
+
+  it('the first Ctrl-C saves a checkpoint and exits 130; --resume continues from it', async () => {
+    const out = path.join(tmp, 'runSig');
+    const t = startTraining(['--encoder', 'mlp:256', '--projection', '64,32', '--batch', '64', '--epochs', '50', '--knn-every', '0', '--out', out], /step 1\//);
+    await t.ready;
+    t.child.kill('SIGINT');
+    const code = await t.exit;
+    expect(code, t.stderr()).toBe(130);
+    expect(t.stderr()).toMatch(/interrupted: saving a checkpoint/);
+    expect(t.stderr()).toMatch(/checkpoint saved in .*Continue with: imix train --resume/);
+    expect(fs.existsSync(path.join(out, 'checkpoint.safetensors'))).toBe(true);
+    const cfg = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8'));
+    expect(cfg.step).toBeGreaterThanOrEqual(1);
+    expect(cfg.epoch).toBe(0);
+    const steps = readJsonl(path.join(out, 'metrics.jsonl')).filter((m) => m.type === 'step');
+    expect(steps[steps.length - 1]!.step).toBe(cfg.step);
+    // Records written after the checkpoint by a hard-killed process are dropped on resume.
+    fs.appendFileSync(path.join(out, 'metrics.jsonl'), JSON.stringify({ type: 'step', step: cfg.step + 1, epoch: 1, loss: 1, lr: 1, throughput: 1 }) + '\n{"type":"st');
+    const r = imix(['train', '--resume', out, '--max-steps', '2']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8')).step).toBe(cfg.step + 2);
+    const after = readJsonl(path.join(out, 'metrics.jsonl')).filter((m) => m.type === 'step').map((m) => m.step);
+    expect(after).toEqual(Array.from({ length: cfg.step + 2 }, (_, i) => i + 1));
+  });
+
+  it('a second Ctrl-C exits at once without saving', async () => {
+    const out = path.join(tmp, 'runSig2');
+    // Big steps (~1 s), so both signals arrive while one step computes.
+    const t = startTraining(['--encoder', 'mlp:2048', '--batch', '1024', '--queue', '1024', '--epochs', '50', '--knn-every', '0', '--out', out], /step 1\//);
+    await t.ready;
+    // Step 2 (about 1 s) is computing now; both signals arrive during it.
+    await new Promise((r) => setTimeout(r, 150));
+    t.child.kill('SIGINT');
+    await new Promise((r) => setTimeout(r, 30));
+    t.child.kill('SIGINT');
+    const code = await t.exit;
+    expect(code, t.stderr()).toBe(130);
+    expect(t.stderr()).toContain('quitting without saving');
+    expect(fs.existsSync(path.join(out, 'checkpoint.safetensors'))).toBe(false);
+  });
+});
+
+describe('CLI building blocks', () => {
+  it('loss.svg is well-formed for empty, one-point, flat and NaN histories', () => {
+    const cases = [
+      { title: 'empty <&>', epochs: [] },
+      { title: 'one', epochs: [{ epoch: 1, loss: 2.5, knn: 0.7 }] },
+      { title: 'flat', epochs: [1, 2, 3].map((e) => ({ epoch: e, loss: 1 })), steps: [{ x: 0.5, loss: 1 }, { x: 1, loss: 1 }] },
+      { title: 'nan', epochs: [{ epoch: 1, loss: NaN }, { epoch: 2, loss: 3 }], steps: Array.from({ length: 5000 }, (_, i) => ({ x: i / 2500, loss: 5 - i / 5000 })) },
+    ];
+    for (const c of cases) {
+      const svg = renderPlot(c);
+      xmlElements(svg);
+      expect(svg).not.toMatch(/NaN|Infinity|undefined/);
+    }
+    expect(renderPlot(cases[0]!)).toContain('empty &lt;&amp;&gt;');
+    // Long step histories are downsampled.
+    const big = renderPlot(cases[3]!);
+    const pts = /<polyline[^>]*stroke="#9ecae1"[^>]*points="([^"]*)"/.exec(big)![1]!.split(' ');
+    expect(pts.length).toBeLessThanOrEqual(600);
+  });
+
+  it('niceTicks covers the range with round steps', () => {
+    const t = niceTicks(0.63, 0.81);
+    expect(t.lo).toBeLessThanOrEqual(0.63);
+    expect(t.hi).toBeGreaterThanOrEqual(0.81);
+    expect(t.ticks[0]).toBe(t.lo);
+    expect(t.ticks[t.ticks.length - 1]).toBeCloseTo(t.hi, 12);
+    expect([0.01, 0.02, 0.025, 0.05, 0.1]).toContain(t.step);
+    expect(niceTicks(3, 3).ticks.length).toBeGreaterThan(1);
+  });
+
+  it('NPY headers are padded to 64 bytes for any shape', () => {
+    for (const [r, c] of [[1, 1], [100, 64], [123456, 2048], [0, 5]] as const) {
+      const [head, body] = npyBytes(new Float32Array(r * c), r, c);
+      expect(head!.length % 64).toBe(0);
+      expect(head![head!.length - 1]).toBe(0x0a);
+      expect(body!.length).toBe(r * c * 4);
+      expect(Buffer.from(head!).toString('latin1')).toContain(`'shape': (${r}, ${c})`);
+    }
+  });
+
+  it('encoder and view specs round-trip, and checkpoint view descriptions parse back', () => {
+    for (const e of ['mlp:512,512', 'mlp-nobn:64', 'tabular', 'tabular:0.25']) expect(formatEncoder(parseEncoder(e))).toBe(e);
+    for (const v of ['drop:0.2', 'drop:0.2+noise:0.1', 'noise:0']) expect(formatViews(parseViews(v))).toBe(v);
+    expect(viewsFromDescribe('inputDrop(0.2) ∘ gaussianNoise(0.1)')).toEqual(parseViews('drop:0.2+noise:0.1'));
+    expect(viewsFromDescribe('identity')).toEqual([]);
+    expect(viewsFromDescribe('custom')).toBeNull();
+  });
+
+  it('library errors become one line naming the CLI flag', () => {
+    expect(flagMessage('mix.alpha: expected a positive number, got -1')).toBe('--alpha: expected a positive number, got -1');
+    expect(flagMessage('queueSize: too small')).toBe('--queue: too small');
+    expect(flagMessage('data: something')).toBe('data: something');
+    const e = Object.assign(new Error('optimizer.lr: expected a positive number, got 0'), { code: 'IMIX_VALUE' });
+    expect(describeError(e)).toEqual({ message: '--lr: expected a positive number, got 0', exitCode: 1 });
+    expect(describeError(Object.assign(new Error('x: out of memory'), { code: 'IMIX_BACKEND' })).message).toBe('backend failure: x: out of memory');
+    expect(describeError(Object.assign(new Error("error: unknown option '--x'\n(Did you mean --y?)"), { code: 'commander.unknownOption' }))).toEqual({
+      message: "unknown option '--x' (Did you mean --y?)",
+      exitCode: 2,
+    });
+    expect(describeError(new Error('imix: the native addon is not built')).message).toBe('the native addon is not built');
+  });
+
+  it('durations read well', () => {
+    expect(formatDuration(3.21)).toBe('3.2s');
+    expect(formatDuration(75)).toBe('1m15s');
+    expect(formatDuration(3725)).toBe('1h02m');
+    expect(formatDuration(NaN)).toBe('?');
+  });
+});
