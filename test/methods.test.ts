@@ -69,6 +69,7 @@ describe('misuse is a clear error before any work', () => {
     expect(() => new NPair({ ...tiny, mix: { kind: 'mixup', alpha: -2 } })).toThrow(/mix.alpha/);
     expect(() => new SimCLR({ ...tiny, mix: { kind: 'mixup' } })).toThrow(/SimCLR/);
     expect(() => new MoCo({ ...tiny, queueSize: 0 })).toThrow(/queueSize/);
+    expect(() => new NPair({ ...tiny, device: 'tpu' as 'cpu' })).toThrow(/device/);
   });
   it('rejects a batch of 1, a queue smaller than a batch, CutMix on flat data, mismatched features', async () => {
     await expect(new NPair(tiny).fit(data, { epochs: 1, batchSize: 1 })).rejects.toThrow(/batchSize/);
@@ -136,6 +137,8 @@ describe('training on real data (bundled Fashion-MNIST)', () => {
     expect(b.step).toBe(3);
     const rest = await b.fit(small, { epochs: 2, batchSize: 128 });
     expect([...partial.losses, ...rest.losses]).toEqual(ref.losses);
+    // the resumed epoch's mean covers the steps before the interruption too
+    expect(rest.epochLosses).toEqual(ref.epochLosses);
     // A checkpoint of another architecture is a clear error.
     const other = new MoCo({ ...common, encoder: { kind: 'mlp', hidden: [128] }, queueSize: 384 });
     await expect(other.load(dir)).rejects.toThrow(/architecture/);

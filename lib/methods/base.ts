@@ -96,7 +96,7 @@ export interface FitOptions {
   signal?: AbortSignal;
   /** Write a checkpoint here at the end of every epoch and on abort. */
   checkpointDir?: string;
-  /** Stop after this many steps in total (for tests and time-boxed runs). */
+  /** Stop after this many steps of this fit call (for tests and time-boxed runs). */
   maxSteps?: number;
   /** Per-epoch kNN monitor on labelled data. */
   knn?: { train: Dataset; test: Dataset; k?: number; temperature?: number; every?: number };
@@ -165,6 +165,9 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
   /** Global step (optimizer updates taken) and epoch counters. */
   step = 0;
   epoch = 0;
+  /** Loss sum and step count of the epoch in progress (kept across a mid-epoch resume). */
+  private epochLossSum = 0;
+  private epochLossCount = 0;
   protected encoderSpec: EncoderSpec | Module;
   protected sampleShape: number[] | null = null;
   /** The trained network (encoder first) and its optimizer, set by build(). */
@@ -192,6 +195,7 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
     if (!Number.isSafeInteger(seed) || seed < 0) throw new ValueError(`seed: expected a non-negative integer, got ${seed}`);
     this.seed = seed;
     this.device = o.device ?? 'cpu';
+    Tensor.zeros([1], { device: this.device }).dispose(); // a DeviceError now, not at the first step
     const proj = o.projection ?? [512, 128];
     if (!Array.isArray(proj) || proj.length !== 2 || !proj.every((w) => Number.isInteger(w) && w > 0))
       throw new ValueError(`projection: expected [hidden, out] positive integers, got ${JSON.stringify(proj)}`);
@@ -341,9 +345,10 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
     while (this.epoch < epochs) {
       const order = new Generator(this.seed, EPOCH_STREAM + this.epoch).permutation(data.n);
       const t0 = performance.now();
-      let sum = 0, count = 0;
+      const first = this.step - this.epoch * stepsPerEpoch;
+      if (first === 0) this.epochLossSum = this.epochLossCount = 0;
       // Resume mid-epoch: skip the steps already taken in this epoch.
-      for (let s = this.step - this.epoch * stepsPerEpoch; s < stepsPerEpoch; s++) {
+      for (let s = first; s < stepsPerEpoch; s++) {
         if (options.signal?.aborted) return this.stop(result, 'aborted', options);
         if (options.maxSteps !== undefined && result.steps >= options.maxSteps) return this.stop(result, 'maxSteps', options);
         const ts = performance.now();
@@ -351,15 +356,20 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
         const loss = this.stepOn(dataT, order.subarray(s * B, (s + 1) * B), lr, totalSteps);
         result.losses.push(loss);
         result.steps++;
-        sum += loss;
-        count++;
+        this.epochLossSum += loss;
+        this.epochLossCount++;
         const se: StepEvent = { step: this.step, epoch: this.epoch, loss, lr, throughput: (B * 1000) / (performance.now() - ts) };
         this.emit('step', se);
         options.onStep?.(se);
         // Yield to the event loop once per step: progress, signals and timers keep running.
         await new Promise<void>((r) => setImmediate(r));
       }
-      const ev: EpochEvent = { epoch: this.epoch, step: this.step, loss: count ? sum / count : NaN, seconds: (performance.now() - t0) / 1000 };
+      const ev: EpochEvent = {
+        epoch: this.epoch,
+        step: this.step,
+        loss: this.epochLossCount ? this.epochLossSum / this.epochLossCount : NaN,
+        seconds: (performance.now() - t0) / 1000,
+      };
       this.epoch++;
       if (options.knn && (this.epoch % (options.knn.every ?? 1) === 0 || this.epoch === epochs)) {
         ev.knnAccuracy = knnMonitor(this, options.knn);
@@ -458,7 +468,7 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
       step: this.step,
       epoch: this.epoch,
       optimizerSteps: this.optimizer.steps,
-      scalars: this.stateScalars(),
+      scalars: { ...this.stateScalars(), epochLossSum: this.epochLossSum, epochLossCount: this.epochLossCount },
       tensors: this.stateTensors(),
     });
   }
@@ -484,6 +494,8 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
     this.step = ck.step;
     this.epoch = ck.epoch;
     this.optimizer.steps = ck.optimizerSteps;
+    this.epochLossSum = ck.scalars.epochLossSum ?? 0;
+    this.epochLossCount = ck.scalars.epochLossCount ?? 0;
     this.loadScalars(ck.scalars);
     return this;
   }
