@@ -89,6 +89,27 @@ export class CsvTokenizer {
     this.recordQuoted = false;
   }
 
+  /**
+   * Ends a field at the separator `c` (chunk[i]): a delimiter starts the next
+   * field, a line break (LF, CR or CRLF, possibly split across chunks) also
+   * ends the record. Returns the index after the separator.
+   */
+  private endField(value: string, c: number, chunk: string, i: number): number {
+    this.fields.push(value);
+    this.partial = '';
+    i++;
+    if (c !== this.delim) {
+      this.line++;
+      this.endRecord();
+      if (c === CR) {
+        if (i < chunk.length) {
+          if (chunk.charCodeAt(i) === LF) i++;
+        } else this.skipLF = true;
+      }
+    }
+    return i;
+  }
+
   /** Feeds the next piece of text. */
   push(chunk: string): void {
     if (this.ended) throw new ArgumentError('push: the tokenizer has ended');
@@ -128,19 +149,8 @@ export class CsvTokenizer {
           i++;
         }
         if (i === n) break;
-        this.fields.push(this.partial.length ? this.partial + chunk.slice(start, i) : chunk.slice(start, i));
-        this.partial = '';
+        i = this.endField(this.partial.length ? this.partial + chunk.slice(start, i) : chunk.slice(start, i), c, chunk, i);
         st = St.FieldStart;
-        i++;
-        if (c !== D) {
-          this.line++;
-          this.endRecord();
-          if (c === CR) {
-            if (i < n) {
-              if (chunk.charCodeAt(i) === LF) i++;
-            } else this.skipLF = true;
-          }
-        }
         continue;
       }
       if (st === St.Quoted) {
@@ -181,19 +191,8 @@ export class CsvTokenizer {
         continue;
       }
       if (c === D || c === LF || c === CR) {
-        this.fields.push(this.partial);
-        this.partial = '';
+        i = this.endField(this.partial, c, chunk, i);
         st = St.FieldStart;
-        i++;
-        if (c !== D) {
-          this.line++;
-          this.endRecord();
-          if (c === CR) {
-            if (i < n) {
-              if (chunk.charCodeAt(i) === LF) i++;
-            } else this.skipLF = true;
-          }
-        }
         start = i;
         continue;
       }
