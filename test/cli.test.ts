@@ -6,7 +6,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeError, flagMessage } from '../lib/cli/errors';
-import { npyBytes } from '../lib/cli/npy';
+import { writeMatrix } from '../lib/cli/npy';
+import { parseNpyHeader, readNpy as libReadNpy } from '../lib/data';
 import { formatEncoder, formatViews, parseEncoder, parseViews, viewsFromDescribe } from '../lib/cli/options';
 import { niceTicks, renderPlot } from '../lib/cli/plot';
 import { formatDuration } from '../lib/cli/progress';
@@ -526,14 +527,22 @@ describe('CLI building blocks', () => {
     expect(niceTicks(3, 3).ticks.length).toBeGreaterThan(1);
   });
 
-  it('NPY headers are padded to 64 bytes for any shape', () => {
-    for (const [r, c] of [[1, 1], [100, 64], [123456, 2048], [0, 5]] as const) {
-      const [head, body] = npyBytes(new Float32Array(r * c), r, c);
-      expect(head!.length % 64).toBe(0);
-      expect(head![head!.length - 1]).toBe(0x0a);
-      expect(body!.length).toBe(r * c * 4);
-      expect(Buffer.from(head!).toString('latin1')).toContain(`'shape': (${r}, ${c})`);
+  it('writeMatrix writes NPY (64-byte aligned header) and CSV through the library writers', () => {
+    for (const [r, c] of [[1, 1], [100, 64], [3, 1000], [0, 5]] as const) {
+      const v = Float32Array.from({ length: r * c }, (_, i) => (i % 7) - 3.25);
+      const npy = path.join(tmp, `wm-${r}x${c}.npy`), csv = path.join(tmp, `wm-${r}x${c}.csv`);
+      expect(writeMatrix(npy, v, r, c)).toBe('npy');
+      const h = parseNpyHeader(fs.readFileSync(npy), npy);
+      expect(h).toMatchObject({ descr: '<f4', fortranOrder: false, shape: [r, c], version: [1, 0] });
+      expect(h.dataOffset % 64).toBe(0);
+      expect(Array.from(libReadNpy(npy).data)).toEqual(Array.from(v));
+      expect(writeMatrix(csv, v, r, c)).toBe('csv');
+      const lines = fs.readFileSync(csv, 'utf8').split('\n').filter(Boolean);
+      expect(lines).toHaveLength(r);
+      expect(lines.flatMap((l) => l.split(',').map(Number))).toEqual(Array.from(v));
     }
+    expect(() => writeMatrix(path.join(tmp, 'bad.npy'), new Float32Array(5), 2, 3)).toThrow(/5 values for \[2, 3\]/);
+    expect(fs.readdirSync(tmp).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
   it('encoder and view specs round-trip, and checkpoint view descriptions parse back', () => {
