@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeError, flagMessage } from '../lib/cli/errors';
 import { writeMatrix } from '../lib/cli/npy';
-import { parseNpyHeader, readNpy as libReadNpy } from '../lib/data';
+import { parseNpyHeader, readNpy as libReadNpy, writeNpy } from '../lib/data';
 import { formatEncoder, formatViews, parseEncoder, parseViews, viewsFromDescribe } from '../lib/cli/options';
 import { niceTicks, renderPlot } from '../lib/cli/plot';
 import { formatDuration } from '../lib/cli/progress';
@@ -343,6 +343,14 @@ describe('imix train, eval, embed', () => {
     const e = imix(['eval', out, '--json', '--k', '10', '--probe-epochs', '5']);
     expect(e.code, e.stderr).toBe(0);
     expect(JSON.parse(e.stdout)).toMatchObject({ train: 96, test: 40, features: 16 });
+    // `dir:test` names the directory's test split; --split test picks it from the run's data.
+    const emb = path.join(tmp, 'out', 'idx-test.npy');
+    const t = imix(['embed', out, '--data', `${dir}:test`, '--out', emb]);
+    expect(t.code, t.stderr).toBe(0);
+    expect(readNpy(emb).shape).toEqual([40, 16]);
+    const t2 = imix(['embed', out, '--split', 'test', '--out', emb.replace('.npy', '2.npy')]);
+    expect(t2.code, t2.stderr).toBe(0);
+    expect(readNpy(emb.replace('.npy', '2.npy')).data).toEqual(readNpy(emb).data);
     // One flat IDX file ([N, 16] rows) with its labels: no test split, so no kNN monitor.
     const flat = path.join(tmp, 'flat-idx2');
     writeIdx(flat, [96, 16], tr.x);
@@ -356,6 +364,90 @@ describe('imix train, eval, embed', () => {
     expectOneLineError(imix(['train', '--data', flat, ...tiny, '--knn-every', '1', '--out', path.join(tmp, 'runK')]), 1, /--knn-every: .*needs labelled/);
     // eval needs a test split.
     expectOneLineError(imix(['eval', path.join(tmp, 'runFlat')]), 1, /test split/);
+  });
+});
+
+describe('imix on tables: CSV and NPY', () => {
+  const tiny = ['--encoder', 'mlp:16', '--projection', '16,8', '--batch', '50', '--queue', '100', '--epochs', '1'];
+
+  /** 300 rows: four numeric columns, a categorical `color`, a string label `kind`; one cluster per kind. */
+  function writeTable(file: string): void {
+    const kinds = ['cat', 'dog', 'eel'], colors = ['red', 'green', 'blue'];
+    let s = 7;
+    const r = () => ((s = (s * 1103515245 + 12345) >>> 0) >>> 8) / 2 ** 24;
+    const lines = ['x0,x1,color,x2,x3,kind'];
+    for (let i = 0; i < 300; i++) {
+      const k = i % 3;
+      const x = [0, 1, 2, 3].map((j) => (j === k ? 3 : 0) + r() - 0.5);
+      lines.push([x[0]!.toFixed(4), x[1]!.toFixed(4), colors[(i + (r() < 0.2 ? 1 : 0)) % 3], x[2]!.toFixed(4), x[3]!.toFixed(4), kinds[k]].join(','));
+    }
+    fs.writeFileSync(file, lines.join('\n') + '\n');
+  }
+
+  it('trains on a CSV with --label-column and --categorical, and embeds it to .csv', () => {
+    const csv = path.join(tmp, 'table.csv');
+    writeTable(csv);
+    const out = path.join(tmp, 'runCsv');
+    const r = imix(['train', '--data', csv, '--label-column', 'kind', '--categorical', 'color', ...tiny, '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/table\.csv \(CSV; 300 rows, 7 features, labelled, 3 classes\)/);
+    expect(r.stderr).not.toContain('kNN every'); // a single file has no test split
+    // 4 numeric columns + 3 one-hot categories; the label is not a feature.
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8'))).toMatchObject({ sampleShape: [7], step: 6 });
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'run.json'), 'utf8')).data).toEqual({ data: csv, labelColumn: 'kind', categorical: ['color'] });
+    // embed re-reads the run's CSV with the run's columns (run.json).
+    const f = path.join(tmp, 'out', 'table-features.csv');
+    const e = imix(['embed', out, '--out', f]);
+    expect(e.code, e.stderr).toBe(0);
+    expect(e.stderr).toContain('300 x 16');
+    const rows = fs.readFileSync(f, 'utf8').trim().split('\n').map((l) => l.split(',').map(Number));
+    expect(rows).toHaveLength(300);
+    for (const row of rows) {
+      expect(row).toHaveLength(16);
+      for (const v of row) expect(Number.isFinite(v)).toBe(true);
+    }
+    // Column indices work too (label last: -1; color is column 2), with --limit.
+    const n = path.join(tmp, 'out', 'table-features.npy');
+    const e2 = imix(['embed', out, '--data', csv, '--label-column', '-1', '--categorical', '2', '--limit', '10', '--out', n]);
+    expect(e2.code, e2.stderr).toBe(0);
+    const emb = readNpy(n);
+    expect(emb.shape).toEqual([10, 16]);
+    for (let i = 0; i < 160; i++) expect(emb.data[i]).toBe(Math.fround(rows[Math.floor(i / 16)]![i % 16]!));
+    // eval needs a test split, which a single CSV file does not have.
+    expectOneLineError(imix(['eval', out]), 1, /test split/);
+  });
+
+  it('trains on an NPY features file with --labels file.npy', () => {
+    const x = new Float32Array(200 * 6), y = new Int32Array(200);
+    for (let i = 0; i < 200; i++) {
+      y[i] = i % 2;
+      for (let j = 0; j < 6; j++) x[i * 6 + j] = (j % 2 === y[i] ? 1 : 0) + Math.sin(i * 7 + j);
+    }
+    const xf = path.join(tmp, 'feat.npy'), yf = path.join(tmp, 'feat-labels.npy');
+    writeNpy(xf, x, [200, 6]);
+    writeNpy(yf, y, [200]);
+    const out = path.join(tmp, 'runNpy');
+    const r = imix(['train', '--data', xf, '--labels', yf, ...tiny, '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('feat.npy (200 rows, labelled, 2 classes)');
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8'))).toMatchObject({ sampleShape: [6], step: 4 });
+    const e = imix(['embed', out, '--out', path.join(tmp, 'out', 'feat-emb.npy')]);
+    expect(e.code, e.stderr).toBe(0);
+    expect(readNpy(path.join(tmp, 'out', 'feat-emb.npy')).shape).toEqual([200, 16]);
+  });
+
+  it('table errors: one line naming the file and line, or the flag', () => {
+    const bad = path.join(tmp, 'ragged.csv');
+    fs.writeFileSync(bad, 'a,b,c,label\n1,2,3,0\n4,5,6,1\n7,8,1\n');
+    expectOneLineError(imix(['train', '--data', bad, '--label-column', 'label', ...tiny, '--out', path.join(tmp, 'runRag')]), 1, /ragged\.csv:4: 3 fields, expected 4/);
+    const ok = path.join(tmp, 'table.csv');
+    expectOneLineError(imix(['train', '--data', ok, '--label-column', 'species', ...tiny, '--out', path.join(tmp, 'runX')]), 1, /table\.csv: --label-column: no column "species"/);
+    expectOneLineError(imix(['train', '--data', ok, '--labels', path.join(tmp, 'feat-labels.npy'), ...tiny, '--out', path.join(tmp, 'runX')]), 2, /--labels: not used with CSV\/TSV data/);
+    expectOneLineError(imix(['train', '--label-column', 'kind', ...tiny, '--out', path.join(tmp, 'runX')]), 2, /--label-column: only for CSV\/TSV data/);
+    expectOneLineError(imix(['train', '--data', path.join(tmp, 'feat.npy'), '--categorical', 'a', ...tiny, '--out', path.join(tmp, 'runX')]), 2, /--categorical: only for CSV\/TSV data, and .*feat\.npy is an NPY file/);
+    expectOneLineError(imix(['train', '--categorical', 'a,,b']), 2, /--categorical: expected a column name/);
+    expectOneLineError(imix(['embed', path.join(tmp, 'runCsv'), '--label-column', 'kind', '--out', 'x.csv']), 2, /--label-column: only with --data/);
+    expect(fs.existsSync(path.join(tmp, 'runX'))).toBe(false);
   });
 });
 

@@ -1,31 +1,39 @@
 /**
  * Where the CLI's data comes from. ONE function, `resolveData`, turns the
- * `--data` / `--labels` / `--limit` options into a training split and, where
- * there is one, a labelled test split. When the library's general loader
- * (`data.loadDataset(path, options)`, CSV/NPY/IDX) is available it is used
- * for single files; until then single files are read as IDX.
+ * `--data` / `--labels` / `--label-column` / `--categorical` / `--limit`
+ * options into a training split and, where there is one, a labelled test
+ * split. Every format is read by the library's loader
+ * (`data.loadDataset`); this module adds the CLI's policy: the bundled data
+ * and IDX directories bring their test split, `--limit` cuts the training
+ * split, options that do not fit the data are usage errors, and a missing
+ * path is a one-line error naming the flag.
  * @module
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { data } from '../index';
+import { ArgumentError, DataError, data } from '../index';
+import { CliError, UsageError } from './errors';
 
 type Dataset = data.Dataset;
-import { CliError } from './errors';
+type LoadedDataset = data.LoadedDataset;
+type ColumnRef = data.ColumnRef;
 
-/** How the user named the data. */
+/** How the user named the data (recorded as is in run.json). */
 export interface DataSpec {
-  /** 'fashion-mnist' (default), an IDX images file, a directory of IDX files, or another file the library loads. */
+  /** 'fashion-mnist' (default), a directory of IDX files (`dir:test` for its test split), or a CSV/TSV, NPY or IDX file. */
   data?: string;
-  /** Labels file for a single data file. */
+  /** Labels file (.npy of integers or IDX) for a single NPY or IDX data file. */
   labels?: string;
+  /** CSV/TSV: the label column (a header name, or a 0-based index; negative counts from the end). */
+  labelColumn?: ColumnRef;
+  /** CSV/TSV: columns to one-hot encode. */
+  categorical?: ColumnRef[];
   /** Use only the first N training rows. */
   limit?: number;
 }
 
 export interface ResolvedData {
   train: Dataset;
-  /** A labelled test split, when the data has one (the bundled data does). */
+  /** A labelled test split, when the data has one (the bundled data and IDX directories with test files do). */
   test?: Dataset;
   /** One line for humans: where the data came from. */
   description: string;
@@ -33,26 +41,13 @@ export interface ResolvedData {
 
 export const BUNDLED = 'fashion-mnist';
 
-type LoadDataset = (file: string, options?: { labels?: string }) => Dataset;
-
-/** IDX files in a directory: train/test images and labels, MNIST naming (`train-images-idx3-ubyte[.gz]`, `t10k-…`). */
-function idxDirectory(dir: string): { trainImages: string; trainLabels?: string; testImages?: string; testLabels?: string } {
-  const files = fs.readdirSync(dir).filter((f) => /idx\d/i.test(f) || /\.idx(\.gz)?$/i.test(f));
-  const find = (split: RegExp, kind: RegExp) => {
-    const f = files.find((n) => split.test(n) && kind.test(n));
-    return f ? path.join(dir, f) : undefined;
-  };
-  const TRAIN = /^train/i, TEST = /^(test|t10k)/i, IMG = /image/i, LAB = /label/i;
-  let trainImages = find(TRAIN, IMG);
-  const trainLabels = find(TRAIN, LAB), testImages = find(TEST, IMG), testLabels = find(TEST, LAB);
-  if (!trainImages) {
-    // A lone images file without a split name is the training data.
-    const imgs = files.filter((n) => IMG.test(n) && !TEST.test(n));
-    if (imgs.length === 1) trainImages = path.join(dir, imgs[0]!);
+function exists(p: string): boolean {
+  try {
+    fs.accessSync(p);
+    return true;
+  } catch {
+    return false;
   }
-  if (!trainImages)
-    throw new CliError(`${dir}: no IDX training images here (expected e.g. train-images-idx3-ubyte[.gz], with train-labels-, test-images-, test-labels- beside it)`);
-  return { trainImages, trainLabels, testImages, testLabels };
 }
 
 function limitRows(ds: Dataset, limit: number | undefined): Dataset {
@@ -60,46 +55,103 @@ function limitRows(ds: Dataset, limit: number | undefined): Dataset {
   return data.subset(ds, 0, limit);
 }
 
+/** `N` or `N of M`, after --limit. */
+function count(t: Dataset, all: Dataset): string {
+  return `${t.n}${t.n < all.n ? ` of ${all.n}` : ''}`;
+}
+
+function csvOnly(spec: DataSpec, what: string): void {
+  const flag = spec.labelColumn !== undefined ? '--label-column' : spec.categorical?.length ? '--categorical' : undefined;
+  if (flag) throw new UsageError(`${flag}: only for CSV/TSV data, and ${what}`);
+}
+
+/** Library messages about CSV options name the CLI flags instead. */
+function withFlags(e: unknown): unknown {
+  if (e instanceof ArgumentError && /^labels: a CSV file/.test(e.message))
+    return new UsageError('--labels: not used with CSV/TSV data; name its label column with --label-column');
+  if (e instanceof ArgumentError || e instanceof DataError) {
+    const m = e.message.replace(/(^|: )label: /, '$1--label-column: ').replace(/(^|: )categorical: /, '$1--categorical: ');
+    if (m !== e.message) return e instanceof ArgumentError ? new UsageError(m) : new CliError(m);
+  }
+  return e;
+}
+
+function load(src: string, options: data.LoadOptions): LoadedDataset {
+  try {
+    return data.loadDataset(src, options);
+  } catch (e) {
+    throw withFlags(e);
+  }
+}
+
+/** Whether the IDX directory `dir` has test images (t10k-* or test-*). */
+function hasTestSplit(dir: string): boolean {
+  try {
+    data.idxSplitFiles(dir, 'test');
+    return true;
+  } catch (e) {
+    if (e instanceof DataError) return false;
+    throw e;
+  }
+}
+
 /**
  * Resolves the data options into datasets. Throws a CliError (exit 1) for a
- * missing or unreadable path; the library's DataError messages (truncated
- * or malformed files) pass through.
+ * missing path and a UsageError (exit 2) for options that do not fit the
+ * data; the library's DataError messages (truncated or malformed files,
+ * naming the file and, for tables, the line) pass through.
  */
 export function resolveData(spec: DataSpec): ResolvedData {
   const src = spec.data ?? BUNDLED;
-  if (src === BUNDLED) {
-    if (spec.labels) throw new CliError(`--labels: the bundled ${BUNDLED} data has its own labels`);
-    const train = data.fashionMnist('train'), test = data.fashionMnist('test');
+  if (src === BUNDLED || ((src === `${BUNDLED}:train` || src === `${BUNDLED}:test`) && !exists(src))) {
+    if (spec.labels) throw new UsageError(`--labels: the bundled ${BUNDLED} data has its own labels`);
+    csvOnly(spec, `${src} is the bundled image data`);
+    if (src === `${BUNDLED}:test`) {
+      const t = data.loadDataset(src);
+      const l = limitRows(t, spec.limit);
+      return { train: l, description: `${src} (bundled test split as training data; ${count(l, t)} rows)` };
+    }
+    const train = data.loadDataset(BUNDLED), test = data.loadDataset(`${BUNDLED}:test`);
     const t = limitRows(train, spec.limit);
-    return { train: t, test, description: `${BUNDLED} (bundled; train ${t.n}${t.n < train.n ? ` of ${train.n}` : ''}, test ${test.n})` };
+    return { train: t, test, description: `${BUNDLED} (bundled; train ${count(t, train)}, test ${test.n})` };
   }
+
+  // `dir:test` names a split of an IDX directory; anything else must exist.
+  const split = /^(.*):(train|test)$/.exec(src);
+  const base = !exists(src) && split && exists(split[1]!) ? split[1]! : src;
   let st: fs.Stats;
   try {
-    st = fs.statSync(src);
+    st = fs.statSync(base);
   } catch {
     throw new CliError(`--data ${src}: no such file or directory`);
   }
+  if (base !== src && !st.isDirectory()) throw new CliError(`--data ${src}: ':${split![2]}' names a split of an IDX directory, and ${base} is a file`);
+  if (spec.labels !== undefined && !exists(spec.labels)) throw new CliError(`--labels ${spec.labels}: no such file`);
+
   if (st.isDirectory()) {
-    if (spec.labels) throw new CliError(`--labels: not used with a data directory (labels are found in ${src})`);
-    const f = idxDirectory(src);
-    const train = data.loadIdxDataset(f.trainImages, f.trainLabels, { name: path.basename(f.trainImages) });
-    const test = f.testImages ? data.loadIdxDataset(f.testImages, f.testLabels, { name: path.basename(f.testImages) }) : undefined;
+    if (spec.labels) throw new UsageError(`--labels: not used with a data directory (labels are found in ${base})`);
+    csvOnly(spec, `${base} is a directory of IDX files`);
+    if (base !== src) {
+      // One split of the directory, as training data.
+      const t = load(src, {});
+      const l = limitRows(t, spec.limit);
+      return { train: l, description: `${src} (${count(l, t)} rows${l.labels ? ', labelled' : ''})` };
+    }
+    const train = load(src, { split: 'train' });
+    const test = hasTestSplit(src) ? load(src, { split: 'test' }) : undefined;
     if (test && data.featureCount(test) !== data.featureCount(train))
-      throw new CliError(`${f.testImages}: ${data.featureCount(test)} features per row, the training images have ${data.featureCount(train)}`);
+      throw new CliError(`${data.idxSplitFiles(src, 'test').images}: ${data.featureCount(test)} features per row, the training images have ${data.featureCount(train)}`);
     const t = limitRows(train, spec.limit);
-    return { train: t, test, description: `${src} (train ${t.n}${t.n < train.n ? ` of ${train.n}` : ''}${test ? `, test ${test.n}` : ''})` };
+    return { train: t, test, description: `${src} (train ${count(t, train)}${test ? `, test ${test.n}` : ''})` };
   }
-  if (spec.labels && !fs.existsSync(spec.labels)) throw new CliError(`--labels ${spec.labels}: no such file`);
-  const load = (data as unknown as { loadDataset?: LoadDataset }).loadDataset;
-  let train: Dataset;
-  if (typeof load === 'function') {
-    train = load(src, spec.labels ? { labels: spec.labels } : {});
-    if (!train || !(train.x instanceof Float32Array)) throw new CliError(`--data ${src}: the loader returned no dataset`);
-  } else {
-    if (/\.(csv|tsv|npy|npz|json)$/i.test(src))
-      throw new CliError(`--data ${src}: this build of imix reads IDX files only (CSV/NPY loading is not available yet)`);
-    train = data.loadIdxDataset(src, spec.labels);
-  }
+
+  const options: data.LoadOptions = {};
+  if (spec.labels !== undefined) options.labels = spec.labels;
+  if (spec.labelColumn !== undefined) options.label = spec.labelColumn;
+  if (spec.categorical?.length) options.categorical = spec.categorical;
+  const train = load(src, options);
+  if (train.format !== 'csv') csvOnly(spec, `${src} is ${train.format === 'npy' ? 'an NPY' : 'an IDX'} file`);
   const t = limitRows(train, spec.limit);
-  return { train: t, description: `${src} (${t.n}${t.n < train.n ? ` of ${train.n}` : ''} rows${t.labels ? ', labelled' : ''})` };
+  const what = train.format === 'csv' ? `CSV; ${count(t, train)} rows, ${data.featureCount(t)} features` : `${count(t, train)} rows`;
+  return { train: t, description: `${src} (${what}${t.labels ? `, labelled, ${t.numClasses} classes` : ''})` };
 }

@@ -13,6 +13,8 @@ import {
   METHODS,
   MIXES,
   OPTIMIZERS,
+  columnList,
+  columnRef,
   integer,
   nonNegativeNumber,
   parseDevice,
@@ -36,6 +38,16 @@ function deviceOptions(c: Command): Command {
   return c
     .addOption(new Option('--device <device>', "where to run: 'cpu', 'cuda' or 'cuda:N'").argParser(parseDevice).default('cpu'))
     .addOption(new Option('--threads <n>', 'CPU threads for the kernels and the BLAS (default: all cores)').argParser(integer('--threads', 1)));
+}
+
+/** The options that name the data (docs/cli.md#data); the `--data` and `--limit` help differ per command. */
+function dataOptions(c: Command, data: Option, limit: string, limitMin: number): Command {
+  return c
+    .addOption(data)
+    .addOption(new Option('--labels <file>', 'labels (.npy or IDX) for a single NPY or IDX --data file'))
+    .addOption(new Option('--label-column <col>', 'CSV/TSV --data: the label column (header name or 0-based index)').argParser(columnRef('--label-column')))
+    .addOption(new Option('--categorical <cols>', 'CSV/TSV --data: comma-separated columns to one-hot encode').argParser(columnList('--categorical')))
+    .addOption(new Option('--limit <n>', limit).argParser(integer('--limit', limitMin)));
 }
 
 /** Builds the program; `run` receives each command's exit code. */
@@ -67,10 +79,13 @@ export function buildProgram(run: (code: number) => void): Command {
     .addOption(new Option('--encoder <spec>', "encoder: 'mlp:W1,W2,…', 'mlp-nobn:W1,…' or 'tabular[:scale]'").argParser(parseEncoder).default(parseEncoder('mlp:512,512'), 'mlp:512,512'))
     .addOption(new Option('--projection <hidden,out>', 'projection head widths').argParser(parseProjection).default([512, 128], '512,128'))
     .addOption(new Option('--views <spec>', "views: 'drop:P', 'noise:STD', 'none', joined with '+'").argParser(parseViews).default(parseViews('drop:0.2'), 'drop:0.2'))
-    .addOption(new Option('--seed <n>', 'random seed').argParser(integer('--seed', 0)).default(0))
-    .addOption(new Option('--data <path>', "training data: 'fashion-mnist' (bundled), an IDX images file, or a directory of IDX files").default(undefined, 'fashion-mnist'))
-    .addOption(new Option('--labels <file>', 'labels (IDX) for a single --data file'))
-    .addOption(new Option('--limit <n>', 'use only the first N training rows').argParser(integer('--limit', 2)))
+    .addOption(new Option('--seed <n>', 'random seed').argParser(integer('--seed', 0)).default(0));
+  dataOptions(
+    train,
+    new Option('--data <path>', "training data: 'fashion-mnist' (bundled), an IDX directory, or a CSV/TSV, NPY or IDX file").default(undefined, 'fashion-mnist'),
+    'use only the first N training rows',
+    2,
+  )
     .addOption(new Option('--out <dir>', 'run folder').default('run', 'run/'))
     .addOption(new Option('--force', 'start over in an --out folder that already holds a run'))
     .addOption(new Option('--knn-every <n>', 'kNN monitor every N epochs, 0 to disable (default: 1 when a labelled test split exists)').argParser(integer('--knn-every', 0)))
@@ -85,33 +100,36 @@ export function buildProgram(run: (code: number) => void): Command {
   });
 
   deviceOptions(
-    program
-      .command('eval')
-      .description("accuracy of a run's frozen encoder: linear probe and/or kNN on the test split")
-      .argument('<run>', 'run folder')
-      .addOption(new Option('--probe <kind>', 'train a linear probe on the frozen features').choices(['linear']))
-      .addOption(new Option('--knn', 'kNN classification (cosine, temperature-weighted votes)'))
-      .addOption(new Option('--k <n>', 'neighbours for --knn').argParser(integer('--k', 1)).default(200))
-      .addOption(new Option('--probe-epochs <n>', 'linear probe training epochs').argParser(integer('--probe-epochs', 1)).default(30))
-      .addOption(new Option('--data <path>', "data to evaluate on (default: the run's data)"))
-      .addOption(new Option('--labels <file>', 'labels (IDX) for a single --data file'))
-      .addOption(new Option('--limit <n>', 'use only the first N training rows').argParser(integer('--limit', 2)))
-      .addOption(new Option('--json', 'print one JSON object')),
+    dataOptions(
+      program
+        .command('eval')
+        .description("accuracy of a run's frozen encoder: linear probe and/or kNN on the test split")
+        .argument('<run>', 'run folder')
+        .addOption(new Option('--probe <kind>', 'train a linear probe on the frozen features').choices(['linear']))
+        .addOption(new Option('--knn', 'kNN classification (cosine, temperature-weighted votes)'))
+        .addOption(new Option('--k <n>', 'neighbours for --knn').argParser(integer('--k', 1)).default(200))
+        .addOption(new Option('--probe-epochs <n>', 'linear probe training epochs').argParser(integer('--probe-epochs', 1)).default(30)),
+      new Option('--data <path>', "data to evaluate on (default: the run's data)"),
+      'use only the first N training rows',
+      2,
+    ).addOption(new Option('--json', 'print one JSON object')),
   ).action(async (dir: string, opts: Record<string, unknown>) => {
     const { evaluate } = require('./commands/eval') as typeof import('./commands/eval');
     run(await evaluate(dir, opts as never));
   });
 
   deviceOptions(
-    program
-      .command('embed')
-      .description("write a run's encoder features for every row to .npy or .csv")
-      .argument('<run>', 'run folder')
-      .requiredOption('--out <file>', 'output file: .npy (float32 [rows, features]) or .csv')
-      .addOption(new Option('--data <path>', "data to embed (default: the run's data)"))
-      .addOption(new Option('--labels <file>', 'labels (IDX) for a single --data file'))
+    dataOptions(
+      program
+        .command('embed')
+        .description("write a run's encoder features for every row to .npy or .csv")
+        .argument('<run>', 'run folder')
+        .requiredOption('--out <file>', 'output file: .npy (float32 [rows, features]) or .csv'),
+      new Option('--data <path>', "data to embed (default: the run's data)"),
+      'embed only the first N rows',
+      1,
+    )
       .addOption(new Option('--split <split>', 'for data with train/test splits: which one').choices(['train', 'test']).default('train'))
-      .addOption(new Option('--limit <n>', 'embed only the first N rows').argParser(integer('--limit', 1)))
       .addOption(new Option('-q, --quiet', 'no summary line')),
   ).action(async (dir: string, opts: Record<string, unknown>) => {
     const { embed } = require('./commands/embed') as typeof import('./commands/embed');

@@ -41,6 +41,21 @@ export const integer = (flag: string, min: number) => (s: string): number => {
   return v;
 };
 
+/** A column of a CSV file (lib/data/csv.ts ColumnRef): a header name, or an integer (0-based index; negative counts from the end). */
+export type ColumnRefData = string | number;
+
+function column(flag: string, s: string): ColumnRefData {
+  const t = s.trim();
+  if (t === '') throw new UsageError(`${flag}: expected a column name or a 0-based index, got '${s}'`);
+  return /^-?\d+$/.test(t) ? Number(t) : t;
+}
+
+/** `--label-column species` or `--label-column -1`: a column name, or an integer index. */
+export const columnRef = (flag: string) => (s: string): ColumnRefData => column(flag, s);
+
+/** `--categorical island,sex` or `--categorical 2,5`: comma-separated column names or indices. */
+export const columnList = (flag: string) => (s: string): ColumnRefData[] => s.split(',').map((p) => column(flag, p));
+
 /** Encoder spec as the library takes it (lib/methods/base.ts EncoderSpec). */
 export type EncoderSpecData = { kind: 'mlp'; hidden: number[]; batchNorm?: boolean } | { kind: 'tabular'; scale?: number };
 

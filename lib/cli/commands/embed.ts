@@ -10,12 +10,15 @@ import { resolveData } from '../data';
 import { CliError, EXIT_OK, UsageError } from '../errors';
 import { checkDevice, loadRun } from '../method';
 import { writeMatrix } from '../npy';
+import type { ColumnRefData } from '../options';
 import { runDataSpec } from './eval';
 
 export interface EmbedOptions {
   out: string;
   data?: string;
   labels?: string;
+  labelColumn?: ColumnRefData;
+  categorical?: ColumnRefData[];
   split: 'train' | 'test';
   limit?: number;
   device: string;

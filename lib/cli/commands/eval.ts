@@ -6,8 +6,9 @@
  */
 import { evaluation, setNumThreads } from '../../index';
 import { resolveData, type DataSpec, BUNDLED } from '../data';
-import { CliError, EXIT_OK } from '../errors';
+import { CliError, EXIT_OK, UsageError } from '../errors';
 import { checkDevice, loadRun } from '../method';
+import type { ColumnRefData } from '../options';
 import { readRunFile } from './train';
 
 export interface EvalOptions {
@@ -17,6 +18,8 @@ export interface EvalOptions {
   probeEpochs: number;
   data?: string;
   labels?: string;
+  labelColumn?: ColumnRefData;
+  categorical?: ColumnRefData[];
   limit?: number;
   device: string;
   threads?: number;
@@ -37,12 +40,17 @@ export interface EvalReport {
   seconds: number;
 }
 
-/** Which data the run was trained on (its run.json), unless --data overrides it; the full splits by default. */
-export function runDataSpec(dir: string, o: { data?: string; labels?: string; limit?: number }): DataSpec {
-  if (o.data !== undefined) return { data: o.data, labels: o.labels, limit: o.limit };
+/**
+ * Which data the run was trained on (its run.json, with its labels and CSV
+ * columns), unless --data overrides it; the full splits by default.
+ */
+export function runDataSpec(dir: string, o: Omit<DataSpec, 'data'> & { data?: string }): DataSpec {
+  if (o.data !== undefined) return { data: o.data, labels: o.labels, labelColumn: o.labelColumn, categorical: o.categorical, limit: o.limit };
+  const flag = o.labels !== undefined ? '--labels' : o.labelColumn !== undefined ? '--label-column' : o.categorical !== undefined ? '--categorical' : undefined;
+  if (flag) throw new UsageError(`${flag}: only with --data (the run's own data is read as it was for training)`);
   const run = readRunFile(dir);
   const d = run?.data ?? { data: BUNDLED };
-  return { data: d.data, labels: d.labels, limit: o.limit };
+  return { data: d.data, labels: d.labels, labelColumn: d.labelColumn, categorical: d.categorical, limit: o.limit };
 }
 
 export async function evaluate(dir: string, o: EvalOptions): Promise<number> {
@@ -56,7 +64,7 @@ export async function evaluate(dir: string, o: EvalOptions): Promise<number> {
     const ds = resolveData(runDataSpec(dir, o));
     const { train, test } = ds;
     if (!train.labels) throw new CliError(`eval: the training data (${ds.description}) has no labels`);
-    if (!test?.labels) throw new CliError(`eval: needs a labelled test split, and ${ds.description} has none (give a directory with train- and test- IDX files)`);
+    if (!test?.labels) throw new CliError(`eval: needs a labelled test split, and ${ds.description} has none (give --data a directory with train- and test- IDX files)`);
     const D = method.features;
     const ftr = method.embed(train), fte = method.embed(test);
     const numClasses = Math.max(train.numClasses ?? 0, test.numClasses ?? 0);

@@ -17,7 +17,7 @@ import { resolveData, type DataSpec, BUNDLED } from '../data';
 import { CliError, EXIT_INTERRUPTED, EXIT_OK, UsageError, flagMessage } from '../errors';
 import { CHECKPOINT_FILE, CONFIG_FILE, checkDevice, createMethod, type MethodSettings, readRunConfig, settingsFromConfig } from '../method';
 import { MetricsLog, readMetrics } from '../metrics';
-import { formatEncoder, formatViews, type EncoderSpecData, type MethodName, type MixName, type OptimizerName, type ViewStep } from '../options';
+import { type ColumnRefData, formatEncoder, formatViews, type EncoderSpecData, type MethodName, type MixName, type OptimizerName, type ViewStep } from '../options';
 import { renderPlot } from '../plot';
 import { Progress, formatDuration, formatLoss } from '../progress';
 
@@ -47,6 +47,8 @@ export interface TrainOptions {
   seed: number;
   data?: string;
   labels?: string;
+  labelColumn?: ColumnRefData;
+  categorical?: ColumnRefData[];
   limit?: number;
   out: string;
   force?: boolean;
@@ -171,6 +173,8 @@ export async function train(o: TrainOptions, given: Set<string>): Promise<number
       data: {
         data: o.data === undefined || o.data === BUNDLED ? BUNDLED : path.resolve(o.data),
         ...(o.labels ? { labels: path.resolve(o.labels) } : {}),
+        ...(o.labelColumn !== undefined ? { labelColumn: o.labelColumn } : {}),
+        ...(o.categorical?.length ? { categorical: o.categorical } : {}),
         ...(o.limit !== undefined ? { limit: o.limit } : {}),
       },
       epochs: o.epochs,
