@@ -325,6 +325,32 @@ describe('imix train, eval, embed', () => {
     });
   });
 
+  it('image views: crop+flip+drop with npair+cutmix train, and a resumed run continues them exactly', () => {
+    const views = ['--views', 'crop:2+flip+drop:0.1', '--mix', 'cutmix', '--method', 'npair', '--knn-every', '0', '--epochs', '1'];
+    const full = path.join(tmp, 'runViewsFull'), part = path.join(tmp, 'runViews');
+    const f = imix(['train', ...SMALL, ...views, '--out', full]);
+    expect(f.code, f.stderr).toBe(0);
+    const a = imix(['train', ...SMALL, ...views, '--max-steps', '2', '--out', part]);
+    expect(a.code, a.stderr).toBe(0);
+    const cfg = JSON.parse(fs.readFileSync(path.join(part, 'config.json'), 'utf8'));
+    // crop directly followed by flip is the fused randomCropFlip, then input drop.
+    expect(cfg).toMatchObject({ method: 'npair', mix: { kind: 'cutmix' }, sampleShape: [1, 28, 28], step: 2 });
+    expect(cfg.views).toEqual(['randomCropFlip(2, 0.5) ∘ inputDrop(0.1)', 'randomCropFlip(2, 0.5) ∘ inputDrop(0.1)']);
+    expect(JSON.parse(fs.readFileSync(path.join(part, 'run.json'), 'utf8')).settings.views).toBe('crop:2+flip:0.5+drop:0.1');
+    // --resume rebuilds the same views from config.json: the losses match the uninterrupted run.
+    const b = imix(['train', '--resume', part]);
+    expect(b.code, b.stderr).toBe(0);
+    expect(JSON.parse(fs.readFileSync(path.join(part, 'config.json'), 'utf8'))).toMatchObject({ step: 4, views: cfg.views });
+    const lossesFull = readJsonl(path.join(full, 'metrics.jsonl')).filter((r) => r.type === 'step').map((r) => r.loss);
+    const lossesPart = readJsonl(path.join(part, 'metrics.jsonl')).filter((r) => r.type === 'step').map((r) => r.loss);
+    expect(lossesPart).toHaveLength(4);
+    for (let i = 0; i < 4; i++) expect(lossesPart[i]).toBeCloseTo(lossesFull[i]!, 5);
+    // Unfused image views (flip before crop) and a flip probability train too.
+    const c = imix(['train', ...SMALL, '--views', 'flip:0.3+crop:1', '--knn-every', '0', '--max-steps', '1', '--out', path.join(tmp, 'runViews2')]);
+    expect(c.code, c.stderr).toBe(0);
+    expect(JSON.parse(fs.readFileSync(path.join(tmp, 'runViews2', 'config.json'), 'utf8')).views[0]).toBe('horizontalFlip(0.3) ∘ randomCrop(1)');
+  });
+
   it('trains and evaluates on a directory of IDX files, and on one IDX file with --labels', () => {
     const dir = path.join(tmp, 'idx');
     fs.mkdirSync(dir);
@@ -449,6 +475,17 @@ describe('imix on tables: CSV and NPY', () => {
     expectOneLineError(imix(['embed', path.join(tmp, 'runCsv'), '--label-column', 'kind', '--out', 'x.csv']), 2, /--label-column: only with --data/);
     expect(fs.existsSync(path.join(tmp, 'runX'))).toBe(false);
   });
+
+  it('image views on table data: one line naming --views, before training', () => {
+    const out = path.join(tmp, 'runImgCsv');
+    expectOneLineError(
+      imix(['train', '--data', path.join(tmp, 'table.csv'), '--label-column', 'kind', '--categorical', 'color', ...tiny, '--views', 'crop:2+flip+drop:0.1', '--out', out]),
+      1,
+      /--views: crop:2\+flip:0\.5 needs image samples \[C, H, W\], got samples of shape \[7\]; use drop:P or noise:STD/,
+    );
+    expectOneLineError(imix(['train', '--data', path.join(tmp, 'feat.npy'), ...tiny, '--views', 'drop:0.1+flip', '--out', out]), 1, /--views: flip:0\.5 needs image samples .*\[6\]/);
+    expect(fs.existsSync(out)).toBe(false);
+  });
 });
 
 describe('imix errors: one line, exit 2 for usage, 1 at run time, no stack', () => {
@@ -463,6 +500,11 @@ describe('imix errors: one line, exit 2 for usage, 1 at run time, no stack', () 
     expectOneLineError(imix(['train', '--encoder', 'cnn:3']), 2, /--encoder: expected 'mlp:/);
     expectOneLineError(imix(['train', '--projection', '512']), 2, /--projection: expected two widths/);
     expectOneLineError(imix(['train', '--views', 'blur:1']), 2, /--views: expected 'drop:P'/);
+    expectOneLineError(imix(['train', '--views', 'crop:1.5']), 2, /--views: crop padding must be a non-negative integer, got 1\.5/);
+    expectOneLineError(imix(['train', '--views', 'crop:-1+flip']), 2, /--views: crop padding must be a non-negative integer, got -1/);
+    expectOneLineError(imix(['train', '--views', 'crop']), 2, /--views: 'crop' needs the padding in pixels/);
+    expectOneLineError(imix(['train', '--views', 'flip:1.5']), 2, /--views: flip probability must be in \[0, 1\], got 1\.5/);
+    expectOneLineError(imix(['train', '--views', 'flip:x']), 2, /--views: expected a number, got 'x'/);
     expectOneLineError(imix(['train', '--momentum', '1.5']), 2, /--momentum: expected a number in \[0, 1\]/);
     expectOneLineError(imix(['train', '--device', 'gpu']), 2, /--device: expected 'cpu', 'cuda' or 'cuda:N', got 'gpu'/);
     expectOneLineError(imix(['train', '--method', 'simclr', '--mix', 'mixup']), 2, /--mix: SimCLR/);
@@ -653,6 +695,21 @@ describe('CLI building blocks', () => {
     for (const v of ['drop:0.2', 'drop:0.2+noise:0.1', 'noise:0']) expect(formatViews(parseViews(v))).toBe(v);
     expect(viewsFromDescribe('inputDrop(0.2) ∘ gaussianNoise(0.1)')).toEqual(parseViews('drop:0.2+noise:0.1'));
     expect(viewsFromDescribe('identity')).toEqual([]);
+    // Image views: crop directly followed by flip is one fused step; flip's P defaults to 0.5 and is always written.
+    for (const v of ['crop:4', 'flip:0.3', 'crop:4+flip:0.5+drop:0.1', 'flip:1+crop:0', 'crop:2+noise:0.1+flip:0.5', 'none+crop:3'])
+      expect(formatViews(parseViews(v))).toBe(v);
+    expect(parseViews('crop:4+flip+drop:0.1')).toEqual([{ kind: 'cropFlip', pad: 4, p: 0.5 }, { kind: 'drop', p: 0.1 }]);
+    expect(parseViews(' flip ')).toEqual([{ kind: 'flip', p: 0.5 }]);
+    expect(parseViews('flip+crop:4')).toEqual([{ kind: 'flip', p: 0.5 }, { kind: 'crop', pad: 4 }]);
+    expect(formatViews(parseViews('crop:4+flip'))).toBe('crop:4+flip:0.5');
+    // The library's descriptions of the image views (lib/methods/views.ts) parse back to what the CLI built.
+    expect(viewsFromDescribe('randomCropFlip(4, 0.5) ∘ inputDrop(0.1)')).toEqual(parseViews('crop:4+flip+drop:0.1'));
+    expect(viewsFromDescribe('horizontalFlip(0.3) ∘ randomCrop(2)')).toEqual(parseViews('flip:0.3+crop:2'));
+    // Composed separately in code, crop and flip stay two steps (the same random draws on rebuild).
+    expect(viewsFromDescribe('randomCrop(4) ∘ horizontalFlip(0.5)')).toEqual([{ kind: 'crop', pad: 4 }, { kind: 'flip', p: 0.5 }]);
+    expect(viewsFromDescribe('randomCropFlip(4)')).toBeNull();
+    expect(viewsFromDescribe('randomCrop(x)')).toBeNull();
+    expect(viewsFromDescribe('blur(1)')).toBeNull();
     expect(viewsFromDescribe('custom')).toBeNull();
   });
 

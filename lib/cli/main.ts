@@ -78,7 +78,7 @@ export function buildProgram(run: (code: number) => void): Command {
     .addOption(new Option('--momentum <m>', 'EMA momentum of the key (MoCo, default 0.99) or target (BYOL, default 0.996) network').argParser(unitInterval('--momentum')))
     .addOption(new Option('--encoder <spec>', "encoder: 'mlp:W1,W2,…', 'mlp-nobn:W1,…' or 'tabular[:scale]'").argParser(parseEncoder).default(parseEncoder('mlp:512,512'), 'mlp:512,512'))
     .addOption(new Option('--projection <hidden,out>', 'projection head widths').argParser(parseProjection).default([512, 128], '512,128'))
-    .addOption(new Option('--views <spec>', "views: 'drop:P', 'noise:STD', 'none', joined with '+'").argParser(parseViews).default(parseViews('drop:0.2'), 'drop:0.2'))
+    .addOption(new Option('--views <spec>', "views, applied in order, joined with '+': 'drop:P', 'noise:STD', 'none'; for images also 'crop:PAD' (random crop, zero padding) and 'flip[:P]' (horizontal flip, default P 0.5), e.g. 'crop:4+flip+drop:0.1'").argParser(parseViews).default(parseViews('drop:0.2'), 'drop:0.2'))
     .addOption(new Option('--seed <n>', 'random seed').argParser(integer('--seed', 0)).default(0));
   dataOptions(
     train,

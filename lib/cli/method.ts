@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BYOL, type ContrastiveMethod, type Device, MoCo, NPair, type OptimizerOptions, SimCLR, Tensor, views as V } from '../index';
 import { CliError, UsageError, flagMessage } from './errors';
-import { type EncoderSpecData, type MethodName, METHODS, type MixName, type ViewStep, viewsFromDescribe } from './options';
+import { type EncoderSpecData, formatViews, isImageView, type MethodName, METHODS, type MixName, type ViewStep, viewsFromDescribe } from './options';
 
 /** Everything that defines a method (what config.json records), as plain data. */
 export interface MethodSettings {
@@ -30,12 +30,47 @@ export interface MethodSettings {
   seed: number;
 }
 
+function buildStep(s: Exclude<ViewStep, { kind: 'identity' }>): V.View {
+  switch (s.kind) {
+    case 'drop':
+      return V.inputDrop(s.p);
+    case 'noise':
+      return V.gaussianNoise(s.std);
+    case 'crop':
+      return V.randomCrop(s.pad);
+    case 'flip':
+      return V.horizontalFlip(s.p);
+    case 'cropFlip':
+      return V.randomCropFlip(s.pad, s.p);
+  }
+}
+
+/**
+ * The library view of a step list: `compose` of the steps in order (the
+ * k-th step reads stream slot k), `none` steps dropped. A `cropFlip` step
+ * (`crop:PAD+flip:P` on the command line) is the fused randomCropFlip.
+ */
 function buildView(steps: ViewStep[]): V.View {
-  return V.compose(...steps.filter((s) => s.kind !== 'identity').map((s) => (s.kind === 'drop' ? V.inputDrop(s.p) : V.gaussianNoise(s.std))));
+  return V.compose(...steps.flatMap((s) => (s.kind === 'identity' ? [] : [buildStep(s)])));
 }
 
 function isPair(v: MethodSettings['views']): v is [ViewStep[], ViewStep[]] {
   return v.length === 2 && Array.isArray(v[0]);
+}
+
+/**
+ * Image views (crop, flip) need `[C, H, W]` samples. Throws a one-line
+ * error naming --views (or the run's config.json) for other data, so a
+ * wrong combination stops before training rather than at the first step.
+ */
+export function checkViews(views: MethodSettings['views'], sampleShape: number[], fromConfig?: string): void {
+  if (sampleShape.length === 3) return;
+  const steps = isPair(views) ? [...views[0], ...views[1]] : views;
+  const img = steps.find(isImageView);
+  if (!img) return;
+  const what = `${formatViews([img])} needs image samples [C, H, W], got samples of shape [${sampleShape.join(', ')}]`;
+  if (fromConfig) throw new CliError(`${fromConfig}: cannot rebuild the method from config.json (the views: ${what})`);
+  throw new UsageError(`--views: ${what}; use drop:P or noise:STD for non-image data`);
 }
 
 /**
@@ -54,23 +89,39 @@ export function createMethod(s: MethodSettings, device: string, options: { fromC
     seed: s.seed,
     device: device as Device,
   };
+  let m: ContrastiveMethod;
   try {
     switch (s.method) {
       case 'npair':
-        return new NPair(common);
+        m = new NPair(common);
+        break;
       case 'simclr':
-        return new SimCLR(common);
+        m = new SimCLR(common);
+        break;
       case 'moco':
-        return new MoCo({ ...common, queueSize: s.queueSize, momentum: s.momentum });
+        m = new MoCo({ ...common, queueSize: s.queueSize, momentum: s.momentum });
+        break;
       case 'byol':
-        return new BYOL({ ...common, momentum: s.momentum, symmetric: s.symmetric, predictorHidden: s.predictorHidden });
+        m = new BYOL({ ...common, momentum: s.momentum, symmetric: s.symmetric, predictorHidden: s.predictorHidden });
+        break;
+      default:
+        throw new UsageError(`--method: unknown method '${String(s.method)}'`);
     }
   } catch (e) {
+    if (e instanceof UsageError) throw e;
     const msg = (e as Error).message;
     if (options.fromConfig) throw new CliError(`${options.fromConfig}: cannot rebuild the method from config.json (${msg})`);
     throw new UsageError(flagMessage(msg));
   }
-  throw new UsageError(`--method: unknown method '${String(s.method)}'`);
+  // The library checks the image views only when they run (at the first
+  // step); check them when the model is built for the data (train's
+  // method.build, or load), before any training.
+  const build = m.build.bind(m);
+  m.build = (sampleShape: number[]) => {
+    checkViews(s.views, sampleShape, options.fromConfig);
+    return build(sampleShape);
+  };
+  return m;
 }
 
 /** Checks that `device` exists before any work, with a message naming --device. */

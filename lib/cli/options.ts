@@ -101,54 +101,130 @@ export function parseProjection(s: string): [number, number] {
   return [w[0]!, w[1]!];
 }
 
-/** One view transformation. */
-export type ViewStep = { kind: 'drop'; p: number } | { kind: 'noise'; std: number } | { kind: 'identity' };
+/**
+ * One view transformation. `crop` (random crop with zero padding) and
+ * `flip` (horizontal flip) are image views: they need `[C, H, W]` samples.
+ * `cropFlip` is a crop directly followed by a flip, built as the library's
+ * fused `randomCropFlip` (one kernel pass, one random stream).
+ */
+export type ViewStep =
+  | { kind: 'drop'; p: number }
+  | { kind: 'noise'; std: number }
+  | { kind: 'crop'; pad: number }
+  | { kind: 'flip'; p: number }
+  | { kind: 'cropFlip'; pad: number; p: number }
+  | { kind: 'identity' };
+
+/** Whether a view step needs image samples `[C, H, W]`. */
+export function isImageView(s: ViewStep): boolean {
+  return s.kind === 'crop' || s.kind === 'flip' || s.kind === 'cropFlip';
+}
+
+/** Largest crop padding (the library's bound). */
+const MAX_PAD = 2 ** 31 - 1;
+
+function viewProbability(what: string, a: string): number {
+  const v = num('--views', a);
+  if (!(v >= 0 && v <= 1)) throw new UsageError(`--views: ${what} probability must be in [0, 1], got ${a}`);
+  return v;
+}
 
 /**
  * `drop:0.2` (input drop, probability p), `noise:0.1` (Gaussian noise, std),
- * `none`, joined with `+` and applied in order: `drop:0.2+noise:0.1`.
+ * `crop:4` (random crop of the image zero-padded by 4 pixels), `flip` or
+ * `flip:0.3` (horizontal flip, probability p, default 0.5), `none`, joined
+ * with `+` and applied in order: `crop:4+flip+drop:0.1`. A crop directly
+ * followed by a flip becomes one fused `cropFlip` step.
  */
 export function parseViews(s: string): ViewStep[] {
   const parts = s.split('+').map((p) => p.trim());
   if (parts.some((p) => p === '')) throw new UsageError(`--views: empty view in '${s}'`);
   if (parts.length > 16) throw new UsageError('--views: at most 16 views can be composed');
-  return parts.map((p): ViewStep => {
+  const steps = parts.map((p): ViewStep => {
     const [k, a, ...rest] = p.split(':');
     if (rest.length) throw new UsageError(`--views: malformed view '${p}'`);
     if ((k === 'none' || k === 'identity') && a === undefined) return { kind: 'identity' };
-    if (k === 'drop' && a !== undefined) {
-      const v = num('--views', a);
-      if (!(v >= 0 && v <= 1)) throw new UsageError(`--views: drop probability must be in [0, 1], got ${a}`);
-      return { kind: 'drop', p: v };
-    }
+    if (k === 'drop' && a !== undefined) return { kind: 'drop', p: viewProbability('drop', a) };
     if (k === 'noise' && a !== undefined) {
       const v = num('--views', a);
       if (!(v >= 0)) throw new UsageError(`--views: noise std must be >= 0, got ${a}`);
       return { kind: 'noise', std: v };
     }
-    throw new UsageError(`--views: expected 'drop:P', 'noise:STD' or 'none' joined with '+', got '${p}'`);
+    if (k === 'crop') {
+      if (a === undefined) throw new UsageError(`--views: 'crop' needs the padding in pixels, e.g. 'crop:4'`);
+      const v = num('--views', a);
+      if (!Number.isInteger(v) || v < 0 || v > MAX_PAD) throw new UsageError(`--views: crop padding must be a non-negative integer, got ${a}`);
+      return { kind: 'crop', pad: v };
+    }
+    if (k === 'flip') return { kind: 'flip', p: a === undefined ? 0.5 : viewProbability('flip', a) };
+    throw new UsageError(`--views: expected 'drop:P', 'noise:STD', 'crop:PAD', 'flip[:P]' or 'none' joined with '+', got '${p}'`);
   });
+  // crop directly followed by flip: one fused step.
+  const out: ViewStep[] = [];
+  for (const st of steps) {
+    const prev = out[out.length - 1];
+    if (st.kind === 'flip' && prev?.kind === 'crop') out[out.length - 1] = { kind: 'cropFlip', pad: prev.pad, p: st.p };
+    else out.push(st);
+  }
+  return out;
 }
 
-/** The CLI spelling of a view list (inverse of parseViews). */
+function formatStep(s: ViewStep): string {
+  switch (s.kind) {
+    case 'drop':
+      return `drop:${s.p}`;
+    case 'noise':
+      return `noise:${s.std}`;
+    case 'crop':
+      return `crop:${s.pad}`;
+    case 'flip':
+      return `flip:${s.p}`;
+    case 'cropFlip':
+      return `crop:${s.pad}+flip:${s.p}`;
+    case 'identity':
+      return 'none';
+  }
+}
+
+/**
+ * The CLI spelling of a view list (inverse of parseViews; a flip's
+ * probability is always written: `crop:4+flip:0.5`).
+ */
 export function formatViews(v: ViewStep[]): string {
   if (v.length === 0) return 'none';
-  return v.map((s) => (s.kind === 'drop' ? `drop:${s.p}` : s.kind === 'noise' ? `noise:${s.std}` : 'none')).join('+');
+  return v.map(formatStep).join('+');
+}
+
+/** A finite number from a describe string, or null. */
+function describedNumber(s: string | undefined): number | null {
+  const t = (s ?? '').trim();
+  const v = t === '' ? NaN : Number(t);
+  return Number.isFinite(v) ? v : null;
 }
 
 /**
  * Parses a view as the library describes it in a checkpoint's config
- * (`inputDrop(0.2) ∘ gaussianNoise(0.1)`, `identity`). Returns null for a
- * view the CLI cannot rebuild ('custom').
+ * (`inputDrop(0.2) ∘ gaussianNoise(0.1)`, `randomCropFlip(4, 0.5) ∘
+ * inputDrop(0.1)`, `randomCrop(4)`, `horizontalFlip(0.5)`, `identity`).
+ * Returns null for a view the CLI cannot rebuild ('custom'). Separate
+ * `randomCrop(4) ∘ horizontalFlip(0.5)` (composed in code) stays two steps,
+ * so the rebuilt view draws the same random numbers.
  */
 export function viewsFromDescribe(d: unknown): ViewStep[] | null {
   if (typeof d !== 'string') return null;
   const out: ViewStep[] = [];
   for (const part of d.split('∘').map((p) => p.trim())) {
-    let m: RegExpExecArray | null;
     if (part === 'identity') continue;
-    else if ((m = /^inputDrop\(([^)]+)\)$/.exec(part))) out.push({ kind: 'drop', p: Number(m[1]) });
-    else if ((m = /^gaussianNoise\(([^)]+)\)$/.exec(part))) out.push({ kind: 'noise', std: Number(m[1]) });
+    const m = /^(\w+)\(([^)]*)\)$/.exec(part);
+    if (!m) return null;
+    const args = m[2]!.split(',').map(describedNumber);
+    if (args.some((a) => a === null)) return null;
+    const [a, b] = args as number[];
+    if (m[1] === 'inputDrop' && args.length === 1) out.push({ kind: 'drop', p: a! });
+    else if (m[1] === 'gaussianNoise' && args.length === 1) out.push({ kind: 'noise', std: a! });
+    else if (m[1] === 'randomCrop' && args.length === 1) out.push({ kind: 'crop', pad: a! });
+    else if (m[1] === 'horizontalFlip' && args.length === 1) out.push({ kind: 'flip', p: a! });
+    else if (m[1] === 'randomCropFlip' && args.length === 2) out.push({ kind: 'cropFlip', pad: a!, p: b! });
     else return null;
   }
   return out;
