@@ -147,3 +147,12 @@ describe('training on real data (bundled Fashion-MNIST)', () => {
     for (const m of [full, a, b, other]) m.dispose();
   });
 });
+
+describe('views', () => {
+  it('an image view on flat data is a ShapeError when the model is built', async () => {
+    const { views: V } = await import('../lib/index');
+    const m = new NPair({ ...tiny, views: V.compose(V.randomCrop(2), V.inputDrop(0.1)) });
+    expect(() => m.build([6])).toThrow(/views: randomCrop\(2\) ∘ inputDrop\(0.1\) needs image samples/);
+    expect(() => new NPair({ ...tiny, views: V.horizontalFlip() }).build([1, 4, 4])).not.toThrow();
+  });
+});

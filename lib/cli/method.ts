@@ -113,14 +113,6 @@ export function createMethod(s: MethodSettings, device: string, options: { fromC
     if (options.fromConfig) throw new CliError(`${options.fromConfig}: cannot rebuild the method from config.json (${msg})`);
     throw new UsageError(flagMessage(msg));
   }
-  // The library checks the image views only when they run (at the first
-  // step); check them when the model is built for the data (train's
-  // method.build, or load), before any training.
-  const build = m.build.bind(m);
-  m.build = (sampleShape: number[]) => {
-    checkViews(s.views, sampleShape, options.fromConfig);
-    return build(sampleShape);
-  };
   return m;
 }
 

@@ -222,6 +222,11 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
     }
     if (this.mix.kind === 'cutmix' && sampleShape.length !== 3)
       throw new ShapeError(`mix: CutMix needs spatial [C, H, W] samples, got [${sampleShape.join(', ')}]; use mixup for non-image data`);
+    for (const v of this.views)
+      if (v.spatial && sampleShape.length !== 3)
+        throw new ShapeError(
+          `views: ${v.describe ?? 'an image view'} needs image samples [C, H, W], got [${sampleShape.join(', ')}]; use inputDrop or gaussianNoise for non-image data`,
+        );
     this.sampleShape = [...sampleShape];
     this.buildNetworks(featureCount({ sampleShape }));
     const o = this.optimizerOptions;

@@ -25,10 +25,13 @@ export interface ViewStream {
  */
 export type View = ((x: Tensor<'float32'>, out: Tensor<'float32'>, stream: ViewStream, sampleShape?: number[]) => void) & {
   describe?: string;
+  /** Needs image samples [C, H, W] (checked when a method is built for the data). */
+  spatial?: boolean;
 };
 
-function named<T extends View>(v: T, d: string): T {
+function named<T extends View>(v: T, d: string, spatial = false): T {
   v.describe = d;
+  if (spatial) v.spatial = true;
   return v;
 }
 
@@ -60,6 +63,7 @@ export function compose(...views: View[]): View {
       views.forEach((v, k) => v(k === 0 ? x : out, out, { seed: s.seed, offset: s.offset * 16 + k }, sampleShape));
     },
     views.map((v) => v.describe ?? 'custom').join(' ∘ '),
+    views.some((v) => v.spatial),
   );
 }
 
@@ -98,7 +102,7 @@ function imageView(what: string, pad: number, flipP: number, describe: string): 
     }
     ops.randomCropFlip(x4, scratch, { pad, flipP, seed: s.seed, offset: s.offset });
     out.copyFrom(scratch);
-  }, describe);
+  }, describe, true);
 }
 
 /**

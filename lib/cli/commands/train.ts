@@ -15,7 +15,7 @@ import { type ContrastiveMethod, type EpochEvent, MoCo, type FitOptions, type Fi
 import { writeFileAtomic } from '../../io/atomic';
 import { resolveData, type DataSpec, BUNDLED } from '../data';
 import { CliError, EXIT_INTERRUPTED, EXIT_OK, UsageError, flagMessage } from '../errors';
-import { CHECKPOINT_FILE, CONFIG_FILE, checkDevice, createMethod, type MethodSettings, readRunConfig, settingsFromConfig } from '../method';
+import { CHECKPOINT_FILE, CONFIG_FILE, checkDevice, checkViews, createMethod, type MethodSettings, readRunConfig, settingsFromConfig } from '../method';
 import { MetricsLog, readMetrics } from '../metrics';
 import { type ColumnRefData, formatEncoder, formatViews, type EncoderSpecData, type MethodName, type MixName, type OptimizerName, type ViewStep } from '../options';
 import { renderPlot } from '../plot';
@@ -124,6 +124,8 @@ export async function train(o: TrainOptions, given: Set<string>): Promise<number
   let run: RunFile;
   let dir: string;
   let resumed = false;
+  // Image views on non-image data: a message in the CLI's spelling of --views.
+  let checkRunViews: (sampleShape: number[]) => void = () => {};
 
   if (o.threads !== undefined) setNumThreads(o.threads);
 
@@ -138,6 +140,7 @@ export async function train(o: TrainOptions, given: Set<string>): Promise<number
     checkDevice(o.device);
     const settings = settingsFromConfig(cfg, dir, true);
     method = createMethod(settings, o.device, { fromConfig: dir });
+    checkRunViews = (shape) => checkViews(settings.views, shape, dir);
     await method.load(dir);
     resumed = true;
     const prev = readRunFile(dir);
@@ -166,6 +169,7 @@ export async function train(o: TrainOptions, given: Set<string>): Promise<number
     checkDevice(o.device);
     const settings = settingsFromOptions(o);
     method = createMethod(settings, o.device);
+    checkRunViews = (shape) => checkViews(settings.views, shape);
     run = {
       format: 'imix-run/1',
       created: new Date().toISOString(),
@@ -204,6 +208,7 @@ export async function train(o: TrainOptions, given: Set<string>): Promise<number
     if (method instanceof MoCo && run.batch > method.queueSize)
       throw new UsageError(`--queue: the queue (${method.queueSize} keys) must hold at least one batch (--batch ${run.batch})`);
     try {
+      checkRunViews(train.sampleShape);
       method.build(train.sampleShape);
     } catch (e) {
       throw new CliError(flagMessage((e as Error).message));
