@@ -154,8 +154,9 @@ export class Generator {
     }
   }
 
-  /** Beta(a, b) as G_a / (G_a + G_b). */
+  /** Beta(a, b) as G_a / (G_a + G_b); Beta(1, 1) is the uniform distribution (i-Mix's default α). */
   beta(a: number, b: number): number {
+    if (a === 1 && b === 1) return this.uniform();
     const x = this.gamma(a), y = this.gamma(b);
     return x + y > 0 ? x / (x + y) : 0.5;
   }

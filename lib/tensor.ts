@@ -75,11 +75,16 @@ export class Tensor<D extends DType = DType> {
   get dtype(): D {
     return this.handle.dtype as D;
   }
+  private _shape: number[] | undefined;
+  private _strides: number[] | undefined;
+  /** The dimensions (a frozen array: a tensor's shape never changes). */
   get shape(): number[] {
-    return this.handle.shape;
+    // Cached: the native getter builds a new array on every call, and the
+    // layers read shapes on every step.
+    return (this._shape ??= Object.freeze(this.handle.shape) as number[]);
   }
   get strides(): number[] {
-    return this.handle.strides;
+    return (this._strides ??= Object.freeze(this.handle.strides) as number[]);
   }
   /** Element offset of this view into its storage. */
   get offset(): number {
@@ -92,7 +97,7 @@ export class Tensor<D extends DType = DType> {
     return this.handle.numel;
   }
   get ndim(): number {
-    return this.handle.shape.length;
+    return this.shape.length;
   }
   get isContiguous(): boolean {
     return this.handle.contiguous;

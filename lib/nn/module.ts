@@ -130,7 +130,8 @@ export abstract class Module {
  * while the shape stays the same (activation reuse).
  */
 export class Workspace {
-  private readonly slots = new Map<string, Tensor>();
+  /** Per key, the tensors allocated so far (one per distinct shape and dtype). */
+  private readonly slots = new Map<string, Tensor[]>();
   constructor(private readonly device: () => Device) {}
   get(key: string, shape: number[], dtype: 'float32'): Tensor<'float32'>;
   get(key: string, shape: number[], dtype: 'int32'): Tensor<'int32'>;
@@ -138,15 +139,18 @@ export class Workspace {
   get(key: string, shape: number[], dtype: 'float32' | 'int32' = 'float32'): Tensor {
     // One slot per (key, shape): training and evaluation batch sizes each
     // keep their own activations instead of reallocating on every switch.
-    const slot = `${key}:${dtype}:${shape.join('x')}`;
-    const t = this.slots.get(slot);
-    if (t && !t.disposed) return t;
+    let list = this.slots.get(key);
+    if (!list) this.slots.set(key, (list = []));
+    for (const t of list) {
+      const s = t.shape;
+      if (t.dtype === dtype && s.length === shape.length && s.every((d, i) => d === shape[i]) && !t.disposed) return t;
+    }
     const fresh = Tensor.zeros(shape, { dtype, device: this.device() });
-    this.slots.set(slot, fresh);
+    list.push(fresh);
     return fresh;
   }
   clear(): void {
-    for (const t of this.slots.values()) t.dispose();
+    for (const list of this.slots.values()) for (const t of list) t.dispose();
     this.slots.clear();
   }
 }

@@ -81,11 +81,17 @@ void relu_forward(const float* x, float* y, int64_t n) {
   });
 }
 
-// dx may alias dy (same index).
+// dx may alias dy (same index). dy[i] is loaded unconditionally so the
+// select vectorizes into a blend; `y > 0 ? dy[i] : 0` made the load
+// conditional, and GCC kept a scalar loop with a mispredicted branch per
+// element (40x slower on random signs).
 void relu_backward(const float* dy, const float* y, float* dx, int64_t n) {
   parallel_for(n, kGrain, [&](int64_t b, int64_t e) {
 #pragma omp simd
-    for (int64_t i = b; i < e; ++i) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+    for (int64_t i = b; i < e; ++i) {
+      const float g = dy[i];
+      dx[i] = y[i] > 0.0f ? g : 0.0f;
+    }
   });
 }
 

@@ -26,7 +26,10 @@ int num_threads() { return g_threads.load(std::memory_order_relaxed); }
 void set_num_threads(int n) {
   g_threads.store(n < 1 ? 1 : n, std::memory_order_relaxed);
 #if defined(IMIX_HAVE_OPENBLAS)
-  openblas_set_num_threads(n);
+  // One thread pool: gemm.cpp splits C over imix's threads and makes one
+  // single-threaded OpenBLAS call per block, so OpenBLAS's own pool stays at 1
+  // (two pools on the same cores stall each other).
+  openblas_set_num_threads(1);
 #endif
 }
 

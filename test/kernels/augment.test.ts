@@ -241,7 +241,7 @@ describe('image views', () => {
     // On tabular data the image view refuses with a ShapeError.
     const flat = { ...data, sampleShape: [784] };
     const t = new NPair({ encoder: { kind: 'mlp', hidden: [16] }, projection: [16, 8], seed: 3, views: views.randomCrop(2) });
-    await expect(t.fit(flat, { epochs: 1, batchSize: 16 })).rejects.toThrow(/randomCrop needs image samples \[C, H, W\], got samples of shape \[784\]/);
+    await expect(t.fit(flat, { epochs: 1, batchSize: 16 })).rejects.toThrow(/views: randomCrop\(2\) needs image samples \[C, H, W\], got \[784\]/);
     t.dispose();
   });
 });
