@@ -12,4 +12,6 @@ void register_batchnorm_ops(Napi::Env env, Napi::Object exports);  // batchnorm1
 void register_optim_ops(Napi::Env env, Napi::Object exports);      // SGD, LARS, AdamW
 void register_random_ops(Napi::Env env, Napi::Object exports);     // Philox draws, input drop, noise
 void register_elementwise_ops(Napi::Env env, Napi::Object exports); // axpby, rowdot, maxout, gather, sum
+void register_cuda_ops(Napi::Env env, Napi::Object exports);       // CUDA device utilities (ops_cuda.cpp)
+Napi::Object cuda_info(Napi::Env env);                              // info().cuda
 }  // namespace imix
