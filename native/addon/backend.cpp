@@ -13,6 +13,15 @@
 
 namespace imix {
 
+Backend* backend_of_type(Device::Type t) noexcept {
+  if (t == Device::CPU) return &cpu_backend();
+#if IMIX_WITH_CUDA
+  return &cuda::backend_no_switch();
+#else
+  return nullptr;
+#endif
+}
+
 Backend& backend_for(const Device& d, const char* arg) {
   if (d.type == Device::CPU) return cpu_backend();
 #if IMIX_WITH_CUDA

@@ -31,12 +31,8 @@ Storage::Storage(size_t nbytes, Device dev, const char* arg) : bytes(nbytes), de
 }
 
 Storage::~Storage() {
-  try {
-    backend_for(device).deallocate(data, bytes);
-  } catch (...) {
-    // The device was usable when the block was allocated; nothing to do if
-    // it cannot be selected now (the block is leaked, not double-freed).
-  }
+  // No device switch here: this may run from a finalizer during another call.
+  if (Backend* b = backend_of_type(device.type)) b->deallocate(data, bytes, device.index);
 }
 
 std::string shape_to_string(const std::vector<int64_t>& shape) {

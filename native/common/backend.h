@@ -35,8 +35,10 @@ class Backend {
   // `bytes` of zero-filled memory (≥ 64-byte aligned) on the current device.
   // Throws imix::Error(Backend) when the device is out of memory.
   virtual void* allocate(size_t bytes) = 0;
-  // Returns a block from allocate (same size). Never throws.
-  virtual void deallocate(void* p, size_t bytes) noexcept = 0;
+  // Returns a block that allocate gave out on device `index` (same size).
+  // Never throws and never changes the current device: it may run from a
+  // garbage-collector finalizer in the middle of another device's work.
+  virtual void deallocate(void* p, size_t bytes, int index) noexcept = 0;
   // Host → device. src may be reused as soon as this returns (the device
   // copy may still be in flight, from a staging buffer).
   virtual void copy_from_host(void* dst, const void* src, size_t bytes) = 0;
@@ -62,6 +64,10 @@ inline const char* no_cuda_build_reason() {
 
 // The CPU backend (always present).
 Backend& cpu_backend();
+
+// The backend of a device type, without selecting a device (for
+// deallocate); nullptr for CUDA in a build without it.
+Backend* backend_of_type(Device::Type t) noexcept;
 
 // The backend of device d, with d made the current device. Throws
 // imix::Error(Device) naming `arg` when d is not available, saying why

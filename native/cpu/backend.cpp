@@ -23,7 +23,7 @@ class CpuBackend final : public Backend {
     std::memset(p, 0, rounded);
     return p;
   }
-  void deallocate(void* p, size_t) noexcept override { std::free(p); }
+  void deallocate(void* p, size_t, int) noexcept override { std::free(p); }
   void copy_from_host(void* dst, const void* src, size_t bytes) override { std::memcpy(dst, src, bytes); }
   void copy_to_host(void* dst, const void* src, size_t bytes) override { std::memcpy(dst, src, bytes); }
   void copy(void* dst, const void* src, size_t bytes) override { std::memmove(dst, src, bytes); }
