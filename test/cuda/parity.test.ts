@@ -20,7 +20,11 @@
 //   normals        Box–Muller through CUDA logf/sinf/cosf: rtol 1e-5, atol 1e-6
 import { describe, expect, it } from 'vitest';
 import {
+  BYOL,
   DeviceError,
+  MoCo,
+  NPair,
+  SimCLR,
   Tensor,
   ValueError,
   cudaAvailable,
@@ -28,6 +32,8 @@ import {
   ops,
   type Device,
 } from '../../lib/index';
+import { fromArray } from '../../lib/data/dataset';
+import type { ContrastiveMethod } from '../../lib/methods/base';
 import { native } from '../../lib/native';
 import { expectClose, randn, randperm, randu } from '../helpers';
 
@@ -489,6 +495,39 @@ describe.skipIf(!HAVE_CUDA)('CPU ↔ CUDA parity', () => {
       expectParity([g.sum], [c.sum], 1e-6, 1e-6, 'sum');
       expect(g.sum1).toBe(2.5);
     });
+  });
+
+  describe('training on the device', () => {
+    const tiny = { encoder: { kind: 'mlp' as const, hidden: [32] }, projection: [32, 16] as [number, number], seed: 3 };
+    const makers: Array<[string, (device: Device) => ContrastiveMethod]> = [
+      ['npair + mixup', (device) => new NPair({ ...tiny, device, mix: { kind: 'mixup' } })],
+      ['simclr', (device) => new SimCLR({ ...tiny, device })],
+      ['moco + mixup (queue 100, batch 32: wraps)', (device) => new MoCo({ ...tiny, device, mix: { kind: 'mixup' }, queueSize: 100 })],
+      ['byol + mixup', (device) => new BYOL({ ...tiny, device, mix: { kind: 'mixup' }, predictorHidden: 16 })],
+    ];
+    const data = fromArray(randn(256 * 20, 21), [20]);
+    for (const [name, make] of makers) {
+      it(`${name}: one step's loss and gradients, then 6 training steps, match the CPU`, async () => {
+        const xq = randn(32 * 20, 1), xk = randn(32 * 20, 2);
+        const mix = { perm: randperm(32, 3), lam: randu(32, 4, 0.5, 1) };
+        const [c, g] = [await run('cpu'), await run('cuda')];
+        expectParity([g.loss], [c.loss], 1e-4, 1e-6, `${name} loss`);
+        const scale = Math.max(...Array.from(c.grads, Math.abs));
+        expectParity(g.grads, c.grads, 1e-3, 1e-5 * scale, `${name} grads`);
+        expectParity(g.losses, c.losses, 1e-3, 1e-5, `${name} fit losses`);
+
+        async function run(device: Device) {
+          const m = make(device);
+          m.build([20]);
+          const { loss, grads } = m.lossAndGradients(xq, xk, name.includes('mixup') ? mix : undefined);
+          m.dispose();
+          const f = make(device);
+          const r = await f.fit(data, { epochs: 1, batchSize: 32, maxSteps: 6 });
+          f.dispose();
+          return { loss, grads: Float32Array.from(grads), losses: r.losses };
+        }
+      });
+    }
   });
 
   it('GPU work is asynchronous until a host read: many launches, then one toArray', () => {
