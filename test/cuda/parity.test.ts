@@ -492,7 +492,13 @@ describe.skipIf(!HAVE_CUDA)('CPU ↔ CUDA parity', () => {
       expectParity(g.logits, c.logits, 1e-4, 1e-4, 'rowdot');
       expectParity(g.rsa, c.rsa, 1e-4, 1e-4, 'rowScaleAdd');
       for (const key of ['my', 'am', 'mdx', 'gat'] as const) expectBitExact(g[key], c[key], key);
-      expectParity([g.sum], [c.sum], 1e-6, 1e-6, 'sum');
+      // sum: the GPU accumulates in double (error ~1e-12); the CPU adds float
+      // blocks of 4096 (error ~1e-3 absolute at n = 1e6): hold the GPU to
+      // the exact sum and the CPU to its own accuracy.
+      let exact = 0;
+      for (const v of big) exact += v;
+      expect(Math.abs(g.sum - exact)).toBeLessThan(1e-9 * (1 + Math.abs(exact)));
+      expectParity([g.sum], [c.sum], 1e-6, 5e-3, 'sum');
       expect(g.sum1).toBe(2.5);
     });
   });
