@@ -237,7 +237,7 @@ void* pool_alloc_on(DeviceState& s, size_t bytes) {
     cudaMemGetInfo(&fr, &tot);
     cudaGetLastError();
     fail(ErrorKind::Backend, "out of device memory on cuda:" + std::to_string(s.index) + ": cannot allocate " +
-                                 mib(cls) + " (imix tensors hold " + mib(s.stats.in_use) + "; the device has " +
+                                 mib(bytes) + " (imix tensors hold " + mib(s.stats.in_use) + "; the device has " +
                                  mib(fr) + " free of " + mib(tot) +
                                  "); dispose tensors you no longer need or use smaller batches");
   }

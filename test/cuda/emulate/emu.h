@@ -10,8 +10,8 @@
 // reductions, block/warp synchronization structure, the host-side launch
 // logic. What it cannot: the GPU memory model and real data races (use
 // scripts/cuda-sanitize.sh on a GPU), CUDA's own math library (host libm runs
-// instead: expf/logf may differ on a GPU), the device layer (device.cu:
-// allocator, streams, staging) and cuBLAS.
+// instead: expf/logf may differ on a GPU), the real runtime and cuBLAS. The
+// device layer (device.cu) runs against a fake runtime (cuda_fake.h).
 #pragma once
 #include <barrier>
 #include <cmath>
@@ -82,7 +82,8 @@ inline void launch(unsigned grid, dim3 block, const std::function<void()>& fn) {
 inline void launch(dim3 grid, int block, const std::function<void()>& fn) { launch(grid, dim3((unsigned)block), fn); }
 inline void launch(unsigned grid, int block, const std::function<void()>& fn) { launch(dim3(grid), dim3((unsigned)block), fn); }
 }  // namespace emu
-// runtime API stubs
+#ifndef EMU_FAKE_RUNTIME
+// Runtime API stubs for the kernel files (device_test.cpp uses cuda_fake.h instead).
 using cudaStream_t = void*;
 using cudaError_t = int;
 constexpr int cudaSuccess = 0;
@@ -91,3 +92,4 @@ enum cudaDeviceAttr { cudaDevAttrMultiProcessorCount };
 inline int cudaMemcpyAsync(void* d, const void* s, size_t n, cudaMemcpyKind, cudaStream_t) { std::memmove(d, s, n); return 0; }
 inline int cudaDeviceGetAttribute(int* v, cudaDeviceAttr, int) { *v = 4; return 0; }
 inline int cudaGetLastError() { return 0; }
+#endif

@@ -14,7 +14,7 @@ CXX="${CXX:-g++}"
 flags=(-std=c++20 -O1 -pthread -w -I "$out/native/cuda" -I "$out")
 objs=()
 pids=()
-for f in "$out"/native/cuda/*.cpp "$out"/native/cpu/*.cpp "$here/kernels_test.cpp"; do
+for f in "$out"/native/cuda/*.cpp "$out"/native/cpu/*.cpp "$here/kernels_test.cpp" "$here/device_test.cpp"; do
   b="$(basename "$(dirname "$f")")_$(basename "$f" .cpp)"
   case "$b" in cpu_backend) continue ;; esac
   o="$out/obj/$b.o"
@@ -27,5 +27,16 @@ for f in "$out"/native/cuda/*.cpp "$out"/native/cpu/*.cpp "$here/kernels_test.cp
   fi
 done
 for p in "${pids[@]}"; do wait "$p"; done
-"$CXX" -pthread "${objs[@]}" -ldl -o "$out/kernels_test"
+# Two programs: the kernels against the CPU kernels, and the device layer
+# against the fake runtime.
+kobjs=() dobjs=()
+for o in "${objs[@]}"; do
+  case "$(basename "$o")" in
+    cuda_device_emu.o | cuda_cuda_fake.o | emulate_device_test.o) dobjs+=("$o") ;;
+    *) kobjs+=("$o") ;;
+  esac
+done
+"$CXX" -pthread "${kobjs[@]}" -ldl -o "$out/kernels_test"
+"$CXX" -pthread "${dobjs[@]}" -o "$out/device_test"
 "$out/kernels_test"
+"$out/device_test"

@@ -1,0 +1,91 @@
+// The fake CUDA runtime of cuda_fake.h.
+#include "cuda_fake.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+
+namespace fake {
+size_t budget = size_t{64} << 20, used = 0;
+long mallocs = 0, frees = 0, memcpys = 0, syncs = 0, host_allocs = 0;
+int device_count = 1;
+cudaError_t sticky = cudaSuccess;
+static std::map<void*, size_t> blocks;
+static cudaError_t last = cudaSuccess;
+static cudaError_t ret(cudaError_t e) {
+  if (sticky) e = sticky;
+  if (e) last = e;
+  return e;
+}
+}  // namespace fake
+using namespace fake;
+
+cudaError_t cudaGetLastError() {
+  cudaError_t e = sticky ? sticky : last;
+  last = cudaSuccess;
+  return e;
+}
+const char* cudaGetErrorString(cudaError_t e) {
+  switch (e) {
+    case cudaErrorMemoryAllocation: return "out of memory";
+    case cudaErrorIllegalAddress: return "an illegal memory access was encountered";
+    case cudaErrorInsufficientDriver: return "CUDA driver version is insufficient for CUDA runtime version";
+    default: return "some CUDA error";
+  }
+}
+const char* cudaGetErrorName(cudaError_t e) {
+  switch (e) {
+    case cudaErrorMemoryAllocation: return "cudaErrorMemoryAllocation";
+    case cudaErrorIllegalAddress: return "cudaErrorIllegalAddress";
+    default: return "cudaErrorUnknown";
+  }
+}
+cudaError_t cudaRuntimeGetVersion(int* v) { *v = 13000; return cudaSuccess; }
+cudaError_t cudaDriverGetVersion(int* v) { *v = 13000; return cudaSuccess; }
+cudaError_t cudaGetDeviceCount(int* n) {
+  *n = device_count;
+  return device_count ? cudaSuccess : ret(cudaErrorNoDevice);
+}
+cudaError_t cudaGetDeviceProperties(cudaDeviceProp* p, int i) {
+  std::snprintf(p->name, sizeof p->name, "Fake GPU %d", i);
+  p->totalGlobalMem = budget;
+  p->major = 8;
+  p->minor = 0;
+  return cudaSuccess;
+}
+cudaError_t cudaSetDevice(int i) { return ret(i < device_count ? cudaSuccess : cudaErrorInvalidDevice); }
+cudaError_t cudaStreamCreateWithFlags(cudaStream_t* s, unsigned) { *s = (void*)0x5; return ret(cudaSuccess); }
+cudaError_t cudaStreamSynchronize(cudaStream_t) { ++syncs; return ret(cudaSuccess); }
+cudaError_t cudaMalloc(void** p, size_t n) {
+  if (sticky) return ret(sticky);
+  if (used + n > budget) return ret(cudaErrorMemoryAllocation);
+  *p = std::malloc(n);
+  std::memset(*p, 0xAB, n);  // garbage: the backend must zero-fill
+  blocks[*p] = n;
+  used += n;
+  ++mallocs;
+  return cudaSuccess;
+}
+cudaError_t cudaFree(void* p) {
+  auto it = blocks.find(p);
+  if (it == blocks.end()) std::abort();  // double free or foreign pointer
+  used -= it->second;
+  blocks.erase(it);
+  std::free(p);
+  ++frees;
+  return ret(cudaSuccess);
+}
+cudaError_t cudaMemGetInfo(size_t* fr, size_t* tot) { *fr = budget - used; *tot = budget; return cudaSuccess; }
+cudaError_t cudaHostAlloc(void** p, size_t n, unsigned) { *p = std::malloc(n); ++host_allocs; return ret(cudaSuccess); }
+cudaError_t cudaEventCreateWithFlags(cudaEvent_t* e, unsigned) { *e = (void*)0x7; return ret(cudaSuccess); }
+cudaError_t cudaEventRecord(cudaEvent_t, cudaStream_t) { return ret(cudaSuccess); }
+cudaError_t cudaEventSynchronize(cudaEvent_t) { return ret(cudaSuccess); }
+cudaError_t cudaMemcpyAsync(void* d, const void* s, size_t n, cudaMemcpyKind, cudaStream_t) {
+  if (sticky) return ret(sticky);
+  std::memcpy(d, s, n);  // the fake stream runs everything at once
+  ++memcpys;
+  return cudaSuccess;
+}
+cudaError_t cudaMemsetAsync(void* d, int v, size_t n, cudaStream_t) { std::memset(d, v, n); return ret(cudaSuccess); }
+cudaError_t cudaDeviceGetAttribute(int* v, cudaDeviceAttr, int) { *v = 4; return cudaSuccess; }
