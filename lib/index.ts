@@ -53,6 +53,8 @@ export interface CudaInfo {
   /** The CUDA gemm: cuBLAS (loaded at run time) or imix's tiled kernel; `gemmDetail` says which library or why not. */
   gemm?: 'cublas' | 'tiled';
   gemmDetail?: string;
+  /** Only in test builds (CMake IMIX_CUDA_EMULATE=ON): the "device" is a CPU emulation of CUDA. */
+  emulated?: boolean;
 }
 
 /** What the loaded addon is: backend, BLAS, threads, SIMD, CUDA devices. */

@@ -20,7 +20,7 @@ if (!force && fs.existsSync(addon) && !process.env.IMIX_BLAS && !process.env.IMI
 
 const cmakeJs = require.resolve('cmake-js/bin/cmake-js');
 const args = [cmakeJs, 'build', '--out', outDir, '--parallel', String(require('node:os').availableParallelism?.() ?? 2)];
-for (const opt of ['IMIX_BLAS', 'IMIX_NATIVE_ARCH', 'IMIX_OPENMP', 'IMIX_CUDA']) {
+for (const opt of ['IMIX_BLAS', 'IMIX_NATIVE_ARCH', 'IMIX_OPENMP', 'IMIX_CUDA', 'IMIX_CUDA_EMULATE']) {
   if (process.env[opt]) args.push(`--CD${opt}=${process.env[opt]}`);
 }
 // Node's own headers (Debian/nodesource ship them under the install prefix):

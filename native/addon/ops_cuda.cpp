@@ -38,6 +38,9 @@ Napi::Object cuda_info(Napi::Env env) {
   cuda.Set("runtime", ver(st.runtime_version));
   cuda.Set("driver", st.driver_version ? ver(st.driver_version) : std::string("none"));
   cuda.Set("gemm", cuda::gemm_backend());
+#if IMIX_CUDA_EMULATED
+  cuda.Set("emulated", true);  // test build: the CPU emulation of test/cuda/emulate
+#endif
   if (!st.devices.empty()) cuda.Set("gemmDetail", cuda::gemm_detail());
 #else
   cuda.Set("compiled", false);

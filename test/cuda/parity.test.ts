@@ -38,6 +38,8 @@ import { native } from '../../lib/native';
 import { expectClose, randn, randperm, randu } from '../helpers';
 
 const HAVE_CUDA = cudaAvailable();
+if (info().cuda.emulated)
+  console.log('test/cuda/parity: running against the CPU emulation of CUDA (IMIX_CUDA_EMULATE build), not a GPU');
 if (!HAVE_CUDA)
   console.log(`test/cuda/parity: no usable CUDA device, the CPU/CUDA parity suite is skipped: ${info().cuda.reason}`);
 

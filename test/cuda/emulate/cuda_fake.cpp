@@ -7,7 +7,7 @@
 #include <map>
 
 namespace fake {
-size_t budget = size_t{64} << 20, used = 0;
+size_t budget = size_t{4} << 30, used = 0;  // device_test sets 64 MiB
 long mallocs = 0, frees = 0, memcpys = 0, syncs = 0, host_allocs = 0;
 int device_count = 1;
 cudaError_t sticky = cudaSuccess;
@@ -48,7 +48,7 @@ cudaError_t cudaGetDeviceCount(int* n) {
   return device_count ? cudaSuccess : ret(cudaErrorNoDevice);
 }
 cudaError_t cudaGetDeviceProperties(cudaDeviceProp* p, int i) {
-  std::snprintf(p->name, sizeof p->name, "Fake GPU %d", i);
+  std::snprintf(p->name, sizeof p->name, "imix CUDA emulation %d (host threads, fake runtime)", i);
   p->totalGlobalMem = budget;
   p->major = 8;
   p->minor = 0;

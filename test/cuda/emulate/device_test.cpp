@@ -35,6 +35,7 @@ static std::string error_of(F&& f, ErrorKind* kind = nullptr) {
 }
 
 int main() {
+  fake::budget = size_t{64} << 20;
   const cuda::Status& st = cuda::status();
   check(st.devices.size() == 1 && st.devices[0].supported && st.reason.empty(), "status: one supported device");
   ErrorKind k = ErrorKind::Argument;

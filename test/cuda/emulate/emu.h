@@ -2,18 +2,20 @@
 // (native/cuda/*.cu) on the host and compare them with the CPU kernels on a
 // machine without a GPU (test/cuda/emulate/run.sh; CI runs it).
 //
-// A launch runs its blocks one after another; a block runs blockDim real
-// threads (std::thread), so __syncthreads is a real barrier (std::barrier),
-// warp shuffles are an exchange through a per-block buffer between two
-// barriers of the warp's 32 threads, and __shared__ variables are function
-// statics (one block at a time). What this checks: indexing, bounds, tiling,
+// A launch runs its blocks one after another; a block runs its blockDim
+// threads as fibers that switch at every barrier, so __syncthreads is a real
+// barrier, warp shuffles are an exchange through a per-block buffer between
+// two barriers of the warp's 32 threads, and __shared__ variables are
+// function statics (one block at a time). What this checks: indexing, bounds, tiling,
 // reductions, block/warp synchronization structure, the host-side launch
 // logic. What it cannot: the GPU memory model and real data races (use
 // scripts/cuda-sanitize.sh on a GPU), CUDA's own math library (host libm runs
 // instead: expf/logf may differ on a GPU), the real runtime and cuBLAS. The
 // device layer (device.cu) runs against a fake runtime (cuda_fake.h).
 #pragma once
-#include <barrier>
+#include <ucontext.h>
+
+#include <cstdio>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -27,12 +29,8 @@ struct dim3 {
   dim3(unsigned x_ = 1, unsigned y_ = 1, unsigned z_ = 1) : x(x_), y(y_), z(z_) {}
 };
 struct emu_uint3 { unsigned x = 0, y = 0, z = 0; };
-inline thread_local emu_uint3 threadIdx;
-inline emu_uint3 blockIdx;
+inline emu_uint3 threadIdx, blockIdx;
 inline dim3 blockDim, gridDim;
-inline std::barrier<>* emu_block_bar;
-inline std::vector<std::unique_ptr<std::barrier<>>> emu_warp_bars;
-inline double emu_xchg[1024];
 #define __global__
 #define __device__
 #define __host__
@@ -40,16 +38,104 @@ inline double emu_xchg[1024];
 #define __shared__ static
 #define __launch_bounds__(x)
 #define __restrict__ __restrict
-inline void __syncthreads() { emu_block_bar->arrive_and_wait(); }
-inline int emu_tid() { return (int)(threadIdx.x + threadIdx.y * blockDim.x); }
+
+namespace emu {
+inline long launches = 0;
+// A block's threads are fibers (ucontext) on the calling OS thread, run
+// round-robin by a scheduler: a fiber runs until it waits at a barrier
+// (__syncthreads, or a warp shuffle), then the next one runs. Cheap switches,
+// no OS threads, deterministic order.
+struct Fiber {
+  ucontext_t ctx;
+  bool done = true;
+};
+struct Barrier {
+  unsigned n = 0, arrived = 0;
+  unsigned long gen = 0;
+};
+inline ucontext_t sched_ctx;
+inline std::vector<Fiber> fibers;
+inline std::vector<std::unique_ptr<char[]>> stacks;
+constexpr size_t kStack = size_t{128} << 10;
+inline const std::function<void()>* job = nullptr;
+inline unsigned cur = 0;
+inline Barrier block_bar;
+inline std::vector<Barrier> warp_bars;
+inline double xchg[1024];
+
+inline void yield() { swapcontext(&fibers[cur].ctx, &sched_ctx); }
+inline void wait(Barrier& b) {
+  const unsigned long g = b.gen;
+  if (++b.arrived == b.n) {
+    b.arrived = 0;
+    ++b.gen;
+    return;
+  }
+  for (long spins = 0; b.gen == g; ++spins) {
+    if (spins > 100000000L) {
+      std::fprintf(stderr, "emu: a barrier never completed (divergent __syncthreads?)\n");
+      std::abort();
+    }
+    yield();
+  }
+}
+inline void entry() {
+  (*job)();
+  fibers[cur].done = true;  // returns to uc_link (the scheduler)
+}
+inline void run_block(unsigned nt, unsigned bdx, const std::function<void()>& fn) {
+  if (fibers.size() < nt) fibers.resize(nt);
+  while (stacks.size() < nt) stacks.emplace_back(new char[kStack]);
+  job = &fn;
+  block_bar = Barrier{nt};
+  warp_bars.assign((nt + 31) / 32, Barrier{32});
+  if (nt % 32) warp_bars.back().n = nt % 32;
+  for (unsigned i = 0; i < nt; ++i) {
+    getcontext(&fibers[i].ctx);
+    fibers[i].ctx.uc_stack.ss_sp = stacks[i].get();
+    fibers[i].ctx.uc_stack.ss_size = kStack;
+    fibers[i].ctx.uc_link = &sched_ctx;
+    makecontext(&fibers[i].ctx, entry, 0);
+    fibers[i].done = false;
+  }
+  for (bool any = true; any;) {
+    any = false;
+    for (unsigned i = 0; i < nt; ++i) {
+      if (fibers[i].done) continue;
+      any = true;
+      cur = i;
+      threadIdx.x = i % bdx;
+      threadIdx.y = i / bdx;
+      swapcontext(&sched_ctx, &fibers[i].ctx);
+    }
+  }
+}
+inline void launch(dim3 grid, dim3 block, const std::function<void()>& fn) {
+  ++launches;
+  gridDim = grid;
+  blockDim = block;
+  for (unsigned by = 0; by < grid.y; ++by)
+    for (unsigned bx = 0; bx < grid.x; ++bx) {
+      blockIdx.x = bx;
+      blockIdx.y = by;
+      run_block(block.x * block.y, block.x, fn);
+    }
+}
+inline void launch(unsigned grid, dim3 block, const std::function<void()>& fn) { launch(dim3(grid), block, fn); }
+inline void launch(dim3 grid, int block, const std::function<void()>& fn) { launch(grid, dim3((unsigned)block), fn); }
+inline void launch(unsigned grid, int block, const std::function<void()>& fn) { launch(dim3(grid), dim3((unsigned)block), fn); }
+}  // namespace emu
+
+inline void __syncthreads() { emu::wait(emu::block_bar); }
 template <class T>
 T __shfl_xor_sync(unsigned, T v, int o) {
-  const int t = emu_tid(), w = t / 32;
-  std::memcpy(&emu_xchg[t], &v, sizeof(T));
-  emu_warp_bars[(size_t)w]->arrive_and_wait();
+  const unsigned t = emu::cur;
+  emu::Barrier& w = emu::warp_bars[t / 32];
+  std::memcpy(&emu::xchg[t], &v, sizeof(T));
+  emu::wait(w);
   T r;
-  std::memcpy(&r, &emu_xchg[t ^ o], sizeof(T));
-  emu_warp_bars[(size_t)w]->arrive_and_wait();
+  std::memcpy(&r, &emu::xchg[t ^ (unsigned)o], sizeof(T));
+  emu::wait(w);
   return r;
 }
 template <class T> T __ldcs(const T* p) { return *p; }
@@ -57,31 +143,6 @@ template <class T> void __stcs(T* p, T v) { *p = v; }
 struct alignas(16) float4 { float x, y, z, w; };
 struct alignas(16) double2 { double x, y; };
 inline double2 make_double2(double a, double b) { return {a, b}; }
-namespace emu {
-inline long launches = 0;
-inline void launch(dim3 grid, dim3 block, const std::function<void()>& fn) {
-  ++launches;
-  gridDim = grid;
-  blockDim = block;
-  const unsigned nt = block.x * block.y;
-  for (unsigned by = 0; by < grid.y; ++by)
-    for (unsigned bx = 0; bx < grid.x; ++bx) {
-      blockIdx.x = bx; blockIdx.y = by;
-      std::barrier<> bar((std::ptrdiff_t)nt);
-      emu_block_bar = &bar;
-      emu_warp_bars.clear();
-      for (unsigned w = 0; w < (nt + 31) / 32; ++w) emu_warp_bars.emplace_back(new std::barrier<>(32));
-      std::vector<std::thread> th;
-      th.reserve(nt);
-      for (unsigned t = 0; t < nt; ++t)
-        th.emplace_back([&, t] { threadIdx.x = t % block.x; threadIdx.y = t / block.x; fn(); });
-      for (auto& x : th) x.join();
-    }
-}
-inline void launch(unsigned grid, dim3 block, const std::function<void()>& fn) { launch(dim3(grid), block, fn); }
-inline void launch(dim3 grid, int block, const std::function<void()>& fn) { launch(grid, dim3((unsigned)block), fn); }
-inline void launch(unsigned grid, int block, const std::function<void()>& fn) { launch(dim3(grid), dim3((unsigned)block), fn); }
-}  // namespace emu
 #ifndef EMU_FAKE_RUNTIME
 // Runtime API stubs for the kernel files (device_test.cpp uses cuda_fake.h instead).
 using cudaStream_t = void*;

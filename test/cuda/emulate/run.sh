@@ -11,7 +11,7 @@ rm -rf "$out/obj"
 mkdir -p "$out/obj"
 python3 "$here/prepare.py" "$root" "$out"
 CXX="${CXX:-g++}"
-flags=(-std=c++20 -O1 -pthread -w -I "$out/native/cuda" -I "$out")
+flags=(-std=c++17 -O1 -pthread -w -I "$out/native/cuda" -I "$out")
 objs=()
 pids=()
 for f in "$out"/native/cuda/*.cpp "$out"/native/cpu/*.cpp "$here/kernels_test.cpp" "$here/device_test.cpp"; do
