@@ -4,9 +4,27 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
+#include <functional>
 #include <map>
 
 namespace fake {
+// The stream: a FIFO of work that runs only when the host waits for it
+// (stream or event synchronize, cudaFree), like a GPU that is always behind.
+static std::deque<std::function<void()>> queue;
+static void drain() {
+  while (!queue.empty()) {
+    auto f = std::move(queue.front());
+    queue.pop_front();
+    f();
+  }
+}
+static void enqueue(std::function<void()> f) { queue.push_back(std::move(f)); }
+static void submit_launch(std::function<void()>&& f) { enqueue(std::move(f)); }
+static const bool installed = (emu::submit = submit_launch, true);
+struct Event {
+  unsigned long recorded = 0, completed = 0;
+};
 size_t budget = size_t{4} << 30, used = 0;  // device_test sets 64 MiB
 long mallocs = 0, frees = 0, memcpys = 0, syncs = 0, host_allocs = 0;
 int device_count = 1;
@@ -56,7 +74,11 @@ cudaError_t cudaGetDeviceProperties(cudaDeviceProp* p, int i) {
 }
 cudaError_t cudaSetDevice(int i) { return ret(i < device_count ? cudaSuccess : cudaErrorInvalidDevice); }
 cudaError_t cudaStreamCreateWithFlags(cudaStream_t* s, unsigned) { *s = (void*)0x5; return ret(cudaSuccess); }
-cudaError_t cudaStreamSynchronize(cudaStream_t) { ++syncs; return ret(cudaSuccess); }
+cudaError_t cudaStreamSynchronize(cudaStream_t) {
+  ++syncs;
+  drain();
+  return ret(cudaSuccess);
+}
 cudaError_t cudaMalloc(void** p, size_t n) {
   if (sticky) return ret(sticky);
   if (used + n > budget) return ret(cudaErrorMemoryAllocation);
@@ -68,6 +90,7 @@ cudaError_t cudaMalloc(void** p, size_t n) {
   return cudaSuccess;
 }
 cudaError_t cudaFree(void* p) {
+  drain();  // cudaFree synchronizes
   auto it = blocks.find(p);
   if (it == blocks.end()) std::abort();  // double free or foreign pointer
   used -= it->second;
@@ -78,14 +101,33 @@ cudaError_t cudaFree(void* p) {
 }
 cudaError_t cudaMemGetInfo(size_t* fr, size_t* tot) { *fr = budget - used; *tot = budget; return cudaSuccess; }
 cudaError_t cudaHostAlloc(void** p, size_t n, unsigned) { *p = std::malloc(n); ++host_allocs; return ret(cudaSuccess); }
-cudaError_t cudaEventCreateWithFlags(cudaEvent_t* e, unsigned) { *e = (void*)0x7; return ret(cudaSuccess); }
-cudaError_t cudaEventRecord(cudaEvent_t, cudaStream_t) { return ret(cudaSuccess); }
-cudaError_t cudaEventSynchronize(cudaEvent_t) { return ret(cudaSuccess); }
+cudaError_t cudaEventCreateWithFlags(cudaEvent_t* e, unsigned) {
+  *e = new Event();
+  return ret(cudaSuccess);
+}
+cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t) {
+  Event* ev = (Event*)e;
+  const unsigned long n = ++ev->recorded;
+  enqueue([ev, n] { ev->completed = n; });
+  return ret(cudaSuccess);
+}
+cudaError_t cudaEventSynchronize(cudaEvent_t e) {
+  Event* ev = (Event*)e;
+  while (ev->completed < ev->recorded && !queue.empty()) {
+    auto f = std::move(queue.front());
+    queue.pop_front();
+    f();
+  }
+  return ret(cudaSuccess);
+}
 cudaError_t cudaMemcpyAsync(void* d, const void* s, size_t n, cudaMemcpyKind, cudaStream_t) {
   if (sticky) return ret(sticky);
-  std::memcpy(d, s, n);  // the fake stream runs everything at once
   ++memcpys;
+  enqueue([d, s, n] { std::memcpy(d, s, n); });  // reads s when the stream gets there
   return cudaSuccess;
 }
-cudaError_t cudaMemsetAsync(void* d, int v, size_t n, cudaStream_t) { std::memset(d, v, n); return ret(cudaSuccess); }
+cudaError_t cudaMemsetAsync(void* d, int v, size_t n, cudaStream_t) {
+  enqueue([d, v, n] { std::memset(d, v, n); });
+  return ret(cudaSuccess);
+}
 cudaError_t cudaDeviceGetAttribute(int* v, cudaDeviceAttr, int) { *v = 4; return cudaSuccess; }

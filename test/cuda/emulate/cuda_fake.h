@@ -1,7 +1,9 @@
 // A fake CUDA runtime for emulating native/cuda/device.cu on the host
 // (device_test.cpp, and the emulated addon of CMake IMIX_CUDA_EMULATE=ON):
-// one device with a memory budget, a stream that runs everything at once,
-// events, pinned memory, and counters. Only what
+// one device with a memory budget, a stream that queues copies, memsets,
+// event records and kernel launches and runs them only when the host
+// synchronizes (so a missing synchronization reads stale data), events,
+// pinned memory, and counters. Only what
 // device.cu calls, with the documented signatures and error codes.
 #pragma once
 #define EMU_FAKE_RUNTIME 1

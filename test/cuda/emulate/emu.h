@@ -110,20 +110,36 @@ inline void run_block(unsigned nt, unsigned bdx, const std::function<void()>& fn
     }
   }
 }
+// Where launches go: run at once (kernel tests), or queued on the fake
+// runtime's stream (cuda_fake.cpp sets this), so they run in stream order
+// with the copies and only when the host synchronizes.
+// (A plain pointer: constant-initialized, so setting it from another file's
+// static initializer cannot be undone by this one's.)
+inline void (*submit)(std::function<void()>&&) = nullptr;
 inline void launch(dim3 grid, dim3 block, const std::function<void()>& fn) {
   ++launches;
-  gridDim = grid;
-  blockDim = block;
-  for (unsigned by = 0; by < grid.y; ++by)
-    for (unsigned bx = 0; bx < grid.x; ++bx) {
-      blockIdx.x = bx;
-      blockIdx.y = by;
-      run_block(block.x * block.y, block.x, fn);
-    }
+  std::function<void()> run = [grid, block, fn] {
+    gridDim = grid;
+    blockDim = block;
+    for (unsigned by = 0; by < grid.y; ++by)
+      for (unsigned bx = 0; bx < grid.x; ++bx) {
+        blockIdx.x = bx;
+        blockIdx.y = by;
+        run_block(block.x * block.y, block.x, fn);
+      }
+  };
+  if (submit) submit(std::move(run));
+  else run();
 }
-inline void launch(unsigned grid, dim3 block, const std::function<void()>& fn) { launch(dim3(grid), block, fn); }
-inline void launch(dim3 grid, int block, const std::function<void()>& fn) { launch(grid, dim3((unsigned)block), fn); }
-inline void launch(unsigned grid, int block, const std::function<void()>& fn) { launch(dim3(grid), dim3((unsigned)block), fn); }
+inline dim3 to_dim3(dim3 d) { return d; }
+inline dim3 to_dim3(unsigned v) { return dim3(v); }
+inline dim3 to_dim3(int v) { return dim3((unsigned)v); }
+// kernel<<<grid, block>>>(args...): the arguments are evaluated at the call,
+// like a real launch, and the kernel runs on copies of them (maybe later).
+template <class G, class B, class K, class... A>
+void launch_k(G grid, B block, K kernel, A... args) {
+  launch(to_dim3(grid), to_dim3(block), [kernel, args...]() { kernel(args...); });
+}
 }  // namespace emu
 
 inline void __syncthreads() { emu::wait(emu::block_bar); }

@@ -5,7 +5,7 @@ usage: prepare.py REPO_ROOT OUT_DIR [--real-device]
 
 OUT_DIR/native/cuda gets every kernel file (<family>.cu → <family>.cpp) with
 each `kernel<<<grid, block[, smem, stream]>>>(args)` launch rewritten as
-`emu::launch(grid, block, [&]() { kernel(args); })`, an emulated common.cuh
+`emu::launch_k(grid, block, [](auto... a) { kernel(a...); }, args)`, an emulated common.cuh
 (host stubs for the stream, the pool, uploads and the host readback, plus
 the real device reductions from native/cuda/common.cuh), and the headers the
 kernels include. device.cu (the CUDA runtime layer) is turned into
@@ -118,7 +118,9 @@ def rewrite_launches(s):
                 if depth == 0:
                     break
             e += 1
-        out.append('emu::launch(%s, %s, [&]() { %s(%s); })' % (cfg[0].strip(), cfg[1].strip(), m.group(1), s[k + 1:e]))
+        # Arguments evaluated now, the kernel run on copies (a queued launch
+        # runs after the host function has returned).
+        out.append('emu::launch_k(%s, %s, [](auto... a) { %s(a...); }, %s)' % (cfg[0].strip(), cfg[1].strip(), m.group(1), s[k + 1:e]))
         i = e + 1
 
 
