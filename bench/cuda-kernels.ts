@@ -7,6 +7,8 @@
  * $IMIX_PYTHON) when torch has CUDA; otherwise "reference unavailable".
  *
  * Without a usable CUDA device it prints why and exits 0.
+ * IMIX_BENCH_SMOKE=1 divides every size by ~64 and takes one sample: a quick
+ * check that every case runs (CI runs it on the emulated CUDA build).
  *
  * Timing: each sample issues `inner` calls back to back and then waits for
  * the stream (cudaSynchronize), so launch overhead is amortized as in a
@@ -59,6 +61,9 @@ function fill(n: number, seed: number, scale = 1): Float32Array {
   return out;
 }
 const dev = 'cuda' as const;
+const SMOKE = process.env.IMIX_BENCH_SMOKE === '1';
+/** A size, or a small stand-in for it in smoke mode. */
+const sz = (v: number, min = 4) => (SMOKE ? Math.max(min, Math.ceil(v / 64)) : v);
 const F = (n: number, seed: number, scale = 1, shape?: number[]) => Tensor.from(fill(n, seed, scale), shape ?? [n], { device: dev });
 const Zc = (shape: number[]) => Tensor.zeros(shape, { device: dev });
 function perm(N: number): Tensor<'int32'> {
@@ -69,6 +74,7 @@ function perm(N: number): Tensor<'int32'> {
 const disposeAll = (...ts: Tensor[]) => () => ts.forEach((t) => t.dispose());
 
 function median(run: () => void, inner: number, samples: number): number {
+  if (SMOKE) [inner, samples] = [1, 1];
   for (let i = 0; i < 2; i++) {
     run();
     nu.cudaSynchronize(0);
@@ -88,7 +94,7 @@ function cases(): Case[] {
   const out: Case[] = [];
   // gemm: the encoder's big matmuls and a square one; cuBLAS (if loaded) and the tiled kernel.
   for (const tiled of [false, true])
-    for (const [M, N, K] of [[4096, 4096, 4096], [512, 2048, 784], [512, 512, 2048]] as const)
+    for (const [M, N, K] of [[sz(4096), sz(4096), sz(4096)], [sz(512), sz(2048), sz(784)], [sz(512), sz(512), sz(2048)]])
       out.push({
         name: `gemm NT${tiled ? ' (tiled kernel)' : ''}`,
         shape: `${M}x${N}x${K}`,
@@ -107,7 +113,7 @@ function cases(): Case[] {
         },
         ref: tiled ? undefined : { op: 'gemm_nt', M, N, K },
       });
-  for (const [N, M] of [[256, 256 + 4096], [512, 512 + 16384], [256, 256 + 65536]] as const)
+  for (const [N, M] of [[sz(256), sz(256 + 4096)], [sz(512), sz(512 + 16384)], [sz(256), SMOKE ? 9000 : 256 + 65536]])
     out.push({
       name: 'mixed cross-entropy (i-Mix)',
       shape: `${N}x${M}`,
@@ -120,7 +126,7 @@ function cases(): Case[] {
       ref: { op: 'mixed_ce', N, M },
     });
   {
-    const [N, D] = [4096, 256];
+    const [N, D] = [sz(4096), sz(256)];
     out.push({
       name: 'l2 normalize forward',
       shape: `${N}x${D}`,
@@ -133,7 +139,7 @@ function cases(): Case[] {
       ref: { op: 'normalize', N, D },
     });
   }
-  const n = 25_000_000; // ~ a ResNet-50's parameter count
+  const n = sz(25_000_000); // ~ a ResNet-50's parameter count
   out.push({
     name: 'EMA (flat buffer)',
     shape: `${n}`,
@@ -146,7 +152,7 @@ function cases(): Case[] {
     ref: { op: 'ema', n },
   });
   {
-    const [N, Fd] = [512, 3 * 32 * 32];
+    const [N, Fd] = [sz(512), 3 * 32 * 32];
     out.push({
       name: 'mixup (per-row λ)',
       shape: `${N}x${Fd}`,
@@ -170,7 +176,7 @@ function cases(): Case[] {
     });
   }
   {
-    const [N, C] = [4096, 2048];
+    const [N, C] = [sz(4096), sz(2048)];
     out.push({
       name: 'batchnorm1d forward (train)',
       shape: `${N}x${C}`,
@@ -202,7 +208,8 @@ function cases(): Case[] {
       },
     });
   }
-  const segs = ops.makeSegments([n / 2, 1000, n / 2 - 1000], [3, 0, 3]);
+  const half = Math.floor(n / 2), mid = Math.min(1000, Math.floor(n / 4));
+  const segs = ops.makeSegments([half, mid, n - half - mid], [3, 0, 3]);
   out.push({
     name: 'SGD momentum (segmented)',
     shape: `${n}`,
@@ -273,7 +280,7 @@ function cases(): Case[] {
     ref: { op: 'sum', n },
   });
   {
-    const [R, B, Fd] = [60000, 512, 784];
+    const [R, B, Fd] = [sz(60000), sz(512), 784];
     out.push({
       name: 'gatherRows (batching)',
       shape: `${B} of ${R}x${Fd}`,
@@ -288,7 +295,7 @@ function cases(): Case[] {
     });
   }
   {
-    const [K, D, N] = [65536, 128, 256];
+    const [K, D, N] = [sz(65536), 128, sz(256)];
     out.push({
       name: 'queue enqueue (wrapping)',
       shape: `${N}x${D} into ${K}`,
@@ -350,18 +357,20 @@ function main(): void {
   const d = i.cuda.devices[0]!;
   console.log(`device: cuda:0 ${d.name}, ${(d.memory / 2 ** 30).toFixed(1)} GiB, capability ${d.capability}; CUDA runtime ${i.cuda.runtime}, driver ${i.cuda.driver}`);
   console.log(`gemm: ${i.cuda.gemmDetail ?? i.cuda.gemm}`);
+  if (i.cuda.emulated) console.log('NOTE: this is the CPU emulation of CUDA (a test build): the numbers mean nothing');
+  if (SMOKE) console.log('smoke run (IMIX_BENCH_SMOKE=1): tiny sizes, one sample');
 
   // Device-to-device copy bandwidth: the roof the streaming kernels are held against.
-  const copyN = 64 << 20; // 256 MiB
+  const copyN = sz(64 << 20); // 256 MiB
   const a = Zc([copyN]), b = Zc([copyN]);
   const copyMs = median(() => void b.copyFrom(a), 10, 7);
   a.dispose();
   b.dispose();
   const copyGBs = (2 * copyN * 4) / (copyMs * 1e6);
-  console.log(`device-to-device copy: ${copyGBs.toFixed(0)} GB/s (read + write of 256 MiB)`);
+  console.log(`device-to-device copy: ${copyGBs.toFixed(0)} GB/s (read + write of ${(copyN * 4) / 2 ** 20} MiB)`);
 
   const all = cases();
-  const ref = torchReference(all);
+  const ref: RefOut = SMOKE ? { available: false, reason: 'smoke run' } : torchReference(all);
   console.log(ref.available ? `reference: torch ${ref.torch} on ${ref.device}` : `reference unavailable (${ref.reason ?? 'torch has no CUDA'})`);
 
   const rows: Row[] = [];
