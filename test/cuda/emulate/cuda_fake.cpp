@@ -19,7 +19,7 @@ static void drain() {
     f();
   }
 }
-static void enqueue(std::function<void()> f) { queue.push_back(std::move(f)); }
+void enqueue(std::function<void()> f) { queue.push_back(std::move(f)); }
 static void submit_launch(std::function<void()>&& f) { enqueue(std::move(f)); }
 static const bool installed = (emu::submit = submit_launch, true);
 struct Event {
@@ -73,7 +73,16 @@ cudaError_t cudaGetDeviceProperties(cudaDeviceProp* p, int i) {
   return cudaSuccess;
 }
 cudaError_t cudaSetDevice(int i) { return ret(i < device_count ? cudaSuccess : cudaErrorInvalidDevice); }
-cudaError_t cudaStreamCreateWithFlags(cudaStream_t* s, unsigned) { *s = (void*)0x5; return ret(cudaSuccess); }
+// The stream handle points at this: fake_cublas.cpp queues its work through it.
+struct FakeStream {
+  void (*enqueue)(void (*fn)(void*), void* ctx);
+};
+static void enqueue_c(void (*fn)(void*), void* ctx) { fake::enqueue([fn, ctx] { fn(ctx); }); }
+static FakeStream g_stream{enqueue_c};
+cudaError_t cudaStreamCreateWithFlags(cudaStream_t* s, unsigned) {
+  *s = &g_stream;
+  return ret(cudaSuccess);
+}
 cudaError_t cudaStreamSynchronize(cudaStream_t) {
   ++syncs;
   drain();

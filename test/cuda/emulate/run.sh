@@ -40,3 +40,5 @@ done
 "$CXX" -pthread "${dobjs[@]}" -o "$out/device_test"
 "$out/kernels_test"
 "$out/device_test"
+# A fake libcublas for the emulated addon build (IMIX_CUBLAS=$out/libfakecublas.so).
+"$CXX" -std=c++17 -O1 -shared -fPIC "$here/fake_cublas.cpp" -o "$out/libfakecublas.so"
