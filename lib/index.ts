@@ -41,12 +41,40 @@ export { SimCLR } from './methods/simclr';
 export { MoCo, type MoCoOptions } from './methods/moco';
 export { BYOL, type BYOLOptions } from './methods/byol';
 
+/** The CUDA part of {@link info}. */
+export interface CudaInfo {
+  /** Whether this build of the addon has the CUDA backend. */
+  compiled: boolean;
+  /** CUDA devices (`supported`: compute capability 8.0 or newer, which this build has code for). */
+  devices: Array<{ index: number; name: string; memory: number; capability: string; supported?: boolean }>;
+  /** Why no CUDA device can be used (no CUDA build, no driver, no device); absent when one can. */
+  reason?: string;
+  /** The CUDA runtime the addon was built with, and the driver's CUDA version (`'none'` without a driver). */
+  runtime?: string;
+  driver?: string;
+  /** The CUDA gemm: cuBLAS (loaded at run time) or imix's tiled kernel; `gemmDetail` says which library or why not. */
+  gemm?: 'cublas' | 'tiled';
+  gemmDetail?: string;
+  /** Only in test builds (CMake IMIX_CUDA_EMULATE=ON): the "device" is a CPU emulation of CUDA. */
+  emulated?: boolean;
+}
+
 /** What the loaded addon is: backend, BLAS, threads, SIMD, CUDA devices. */
-export type Info = NativeInfo;
+export type Info = Omit<NativeInfo, 'cuda'> & { cuda: CudaInfo };
 
 /** Reports the backend, BLAS, thread count, build flags and CUDA devices in use. */
 export function info(): Info {
-  return native.info();
+  return native.info() as Info;
+}
+
+/**
+ * True when this addon has the CUDA backend and a usable CUDA device, i.e.
+ * tensors can be created with `device: 'cuda'`. Otherwise `info().cuda.reason`
+ * says why not.
+ */
+export function cudaAvailable(): boolean {
+  const c = info().cuda;
+  return c.compiled && c.reason === undefined && c.devices.some((d) => d.supported !== false);
 }
 
 /** Sets the number of CPU threads the kernels (and the BLAS) use. Returns it. */

@@ -2,7 +2,7 @@
 // Builds the native addon with cmake-js (run by `npm install`).
 // Skips the build when a prebuilt addon for this platform is already present,
 // unless --force is given. Extra CMake options come from the environment:
-//   IMIX_BLAS=AUTO|ON|OFF   IMIX_NATIVE_ARCH=ON|OFF   IMIX_BUILD_DIR=build
+//   IMIX_BLAS=AUTO|ON|OFF   IMIX_CUDA=AUTO|ON|OFF   IMIX_NATIVE_ARCH=ON|OFF   IMIX_BUILD_DIR=build
 'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -13,14 +13,14 @@ const force = process.argv.includes('--force');
 const outDir = process.env.IMIX_BUILD_DIR || 'build';
 const addon = path.join(root, outDir, 'Release', 'imix.node');
 
-if (!force && fs.existsSync(addon) && !process.env.IMIX_BLAS) {
+if (!force && fs.existsSync(addon) && !process.env.IMIX_BLAS && !process.env.IMIX_CUDA) {
   console.log(`imix: native addon present (${path.relative(root, addon)}); use npm run build:native to rebuild`);
   process.exit(0);
 }
 
 const cmakeJs = require.resolve('cmake-js/bin/cmake-js');
 const args = [cmakeJs, 'build', '--out', outDir, '--parallel', String(require('node:os').availableParallelism?.() ?? 2)];
-for (const opt of ['IMIX_BLAS', 'IMIX_NATIVE_ARCH', 'IMIX_OPENMP', 'IMIX_CUDA']) {
+for (const opt of ['IMIX_BLAS', 'IMIX_NATIVE_ARCH', 'IMIX_OPENMP', 'IMIX_CUDA', 'IMIX_CUDA_EMULATE']) {
   if (process.env[opt]) args.push(`--CD${opt}=${process.env[opt]}`);
 }
 // Node's own headers (Debian/nodesource ship them under the install prefix):

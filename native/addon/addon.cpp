@@ -53,11 +53,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   o.Set("simd", simd);
   o.Set("buildType", IMIX_BUILD_TYPE);
   o.Set("cxxFlags", IMIX_CXX_FLAGS);
-  Napi::Object cuda = Napi::Object::New(env);
-  cuda.Set("compiled", false);
-  cuda.Set("devices", Napi::Array::New(env));
-  cuda.Set("reason", "this build has no CUDA backend");
-  o.Set("cuda", cuda);
+  o.Set("cuda", cuda_info(env));
   return o;
 }
 
@@ -92,6 +88,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   register_random_ops(env, exports);
   register_elementwise_ops(env, exports);
   register_augment_ops(env, exports);
+  register_cuda_ops(env, exports);
   return exports;
 }
 

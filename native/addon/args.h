@@ -7,7 +7,11 @@
 #include <string>
 #include <vector>
 
+#include "../cpu/kernels.h"
 #include "tensor.h"
+#if IMIX_WITH_CUDA
+#include "../cuda/kernels.h"
+#endif
 
 namespace imix {
 
@@ -101,6 +105,49 @@ inline void expect_cpu(const Tensor* t, const char* name) {
   IMIX_CHECK(t->device().type == Device::CPU, Device,
              std::string(name) + ": on " + t->device().str() + ", this operation runs on cpu tensors only");
 }
+
+// The device a binding runs on: that of its reference operand, after every
+// other operand was checked to be on the same one (expect_same_device).
+// Constructing it makes the device current (cudaSetDevice), so kernels
+// issued next go to that device's stream.
+struct Dispatch {
+  Device dev;
+  Dispatch(const Tensor* t, const char* name) : dev(t->device()) { backend_for(dev, name); }
+  bool cuda() const { return dev.type == Device::CUDA; }
+};
+
+// IMIX_KERNEL(dev, fn, args...): cuda::fn(args...) for a CUDA dispatch,
+// cpu::fn(args...) otherwise. Both have the same signature
+// (native/cpu/kernels.h, native/cuda/kernels.h).
+#if IMIX_WITH_CUDA
+#define IMIX_KERNEL(d, fn, ...) ((d).cuda() ? ::imix::cuda::fn(__VA_ARGS__) : ::imix::cpu::fn(__VA_ARGS__))
+#else
+#define IMIX_KERNEL(d, fn, ...) ((void)(d), ::imix::cpu::fn(__VA_ARGS__))
+#endif
+
+// A host-readable view of a (small, contiguous) tensor for the value checks
+// below: a CPU tensor's own memory, or for a CUDA tensor a host copy (one
+// device→host copy, which waits for the stream: validating λ/π/index
+// vectors costs one synchronization per call on CUDA). t may be null.
+template <class T>
+class HostData {
+ public:
+  explicit HostData(const Tensor* t) {
+    if (!t) return;
+    if (t->device().type == Device::CPU) {
+      p_ = (const T*)t->data();
+      return;
+    }
+    buf_.resize((size_t)t->numel());
+    backend_for(t->device()).copy_to_host(buf_.data(), t->data(), buf_.size() * sizeof(T));
+    p_ = buf_.data();
+  }
+  const T* get() const { return p_; }
+
+ private:
+  std::vector<T> buf_;
+  const T* p_ = nullptr;
+};
 // A float32, contiguous tensor (the common case for kernel operands).
 inline float* f32(Tensor* t, const char* name) {
   expect_dtype(t, DType::F32, name);
@@ -121,7 +168,7 @@ inline void expect_no_alias(const Tensor* a, const Tensor* b, const char* an, co
              std::string(an) + " and " + bn + " overlap in memory; this operation is out of place");
 }
 
-// Host-side checks on index/weight vectors (CPU tensors are read directly).
+// Host-side checks on index/weight vectors (host pointers: HostData).
 // perm must be a permutation of 0..N-1.
 void check_permutation(const int32_t* perm, int64_t N, const char* name);
 // Every value in [lo, hi) .

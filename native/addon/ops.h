@@ -13,4 +13,6 @@ void register_optim_ops(Napi::Env env, Napi::Object exports);      // SGD, LARS,
 void register_random_ops(Napi::Env env, Napi::Object exports);     // Philox draws, input drop, noise
 void register_elementwise_ops(Napi::Env env, Napi::Object exports); // axpby, rowdot, maxout, gather, sum
 void register_augment_ops(Napi::Env env, Napi::Object exports);     // random crop + horizontal flip
+void register_cuda_ops(Napi::Env env, Napi::Object exports);       // CUDA device utilities (ops_cuda.cpp)
+Napi::Object cuda_info(Napi::Env env);                              // info().cuda
 }  // namespace imix

@@ -70,13 +70,13 @@ Napi::Value ForwardTrain(const Napi::CallbackInfo& info) {
   float* rvp = per_feature(rvar, C, x, "runningVar", "x");
   float* smp = per_feature(smean, C, x, "saveMean", "x");
   float* sip = per_feature(sinv, C, x, "saveInvstd", "x");
-  expect_cpu(x, "x");
+  const Dispatch dev(x, "x");
   IMIX_CHECK(N >= 2, Value,
              "x: expected more than 1 value per channel when training, got input shape " + x->shape_str());
   expect_disjoint({{x, "x", false}, {y, "y", true}, {gamma, "gamma", false}, {beta, "beta", false},
                    {rmean, "runningMean", true}, {rvar, "runningVar", true}, {smean, "saveMean", true},
                    {sinv, "saveInvstd", true}});
-  cpu::batchnorm1d_forward_train(xp, yp, N, C, gp, bp, (float)eps, (float)momentum, rmp, rvp, smp, sip);
+  IMIX_KERNEL(dev, batchnorm1d_forward_train, xp, yp, N, C, gp, bp, (float)eps, (float)momentum, rmp, rvp, smp, sip);
   return info.Env().Undefined();
 }
 
@@ -100,10 +100,10 @@ Napi::Value ForwardEval(const Napi::CallbackInfo& info) {
   const float* bp = per_feature(beta, C, x, "beta", "x");
   const float* rmp = per_feature(rmean, C, x, "runningMean", "x");
   const float* rvp = per_feature(rvar, C, x, "runningVar", "x");
-  expect_cpu(x, "x");
+  const Dispatch dev(x, "x");
   expect_disjoint({{x, "x", false}, {y, "y", true}, {gamma, "gamma", false}, {beta, "beta", false},
                    {rmean, "runningMean", false}, {rvar, "runningVar", false}});
-  cpu::batchnorm1d_forward_eval(xp, yp, N, C, gp, bp, rmp, rvp, (float)eps);
+  IMIX_KERNEL(dev, batchnorm1d_forward_eval, xp, yp, N, C, gp, bp, rmp, rvp, (float)eps);
   return info.Env().Undefined();
 }
 
@@ -133,10 +133,10 @@ Napi::Value Backward(const Napi::CallbackInfo& info) {
   const float* sip = per_feature(sinv, C, x, "saveInvstd", "x");
   float* dgp = per_feature(dgamma, C, x, "dgamma", "x");
   float* dbp = per_feature(dbeta, C, x, "dbeta", "x");
-  expect_cpu(x, "x");
+  const Dispatch dev(x, "x");
   expect_disjoint({{dy, "dy", false}, {x, "x", false}, {gamma, "gamma", false}, {smean, "saveMean", false},
                    {sinv, "saveInvstd", false}, {dx, "dx", true}, {dgamma, "dgamma", true}, {dbeta, "dbeta", true}});
-  cpu::batchnorm1d_backward(dyp, xp, gp, smp, sip, N, C, dxp, dgp, dbp, accumulate);
+  IMIX_KERNEL(dev, batchnorm1d_backward, dyp, xp, gp, smp, sip, N, C, dxp, dgp, dbp, accumulate);
   return info.Env().Undefined();
 }
 

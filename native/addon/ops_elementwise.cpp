@@ -26,9 +26,9 @@ Napi::Value Axpby(const Napi::CallbackInfo& info) {
   const float* xp = f32(x, "x");
   float* yp = f32(y, "y");
   expect_same_device(x, y, "x", "y");
-  expect_cpu(y, "y");
+  const Dispatch dev(y, "y");
   IMIX_CHECK(x->numel() == y->numel(), Shape, "x: shape " + x->shape_str() + " does not match y " + y->shape_str());
-  cpu::axpby((float)alpha, xp, (float)beta, yp, y->numel());
+  IMIX_KERNEL(dev, axpby, (float)alpha, xp, (float)beta, yp, y->numel());
   return info.Env().Undefined();
 }
 
@@ -46,10 +46,10 @@ Napi::Value Rowdot(const Napi::CallbackInfo& info) {
   int64_t st = column_stride(out, N, "out");
   expect_same_device(tb, ta, "b", "a");
   expect_same_device(out, ta, "out", "a");
-  expect_cpu(ta, "a");
+  const Dispatch dev(ta, "a");
   IMIX_CHECK(out->storage != ta->storage && out->storage != tb->storage, Value,
              "out: overlaps an input; rowdot is out of place");
-  cpu::rowdot(ap, bp, (float*)out->data(), st, N, D, (float)alpha);
+  IMIX_KERNEL(dev, rowdot, ap, bp, (float*)out->data(), st, N, D, (float)alpha);
   return info.Env().Undefined();
 }
 
@@ -67,9 +67,9 @@ Napi::Value RowScaleAdd(const Napi::CallbackInfo& info) {
   int64_t st = column_stride(s, N, "s");
   expect_same_device(x, y, "x", "y");
   expect_same_device(s, y, "s", "y");
-  expect_cpu(y, "y");
+  const Dispatch dev(y, "y");
   expect_no_alias(x, y, "x", "y");
-  cpu::row_scale_add(yp, (const float*)s->data(), st, xp, N, D, (float)alpha);
+  IMIX_KERNEL(dev, row_scale_add, yp, (const float*)s->data(), st, xp, N, D, (float)alpha);
   return info.Env().Undefined();
 }
 
@@ -92,9 +92,9 @@ Napi::Value MaxoutForward(const Napi::CallbackInfo& info) {
   int32_t* ap = i32(am, "argmax");
   expect_same_device(y, x, "y", "x");
   expect_same_device(am, x, "argmax", "x");
-  expect_cpu(x, "x");
+  const Dispatch dev(x, "x");
   expect_no_alias(x, y, "x", "y");
-  cpu::maxout_forward(xp, yp, ap, N, F, k);
+  IMIX_KERNEL(dev, maxout_forward, xp, yp, ap, N, F, k);
   return info.Env().Undefined();
 }
 
@@ -114,10 +114,10 @@ Napi::Value MaxoutBackward(const Napi::CallbackInfo& info) {
   float* dxp = f32(dx, "dx");
   expect_same_device(am, dy, "argmax", "dy");
   expect_same_device(dx, dy, "dx", "dy");
-  expect_cpu(dy, "dy");
+  const Dispatch dev(dy, "dy");
   expect_no_alias(dy, dx, "dy", "dx");
-  check_indices(ap, N * F, 0, k, "argmax");
-  cpu::maxout_backward(dyp, ap, dxp, N, F, k);
+  check_indices(HostData<int32_t>(am).get(), N * F, 0, k, "argmax");
+  IMIX_KERNEL(dev, maxout_backward, dyp, ap, dxp, N, F, k);
   return info.Env().Undefined();
 }
 
@@ -139,10 +139,10 @@ Napi::Value GatherRows(const Napi::CallbackInfo& info) {
   float* op = f32(out, "out");
   expect_same_device(idx, src, "idx", "src");
   expect_same_device(out, src, "out", "src");
-  expect_cpu(src, "src");
+  const Dispatch dev(src, "src");
   expect_no_alias(src, out, "src", "out");
-  check_indices(ip, B, 0, R, "idx");
-  cpu::gather_rows(sp, ip, op, B, F);
+  check_indices(HostData<int32_t>(idx).get(), B, 0, R, "idx");
+  IMIX_KERNEL(dev, gather_rows, sp, ip, op, B, F);
   return info.Env().Undefined();
 }
 
@@ -150,8 +150,8 @@ Napi::Value Sum(const Napi::CallbackInfo& info) {
   Args a(info);
   Tensor* x = a.tensor(0, "x");
   const float* xp = f32(x, "x");
-  expect_cpu(x, "x");
-  return Napi::Number::New(info.Env(), cpu::sum(xp, x->numel()));
+  const Dispatch dev(x, "x");
+  return Napi::Number::New(info.Env(), IMIX_KERNEL(dev, sum, xp, x->numel()));
 }
 
 }  // namespace

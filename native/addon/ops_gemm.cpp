@@ -99,7 +99,7 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   const Mat A = mat2d(tA, "A"), B = mat2d(tB, "B"), C = mat2d(tC, "C");
   expect_same_device(tB, tA, "B", "A");
   expect_same_device(tC, tA, "C", "A");
-  expect_cpu(tA, "A");
+  const Dispatch dev(tA, "A");
   const int64_t M = transA ? A.cols : A.rows, K = transA ? A.rows : A.cols;
   const int64_t KB = transB ? B.cols : B.rows, N = transB ? B.rows : B.cols;
   IMIX_CHECK(KB == K, Shape,
@@ -112,7 +112,7 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   IMIX_CHECK(std::fabs(beta) <= FLT_MAX, Value, "beta: " + std::to_string(beta) + " does not fit in float32");
   expect_disjoint(C, A, "C", "A");
   expect_disjoint(C, B, "C", "B");
-  cpu::gemm(transA, transB, M, N, K, (float)alpha, A.p, A.ld, B.p, B.ld, (float)beta, C.p, C.ld);
+  IMIX_KERNEL(dev, gemm, transA, transB, M, N, K, (float)alpha, A.p, A.ld, B.p, B.ld, (float)beta, C.p, C.ld);
   return info.Env().Undefined();
 }
 
@@ -146,11 +146,11 @@ Napi::Value LinearForward(const Napi::CallbackInfo& info) {
   expect_same_device(W, x, "W", "x");
   if (b) expect_same_device(b, x, "b", "x");
   expect_same_device(y, x, "y", "x");
-  expect_cpu(x, "x");
+  const Dispatch dev(x, "x");
   expect_no_alias(y, x, "y", "x");
   expect_no_alias(y, W, "y", "W");
   if (b) expect_no_alias(y, b, "y", "b");
-  cpu::linear_forward(xp, Wp, bp, yp, d.N, d.in, d.out);
+  IMIX_KERNEL(dev, linear_forward, xp, Wp, bp, yp, d.N, d.in, d.out);
   return info.Env().Undefined();
 }
 
@@ -177,7 +177,7 @@ Napi::Value LinearBackward(const Napi::CallbackInfo& info) {
   if (db) expect_shape(db, {d.out}, "db");
   for (auto [t, n] : {std::pair<Tensor*, const char*>{W, "W"}, {dy, "dy"}, {dx, "dx"}, {dW, "dW"}, {db, "db"}})
     if (t) expect_same_device(t, x, n, "x");
-  expect_cpu(x, "x");
+  const Dispatch dev(x, "x");
   // Outputs must not overlap the inputs or each other.
   const std::pair<Tensor*, const char*> ins[] = {{x, "x"}, {W, "W"}, {dy, "dy"}};
   const std::pair<Tensor*, const char*> outs[] = {{dx, "dx"}, {dW, "dW"}, {db, "db"}};
@@ -187,7 +187,7 @@ Napi::Value LinearBackward(const Napi::CallbackInfo& info) {
     for (size_t p = o + 1; p < 3; ++p)
       if (outs[p].first) expect_no_alias(outs[o].first, outs[p].first, outs[o].second, outs[p].second);
   }
-  cpu::linear_backward(xp, Wp, dyp, dxp, dWp, dbp, d.N, d.in, d.out, accumulate);
+  IMIX_KERNEL(dev, linear_backward, xp, Wp, dyp, dxp, dWp, dbp, d.N, d.in, d.out, accumulate);
   return info.Env().Undefined();
 }
 
@@ -201,9 +201,9 @@ Napi::Value BiasAdd(const Napi::CallbackInfo& info) {
   expect_ndim(y, 2, "y");
   expect_shape(b, {y->shape[1]}, "b");
   expect_same_device(b, y, "b", "y");
-  expect_cpu(y, "y");
+  const Dispatch dev(y, "y");
   expect_no_alias(y, b, "y", "b");
-  cpu::bias_add(yp, bp, y->shape[0], y->shape[1]);
+  IMIX_KERNEL(dev, bias_add, yp, bp, y->shape[0], y->shape[1]);
   return info.Env().Undefined();
 }
 
@@ -218,9 +218,9 @@ Napi::Value BiasGrad(const Napi::CallbackInfo& info) {
   expect_ndim(dy, 2, "dy");
   expect_shape(db, {dy->shape[1]}, "db");
   expect_same_device(db, dy, "db", "dy");
-  expect_cpu(dy, "dy");
+  const Dispatch dev(dy, "dy");
   expect_no_alias(db, dy, "db", "dy");
-  cpu::bias_grad(dyp, dbp, dy->shape[0], dy->shape[1], accumulate);
+  IMIX_KERNEL(dev, bias_grad, dyp, dbp, dy->shape[0], dy->shape[1], accumulate);
   return info.Env().Undefined();
 }
 
@@ -233,9 +233,9 @@ Napi::Value ReluForward(const Napi::CallbackInfo& info) {
   float* yp = f32(y, "y");
   expect_shape(y, x->shape, "y");
   expect_same_device(y, x, "y", "x");
-  expect_cpu(x, "x");
+  const Dispatch dev(x, "x");
   expect_same_or_disjoint(y, x, "y", "x");
-  cpu::relu_forward(xp, yp, x->numel());
+  IMIX_KERNEL(dev, relu_forward, xp, yp, x->numel());
   return info.Env().Undefined();
 }
 
@@ -252,10 +252,10 @@ Napi::Value ReluBackward(const Napi::CallbackInfo& info) {
   expect_shape(dx, dy->shape, "dx");
   expect_same_device(y, dy, "y", "dy");
   expect_same_device(dx, dy, "dx", "dy");
-  expect_cpu(dy, "dy");
+  const Dispatch dev(dy, "dy");
   expect_same_or_disjoint(dx, dy, "dx", "dy");
   expect_no_alias(dx, y, "dx", "y");
-  cpu::relu_backward(dyp, yp, dxp, dy->numel());
+  IMIX_KERNEL(dev, relu_backward, dyp, yp, dxp, dy->numel());
   return info.Env().Undefined();
 }
 

@@ -61,11 +61,11 @@ Napi::Value L2NormalizeForward(const Napi::CallbackInfo& info) {
   expect_shape(norms, {N}, "norms");
   expect_same_device(y, x, "y", "x");
   expect_same_device(norms, x, "norms", "x");
-  expect_cpu(x, "x");
+  const Dispatch dev(x, "x");
   expect_same_or_no_alias(y, x, "y", "x");  // in place (y = x) is fine
   expect_no_alias(x, norms, "x", "norms");
   expect_no_alias(y, norms, "y", "norms");
-  cpu::l2normalize_forward(xp, yp, np_, N, D, (float)eps);
+  IMIX_KERNEL(dev, l2normalize_forward, xp, yp, np_, N, D, (float)eps);
   return info.Env().Undefined();
 }
 
@@ -87,11 +87,11 @@ Napi::Value L2NormalizeBackward(const Napi::CallbackInfo& info) {
   expect_same_device(dy, y, "dy", "y");
   expect_same_device(norms, y, "norms", "y");
   expect_same_device(dx, y, "dx", "y");
-  expect_cpu(y, "y");
+  const Dispatch dev(y, "y");
   expect_same_or_no_alias(dx, dy, "dx", "dy");
   expect_no_alias(dx, y, "dx", "y");
   expect_no_alias(dx, norms, "dx", "norms");
-  cpu::l2normalize_backward(dyp, yp, np_, dxp, N, D);
+  IMIX_KERNEL(dev, l2normalize_backward, dyp, yp, np_, dxp, N, D);
   return info.Env().Undefined();
 }
 
@@ -132,7 +132,7 @@ Napi::Value MixedCrossEntropy(const Napi::CallbackInfo& info) {
   same_device_opt(perm, logits, "perm", "logits");
   same_device_opt(lam, logits, "lam", "logits");
   same_device_opt(losses, logits, "losses", "logits");
-  expect_cpu(logits, "logits");
+  const Dispatch dev(logits, "logits");
   no_alias_opt(lam, logits, "lam", "logits");
   no_alias_opt(losses, logits, "losses", "logits");
   no_alias_opt(losses, lam, "losses", "lam");
@@ -145,9 +145,11 @@ Napi::Value MixedCrossEntropy(const Napi::CallbackInfo& info) {
                    std::to_string(M) + " columns");
     if (tp) {
       const int64_t hi = M - col_offset;
+      const HostData<int32_t> th(targets);
+      const int32_t* t = th.get();
       for (int64_t i = 0; i < N; ++i)
-        IMIX_CHECK(tp[i] >= 0 && tp[i] < hi, Value,
-                   "targets: entry " + std::to_string(i) + " is " + std::to_string(tp[i]) + ", outside [0, " +
+        IMIX_CHECK(t[i] >= 0 && t[i] < hi, Value,
+                   "targets: entry " + std::to_string(i) + " is " + std::to_string(t[i]) + ", outside [0, " +
                        std::to_string(hi) + ") (logits has " + std::to_string(M) + " columns, colOffset " +
                        std::to_string(col_offset) + ")");
     } else {
@@ -157,10 +159,10 @@ Napi::Value MixedCrossEntropy(const Napi::CallbackInfo& info) {
                      "); pass targets or a smaller colOffset");
     }
   }
-  if (pp) check_permutation(pp, N, "perm");
-  if (lamp) check_unit_interval(lamp, N, "lam");
+  if (pp) check_permutation(HostData<int32_t>(perm).get(), N, "perm");
+  if (lamp) check_unit_interval(HostData<float>(lam).get(), N, "lam");
 
-  double sum = cpu::mixed_cross_entropy(lp, N, M, tp, pp, lamp, col_offset, (float)scale, lossp);
+  double sum = IMIX_KERNEL(dev, mixed_cross_entropy, lp, N, M, tp, pp, lamp, col_offset, (float)scale, lossp);
   return Napi::Number::New(info.Env(), sum);
 }
 
@@ -204,7 +206,7 @@ Napi::Value MixedCosine(const Napi::CallbackInfo& info) {
   same_device_opt(lam, p, "lam", "p");
   same_device_opt(dp, p, "dp", "p");
   same_device_opt(losses, p, "losses", "p");
-  expect_cpu(p, "p");
+  const Dispatch dev(p, "p");
   no_alias_opt(dp, p, "dp", "p");
   no_alias_opt(dp, k, "dp", "k");
   no_alias_opt(dp, lam, "dp", "lam");
@@ -212,10 +214,10 @@ Napi::Value MixedCosine(const Napi::CallbackInfo& info) {
   no_alias_opt(losses, k, "losses", "k");
   no_alias_opt(losses, lam, "losses", "lam");
   no_alias_opt(losses, dp, "losses", "dp");
-  if (permp) check_permutation(permp, N, "perm");
-  if (lamp) check_unit_interval(lamp, N, "lam");
+  if (permp) check_permutation(HostData<int32_t>(perm).get(), N, "perm");
+  if (lamp) check_unit_interval(HostData<float>(lam).get(), N, "lam");
 
-  double sum = cpu::mixed_cosine(pptr, kptr, N, D, permp, lamp, (float)scale, dpp, lossp);
+  double sum = IMIX_KERNEL(dev, mixed_cosine, pptr, kptr, N, D, permp, lamp, (float)scale, dpp, lossp);
   return Napi::Number::New(info.Env(), sum);
 }
 

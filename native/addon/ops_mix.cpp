@@ -40,12 +40,12 @@ Napi::Value Mixup(const Napi::CallbackInfo& info) {
   expect_same_device(out, x, "out", "x");
   expect_same_device(perm, x, "perm", "x");
   if (lam) expect_same_device(lam, x, "lam", "x");
-  expect_cpu(x, "x");
+  const Dispatch dev(x, "x");
   expect_no_alias(x, out, "x", "out");
   if (lam) expect_no_alias(lam, out, "lam", "out");
-  check_permutation(pp, N, "perm");
-  if (lam) check_unit_interval(lp, N, "lam");
-  cpu::mixup(xp, op, N, F, pp, lp, lam_scalar);
+  check_permutation(HostData<int32_t>(perm).get(), N, "perm");
+  if (lam) check_unit_interval(HostData<float>(lam).get(), N, "lam");
+  IMIX_KERNEL(dev, mixup, xp, op, N, F, pp, lp, lam_scalar);
   return info.Env().Undefined();
 }
 
@@ -111,10 +111,10 @@ Napi::Value Cutmix(const Napi::CallbackInfo& info) {
   b.x1 = box_field(bo, "x1", b.x0, "x0", W, "W");
   expect_same_device(out, x, "out", "x");
   expect_same_device(perm, x, "perm", "x");
-  expect_cpu(x, "x");
+  const Dispatch dev(x, "x");
   expect_no_alias(x, out, "x", "out");
-  check_permutation(pp, N, "perm");
-  cpu::cutmix(xp, op, N, C, H, W, pp, b);
+  check_permutation(HostData<int32_t>(perm).get(), N, "perm");
+  IMIX_KERNEL(dev, cutmix, xp, op, N, C, H, W, pp, b);
   return info.Env().Undefined();
 }
 

@@ -134,14 +134,14 @@ Napi::Value SgdStep(const Napi::CallbackInfo& info) {
   float* pp = f32(param, "param");
   const float* gp = state_buffer(grad, param, "grad");
   float* bp = buf ? state_buffer(buf, param, "buf") : nullptr;
-  expect_cpu(param, "param");
+  const Dispatch dev(param, "param");
   IMIX_CHECK(!nesterov || momentum > 0.0, Value, "nesterov: requires momentum > 0");
   IMIX_CHECK(buf || momentum == 0.0, Argument, "buf: a momentum buffer is required when momentum > 0");
   Segs sg = read_segments(a, 7, param->numel());
   expect_disjoint({{param, "param"}, {grad, "grad"}, {buf, "buf"}});
   // With momentum 0 the buffer plays no part (PyTorch does not keep one).
-  cpu::sgd_step(pp, gp, momentum > 0.0 ? bp : nullptr, param->numel(), (float)lr, (float)momentum,
-                (float)wd, nesterov, sg.offsets, sg.flags, sg.nseg);
+  IMIX_KERNEL(dev, sgd_step, pp, gp, momentum > 0.0 ? bp : nullptr, param->numel(), (float)lr, (float)momentum,
+              (float)wd, nesterov, sg.offsets, sg.flags, sg.nseg);
   return info.Env().Undefined();
 }
 
@@ -160,12 +160,12 @@ Napi::Value LarsStep(const Napi::CallbackInfo& info) {
   float* pp = f32(param, "param");
   const float* gp = state_buffer(grad, param, "grad");
   float* bp = state_buffer(buf, param, "buf");
-  expect_cpu(param, "param");
+  const Dispatch dev(param, "param");
   IMIX_CHECK(!nesterov || momentum > 0.0, Value, "nesterov: requires momentum > 0");
   Segs sg = read_segments(a, 8, param->numel());
   expect_disjoint({{param, "param"}, {grad, "grad"}, {buf, "buf"}});
-  cpu::lars_step(pp, gp, bp, param->numel(), (float)lr, (float)momentum, (float)wd, (float)eta, nesterov,
-                 sg.offsets, sg.flags, sg.nseg);
+  IMIX_KERNEL(dev, lars_step, pp, gp, bp, param->numel(), (float)lr, (float)momentum, (float)wd, (float)eta,
+              nesterov, sg.offsets, sg.flags, sg.nseg);
   return info.Env().Undefined();
 }
 
@@ -188,11 +188,11 @@ Napi::Value AdamwStep(const Napi::CallbackInfo& info) {
   const float* gp = state_buffer(grad, param, "grad");
   float* mp = state_buffer(m, param, "m");
   float* vp = state_buffer(v, param, "v");
-  expect_cpu(param, "param");
+  const Dispatch dev(param, "param");
   Segs sg = read_segments(a, 10, param->numel());
   expect_disjoint({{param, "param"}, {grad, "grad"}, {m, "m"}, {v, "v"}});
-  cpu::adamw_step(pp, gp, mp, vp, param->numel(), (float)lr, beta1, beta2, (float)eps, (float)wd,
-                  step, sg.offsets, sg.flags, sg.nseg);
+  IMIX_KERNEL(dev, adamw_step, pp, gp, mp, vp, param->numel(), (float)lr, beta1, beta2, (float)eps, (float)wd,
+              step, sg.offsets, sg.flags, sg.nseg);
   return info.Env().Undefined();
 }
 

@@ -28,15 +28,17 @@ void expect_in_place_or_disjoint(const Tensor* x, const Tensor* out) {
   expect_no_alias(x, out, "x", "out");
 }
 
-// x and out: float32, contiguous, same element count and device, on cpu.
-void elementwise_pair(Tensor* x, Tensor* out, const float** xp, float** op) {
+// x and out: float32, contiguous, same element count and device; returns
+// the device to run on.
+Dispatch elementwise_pair(Tensor* x, Tensor* out, const float** xp, float** op) {
   *xp = f32(x, "x");
   *op = f32(out, "out");
   expect_same_device(out, x, "out", "x");
   IMIX_CHECK(out->numel() == x->numel(), Shape,
              "out: shape " + out->shape_str() + " does not match x " + x->shape_str());
-  expect_cpu(x, "x");
+  const Dispatch dev(x, "x");
   expect_in_place_or_disjoint(x, out);
+  return dev;
 }
 
 Napi::Value RandUniform(const Napi::CallbackInfo& info) {
@@ -45,8 +47,8 @@ Napi::Value RandUniform(const Napi::CallbackInfo& info) {
   uint64_t seed = a.u64(1, "seed");
   uint64_t offset = a.u64(2, "offset");
   float* op = f32(out, "out");
-  expect_cpu(out, "out");
-  cpu::rand_uniform(op, out->numel(), seed, offset);
+  const Dispatch dev(out, "out");
+  IMIX_KERNEL(dev, rand_uniform, op, out->numel(), seed, offset);
   return info.Env().Undefined();
 }
 
@@ -58,8 +60,8 @@ Napi::Value RandNormal(const Napi::CallbackInfo& info) {
   float mean = float_arg(a, 3, "mean", -HUGE_VAL);
   float sd = float_arg(a, 4, "std", 0.0);
   float* op = f32(out, "out");
-  expect_cpu(out, "out");
-  cpu::rand_normal(op, out->numel(), seed, offset, mean, sd);
+  const Dispatch dev(out, "out");
+  IMIX_KERNEL(dev, rand_normal, op, out->numel(), seed, offset, mean, sd);
   return info.Env().Undefined();
 }
 
@@ -72,8 +74,8 @@ Napi::Value InputDrop(const Napi::CallbackInfo& info) {
   uint64_t offset = a.u64(4, "offset");
   const float* xp;
   float* op;
-  elementwise_pair(x, out, &xp, &op);
-  cpu::input_drop(xp, op, x->numel(), (float)p, seed, offset);
+  const Dispatch dev = elementwise_pair(x, out, &xp, &op);
+  IMIX_KERNEL(dev, input_drop, xp, op, x->numel(), (float)p, seed, offset);
   return info.Env().Undefined();
 }
 
@@ -86,8 +88,8 @@ Napi::Value GaussianNoise(const Napi::CallbackInfo& info) {
   uint64_t offset = a.u64(4, "offset");
   const float* xp;
   float* op;
-  elementwise_pair(x, out, &xp, &op);
-  cpu::gaussian_noise(xp, op, x->numel(), sd, seed, offset);
+  const Dispatch dev = elementwise_pair(x, out, &xp, &op);
+  IMIX_KERNEL(dev, gaussian_noise, xp, op, x->numel(), sd, seed, offset);
   return info.Env().Undefined();
 }
 

@@ -17,8 +17,8 @@ Napi::Value Ema(const Napi::CallbackInfo& info) {
   expect_same_device(s, t, "source", "target");
   IMIX_CHECK(s->numel() == t->numel(), Shape,
              "source: shape " + s->shape_str() + " does not match target " + t->shape_str());
-  expect_cpu(t, "target");
-  cpu::ema(tp, sp, t->numel(), (float)m);
+  const Dispatch dev(t, "target");
+  IMIX_KERNEL(dev, ema, tp, sp, t->numel(), (float)m);
   return info.Env().Undefined();
 }
 
@@ -34,14 +34,14 @@ Napi::Value QueueEnqueue(const Napi::CallbackInfo& info) {
   float* qp = f32(q, "queue");
   const float* kp = f32(k, "keys");
   expect_same_device(k, q, "keys", "queue");
-  expect_cpu(q, "queue");
+  const Dispatch dev(q, "queue");
   IMIX_CHECK(K > 0, Shape, "queue: has no rows");
   IMIX_CHECK(N <= K, Shape,
              "keys: " + std::to_string(N) + " rows do not fit a queue of " + std::to_string(K) + " rows");
   IMIX_CHECK(ptr >= 0 && ptr < K, Value,
              "ptr: " + std::to_string(ptr) + " is outside [0, " + std::to_string(K) + ")");
   expect_no_alias(k, q, "keys", "queue");
-  int64_t next = cpu::queue_enqueue(qp, K, D, kp, N, ptr);
+  int64_t next = IMIX_KERNEL(dev, queue_enqueue, qp, K, D, kp, N, ptr);
   return Napi::Number::New(info.Env(), (double)next);
 }
 

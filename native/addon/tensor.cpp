@@ -18,24 +18,22 @@ Device parse_device(const std::string& s, const char* arg) {
       long idx = std::strtol(s.c_str() + 5, &end, 10);
       if (*end != '\0' || idx < 0 || s.size() == 5)
         fail(ErrorKind::Device, std::string(arg) + ": malformed device '" + s + "' (use 'cpu', 'cuda' or 'cuda:N')");
+      IMIX_CHECK(idx < 1024, Device, std::string(arg) + ": malformed device '" + s + "' (device index too large)");
       d.index = (int)idx;
     }
-    fail(ErrorKind::Device, std::string(arg) + ": device '" + s +
-                                "' is not available: this build of imix has no CUDA backend");
+    return d;
   }
   fail(ErrorKind::Device, std::string(arg) + ": unknown device '" + s + "' (use 'cpu', 'cuda' or 'cuda:N')");
 }
 
-Storage::Storage(size_t nbytes, Device dev) : bytes(nbytes), device(dev) {
-  // 64-byte alignment for vector loads; aligned_alloc wants a multiple of it.
-  size_t rounded = ((nbytes + 63) / 64) * 64;
-  if (rounded == 0) rounded = 64;
-  data = std::aligned_alloc(64, rounded);
-  if (!data) throw std::bad_alloc();
-  std::memset(data, 0, rounded);
+Storage::Storage(size_t nbytes, Device dev, const char* arg) : bytes(nbytes), device(dev) {
+  data = backend_for(dev, arg).allocate(nbytes);  // zero-filled, ≥ 64-byte aligned
 }
 
-Storage::~Storage() { std::free(data); }
+Storage::~Storage() {
+  // No device switch here: this may run from a finalizer during another call.
+  if (Backend* b = backend_of_type(device.type)) b->deallocate(data, bytes, device.index);
+}
 
 std::string shape_to_string(const std::vector<int64_t>& shape) {
   std::string s = "[";
@@ -248,7 +246,8 @@ Napi::Value Tensor::CopyFromArray(const Napi::CallbackInfo& info) {
     IMIX_CHECK(info.Length() >= 1 && info[0].IsTypedArray(), Argument, "source: expected a typed array");
     Napi::TypedArray arr = info[0].As<Napi::TypedArray>();
     check_array_matches(*this, arr, "source");
-    std::memcpy(data(), typed_data(arr), (size_t)numel() * dtype_size(dtype));
+    // CUDA: through a pinned staging buffer; returns before the device copy ends.
+    backend_for(device()).copy_from_host(data(), typed_data(arr), (size_t)numel() * dtype_size(dtype));
     return info.This();
   });
 }
@@ -259,7 +258,8 @@ Napi::Value Tensor::CopyToArray(const Napi::CallbackInfo& info) {
     IMIX_CHECK(info.Length() >= 1 && info[0].IsTypedArray(), Argument, "target: expected a typed array");
     Napi::TypedArray arr = info[0].As<Napi::TypedArray>();
     check_array_matches(*this, arr, "target");
-    std::memcpy(typed_data(arr), data(), (size_t)numel() * dtype_size(dtype));
+    // CUDA: waits for the stream, then copies out through a pinned staging buffer.
+    backend_for(device()).copy_to_host(typed_data(arr), data(), (size_t)numel() * dtype_size(dtype));
     return info[0];
   });
 }
@@ -275,31 +275,9 @@ Napi::Value Tensor::CopyFrom(const Napi::CallbackInfo& info) {
                "source: shape " + src->shape_str() + " has a different element count than " + shape_str());
     IMIX_CHECK(src->device() == device(), Device, "source: on " + src->device().str() + ", target on " + device().str());
     IMIX_CHECK(src->contiguous() && contiguous(), Shape, "source: both tensors must be contiguous");
-    std::memmove(data(), src->data(), (size_t)numel() * dtype_size(dtype));
+    backend_for(device()).copy(data(), src->data(), (size_t)numel() * dtype_size(dtype));
     return info.This();
   });
-}
-
-// Visits every element offset of a (shape, strides) view, last dim fastest.
-template <class F>
-static void for_each_offset(const std::vector<int64_t>& shape, const std::vector<int64_t>& strides, int64_t base, F&& f) {
-  size_t nd = shape.size();
-  for (int64_t d : shape)
-    if (d == 0) return;
-  std::vector<int64_t> idx(nd, 0);
-  for (;;) {
-    int64_t off = base;
-    for (size_t k = 0; k < nd; ++k) off += idx[k] * strides[k];
-    f(off);
-    size_t k = nd;
-    while (k > 0) {
-      --k;
-      if (++idx[k] < shape[k]) break;
-      idx[k] = 0;
-      if (k == 0) return;
-    }
-    if (nd == 0) return;
-  }
 }
 
 // fill(value): any view, strided ones included (e.g. a matrix diagonal).
@@ -309,20 +287,21 @@ Napi::Value Tensor::Fill(const Napi::CallbackInfo& info) {
     // Any float, NaN and ±Inf included (masks, tests); int32 needs an int32.
     IMIX_CHECK(info.Length() >= 1 && info[0].IsNumber(), Argument, "value: expected a number");
     double v = info[0].As<Napi::Number>().DoubleValue();
+    uint32_t bits;
     if (dtype == DType::F32) {
-      float* p = (float*)storage->data;
       float fv = (float)v;
-      if (contiguous()) {
-        float* q = p + offset;
-        for (int64_t i = 0, n = numel(); i < n; ++i) q[i] = fv;
-      } else {
-        for_each_offset(shape, strides, offset, [&](int64_t o) { p[o] = fv; });
-      }
+      std::memcpy(&bits, &fv, sizeof bits);
     } else {
       IMIX_CHECK(v >= -2147483648.0 && v <= 2147483647.0 && v == (double)(int32_t)v, Value,
                  "value: not an int32 for an int32 tensor");
-      int32_t* p = (int32_t*)storage->data;
-      for_each_offset(shape, strides, offset, [&](int64_t o) { p[o] = (int32_t)v; });
+      int32_t iv = (int32_t)v;
+      std::memcpy(&bits, &iv, sizeof bits);
+    }
+    Backend& be = backend_for(device());
+    if (contiguous()) {
+      if (numel() > 0) be.fill32(data(), bits, numel());
+    } else {
+      be.fill32_strided(data(), bits, shape.data(), strides.data(), (int)shape.size());
     }
     return info.This();
   });

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "../common/backend.h"
 #include "../common/error.h"
 
 namespace imix {
@@ -17,21 +18,18 @@ enum class DType { F32, I32 };
 inline const char* dtype_name(DType d) { return d == DType::F32 ? "float32" : "int32"; }
 inline size_t dtype_size(DType) { return 4; }
 
-struct Device {
-  enum Type { CPU, CUDA } type = CPU;
-  int index = 0;
-  bool operator==(const Device& o) const { return type == o.type && index == o.index; }
-  bool operator!=(const Device& o) const { return !(*this == o); }
-  std::string str() const { return type == CPU ? "cpu" : "cuda:" + std::to_string(index); }
-};
-// Parses "cpu", "cuda", "cuda:N"; throws a Device error naming `arg`.
+// Parses "cpu", "cuda", "cuda:N" (syntax only; whether the device is
+// usable is checked when memory is allocated on it). Throws a Device error
+// naming `arg`.
 Device parse_device(const std::string& s, const char* arg);
 
+// One block of memory on one device (native/common/backend.h), shared by
+// every view of it. `data` is a device pointer for CUDA storage.
 struct Storage {
   void* data = nullptr;
   size_t bytes = 0;
   Device device;
-  Storage(size_t bytes, Device dev);  // zero-filled
+  Storage(size_t bytes, Device dev, const char* arg = "device");  // zero-filled
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;

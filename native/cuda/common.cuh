@@ -1,0 +1,104 @@
+// Shared by the CUDA kernel files: error checks, the current stream, launch
+// shapes, warp/block reductions, pooled scratch memory and the one host
+// readback the reductions need.
+#pragma once
+#include <cuda_runtime.h>
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+
+#include "../common/error.h"
+#include "runtime.h"
+
+namespace imix::cuda {
+
+// Any CUDA error becomes imix::Error(Backend) with the CUDA error string.
+// A non-sticky error is cleared first, so the process (and the device)
+// stays usable; a sticky one (illegal address, ...) says the context is lost.
+[[noreturn]] void throw_cuda(cudaError_t e, const char* what);
+inline void check(cudaError_t e, const char* what) {
+  if (e != cudaSuccess) throw_cuda(e, what);
+}
+#define IMIX_CUDA_CHECK(expr) ::imix::cuda::check((expr), #expr)
+// After a kernel launch: launch-configuration errors are reported at once;
+// errors while the kernel runs surface at the next synchronizing call.
+#define IMIX_CUDA_LAUNCHED(name) ::imix::cuda::check(cudaGetLastError(), name)
+
+// The current device's stream: every kernel and copy of the backend runs on it.
+inline cudaStream_t stream() { return static_cast<cudaStream_t>(current_stream()); }
+
+constexpr int kThreads = 256;
+// Blocks for a grid-stride loop over n items.
+inline unsigned blocks_for(int64_t n, int threads = kThreads, int64_t cap = int64_t{1} << 16) {
+  int64_t b = (n + threads - 1) / threads;
+  if (b < 1) b = 1;
+  if (b > cap) b = cap;
+  return (unsigned)b;
+}
+
+// Device memory from the current device's caching pool (not zero-filled).
+// Freed blocks go back to the pool and may be reused by work issued later
+// on the same stream, so scratch needs no synchronization.
+void* pool_alloc(size_t bytes);
+void pool_free(void* p) noexcept;
+class Scratch {
+ public:
+  explicit Scratch(size_t bytes) : p_(bytes ? pool_alloc(bytes) : nullptr) {}
+  ~Scratch() {
+    if (p_) pool_free(p_);
+  }
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+  template <class T>
+  T* as() const {
+    return static_cast<T*>(p_);
+  }
+
+ private:
+  void* p_;
+};
+
+// Host → device copy on the stream through the pinned staging buffer
+// (returns once src may be reused).
+void upload(void* dst, const void* src, size_t bytes);
+// Σ v[0..n) (doubles on the device) in a fixed order, returned to the host:
+// the one synchronization of the reductions that return a number.
+double sum_to_host(const double* v, int64_t n);
+
+// ---- reductions (deterministic: fixed shuffle trees) -----------------------
+template <class T>
+__device__ __forceinline__ T warp_sum(T v) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
+}
+// NaN-skipping max (fmaxf returns the other operand when one is NaN).
+__device__ __forceinline__ float warp_max(float v) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+  return v;
+}
+// Sum over a 1-D block (blockDim.x a multiple of 32); every thread gets the
+// total. sh: __shared__ T[32], reusable across calls.
+template <class T>
+__device__ __forceinline__ T block_sum(T v, T* sh) {
+  const int lane = threadIdx.x & 31, wid = threadIdx.x >> 5, nw = blockDim.x >> 5;
+  v = warp_sum(v);
+  __syncthreads();  // sh may still be being read by a previous call
+  if (lane == 0) sh[wid] = v;
+  __syncthreads();
+  T r = lane < nw ? sh[lane] : T(0);
+  return warp_sum(r);  // every warp reduces the same values in the same order
+}
+__device__ __forceinline__ float block_max(float v, float* sh) {
+  const int lane = threadIdx.x & 31, wid = threadIdx.x >> 5, nw = blockDim.x >> 5;
+  v = warp_max(v);
+  __syncthreads();
+  if (lane == 0) sh[wid] = v;
+  __syncthreads();
+  float r = lane < nw ? sh[lane] : -INFINITY;
+  return warp_max(r);
+}
+
+}  // namespace imix::cuda

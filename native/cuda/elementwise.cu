@@ -1,0 +1,142 @@
+// Glue kernels on the GPU (formulas as native/cpu/elementwise.cpp):
+// grid-stride elementwise loops (axpby, row_scale_add, maxout, gather_rows),
+// a warp per row for rowdot (float accumulation, as the CPU), and a
+// two-stage deterministic sum: contiguous chunks per block reduced in
+// double, then the partials in a fixed order; the total is the one host
+// readback.
+#include "common.cuh"
+#include "kernels.h"
+
+namespace imix::cuda {
+namespace {
+
+#define IMIX_GRID_STRIDE(i, n) \
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < (n); i += (int64_t)gridDim.x * blockDim.x)
+
+__global__ void axpby_kernel(float a, const float* __restrict x, float b, float* __restrict y, int64_t n) {
+  if (b == 0.0f) {
+    IMIX_GRID_STRIDE(i, n) y[i] = a * x[i];  // y is not read
+  } else {
+    IMIX_GRID_STRIDE(i, n) y[i] = a * x[i] + b * y[i];
+  }
+}
+
+__global__ void rowdot_kernel(const float* __restrict a, const float* __restrict b, float* __restrict out,
+                              int64_t out_stride, int64_t N, int64_t D, float alpha) {
+  const int lane = threadIdx.x & 31;
+  const int64_t rpb = blockDim.x / 32;
+  for (int64_t i = blockIdx.x * rpb + threadIdx.x / 32; i < N; i += (int64_t)gridDim.x * rpb) {
+    const float* ai = a + i * D;
+    const float* bi = b + i * D;
+    float acc = 0.0f;
+    for (int64_t d = lane; d < D; d += 32) acc += ai[d] * bi[d];
+    acc = warp_sum(acc);
+    if (lane == 0) out[i * out_stride] = alpha * acc;
+  }
+}
+
+__global__ void row_scale_add_kernel(float* __restrict y, const float* __restrict s, int64_t s_stride,
+                                     const float* __restrict x, int64_t N, int64_t D, float alpha) {
+  IMIX_GRID_STRIDE(q, N * D) {
+    const int64_t i = q / D;
+    const float c = alpha * s[i * s_stride];
+    y[q] += c * x[q];
+  }
+}
+
+__global__ void maxout_fwd_kernel(const float* __restrict x, float* __restrict y, int32_t* __restrict argmax,
+                                  int64_t NF, int64_t k) {
+  IMIX_GRID_STRIDE(t, NF) {
+    const float* g = x + t * k;
+    float m = g[0];
+    int32_t am = 0;
+    for (int64_t j = 1; j < k; ++j)
+      if (g[j] > m) {
+        m = g[j];
+        am = (int32_t)j;
+      }
+    y[t] = m;
+    argmax[t] = am;
+  }
+}
+
+__global__ void maxout_bwd_kernel(const float* __restrict dy, const int32_t* __restrict argmax, float* __restrict dx,
+                                  int64_t NF, int64_t k) {
+  IMIX_GRID_STRIDE(t, NF) {
+    const int32_t am = argmax[t];
+    const float g = dy[t];
+    float* o = dx + t * k;
+    for (int64_t j = 0; j < k; ++j) o[j] = j == am ? g : 0.0f;
+  }
+}
+
+__global__ void gather_rows_kernel(const float* __restrict src, const int32_t* __restrict idx, float* __restrict out,
+                                   int64_t B, int64_t F) {
+  for (int64_t b = blockIdx.y; b < B; b += gridDim.y) {
+    const float* s = src + (int64_t)idx[b] * F;
+    float* o = out + b * F;
+    for (int64_t f = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; f < F; f += (int64_t)gridDim.x * blockDim.x)
+      o[f] = s[f];
+  }
+}
+
+__global__ void sum_partials(const float* __restrict x, int64_t n, double* __restrict part) {
+  __shared__ double sh[32];
+  const int64_t G = gridDim.x, b = blockIdx.x;
+  const int64_t i0 = n * b / G, i1 = n * (b + 1) / G;
+  double acc = 0.0;
+  for (int64_t i = i0 + threadIdx.x; i < i1; i += blockDim.x) acc += (double)x[i];
+  acc = block_sum(acc, sh);
+  if (threadIdx.x == 0) part[b] = acc;
+}
+
+}  // namespace
+
+void axpby(float a, const float* x, float b, float* y, int64_t n) {
+  if (n <= 0) return;
+  axpby_kernel<<<blocks_for(n), kThreads, 0, stream()>>>(a, x, b, y, n);
+  IMIX_CUDA_LAUNCHED("axpby");
+}
+
+void rowdot(const float* a, const float* b, float* out, int64_t out_stride, int64_t N, int64_t D, float alpha) {
+  if (N <= 0) return;
+  rowdot_kernel<<<blocks_for(N, 8), 256, 0, stream()>>>(a, b, out, out_stride, N, D, alpha);
+  IMIX_CUDA_LAUNCHED("rowdot");
+}
+
+void row_scale_add(float* y, const float* s, int64_t s_stride, const float* x, int64_t N, int64_t D, float alpha) {
+  if (N <= 0 || D <= 0) return;
+  row_scale_add_kernel<<<blocks_for(N * D), kThreads, 0, stream()>>>(y, s, s_stride, x, N, D, alpha);
+  IMIX_CUDA_LAUNCHED("row_scale_add");
+}
+
+void maxout_forward(const float* x, float* y, int32_t* argmax, int64_t N, int64_t F, int64_t k) {
+  if (N * F <= 0) return;
+  maxout_fwd_kernel<<<blocks_for(N * F), kThreads, 0, stream()>>>(x, y, argmax, N * F, k);
+  IMIX_CUDA_LAUNCHED("maxout_forward");
+}
+
+void maxout_backward(const float* dy, const int32_t* argmax, float* dx, int64_t N, int64_t F, int64_t k) {
+  if (N * F <= 0) return;
+  maxout_bwd_kernel<<<blocks_for(N * F), kThreads, 0, stream()>>>(dy, argmax, dx, N * F, k);
+  IMIX_CUDA_LAUNCHED("maxout_backward");
+}
+
+void gather_rows(const float* src, const int32_t* idx, float* out, int64_t B, int64_t F) {
+  if (B <= 0 || F <= 0) return;
+  dim3 grid(blocks_for(F, kThreads, 64), (unsigned)(B < 65535 ? B : 65535));
+  gather_rows_kernel<<<grid, kThreads, 0, stream()>>>(src, idx, out, B, F);
+  IMIX_CUDA_LAUNCHED("gather_rows");
+}
+
+double sum(const float* x, int64_t n) {
+  if (n <= 0) return 0.0;
+  int64_t G = (n + 8 * 1024 - 1) / (8 * 1024);  // ≥ 8K elements per block
+  if (G > 1024) G = 1024;
+  Scratch part((size_t)G * sizeof(double));
+  sum_partials<<<(unsigned)G, kThreads, 0, stream()>>>(x, n, part.as<double>());
+  IMIX_CUDA_LAUNCHED("sum");
+  return sum_to_host(part.as<double>(), G);
+}
+
+}  // namespace imix::cuda

@@ -1,0 +1,202 @@
+// The CUDA kernels (native/cuda, run through the CPU emulation of emu.h)
+// against the CPU kernels (native/cpu) on the same inputs: every family,
+// with the edge cases of test/cuda/parity.test.ts at sizes the emulation can
+// afford. Built and run by test/cuda/emulate/run.sh. Host libm stands in for
+// CUDA's math library here, so tolerances are tighter than on a GPU.
+#include <cstdio>
+#include <tuple>
+
+#include "native/cuda/emu.h"
+#include <random>
+#include <string>
+#include <vector>
+#include <cmath>
+#include <algorithm>
+#include "native/cpu/kernels.h"
+#include "native/cuda/kernels.h"
+using namespace imix;
+using V = std::vector<float>;
+static int failures = 0, passes = 0;
+static std::mt19937 rng(1);
+V randn(size_t n, float s = 1) { std::normal_distribution<float> d; V v(n); for (auto& x : v) x = s * d(rng); return v; }
+V randu(size_t n, float lo, float hi) { std::uniform_real_distribution<float> d(lo, hi); V v(n); for (auto& x : v) x = d(rng); return v; }
+std::vector<int32_t> randperm(int n) { std::vector<int32_t> p(n); for (int i = 0; i < n; ++i) p[i] = i; std::shuffle(p.begin(), p.end(), rng); return p; }
+template <class T>
+void cmp(const std::vector<T>& g, const std::vector<T>& c, double rtol, double atol, const std::string& label) {
+  double worst = 0; size_t wi = 0; bool bad = g.size() != c.size();
+  for (size_t i = 0; i < c.size() && !bad; ++i) {
+    double a = g[i], b = c[i];
+    if (std::isnan(b) || std::isnan(a)) { if (!(std::isnan(a) && std::isnan(b))) { bad = true; wi = i; } continue; }
+    if (std::isinf(b) || std::isinf(a)) { if (a != b) { bad = true; wi = i; } continue; }
+    double ex = std::fabs(a - b) - (atol + rtol * std::fabs(b));
+    if (ex > worst) { worst = ex; wi = i; }
+  }
+  if (bad || worst > 0) { ++failures; std::printf("FAIL %s at %zu: cuda %g cpu %g\n", label.c_str(), wi, (double)g[wi], (double)c[wi]); }
+  else {
+    ++passes;
+    std::printf("ok   %s\n", label.c_str());
+  }
+}
+void cmpd(double g, double c, double rtol, const std::string& l) { cmp(std::vector<double>{g}, std::vector<double>{c}, rtol, 1e-9, l); }
+
+int main() {
+  // gemm
+  for (auto [M, N, K, ta, tb] : std::vector<std::tuple<int,int,int,bool,bool>>{{7,5,3,false,true},{70,65,33,true,false},{1,1,1,false,false},{33,17,0,true,true}}) {
+    V A = randn((size_t)M*K), B = randn((size_t)K*N), C = randn((size_t)M*N), C2 = C;
+    cpu::gemm(ta, tb, M, N, K, 0.5f, A.data(), ta ? M : K, B.data(), tb ? K : N, 0.25f, C.data(), N);
+    cuda::gemm(ta, tb, M, N, K, 0.5f, A.data(), ta ? M : K, B.data(), tb ? K : N, 0.25f, C2.data(), N);
+    cmp(C2, C, 1e-5, 1e-5, "gemm " + std::to_string(M) + "x" + std::to_string(N) + "x" + std::to_string(K));
+  }
+  // linear family
+  {
+    int N = 300, in = 20, out = 33;
+    V x = randn(N*in), W = randn(out*in, 0.1f), b = randn(out), dy = randn(N*out), y1(N*out), y2(N*out);
+    cpu::linear_forward(x.data(), W.data(), b.data(), y1.data(), N, in, out);
+    cuda::linear_forward(x.data(), W.data(), b.data(), y2.data(), N, in, out);
+    cmp(y2, y1, 1e-5, 1e-5, "linear_forward");
+    V dx1(N*in), dx2(N*in), dW1 = randn(out*in), dW2 = dW1, db1 = randn(out), db2 = db1;
+    cpu::linear_backward(x.data(), W.data(), dy.data(), dx1.data(), dW1.data(), db1.data(), N, in, out, true);
+    cuda::linear_backward(x.data(), W.data(), dy.data(), dx2.data(), dW2.data(), db2.data(), N, in, out, true);
+    cmp(dx2, dx1, 1e-5, 1e-5, "linear_backward dx"); cmp(dW2, dW1, 1e-5, 1e-4, "linear_backward dW"); cmp(db2, db1, 1e-6, 1e-6, "linear_backward db");
+    cpu::bias_grad(dy.data(), db1.data(), N, out, false); cuda::bias_grad(dy.data(), db2.data(), N, out, false);
+    cmp(db2, db1, 1e-6, 1e-6, "bias_grad");
+    V r1 = randn(N*out); r1[0] = NAN; r1[1] = -0.0f; V r2 = r1;
+    cpu::relu_forward(r1.data(), r1.data(), N*out); cuda::relu_forward(r2.data(), r2.data(), N*out); cmp(r2, r1, 0, 0, "relu_forward");
+    V d1 = dy, d2 = dy; cpu::relu_backward(d1.data(), r1.data(), d1.data(), N*out); cuda::relu_backward(d2.data(), r2.data(), d2.data(), N*out); cmp(d2, d1, 0, 0, "relu_backward");
+  }
+  // normalize
+  for (auto [N, D] : std::vector<std::pair<int,int>>{{20, 100}, {3, 3000}, {1, 1}, {9, 37}}) {
+    V x = randn(N*D); std::fill(x.begin(), x.begin() + D, 0.0f);
+    V y1(N*D), y2(N*D), n1(N), n2(N), dy = randn(N*D), dx1(N*D), dx2(N*D);
+    cpu::l2normalize_forward(x.data(), y1.data(), n1.data(), N, D, 1e-8f); cuda::l2normalize_forward(x.data(), y2.data(), n2.data(), N, D, 1e-8f);
+    cmp(y2, y1, 1e-6, 1e-7, "l2n fwd D=" + std::to_string(D)); cmp(n2, n1, 1e-6, 1e-7, "l2n norms");
+    cpu::l2normalize_backward(dy.data(), y1.data(), n1.data(), dx1.data(), N, D); cuda::l2normalize_backward(dy.data(), y1.data(), n1.data(), dx2.data(), N, D);
+    cmp(dx2, dx1, 1e-5, 1e-6, "l2n bwd D=" + std::to_string(D));
+    V xi = x; cuda::l2normalize_forward(xi.data(), xi.data(), n2.data(), N, D, 1e-8f); cmp(xi, y1, 1e-6, 1e-7, "l2n in place");
+  }
+  // cross-entropy
+  for (auto [N, M, mode] : std::vector<std::tuple<int,int,int>>{{1,1,0},{4,300,1},{3,5000,2},{3,9001,1},{5,33,3},{3,40,4},{2,9001,4}}) {
+    V L = randn((size_t)N*M, 3); auto perm = randperm(N); V lam = randu(N, 0.5f, 1.0f);
+    std::vector<int32_t> tg; int64_t co = 0;
+    if (mode == 3) { tg.resize(N); for (int i = 0; i < N; ++i) tg[i] = (i * 7) % (M - 3); co = 3; }
+    if (mode == 4) { L[5] = NAN; L[M + 1] = -INFINITY; L[M + 7] = -INFINITY; if (N > 2) for (int j = 0; j < M; ++j) L[2*M + j] = -INFINITY; }
+    V L2 = L, ls1(N), ls2(N);
+    const int32_t* pp = mode == 0 ? nullptr : perm.data(); const float* lp = mode == 0 ? nullptr : lam.data();
+    double s1 = cpu::mixed_cross_entropy(L.data(), N, M, tg.empty() ? nullptr : tg.data(), pp, lp, co, 1.0f / N, ls1.data());
+    double s2 = cuda::mixed_cross_entropy(L2.data(), N, M, tg.empty() ? nullptr : tg.data(), pp, lp, co, 1.0f / N, ls2.data());
+    std::string tag = "CE N=" + std::to_string(N) + " M=" + std::to_string(M) + " mode=" + std::to_string(mode);
+    cmp(L2, L, 1e-5, 1e-8, tag + " grad"); cmp(ls2, ls1, 1e-5, 1e-6, tag + " losses");
+    if (!std::isnan(s1)) cmpd(s2, s1, 1e-6, tag + " sum");
+  }
+  // cosine
+  for (auto [N, D, mode] : std::vector<std::tuple<int,int,int>>{{1,4,0},{33,64,1},{8,300,1}}) {
+    V p = randn(N*D), k = randn(N*D); auto perm = randperm(N); V lam = randu(N, 0.5f, 1);
+    V dp1(N*D), dp2(N*D), l1(N), l2(N);
+    double s1 = cpu::mixed_cosine(p.data(), k.data(), N, D, mode ? perm.data() : nullptr, mode ? lam.data() : nullptr, 0.5f, dp1.data(), l1.data());
+    double s2 = cuda::mixed_cosine(p.data(), k.data(), N, D, mode ? perm.data() : nullptr, mode ? lam.data() : nullptr, 0.5f, dp2.data(), l2.data());
+    cmp(dp2, dp1, 1e-6, 1e-7, "cosine dp"); cmp(l2, l1, 1e-6, 1e-6, "cosine losses"); cmpd(s2, s1, 1e-9, "cosine sum");
+  }
+  // ema
+  for (auto [n, off] : std::vector<std::pair<int,int>>{{1,0},{1023,0},{10003,0},{1001,1}}) {
+    V t = randn(n + off), s = randn(n + off), t2 = t;
+    cpu::ema(t.data() + off, s.data() + off, n, 0.996f); cuda::ema(t2.data() + off, s.data() + off, n, 0.996f);
+    cmp(t2, t, 1e-6, 1e-7, "ema n=" + std::to_string(n) + " off=" + std::to_string(off));
+  }
+  // queue
+  for (auto [K, D, N, ptr] : std::vector<std::tuple<int,int,int,int>>{{10,3,4,0},{10,3,4,8},{7,2,3,6},{5,4,5,2}}) {
+    V q = randn(K*D), q2 = q, k = randn(N*D);
+    int64_t a = cpu::queue_enqueue(q.data(), K, D, k.data(), N, ptr), b = cuda::queue_enqueue(q2.data(), K, D, k.data(), N, ptr);
+    cmp(q2, q, 0, 0, "queue"); if (a != b) { ++failures; std::printf("FAIL queue ptr\n"); } else ++passes;
+  }
+  // mix
+  {
+    int N = 9, F = 784; V x = randn(N*F), o1(N*F), o2(N*F); auto perm = randperm(N); V lam = randu(N, 0.5f, 1);
+    cpu::mixup(x.data(), o1.data(), N, F, perm.data(), lam.data(), 1); cuda::mixup(x.data(), o2.data(), N, F, perm.data(), lam.data(), 1); cmp(o2, o1, 1e-6, 1e-7, "mixup row λ");
+    cpu::mixup(x.data(), o1.data(), N, F, perm.data(), nullptr, 0.5f); cuda::mixup(x.data(), o2.data(), N, F, perm.data(), nullptr, 0.5f); cmp(o2, o1, 1e-6, 1e-7, "mixup scalar λ");
+    int C = 3, H = 7, W = 9; V xi = randn(N*C*H*W), c1(N*C*H*W), c2(N*C*H*W);
+    for (cpu::Box bx : std::vector<cpu::Box>{{1,2,5,8},{3,3,3,7},{0,0,H,W}}) {
+      cpu::cutmix(xi.data(), c1.data(), N, C, H, W, perm.data(), bx); cuda::cutmix(xi.data(), c2.data(), N, C, H, W, perm.data(), bx); cmp(c2, c1, 0, 0, "cutmix");
+    }
+  }
+  // batchnorm
+  for (auto [N, C, shift, affine] : std::vector<std::tuple<int,int,float,bool>>{{2,1,0,true},{100,40,0,false},{700,33,1000,true}}) {
+    V x = randn(N*C); for (auto& v : x) v += shift; V g = randu(C, 0.5f, 1.5f), b = randn(C), dy = randn(N*C);
+    V y1(N*C), y2(N*C), sm1(C), sm2(C), si1(C), si2(C), rm1 = randn(C), rm2 = rm1, rv1 = randu(C, 0.5f, 2), rv2 = rv1;
+    const float* gp = affine ? g.data() : nullptr; const float* bp = affine ? b.data() : nullptr;
+    cpu::batchnorm1d_forward_train(x.data(), y1.data(), N, C, gp, bp, 1e-5f, 0.1f, rm1.data(), rv1.data(), sm1.data(), si1.data());
+    cuda::batchnorm1d_forward_train(x.data(), y2.data(), N, C, gp, bp, 1e-5f, 0.1f, rm2.data(), rv2.data(), sm2.data(), si2.data());
+    std::string t = "bn N=" + std::to_string(N) + " C=" + std::to_string(C);
+    cmp(y2, y1, 1e-5, 1e-5, t + " y"); cmp(sm2, sm1, 1e-6, 1e-6, t + " mean"); cmp(si2, si1, 1e-6, 1e-6, t + " invstd"); cmp(rm2, rm1, 1e-6, 1e-6, t + " rm"); cmp(rv2, rv1, 1e-6, 1e-6, t + " rv");
+    cpu::batchnorm1d_forward_eval(x.data(), y1.data(), N, C, gp, bp, rm1.data(), rv1.data(), 1e-5f);
+    cuda::batchnorm1d_forward_eval(x.data(), y2.data(), N, C, gp, bp, rm1.data(), rv1.data(), 1e-5f);
+    cmp(y2, y1, 1e-5, 1e-5, t + " eval");
+    V dx1(N*C), dx2(N*C), dg1 = randn(C), dg2 = dg1, db1 = randn(C), db2 = db1;
+    cpu::batchnorm1d_backward(dy.data(), x.data(), gp, sm1.data(), si1.data(), N, C, dx1.data(), affine ? dg1.data() : nullptr, affine ? db1.data() : nullptr, true);
+    cuda::batchnorm1d_backward(dy.data(), x.data(), gp, sm1.data(), si1.data(), N, C, dx2.data(), affine ? dg2.data() : nullptr, affine ? db2.data() : nullptr, true);
+    cmp(dx2, dx1, 1e-5, 1e-5, t + " dx"); cmp(dg2, dg1, 1e-5, 1e-5, t + " dgamma"); cmp(db2, db1, 1e-5, 1e-5, t + " dbeta");
+  }
+  // optim
+  {
+    int n = 50000; std::vector<int64_t> off{0, 1000, 1000, 31000, 31007, 50000}; std::vector<uint8_t> fl{3, 3, 3, 0, 1};
+    V p0 = randn(n), g0 = randn(n, 0.1f), b0 = randn(n, 0.01f), m0 = randn(n, 0.01f), v0 = randu(n, 0, 0.01f);
+    for (int segmode = 0; segmode < 2; ++segmode) {
+      const int64_t* o = segmode ? off.data() : nullptr; const uint8_t* f = segmode ? fl.data() : nullptr; int64_t ns = segmode ? 5 : 0;
+      std::string t = segmode ? " seg" : " flat";
+      for (int mode = 0; mode < 3; ++mode) {
+        V p1 = p0, p2 = p0, bb1 = b0, bb2 = b0;
+        for (int s = 0; s < 3; ++s) {
+          cpu::sgd_step(p1.data(), g0.data(), mode ? bb1.data() : nullptr, n, 0.1f, mode ? 0.9f : 0, 1e-4f, mode == 2, o, f, ns);
+          cuda::sgd_step(p2.data(), g0.data(), mode ? bb2.data() : nullptr, n, 0.1f, mode ? 0.9f : 0, 1e-4f, mode == 2, o, f, ns);
+        }
+        cmp(p2, p1, 1e-6, 1e-7, "sgd mode " + std::to_string(mode) + t); cmp(bb2, bb1, 1e-6, 1e-7, "sgd buf" + t);
+      }
+      for (int nest = 0; nest < 2; ++nest) {
+        V p1 = p0, p2 = p0, bb1 = b0, bb2 = b0;
+        for (int s = 0; s < 3; ++s) {
+          cpu::lars_step(p1.data(), g0.data(), bb1.data(), n, 0.3f, 0.9f, 1e-6f, 0.001f, nest, o, f, ns);
+          cuda::lars_step(p2.data(), g0.data(), bb2.data(), n, 0.3f, 0.9f, 1e-6f, 0.001f, nest, o, f, ns);
+        }
+        cmp(p2, p1, 1e-6, 1e-7, "lars" + t); cmp(bb2, bb1, 1e-5, 1e-8, "lars buf" + t);
+      }
+      V p1 = p0, p2 = p0, mm1 = m0, mm2 = m0, vv1 = v0, vv2 = v0;
+      for (int s = 1; s <= 3; ++s) {
+        cpu::adamw_step(p1.data(), g0.data(), mm1.data(), vv1.data(), n, 1e-3f, 0.9, 0.999, 1e-8f, 0.05f, s, o, f, ns);
+        cuda::adamw_step(p2.data(), g0.data(), mm2.data(), vv2.data(), n, 1e-3f, 0.9, 0.999, 1e-8f, 0.05f, s, o, f, ns);
+      }
+      cmp(p2, p1, 1e-6, 1e-7, "adamw p" + t); cmp(mm2, mm1, 1e-6, 1e-8, "adamw m" + t); cmp(vv2, vv1, 1e-6, 1e-12, "adamw v" + t);
+    }
+  }
+  // random
+  for (auto [n, seed, offset] : std::vector<std::tuple<int,uint64_t,uint64_t>>{{1,0,0},{7,42,3},{10001,(1ull<<40)+5,(1ull<<33)+1}}) {
+    V u1(n), u2(n), z1(n), z2(n), x = randn(n), d1(n), d2(n), nz1(n), nz2(n);
+    cpu::rand_uniform(u1.data(), n, seed, offset); cuda::rand_uniform(u2.data(), n, seed, offset); cmp(u2, u1, 0, 0, "uniform");
+    cpu::rand_normal(z1.data(), n, seed, offset, 1, 2); cuda::rand_normal(z2.data(), n, seed, offset, 1, 2); cmp(z2, z1, 1e-6, 1e-6, "normal");
+    cpu::input_drop(x.data(), d1.data(), n, 0.3f, seed, offset); cuda::input_drop(x.data(), d2.data(), n, 0.3f, seed, offset); cmp(d2, d1, 0, 0, "input_drop");
+    cpu::gaussian_noise(x.data(), nz1.data(), n, 0.5f, seed, offset); cuda::gaussian_noise(x.data(), nz2.data(), n, 0.5f, seed, offset); cmp(nz2, nz1, 1e-6, 1e-6, "noise");
+  }
+  // elementwise
+  {
+    int N = 37, D = 130, k = 3, F = 11;
+    V x = randn(N*D), y1 = randn(N*D), y2 = y1, b = randn(N*D);
+    cpu::axpby(0.5f, x.data(), -2, y1.data(), N*D); cuda::axpby(0.5f, x.data(), -2, y2.data(), N*D); cmp(y2, y1, 1e-6, 1e-7, "axpby");
+    V yn1(N*D, NAN), yn2 = yn1; cpu::axpby(3, x.data(), 0, yn1.data(), N*D); cuda::axpby(3, x.data(), 0, yn2.data(), N*D); cmp(yn2, yn1, 1e-6, 1e-7, "axpby b=0");
+    V o1(N*5), o2(N*5); cpu::rowdot(x.data(), b.data(), o1.data(), 5, N, D, 5); cuda::rowdot(x.data(), b.data(), o2.data(), 5, N, D, 5); cmp(o2, o1, 1e-5, 1e-5, "rowdot");
+    V r1 = y1, r2 = y1; cpu::row_scale_add(r1.data(), o1.data(), 5, b.data(), N, D, -0.5f); cuda::row_scale_add(r2.data(), o1.data(), 5, b.data(), N, D, -0.5f); cmp(r2, r1, 1e-6, 1e-6, "row_scale_add");
+    V mx = randn(N*F*k); mx[5] = mx[4]; V my1(N*F), my2(N*F); std::vector<int32_t> am1(N*F), am2(N*F);
+    cpu::maxout_forward(mx.data(), my1.data(), am1.data(), N, F, k); cuda::maxout_forward(mx.data(), my2.data(), am2.data(), N, F, k); cmp(my2, my1, 0, 0, "maxout y"); cmp(am2, am1, 0, 0, "maxout argmax");
+    V mdy = randn(N*F), md1 = randn(N*F*k), md2 = md1; cpu::maxout_backward(mdy.data(), am1.data(), md1.data(), N, F, k); cuda::maxout_backward(mdy.data(), am1.data(), md2.data(), N, F, k); cmp(md2, md1, 0, 0, "maxout dx");
+    std::vector<int32_t> idx(50); for (int i = 0; i < 50; ++i) idx[i] = (i * 13) % N; V g1(50*D), g2(50*D);
+    cpu::gather_rows(x.data(), idx.data(), g1.data(), 50, D); cuda::gather_rows(x.data(), idx.data(), g2.data(), 50, D); cmp(g2, g1, 0, 0, "gather_rows");
+    // sum: the CUDA kernel accumulates in double; the CPU adds float blocks
+    // (~1e-3 absolute at this size): compare the CUDA sum with the exact one.
+    V big = randn(100003);
+    double exact = 0;
+    for (float v : big) exact += v;
+    cmpd(cuda::sum(big.data(), 100003), exact, 1e-12, "sum");
+    cmp(std::vector<double>{cuda::sum(big.data(), 100003)}, std::vector<double>{cpu::sum(big.data(), 100003)}, 0, 5e-3, "sum vs cpu");
+    cmpd(cuda::sum(big.data(), 1), cpu::sum(big.data(), 1), 0, "sum n=1");
+  }
+  std::printf("cuda-emulate: %ld emulated launches\n", emu::launches);
+  std::printf("%d passed, %d failed\n", passes, failures);
+  return failures ? 1 : 0;
+}

@@ -1,0 +1,587 @@
+// CPU ↔ CUDA parity: every kernel family runs on the same inputs on 'cpu'
+// and 'cuda', and the results are compared within the tolerances below
+// (docs/cuda.md explains them). Without a usable CUDA device the parity
+// suite is skipped with a message saying why; the availability tests at the
+// end always run.
+//
+// Tolerances (relative rtol, absolute atol):
+//   bit-exact      relu, bias_add, queue, cutmix, gather, maxout, Philox
+//                  uniforms, input drop, the optimizers' plain SGD path is
+//                  compared at 1 ulp-ish (FMA contraction may differ)
+//   ~1 ulp         elementwise mixes (mixup, EMA, axpby, SGD/LARS/AdamW):
+//                  rtol 2e-6 (compilers may contract a·x + b·y into an FMA
+//                  differently)
+//   reductions     double-accumulated ones (norms, BN statistics, cosine,
+//                  bias_grad, sum) rtol 1e-5; float-accumulated rowdot and
+//                  gemm (summation order differs from OpenBLAS / cuBLAS)
+//                  rtol 1e-4
+//   exp/log        mixed cross-entropy: CUDA expf/log vs the CPU's vectorized
+//                  expf: rtol 1e-5 on gradients and losses
+//   normals        Box–Muller through CUDA logf/sinf/cosf: rtol 1e-5, atol 1e-6
+import { describe, expect, it } from 'vitest';
+import {
+  BYOL,
+  DeviceError,
+  MoCo,
+  NPair,
+  SimCLR,
+  Tensor,
+  ValueError,
+  cudaAvailable,
+  info,
+  ops,
+  type Device,
+} from '../../lib/index';
+import { fromArray } from '../../lib/data/dataset';
+import type { ContrastiveMethod } from '../../lib/methods/base';
+import { native } from '../../lib/native';
+import { expectClose, randn, randperm, randu } from '../helpers';
+
+const HAVE_CUDA = cudaAvailable();
+if (info().cuda.emulated)
+  console.log('test/cuda/parity: running against the CPU emulation of CUDA (IMIX_CUDA_EMULATE build), not a GPU');
+if (!HAVE_CUDA)
+  console.log(`test/cuda/parity: no usable CUDA device, the CPU/CUDA parity suite is skipped: ${info().cuda.reason}`);
+
+interface CudaUtils {
+  cudaSynchronize(device?: number): void;
+  cudaMemoryStats(device?: number): { inUse: number; cached: number; mallocs: number; frees: number; reuses: number };
+  cudaSetTiledGemm(on: boolean): string;
+}
+const nu = native as unknown as CudaUtils;
+
+type Arr = Float32Array | Int32Array;
+const DEVICES: Device[] = ['cpu', 'cuda'];
+
+/** Runs f on 'cpu' and on 'cuda'; returns [cpu result, cuda result]. */
+function both<R>(f: (dev: Device) => R): [R, R] {
+  return [f(DEVICES[0]!), f(DEVICES[1]!)];
+}
+function T(dev: Device, data: Float32Array, shape?: number[]): Tensor<'float32'>;
+function T(dev: Device, data: Int32Array, shape?: number[]): Tensor<'int32'>;
+function T(dev: Device, data: Arr, shape?: number[]): Tensor {
+  return data instanceof Float32Array ? Tensor.from(data, shape, { device: dev }) : Tensor.from(data, shape, { device: dev });
+}
+const Z = (dev: Device, shape: number[]) => Tensor.zeros(shape, { device: dev });
+
+/** Like expectClose, but NaN matches NaN and ±Inf must match exactly. */
+function expectParity(gpu: ArrayLike<number>, cpu: ArrayLike<number>, rtol: number, atol: number, label: string): void {
+  expect(gpu.length, `${label} length`).toBe(cpu.length);
+  const a: number[] = [], b: number[] = [];
+  for (let i = 0; i < cpu.length; i++) {
+    const x = gpu[i]!, y = cpu[i]!;
+    if (Number.isNaN(y) || !Number.isFinite(y)) {
+      expect(Object.is(x, y) || (Number.isNaN(x) && Number.isNaN(y)), `${label}[${i}]: got ${x}, cpu ${y}`).toBe(true);
+      continue;
+    }
+    a.push(x);
+    b.push(y);
+  }
+  expectClose(a, b, { rtol, atol, label });
+}
+function expectBitExact(gpu: Arr, cpu: Arr, label: string): void {
+  expect(gpu.length, `${label} length`).toBe(cpu.length);
+  for (let i = 0; i < cpu.length; i++)
+    if (!Object.is(gpu[i], cpu[i]) && !(Number.isNaN(gpu[i]) && Number.isNaN(cpu[i])))
+      expect.fail(`${label}[${i}]: cuda ${gpu[i]} != cpu ${cpu[i]}`);
+}
+
+describe.skipIf(!HAVE_CUDA)('CPU ↔ CUDA parity', () => {
+  describe('tensors on the device', () => {
+    it('copyFromArray / copyToArray round-trip, including several staging chunks', () => {
+      for (const n of [0, 1, 7, 1 << 20, 3_000_001]) {
+        const x = randn(n, n + 1);
+        const t = T('cuda', x);
+        expect(t.device).toBe('cuda:0');
+        expectBitExact(t.toArray(), x, `round trip n=${n}`);
+        const i = Int32Array.from({ length: Math.min(n, 1000) }, (_, k) => k * 7 - 3);
+        expectBitExact(T('cuda', i).toArray(), i, 'int32 round trip');
+      }
+    });
+
+    it('zeros, fill (contiguous and a strided diagonal), views, copyFrom (overlapping too)', () => {
+      const [c, g] = both((dev) => {
+        const z = Z(dev, [5, 5]);
+        const zeros = z.toArray();
+        z.fill(2.5);
+        z.view(0, [5], [6]).fill(-1); // the diagonal
+        const filled = z.toArray();
+        const v = z.view(10, [2, 5]); // rows 2..3
+        const src = T(dev, randn(10, 3));
+        v.copyFrom(src);
+        const copied = z.toArray();
+        // overlapping copy within one storage: rows 0..2 ← rows 1..3
+        z.view(0, [3, 5]).copyFrom(z.view(5, [3, 5]));
+        const shifted = z.toArray();
+        const iz = Tensor.zeros([4, 3], { dtype: 'int32', device: dev });
+        iz.view(1, [4], [3]).fill(9);
+        return { zeros, filled, copied, shifted, ints: iz.toArray() };
+      });
+      expect(Array.from(g.zeros).every((x) => x === 0)).toBe(true);
+      for (const k of ['filled', 'copied', 'shifted', 'ints'] as const) expectBitExact(g[k], c[k], k);
+    });
+
+    it('rejects operands on different devices and cross-device copies', () => {
+      const a = Z('cuda', [2, 3]), b = Z('cpu', [2, 3]);
+      expect(() => ops.reluForward(a, b)).toThrow(DeviceError);
+      expect(() => ops.reluForward(a, b)).toThrow(/y: on cpu but x is on cuda:0/);
+      expect(() => a.copyFrom(b)).toThrow(DeviceError);
+    });
+
+    it('the caching allocator reuses freed blocks (no cudaMalloc per step)', () => {
+      const shapes = [[256, 512], [256], [1000, 3], [7]];
+      for (const s of shapes) Z('cuda', s).dispose();
+      const before = nu.cudaMemoryStats(0);
+      for (let step = 0; step < 20; step++) for (const s of shapes) Z('cuda', s).dispose();
+      const after = nu.cudaMemoryStats(0);
+      expect(after.mallocs).toBe(before.mallocs);
+      expect(after.reuses - before.reuses).toBe(20 * shapes.length);
+    });
+
+    it('value checks read CUDA tensors (perm, λ, indices) and name the argument', () => {
+      const x = T('cuda', randn(12, 1), [4, 3]), out = Z('cuda', [4, 3]);
+      expect(() => ops.mixup(x, out, T('cuda', Int32Array.from([0, 1, 1, 3])), 0.5)).toThrow(ValueError);
+      expect(() => ops.mixup(x, out, T('cuda', Int32Array.from([0, 1, 1, 3])), 0.5)).toThrow(/perm: value 1 appears twice/);
+      expect(() => ops.mixup(x, out, randpermT('cuda', 4), T('cuda', Float32Array.from([0.5, 1.5, 0, 1])))).toThrow(
+        /lam: entry 1 is 1\.5/,
+      );
+      expect(() => ops.gatherRows(x, T('cuda', Int32Array.from([0, 4])), Z('cuda', [2, 3]))).toThrow(/idx: entry 1 is 4/);
+      const logits = T('cuda', randn(8, 2), [2, 4]);
+      expect(() => ops.mixedCrossEntropy(logits, { targets: T('cuda', Int32Array.from([0, 4])) })).toThrow(
+        /targets: entry 1 is 4/,
+      );
+    });
+  });
+
+  describe('gemm family', () => {
+    const cases: Array<[number, number, number, boolean, boolean, number, number]> = [
+      [1, 1, 1, false, false, 1, 0],
+      [7, 5, 3, false, true, 1, 0],
+      [33, 17, 65, true, false, 0.5, 1],
+      [130, 129, 257, true, true, -1, 0.25],
+      [256, 300, 128, false, true, 1, 0],
+      [64, 64, 0, false, false, 1, 0.5], // K = 0: C = beta·C
+    ];
+    for (const tiled of [false, true]) {
+      it(`gemm, all transposes and edge tiles (${tiled ? 'tiled kernel' : 'default: cuBLAS if loaded'})`, () => {
+        nu.cudaSetTiledGemm(tiled);
+        try {
+          for (const [M, N, K, ta, tb, alpha, beta] of cases) {
+            const A = randn(M * K, M + K), B = randn(K * N, N + K + 1), C0 = randn(M * N, M * N);
+            const [c, g] = both((dev) => {
+              const C = T(dev, C0, [M, N]);
+              ops.gemm(T(dev, A, ta ? [K, M] : [M, K]), T(dev, B, tb ? [N, K] : [K, N]), C, {
+                transA: ta, transB: tb, alpha, beta,
+              });
+              return C.toArray();
+            });
+            expectParity(g, c, 1e-4, 2e-4, `gemm ${M}x${N}x${K} ${ta}${tb}`);
+          }
+          // A column block of a bigger matrix (leading dimension > width).
+          const big = randn(40 * 24, 9);
+          const [c, g] = both((dev) => {
+            const Abig = T(dev, big, [40, 24]);
+            const C = Z(dev, [40, 40]);
+            ops.gemm(Abig.view(4, [40, 16], [24, 1]), Abig.view(4, [40, 16], [24, 1]), C, { transB: true });
+            return C.toArray();
+          });
+          expectParity(g, c, 1e-4, 2e-4, 'gemm strided');
+        } finally {
+          nu.cudaSetTiledGemm(false);
+        }
+      });
+    }
+
+    it('linear forward/backward, bias, relu', () => {
+      for (const [N, inF, outF] of [[1, 3, 2], [64, 100, 33], [300, 128, 256]] as const) {
+        const x = randn(N * inF, 1), W = randn(outF * inF, 2, 0.1), b = randn(outF, 3), dy = randn(N * outF, 4);
+        const dW0 = randn(outF * inF, 5), db0 = randn(outF, 6);
+        const pre = randn(N * outF, 7);
+        pre[0] = 0;
+        pre[1] = -0;
+        if (pre.length > 2) pre[2] = NaN;
+        const [c, g] = both((dev) => {
+          const tx = T(dev, x, [N, inF]), tW = T(dev, W, [outF, inF]), tb = T(dev, b, [outF]);
+          const y = Z(dev, [N, outF]);
+          ops.linearForward(tx, tW, tb, y);
+          const yv = y.toArray();
+          // relu and the backward pass on fixed inputs (a gemm output near 0
+          // could flip a relu mask between devices)
+          const r = T(dev, pre, [N, outF]);
+          ops.reluForward(r, r);
+          const tdy = T(dev, dy, [N, outF]);
+          ops.reluBackward(tdy, r, tdy);
+          const dx = Z(dev, [N, inF]), dW = T(dev, dW0, [outF, inF]), db = T(dev, db0, [outF]);
+          ops.linearBackward(tx, tW, tdy, dx, dW, db, true);
+          const dWo = Z(dev, [outF, inF]), dbo = Z(dev, [outF]);
+          ops.linearBackward(tx, tW, tdy, null, dWo, dbo, false);
+          const yb = T(dev, pre, [N, outF]);
+          ops.biasAdd(yb, tb);
+          ops.biasGrad(tdy, dbo, true);
+          return { yv, r: r.toArray(), drelu: tdy.toArray(), dx: dx.toArray(), dW: dW.toArray(), db: db.toArray(), dWo: dWo.toArray(), dbo: dbo.toArray(), yb: yb.toArray() };
+        });
+        for (const k of ['yv', 'dx', 'dW', 'dWo'] as const) expectParity(g[k], c[k], 1e-4, 2e-4, `${k} N=${N}`);
+        for (const k of ['db', 'dbo'] as const) expectParity(g[k], c[k], 1e-5, 1e-5, `${k} N=${N}`);
+        for (const k of ['r', 'drelu', 'yb'] as const) expectBitExact(g[k], c[k], `${k} N=${N}`);
+      }
+    });
+  });
+
+  describe('loss family', () => {
+    it('l2 normalize forward/backward (warp and block rows, in place)', () => {
+      for (const [N, D] of [[1, 1], [5, 3], [64, 128], [3, 4096]] as const) {
+        const x = randn(N * D, N + D), dy = randn(N * D, D);
+        if (N === 5) x.fill(0, 0, D); // a zero row: norm = eps
+        const [c, g] = both((dev) => {
+          const tx = T(dev, x, [N, D]), y = Z(dev, [N, D]), norms = Z(dev, [N]);
+          ops.l2Normalize(tx, y, norms, { eps: 1e-8 });
+          const tdy = T(dev, dy, [N, D]), dx = Z(dev, [N, D]);
+          ops.l2NormalizeBackward(tdy, y, norms, dx);
+          ops.l2Normalize(tx, tx, Z(dev, [N])); // in place
+          ops.l2NormalizeBackward(tdy, y, norms, tdy);
+          return { y: y.toArray(), norms: norms.toArray(), dx: dx.toArray(), inplace: tx.toArray(), dxi: tdy.toArray() };
+        });
+        for (const k of ['y', 'norms', 'dx', 'inplace', 'dxi'] as const) expectParity(g[k], c[k], 1e-5, 1e-6, `${k} ${N}x${D}`);
+      }
+    });
+
+    it('fused mixed cross-entropy: register rows, streaming rows, π = identity, λ ∈ {0.5, 1, per-row}, targets/colOffset', () => {
+      const cases: Array<{ N: number; M: number; perm: 'rand' | 'id' | 'none'; lam: 'row' | 0.5 | 1 | 'none'; targets?: boolean; colOffset?: number }> = [
+        { N: 1, M: 1, perm: 'none', lam: 'none' },
+        { N: 1, M: 5, perm: 'id', lam: 0.5 },
+        { N: 8, M: 8, perm: 'rand', lam: 'row' },
+        { N: 16, M: 16 + 1000, perm: 'rand', lam: 0.5 }, // MoCo-i-Mix shape, K not a multiple of N
+        { N: 6, M: 6 + 4096, perm: 'id', lam: 1 },
+        { N: 4, M: 9001, perm: 'rand', lam: 'row' }, // > 8192: the streaming path
+        { N: 5, M: 33, perm: 'rand', lam: 'row', targets: true, colOffset: 3 },
+      ];
+      for (const cs of cases) {
+        const { N, M } = cs;
+        const logits = randn(N * M, N * 31 + M, 3);
+        const perm = cs.perm === 'id' ? Int32Array.from({ length: N }, (_, i) => i) : randperm(N, M);
+        const lamv = cs.lam === 'row' ? randu(N, 7, 0.5, 1) : new Float32Array(N).fill(cs.lam === 'none' ? 1 : cs.lam);
+        const targets = cs.targets ? Int32Array.from({ length: N }, (_, i) => (i * 7) % (M - (cs.colOffset ?? 0))) : undefined;
+        const [c, g] = both((dev) => {
+          const L = T(dev, logits, [N, M]), losses = Z(dev, [N]);
+          const sum = ops.mixedCrossEntropy(L, {
+            perm: cs.perm === 'none' ? undefined : T(dev, perm),
+            lam: cs.lam === 'none' ? undefined : T(dev, lamv),
+            targets: targets ? T(dev, targets) : undefined,
+            colOffset: cs.colOffset ?? 0,
+            scale: 1 / N,
+            losses,
+          });
+          return { sum, grad: L.toArray(), losses: losses.toArray() };
+        });
+        const label = `CE N=${N} M=${M} perm=${cs.perm} lam=${cs.lam}`;
+        expectParity(g.grad, c.grad, 1e-5, 1e-7, `${label} dlogits`);
+        expectParity(g.losses, c.losses, 1e-5, 1e-6, `${label} losses`);
+        expectParity([g.sum], [c.sum], 1e-5, 1e-6, `${label} sum`);
+      }
+    });
+
+    it('mixed cross-entropy with non-finite logits matches the CPU (NaN row, −inf entries)', () => {
+      const N = 3, M = 40;
+      const logits = randn(N * M, 99);
+      logits[5] = NaN; // row 0: NaN
+      logits[M + 1] = -Infinity; // row 1: a −inf entry gets probability 0
+      logits[M + 7] = -Infinity;
+      const [c, g] = both((dev) => {
+        const L = T(dev, logits, [N, M]), losses = Z(dev, [N]);
+        ops.mixedCrossEntropy(L, { losses, perm: T(dev, Int32Array.from([2, 0, 1])), lam: T(dev, Float32Array.from([0.7, 1, 0.6])) });
+        return { grad: L.toArray(), losses: losses.toArray() };
+      });
+      expectParity(g.grad, c.grad, 1e-5, 1e-7, 'non-finite dlogits');
+      expectParity(g.losses, c.losses, 1e-5, 1e-6, 'non-finite losses');
+    });
+
+    it('BYOL mixed cosine: loss, dp, per-row losses (π = identity, λ = 1 too)', () => {
+      for (const [N, D, mode] of [[1, 4, 'plain'], [33, 64, 'mix'], [8, 300, 'id']] as const) {
+        const p = randn(N * D, 1), k = randn(N * D, 2);
+        const perm = mode === 'id' ? Int32Array.from({ length: N }, (_, i) => i) : randperm(N, 3);
+        const lam = randu(N, 4, 0.5, 1);
+        const [c, g] = both((dev) => {
+          const tp = T(dev, p, [N, D]), tk = T(dev, k, [N, D]);
+          const dp = Z(dev, [N, D]), losses = Z(dev, [N]);
+          const sum = ops.mixedCosine(tp, tk, {
+            perm: mode === 'plain' ? undefined : T(dev, perm),
+            lam: mode === 'plain' ? undefined : T(dev, lam),
+            scale: 0.5,
+            dp,
+            losses,
+          });
+          return { sum, dp: dp.toArray(), losses: losses.toArray() };
+        });
+        expectParity(g.dp, c.dp, 2e-6, 1e-7, `cosine dp ${N}x${D}`);
+        expectParity(g.losses, c.losses, 1e-5, 1e-6, `cosine losses ${N}x${D}`);
+        expectParity([g.sum], [c.sum], 1e-6, 1e-6, `cosine sum ${N}x${D}`);
+      }
+    });
+  });
+
+  describe('state family', () => {
+    it('EMA over a flat buffer: aligned (float4) and offset (scalar) views, n not a multiple of 4', () => {
+      for (const [n, off] of [[1, 0], [1023, 0], [100_003, 0], [1001, 1]] as const) {
+        const t = randn(n + off, 1), s = randn(n + off, 2);
+        const [c, g] = both((dev) => {
+          const tt = T(dev, t), ts = T(dev, s);
+          ops.ema(tt.view(off, [n]), ts.view(off, [n]), 0.996);
+          return tt.toArray();
+        });
+        expectParity(g, c, 2e-6, 1e-7, `ema n=${n} offset=${off}`);
+      }
+    });
+
+    it('queue enqueue: plain, wrap-around, K not a multiple of N, N = K', () => {
+      for (const [K, D, N, ptr] of [[10, 3, 4, 0], [10, 3, 4, 8], [7, 2, 3, 6], [5, 4, 5, 2], [1, 3, 1, 0]] as const) {
+        const q0 = randn(K * D, K), keys = randn(N * D, N);
+        const [c, g] = both((dev) => {
+          const q = T(dev, q0, [K, D]);
+          const next = ops.queueEnqueue(q, T(dev, keys, [N, D]), ptr);
+          return { next, q: q.toArray() };
+        });
+        expect(g.next).toBe(c.next);
+        expectBitExact(g.q, c.q, `queue K=${K} N=${N} ptr=${ptr}`);
+      }
+    });
+  });
+
+  describe('mix family', () => {
+    it('mixup (per-row λ, λ = 0.5, λ = 1, π = identity, N = 1) and cutmix (boxes incl. empty and full)', () => {
+      for (const [N, F] of [[1, 5], [9, 784], [16, 3 * 32 * 32]] as const) {
+        const x = randn(N * F, F);
+        const perm = randperm(N, 2), id = Int32Array.from({ length: N }, (_, i) => i);
+        const lam = randu(N, 3, 0.5, 1);
+        for (const [pv, lv] of [[perm, 'row'], [perm, 0.5], [perm, 1], [id, 0.7]] as const) {
+          const [c, g] = both((dev) => {
+            const out = Z(dev, [N, F]);
+            ops.mixup(T(dev, x, [N, F]), out, T(dev, pv), lv === 'row' ? T(dev, lam) : lv);
+            return out.toArray();
+          });
+          expectParity(g, c, 2e-6, 1e-7, `mixup N=${N} F=${F} lam=${lv}`);
+        }
+      }
+      const [N, C, H, W] = [6, 3, 7, 9];
+      const x = randn(N * C * H * W, 11), perm = randperm(N, 12);
+      for (const box of [{ y0: 1, x0: 2, y1: 5, x1: 8 }, { y0: 3, x0: 3, y1: 3, x1: 7 }, { y0: 0, x0: 0, y1: H, x1: W }]) {
+        const [c, g] = both((dev) => {
+          const out = Z(dev, [N, C, H, W]);
+          ops.cutmix(T(dev, x, [N, C, H, W]), out, T(dev, perm), box);
+          return out.toArray();
+        });
+        expectBitExact(g, c, `cutmix ${JSON.stringify(box)}`);
+      }
+    });
+  });
+
+  describe('batchnorm family', () => {
+    it('BatchNorm1d train/eval forward and backward (affine and not, large mean/std ratio, many rows)', () => {
+      for (const [N, Cn, shift, affine] of [[2, 1, 0, true], [32, 33, 0, false], [4096, 64, 1000, true], [300, 700, 3, true]] as const) {
+        const x = randn(N * Cn, N + Cn).map((v) => v + shift);
+        const gamma = randu(Cn, 1, 0.5, 1.5), beta = randn(Cn, 2), dy = randn(N * Cn, 3);
+        const rm0 = randn(Cn, 4), rv0 = randu(Cn, 5, 0.5, 2);
+        const [c, g] = both((dev) => {
+          const tx = T(dev, x, [N, Cn]), y = Z(dev, [N, Cn]), sm = Z(dev, [Cn]), si = Z(dev, [Cn]);
+          const rm = T(dev, rm0), rv = T(dev, rv0);
+          const gb = affine ? { gamma: T(dev, gamma), beta: T(dev, beta) } : {};
+          ops.batchnorm1dForwardTrain(tx, y, sm, si, { ...gb, eps: 1e-5, momentum: 0.1, runningMean: rm, runningVar: rv });
+          const ye = Z(dev, [N, Cn]);
+          ops.batchnorm1dForwardEval(tx, ye, rm, rv, { ...gb, eps: 1e-5 });
+          const dx = Z(dev, [N, Cn]), dgamma = T(dev, randn(Cn, 6)), dbeta = T(dev, randn(Cn, 7));
+          ops.batchnorm1dBackward(T(dev, dy, [N, Cn]), tx, sm, si, dx, {
+            gamma: affine ? T(dev, gamma) : null,
+            dgamma: affine ? dgamma : null,
+            dbeta: affine ? dbeta : null,
+            accumulate: true,
+          });
+          return { y: y.toArray(), sm: sm.toArray(), si: si.toArray(), rm: rm.toArray(), rv: rv.toArray(), ye: ye.toArray(), dx: dx.toArray(), dg: dgamma.toArray(), db: dbeta.toArray() };
+        });
+        for (const k of ['y', 'sm', 'si', 'rm', 'rv', 'ye', 'dx', 'dg', 'db'] as const)
+          expectParity(g[k], c[k], 1e-5, 1e-5, `bn ${k} N=${N} C=${Cn}`);
+      }
+    });
+  });
+
+  describe('optim family', () => {
+    const n = 50_000;
+    const sizes = [1000, 0, 30_000, 7, 18_993];
+    const segs = ops.makeSegments(sizes, [3, 3, 3, 0, 1]);
+    const p0 = randn(n, 1), g0 = randn(n, 2, 0.1), b0 = randn(n, 3, 0.01), m0 = randn(n, 4, 0.01), v0 = randu(n, 5, 0, 0.01);
+    for (const seg of [null, segs]) {
+      const tag = seg ? 'segmented' : 'one segment';
+      it(`SGD (plain, momentum, Nesterov), LARS, AdamW over a flat buffer (${tag})`, () => {
+        const [c, g] = both((dev) => {
+          const out: Record<string, Float32Array> = {};
+          for (const [name, mom, nest] of [['sgd0', 0, false], ['sgd', 0.9, false], ['nesterov', 0.9, true]] as const) {
+            const p = T(dev, p0), buf = T(dev, b0);
+            for (let s = 0; s < 3; s++)
+              ops.sgdStep(p, T(dev, g0), mom > 0 ? buf : null, { lr: 0.1, momentum: mom, weightDecay: 1e-4, nesterov: nest, segments: seg });
+            out[name] = p.toArray();
+            out[`${name}Buf`] = buf.toArray();
+          }
+          for (const nest of [false, true]) {
+            const p = T(dev, p0), buf = T(dev, b0);
+            for (let s = 0; s < 3; s++)
+              ops.larsStep(p, T(dev, g0), buf, { lr: 0.3, momentum: 0.9, weightDecay: 1e-6, eta: 0.001, nesterov: nest, segments: seg });
+            out[`lars${nest}`] = p.toArray();
+            out[`lars${nest}Buf`] = buf.toArray();
+          }
+          const p = T(dev, p0), m = T(dev, m0), v = T(dev, v0);
+          for (let s = 1; s <= 3; s++)
+            ops.adamwStep(p, T(dev, g0), m, v, { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.05, step: s, segments: seg });
+          out.adamw = p.toArray();
+          out.adamwM = m.toArray();
+          out.adamwV = v.toArray();
+          return out;
+        });
+        for (const k of Object.keys(c)) expectParity(g[k]!, c[k]!, 1e-5, 1e-7, `${tag} ${k}`);
+      });
+    }
+  });
+
+  describe('random family', () => {
+    it('Philox uniforms and input drop are bit-identical; normals and noise agree to an ulp or two', () => {
+      for (const [n, seed, offset] of [[1, 0, 0], [7, 42, 3], [100_001, 2 ** 40 + 5, 2 ** 33 + 1]] as const) {
+        const x = randn(n, 9);
+        const [c, g] = both((dev) => {
+          const u = Z(dev, [n]);
+          ops.randUniform(u, { seed, offset });
+          const z = Z(dev, [n]);
+          ops.randNormal(z, { seed, offset, mean: 1, std: 2 });
+          const tx = T(dev, x), d = Z(dev, [n]);
+          ops.inputDrop(tx, d, 0.3, { seed, offset });
+          ops.inputDrop(tx, tx, 0.3, { seed, offset: offset + 1 }); // in place
+          const nz = Z(dev, [n]);
+          ops.gaussianNoise(T(dev, x), nz, 0.5, { seed, offset });
+          return { u: u.toArray(), z: z.toArray(), d: d.toArray(), dIn: tx.toArray(), nz: nz.toArray() };
+        });
+        for (const k of ['u', 'd', 'dIn'] as const) expectBitExact(g[k], c[k], `${k} n=${n}`);
+        for (const k of ['z', 'nz'] as const) expectParity(g[k], c[k], 1e-5, 1e-6, `${k} n=${n}`);
+      }
+    });
+  });
+
+  describe('elementwise family', () => {
+    it('axpby, rowdot (into a strided column), rowScaleAdd, maxout, gatherRows, sum', () => {
+      const N = 37, D = 130, k = 3, F = 11;
+      const x = randn(N * D, 1), y0 = randn(N * D, 2), b = randn(N * D, 3);
+      const mx = randn(N * F * k, 4);
+      mx[5] = mx[4]!; // a tie: the first maximum wins
+      const idx = Int32Array.from({ length: 50 }, (_, i) => (i * 13) % N);
+      const big = randn(1_000_003, 5);
+      const [c, g] = both((dev) => {
+        const ty = T(dev, y0, [N, D]);
+        ops.axpby(0.5, T(dev, x, [N, D]), -2, ty);
+        const y1 = ty.toArray();
+        ops.axpby(3, T(dev, x, [N, D]), 0, ty);
+        const y2 = ty.toArray();
+        const logits = Z(dev, [N, 5]);
+        ops.rowdot(T(dev, x, [N, D]), T(dev, b, [N, D]), logits.view(0, [N, 1], [5, 1]), 1 / 0.2);
+        const ry = T(dev, y0, [N, D]);
+        ops.rowScaleAdd(ry, logits.view(0, [N, 1], [5, 1]), T(dev, b, [N, D]), -0.5);
+        const my = Z(dev, [N, F]), am = Tensor.zeros([N, F], { dtype: 'int32', device: dev });
+        ops.maxoutForward(T(dev, mx, [N, F * k]), my, am, k);
+        const mdx = T(dev, randn(N * F * k, 6), [N, F * k]);
+        ops.maxoutBackward(T(dev, randn(N * F, 7), [N, F]), am, mdx, k);
+        const gat = Z(dev, [50, D]);
+        ops.gatherRows(T(dev, x, [N, D]), T(dev, idx), gat);
+        return {
+          y1, y2, logits: logits.toArray(), rsa: ry.toArray(), my: my.toArray(), am: am.toArray(),
+          mdx: mdx.toArray(), gat: gat.toArray(), sum: ops.sum(T(dev, big)), sum1: ops.sum(T(dev, Float32Array.of(2.5))),
+        };
+      });
+      for (const key of ['y1', 'y2'] as const) expectParity(g[key], c[key], 2e-6, 1e-7, key);
+      expectParity(g.logits, c.logits, 1e-4, 1e-4, 'rowdot');
+      expectParity(g.rsa, c.rsa, 1e-4, 1e-4, 'rowScaleAdd');
+      for (const key of ['my', 'am', 'mdx', 'gat'] as const) expectBitExact(g[key], c[key], key);
+      // sum: the GPU accumulates in double (error ~1e-12); the CPU adds float
+      // blocks of 4096 (error ~1e-3 absolute at n = 1e6): hold the GPU to
+      // the exact sum and the CPU to its own accuracy.
+      let exact = 0;
+      for (const v of big) exact += v;
+      expect(Math.abs(g.sum - exact)).toBeLessThan(1e-9 * (1 + Math.abs(exact)));
+      expectParity([g.sum], [c.sum], 1e-6, 5e-3, 'sum');
+      expect(g.sum1).toBe(2.5);
+    });
+  });
+
+  describe('training on the device', () => {
+    const tiny = { encoder: { kind: 'mlp' as const, hidden: [32] }, projection: [32, 16] as [number, number], seed: 3 };
+    const makers: Array<[string, (device: Device) => ContrastiveMethod]> = [
+      ['npair + mixup', (device) => new NPair({ ...tiny, device, mix: { kind: 'mixup' } })],
+      ['simclr', (device) => new SimCLR({ ...tiny, device })],
+      ['moco + mixup (queue 100, batch 32: wraps)', (device) => new MoCo({ ...tiny, device, mix: { kind: 'mixup' }, queueSize: 100 })],
+      ['byol + mixup', (device) => new BYOL({ ...tiny, device, mix: { kind: 'mixup' }, predictorHidden: 16 })],
+    ];
+    const data = fromArray(randn(256 * 20, 21), [20]);
+    for (const [name, make] of makers) {
+      it(`${name}: one step's loss and gradients, then 6 training steps, match the CPU`, async () => {
+        const xq = randn(32 * 20, 1), xk = randn(32 * 20, 2);
+        const mix = { perm: randperm(32, 3), lam: randu(32, 4, 0.5, 1) };
+        const [c, g] = [await run('cpu'), await run('cuda')];
+        expectParity([g.loss], [c.loss], 1e-4, 1e-6, `${name} loss`);
+        const scale = Math.max(...Array.from(c.grads, Math.abs));
+        expectParity(g.grads, c.grads, 1e-3, 1e-5 * scale, `${name} grads`);
+        expectParity(g.losses, c.losses, 1e-3, 1e-5, `${name} fit losses`);
+
+        async function run(device: Device) {
+          const m = make(device);
+          m.build([20]);
+          const { loss, grads } = m.lossAndGradients(xq, xk, name.includes('mixup') ? mix : undefined);
+          m.dispose();
+          const f = make(device);
+          const r = await f.fit(data, { epochs: 1, batchSize: 32, maxSteps: 6 });
+          f.dispose();
+          return { loss, grads: Float32Array.from(grads), losses: r.losses };
+        }
+      });
+    }
+  });
+
+  it('GPU work is asynchronous until a host read: many launches, then one toArray', () => {
+    const t = Z('cuda', [1 << 16]);
+    for (let i = 0; i < 200; i++) ops.axpby(1, T('cuda', new Float32Array(1 << 16).fill(1)), 1, t);
+    nu.cudaSynchronize(0);
+    expect(t.toArray().every((v) => v === 200)).toBe(true);
+  });
+});
+
+// These run everywhere: they are the contract for machines without a GPU.
+describe('CUDA availability (always runs)', () => {
+  it('info().cuda describes the build and the devices; creating a cuda tensor works or throws a helpful DeviceError', () => {
+    const c = info().cuda;
+    expect(typeof c.compiled).toBe('boolean');
+    expect(Array.isArray(c.devices)).toBe(true);
+    if (cudaAvailable()) {
+      expect(c.reason).toBeUndefined();
+      const t = Tensor.zeros([3], { device: 'cuda' });
+      expect(t.device).toBe('cuda:0');
+      expect(Array.from(t.toArray())).toEqual([0, 0, 0]);
+      return;
+    }
+    expect(typeof c.reason).toBe('string');
+    expect(c.reason!.length).toBeGreaterThan(10);
+    if (!c.compiled) expect(c.reason).toMatch(/no CUDA backend/);
+    let err: unknown;
+    try {
+      Tensor.zeros([3], { device: 'cuda' });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(DeviceError);
+    const msg = (err as Error).message;
+    expect(msg).toMatch(/^device: 'cuda:0' is not available: /);
+    expect(msg).toContain(c.reason!);
+    expect(() => Tensor.from(Float32Array.of(1, 2), [2], { device: 'cuda:1' })).toThrow(DeviceError);
+  });
+
+  it('a device index past the last device is a DeviceError naming the device', () => {
+    expect(() => Tensor.zeros([1], { device: 'cuda:7' })).toThrow(DeviceError);
+    expect(() => Tensor.zeros([1], { device: 'cuda:7' })).toThrow(/device: 'cuda:7' is not available/);
+    expect(() => Tensor.zeros([1], { device: 'cuda:x' as Device })).toThrow(/malformed device/);
+  });
+});
+
+function randpermT(dev: Device, n: number): Tensor<'int32'> {
+  return T(dev, randperm(n, n + 100));
+}
