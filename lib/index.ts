@@ -35,6 +35,7 @@ export {
   type StepEvent,
   type EpochEvent,
   type MixDraw,
+  type MethodEvents,
 } from './methods/base';
 export { NPair } from './methods/npair';
 export { SimCLR } from './methods/simclr';
