@@ -1,0 +1,161 @@
+// The kernel contract both backends implement: every shared kernel's
+// signature and the formula it computes. Included INSIDE a backend namespace
+// (native/cpu/kernels.h: imix::cpu, native/cuda/kernels.h: imix::cuda), so the
+// CPU and CUDA versions are declared once, from one text, and cannot drift.
+// Raw pointers, row-major, contiguous unless a leading dimension says
+// otherwise; arguments were validated by the addon (native/addon).
+// No include guard on purpose: it is included once per backend namespace.
+// ---- gemm.cpp --------------------------------------------------------------
+// C[M,N] = alpha * op(A) * op(B) + beta * C, op(X) = X or Xᵀ.
+// Row-major; lda/ldb/ldc are row strides of A, B, C as stored.
+// beta == 0 overwrites C without reading it (NaNs in C do not propagate).
+void gemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha,
+          const float* A, int64_t lda, const float* B, int64_t ldb, float beta,
+          float* C, int64_t ldc);
+
+// ---- linear.cpp ------------------------------------------------------------
+// y[N,out] = x[N,in]·W[out,in]ᵀ + b[out]   (b may be null)
+void linear_forward(const float* x, const float* W, const float* b, float* y,
+                    int64_t N, int64_t in, int64_t out);
+// dx = dy·W (dx may be null); dW (+)= dyᵀ·x; db (+)= Σ_rows dy (db may be null).
+// accumulate=false overwrites dW/db, true adds to them.
+void linear_backward(const float* x, const float* W, const float* dy, float* dx,
+                     float* dW, float* db, int64_t N, int64_t in, int64_t out,
+                     bool accumulate);
+// y[i,c] += b[c]
+void bias_add(float* y, const float* b, int64_t N, int64_t C);
+// db[c] = (accumulate ? db[c] : 0) + Σ_i dy[i,c]
+void bias_grad(const float* dy, float* db, int64_t N, int64_t C, bool accumulate);
+// y = max(x, 0); in place allowed (y == x)
+void relu_forward(const float* x, float* y, int64_t n);
+// dx = dy · [y > 0]; in place allowed (dx == dy)
+void relu_backward(const float* dy, const float* y, float* dx, int64_t n);
+
+// ---- normalize.cpp ---------------------------------------------------------
+// y_i = x_i / max(‖x_i‖, eps); norms[i] = max(‖x_i‖, eps) (saved for backward); y may alias x
+void l2normalize_forward(const float* x, float* y, float* norms, int64_t N, int64_t D, float eps);
+// dx_i = (dy_i − y_i·(y_i·dy_i)) / norms[i]; dx may alias dy
+void l2normalize_backward(const float* dy, const float* y, const float* norms, float* dx,
+                          int64_t N, int64_t D);
+
+// ---- cross_entropy.cpp -----------------------------------------------------
+// Fused mixed-target cross-entropy over logits[N,M], one pass per row.
+//   a_i = col_offset + (targets ? targets[i]       : i)
+//   b_i = col_offset + (targets ? targets[perm[i]] : perm[i])   (perm null: b_i = a_i)
+//   λ_i = lam ? lam[i] : 1
+//   loss_i = lse_i − λ_i·s[i,a_i] − (1−λ_i)·s[i,b_i]
+//   logits[i,:] ← scale · (softmax_i − (λ_i·e_{a_i} + (1−λ_i)·e_{b_i}))   (in place)
+// losses (nullable) receives loss_i; returns Σ_i loss_i in double.
+double mixed_cross_entropy(float* logits, int64_t N, int64_t M, const int32_t* targets,
+                           const int32_t* perm, const float* lam, int64_t col_offset,
+                           float scale, float* losses);
+
+// ---- cosine.cpp ------------------------------------------------------------
+// BYOL mixed-cosine loss on L2-normalized p[N,D] (online prediction) and
+// k[N,D] (target projection, no gradient):
+//   loss_i = 2 − 2·(λ_i·p_i·k_i + (1−λ_i)·p_i·k_{π(i)})
+//   dp_i   = −2·scale·(λ_i·k_i + (1−λ_i)·k_{π(i)})          (dp nullable)
+// perm null = identity, lam null = 1. losses nullable. Returns Σ_i loss_i.
+double mixed_cosine(const float* p, const float* k, int64_t N, int64_t D, const int32_t* perm,
+                    const float* lam, float scale, float* dp, float* losses);
+
+// ---- ema.cpp ---------------------------------------------------------------
+// target ← m·target + (1−m)·source over n floats (the whole flat buffer).
+void ema(float* target, const float* source, int64_t n, float m);
+
+// ---- queue.cpp -------------------------------------------------------------
+// Copies keys[N,D] into the ring queue[K,D] starting at row ptr, wrapping
+// past row K−1 to row 0 (requires N ≤ K). Returns (ptr + N) mod K.
+int64_t queue_enqueue(float* queue, int64_t K, int64_t D, const float* keys, int64_t N,
+                      int64_t ptr);
+
+// ---- mix.cpp ---------------------------------------------------------------
+// MixUp, out of place: out_i = λ_i·x_i + (1−λ_i)·x_{π(i)} over rows of F floats.
+// lam null means one λ for the batch: lam_scalar.
+void mixup(const float* x, float* out, int64_t N, int64_t F, const int32_t* perm,
+           const float* lam, float lam_scalar);
+// CutMix box sampling (cutmix_box) is host code in native/cpu/mix.cpp, shared by both backends.
+// out = x outside the box; out[i,c,box] = x[π(i),c,box]. x is [N,C,H,W].
+void cutmix(const float* x, float* out, int64_t N, int64_t C, int64_t H, int64_t W,
+            const int32_t* perm, Box box);
+
+// ---- batchnorm.cpp ---------------------------------------------------------
+// BatchNorm1d on x[N,C] (statistics over the N rows, per feature c).
+// train: μ_c, σ²_c biased; y = γ·(x−μ)/sqrt(σ²+eps) + β; save_mean/save_invstd
+// get μ and 1/sqrt(σ²+eps); running stats (nullable) follow PyTorch:
+// r ← (1−momentum)·r + momentum·stat, with the unbiased variance N/(N−1)·σ².
+// gamma/beta null mean 1/0 (affine=false).
+void batchnorm1d_forward_train(const float* x, float* y, int64_t N, int64_t C,
+                               const float* gamma, const float* beta, float eps, float momentum,
+                               float* running_mean, float* running_var, float* save_mean,
+                               float* save_invstd);
+// eval: y = γ·(x−r_mean)/sqrt(r_var+eps) + β
+void batchnorm1d_forward_eval(const float* x, float* y, int64_t N, int64_t C, const float* gamma,
+                              const float* beta, const float* running_mean,
+                              const float* running_var, float eps);
+// x̂ = (x−μ)·invstd; dβ = Σ dy; dγ = Σ dy·x̂;
+// dx = γ·invstd/N · (N·dy − dβ − x̂·dγ). dgamma/dbeta nullable (affine=false)
+// and accumulated into when accumulate is true.
+void batchnorm1d_backward(const float* dy, const float* x, const float* gamma,
+                          const float* save_mean, const float* save_invstd, int64_t N, int64_t C,
+                          float* dx, float* dgamma, float* dbeta, bool accumulate);
+
+// ---- optim.cpp -------------------------------------------------------------
+// Optimizers over one flat parameter buffer. A model's buffer is cut into
+// segments (one per parameter tensor): seg_offsets[0..nseg] are element
+// offsets (seg_offsets[nseg] == n) and seg_flags[s] says what applies to
+// segment s. With nseg == 0 (no segments) every flag is on.
+// (Flags: kWeightDecay = 1, kLarsAdapt = 2; native/common/kernel_types.h.)
+
+// PyTorch SGD semantics (dampening 0): g' = g + wd·p; buf = μ·buf + g';
+// step = nesterov ? g' + μ·buf : buf; p −= lr·step. buf may be null if μ == 0.
+void sgd_step(float* param, const float* grad, float* buf, int64_t n, float lr, float momentum,
+              float weight_decay, bool nesterov, const int64_t* seg_offsets,
+              const uint8_t* seg_flags, int64_t nseg);
+// LARS (You et al. 2017, as in SimCLR/BYOL): per segment,
+// g' = g + wd·p; trust = η·‖p‖/‖g'‖ when the segment adapts and both norms
+// are > 0, else 1; buf = μ·buf + trust·g'; p −= lr·(nesterov ? trust·g' + μ·buf : buf).
+void lars_step(float* param, const float* grad, float* buf, int64_t n, float lr, float momentum,
+               float weight_decay, float eta, bool nesterov, const int64_t* seg_offsets,
+               const uint8_t* seg_flags, int64_t nseg);
+// AdamW (Loshchilov & Hutter; PyTorch semantics): p −= lr·wd·p;
+// m = β1·m + (1−β1)·g; v = β2·v + (1−β2)·g²;
+// p −= lr · (m/(1−β1^t)) / (sqrt(v/(1−β2^t)) + eps), t = step ≥ 1.
+// β1/β2 are double so 1−β (e.g. 1−0.999) is formed before rounding to float,
+// as PyTorch does: 1 − 0.999f is off by 1.3e-5 relative.
+void adamw_step(float* param, const float* grad, float* m, float* v, int64_t n, float lr,
+                double beta1, double beta2, float eps, float weight_decay, int64_t step,
+                const int64_t* seg_offsets, const uint8_t* seg_flags, int64_t nseg);
+
+// ---- random.cpp ------------------------------------------------------------
+// All draws follow the Philox stream layout of native/common/philox.h.
+void rand_uniform(float* out, int64_t n, uint64_t seed, uint64_t offset);           // [0,1)
+void rand_normal(float* out, int64_t n, uint64_t seed, uint64_t offset, float mean,
+                 float std);
+// out_i = (u_i < p) ? 0 : x_i   (no rescaling, as the i-Mix paper's input drop)
+void input_drop(const float* x, float* out, int64_t n, float p, uint64_t seed, uint64_t offset);
+// out_i = x_i + std·z_i
+void gaussian_noise(const float* x, float* out, int64_t n, float std, uint64_t seed,
+                    uint64_t offset);
+
+// ---- elementwise.cpp -------------------------------------------------------
+// Small glue kernels the training loops need between the big ones.
+// y = a·x + b·y over n floats (b == 0 does not read y).
+void axpby(float a, const float* x, float b, float* y, int64_t n);
+// out[i·out_stride] = alpha · Σ_d a[i,d]·b[i,d]   (MoCo's positive logits q_i·k_i/τ,
+// written straight into column 0 of the N×(1+K) logits)
+void rowdot(const float* a, const float* b, float* out, int64_t out_stride, int64_t N, int64_t D,
+            float alpha);
+// y[i,:] += alpha · s[i·s_stride] · x[i,:]   (backward of rowdot)
+void row_scale_add(float* y, const float* s, int64_t s_stride, const float* x, int64_t N,
+                   int64_t D, float alpha);
+// Maxout over groups of k adjacent features: x[N, F·k] → y[N, F],
+// y[i,f] = max_j x[i, f·k + j]; argmax[i,f] = j of the first maximum.
+void maxout_forward(const float* x, float* y, int32_t* argmax, int64_t N, int64_t F, int64_t k);
+// dx[i, f·k + j] = (j == argmax[i,f]) ? dy[i,f] : 0
+void maxout_backward(const float* dy, const int32_t* argmax, float* dx, int64_t N, int64_t F,
+                     int64_t k);
+// out[i,:] = src[idx[i],:] for i < B (rows of F floats).
+void gather_rows(const float* src, const int32_t* idx, float* out, int64_t B, int64_t F);
+// Σ over n floats, in double.
+double sum(const float* x, int64_t n);
