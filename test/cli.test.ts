@@ -7,7 +7,8 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeError, flagMessage } from '../lib/cli/errors';
 import { writeMatrix } from '../lib/cli/npy';
-import { parseNpyHeader, readNpy as libReadNpy, writeNpy } from '../lib/data';
+import { Standardizer, loadDataset, parseNpyHeader, readNpy as libReadNpy, writeNpy } from '../lib/data';
+import { loadRun } from '../lib/cli/method';
 import { formatEncoder, formatViews, parseEncoder, parseViews, viewsFromDescribe } from '../lib/cli/options';
 import { niceTicks, renderPlot } from '../lib/cli/plot';
 import { formatDuration } from '../lib/cli/progress';
@@ -196,6 +197,10 @@ describe('imix train, eval, embed', () => {
     expect(r.stderr).not.toContain('\x1b['); // no terminal escapes when stderr is not a TTY
     for (const f of ['config.json', 'checkpoint.safetensors', 'metrics.jsonl', 'loss.svg', 'run.json'])
       expect(fs.existsSync(path.join(runA, f)), f).toBe(true);
+    // Images ([1, 28, 28]) are not standardized by default; no CSV schema either.
+    expect(JSON.parse(fs.readFileSync(path.join(runA, 'run.json'), 'utf8')).standardize).toBe('off');
+    expect(fs.existsSync(path.join(runA, 'standardizer.json'))).toBe(false);
+    expect(fs.existsSync(path.join(runA, 'csv-schema.json'))).toBe(false);
     const cfg = JSON.parse(fs.readFileSync(path.join(runA, 'config.json'), 'utf8'));
     expect(cfg).toMatchObject({ method: 'moco', encoder: { kind: 'mlp', hidden: [64] }, projection: [64, 32], queueSize: 256, step: 8, epoch: 2 });
     expect(cfg.mix).toMatchObject({ kind: 'mixup', alpha: 1 });
@@ -441,6 +446,93 @@ describe('imix on tables: CSV and NPY', () => {
     for (let i = 0; i < 160; i++) expect(emb.data[i]).toBe(Math.fround(rows[Math.floor(i / 16)]![i % 16]!));
     // eval needs a test split, which a single CSV file does not have.
     expectOneLineError(imix(['eval', out]), 1, /test split/);
+  });
+
+  it('standardizes table data with the training split only, saves it with the CSV schema, and eval/embed/--resume reuse both', async () => {
+    const csv = path.join(tmp, 'table.csv');
+    const out = path.join(tmp, 'runStd');
+    const r = imix(['train', '--data', csv, '--label-column', 'kind', '--categorical', 'color', ...tiny, '--limit', '200', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('standardized');
+    const run = JSON.parse(fs.readFileSync(path.join(out, 'run.json'), 'utf8'));
+    expect(run.standardize).toBe('on');
+    // Fitted on the first 200 rows (--limit), exactly as data.Standardizer.
+    const loaded = loadDataset(csv, { label: 'kind', categorical: ['color'] });
+    const first = { ...loaded, n: 200, x: loaded.x.subarray(0, 200 * 7) };
+    const ref = Standardizer.fit(first);
+    const saved = JSON.parse(fs.readFileSync(path.join(out, 'standardizer.json'), 'utf8'));
+    expect(saved).toMatchObject({ format: 'imix-standardizer/1', features: 7 });
+    expect(saved.mean).toEqual(Array.from(ref.mean));
+    expect(saved.std).toEqual(Array.from(ref.std));
+    expect(Standardizer.fit(loaded).mean).not.toEqual(ref.mean); // the full file would give other means
+    const schema = JSON.parse(fs.readFileSync(path.join(out, 'csv-schema.json'), 'utf8'));
+    expect(schema).toEqual(JSON.parse(JSON.stringify(loaded.schema)));
+    expect(schema.categorical).toEqual([{ column: 2, categories: ['blue', 'green', 'red'] }]);
+
+    // embed feeds the encoder the standardized rows (all 300, with the 200-row fit).
+    const f = path.join(tmp, 'out', 'std-emb.npy');
+    const e = imix(['embed', out, '--out', f]);
+    expect(e.code, e.stderr).toBe(0);
+    const emb = readNpy(f);
+    expect(emb.shape).toEqual([300, 16]);
+    const { method } = await loadRun(out, 'cpu');
+    try {
+      const std = ref.apply(loaded.x);
+      const want = method.embed({ ...loaded, x: std });
+      const raw = method.embed(loaded);
+      let dStd = 0, dRaw = 0;
+      for (let i = 0; i < want.length; i++) {
+        dStd = Math.max(dStd, Math.abs(emb.data[i]! - want[i]!));
+        dRaw = Math.max(dRaw, Math.abs(emb.data[i]! - raw[i]!));
+      }
+      expect(dStd).toBeLessThan(1e-4);
+      expect(dRaw).toBeGreaterThan(1e-2);
+    } finally {
+      method.dispose();
+    }
+
+    // A second CSV: rows reordered, no 'green' rows and no 'dog' class. Through the saved schema
+    // its one-hot columns and features match the training file's, row for row.
+    const lines = fs.readFileSync(csv, 'utf8').trim().split('\n');
+    const keep = lines.slice(1).map((l, i) => [l, i] as const).filter(([l]) => !l.includes(',green,') && !l.endsWith(',dog')).reverse();
+    expect(keep.length).toBeGreaterThan(20);
+    const csv2 = path.join(tmp, 'table2.csv');
+    fs.writeFileSync(csv2, [lines[0], ...keep.map(([l]) => l)].join('\n') + '\n');
+    const f2 = path.join(tmp, 'out', 'std-emb2.npy');
+    const e2 = imix(['embed', out, '--data', csv2, '--out', f2]);
+    expect(e2.code, e2.stderr).toBe(0);
+    const emb2 = readNpy(f2);
+    expect(emb2.shape).toEqual([keep.length, 16]);
+    keep.forEach(([, i], k) => {
+      for (let j = 0; j < 16; j++) expect(emb2.data[k * 16 + j]).toBeCloseTo(emb.data[i * 16 + j]!, 4);
+    });
+    // Options that agree with the schema are accepted; others, and unseen categories, are errors.
+    expect(imix(['embed', out, '--data', csv2, '--label-column', '-1', '--categorical', 'color', '--out', f2]).code).toBe(0);
+    expectOneLineError(imix(['embed', out, '--data', csv2, '--categorical', 'x0', '--out', f2]), 2, /--categorical x0: the run's csv-schema\.json fixes the CSV columns \(categorical: color\)/);
+    const csv3 = path.join(tmp, 'table3.csv');
+    fs.writeFileSync(csv3, [lines[0], lines[1], lines[2]!.replace(/,(red|green|blue),/, ',purple,')].join('\n') + '\n');
+    expectOneLineError(imix(['embed', out, '--data', csv3, '--out', f2]), 1, /table3\.csv:3: column 2 \("color"\): category "purple" does not occur in the training file .*\(the run's csv-schema\.json\)$/);
+    // A feature-count mismatch with the saved standardizer is one line.
+    const six = path.join(tmp, 'six.npy');
+    writeNpy(six, new Float32Array(60).map((_, i) => i), [10, 6]);
+    expectOneLineError(imix(['embed', out, '--data', six, '--out', f2]), 1, /six\.npy: 6 features per row, but the run's standardizer\.json was fitted on 7/);
+
+    // --resume reads through the same files and never refits them.
+    const before = fs.readFileSync(path.join(out, 'standardizer.json'), 'utf8');
+    const rs = imix(['train', '--resume', out, '--epochs', '2']);
+    expect(rs.code, rs.stderr).toBe(0);
+    expect(rs.stderr).toContain('standardized');
+    expect(fs.readFileSync(path.join(out, 'standardizer.json'), 'utf8')).toBe(before);
+    expectOneLineError(imix(['train', '--resume', out, '--standardize', 'off']), 2, /--standardize cannot be given with --resume/);
+
+    // --standardize off: no standardizer.json, raw features; a bad value is a usage error.
+    const off = path.join(tmp, 'runStdOff');
+    const r2 = imix(['train', '--data', csv, '--label-column', 'kind', '--categorical', 'color', ...tiny, '--standardize', 'off', '--out', off]);
+    expect(r2.code, r2.stderr).toBe(0);
+    expect(JSON.parse(fs.readFileSync(path.join(off, 'run.json'), 'utf8')).standardize).toBe('off');
+    expect(fs.existsSync(path.join(off, 'standardizer.json'))).toBe(false);
+    expect(fs.existsSync(path.join(off, 'csv-schema.json'))).toBe(true);
+    expectOneLineError(imix(['train', '--data', csv, '--standardize', 'maybe', '--out', path.join(tmp, 'runX')]), 2, /--standardize.*'maybe' is invalid.*auto, on, off/);
   });
 
   it('trains on an NPY features file with --labels file.npy', () => {

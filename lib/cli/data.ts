@@ -16,6 +16,7 @@ import { CliError, UsageError } from './errors';
 type Dataset = data.Dataset;
 type LoadedDataset = data.LoadedDataset;
 type ColumnRef = data.ColumnRef;
+type CsvSchema = NonNullable<LoadedDataset['schema']>;
 
 /** How the user named the data (recorded as is in run.json). */
 export interface DataSpec {
@@ -37,6 +38,8 @@ export interface ResolvedData {
   test?: Dataset;
   /** One line for humans: where the data came from. */
   description: string;
+  /** CSV data: the schema it was encoded with (the one given, or the one the file defined). */
+  schema?: CsvSchema;
 }
 
 export const BUNDLED = 'fashion-mnist';
@@ -70,7 +73,10 @@ function withFlags(e: unknown): unknown {
   if (e instanceof ArgumentError && /^labels: a CSV file/.test(e.message))
     return new UsageError('--labels: not used with CSV/TSV data; name its label column with --label-column');
   if (e instanceof ArgumentError || e instanceof DataError) {
-    const m = e.message.replace(/(^|: )label: /, '$1--label-column: ').replace(/(^|: )categorical: /, '$1--categorical: ');
+    const m = e.message
+      .replace(/(^|: )label: /, '$1--label-column: ')
+      .replace(/(^|: )categorical: /, '$1--categorical: ')
+      .replace(/; pass unknownCategory: 'ignore' to encode it as all zeros$/, ' (the run\'s csv-schema.json)'); // no CLI option for it
     if (m !== e.message) return e instanceof ArgumentError ? new UsageError(m) : new CliError(m);
   }
   return e;
@@ -101,7 +107,28 @@ function hasTestSplit(dir: string): boolean {
  * data; the library's DataError messages (truncated or malformed files,
  * naming the file and, for tables, the line) pass through.
  */
-export function resolveData(spec: DataSpec): ResolvedData {
+/** Index of column `ref` among the schema's columns, or undefined. */
+function schemaColumn(schema: CsvSchema, ref: ColumnRef): number | undefined {
+  const n = schema.columns.length;
+  if (typeof ref === 'number') return ref >= -n && ref < n ? (ref + n) % n : undefined;
+  const j = schema.columns.indexOf(ref);
+  return j >= 0 ? j : undefined;
+}
+
+/** --label-column / --categorical given with a schema must name the schema's own columns. */
+function checkAgainstSchema(spec: DataSpec, schema: CsvSchema): void {
+  const why = "the run's csv-schema.json fixes the CSV columns";
+  if (spec.labelColumn !== undefined && schemaColumn(schema, spec.labelColumn) !== (schema.label ?? undefined))
+    throw new UsageError(`--label-column ${spec.labelColumn}: ${why} (label: ${schema.label === null ? 'none' : schema.columns[schema.label]}); leave the option out`);
+  if (spec.categorical?.length) {
+    const given = spec.categorical.map((c) => schemaColumn(schema, c)).sort((a, b) => (a ?? -1) - (b ?? -1));
+    const want = schema.categorical.map((c) => c.column).sort((a, b) => a - b);
+    if (given.length !== want.length || given.some((g, i) => g !== want[i]))
+      throw new UsageError(`--categorical ${spec.categorical.join(',')}: ${why} (categorical: ${want.map((j) => schema.columns[j]).join(',') || 'none'}); leave the option out`);
+  }
+}
+
+export function resolveData(spec: DataSpec, csvSchema?: CsvSchema): ResolvedData {
   const src = spec.data ?? BUNDLED;
   if (src === BUNDLED || ((src === `${BUNDLED}:train` || src === `${BUNDLED}:test`) && !exists(src))) {
     if (spec.labels) throw new UsageError(`--labels: the bundled ${BUNDLED} data has its own labels`);
@@ -147,11 +174,17 @@ export function resolveData(spec: DataSpec): ResolvedData {
 
   const options: data.LoadOptions = {};
   if (spec.labels !== undefined) options.labels = spec.labels;
-  if (spec.labelColumn !== undefined) options.label = spec.labelColumn;
-  if (spec.categorical?.length) options.categorical = spec.categorical;
+  if (csvSchema) {
+    // Encoded exactly as the run's training CSV: its columns, categories and label classes.
+    options.schema = csvSchema;
+  } else {
+    if (spec.labelColumn !== undefined) options.label = spec.labelColumn;
+    if (spec.categorical?.length) options.categorical = spec.categorical;
+  }
   const train = load(src, options);
   if (train.format !== 'csv') csvOnly(spec, `${src} is ${train.format === 'npy' ? 'an NPY' : 'an IDX'} file`);
+  else if (csvSchema) checkAgainstSchema(spec, csvSchema);
   const t = limitRows(train, spec.limit);
   const what = train.format === 'csv' ? `CSV; ${count(t, train)} rows, ${data.featureCount(t)} features` : `${count(t, train)} rows`;
-  return { train: t, description: `${src} (${what}${t.labels ? `, labelled, ${t.numClasses} classes` : ''})` };
+  return { train: t, description: `${src} (${what}${t.labels ? `, labelled, ${t.numClasses} classes` : ''})`, ...(train.schema ? { schema: train.schema } : {}) };
 }

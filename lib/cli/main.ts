@@ -86,6 +86,11 @@ export function buildProgram(run: (code: number) => void): Command {
     'use only the first N training rows',
     2,
   )
+    .addOption(
+      new Option('--standardize <mode>', "standardize each feature with the training split's mean and std (saved in the run as standardizer.json): 'auto' (on for non-image data, off for [C, H, W] images), 'on' or 'off'")
+        .choices(['auto', 'on', 'off'])
+        .default('auto'),
+    )
     .addOption(new Option('--out <dir>', 'run folder').default('run', 'run/'))
     .addOption(new Option('--force', 'start over in an --out folder that already holds a run'))
     .addOption(new Option('--knn-every <n>', 'kNN monitor every N epochs, 0 to disable (default: 1 when a labelled test split exists)').argParser(integer('--knn-every', 0)))

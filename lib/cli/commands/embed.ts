@@ -6,12 +6,13 @@
  */
 import * as path from 'node:path';
 import { data, setNumThreads } from '../../index';
-import { resolveData } from '../data';
 import { CliError, EXIT_OK, UsageError } from '../errors';
 import { checkDevice, loadRun } from '../method';
 import { writeMatrix } from '../npy';
 import type { ColumnRefData } from '../options';
+import { resolveRunData, runStandardizes } from '../preprocess';
 import { runDataSpec } from './eval';
+import { readRunFile } from './train';
 
 export interface EmbedOptions {
   out: string;
@@ -32,7 +33,7 @@ export async function embed(dir: string, o: EmbedOptions): Promise<number> {
   checkDevice(o.device);
   const { method } = await loadRun(dir, o.device);
   try {
-    const ds = resolveData(runDataSpec(dir, o));
+    const ds = resolveRunData(dir, runDataSpec(dir, o), runStandardizes(dir, readRunFile(dir)?.standardize));
     const rows = o.split === 'test' ? ds.test : ds.train;
     if (!rows) throw new CliError(`--split test: ${ds.description} has no test split`);
     // resolveData limits the training split; --limit applies to the test split here.

@@ -5,10 +5,11 @@
  * @module
  */
 import { evaluation, setNumThreads } from '../../index';
-import { resolveData, type DataSpec, BUNDLED } from '../data';
+import { type DataSpec, BUNDLED } from '../data';
 import { CliError, EXIT_OK, UsageError } from '../errors';
 import { checkDevice, loadRun } from '../method';
 import type { ColumnRefData } from '../options';
+import { resolveRunData, runStandardizes } from '../preprocess';
 import { readRunFile } from './train';
 
 export interface EvalOptions {
@@ -61,7 +62,7 @@ export async function evaluate(dir: string, o: EvalOptions): Promise<number> {
   checkDevice(o.device);
   const { method } = await loadRun(dir, o.device);
   try {
-    const ds = resolveData(runDataSpec(dir, o));
+    const ds = resolveRunData(dir, runDataSpec(dir, o), runStandardizes(dir, readRunFile(dir)?.standardize));
     const { train, test } = ds;
     if (!train.labels) throw new CliError(`eval: the training data (${ds.description}) has no labels`);
     if (!test?.labels) throw new CliError(`eval: needs a labelled test split, and ${ds.description} has none (give --data a directory with train- and test- IDX files)`);

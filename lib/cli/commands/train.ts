@@ -5,6 +5,8 @@
  *   checkpoint.safetensors every epoch, on Ctrl-C and at --max-steps
  *   metrics.jsonl          step and epoch records
  *   loss.svg               loss and kNN accuracy per epoch
+ *   standardizer.json      per-feature mean/std fitted on the training split (--standardize)
+ *   csv-schema.json        CSV data: the columns, categories and label classes
  * `--resume <run>` rebuilds the method from config.json, loads the
  * checkpoint and continues to the configured number of epochs.
  * @module
@@ -13,12 +15,26 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { type ContrastiveMethod, type EpochEvent, MoCo, type FitOptions, type FitResult, type StepEvent, setNumThreads } from '../../index';
 import { writeFileAtomic } from '../../io/atomic';
-import { resolveData, type DataSpec, BUNDLED } from '../data';
+import { resolveData, type DataSpec, type ResolvedData, BUNDLED } from '../data';
 import { CliError, EXIT_INTERRUPTED, EXIT_OK, UsageError, flagMessage } from '../errors';
 import { CHECKPOINT_FILE, CONFIG_FILE, checkDevice, checkViews, createMethod, type MethodSettings, readRunConfig, settingsFromConfig } from '../method';
 import { MetricsLog, readMetrics } from '../metrics';
 import { type ColumnRefData, formatEncoder, formatViews, type EncoderSpecData, type MethodName, type MixName, type OptimizerName, type ViewStep } from '../options';
 import { renderPlot } from '../plot';
+import {
+  CSV_SCHEMA_FILE,
+  STANDARDIZER_FILE,
+  type StandardizeMode,
+  fitStandardizer,
+  readCsvSchema,
+  readStandardizer,
+  runStandardizes,
+  type SavedStandardizer,
+  standardizeData,
+  wantsStandardize,
+  writeCsvSchema,
+  writeStandardizer,
+} from '../preprocess';
 import { Progress, formatDuration, formatLoss } from '../progress';
 
 export const RUN_FILE = 'run.json';
@@ -50,6 +66,7 @@ export interface TrainOptions {
   labelColumn?: ColumnRefData;
   categorical?: ColumnRefData[];
   limit?: number;
+  standardize: StandardizeMode;
   out: string;
   force?: boolean;
   knnEvery?: number;
@@ -65,6 +82,8 @@ export interface RunFile {
   created: string;
   command: string;
   data: DataSpec;
+  /** Whether the input is standardized with standardizer.json (absent in runs from before --standardize: off). */
+  standardize?: 'on' | 'off';
   epochs: number;
   batch: number;
   knnEvery?: number;
@@ -112,7 +131,7 @@ function settingsFromOptions(o: TrainOptions): MethodSettings {
 
 /** Removes the files a previous run left in `dir` (only imix's own files). */
 function clearRun(dir: string): void {
-  for (const f of [CHECKPOINT_FILE, CONFIG_FILE, RUN_FILE, METRICS_FILE, PLOT_FILE]) fs.rmSync(path.join(dir, f), { force: true });
+  for (const f of [CHECKPOINT_FILE, CONFIG_FILE, RUN_FILE, METRICS_FILE, PLOT_FILE, STANDARDIZER_FILE, CSV_SCHEMA_FILE]) fs.rmSync(path.join(dir, f), { force: true });
 }
 
 export async function train(o: TrainOptions, given: Set<string>): Promise<number> {
@@ -202,7 +221,20 @@ export async function train(o: TrainOptions, given: Set<string>): Promise<number
   }
 
   try {
-    const ds = resolveData(run.data);
+    // A resumed run reads its data through its saved CSV schema and standardizer; a new run fits them.
+    let ds: ResolvedData;
+    let fitted: SavedStandardizer | undefined;
+    if (resumed) {
+      ds = resolveData(run.data, readCsvSchema(dir));
+      if (runStandardizes(dir, run.standardize)) ds = standardizeData(ds, readStandardizer(dir), run.data.data ?? BUNDLED);
+    } else {
+      ds = resolveData(run.data);
+      run.standardize = wantsStandardize(o.standardize, ds.train.sampleShape) ? 'on' : 'off';
+      if (run.standardize === 'on') {
+        fitted = fitStandardizer(ds.train); // the training split after --limit only
+        ds = standardizeData(ds, fitted, run.data.data ?? BUNDLED);
+      }
+    }
     const train = ds.train;
     if (run.batch > train.n) throw new CliError(`--batch ${run.batch} is larger than the training data (${train.n} rows)`);
     if (method instanceof MoCo && run.batch > method.queueSize)
@@ -228,6 +260,10 @@ export async function train(o: TrainOptions, given: Set<string>): Promise<number
       return EXIT_OK;
     }
     fs.mkdirSync(dir, { recursive: true });
+    if (!resumed) {
+      if (fitted) writeStandardizer(dir, fitted);
+      if (ds.schema) writeCsvSchema(dir, ds.schema);
+    }
     writeFileAtomic(path.join(dir, RUN_FILE), JSON.stringify(run, null, 2) + '\n');
 
     const metrics = new MetricsLog(path.join(dir, METRICS_FILE), resumed ? { step: method.step, epoch: method.epoch } : undefined);
@@ -239,7 +275,7 @@ export async function train(o: TrainOptions, given: Set<string>): Promise<number
     const writePlot = () => writeFileAtomic(path.join(dir, PLOT_FILE), renderPlot({ title, epochs: plotEpochs, steps: plotSteps }));
 
     say(
-      `imix: training ${method.name} (mix ${method.mix.kind}${method.mix.kind !== 'none' ? `, alpha ${method.mix.alpha}` : ''}) on ${ds.description}; ` +
+      `imix: training ${method.name} (mix ${method.mix.kind}${method.mix.kind !== 'none' ? `, alpha ${method.mix.alpha}` : ''}) on ${ds.description}${run.standardize === 'on' ? ', standardized' : ''}; ` +
         `${run.epochs} epochs of ${stepsPerEpoch} steps (batch ${run.batch}), device ${method.device}${knn ? `, kNN every ${knnEvery} epoch(s)` : ''} -> ${dir}`,
     );
 
