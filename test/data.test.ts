@@ -82,3 +82,14 @@ describe('safetensors', () => {
     expect(fs.readdirSync(d)).toEqual(['ck.safetensors']); // no temp files left behind
   });
 });
+
+describe('Standardizer.from', () => {
+  it('rebuilds a fitted standardizer from its statistics, and rejects bad ones', () => {
+    const ds = fromArray(Float32Array.from([1, 10, 3, 12, 5, 17]), [2]);
+    const s = Standardizer.fit(ds);
+    const t = Standardizer.from(Array.from(s.mean), Array.from(s.std));
+    expect(Array.from(t.apply(ds.x))).toEqual(Array.from(s.apply(ds.x)));
+    expect(() => Standardizer.from([0, 1], [1])).toThrow(/std/);
+    expect(() => Standardizer.from([0], [0])).toThrow(/positive std/);
+  });
+});

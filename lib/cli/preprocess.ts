@@ -46,11 +46,7 @@ export function fitStandardizer(train: Dataset): SavedStandardizer {
 export function applyStandardizer(s: SavedStandardizer, ds: Dataset, what: string): Dataset {
   const f = data.featureCount(ds);
   if (f !== s.features) throw new CliError(`${what}: ${f} features per row, but the run's ${STANDARDIZER_FILE} was fitted on ${s.features}`);
-  const mean = Float32Array.from(s.mean), std = Float32Array.from(s.std);
-  const x = ds.x, out = new Float32Array(x.length);
-  // The same arithmetic as data.Standardizer.apply.
-  for (let i = 0; i < x.length; i += f) for (let j = 0; j < f; j++) out[i + j] = (x[i + j]! - mean[j]!) / std[j]!;
-  return { ...ds, x: out };
+  return { ...ds, x: data.Standardizer.from(s.mean, s.std).apply(ds.x) };
 }
 
 export function writeStandardizer(dir: string, s: SavedStandardizer): void {

@@ -123,6 +123,16 @@ export class Standardizer {
     return new Standardizer(Float32Array.from(mean), std);
   }
 
+  /** A standardizer from saved statistics (e.g. a run folder's); std must be positive. */
+  static from(mean: ArrayLike<number>, std: ArrayLike<number>): Standardizer {
+    if (mean.length !== std.length || mean.length === 0)
+      throw new ShapeError(`std: ${std.length} values for ${mean.length} means`);
+    for (let j = 0; j < std.length; j++)
+      if (!(std[j]! > 0) || !Number.isFinite(std[j]!) || !Number.isFinite(mean[j]!))
+        throw new ShapeError(`std: feature ${j} needs a finite mean and a positive std, got ${mean[j]} and ${std[j]}`);
+    return new Standardizer(Float32Array.from(mean), Float32Array.from(std));
+  }
+
   /** Standardized copy of `x` (rows of the fitted feature count). */
   apply(x: Float32Array): Float32Array {
     const f = this.mean.length;
