@@ -17,10 +17,9 @@
  * @module
  */
 import { spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { Tensor, cudaAvailable, info, ops } from '../lib/index';
 import { native } from '../lib/native';
+import { benchFile, fill } from './common';
 
 interface CudaUtils {
   cudaSynchronize(device?: number): void;
@@ -51,15 +50,6 @@ interface Row {
   refMs: number | null;
 }
 
-function fill(n: number, seed: number, scale = 1): Float32Array {
-  let a = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    a = (Math.imul(a, 1664525) + 1013904223) >>> 0;
-    out[i] = ((a / 4294967296) * 2 - 1) * scale;
-  }
-  return out;
-}
 const dev = 'cuda' as const;
 const SMOKE = process.env.IMIX_BENCH_SMOKE === '1';
 /** A size, or a small stand-in for it in smoke mode. */
@@ -311,16 +301,6 @@ function cases(): Case[] {
   return out;
 }
 
-function packageRoot(): string {
-  let dir = __dirname;
-  for (;;) {
-    if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(path.join(dir, 'bench'))) return dir;
-    const up = path.dirname(dir);
-    if (up === dir) return process.cwd();
-    dir = up;
-  }
-}
-
 interface RefOut {
   available: boolean;
   reason?: string;
@@ -331,7 +311,7 @@ interface RefOut {
 
 function torchReference(all: Case[]): RefOut {
   const python = process.env.IMIX_PYTHON ?? '/usr/bin/python3';
-  const file = path.join(packageRoot(), 'bench', 'cuda_kernels_ref.py');
+  const file = benchFile('cuda_kernels_ref.py');
   const jobs = all.filter((c) => c.ref).map((c) => ({ key: `${c.name}|${c.shape}`, ...c.ref }));
   const r = spawnSync(python, [file, JSON.stringify({ jobs, reps: 20 })], { encoding: 'utf8', timeout: 900_000 });
   if (r.error) return { available: false, reason: `${python}: ${r.error.message}` };

@@ -44,15 +44,6 @@ export interface ResolvedData {
 
 export const BUNDLED = 'fashion-mnist';
 
-function exists(p: string): boolean {
-  try {
-    fs.accessSync(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function limitRows(ds: Dataset, limit: number | undefined): Dataset {
   if (limit === undefined || limit >= ds.n) return ds;
   return data.subset(ds, 0, limit);
@@ -130,7 +121,7 @@ function checkAgainstSchema(spec: DataSpec, schema: CsvSchema): void {
 
 export function resolveData(spec: DataSpec, csvSchema?: CsvSchema): ResolvedData {
   const src = spec.data ?? BUNDLED;
-  if (src === BUNDLED || ((src === `${BUNDLED}:train` || src === `${BUNDLED}:test`) && !exists(src))) {
+  if (src === BUNDLED || ((src === `${BUNDLED}:train` || src === `${BUNDLED}:test`) && !fs.existsSync(src))) {
     if (spec.labels) throw new UsageError(`--labels: the bundled ${BUNDLED} data has its own labels`);
     csvOnly(spec, `${src} is the bundled image data`);
     if (src === `${BUNDLED}:test`) {
@@ -145,7 +136,7 @@ export function resolveData(spec: DataSpec, csvSchema?: CsvSchema): ResolvedData
 
   // `dir:test` names a split of an IDX directory; anything else must exist.
   const split = /^(.*):(train|test)$/.exec(src);
-  const base = !exists(src) && split && exists(split[1]!) ? split[1]! : src;
+  const base = !fs.existsSync(src) && split && fs.existsSync(split[1]!) ? split[1]! : src;
   let st: fs.Stats;
   try {
     st = fs.statSync(base);
@@ -153,7 +144,7 @@ export function resolveData(spec: DataSpec, csvSchema?: CsvSchema): ResolvedData
     throw new CliError(`--data ${src}: no such file or directory`);
   }
   if (base !== src && !st.isDirectory()) throw new CliError(`--data ${src}: ':${split![2]}' names a split of an IDX directory, and ${base} is a file`);
-  if (spec.labels !== undefined && !exists(spec.labels)) throw new CliError(`--labels ${spec.labels}: no such file`);
+  if (spec.labels !== undefined && !fs.existsSync(spec.labels)) throw new CliError(`--labels ${spec.labels}: no such file`);
 
   if (st.isDirectory()) {
     if (spec.labels) throw new UsageError(`--labels: not used with a data directory (labels are found in ${base})`);

@@ -44,15 +44,6 @@ export interface LoadedDataset extends Dataset {
 
 const BUNDLED = /^fashion-mnist(?::(train|test))?$/;
 
-function exists(p: string): boolean {
-  try {
-    fs.accessSync(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The images and labels files of a split in an IDX directory (MNIST naming: train-*, t10k-* or test-*, gzip or not). */
 export function idxSplitFiles(dir: string, split: 'train' | 'test'): { images: string; labels: string | undefined } {
   const prefixes = split === 'train' ? ['train'] : ['t10k', 'test'];
@@ -61,7 +52,7 @@ export function idxSplitFiles(dir: string, split: 'train' | 'test'): { images: s
       for (const sep of ['-', '.'])
         for (const gz of ['.gz', '']) {
           const f = path.join(dir, `${p}-${kind.replace('-', sep)}-ubyte${gz}`);
-          if (exists(f)) return f;
+          if (fs.existsSync(f)) return f;
         }
     return undefined;
   };
@@ -194,7 +185,7 @@ export function loadDataset(spec: string, options: LoadOptions = {}): LoadedData
   const o = options;
   if (o.split !== undefined && o.split !== 'train' && o.split !== 'test') throw new ArgumentError(`split: expected 'train' or 'test', got ${String(o.split)}`);
   const bundled = BUNDLED.exec(spec);
-  if (bundled && !exists(spec)) {
+  if (bundled && !fs.existsSync(spec)) {
     const split = (bundled[1] as 'train' | 'test' | undefined) ?? o.split ?? 'train';
     const ds = fashionMnist(split);
     return reshape({ ...ds, name: o.name ?? ds.name, format: 'bundled', source: 'fashion-mnist' }, o.sampleShape, spec);
@@ -202,7 +193,7 @@ export function loadDataset(spec: string, options: LoadOptions = {}): LoadedData
   let file = spec;
   let split = o.split;
   const m = /^(.*):(train|test)$/.exec(spec);
-  if (m && !exists(spec) && exists(m[1]!)) {
+  if (m && !fs.existsSync(spec) && fs.existsSync(m[1]!)) {
     file = m[1]!;
     split = m[2] as 'train' | 'test';
   }
