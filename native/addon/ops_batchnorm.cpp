@@ -45,6 +45,29 @@ void expect_disjoint(const std::vector<Operand>& ops) {
         expect_no_alias(ops[i].t, ops[j].t, ops[i].name, ops[j].name);
 }
 
+// The operands both forward passes share: x [N, C], y [N, C] on x's device,
+// and the optional per-feature gamma/beta.
+struct ForwardOperands {
+  const float* x;
+  float* y;
+  int64_t N, C;
+  const float* gamma;
+  const float* beta;
+};
+ForwardOperands forward_operands(Tensor* x, Tensor* y, Tensor* gamma, Tensor* beta) {
+  ForwardOperands f;
+  f.x = f32(x, "x");
+  expect_ndim(x, 2, "x");
+  f.N = x->shape[0];
+  f.C = x->shape[1];
+  f.y = f32(y, "y");
+  expect_shape(y, {f.N, f.C}, "y");
+  expect_same_device(y, x, "y", "x");
+  f.gamma = per_feature(gamma, f.C, x, "gamma", "x");
+  f.beta = per_feature(beta, f.C, x, "beta", "x");
+  return f;
+}
+
 Napi::Value ForwardTrain(const Napi::CallbackInfo& info) {
   Args a(info);
   Tensor* x = a.tensor(0, "x");
@@ -58,14 +81,8 @@ Napi::Value ForwardTrain(const Napi::CallbackInfo& info) {
   Tensor* smean = a.tensor(8, "saveMean");
   Tensor* sinv = a.tensor(9, "saveInvstd");
 
-  const float* xp = f32(x, "x");
-  expect_ndim(x, 2, "x");
-  const int64_t N = x->shape[0], C = x->shape[1];
-  float* yp = f32(y, "y");
-  expect_shape(y, {N, C}, "y");
-  expect_same_device(y, x, "y", "x");
-  const float* gp = per_feature(gamma, C, x, "gamma", "x");
-  const float* bp = per_feature(beta, C, x, "beta", "x");
+  const ForwardOperands f = forward_operands(x, y, gamma, beta);
+  const int64_t N = f.N, C = f.C;
   float* rmp = per_feature(rmean, C, x, "runningMean", "x");
   float* rvp = per_feature(rvar, C, x, "runningVar", "x");
   float* smp = per_feature(smean, C, x, "saveMean", "x");
@@ -76,7 +93,7 @@ Napi::Value ForwardTrain(const Napi::CallbackInfo& info) {
   expect_disjoint({{x, "x", false}, {y, "y", true}, {gamma, "gamma", false}, {beta, "beta", false},
                    {rmean, "runningMean", true}, {rvar, "runningVar", true}, {smean, "saveMean", true},
                    {sinv, "saveInvstd", true}});
-  IMIX_KERNEL(dev, batchnorm1d_forward_train, xp, yp, N, C, gp, bp, (float)eps, (float)momentum, rmp, rvp, smp, sip);
+  IMIX_KERNEL(dev, batchnorm1d_forward_train, f.x, f.y, N, C, f.gamma, f.beta, (float)eps, (float)momentum, rmp, rvp, smp, sip);
   return info.Env().Undefined();
 }
 
@@ -90,20 +107,14 @@ Napi::Value ForwardEval(const Napi::CallbackInfo& info) {
   Tensor* rvar = a.tensor(5, "runningVar");
   double eps = positive_eps(a, 6);
 
-  const float* xp = f32(x, "x");
-  expect_ndim(x, 2, "x");
-  const int64_t N = x->shape[0], C = x->shape[1];
-  float* yp = f32(y, "y");
-  expect_shape(y, {N, C}, "y");
-  expect_same_device(y, x, "y", "x");
-  const float* gp = per_feature(gamma, C, x, "gamma", "x");
-  const float* bp = per_feature(beta, C, x, "beta", "x");
+  const ForwardOperands f = forward_operands(x, y, gamma, beta);
+  const int64_t N = f.N, C = f.C;
   const float* rmp = per_feature(rmean, C, x, "runningMean", "x");
   const float* rvp = per_feature(rvar, C, x, "runningVar", "x");
   const Dispatch dev(x, "x");
   expect_disjoint({{x, "x", false}, {y, "y", true}, {gamma, "gamma", false}, {beta, "beta", false},
                    {rmean, "runningMean", false}, {rvar, "runningVar", false}});
-  IMIX_KERNEL(dev, batchnorm1d_forward_eval, xp, yp, N, C, gp, bp, rmp, rvp, (float)eps);
+  IMIX_KERNEL(dev, batchnorm1d_forward_eval, f.x, f.y, N, C, f.gamma, f.beta, rmp, rvp, (float)eps);
   return info.Env().Undefined();
 }
 

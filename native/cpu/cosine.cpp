@@ -12,6 +12,7 @@
 
 #include "kernels.h"
 #include "parallel.h"
+#include "row_loss.h"
 
 namespace imix::cpu {
 
@@ -46,12 +47,7 @@ double mixed_cosine(const float* __restrict p, const float* __restrict k, int64_
       }
     }
   });
-  double total = 0.0;
-  for (int64_t i = 0; i < N; ++i) {
-    total += row_loss[(std::size_t)i];
-    if (losses) losses[i] = (float)row_loss[(std::size_t)i];
-  }
-  return total;
+  return sum_row_losses(row_loss, losses);
 }
 
 }  // namespace imix::cpu

@@ -34,6 +34,7 @@
 
 #include "kernels.h"
 #include "parallel.h"
+#include "row_loss.h"
 
 namespace imix::cpu {
 
@@ -158,12 +159,7 @@ double mixed_cross_entropy(float* logits, int64_t N, int64_t M, const int32_t* t
     }
   });
 
-  double total = 0.0;
-  for (int64_t i = 0; i < N; ++i) {
-    total += row_loss[(std::size_t)i];
-    if (losses) losses[i] = (float)row_loss[(std::size_t)i];
-  }
-  return total;
+  return sum_row_losses(row_loss, losses);
 }
 
 }  // namespace imix::cpu
