@@ -4,7 +4,7 @@
  * a plain-text table.
  * @module
  */
-import { spawnSync } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -64,6 +64,99 @@ export function pythonRef<T = unknown>(script: string, args: string[], timeoutMs
     return { ok: true, value: JSON.parse(r.stdout) as T };
   } catch {
     return { ok: false, reason: `output is not JSON: ${r.stdout.slice(0, 200)}` };
+  }
+}
+
+/**
+ * A Python reference kept running between measurements, so that imix and the
+ * reference can be timed in alternating rounds (a burst of load from other
+ * processes then lands on both sides, not on one). Protocol, one JSON object
+ * per line: the script is started with `--serve` and its arguments, prints a
+ * first line describing itself, then answers every request line with one
+ * result line. Never throws: {@link RefServer.start} returns null (with the
+ * reason in `lastError`) when the interpreter or the script is missing or
+ * fails.
+ */
+export class RefServer<Info = unknown, Result = unknown> {
+  private buf = '';
+  private waiters: Array<(line: string | null) => void> = [];
+  private lines: string[] = [];
+  private closed = false;
+  private stderr = '';
+  /** The script's first line. */
+  info!: Info;
+
+  private constructor(private readonly child: ChildProcessWithoutNullStreams) {
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (d: string) => {
+      this.buf += d;
+      let i: number;
+      while ((i = this.buf.indexOf('\n')) >= 0) {
+        const line = this.buf.slice(0, i);
+        this.buf = this.buf.slice(i + 1);
+        const w = this.waiters.shift();
+        if (w) w(line);
+        else this.lines.push(line);
+      }
+    });
+    // A script that died leaves a broken pipe: the write fails, the read answers null.
+    child.stdin.on('error', () => {});
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (d: string) => (this.stderr = (this.stderr + d).slice(-2000)));
+    const end = () => {
+      this.closed = true;
+      for (const w of this.waiters.splice(0)) w(null);
+    };
+    child.on('close', end);
+    child.on('error', end);
+  }
+
+  /** Why the last start or request failed. */
+  static lastError = '';
+
+  /** Starts `/usr/bin/python3 script --serve ...args` and waits for its first line. */
+  static async start<I, R>(script: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<RefServer<I, R> | null> {
+    if (!fs.existsSync(PYTHON)) return RefServer.fail(`${PYTHON} not found`);
+    if (!fs.existsSync(script)) return RefServer.fail(`${script} not found`);
+    const s = new RefServer<I, R>(spawn(PYTHON, [script, '--serve', ...args], { env: { ...process.env, ...env } }));
+    const first = await s.next();
+    if (first == null) return RefServer.fail(`exit: ${s.stderr.trim().split('\n').slice(-1)[0] ?? ''}`);
+    try {
+      s.info = JSON.parse(first) as I;
+    } catch {
+      s.close();
+      return RefServer.fail(`output is not JSON: ${first.slice(0, 200)}`);
+    }
+    return s;
+  }
+
+  private static fail(reason: string): null {
+    RefServer.lastError = reason;
+    return null;
+  }
+
+  private next(): Promise<string | null> {
+    const l = this.lines.shift();
+    if (l != null) return Promise.resolve(l);
+    if (this.closed) return Promise.resolve(null);
+    return new Promise((r) => this.waiters.push(r));
+  }
+
+  /** Sends one request and waits for its result; null when the script died. */
+  async request(req: unknown): Promise<Result | null> {
+    if (this.closed) return null;
+    this.child.stdin.write(JSON.stringify(req) + '\n');
+    const line = await this.next();
+    if (line == null) {
+      RefServer.lastError = `exit: ${this.stderr.trim().split('\n').slice(-1)[0] ?? ''}`;
+      return null;
+    }
+    return JSON.parse(line) as Result;
+  }
+
+  /** Ends the script. */
+  close(): void {
+    if (!this.closed) this.child.stdin.end();
   }
 }
 

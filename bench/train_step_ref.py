@@ -2,8 +2,14 @@
 """PyTorch reference for bench/train-step.ts: one NPair + i-Mix training step
 (input-drop views, MixUp of the query view, MLP encoder with BatchNorm,
 projection head, N-pair soft-target loss, SGD with momentum and weight decay).
-argv[1]: JSON {batch, widths: [in, h1, h2], head: [hidden, out], reps, threads}.
-Prints JSON {ms: median milliseconds per step, torch, threads}."""
+argv[1]: JSON {batch, widths: [in, h1, h2], head: [hidden, out], reps, threads};
+threads null or absent keeps PyTorch's own default (torch.get_num_threads()).
+Prints JSON {ms: median milliseconds per step, torch, threads}.
+
+With --serve before the JSON: prints {torch, threads, blas_threads} once, then
+answers each stdin line {"reps": R} with {"ms": [R step times]} (after its
+first request, 3 warm-up steps), so that bench/train-step.ts can alternate
+imix and PyTorch rounds."""
 import json
 import statistics
 import sys
@@ -13,8 +19,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-cfg = json.loads(sys.argv[1])
-torch.set_num_threads(cfg.get('threads', 2))
+serve = sys.argv[1] == '--serve'
+cfg = json.loads(sys.argv[2 if serve else 1])
+if cfg.get('threads'):
+    torch.set_num_threads(cfg['threads'])
 torch.manual_seed(0)
 B = cfg['batch']
 win, h1, h2 = cfg['widths']
@@ -51,11 +59,21 @@ def step(i):
     return loss.item()
 
 
+def timed(reps):
+    times = []
+    for i in range(reps):
+        t0 = time.perf_counter()
+        step(i)
+        times.append((time.perf_counter() - t0) * 1000)
+    return times
+
+
 for i in range(3):
     step(i)
-times = []
-for i in range(cfg.get('reps', 10)):
-    t0 = time.perf_counter()
-    step(i)
-    times.append((time.perf_counter() - t0) * 1000)
-print(json.dumps({'ms': statistics.median(times), 'torch': torch.__version__, 'threads': torch.get_num_threads()}))
+if serve:
+    print(json.dumps({'torch': torch.__version__, 'threads': torch.get_num_threads()}), flush=True)
+    for line in sys.stdin:
+        print(json.dumps({'ms': timed(json.loads(line)['reps'])}), flush=True)
+else:
+    times = timed(cfg.get('reps', 10))
+    print(json.dumps({'ms': statistics.median(times), 'torch': torch.__version__, 'threads': torch.get_num_threads()}))
