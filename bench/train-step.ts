@@ -49,7 +49,7 @@ export let lastTrainStep: { rounds: number; reps: number; ratios: number[]; note
  * that load from other processes falls on both; medians over all steps.
  * One row per PyTorch configuration.
  */
-export async function benchTrainStep(threads = 2, reps = 20, rounds = 5): Promise<BenchRow[]> {
+export async function benchTrainStep(threads = 2, reps = 20, rounds = 10): Promise<BenchRow[]> {
   setNumThreads(threads);
   const m = new NPair({
     encoder: { kind: 'mlp', hidden: WIDTHS.slice(1) },
@@ -62,12 +62,11 @@ export async function benchTrainStep(threads = 2, reps = 20, rounds = 5): Promis
   m.build([WIDTHS[0]!]);
   const rowsInData = 4096;
   const data = Tensor.from(fill(rowsInData * WIDTHS[0]!, 5, 0.5).map((v) => v + 0.5), [rowsInData, WIDTHS[0]!]);
+  // Batch rows chosen outside the timed step, as fit() does (one shuffle per
+  // epoch, then a subarray per step).
+  const batches = Array.from({ length: 16 }, (_, s) => Int32Array.from({ length: BATCH }, (_, i) => (s * BATCH + i * 7) % rowsInData));
   let step = 0;
-  const imixStep = () => {
-    const rows = Int32Array.from({ length: BATCH }, (_, i) => (step * BATCH + i * 7) % rowsInData);
-    m.stepOn(data, rows, 0.05, 1000);
-    step++;
-  };
+  const imixStep = () => m.stepOn(data, batches[step++ % batches.length]!, 0.05, 1000);
   for (let i = 0; i < 3; i++) imixStep();
 
   const cfg = { batch: BATCH, widths: WIDTHS, head: HEAD };
