@@ -44,8 +44,7 @@ Napi::Value Rowdot(const Napi::CallbackInfo& info) {
   const float* ap = f32(ta, "a");
   const float* bp = f32(tb, "b");
   int64_t st = column_stride(out, N, "out");
-  expect_same_device(tb, ta, "b", "a");
-  expect_same_device(out, ta, "out", "a");
+  expect_same_device({{tb, "b"}, {out, "out"}}, ta, "a");
   const Dispatch dev(ta, "a");
   IMIX_CHECK(out->storage != ta->storage && out->storage != tb->storage, Value,
              "out: overlaps an input; rowdot is out of place");
@@ -65,8 +64,7 @@ Napi::Value RowScaleAdd(const Napi::CallbackInfo& info) {
   float* yp = f32(y, "y");
   const float* xp = f32(x, "x");
   int64_t st = column_stride(s, N, "s");
-  expect_same_device(x, y, "x", "y");
-  expect_same_device(s, y, "s", "y");
+  expect_same_device({{x, "x"}, {s, "s"}}, y, "y");
   const Dispatch dev(y, "y");
   expect_no_alias(x, y, "x", "y");
   IMIX_KERNEL(dev, row_scale_add, yp, (const float*)s->data(), st, xp, N, D, (float)alpha);
@@ -90,8 +88,7 @@ Napi::Value MaxoutForward(const Napi::CallbackInfo& info) {
   const float* xp = f32(x, "x");
   float* yp = f32(y, "y");
   int32_t* ap = i32(am, "argmax");
-  expect_same_device(y, x, "y", "x");
-  expect_same_device(am, x, "argmax", "x");
+  expect_same_device({{y, "y"}, {am, "argmax"}}, x, "x");
   const Dispatch dev(x, "x");
   expect_no_alias(x, y, "x", "y");
   IMIX_KERNEL(dev, maxout_forward, xp, yp, ap, N, F, k);
@@ -112,11 +109,10 @@ Napi::Value MaxoutBackward(const Napi::CallbackInfo& info) {
   const float* dyp = f32(dy, "dy");
   const int32_t* ap = i32(am, "argmax");
   float* dxp = f32(dx, "dx");
-  expect_same_device(am, dy, "argmax", "dy");
-  expect_same_device(dx, dy, "dx", "dy");
+  expect_same_device({{am, "argmax"}, {dx, "dx"}}, dy, "dy");
   const Dispatch dev(dy, "dy");
   expect_no_alias(dy, dx, "dy", "dx");
-  check_indices(HostData<int32_t>(am).get(), N * F, 0, k, "argmax");
+  check_indices(am, N * F, 0, k, "argmax");
   IMIX_KERNEL(dev, maxout_backward, dyp, ap, dxp, N, F, k);
   return info.Env().Undefined();
 }
@@ -137,11 +133,10 @@ Napi::Value GatherRows(const Napi::CallbackInfo& info) {
   const float* sp = f32(src, "src");
   const int32_t* ip = i32(idx, "idx");
   float* op = f32(out, "out");
-  expect_same_device(idx, src, "idx", "src");
-  expect_same_device(out, src, "out", "src");
+  expect_same_device({{idx, "idx"}, {out, "out"}}, src, "src");
   const Dispatch dev(src, "src");
   expect_no_alias(src, out, "src", "out");
-  check_indices(HostData<int32_t>(idx).get(), B, 0, R, "idx");
+  check_indices(idx, B, 0, R, "idx");
   IMIX_KERNEL(dev, gather_rows, sp, ip, op, B, F);
   return info.Env().Undefined();
 }
