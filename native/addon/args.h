@@ -98,6 +98,11 @@ inline void expect_numel(const Tensor* t, int64_t n, const char* name) {
   IMIX_CHECK(t->numel() == n, Shape,
              std::string(name) + ": expected " + std::to_string(n) + " elements, got shape " + t->shape_str());
 }
+// Elementwise ops over flat buffers: any shapes, one element count.
+inline void expect_same_numel(const Tensor* t, const Tensor* ref, const char* name, const char* refname) {
+  IMIX_CHECK(t->numel() == ref->numel(), Shape,
+             std::string(name) + ": shape " + t->shape_str() + " does not match " + refname + " " + ref->shape_str());
+}
 inline void expect_same_device(const Tensor* t, const Tensor* ref, const char* name, const char* refname) {
   IMIX_CHECK(t->device() == ref->device(), Device,
              std::string(name) + ": on " + t->device().str() + " but " + refname + " is on " + ref->device().str());

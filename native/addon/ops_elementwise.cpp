@@ -17,6 +17,13 @@ int64_t column_stride(const Tensor* t, int64_t N, const char* name) {
   return t->strides[0];
 }
 
+// maxout's k: the number of features each output takes the maximum over.
+int64_t group_size(const Args& a, size_t i) {
+  int64_t k = a.integer(i, "k");
+  IMIX_CHECK(k >= 1, Value, "k: expected a group size >= 1, got " + std::to_string(k));
+  return k;
+}
+
 Napi::Value Axpby(const Napi::CallbackInfo& info) {
   Args a(info);
   double alpha = a.number(0, "a");
@@ -27,7 +34,7 @@ Napi::Value Axpby(const Napi::CallbackInfo& info) {
   float* yp = f32(y, "y");
   expect_same_device(x, y, "x", "y");
   const Dispatch dev(y, "y");
-  IMIX_CHECK(x->numel() == y->numel(), Shape, "x: shape " + x->shape_str() + " does not match y " + y->shape_str());
+  expect_same_numel(x, y, "x", "y");
   IMIX_KERNEL(dev, axpby, (float)alpha, xp, (float)beta, yp, y->numel());
   return info.Env().Undefined();
 }
@@ -76,8 +83,7 @@ Napi::Value MaxoutForward(const Napi::CallbackInfo& info) {
   Tensor* x = a.tensor(0, "x");
   Tensor* y = a.tensor(1, "y");
   Tensor* am = a.tensor(2, "argmax");
-  int64_t k = a.integer(3, "k");
-  IMIX_CHECK(k >= 1, Value, "k: expected a group size >= 1, got " + std::to_string(k));
+  int64_t k = group_size(a, 3);
   expect_ndim(x, 2, "x");
   int64_t N = x->shape[0];
   IMIX_CHECK(x->shape[1] % k == 0, Shape,
@@ -100,8 +106,7 @@ Napi::Value MaxoutBackward(const Napi::CallbackInfo& info) {
   Tensor* dy = a.tensor(0, "dy");
   Tensor* am = a.tensor(1, "argmax");
   Tensor* dx = a.tensor(2, "dx");
-  int64_t k = a.integer(3, "k");
-  IMIX_CHECK(k >= 1, Value, "k: expected a group size >= 1, got " + std::to_string(k));
+  int64_t k = group_size(a, 3);
   expect_ndim(dy, 2, "dy");
   int64_t N = dy->shape[0], F = dy->shape[1];
   expect_shape(am, {N, F}, "argmax");

@@ -28,8 +28,7 @@ Dispatch elementwise_pair(Tensor* x, Tensor* out, const float** xp, float** op) 
   *xp = f32(x, "x");
   *op = f32(out, "out");
   expect_same_device(out, x, "out", "x");
-  IMIX_CHECK(out->numel() == x->numel(), Shape,
-             "out: shape " + out->shape_str() + " does not match x " + x->shape_str());
+  expect_same_numel(out, x, "out", "x");
   const Dispatch dev(x, "x");
   expect_same_or_no_alias(x, out, "x", "out");  // in place (out = x) is fine
   return dev;
