@@ -4,6 +4,7 @@
 #include <napi.h>
 
 #include <cmath>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -97,6 +98,11 @@ inline void expect_numel(const Tensor* t, int64_t n, const char* name) {
   IMIX_CHECK(t->numel() == n, Shape,
              std::string(name) + ": expected " + std::to_string(n) + " elements, got shape " + t->shape_str());
 }
+// Elementwise ops over flat buffers: any shapes, one element count.
+inline void expect_same_numel(const Tensor* t, const Tensor* ref, const char* name, const char* refname) {
+  IMIX_CHECK(t->numel() == ref->numel(), Shape,
+             std::string(name) + ": shape " + t->shape_str() + " does not match " + refname + " " + ref->shape_str());
+}
 inline void expect_same_device(const Tensor* t, const Tensor* ref, const char* name, const char* refname) {
   IMIX_CHECK(t->device() == ref->device(), Device,
              std::string(name) + ": on " + t->device().str() + " but " + refname + " is on " + ref->device().str());
@@ -159,6 +165,49 @@ inline int32_t* i32(Tensor* t, const char* name) {
   expect_contiguous(t, name);
   return (int32_t*)t->data();
 }
+// The same with the shape checked too (after dtype and contiguity; -1 in
+// shape: any size).
+inline float* f32(Tensor* t, const std::vector<int64_t>& shape, const char* name) {
+  float* p = f32(t, name);
+  expect_shape(t, shape, name);
+  return p;
+}
+inline int32_t* i32(Tensor* t, const std::vector<int64_t>& shape, const char* name) {
+  int32_t* p = i32(t, name);
+  expect_shape(t, shape, name);
+  return p;
+}
+// An optional operand (t null when the caller passed none): its data, or
+// nullptr for the kernel, which reads nullptr as "not given".
+inline float* f32_opt(Tensor* t, const std::vector<int64_t>& shape, const char* name) {
+  return t ? f32(t, shape, name) : nullptr;
+}
+inline int32_t* i32_opt(Tensor* t, const std::vector<int64_t>& shape, const char* name) {
+  return t ? i32(t, shape, name) : nullptr;
+}
+// For bindings that check each operand fully before the next one: dtype,
+// contiguity, shape, then ref's device. t may be null (optional operand).
+inline float* f32_on(Tensor* t, const std::vector<int64_t>& shape, const Tensor* ref, const char* name,
+                     const char* refname) {
+  float* p = f32_opt(t, shape, name);
+  if (t) expect_same_device(t, ref, name, refname);
+  return p;
+}
+
+// An operand and the name the JS caller knows it by, for the checks below
+// that look at several operands at once. A null tensor is an absent optional
+// operand and is skipped. Lists are checked in order, so for an input with
+// several problems the first operand listed is the one reported.
+struct Named {
+  const Tensor* t;
+  const char* name;
+};
+// Every operand in ts is on ref's device.
+inline void expect_same_device(std::initializer_list<Named> ts, const Tensor* ref, const char* refname) {
+  for (const Named& n : ts)
+    if (n.t) expect_same_device(n.t, ref, n.name, refname);
+}
+
 // Two operands that must not share memory (an out-of-place kernel's input and output).
 inline void expect_no_alias(const Tensor* a, const Tensor* b, const char* an, const char* bn) {
   if (a->storage != b->storage) return;
@@ -166,6 +215,31 @@ inline void expect_no_alias(const Tensor* a, const Tensor* b, const char* an, co
   int64_t b0 = b->offset, b1 = b->offset + b->numel();
   IMIX_CHECK(a1 <= b0 || b1 <= a0, Value,
              std::string(an) + " and " + bn + " overlap in memory; this operation is out of place");
+}
+// An output (nullptr: not requested) that must not overlap any of others.
+inline void expect_no_alias(const Tensor* out, const char* name, std::initializer_list<Named> others) {
+  if (!out) return;
+  for (const Named& n : others)
+    if (n.t) expect_no_alias(out, n.t, name, n.name);
+}
+// dst may be exactly src (in place: same storage, start and size) or must
+// not overlap it at all; a partial overlap would read what was just written.
+inline void expect_same_or_no_alias(const Tensor* dst, const Tensor* src, const char* dn, const char* sn) {
+  if (dst->storage == src->storage && dst->offset == src->offset && dst->numel() == src->numel()) return;
+  expect_no_alias(dst, src, dn, sn);
+}
+// Operands marked as outputs (written by the kernel) must not overlap any
+// other operand; inputs may share memory with each other. Pairs are checked
+// in list order (ops[0] with each later one, then ops[1], ...).
+struct Operand {
+  const Tensor* t;  // nullptr: an absent optional operand
+  const char* name;
+  bool out;
+};
+inline void expect_disjoint(std::initializer_list<Operand> ops) {
+  for (auto i = ops.begin(); i != ops.end(); ++i)
+    for (auto j = i + 1; j != ops.end(); ++j)
+      if (i->t && j->t && (i->out || j->out)) expect_no_alias(i->t, j->t, i->name, j->name);
 }
 
 // Host-side checks on index/weight vectors (host pointers: HostData).
@@ -175,5 +249,17 @@ void check_permutation(const int32_t* perm, int64_t N, const char* name);
 void check_indices(const int32_t* idx, int64_t n, int64_t lo, int64_t hi, const char* name);
 // Every λ finite and in [0, 1].
 void check_unit_interval(const float* v, int64_t n, const char* name);
+// The same on a tensor already checked for dtype, shape and device (its
+// first n values, read through HostData); a null tensor (an absent optional
+// operand) passes.
+inline void check_permutation(const Tensor* perm, int64_t N, const char* name) {
+  if (perm) check_permutation(HostData<int32_t>(perm).get(), N, name);
+}
+inline void check_indices(const Tensor* idx, int64_t n, int64_t lo, int64_t hi, const char* name) {
+  if (idx) check_indices(HostData<int32_t>(idx).get(), n, lo, hi, name);
+}
+inline void check_unit_interval(const Tensor* v, int64_t n, const char* name) {
+  if (v) check_unit_interval(HostData<float>(v).get(), n, name);
+}
 
 }  // namespace imix

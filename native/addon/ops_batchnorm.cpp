@@ -6,7 +6,6 @@
 //                       dgamma|null, dbeta|null, accumulate)
 // Every per-feature tensor is float32 [C]; outputs must not overlap inputs.
 #include <string>
-#include <vector>
 
 #include "../cpu/kernels.h"
 #include "args.h"
@@ -16,33 +15,10 @@
 namespace imix {
 namespace {
 
-// A float32 [C] tensor on x's device; nullptr passes through (optional operand).
-float* per_feature(Tensor* t, int64_t C, const Tensor* x, const char* name, const char* xname) {
-  if (!t) return nullptr;
-  float* p = f32(t, name);
-  expect_shape(t, {C}, name);
-  expect_same_device(t, x, name, xname);
-  return p;
-}
-
 double positive_eps(const Args& a, size_t i) {
   double eps = a.number(i, "eps");
   IMIX_CHECK(eps > 0.0, Value, "eps: expected a positive number, got " + std::to_string(eps));
   return eps;
-}
-
-// Operands as (tensor or nullptr, name, is an output). No output may overlap
-// any other operand; inputs may share memory with each other.
-struct Operand {
-  const Tensor* t;
-  const char* name;
-  bool out;
-};
-void expect_disjoint(const std::vector<Operand>& ops) {
-  for (size_t i = 0; i < ops.size(); ++i)
-    for (size_t j = i + 1; j < ops.size(); ++j)
-      if (ops[i].t && ops[j].t && (ops[i].out || ops[j].out))
-        expect_no_alias(ops[i].t, ops[j].t, ops[i].name, ops[j].name);
 }
 
 // The operands both forward passes share: x [N, C], y [N, C] on x's device,
@@ -60,11 +36,9 @@ ForwardOperands forward_operands(Tensor* x, Tensor* y, Tensor* gamma, Tensor* be
   expect_ndim(x, 2, "x");
   f.N = x->shape[0];
   f.C = x->shape[1];
-  f.y = f32(y, "y");
-  expect_shape(y, {f.N, f.C}, "y");
-  expect_same_device(y, x, "y", "x");
-  f.gamma = per_feature(gamma, f.C, x, "gamma", "x");
-  f.beta = per_feature(beta, f.C, x, "beta", "x");
+  f.y = f32_on(y, {f.N, f.C}, x, "y", "x");
+  f.gamma = f32_on(gamma, {f.C}, x, "gamma", "x");
+  f.beta = f32_on(beta, {f.C}, x, "beta", "x");
   return f;
 }
 
@@ -83,10 +57,10 @@ Napi::Value ForwardTrain(const Napi::CallbackInfo& info) {
 
   const ForwardOperands f = forward_operands(x, y, gamma, beta);
   const int64_t N = f.N, C = f.C;
-  float* rmp = per_feature(rmean, C, x, "runningMean", "x");
-  float* rvp = per_feature(rvar, C, x, "runningVar", "x");
-  float* smp = per_feature(smean, C, x, "saveMean", "x");
-  float* sip = per_feature(sinv, C, x, "saveInvstd", "x");
+  float* rmp = f32_on(rmean, {C}, x, "runningMean", "x");
+  float* rvp = f32_on(rvar, {C}, x, "runningVar", "x");
+  float* smp = f32_on(smean, {C}, x, "saveMean", "x");
+  float* sip = f32_on(sinv, {C}, x, "saveInvstd", "x");
   const Dispatch dev(x, "x");
   IMIX_CHECK(N >= 2, Value,
              "x: expected more than 1 value per channel when training, got input shape " + x->shape_str());
@@ -109,8 +83,8 @@ Napi::Value ForwardEval(const Napi::CallbackInfo& info) {
 
   const ForwardOperands f = forward_operands(x, y, gamma, beta);
   const int64_t N = f.N, C = f.C;
-  const float* rmp = per_feature(rmean, C, x, "runningMean", "x");
-  const float* rvp = per_feature(rvar, C, x, "runningVar", "x");
+  const float* rmp = f32_on(rmean, {C}, x, "runningMean", "x");
+  const float* rvp = f32_on(rvar, {C}, x, "runningVar", "x");
   const Dispatch dev(x, "x");
   expect_disjoint({{x, "x", false}, {y, "y", true}, {gamma, "gamma", false}, {beta, "beta", false},
                    {rmean, "runningMean", false}, {rvar, "runningVar", false}});
@@ -133,17 +107,13 @@ Napi::Value Backward(const Napi::CallbackInfo& info) {
   const float* xp = f32(x, "x");
   expect_ndim(x, 2, "x");
   const int64_t N = x->shape[0], C = x->shape[1];
-  const float* dyp = f32(dy, "dy");
-  expect_shape(dy, {N, C}, "dy");
-  expect_same_device(dy, x, "dy", "x");
-  float* dxp = f32(dx, "dx");
-  expect_shape(dx, {N, C}, "dx");
-  expect_same_device(dx, x, "dx", "x");
-  const float* gp = per_feature(gamma, C, x, "gamma", "x");
-  const float* smp = per_feature(smean, C, x, "saveMean", "x");
-  const float* sip = per_feature(sinv, C, x, "saveInvstd", "x");
-  float* dgp = per_feature(dgamma, C, x, "dgamma", "x");
-  float* dbp = per_feature(dbeta, C, x, "dbeta", "x");
+  const float* dyp = f32_on(dy, {N, C}, x, "dy", "x");
+  float* dxp = f32_on(dx, {N, C}, x, "dx", "x");
+  const float* gp = f32_on(gamma, {C}, x, "gamma", "x");
+  const float* smp = f32_on(smean, {C}, x, "saveMean", "x");
+  const float* sip = f32_on(sinv, {C}, x, "saveInvstd", "x");
+  float* dgp = f32_on(dgamma, {C}, x, "dgamma", "x");
+  float* dbp = f32_on(dbeta, {C}, x, "dbeta", "x");
   const Dispatch dev(x, "x");
   expect_disjoint({{dy, "dy", false}, {x, "x", false}, {gamma, "gamma", false}, {smean, "saveMean", false},
                    {sinv, "saveInvstd", false}, {dx, "dx", true}, {dgamma, "dgamma", true}, {dbeta, "dbeta", true}});

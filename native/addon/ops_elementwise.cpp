@@ -17,6 +17,13 @@ int64_t column_stride(const Tensor* t, int64_t N, const char* name) {
   return t->strides[0];
 }
 
+// maxout's k: the number of features each output takes the maximum over.
+int64_t group_size(const Args& a, size_t i) {
+  int64_t k = a.integer(i, "k");
+  IMIX_CHECK(k >= 1, Value, "k: expected a group size >= 1, got " + std::to_string(k));
+  return k;
+}
+
 Napi::Value Axpby(const Napi::CallbackInfo& info) {
   Args a(info);
   double alpha = a.number(0, "a");
@@ -27,7 +34,7 @@ Napi::Value Axpby(const Napi::CallbackInfo& info) {
   float* yp = f32(y, "y");
   expect_same_device(x, y, "x", "y");
   const Dispatch dev(y, "y");
-  IMIX_CHECK(x->numel() == y->numel(), Shape, "x: shape " + x->shape_str() + " does not match y " + y->shape_str());
+  expect_same_numel(x, y, "x", "y");
   IMIX_KERNEL(dev, axpby, (float)alpha, xp, (float)beta, yp, y->numel());
   return info.Env().Undefined();
 }
@@ -44,8 +51,7 @@ Napi::Value Rowdot(const Napi::CallbackInfo& info) {
   const float* ap = f32(ta, "a");
   const float* bp = f32(tb, "b");
   int64_t st = column_stride(out, N, "out");
-  expect_same_device(tb, ta, "b", "a");
-  expect_same_device(out, ta, "out", "a");
+  expect_same_device({{tb, "b"}, {out, "out"}}, ta, "a");
   const Dispatch dev(ta, "a");
   IMIX_CHECK(out->storage != ta->storage && out->storage != tb->storage, Value,
              "out: overlaps an input; rowdot is out of place");
@@ -65,8 +71,7 @@ Napi::Value RowScaleAdd(const Napi::CallbackInfo& info) {
   float* yp = f32(y, "y");
   const float* xp = f32(x, "x");
   int64_t st = column_stride(s, N, "s");
-  expect_same_device(x, y, "x", "y");
-  expect_same_device(s, y, "s", "y");
+  expect_same_device({{x, "x"}, {s, "s"}}, y, "y");
   const Dispatch dev(y, "y");
   expect_no_alias(x, y, "x", "y");
   IMIX_KERNEL(dev, row_scale_add, yp, (const float*)s->data(), st, xp, N, D, (float)alpha);
@@ -78,8 +83,7 @@ Napi::Value MaxoutForward(const Napi::CallbackInfo& info) {
   Tensor* x = a.tensor(0, "x");
   Tensor* y = a.tensor(1, "y");
   Tensor* am = a.tensor(2, "argmax");
-  int64_t k = a.integer(3, "k");
-  IMIX_CHECK(k >= 1, Value, "k: expected a group size >= 1, got " + std::to_string(k));
+  int64_t k = group_size(a, 3);
   expect_ndim(x, 2, "x");
   int64_t N = x->shape[0];
   IMIX_CHECK(x->shape[1] % k == 0, Shape,
@@ -90,8 +94,7 @@ Napi::Value MaxoutForward(const Napi::CallbackInfo& info) {
   const float* xp = f32(x, "x");
   float* yp = f32(y, "y");
   int32_t* ap = i32(am, "argmax");
-  expect_same_device(y, x, "y", "x");
-  expect_same_device(am, x, "argmax", "x");
+  expect_same_device({{y, "y"}, {am, "argmax"}}, x, "x");
   const Dispatch dev(x, "x");
   expect_no_alias(x, y, "x", "y");
   IMIX_KERNEL(dev, maxout_forward, xp, yp, ap, N, F, k);
@@ -103,8 +106,7 @@ Napi::Value MaxoutBackward(const Napi::CallbackInfo& info) {
   Tensor* dy = a.tensor(0, "dy");
   Tensor* am = a.tensor(1, "argmax");
   Tensor* dx = a.tensor(2, "dx");
-  int64_t k = a.integer(3, "k");
-  IMIX_CHECK(k >= 1, Value, "k: expected a group size >= 1, got " + std::to_string(k));
+  int64_t k = group_size(a, 3);
   expect_ndim(dy, 2, "dy");
   int64_t N = dy->shape[0], F = dy->shape[1];
   expect_shape(am, {N, F}, "argmax");
@@ -112,11 +114,10 @@ Napi::Value MaxoutBackward(const Napi::CallbackInfo& info) {
   const float* dyp = f32(dy, "dy");
   const int32_t* ap = i32(am, "argmax");
   float* dxp = f32(dx, "dx");
-  expect_same_device(am, dy, "argmax", "dy");
-  expect_same_device(dx, dy, "dx", "dy");
+  expect_same_device({{am, "argmax"}, {dx, "dx"}}, dy, "dy");
   const Dispatch dev(dy, "dy");
   expect_no_alias(dy, dx, "dy", "dx");
-  check_indices(HostData<int32_t>(am).get(), N * F, 0, k, "argmax");
+  check_indices(am, N * F, 0, k, "argmax");
   IMIX_KERNEL(dev, maxout_backward, dyp, ap, dxp, N, F, k);
   return info.Env().Undefined();
 }
@@ -137,11 +138,10 @@ Napi::Value GatherRows(const Napi::CallbackInfo& info) {
   const float* sp = f32(src, "src");
   const int32_t* ip = i32(idx, "idx");
   float* op = f32(out, "out");
-  expect_same_device(idx, src, "idx", "src");
-  expect_same_device(out, src, "out", "src");
+  expect_same_device({{idx, "idx"}, {out, "out"}}, src, "src");
   const Dispatch dev(src, "src");
   expect_no_alias(src, out, "src", "out");
-  check_indices(HostData<int32_t>(idx).get(), B, 0, R, "idx");
+  check_indices(idx, B, 0, R, "idx");
   IMIX_KERNEL(dev, gather_rows, sp, ip, op, B, F);
   return info.Env().Undefined();
 }

@@ -75,12 +75,6 @@ void expect_disjoint(const Mat& out, const Mat& in, const char* out_name, const 
              std::string(out_name) + " and " + in_name + " overlap in memory; this operation is out of place");
 }
 
-// In-place elementwise ops: the output is either exactly the input or disjoint from it.
-void expect_same_or_disjoint(const Tensor* out, const Tensor* in, const char* out_name, const char* in_name) {
-  if (out->storage == in->storage && out->offset == in->offset && out->numel() == in->numel()) return;
-  expect_no_alias(out, in, out_name, in_name);
-}
-
 bool optional_flag(const Args& a, size_t i, const char* name, bool dflt) { return a.boolean_or(i, name, dflt); }
 double optional_number(const Args& a, size_t i, const char* name, double dflt) {
   return a.present(i) ? a.number(i, name) : dflt;
@@ -97,8 +91,7 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   const double alpha = optional_number(a, 5, "alpha", 1.0);
   const double beta = optional_number(a, 6, "beta", 0.0);
   const Mat A = mat2d(tA, "A"), B = mat2d(tB, "B"), C = mat2d(tC, "C");
-  expect_same_device(tB, tA, "B", "A");
-  expect_same_device(tC, tA, "C", "A");
+  expect_same_device({{tB, "B"}, {tC, "C"}}, tA, "A");
   const Dispatch dev(tA, "A");
   const int64_t M = transA ? A.cols : A.rows, K = transA ? A.rows : A.cols;
   const int64_t KB = transB ? B.cols : B.rows, N = transB ? B.rows : B.cols;
@@ -143,13 +136,9 @@ Napi::Value LinearForward(const Napi::CallbackInfo& info) {
   const LinearDims d = linear_dims(x, W);
   if (b) expect_shape(b, {d.out}, "b");
   expect_shape(y, {d.N, d.out}, "y");
-  expect_same_device(W, x, "W", "x");
-  if (b) expect_same_device(b, x, "b", "x");
-  expect_same_device(y, x, "y", "x");
+  expect_same_device({{W, "W"}, {b, "b"}, {y, "y"}}, x, "x");
   const Dispatch dev(x, "x");
-  expect_no_alias(y, x, "y", "x");
-  expect_no_alias(y, W, "y", "W");
-  if (b) expect_no_alias(y, b, "y", "b");
+  expect_no_alias(y, "y", {{x, "x"}, {W, "W"}, {b, "b"}});
   IMIX_KERNEL(dev, linear_forward, xp, Wp, bp, yp, d.N, d.in, d.out);
   return info.Env().Undefined();
 }
@@ -175,18 +164,12 @@ Napi::Value LinearBackward(const Napi::CallbackInfo& info) {
   if (dx) expect_shape(dx, {d.N, d.in}, "dx");
   expect_shape(dW, {d.out, d.in}, "dW");
   if (db) expect_shape(db, {d.out}, "db");
-  for (auto [t, n] : {std::pair<Tensor*, const char*>{W, "W"}, {dy, "dy"}, {dx, "dx"}, {dW, "dW"}, {db, "db"}})
-    if (t) expect_same_device(t, x, n, "x");
+  expect_same_device({{W, "W"}, {dy, "dy"}, {dx, "dx"}, {dW, "dW"}, {db, "db"}}, x, "x");
   const Dispatch dev(x, "x");
   // Outputs must not overlap the inputs or each other.
-  const std::pair<Tensor*, const char*> ins[] = {{x, "x"}, {W, "W"}, {dy, "dy"}};
-  const std::pair<Tensor*, const char*> outs[] = {{dx, "dx"}, {dW, "dW"}, {db, "db"}};
-  for (size_t o = 0; o < 3; ++o) {
-    if (!outs[o].first) continue;
-    for (const auto& in : ins) expect_no_alias(outs[o].first, in.first, outs[o].second, in.second);
-    for (size_t p = o + 1; p < 3; ++p)
-      if (outs[p].first) expect_no_alias(outs[o].first, outs[p].first, outs[o].second, outs[p].second);
-  }
+  expect_no_alias(dx, "dx", {{x, "x"}, {W, "W"}, {dy, "dy"}, {dW, "dW"}, {db, "db"}});
+  expect_no_alias(dW, "dW", {{x, "x"}, {W, "W"}, {dy, "dy"}, {db, "db"}});
+  expect_no_alias(db, "db", {{x, "x"}, {W, "W"}, {dy, "dy"}});
   IMIX_KERNEL(dev, linear_backward, xp, Wp, dyp, dxp, dWp, dbp, d.N, d.in, d.out, accumulate);
   return info.Env().Undefined();
 }
@@ -234,7 +217,7 @@ Napi::Value ReluForward(const Napi::CallbackInfo& info) {
   expect_shape(y, x->shape, "y");
   expect_same_device(y, x, "y", "x");
   const Dispatch dev(x, "x");
-  expect_same_or_disjoint(y, x, "y", "x");
+  expect_same_or_no_alias(y, x, "y", "x");
   IMIX_KERNEL(dev, relu_forward, xp, yp, x->numel());
   return info.Env().Undefined();
 }
@@ -250,10 +233,9 @@ Napi::Value ReluBackward(const Napi::CallbackInfo& info) {
   float* dxp = f32(dx, "dx");
   expect_shape(y, dy->shape, "y");
   expect_shape(dx, dy->shape, "dx");
-  expect_same_device(y, dy, "y", "dy");
-  expect_same_device(dx, dy, "dx", "dy");
+  expect_same_device({{y, "y"}, {dx, "dx"}}, dy, "dy");
   const Dispatch dev(dy, "dy");
-  expect_same_or_disjoint(dx, dy, "dx", "dy");
+  expect_same_or_no_alias(dx, dy, "dx", "dy");
   expect_no_alias(dx, y, "dx", "y");
   IMIX_KERNEL(dev, relu_backward, dyp, yp, dxp, dy->numel());
   return info.Env().Undefined();

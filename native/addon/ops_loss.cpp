@@ -16,21 +16,6 @@
 namespace imix {
 namespace {
 
-// dst may be exactly src (same storage, same start; shapes were checked equal)
-// or must not overlap it at all.
-void expect_same_or_no_alias(const Tensor* dst, const Tensor* src, const char* dn, const char* sn) {
-  if (dst->storage == src->storage && dst->offset == src->offset && dst->numel() == src->numel()) return;
-  expect_no_alias(dst, src, dn, sn);
-}
-
-// An optional tensor's device must match the reference operand's.
-void same_device_opt(const Tensor* t, const Tensor* ref, const char* name, const char* refname) {
-  if (t) expect_same_device(t, ref, name, refname);
-}
-void no_alias_opt(const Tensor* a, const Tensor* b, const char* an, const char* bn) {
-  if (a && b) expect_no_alias(a, b, an, bn);
-}
-
 // A finite number that stays finite as a float32 (the kernels take float).
 double f32_scalar(const Args& a, size_t i, const char* name) {
   double v = a.number(i, name);
@@ -59,8 +44,7 @@ Napi::Value L2NormalizeForward(const Napi::CallbackInfo& info) {
   const int64_t N = x->shape[0], D = x->shape[1];
   expect_shape(y, {N, D}, "y");
   expect_shape(norms, {N}, "norms");
-  expect_same_device(y, x, "y", "x");
-  expect_same_device(norms, x, "norms", "x");
+  expect_same_device({{y, "y"}, {norms, "norms"}}, x, "x");
   const Dispatch dev(x, "x");
   expect_same_or_no_alias(y, x, "y", "x");  // in place (y = x) is fine
   expect_no_alias(x, norms, "x", "norms");
@@ -84,13 +68,10 @@ Napi::Value L2NormalizeBackward(const Napi::CallbackInfo& info) {
   expect_shape(dy, {N, D}, "dy");
   expect_shape(norms, {N}, "norms");
   expect_shape(dx, {N, D}, "dx");
-  expect_same_device(dy, y, "dy", "y");
-  expect_same_device(norms, y, "norms", "y");
-  expect_same_device(dx, y, "dx", "y");
+  expect_same_device({{dy, "dy"}, {norms, "norms"}, {dx, "dx"}}, y, "y");
   const Dispatch dev(y, "y");
   expect_same_or_no_alias(dx, dy, "dx", "dy");
-  expect_no_alias(dx, y, "dx", "y");
-  expect_no_alias(dx, norms, "dx", "norms");
+  expect_no_alias(dx, "dx", {{y, "y"}, {norms, "norms"}});
   IMIX_KERNEL(dev, l2normalize_backward, dyp, yp, np_, dxp, N, D);
   return info.Env().Undefined();
 }
@@ -108,34 +89,14 @@ Napi::Value MixedCrossEntropy(const Napi::CallbackInfo& info) {
   float* lp = f32(logits, "logits");
   expect_ndim(logits, 2, "logits");
   const int64_t N = logits->shape[0], M = logits->shape[1];
-  const int32_t* tp = nullptr;
-  const int32_t* pp = nullptr;
-  const float* lamp = nullptr;
-  float* lossp = nullptr;
-  if (targets) {
-    tp = i32(targets, "targets");
-    expect_shape(targets, {N}, "targets");
-  }
-  if (perm) {
-    pp = i32(perm, "perm");
-    expect_shape(perm, {N}, "perm");
-  }
-  if (lam) {
-    lamp = f32(lam, "lam");
-    expect_shape(lam, {N}, "lam");
-  }
-  if (losses) {
-    lossp = f32(losses, "losses");
-    expect_shape(losses, {N}, "losses");
-  }
-  same_device_opt(targets, logits, "targets", "logits");
-  same_device_opt(perm, logits, "perm", "logits");
-  same_device_opt(lam, logits, "lam", "logits");
-  same_device_opt(losses, logits, "losses", "logits");
+  const int32_t* tp = i32_opt(targets, {N}, "targets");
+  const int32_t* pp = i32_opt(perm, {N}, "perm");
+  const float* lamp = f32_opt(lam, {N}, "lam");
+  float* lossp = f32_opt(losses, {N}, "losses");
+  expect_same_device({{targets, "targets"}, {perm, "perm"}, {lam, "lam"}, {losses, "losses"}}, logits, "logits");
   const Dispatch dev(logits, "logits");
-  no_alias_opt(lam, logits, "lam", "logits");
-  no_alias_opt(losses, logits, "losses", "logits");
-  no_alias_opt(losses, lam, "losses", "lam");
+  if (lam) expect_no_alias(lam, logits, "lam", "logits");
+  expect_no_alias(losses, "losses", {{logits, "logits"}, {lam, "lam"}});
 
   // Index ranges: every target column a_i, b_i = colOffset + t must lie in [0, M).
   IMIX_CHECK(col_offset >= 0, Value, "colOffset: expected a non-negative integer, got " + std::to_string(col_offset));
@@ -159,8 +120,8 @@ Napi::Value MixedCrossEntropy(const Napi::CallbackInfo& info) {
                      "); pass targets or a smaller colOffset");
     }
   }
-  if (pp) check_permutation(HostData<int32_t>(perm).get(), N, "perm");
-  if (lamp) check_unit_interval(HostData<float>(lam).get(), N, "lam");
+  check_permutation(perm, N, "perm");
+  check_unit_interval(lam, N, "lam");
 
   double sum = IMIX_KERNEL(dev, mixed_cross_entropy, lp, N, M, tp, pp, lamp, col_offset, (float)scale, lossp);
   return Napi::Number::New(info.Env(), sum);
@@ -179,43 +140,18 @@ Napi::Value MixedCosine(const Napi::CallbackInfo& info) {
   const float* pptr = f32(p, "p");
   expect_ndim(p, 2, "p");
   const int64_t N = p->shape[0], D = p->shape[1];
-  const float* kptr = f32(k, "k");
-  expect_shape(k, {N, D}, "k");
-  const int32_t* permp = nullptr;
-  const float* lamp = nullptr;
-  float* dpp = nullptr;
-  float* lossp = nullptr;
-  if (perm) {
-    permp = i32(perm, "perm");
-    expect_shape(perm, {N}, "perm");
-  }
-  if (lam) {
-    lamp = f32(lam, "lam");
-    expect_shape(lam, {N}, "lam");
-  }
-  if (dp) {
-    dpp = f32(dp, "dp");
-    expect_shape(dp, {N, D}, "dp");
-  }
-  if (losses) {
-    lossp = f32(losses, "losses");
-    expect_shape(losses, {N}, "losses");
-  }
-  expect_same_device(k, p, "k", "p");
-  same_device_opt(perm, p, "perm", "p");
-  same_device_opt(lam, p, "lam", "p");
-  same_device_opt(dp, p, "dp", "p");
-  same_device_opt(losses, p, "losses", "p");
+  const float* kptr = f32(k, {N, D}, "k");
+  const int32_t* permp = i32_opt(perm, {N}, "perm");
+  const float* lamp = f32_opt(lam, {N}, "lam");
+  float* dpp = f32_opt(dp, {N, D}, "dp");
+  float* lossp = f32_opt(losses, {N}, "losses");
+  expect_same_device({{k, "k"}, {perm, "perm"}, {lam, "lam"}, {dp, "dp"}, {losses, "losses"}}, p, "p");
   const Dispatch dev(p, "p");
-  no_alias_opt(dp, p, "dp", "p");
-  no_alias_opt(dp, k, "dp", "k");
-  no_alias_opt(dp, lam, "dp", "lam");
-  no_alias_opt(losses, p, "losses", "p");
-  no_alias_opt(losses, k, "losses", "k");
-  no_alias_opt(losses, lam, "losses", "lam");
-  no_alias_opt(losses, dp, "losses", "dp");
-  if (permp) check_permutation(HostData<int32_t>(perm).get(), N, "perm");
-  if (lamp) check_unit_interval(HostData<float>(lam).get(), N, "lam");
+  // The outputs are written while p, k and λ are read.
+  expect_no_alias(dp, "dp", {{p, "p"}, {k, "k"}, {lam, "lam"}});
+  expect_no_alias(losses, "losses", {{p, "p"}, {k, "k"}, {lam, "lam"}, {dp, "dp"}});
+  check_permutation(perm, N, "perm");
+  check_unit_interval(lam, N, "lam");
 
   double sum = IMIX_KERNEL(dev, mixed_cosine, pptr, kptr, N, D, permp, lamp, (float)scale, dpp, lossp);
   return Napi::Number::New(info.Env(), sum);

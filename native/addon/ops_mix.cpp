@@ -28,23 +28,15 @@ Napi::Value Mixup(const Napi::CallbackInfo& info) {
   IMIX_CHECK(x->ndim() >= 1, Shape, "x: expected at least 1 dimension ([N, ...]), got a scalar");
   const int64_t N = x->shape[0];
   const int64_t F = N > 0 ? x->numel() / N : 0;
-  float* op = f32(out, "out");
-  expect_shape(out, x->shape, "out");
-  const int32_t* pp = i32(perm, "perm");
-  expect_shape(perm, {N}, "perm");
-  const float* lp = nullptr;
-  if (lam) {
-    lp = f32(lam, "lam");
-    expect_shape(lam, {N}, "lam");
-  }
-  expect_same_device(out, x, "out", "x");
-  expect_same_device(perm, x, "perm", "x");
-  if (lam) expect_same_device(lam, x, "lam", "x");
+  float* op = f32(out, x->shape, "out");
+  const int32_t* pp = i32(perm, {N}, "perm");
+  const float* lp = f32_opt(lam, {N}, "lam");
+  expect_same_device({{out, "out"}, {perm, "perm"}, {lam, "lam"}}, x, "x");
   const Dispatch dev(x, "x");
   expect_no_alias(x, out, "x", "out");
   if (lam) expect_no_alias(lam, out, "lam", "out");
-  check_permutation(HostData<int32_t>(perm).get(), N, "perm");
-  if (lam) check_unit_interval(HostData<float>(lam).get(), N, "lam");
+  check_permutation(perm, N, "perm");
+  check_unit_interval(lam, N, "lam");
   IMIX_KERNEL(dev, mixup, xp, op, N, F, pp, lp, lam_scalar);
   return info.Env().Undefined();
 }
@@ -100,20 +92,17 @@ Napi::Value Cutmix(const Napi::CallbackInfo& info) {
              "x: CutMix needs spatial [N, C, H, W] data, got shape " + x->shape_str() +
                  " (use mixup for non-image data)");
   const int64_t N = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
-  float* op = f32(out, "out");
-  expect_shape(out, x->shape, "out");
-  const int32_t* pp = i32(perm, "perm");
-  expect_shape(perm, {N}, "perm");
+  float* op = f32(out, x->shape, "out");
+  const int32_t* pp = i32(perm, {N}, "perm");
   cpu::Box b;
   b.y0 = box_field(bo, "y0", 0, "0", H, "H");
   b.y1 = box_field(bo, "y1", b.y0, "y0", H, "H");
   b.x0 = box_field(bo, "x0", 0, "0", W, "W");
   b.x1 = box_field(bo, "x1", b.x0, "x0", W, "W");
-  expect_same_device(out, x, "out", "x");
-  expect_same_device(perm, x, "perm", "x");
+  expect_same_device({{out, "out"}, {perm, "perm"}}, x, "x");
   const Dispatch dev(x, "x");
   expect_no_alias(x, out, "x", "out");
-  check_permutation(HostData<int32_t>(perm).get(), N, "perm");
+  check_permutation(perm, N, "perm");
   IMIX_KERNEL(dev, cutmix, xp, op, N, C, H, W, pp, b);
   return info.Env().Undefined();
 }

@@ -98,12 +98,6 @@ float* state_buffer(Tensor* t, const Tensor* param, const char* name) {
   return p;
 }
 
-void expect_disjoint(const std::vector<std::pair<const Tensor*, const char*>>& ts) {
-  for (size_t i = 0; i < ts.size(); ++i)
-    for (size_t j = i + 1; j < ts.size(); ++j)
-      if (ts[i].first && ts[j].first) expect_no_alias(ts[i].first, ts[j].first, ts[i].second, ts[j].second);
-}
-
 double learning_rate(const Args& a, size_t i) {
   double lr = a.number(i, "lr");
   IMIX_CHECK(lr >= 0.0, Value, "lr: expected a non-negative number, got " + std::to_string(lr));
@@ -138,7 +132,7 @@ Napi::Value SgdStep(const Napi::CallbackInfo& info) {
   IMIX_CHECK(!nesterov || momentum > 0.0, Value, "nesterov: requires momentum > 0");
   IMIX_CHECK(buf || momentum == 0.0, Argument, "buf: a momentum buffer is required when momentum > 0");
   Segs sg = read_segments(a, 7, param->numel());
-  expect_disjoint({{param, "param"}, {grad, "grad"}, {buf, "buf"}});
+  expect_disjoint({{param, "param", true}, {grad, "grad", false}, {buf, "buf", true}});
   // With momentum 0 the buffer plays no part (PyTorch does not keep one).
   IMIX_KERNEL(dev, sgd_step, pp, gp, momentum > 0.0 ? bp : nullptr, param->numel(), (float)lr, (float)momentum,
               (float)wd, nesterov, sg.offsets, sg.flags, sg.nseg);
@@ -163,7 +157,7 @@ Napi::Value LarsStep(const Napi::CallbackInfo& info) {
   const Dispatch dev(param, "param");
   IMIX_CHECK(!nesterov || momentum > 0.0, Value, "nesterov: requires momentum > 0");
   Segs sg = read_segments(a, 8, param->numel());
-  expect_disjoint({{param, "param"}, {grad, "grad"}, {buf, "buf"}});
+  expect_disjoint({{param, "param", true}, {grad, "grad", false}, {buf, "buf", true}});
   IMIX_KERNEL(dev, lars_step, pp, gp, bp, param->numel(), (float)lr, (float)momentum, (float)wd, (float)eta,
               nesterov, sg.offsets, sg.flags, sg.nseg);
   return info.Env().Undefined();
@@ -190,7 +184,7 @@ Napi::Value AdamwStep(const Napi::CallbackInfo& info) {
   float* vp = state_buffer(v, param, "v");
   const Dispatch dev(param, "param");
   Segs sg = read_segments(a, 10, param->numel());
-  expect_disjoint({{param, "param"}, {grad, "grad"}, {m, "m"}, {v, "v"}});
+  expect_disjoint({{param, "param", true}, {grad, "grad", false}, {m, "m", true}, {v, "v", true}});
   IMIX_KERNEL(dev, adamw_step, pp, gp, mp, vp, param->numel(), (float)lr, beta1, beta2, (float)eps, (float)wd,
               step, sg.offsets, sg.flags, sg.nseg);
   return info.Env().Undefined();

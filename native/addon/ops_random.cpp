@@ -22,22 +22,15 @@ float float_arg(const Args& a, size_t i, const char* name, double lo) {
   return (float)v;
 }
 
-// out either is x (same storage, same offset: in place) or does not overlap it.
-void expect_in_place_or_disjoint(const Tensor* x, const Tensor* out) {
-  if (x->storage == out->storage && x->offset == out->offset) return;
-  expect_no_alias(x, out, "x", "out");
-}
-
 // x and out: float32, contiguous, same element count and device; returns
 // the device to run on.
 Dispatch elementwise_pair(Tensor* x, Tensor* out, const float** xp, float** op) {
   *xp = f32(x, "x");
   *op = f32(out, "out");
   expect_same_device(out, x, "out", "x");
-  IMIX_CHECK(out->numel() == x->numel(), Shape,
-             "out: shape " + out->shape_str() + " does not match x " + x->shape_str());
+  expect_same_numel(out, x, "out", "x");
   const Dispatch dev(x, "x");
-  expect_in_place_or_disjoint(x, out);
+  expect_same_or_no_alias(x, out, "x", "out");  // in place (out = x) is fine
   return dev;
 }
 

@@ -15,8 +15,7 @@ Napi::Value Ema(const Napi::CallbackInfo& info) {
   float* tp = f32(t, "target");
   const float* sp = f32(s, "source");
   expect_same_device(s, t, "source", "target");
-  IMIX_CHECK(s->numel() == t->numel(), Shape,
-             "source: shape " + s->shape_str() + " does not match target " + t->shape_str());
+  expect_same_numel(s, t, "source", "target");
   const Dispatch dev(t, "target");
   IMIX_KERNEL(dev, ema, tp, sp, t->numel(), (float)m);
   return info.Env().Undefined();
