@@ -32,7 +32,7 @@ export function rowdot(a: Tensor<'float32'>, b: Tensor<'float32'>, out: Tensor<'
   n.rowdot(h(a, 'a'), h(b, 'b'), h(out, 'out'), checkNumber(alpha, 'alpha'));
 }
 
-/** `y[i] += alpha · s[i] · x[i]` for rows of y, x [N, D]; s is [N] or an [N, 1] column view. */
+/** `y[i] += alpha · s[i] · x[i]` for rows of y, x [N, D]; s is [N] or an [N, 1] column view, not in y's memory. */
 export function rowScaleAdd(y: Tensor<'float32'>, s: Tensor<'float32'>, x: Tensor<'float32'>, alpha = 1): void {
   n.rowScaleAdd(h(y, 'y'), h(s, 's'), h(x, 'x'), checkNumber(alpha, 'alpha'));
 }

@@ -74,6 +74,11 @@ Napi::Value RowScaleAdd(const Napi::CallbackInfo& info) {
   expect_same_device({{x, "x"}, {s, "s"}}, y, "y");
   const Dispatch dev(y, "y");
   expect_no_alias(x, y, "x", "y");
+  // s must not live in y: the CUDA kernel runs a thread per element of y, so
+  // a row's s[i] (e.g. a column of y) could be updated while other threads of
+  // the row still read it. By storage, as rowdot's out: s may be a strided
+  // view whose extent numel() does not give.
+  IMIX_CHECK(s->storage != y->storage, Value, "s: overlaps y; rowScaleAdd reads s while it writes y");
   IMIX_KERNEL(dev, row_scale_add, yp, (const float*)s->data(), st, xp, N, D, (float)alpha);
   return info.Env().Undefined();
 }

@@ -42,71 +42,76 @@ __global__ void __launch_bounds__(256)
   __shared__ float As[kBK][BM + 4];
   __shared__ float Bs[kBK][BN + 4];
   const int tid = threadIdx.x, tx = tid & 15, ty = tid >> 4;
-  const int m0 = blockIdx.y * BM, n0 = blockIdx.x * BN;
-  float acc[TM][TN];
+  const int n0 = blockIdx.x * BN;
+  // Row tiles stride by the grid: gridDim.y is capped at 65535 (launch_tiled),
+  // fewer than the row tiles of an M above 65535·BM.
+  for (int64_t m0 = (int64_t)blockIdx.y * BM; m0 < M; m0 += (int64_t)gridDim.y * BM) {
+    float acc[TM][TN];
 #pragma unroll
-  for (int i = 0; i < TM; ++i)
+    for (int i = 0; i < TM; ++i)
 #pragma unroll
-    for (int j = 0; j < TN; ++j) acc[i][j] = 0.0f;
+      for (int j = 0; j < TN; ++j) acc[i][j] = 0.0f;
 
-  for (int k0 = 0; k0 < K; k0 += kBK) {
+    for (int k0 = 0; k0 < K; k0 += kBK) {
 #pragma unroll
-    for (int r = 0; r < LA; ++r) {
-      const int e = tid + r * 256;
-      int mm, kk;
-      if (TA) {  // op(A)(m,k) = A[k,m]: consecutive threads walk m (contiguous)
-        kk = e / BM;
-        mm = e % BM;
-      } else {  // A[m,k]: consecutive threads walk k
-        mm = e / kBK;
-        kk = e % kBK;
+      for (int r = 0; r < LA; ++r) {
+        const int e = tid + r * 256;
+        int mm, kk;
+        if (TA) {  // op(A)(m,k) = A[k,m]: consecutive threads walk m (contiguous)
+          kk = e / BM;
+          mm = e % BM;
+        } else {  // A[m,k]: consecutive threads walk k
+          mm = e / kBK;
+          kk = e % kBK;
+        }
+        const int64_t gm = m0 + mm;
+        const int gk = k0 + kk;
+        float v = 0.0f;
+        if (gm < M && gk < K) v = TA ? A[(int64_t)gk * lda + gm] : A[gm * lda + gk];
+        As[kk][mm] = v;
       }
-      const int gm = m0 + mm, gk = k0 + kk;
-      float v = 0.0f;
-      if (gm < M && gk < K) v = TA ? A[(int64_t)gk * lda + gm] : A[(int64_t)gm * lda + gk];
-      As[kk][mm] = v;
-    }
 #pragma unroll
-    for (int r = 0; r < LB; ++r) {
-      const int e = tid + r * 256;
-      int nn, kk;
-      if (TB) {  // op(B)(k,n) = B[n,k]
-        nn = e / kBK;
-        kk = e % kBK;
-      } else {
-        kk = e / BN;
-        nn = e % BN;
+      for (int r = 0; r < LB; ++r) {
+        const int e = tid + r * 256;
+        int nn, kk;
+        if (TB) {  // op(B)(k,n) = B[n,k]
+          nn = e / kBK;
+          kk = e % kBK;
+        } else {
+          kk = e / BN;
+          nn = e % BN;
+        }
+        const int gn = n0 + nn, gk = k0 + kk;
+        float v = 0.0f;
+        if (gn < N && gk < K) v = TB ? B[(int64_t)gn * ldb + gk] : B[(int64_t)gk * ldb + gn];
+        Bs[kk][nn] = v;
       }
-      const int gn = n0 + nn, gk = k0 + kk;
-      float v = 0.0f;
-      if (gn < N && gk < K) v = TB ? B[(int64_t)gn * ldb + gk] : B[(int64_t)gk * ldb + gn];
-      Bs[kk][nn] = v;
+      __syncthreads();
+#pragma unroll
+      for (int kk = 0; kk < kBK; ++kk) {
+        float a[TM], b[TN];
+#pragma unroll
+        for (int i = 0; i < TM; ++i) a[i] = As[kk][ty + 16 * i];
+#pragma unroll
+        for (int j = 0; j < TN; ++j) b[j] = Bs[kk][tx + 16 * j];
+#pragma unroll
+        for (int i = 0; i < TM; ++i)
+#pragma unroll
+          for (int j = 0; j < TN; ++j) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
+      }
+      __syncthreads();
     }
-    __syncthreads();
 #pragma unroll
-    for (int kk = 0; kk < kBK; ++kk) {
-      float a[TM], b[TN];
+    for (int i = 0; i < TM; ++i) {
+      const int64_t gm = m0 + ty + 16 * i;
+      if (gm >= M) continue;
 #pragma unroll
-      for (int i = 0; i < TM; ++i) a[i] = As[kk][ty + 16 * i];
-#pragma unroll
-      for (int j = 0; j < TN; ++j) b[j] = Bs[kk][tx + 16 * j];
-#pragma unroll
-      for (int i = 0; i < TM; ++i)
-#pragma unroll
-        for (int j = 0; j < TN; ++j) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
-    }
-    __syncthreads();
-  }
-#pragma unroll
-  for (int i = 0; i < TM; ++i) {
-    const int gm = m0 + ty + 16 * i;
-    if (gm >= M) continue;
-#pragma unroll
-    for (int j = 0; j < TN; ++j) {
-      const int gn = n0 + tx + 16 * j;
-      if (gn >= N) continue;
-      float* c = C + (int64_t)gm * ldc + gn;
-      *c = beta == 0.0f ? alpha * acc[i][j] : alpha * acc[i][j] + beta * *c;
+      for (int j = 0; j < TN; ++j) {
+        const int gn = n0 + tx + 16 * j;
+        if (gn >= N) continue;
+        float* c = C + gm * ldc + gn;
+        *c = beta == 0.0f ? alpha * acc[i][j] : alpha * acc[i][j] + beta * *c;
+      }
     }
   }
 }
@@ -114,7 +119,8 @@ __global__ void __launch_bounds__(256)
 template <int BM, int BN>
 void launch_tiled(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int64_t lda, const float* B,
                   int64_t ldb, float beta, float* C, int64_t ldc) {
-  dim3 grid((unsigned)((N + BN - 1) / BN), (unsigned)((M + BM - 1) / BM));
+  const int64_t row_tiles = ((int64_t)M + BM - 1) / BM;
+  dim3 grid((unsigned)((N + BN - 1) / BN), (unsigned)(row_tiles < 65535 ? row_tiles : 65535));
   cudaStream_t s = stream();
   if (!ta && !tb) sgemm_tiled<BM, BN, false, false><<<grid, 256, 0, s>>>(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   else if (!ta && tb) sgemm_tiled<BM, BN, false, true><<<grid, 256, 0, s>>>(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);

@@ -60,6 +60,9 @@ describe('rowdot / rowScaleAdd', () => {
     expect(() => ops.rowdot(Tensor.zeros([3, 2]), Tensor.zeros([3, 3]), Tensor.zeros([3]))).toThrow(/b: expected shape \[3, 2\]/);
     expect(() => ops.rowdot(Tensor.zeros([3, 2]), Tensor.zeros([3, 2]), Tensor.zeros([4]))).toThrow(/out: expected shape/);
     expect(() => ops.rowScaleAdd(Tensor.zeros([3, 2]), Tensor.zeros([2]), Tensor.zeros([3, 2]))).toThrow(/s: expected shape/);
+    // s inside y (a column of y): rows would read s while it is written
+    const y = Tensor.zeros([3, 2]);
+    expect(() => ops.rowScaleAdd(y, y.view(0, [3, 1], [2, 1]), Tensor.zeros([3, 2]))).toThrow(/^s: overlaps y/);
   });
 });
 

@@ -8,10 +8,27 @@
 // two barriers of the warp's 32 threads, and __shared__ variables are
 // function statics (one block at a time). What this checks: indexing, bounds, tiling,
 // reductions, block/warp synchronization structure, the host-side launch
-// logic. What it cannot: the GPU memory model and real data races (use
-// scripts/cuda-sanitize.sh on a GPU), CUDA's own math library (host libm runs
-// instead: expf/logf may differ on a GPU), the real runtime and cuBLAS. The
-// device layer (device.cu) runs against a fake runtime (cuda_fake.h).
+// logic, and, through the schedule (below), races whose outcome depends on
+// the order of threads or warps between barriers or on the order of blocks. What
+// it cannot: the GPU memory model (a thread's code between two barriers runs
+// as one atomic step here, so races inside such a step, e.g. warp-synchronous
+// code without __syncwarp that a GPU runs in lockstep, show up only as far as
+// the order changes them; use scripts/cuda-sanitize.sh on a GPU), CUDA's own
+// math library (host libm runs instead: expf/logf may differ on a GPU), the
+// real runtime and cuBLAS. The device layer (device.cu) runs against a fake
+// runtime (cuda_fake.h).
+//
+// Schedule: a GPU defines neither the order of a block's threads between two
+// barriers nor the order of a grid's blocks, so a kernel whose result depends
+// on either has a race (a missing __syncthreads/__syncwarp, a shared-memory
+// write-after-read, a block reading what another block writes). The order is
+// chosen at run time: IMIX_EMU_ORDER=forward (the default: threads 0, 1, 2…,
+// blocks in blockIdx order), reverse, or shuffle (a fresh permutation for
+// every round of the scheduler, every block's warps and every grid, from
+// IMIX_EMU_SEED; the same seed and the same launches give the same
+// schedule), and IMIX_EMU_SKEW=1 lets warps run ahead of each other (see
+// Schedule::skew). run.sh runs the kernel tests under several schedules; a
+// result that changes with the schedule is a bug.
 #pragma once
 #include <ucontext.h>
 
@@ -20,8 +37,10 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
 #include <functional>
 #include <memory>
+#include <utility>
 #include <thread>
 #include <vector>
 struct dim3 {
@@ -41,16 +60,69 @@ inline dim3 blockDim, gridDim;
 
 namespace emu {
 inline long launches = 0;
-// A block's threads are fibers (ucontext) on the calling OS thread, run
-// round-robin by a scheduler: a fiber runs until it waits at a barrier
-// (__syncthreads, or a warp shuffle), then the next one runs. Cheap switches,
-// no OS threads, deterministic order.
+// A block's threads are fibers (ucontext) on the calling OS thread, run by a
+// scheduler: a fiber runs until it waits at a barrier (__syncthreads,
+// __syncwarp or a warp shuffle) that other fibers have yet to reach, then
+// another one runs, in the schedule's order. Cheap switches, no OS threads,
+// deterministic for a given schedule.
+enum class Order { Forward, Reverse, Shuffle };
+struct Schedule {
+  Order order = Order::Forward;
+  // Warps run ahead: each warp in turn runs as far as it can (to the next
+  // __syncthreads, its own warp barriers included) before the next one runs.
+  // Without it every fiber advances by one barrier a round, so no warp gets
+  // more than a barrier ahead of another, which hides a race between warps
+  // across warp barriers (e.g. a warp refilling a shared buffer another warp
+  // is still reading, all before the next __syncthreads). A GPU allows both.
+  bool skew = false;
+  uint64_t seed = 1;
+  uint64_t state = 1;  // the shuffle's generator (splitmix64)
+};
+inline Schedule schedule_from_env() {
+  Schedule s;
+  const char* o = std::getenv("IMIX_EMU_ORDER");
+  const char* skew = std::getenv("IMIX_EMU_SKEW");
+  const char* seed = std::getenv("IMIX_EMU_SEED");
+  if (!o || !*o || !std::strcmp(o, "forward")) s.order = Order::Forward;
+  else if (!std::strcmp(o, "reverse")) s.order = Order::Reverse;
+  else if (!std::strcmp(o, "shuffle")) s.order = Order::Shuffle;
+  else {
+    // A typo must not quietly test the default order again.
+    std::fprintf(stderr, "emu: IMIX_EMU_ORDER=%s: expected forward, reverse or shuffle\n", o);
+    std::abort();
+  }
+  s.skew = skew && *skew && std::strcmp(skew, "0") != 0;
+  s.seed = s.state = seed && *seed ? std::strtoull(seed, nullptr, 0) : 1;
+  return s;
+}
+inline Schedule schedule = schedule_from_env();
+// For tests that compare schedules in one process (order_test.cpp).
+inline void set_schedule(Order o, uint64_t seed = 1, bool skew = false) { schedule = Schedule{o, skew, seed, seed}; }
+inline const char* order_name() {
+  return schedule.order == Order::Forward ? "forward" : schedule.order == Order::Reverse ? "reverse" : "shuffle";
+}
+inline uint64_t next_random() {
+  uint64_t z = (schedule.state += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+// v = the schedule's order of 0..n−1: the one place the fibers of a round,
+// the warps of a block and the blocks of a grid are ordered.
+inline void order_of(std::vector<unsigned>& v, unsigned n) {
+  v.resize(n);
+  for (unsigned i = 0; i < n; ++i) v[i] = schedule.order == Order::Reverse ? n - 1 - i : i;
+  if (schedule.order == Order::Shuffle)
+    for (unsigned i = n; i > 1; --i) std::swap(v[i - 1], v[next_random() % i]);
+}
+struct Barrier {
+  unsigned n = 0, arrived = 0;
+  unsigned long gen = 0;
+};
 struct Fiber {
   ucontext_t ctx;
   bool done = true;
-};
-struct Barrier {
-  unsigned n = 0, arrived = 0;
+  const Barrier* bar = nullptr;  // the barrier it waits at, arrived in generation gen
   unsigned long gen = 0;
 };
 inline ucontext_t sched_ctx;
@@ -64,6 +136,8 @@ inline std::vector<Barrier> warp_bars;
 inline double xchg[1024];
 
 inline void yield() { swapcontext(&fibers[cur].ctx, &sched_ctx); }
+// The last fiber to arrive completes the barrier and runs on; the others are
+// resumed by the scheduler once it has completed.
 inline void wait(Barrier& b) {
   const unsigned long g = b.gen;
   if (++b.arrived == b.n) {
@@ -71,17 +145,35 @@ inline void wait(Barrier& b) {
     ++b.gen;
     return;
   }
-  for (long spins = 0; b.gen == g; ++spins) {
-    if (spins > 100000000L) {
-      std::fprintf(stderr, "emu: a barrier never completed (divergent __syncthreads?)\n");
-      std::abort();
-    }
-    yield();
-  }
+  fibers[cur].bar = &b;
+  fibers[cur].gen = g;
+  yield();
+  fibers[cur].bar = nullptr;
 }
+inline bool runnable(const Fiber& f) { return !f.done && (!f.bar || f.bar->gen != f.gen); }
 inline void entry() {
   (*job)();
   fibers[cur].done = true;  // returns to uc_link (the scheduler)
+}
+// Rounds over the fibers [lo, hi): each round resumes every fiber that can
+// run once, in the schedule's order, until none can. Whether any ran.
+inline bool rounds(unsigned lo, unsigned hi, unsigned bdx) {
+  static std::vector<unsigned> round;
+  bool ran = false;
+  for (bool any = true; any;) {
+    any = false;
+    order_of(round, hi - lo);
+    for (unsigned k : round) {
+      const unsigned i = lo + k;
+      if (!runnable(fibers[i])) continue;
+      any = ran = true;
+      cur = i;
+      threadIdx.x = i % bdx;
+      threadIdx.y = i / bdx;
+      swapcontext(&sched_ctx, &fibers[i].ctx);
+    }
+  }
+  return ran;
 }
 inline void run_block(unsigned nt, unsigned bdx, const std::function<void()>& fn) {
   if (fibers.size() < nt) fibers.resize(nt);
@@ -97,18 +189,24 @@ inline void run_block(unsigned nt, unsigned bdx, const std::function<void()>& fn
     fibers[i].ctx.uc_link = &sched_ctx;
     makecontext(&fibers[i].ctx, entry, 0);
     fibers[i].done = false;
+    fibers[i].bar = nullptr;
   }
-  for (bool any = true; any;) {
-    any = false;
-    for (unsigned i = 0; i < nt; ++i) {
-      if (fibers[i].done) continue;
-      any = true;
-      cur = i;
-      threadIdx.x = i % bdx;
-      threadIdx.y = i / bdx;
-      swapcontext(&sched_ctx, &fibers[i].ctx);
+  if (!schedule.skew) {
+    rounds(0, nt, bdx);
+  } else {
+    static std::vector<unsigned> warps;
+    for (bool any = true; any;) {
+      any = false;
+      order_of(warps, (nt + 31) / 32);
+      for (unsigned w : warps) any |= rounds(32 * w, std::min(nt, 32 * w + 32), bdx);
     }
   }
+  for (unsigned i = 0; i < nt; ++i)
+    if (!fibers[i].done) {
+      std::fprintf(stderr, "emu: a barrier never completed (divergent __syncthreads, or a warp shuffle or "
+                           "__syncwarp that not every lane of the warp reaches?)\n");
+      std::abort();
+    }
 }
 // Where launches go: run at once (kernel tests), or queued on the fake
 // runtime's stream (cuda_fake.cpp sets this), so they run in stream order
@@ -121,12 +219,13 @@ inline void launch(dim3 grid, dim3 block, const std::function<void()>& fn) {
   std::function<void()> run = [grid, block, fn] {
     gridDim = grid;
     blockDim = block;
-    for (unsigned by = 0; by < grid.y; ++by)
-      for (unsigned bx = 0; bx < grid.x; ++bx) {
-        blockIdx.x = bx;
-        blockIdx.y = by;
-        run_block(block.x * block.y, block.x, fn);
-      }
+    std::vector<unsigned> blocks;  // linear block indices, x fastest
+    order_of(blocks, grid.x * grid.y);
+    for (unsigned b : blocks) {
+      blockIdx.x = b % grid.x;
+      blockIdx.y = b / grid.x;
+      run_block(block.x * block.y, block.x, fn);
+    }
   };
   if (submit) submit(std::move(run));
   else run();
@@ -143,6 +242,8 @@ void launch_k(G grid, B block, K kernel, A... args) {
 }  // namespace emu
 
 inline void __syncthreads() { emu::wait(emu::block_bar); }
+// The mask is not checked: every lane of the warp must arrive (as with a full mask).
+inline void __syncwarp(unsigned = 0xffffffffu) { emu::wait(emu::warp_bars[emu::cur / 32]); }
 template <class T>
 T __shfl_xor_sync(unsigned, T v, int o) {
   const unsigned t = emu::cur;

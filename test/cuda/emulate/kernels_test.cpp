@@ -40,6 +40,8 @@ void cmp(const std::vector<T>& g, const std::vector<T>& c, double rtol, double a
 void cmpd(double g, double c, double rtol, const std::string& l) { cmp(std::vector<double>{g}, std::vector<double>{c}, rtol, 1e-9, l); }
 
 int main() {
+  std::printf("cuda-emulate: %s order, seed %llu%s\n", emu::order_name(), (unsigned long long)emu::schedule.seed,
+              emu::schedule.skew ? ", warps skewed" : "");
   // gemm
   for (auto [M, N, K, ta, tb] : std::vector<std::tuple<int,int,int,bool,bool>>{{7,5,3,false,true},{70,65,33,true,false},{1,1,1,false,false},{33,17,0,true,true}}) {
     V A = randn((size_t)M*K), B = randn((size_t)K*N), C = randn((size_t)M*N), C2 = C;

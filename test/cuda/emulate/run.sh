@@ -14,7 +14,7 @@ CXX="${CXX:-g++}"
 flags=(-std=c++17 -O1 -pthread -w -I "$out/native/cuda" -I "$out")
 objs=()
 pids=()
-for f in "$out"/native/cuda/*.cpp "$out"/native/cpu/*.cpp "$here/kernels_test.cpp" "$here/device_test.cpp"; do
+for f in "$out"/native/cuda/*.cpp "$out"/native/cpu/*.cpp "$here/kernels_test.cpp" "$here/device_test.cpp" "$here/order_test.cpp"; do
   b="$(basename "$(dirname "$f")")_$(basename "$f" .cpp)"
   case "$b" in cpu_backend) continue ;; esac
   o="$out/obj/$b.o"
@@ -27,18 +27,39 @@ for f in "$out"/native/cuda/*.cpp "$out"/native/cpu/*.cpp "$here/kernels_test.cp
   fi
 done
 for p in "${pids[@]}"; do wait "$p"; done
-# Two programs: the kernels against the CPU kernels, and the device layer
-# against the fake runtime.
+# Three programs: the kernels against the CPU kernels, the device layer
+# against the fake runtime, and the test of the race detector itself.
 kobjs=() dobjs=()
 for o in "${objs[@]}"; do
   case "$(basename "$o")" in
     cuda_device_emu.o | cuda_cuda_fake.o | emulate_device_test.o) dobjs+=("$o") ;;
+    emulate_order_test.o) ;;
     *) kobjs+=("$o") ;;
   esac
 done
 "$CXX" -pthread "${kobjs[@]}" -ldl -o "$out/kernels_test"
 "$CXX" -pthread "${dobjs[@]}" -o "$out/device_test"
-"$out/kernels_test"
-"$out/device_test"
+"$CXX" -pthread "$out/obj/emulate_order_test.o" -o "$out/order_test"
+# The schedules (emu.h): a kernel whose result depends on the order of a
+# block's threads, of its warps or of a grid's blocks has a race. order_test
+# checks that these schedules catch deliberate races (its list is this one);
+# then every kernel runs under each. An entry is ORDER[:SEED][+skew];
+# IMIX_EMU_SCHEDULES overrides the list (e.g. more seeds when hunting).
+"$out/order_test"
+failed=()
+for sched in ${IMIX_EMU_SCHEDULES:-forward reverse shuffle:1 shuffle:2 forward+skew reverse+skew shuffle:3+skew}; do
+  order="${sched%+skew}"
+  skew=0
+  [ "$order" != "$sched" ] && skew=1
+  seed="${order#*:}"
+  [ "$seed" = "$order" ] && seed=1
+  for prog in kernels_test device_test; do
+    IMIX_EMU_ORDER="${order%%:*}" IMIX_EMU_SEED="$seed" IMIX_EMU_SKEW="$skew" "$out/$prog" || failed+=("$prog under $sched")
+  done
+done
+if [ "${#failed[@]}" -gt 0 ]; then
+  printf 'run.sh: FAILED: %s\n' "${failed[@]}" >&2
+  exit 1
+fi
 # A fake libcublas for the emulated addon build (IMIX_CUBLAS=$out/libfakecublas.so).
 "$CXX" -std=c++17 -O1 -shared -fPIC "$here/fake_cublas.cpp" -o "$out/libfakecublas.so"
