@@ -35,6 +35,10 @@ Napi::Value Axpby(const Napi::CallbackInfo& info) {
   expect_same_device(x, y, "x", "y");
   const Dispatch dev(y, "y");
   expect_same_numel(x, y, "x", "y");
+  // In place (x is y) is fine: each element is read, then written by one
+  // thread. A partial overlap is not: on CUDA one thread's write of y[i] races
+  // another's read of the same memory as x[j].
+  expect_same_or_no_alias(y, x, "y", "x");
   IMIX_KERNEL(dev, axpby, (float)alpha, xp, (float)beta, yp, y->numel());
   return info.Env().Undefined();
 }

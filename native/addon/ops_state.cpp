@@ -16,6 +16,9 @@ Napi::Value Ema(const Napi::CallbackInfo& info) {
   const float* sp = f32(s, "source");
   expect_same_device(s, t, "source", "target");
   expect_same_numel(s, t, "source", "target");
+  // target = source is a no-op and fine; a partial overlap would race (one
+  // thread writes what another still reads as source).
+  expect_same_or_no_alias(t, s, "target", "source");
   const Dispatch dev(t, "target");
   IMIX_KERNEL(dev, ema, tp, sp, t->numel(), (float)m);
   return info.Env().Undefined();

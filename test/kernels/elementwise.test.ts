@@ -15,6 +15,12 @@ describe('axpby', () => {
   it('rejects mismatched sizes and NaN scalars', () => {
     expect(() => ops.axpby(1, Tensor.zeros([3]), 1, Tensor.zeros([4]))).toThrow(/x: shape \[3\] does not match y/);
     expect(() => ops.axpby(NaN, Tensor.zeros([3]), 1, Tensor.zeros([3]))).toThrow(ValueError);
+    // in place is allowed (y = (a + b)·y); a partial overlap is a race on CUDA
+    const v = Tensor.from([1, 2, 3, 4]);
+    ops.axpby(2, v, 1, v);
+    expect(Array.from(v.toArray())).toEqual([3, 6, 9, 12]);
+    expect(() => ops.axpby(1, v.view(0, [3]), 1, v.view(1, [3]))).toThrow(/^y and x overlap/);
+    expect(() => ops.axpby(1, v.view(0, [3]), 1, v.view(1, [3]))).toThrow(ValueError);
   });
 });
 

@@ -24,6 +24,11 @@ describe('ema', () => {
     const t = Tensor.zeros([3]);
     expect(() => ops.ema(t, Tensor.zeros([4]), 0.9)).toThrow(/source: shape \[4\]/);
     expect(() => ops.ema(t, Tensor.zeros([3]), NaN)).toThrow(ValueError);
+    // target = source is a no-op; a partial overlap would race on CUDA
+    const w = Tensor.from([1, 2, 3, 4]);
+    ops.ema(w, w, 0.5);
+    expect(Array.from(w.toArray())).toEqual([1, 2, 3, 4]);
+    expect(() => ops.ema(w.view(1, [3]), w.view(0, [3]), 0.5)).toThrow(/^target and source overlap/);
     expect(() => ops.ema(t, Tensor.zeros([3]), 1.5)).toThrow(/momentum/);
     expect(() => ops.ema(t, Tensor.zeros([3], { dtype: 'int32' }) as never, 0.5)).toThrow(/source: expected float32/);
     const d = Tensor.zeros([3]);
