@@ -119,6 +119,9 @@ LinearDims linear_dims(Tensor* x, Tensor* W) {
   IMIX_CHECK(W->shape[1] == x->shape[1], Shape,
              "W: expected shape [*, " + S(x->shape[1]) + "] (in features of x " + x->shape_str() + "), got " +
                  W->shape_str());
+  // BLAS and cuBLAS take int dimensions, as gemm's operands (mat2d) do.
+  IMIX_CHECK(x->shape[0] <= INT_MAX && x->shape[1] <= INT_MAX && W->shape[0] <= INT_MAX, Shape,
+             "x: dimensions must be below 2^31, got x " + x->shape_str() + " and W " + W->shape_str());
   return {x->shape[0], x->shape[1], W->shape[0]};
 }
 
