@@ -530,7 +530,20 @@ describe.skipIf(!HAVE_CUDA)('CPU ↔ CUDA parity', () => {
           const { loss, grads } = m.lossAndGradients(xq, xk, name.includes('mixup') ? mix : undefined);
           m.dispose();
           const f = make(device);
-          const r = await f.fit(data, { epochs: 1, batchSize: 32, maxSteps: 6 });
+          // Steady state: once the first steps have sized the workspaces and
+          // warmed the pool's size classes (the second step can still meet a
+          // size the first one took from blocks cached at build time), later
+          // steps reuse them and never call cudaMalloc.
+          let mallocs = -1, steps = 0;
+          const r = await f.fit(data, {
+            epochs: 1,
+            batchSize: 32,
+            maxSteps: 6,
+            onStep: () => {
+              if (device === 'cuda' && ++steps === 2) mallocs = nu.cudaMemoryStats(0).mallocs;
+            },
+          });
+          if (device === 'cuda') expect(nu.cudaMemoryStats(0).mallocs, `${name}: cudaMalloc after the second step`).toBe(mallocs);
           f.dispose();
           return { loss, grads: Float32Array.from(grads), losses: r.losses };
         }
