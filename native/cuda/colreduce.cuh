@@ -19,7 +19,7 @@ inline int64_t column_chunks(int64_t N, int64_t C) {
   int64_t r = 512 / (tiles > 0 ? tiles : 1);
   const int64_t by_rows = (N + 31) / 32;
   if (r > by_rows) r = by_rows;
-  if (r > 65535) r = 65535;
+  if (r > kMaxGridY) r = kMaxGridY;  // R is gridDim.y (column_grid)
   return r < 1 ? 1 : r;
 }
 

@@ -28,15 +28,6 @@ inline void check(cudaError_t e, const char* what) {
 // The current device's stream: every kernel and copy of the backend runs on it.
 inline cudaStream_t stream() { return static_cast<cudaStream_t>(current_stream()); }
 
-constexpr int kThreads = 256;
-// Blocks for a grid-stride loop over n items.
-inline unsigned blocks_for(int64_t n, int threads = kThreads, int64_t cap = int64_t{1} << 16) {
-  int64_t b = (n + threads - 1) / threads;
-  if (b < 1) b = 1;
-  if (b > cap) b = cap;
-  return (unsigned)b;
-}
-
 // Device memory from the current device's caching pool (not zero-filled).
 // Freed blocks go back to the pool and may be reused by work issued later
 // on the same stream, so scratch needs no synchronization.
@@ -65,6 +56,51 @@ void upload(void* dst, const void* src, size_t bytes);
 // Σ v[0..n) (doubles on the device) in a fixed order, returned to the host:
 // the one synchronization of the reductions that return a number.
 double sum_to_host(const double* v, int64_t n);
+
+// ---- launch shapes ------------------------------------------------------------
+constexpr int kThreads = 256;
+
+// Grid caps: a launch never has more blocks along a dimension than its cap,
+// and its kernel loops over what does not fit (grid-stride loops), so a
+// block handles several rows, tiles or chunks only when the input is larger
+// than cap × (what one block covers), i.e. on real-sized inputs. Every launch
+// that caps a grid takes its cap from here.
+//
+// IMIX_CUDA_TEST_GRID_CAP (tests only: test/cuda/emulate/run.sh and the
+// IMIX_CUDA_EMULATE addon build) lowers every cap to that tiny value, so the
+// small inputs of the emulation also run several iterations of every
+// grid-stride loop — a wrong stride, a missing barrier between iterations or
+// a shared buffer reused across them would otherwise show only on a GPU with
+// millions of rows. Never set it for a real build.
+constexpr int64_t grid_cap(int64_t production) {
+#ifdef IMIX_CUDA_TEST_GRID_CAP
+  static_assert(IMIX_CUDA_TEST_GRID_CAP >= 1, "IMIX_CUDA_TEST_GRID_CAP: a grid needs a block");
+  return IMIX_CUDA_TEST_GRID_CAP < production ? IMIX_CUDA_TEST_GRID_CAP : production;
+#else
+  return production;
+#endif
+}
+// gridDim.x of a 1-D grid-stride loop (blocks_for's default): enough blocks
+// to fill any GPU.
+constexpr int64_t kMaxGridX = grid_cap(int64_t{1} << 16);
+// gridDim.x of a grid with one block per row (cross entropy).
+constexpr int64_t kMaxRowGrid = grid_cap(int64_t{1} << 20);
+// gridDim.x of a 2-D grid over (rows, columns): the column blocks of a row.
+constexpr int64_t kMaxColumnBlocks = grid_cap(64);
+// gridDim.y: the hardware limit.
+constexpr int64_t kMaxGridY = grid_cap(65535);
+// Blocks of the two-stage sum (elementwise.cu): past it, each block's
+// contiguous chunk grows instead (the partials stay few for the final sum).
+constexpr int64_t kMaxSumBlocks = grid_cap(1024);
+
+// Blocks for a grid-stride loop over n items, per_block items a block: at
+// least 1, at most cap.
+inline unsigned blocks_for(int64_t n, int per_block = kThreads, int64_t cap = kMaxGridX) {
+  int64_t b = (n + per_block - 1) / per_block;
+  if (b < 1) b = 1;
+  if (b > cap) b = cap;
+  return (unsigned)b;
+}
 
 // ---- reductions (deterministic: fixed shuffle trees) -----------------------
 template <class T>

@@ -144,7 +144,7 @@ double mixed_cross_entropy(float* logits, int64_t N, int64_t M, const int32_t* t
   if (N <= 0) return 0.0;
   Scratch row_loss((size_t)N * sizeof(double));
   CeArgs A{logits, N, M, targets, perm, lam, col_offset, scale, row_loss.as<double>(), losses};
-  const unsigned grid = (unsigned)(N < (int64_t{1} << 20) ? N : (int64_t{1} << 20));
+  const unsigned grid = blocks_for(N, 1, kMaxRowGrid);
   const int64_t vpt = (M + kCeThreads - 1) / kCeThreads;
   cudaStream_t st = stream();
   if (vpt <= 1) ce_rows_in_registers<1><<<grid, kCeThreads, 0, st>>>(A);

@@ -124,15 +124,14 @@ void maxout_backward(const float* dy, const int32_t* argmax, float* dx, int64_t 
 
 void gather_rows(const float* src, const int32_t* idx, float* out, int64_t B, int64_t F) {
   if (B <= 0 || F <= 0) return;
-  dim3 grid(blocks_for(F, kThreads, 64), (unsigned)(B < 65535 ? B : 65535));
+  dim3 grid(blocks_for(F, kThreads, kMaxColumnBlocks), blocks_for(B, 1, kMaxGridY));
   gather_rows_kernel<<<grid, kThreads, 0, stream()>>>(src, idx, out, B, F);
   IMIX_CUDA_LAUNCHED("gather_rows");
 }
 
 double sum(const float* x, int64_t n) {
   if (n <= 0) return 0.0;
-  int64_t G = (n + 8 * 1024 - 1) / (8 * 1024);  // ≥ 8K elements per block
-  if (G > 1024) G = 1024;
+  const int64_t G = blocks_for(n, 8 * 1024, kMaxSumBlocks);  // ≥ 8K elements per block
   Scratch part((size_t)G * sizeof(double));
   sum_partials<<<(unsigned)G, kThreads, 0, stream()>>>(x, n, part.as<double>());
   IMIX_CUDA_LAUNCHED("sum");

@@ -43,8 +43,8 @@ __global__ void __launch_bounds__(256)
   __shared__ float Bs[kBK][BN + 4];
   const int tid = threadIdx.x, tx = tid & 15, ty = tid >> 4;
   const int n0 = blockIdx.x * BN;
-  // Row tiles stride by the grid: gridDim.y is capped at 65535 (launch_tiled),
-  // fewer than the row tiles of an M above 65535·BM.
+  // Row tiles stride by the grid: gridDim.y is capped at kMaxGridY (65535,
+  // launch_tiled), fewer than the row tiles of an M above 65535·BM.
   for (int64_t m0 = (int64_t)blockIdx.y * BM; m0 < M; m0 += (int64_t)gridDim.y * BM) {
     float acc[TM][TN];
 #pragma unroll
@@ -119,8 +119,7 @@ __global__ void __launch_bounds__(256)
 template <int BM, int BN>
 void launch_tiled(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int64_t lda, const float* B,
                   int64_t ldb, float beta, float* C, int64_t ldc) {
-  const int64_t row_tiles = ((int64_t)M + BM - 1) / BM;
-  dim3 grid((unsigned)((N + BN - 1) / BN), (unsigned)(row_tiles < 65535 ? row_tiles : 65535));
+  dim3 grid((unsigned)((N + BN - 1) / BN), blocks_for(M, BM, kMaxGridY));  // y: row tiles, capped
   cudaStream_t s = stream();
   if (!ta && !tb) sgemm_tiled<BM, BN, false, false><<<grid, 256, 0, s>>>(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   else if (!ta && tb) sgemm_tiled<BM, BN, false, true><<<grid, 256, 0, s>>>(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);

@@ -42,7 +42,7 @@ __global__ void cutmix_kernel(const float* __restrict x, float* __restrict out, 
 }
 
 dim3 rows_grid(int64_t rows, int64_t cols) {
-  return dim3(blocks_for(cols, kThreads, 64), (unsigned)(rows < 65535 ? rows : 65535));
+  return dim3(blocks_for(cols, kThreads, kMaxColumnBlocks), blocks_for(rows, 1, kMaxGridY));
 }
 
 }  // namespace

@@ -58,23 +58,20 @@ __global__ void l2n_bwd(const float* dy, const float* __restrict y, const float*
 }
 
 bool long_rows(int64_t D) { return D >= 2048; }
-unsigned row_blocks(int64_t N, int64_t rows_per_block) {
-  return blocks_for(N, (int)rows_per_block, int64_t{1} << 16);
-}
 
 }  // namespace
 
 void l2normalize_forward(const float* x, float* y, float* norms, int64_t N, int64_t D, float eps) {
   if (N <= 0) return;
-  if (long_rows(D)) l2n_fwd<256><<<row_blocks(N, 1), 256, 0, stream()>>>(x, y, norms, N, D, eps);
-  else l2n_fwd<32><<<row_blocks(N, 8), 256, 0, stream()>>>(x, y, norms, N, D, eps);
+  if (long_rows(D)) l2n_fwd<256><<<blocks_for(N, 1), 256, 0, stream()>>>(x, y, norms, N, D, eps);
+  else l2n_fwd<32><<<blocks_for(N, 8), 256, 0, stream()>>>(x, y, norms, N, D, eps);
   IMIX_CUDA_LAUNCHED("l2normalize_forward");
 }
 
 void l2normalize_backward(const float* dy, const float* y, const float* norms, float* dx, int64_t N, int64_t D) {
   if (N <= 0) return;
-  if (long_rows(D)) l2n_bwd<256><<<row_blocks(N, 1), 256, 0, stream()>>>(dy, y, norms, dx, N, D);
-  else l2n_bwd<32><<<row_blocks(N, 8), 256, 0, stream()>>>(dy, y, norms, dx, N, D);
+  if (long_rows(D)) l2n_bwd<256><<<blocks_for(N, 1), 256, 0, stream()>>>(dy, y, norms, dx, N, D);
+  else l2n_bwd<32><<<blocks_for(N, 8), 256, 0, stream()>>>(dy, y, norms, dx, N, D);
   IMIX_CUDA_LAUNCHED("l2normalize_backward");
 }
 

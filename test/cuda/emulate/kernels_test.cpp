@@ -1,8 +1,10 @@
 // The CUDA kernels (native/cuda, run through the CPU emulation of emu.h)
 // against the CPU kernels (native/cpu) on the same inputs: every family,
 // with the edge cases of test/cuda/parity.test.ts at sizes the emulation can
-// afford. Built and run by test/cuda/emulate/run.sh. Host libm stands in for
-// CUDA's math library here, so tolerances are tighter than on a GPU.
+// afford. Built and run by test/cuda/emulate/run.sh, twice: with the
+// production grid caps and with IMIX_CUDA_TEST_GRID_CAP (every cap tiny, so
+// these sizes run several iterations of each grid-stride loop). Host libm
+// stands in for CUDA's math library here, so tolerances are tighter than on a GPU.
 #include <cstdio>
 #include <tuple>
 
@@ -42,6 +44,9 @@ void cmpd(double g, double c, double rtol, const std::string& l) { cmp(std::vect
 int main() {
   std::printf("cuda-emulate: %s order, seed %llu%s\n", emu::order_name(), (unsigned long long)emu::schedule.seed,
               emu::schedule.skew ? ", warps skewed" : "");
+#ifdef IMIX_CUDA_TEST_GRID_CAP
+  std::printf("cuda-emulate: every grid cap lowered to %d (IMIX_CUDA_TEST_GRID_CAP)\n", (int)IMIX_CUDA_TEST_GRID_CAP);
+#endif
   // gemm
   for (auto [M, N, K, ta, tb] : std::vector<std::tuple<int,int,int,bool,bool>>{{7,5,3,false,true},{70,65,33,true,false},{1,1,1,false,false},{33,17,0,true,true}}) {
     V A = randn((size_t)M*K), B = randn((size_t)K*N), C = randn((size_t)M*N), C2 = C;

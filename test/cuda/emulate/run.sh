@@ -12,32 +12,50 @@ mkdir -p "$out/obj"
 python3 "$here/prepare.py" "$root" "$out"
 CXX="${CXX:-g++}"
 flags=(-std=c++17 -O1 -pthread -w -I "$out/native/cuda" -I "$out")
+# The kernels are also built with every grid cap (native/cuda/common.cuh)
+# lowered to 2, so that the small inputs of kernels_test run several
+# iterations of every grid-stride loop in a block (rows, row tiles, column
+# chunks), as millions of rows do on a GPU; 2, not 1, keeps two blocks, whose
+# order the schedules still vary.
+tiny=(-DIMIX_CUDA_TEST_GRID_CAP=2)
 objs=()
 pids=()
-for f in "$out"/native/cuda/*.cpp "$out"/native/cpu/*.cpp "$here/kernels_test.cpp" "$here/device_test.cpp" "$here/order_test.cpp"; do
-  b="$(basename "$(dirname "$f")")_$(basename "$f" .cpp)"
-  case "$b" in cpu_backend) continue ;; esac
-  o="$out/obj/$b.o"
+compile() {  # SRC OBJ [FLAGS...], at most JOBS at a time
+  local f="$1" o="$2"
+  shift 2
   objs+=("$o")
-  "$CXX" "${flags[@]}" -c "$f" -o "$o" &
+  "$CXX" "${flags[@]}" "$@" -c "$f" -o "$o" &
   pids+=($!)
   if [ "${#pids[@]}" -ge "${JOBS:-2}" ]; then
     wait "${pids[0]}"
     pids=("${pids[@]:1}")
   fi
+}
+for f in "$out"/native/cuda/*.cpp "$out"/native/cpu/*.cpp "$here/kernels_test.cpp" "$here/device_test.cpp" "$here/order_test.cpp"; do
+  b="$(basename "$(dirname "$f")")_$(basename "$f" .cpp)"
+  case "$b" in cpu_backend) continue ;; esac
+  compile "$f" "$out/obj/$b.o"
+  case "$b" in
+    cuda_device_emu | cuda_cuda_fake) ;;
+    cuda_* | emulate_kernels_test) compile "$f" "$out/obj/tiny_$b.o" "${tiny[@]}" ;;
+  esac
 done
 for p in "${pids[@]}"; do wait "$p"; done
-# Three programs: the kernels against the CPU kernels, the device layer
-# against the fake runtime, and the test of the race detector itself.
-kobjs=() dobjs=()
+# Four programs: the kernels against the CPU kernels (with the production
+# grid caps and with tiny ones), the device layer against the fake runtime,
+# and the test of the race detector itself.
+kobjs=() tobjs=() dobjs=()
 for o in "${objs[@]}"; do
   case "$(basename "$o")" in
     cuda_device_emu.o | cuda_cuda_fake.o | emulate_device_test.o) dobjs+=("$o") ;;
     emulate_order_test.o) ;;
-    *) kobjs+=("$o") ;;
+    tiny_*) tobjs+=("$o") ;;
+    cuda_* | emulate_kernels_test.o) kobjs+=("$o") ;;
+    *) kobjs+=("$o") tobjs+=("$o") ;;
   esac
 done
 "$CXX" -pthread "${kobjs[@]}" -ldl -o "$out/kernels_test"
+"$CXX" -pthread "${tobjs[@]}" -ldl -o "$out/kernels_test_tiny_grids"
 "$CXX" -pthread "${dobjs[@]}" -o "$out/device_test"
 "$CXX" -pthread "$out/obj/emulate_order_test.o" -o "$out/order_test"
 # The schedules (emu.h): a kernel whose result depends on the order of a
@@ -53,7 +71,7 @@ for sched in ${IMIX_EMU_SCHEDULES:-forward reverse shuffle:1 shuffle:2 forward+s
   [ "$order" != "$sched" ] && skew=1
   seed="${order#*:}"
   [ "$seed" = "$order" ] && seed=1
-  for prog in kernels_test device_test; do
+  for prog in kernels_test kernels_test_tiny_grids device_test; do
     IMIX_EMU_ORDER="${order%%:*}" IMIX_EMU_SEED="$seed" IMIX_EMU_SKEW="$skew" "$out/$prog" || failed+=("$prog under $sched")
   done
 done
