@@ -79,7 +79,12 @@ export async function benchTrainStep(threads = 2, reps = 20, rounds = 10): Promi
   }
   const imixMs: number[] = [], imixRounds: number[] = [];
   try {
+    // Idle thread pools spin-wait for a while after their last job (OpenMP,
+    // and OpenBLAS's pthreads much longer) and would steal the cores from
+    // whoever runs next: a pause before each contender's round lets them sleep.
+    const settle = () => new Promise<void>((r) => setTimeout(r, 300));
     for (let r = 0; r < rounds; r++) {
+      await settle();
       const t: number[] = [];
       for (let i = 0; i < reps; i++) {
         const t0 = process.hrtime.bigint();
@@ -89,6 +94,7 @@ export async function benchTrainStep(threads = 2, reps = 20, rounds = 10): Promi
       imixMs.push(...t);
       imixRounds.push(median(t));
       for (const ref of refs) {
+        await settle();
         const out = ref.server ? await ref.server.request({ reps }) : null;
         if (!out) {
           if (ref.server) note = RefServer.lastError;
