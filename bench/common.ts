@@ -30,17 +30,27 @@ export interface BenchRow {
   ratio: number | null;
 }
 
-/** Median wall time of `fn` in milliseconds over `reps` calls, after `warmup` untimed calls. */
-export function median(fn: () => void, reps = 10, warmup = 2): number {
-  for (let i = 0; i < warmup; i++) fn();
+/** The median of `values` (the upper one of the middle two for an even count); `values` is not changed. */
+export function medianOf(values: readonly number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+/** Wall time of each of `reps` calls of `fn`, in milliseconds. */
+export function timeEach(fn: () => void, reps: number): number[] {
   const t: number[] = [];
   for (let i = 0; i < reps; i++) {
     const t0 = process.hrtime.bigint();
     fn();
     t.push(Number(process.hrtime.bigint() - t0) / 1e6);
   }
-  t.sort((a, b) => a - b);
-  return t[Math.floor(t.length / 2)]!;
+  return t;
+}
+
+/** Median wall time of `fn` in milliseconds over `reps` calls, after `warmup` untimed calls. */
+export function median(fn: () => void, reps = 10, warmup = 2): number {
+  for (let i = 0; i < warmup; i++) fn();
+  return medianOf(timeEach(fn, reps));
 }
 
 /** What {@link pythonRef} returns: the parsed JSON, or why there is none. */

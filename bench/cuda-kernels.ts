@@ -19,7 +19,7 @@
 import { spawnSync } from 'node:child_process';
 import { Tensor, cudaAvailable, info, ops } from '../lib/index';
 import { native } from '../lib/native';
-import { benchFile, fill } from './common';
+import { benchFile, fill, medianOf } from './common';
 
 interface CudaUtils {
   cudaSynchronize(device?: number): void;
@@ -76,8 +76,7 @@ function median(run: () => void, inner: number, samples: number): number {
     nu.cudaSynchronize(0);
     t.push(Number(process.hrtime.bigint() - t0) / 1e6 / inner);
   }
-  t.sort((a, b) => a - b);
-  return t[Math.floor(t.length / 2)]!;
+  return medianOf(t);
 }
 
 function cases(): Case[] {

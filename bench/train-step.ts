@@ -9,7 +9,7 @@
  * @module
  */
 import { NPair, Tensor, setNumThreads, views } from '../lib/index';
-import { type BenchRow, RefServer, benchFile, fill, formatTable, header } from './common';
+import { type BenchRow, RefServer, benchFile, fill, formatTable, header, medianOf, timeEach } from './common';
 
 const BATCH = 256;
 const WIDTHS = [784, 512, 512];
@@ -34,11 +34,6 @@ const TORCH_CONFIGS: Array<{ label: string; threads: number | null }> = [
   { label: 'default threads', threads: null },
   { label: 'set_num_threads(2)', threads: 2 },
 ];
-
-const median = (v: number[]) => {
-  const s = [...v].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-};
 
 /** Extra output of the last {@link benchTrainStep}: per-round ratios against the fastest PyTorch. */
 export let lastTrainStep: { rounds: number; reps: number; ratios: number[]; note: string } = { rounds: 0, reps: 0, ratios: [], note: '' };
@@ -85,14 +80,9 @@ export async function benchTrainStep(threads = 2, reps = 20, rounds = 10): Promi
     const settle = () => new Promise<void>((r) => setTimeout(r, 300));
     for (let r = 0; r < rounds; r++) {
       await settle();
-      const t: number[] = [];
-      for (let i = 0; i < reps; i++) {
-        const t0 = process.hrtime.bigint();
-        imixStep();
-        t.push(Number(process.hrtime.bigint() - t0) / 1e6);
-      }
+      const t = timeEach(imixStep, reps);
       imixMs.push(...t);
-      imixRounds.push(median(t));
+      imixRounds.push(medianOf(t));
       for (const ref of refs) {
         await settle();
         const out = ref.server ? await ref.server.request({ reps }) : null;
@@ -102,7 +92,7 @@ export async function benchTrainStep(threads = 2, reps = 20, rounds = 10): Promi
           continue;
         }
         ref.ms.push(...out.ms);
-        ref.rounds.push(median(out.ms));
+        ref.rounds.push(medianOf(out.ms));
       }
     }
   } finally {
@@ -110,13 +100,13 @@ export async function benchTrainStep(threads = 2, reps = 20, rounds = 10): Promi
     data.dispose();
     m.dispose();
   }
-  const ms = median(imixMs);
+  const ms = medianOf(imixMs);
   // Forward + backward FLOPs of the gemms (2N rows; the first layer needs no input gradient).
   const layers = [[784, 512], [512, 512], [512, 512], [512, 128]] as const;
   const fwd = layers.reduce((s, [i, o]) => s + 2 * 2 * BATCH * i * o, 0);
   const bwd = fwd + layers.slice(1).reduce((s, [i, o]) => s + 2 * 2 * BATCH * i * o, 0);
   const measured = refs.filter((r) => r.ms.length);
-  const best = measured.length ? measured.reduce((a, b) => (median(a.ms) <= median(b.ms) ? a : b)) : null;
+  const best = measured.length ? measured.reduce((a, b) => (medianOf(a.ms) <= medianOf(b.ms) ? a : b)) : null;
   lastTrainStep = {
     rounds,
     reps,
@@ -131,8 +121,8 @@ export async function benchTrainStep(threads = 2, reps = 20, rounds = 10): Promi
     imixRate: (fwd + bwd) / (ms * 1e6),
     rateUnit: 'GFLOP/s',
     refName: ref.ms.length ? `torch ${info[i]?.torch ?? ''}, ${ref.label} (${info[i]?.threads ?? '?'})${ref === best ? ' [fastest]' : ''}` : null,
-    refMs: ref.ms.length ? median(ref.ms) : null,
-    ratio: ref.ms.length ? median(ref.ms) / ms : null,
+    refMs: ref.ms.length ? medianOf(ref.ms) : null,
+    ratio: ref.ms.length ? medianOf(ref.ms) / ms : null,
   }));
 }
 
