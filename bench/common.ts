@@ -59,14 +59,21 @@ export type PythonResult<T> = { ok: true; value: T } | { ok: false; reason: stri
 /** The interpreter that has the system numpy and python3-torch (Debian), not the `python3` on PATH. */
 export const PYTHON = '/usr/bin/python3';
 
+/** Why `script` cannot run on {@link PYTHON} (interpreter or script missing), or null. */
+function cannotRun(script: string): string | null {
+  if (!fs.existsSync(PYTHON)) return `${PYTHON} not found`;
+  if (!fs.existsSync(script)) return `${script} not found`;
+  return null;
+}
+
 /**
  * Runs `/usr/bin/python3 script ...args` and parses its stdout as JSON.
  * Never throws: a missing interpreter, a failing script or bad output come
  * back as `{ ok: false, reason }`.
  */
 export function pythonRef<T = unknown>(script: string, args: string[], timeoutMs = 600_000): PythonResult<T> {
-  if (!fs.existsSync(PYTHON)) return { ok: false, reason: `${PYTHON} not found` };
-  if (!fs.existsSync(script)) return { ok: false, reason: `${script} not found` };
+  const missing = cannotRun(script);
+  if (missing) return { ok: false, reason: missing };
   const r = spawnSync(PYTHON, [script, ...args], { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 16 << 20 });
   if (r.error) return { ok: false, reason: r.error.message };
   if (r.status !== 0) return { ok: false, reason: `exit ${r.status}: ${(r.stderr || '').trim().split('\n').slice(-1)[0] ?? ''}` };
@@ -126,8 +133,8 @@ export class RefServer<Info = unknown, Result = unknown> {
 
   /** Starts `/usr/bin/python3 script --serve ...args` and waits for its first line. */
   static async start<I, R>(script: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<RefServer<I, R> | null> {
-    if (!fs.existsSync(PYTHON)) return RefServer.fail(`${PYTHON} not found`);
-    if (!fs.existsSync(script)) return RefServer.fail(`${script} not found`);
+    const missing = cannotRun(script);
+    if (missing) return RefServer.fail(missing);
     const s = new RefServer<I, R>(spawn(PYTHON, [script, '--serve', ...args], { env: { ...process.env, ...env } }));
     const first = await s.next();
     if (first == null) return RefServer.fail(`exit: ${s.stderr.trim().split('\n').slice(-1)[0] ?? ''}`);
