@@ -17,12 +17,12 @@
  * `(seed, offset, i)`, independent of the thread count.
  * @module
  */
-import { ArgumentError, ShapeError } from '../errors';
+import { ShapeError } from '../errors';
 import { native } from '../native';
 import type { NativeTensor } from '../native';
 import type { Tensor } from '../tensor';
 import type { RandomStream } from './random';
-import { checkInt, checkNumber, h } from './util';
+import { checkInt, checkNumber, h, streamArgs } from './util';
 
 interface AugmentNative {
   randomCropFlip(x: NativeTensor, out: NativeTensor, pad: number, flipP: number, seed: number, offset: number): void;
@@ -35,13 +35,6 @@ export interface CropFlipOptions extends RandomStream {
   pad?: number;
   /** Probability of flipping each image horizontally, in [0, 1]. Default 0 (no flip). */
   flipP?: number;
-}
-
-function streamArgs(opts: RandomStream | undefined, arg: string): [number, number] {
-  if (opts === null || typeof opts !== 'object') throw new ArgumentError(`${arg}: expected an object {seed, offset?}`);
-  const seed = checkInt(opts.seed, 'seed', 0, Number.MAX_SAFE_INTEGER);
-  const offset = checkInt(opts.offset ?? 0, 'offset', 0, Number.MAX_SAFE_INTEGER);
-  return [seed, offset];
 }
 
 function checkImages(x: Tensor<'float32'>, what: string): void {

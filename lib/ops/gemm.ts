@@ -7,8 +7,7 @@
  */
 import { native, type NativeTensor } from '../native';
 import type { Tensor } from '../tensor';
-import { ArgumentError } from '../errors';
-import { checkNumber, h, hOpt } from './util';
+import { checkBool, checkNumber, h, hOpt } from './util';
 
 type T = NativeTensor;
 
@@ -22,11 +21,6 @@ interface GemmNative {
   reluBackward(dy: T, y: T, dx: T): void;
 }
 const n = native as unknown as GemmNative;
-
-function checkBool(v: unknown, arg: string): boolean {
-  if (typeof v !== 'boolean') throw new ArgumentError(`${arg}: expected a boolean, got ${typeof v}`);
-  return v;
-}
 
 /** Options of {@link gemm}. */
 export interface GemmOptions {

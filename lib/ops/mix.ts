@@ -10,7 +10,7 @@ import { ArgumentError, ShapeError } from '../errors';
 import { native } from '../native';
 import type { NativeTensor } from '../native';
 import { Tensor } from '../tensor';
-import { checkInt, checkNumber, h } from './util';
+import { checkInt, checkNumber, h, streamArgs } from './util';
 
 /**
  * A CutMix box `[y0, y1) × [x0, x1)` (half-open, clipped to the image) and the
@@ -42,13 +42,6 @@ interface MixNative {
   cutmix(x: NativeTensor, out: NativeTensor, perm: NativeTensor, box: BoxCoords): void;
 }
 const n = native as unknown as MixNative;
-
-function streamArgs(opts: BoxStream | undefined, arg: string): [number, number] {
-  if (opts === null || typeof opts !== 'object') throw new ArgumentError(`${arg}: expected an object {seed, offset?}`);
-  const seed = checkInt(opts.seed, 'seed', 0, Number.MAX_SAFE_INTEGER);
-  const offset = checkInt(opts.offset ?? 0, 'offset', 0, Number.MAX_SAFE_INTEGER);
-  return [seed, offset];
-}
 
 /**
  * MixUp, out of place: `out_i = λ_i·x_i + (1−λ_i)·x_{perm[i]}`, where a row

@@ -13,7 +13,7 @@
 import { ArgumentError, ValueError } from '../errors';
 import { native, type NativeTensor } from '../native';
 import type { Tensor } from '../tensor';
-import { checkInt, checkNumber, h, hOpt } from './util';
+import { checkBool, checkInt, checkNumber, h, hOpt } from './util';
 
 /** Segment flag: weight decay applies (`g' = g + wd·p`; AdamW: `p ← p·(1 − lr·wd)`). */
 export const WEIGHT_DECAY = 1;
@@ -81,11 +81,6 @@ function segArgs(seg: Segments | null | undefined): [Offsets, Flags] {
     throw new ArgumentError('segOffsets: expected an Int32Array or Float64Array');
   if (!(flags instanceof Uint8Array)) throw new ArgumentError('segFlags: expected a Uint8Array');
   return [offsets, flags];
-}
-
-function checkBool(v: unknown, arg: string): boolean {
-  if (typeof v !== 'boolean') throw new ArgumentError(`${arg}: expected a boolean`);
-  return v;
 }
 
 function checkNonNegative(v: unknown, arg: string): number {

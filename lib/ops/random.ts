@@ -10,11 +10,10 @@
  * Advance `offset` per call (e.g. use the step number) so nothing repeats.
  * @module
  */
-import { ArgumentError } from '../errors';
 import { native } from '../native';
 import type { NativeTensor } from '../native';
 import type { Tensor } from '../tensor';
-import { checkInt, checkNumber, h } from './util';
+import { checkNumber, h, streamArgs } from './util';
 
 interface RandomNative {
   randUniform(out: NativeTensor, seed: number, offset: number): void;
@@ -38,14 +37,6 @@ export interface NormalOptions extends RandomStream {
   mean?: number;
   /** Standard deviation (≥ 0); default 1. */
   std?: number;
-}
-
-/** Validated `[seed, offset]` of a stream options object. */
-function streamArgs(opts: RandomStream | undefined, arg = 'opts'): [number, number] {
-  if (opts === null || typeof opts !== 'object') throw new ArgumentError(`${arg}: expected an object {seed, offset?}`);
-  const seed = checkInt(opts.seed, 'seed', 0, Number.MAX_SAFE_INTEGER);
-  const offset = checkInt(opts.offset ?? 0, 'offset', 0, Number.MAX_SAFE_INTEGER);
-  return [seed, offset];
 }
 
 /**

@@ -20,6 +20,12 @@ export function hOpt(t: Tensor | null | undefined, arg: string): NativeTensor | 
   return t == null ? null : h(t, arg);
 }
 
+/** A boolean. */
+export function checkBool(v: unknown, arg: string): boolean {
+  if (typeof v !== 'boolean') throw new ArgumentError(`${arg}: expected a boolean, got ${typeof v}`);
+  return v;
+}
+
 /** A finite number, optionally within [lo, hi]. */
 export function checkNumber(v: unknown, arg: string, lo = -Infinity, hi = Infinity): number {
   if (typeof v !== 'number') throw new ArgumentError(`${arg}: expected a number, got ${typeof v}`);
@@ -33,6 +39,14 @@ export function checkInt(v: unknown, arg: string, lo = -Infinity, hi = Infinity)
   checkNumber(v, arg);
   if (!Number.isInteger(v)) throw new ValueError(`${arg}: expected an integer, got ${v}`);
   return checkNumber(v, arg, lo, hi);
+}
+
+/** Validated `[seed, offset]` of a Philox stream options object `{seed, offset?}`. */
+export function streamArgs(opts: { seed: number; offset?: number } | undefined, arg = 'opts'): [number, number] {
+  if (opts === null || typeof opts !== 'object') throw new ArgumentError(`${arg}: expected an object {seed, offset?}`);
+  const seed = checkInt(opts.seed, 'seed', 0, Number.MAX_SAFE_INTEGER);
+  const offset = checkInt(opts.offset ?? 0, 'offset', 0, Number.MAX_SAFE_INTEGER);
+  return [seed, offset];
 }
 
 export { Tensor };
