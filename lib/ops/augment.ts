@@ -67,7 +67,8 @@ export function randomCropFlip(x: Tensor<'float32'>, out: Tensor<'float32'>, opt
 export function randomCrop(x: Tensor<'float32'>, out: Tensor<'float32'>, pad: number, opts: RandomStream): void {
   checkImages(x, 'random crop');
   checkInt(pad, 'pad', 0, 2 ** 31 - 1);
-  randomCropFlip(x, out, { ...streamArgsObj(opts), pad, flipP: 0 });
+  const [seed, offset] = streamArgs(opts, 'opts');
+  n.randomCropFlip(h(x, 'x'), h(out, 'out'), pad, 0, seed, offset);
 }
 
 /**
@@ -77,10 +78,6 @@ export function randomCrop(x: Tensor<'float32'>, out: Tensor<'float32'>, pad: nu
 export function horizontalFlip(x: Tensor<'float32'>, out: Tensor<'float32'>, p: number, opts: RandomStream): void {
   checkImages(x, 'horizontal flip');
   checkNumber(p, 'p', 0, 1);
-  randomCropFlip(x, out, { ...streamArgsObj(opts), pad: 0, flipP: p });
-}
-
-function streamArgsObj(opts: RandomStream): RandomStream {
   const [seed, offset] = streamArgs(opts, 'opts');
-  return { seed, offset };
+  n.randomCropFlip(h(x, 'x'), h(out, 'out'), 0, p, seed, offset);
 }
