@@ -60,8 +60,7 @@ export class MoCo extends ContrastiveMethod {
     this.knet = this.qnet.clone();
     this.online = new ParameterStore(this.qnet, { seed: this.seed, device: this.device });
     this.key = new ParameterStore(this.knet, { seed: this.seed, device: this.device });
-    this.key.params.copyFrom(this.online.params); // θ_k = θ_q at the start
-    this.key.buffers.copyFrom(this.online.buffers);
+    this.syncCopies(); // θ_k = θ_q at the start
     const D = this.projection[1];
     // Queue: random unit vectors, as MoCo initializes it.
     this.queue = Tensor.zeros([this.queueSize, D], { device: this.device });
