@@ -15,7 +15,7 @@ import { ParameterStore, Workspace } from '../nn/module';
 import { mlp, projectionHead } from '../nn/presets';
 import * as ops from '../ops/index';
 import { emaMomentum } from '../optim/index';
-import { Tensor } from '../tensor';
+import type { Tensor } from '../tensor';
 import { ContrastiveMethod, buildEncoder, type MethodOptions, type MixDraw } from './base';
 
 export interface BYOLOptions extends MethodOptions {
@@ -36,7 +36,6 @@ export class BYOL extends ContrastiveMethod {
   private targetNet!: Sequential;
   private target!: ParameterStore;
   private readonly ws = new Workspace(() => this.device);
-  private perm2: { perm: Tensor<'int32'>; lam: Tensor<'float32'> } | null = null;
 
   constructor(options: BYOLOptions) {
     super(options);
@@ -93,21 +92,14 @@ export class BYOL extends ContrastiveMethod {
       targetIn = tg;
       if (mix) {
         // The second half pairs row i with row π(i) + N of the swapped targets.
-        if (!this.perm2 || this.perm2.perm.numel !== 2 * n) {
-          this.perm2?.perm.dispose();
-          this.perm2?.lam.dispose();
-          this.perm2 = { perm: Tensor.zeros([2 * n], { dtype: 'int32', device: this.device }), lam: Tensor.zeros([2 * n], { device: this.device }) };
-        }
         const p2 = new Int32Array(2 * n), l2 = new Float32Array(2 * n);
         for (let i = 0; i < n; i++) {
           p2[i] = mix.permHost[i]!;
           p2[i + n] = mix.permHost[i]! + n;
           l2[i] = l2[i + n] = mix.lamHost[i]!;
         }
-        this.perm2.perm.set(p2);
-        this.perm2.lam.set(l2);
-        perm = this.perm2.perm;
-        lam = this.perm2.lam;
+        perm = this.ws.get('perm2', [2 * n], 'int32').set(p2);
+        lam = this.ws.get('lam2', [2 * n]).set(l2);
       }
     }
     const rows = onlineIn.shape[0]!;
@@ -134,8 +126,6 @@ export class BYOL extends ContrastiveMethod {
 
   override dispose(): void {
     this.ws.clear();
-    this.perm2?.perm.dispose();
-    this.perm2?.lam.dispose();
     this.target?.dispose();
     super.dispose();
   }

@@ -37,7 +37,6 @@ export class MoCo extends ContrastiveMethod {
   /** The FIFO ring of past keys [K, D] and its write pointer. */
   queue!: Tensor<'float32'>;
   queuePtr = 0;
-  private zeros: Tensor<'int32'> | null = null;
   private readonly ws = new Workspace(() => this.device);
 
   constructor(options: MoCoOptions) {
@@ -119,11 +118,8 @@ export class MoCo extends ContrastiveMethod {
       const pos = logits.view(0, [n, 1], [W, 1]), neg = logits.view(1, [n, K], [W, 1]);
       ops.rowdot(q, k, pos, inv);
       ops.gemm(q, this.queue, neg, { transB: true, alpha: inv });
-      if (!this.zeros || this.zeros.numel !== n) {
-        this.zeros?.dispose();
-        this.zeros = Tensor.zeros([n], { dtype: 'int32', device: this.device });
-      }
-      sum = ops.mixedCrossEntropy(logits, { targets: this.zeros, scale: 1 / n });
+      // Every row's target is column 0 (the workspace's tensors start zeroed and this one is never written).
+      sum = ops.mixedCrossEntropy(logits, { targets: this.ws.get('zeros', [n], 'int32'), scale: 1 / n });
       ops.gemm(neg, this.queue, dq, { alpha: inv });
       ops.rowScaleAdd(dq, pos, k, inv);
     }
@@ -156,7 +152,6 @@ export class MoCo extends ContrastiveMethod {
 
   override dispose(): void {
     this.ws.clear();
-    this.zeros?.dispose();
     this.queue?.dispose();
     this.key?.dispose();
     super.dispose();
