@@ -13,7 +13,8 @@ import { EventEmitter } from 'node:events';
 import { ArgumentError, ShapeError, ValueError } from '../errors';
 import { type Dataset, featureCount } from '../data/dataset';
 import { Module, ParameterStore } from '../nn/module';
-import { mlp, tabularEncoder } from '../nn/presets';
+import { Sequential } from '../nn/layers';
+import { mlp, projectionHead, tabularEncoder } from '../nn/presets';
 import * as ops from '../ops/index';
 import { AdamW, LARS, type Optimizer, SGD, warmupCosine } from '../optim/index';
 import { Generator, sampleLambda } from '../random';
@@ -239,6 +240,14 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
 
   /** Creates the networks and `this.online` (the trained store, encoder first). */
   protected abstract buildNetworks(inFeatures: number): void;
+  /** Sets `this.encoder` and returns `Sequential(encoder, head)` with the projection head g on top. */
+  protected encoderWithHead(inFeatures: number): Sequential {
+    this.encoder = buildEncoder(this.encoderSpec, inFeatures);
+    return Sequential.named([
+      ['encoder', this.encoder],
+      ['head', projectionHead(this.encoder.outFeatures(inFeatures), this.projection[0], this.projection[1])],
+    ]);
+  }
   /**
    * One forward/backward, accumulating gradients into `this.online.grads`;
    * returns the loss. `x` is the [2N, F] batch [xq; xk]: `xq` the (mixed)

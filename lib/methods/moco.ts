@@ -13,12 +13,11 @@
  * @module
  */
 import { ShapeError, ValueError } from '../errors';
-import { Sequential } from '../nn/layers';
+import type { Sequential } from '../nn/layers';
 import { ParameterStore, Workspace } from '../nn/module';
-import { projectionHead } from '../nn/presets';
 import * as ops from '../ops/index';
 import { Tensor } from '../tensor';
-import { ContrastiveMethod, Purpose, buildEncoder, streamOffset, type MethodOptions, type MixDraw } from './base';
+import { ContrastiveMethod, Purpose, streamOffset, type MethodOptions, type MixDraw } from './base';
 
 export interface MoCoOptions extends MethodOptions {
   /** Queue length K (any size ≥ the batch size; it need not be a multiple). Default 4096. */
@@ -50,12 +49,7 @@ export class MoCo extends ContrastiveMethod {
   }
 
   protected buildNetworks(inFeatures: number): void {
-    this.encoder = buildEncoder(this.encoderSpec, inFeatures);
-    const f = this.encoder.outFeatures(inFeatures);
-    this.qnet = Sequential.named([
-      ['encoder', this.encoder],
-      ['head', projectionHead(f, this.projection[0], this.projection[1])],
-    ]);
+    this.qnet = this.encoderWithHead(inFeatures);
     this.knet = this.qnet.clone();
     this.online = new ParameterStore(this.qnet, { seed: this.seed, device: this.device });
     this.key = new ParameterStore(this.knet, { seed: this.seed, device: this.device });

@@ -7,11 +7,10 @@
  * @module
  */
 import { Workspace, ParameterStore, type Module } from '../nn/module';
-import { Sequential } from '../nn/layers';
-import { projectionHead } from '../nn/presets';
+import type { Sequential } from '../nn/layers';
 import * as ops from '../ops/index';
 import type { Tensor } from '../tensor';
-import { ContrastiveMethod, buildEncoder, type MethodOptions, type MixDraw } from './base';
+import { ContrastiveMethod, type MethodOptions, type MixDraw } from './base';
 
 /** Shared by NPair and SimCLR: encoder + projection head over the 2N batch, then L2 normalize. */
 export abstract class SingleNetworkMethod extends ContrastiveMethod {
@@ -19,12 +18,7 @@ export abstract class SingleNetworkMethod extends ContrastiveMethod {
   protected readonly ws = new Workspace(() => this.device);
 
   protected buildNetworks(inFeatures: number): void {
-    this.encoder = buildEncoder(this.encoderSpec, inFeatures);
-    const f = this.encoder.outFeatures(inFeatures);
-    this.net = Sequential.named([
-      ['encoder', this.encoder],
-      ['head', projectionHead(f, this.projection[0], this.projection[1])],
-    ]);
+    this.net = this.encoderWithHead(inFeatures);
     this.online = new ParameterStore(this.net, { seed: this.seed, device: this.device });
   }
 
