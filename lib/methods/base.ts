@@ -175,7 +175,19 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
   protected online!: ParameterStore;
   protected optimizer!: Optimizer;
   encoder!: Module;
-  private batchBuf = new Map<number, { idx: Tensor<'int32'>; x: Tensor<'float32'>; v1: Tensor<'float32'>; perm: Tensor<'int32'>; lam: Tensor<'float32'> }>();
+  private batchBuf = new Map<
+    number,
+    {
+      idx: Tensor<'int32'>;
+      /** The [2N, F] batch [xq; xk], and views of its two halves. */
+      x: Tensor<'float32'>;
+      xq: Tensor<'float32'>;
+      xk: Tensor<'float32'>;
+      v1: Tensor<'float32'>;
+      perm: Tensor<'int32'>;
+      lam: Tensor<'float32'>;
+    }
+  >();
   private dataTensor: { ds: Dataset; t: Tensor<'float32'> } | null = null;
 
   /** Short name of the method ('npair', 'simclr', 'moco', 'byol'). */
@@ -274,9 +286,12 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
     let b = this.batchBuf.get(n);
     if (!b) {
       const F = featureCount({ sampleShape: this.sampleShape! });
+      const x = Tensor.zeros([2 * n, F], { device: this.device });
       b = {
         idx: Tensor.zeros([n], { dtype: 'int32', device: this.device }),
-        x: Tensor.zeros([2 * n, F], { device: this.device }),
+        x,
+        xq: x.rows(0, n),
+        xk: x.rows(n, 2 * n),
         v1: Tensor.zeros([n, F], { device: this.device }),
         perm: Tensor.zeros([n], { dtype: 'int32', device: this.device }),
         lam: Tensor.zeros([n], { device: this.device }),
@@ -296,7 +311,7 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
     const b = this.buffers(n);
     b.idx.set(rows);
     // Batch layout: x = [query view (mixed) ; key view], N rows each.
-    const xq = b.x.rows(0, n), xk = b.x.rows(n, 2 * n);
+    const { xq, xk } = b;
     const clean = b.v1;
     ops.gatherRows(data, b.idx, clean);
     this.views[1](clean, xk, { seed: this.seed, offset: streamOffset(this.step, Purpose.View2) }, this.sampleShape ?? undefined);
@@ -538,8 +553,8 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
     const n = xq.length / F;
     if (!Number.isInteger(n) || xk.length !== xq.length) throw new ShapeError(`xq, xk: expected equal [N, ${F}] batches`);
     const b = this.buffers(n);
-    b.x.rows(0, n).set(xq);
-    b.x.rows(n, 2 * n).set(xk);
+    b.xq.set(xq);
+    b.xk.set(xk);
     let draw: MixDraw | null = null;
     if (mix) {
       b.perm.set(mix.perm);
@@ -548,7 +563,7 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
     }
     b.v1.set(xq);
     this.online.zeroGrad();
-    const loss = this.trainStep(b.x.rows(0, n), b.x.rows(n, 2 * n), draw, b.x, b.v1);
+    const loss = this.trainStep(b.xq, b.xk, draw, b.x, b.v1);
     return { loss, grads: this.online.grads.toArray() };
   }
 
