@@ -10,11 +10,7 @@
 #include <cmath>
 #include <cstdint>
 
-#if defined(__CUDACC__)
-#define IMIX_HD __host__ __device__ __forceinline__
-#else
-#define IMIX_HD inline
-#endif
+#include "hd.h"
 
 namespace imix {
 

@@ -68,32 +68,29 @@ void for_rows(int64_t N, int64_t C, Row&& row) {
   });
 }
 
-// mean[c] (double) and the biased variance var[c] (double) of x's columns.
-void column_moments(const float* __restrict x, int64_t N, int64_t C, double* mean, double* var) {
-  column_reduce(N, C, 1, mean, [&](int64_t r0, int64_t r1, double* __restrict acc) {
+// out[c] = Σ_i term(x_ic, c) in double, column-tiled over row chunks.
+template <class Term>
+void column_sum(const float* __restrict x, int64_t N, int64_t C, double* out, Term&& term) {
+  column_reduce(N, C, 1, out, [&](int64_t r0, int64_t r1, double* __restrict acc) {
     for (int64_t c0 = 0; c0 < C; c0 += kColTile) {
       int64_t c1 = std::min(C, c0 + kColTile);
       for (int64_t i = r0; i < r1; ++i) {
         const float* __restrict xr = x + i * C;
 #pragma omp simd
-        for (int64_t c = c0; c < c1; ++c) acc[c] += (double)xr[c];
+        for (int64_t c = c0; c < c1; ++c) acc[c] += term(xr[c], c);
       }
     }
   });
+}
+
+// mean[c] (double) and the biased variance var[c] (double) of x's columns.
+void column_moments(const float* __restrict x, int64_t N, int64_t C, double* mean, double* var) {
+  column_sum(x, N, C, mean, [](float v, int64_t) { return (double)v; });
   const double invN = 1.0 / (double)N;
   for (int64_t c = 0; c < C; ++c) mean[c] *= invN;
-  column_reduce(N, C, 1, var, [&](int64_t r0, int64_t r1, double* __restrict acc) {
-    for (int64_t c0 = 0; c0 < C; c0 += kColTile) {
-      int64_t c1 = std::min(C, c0 + kColTile);
-      for (int64_t i = r0; i < r1; ++i) {
-        const float* __restrict xr = x + i * C;
-#pragma omp simd
-        for (int64_t c = c0; c < c1; ++c) {
-          double d = (double)xr[c] - mean[c];
-          acc[c] += d * d;
-        }
-      }
-    }
+  column_sum(x, N, C, var, [mean](float v, int64_t c) {
+    double d = (double)v - mean[c];
+    return d * d;
   });
   for (int64_t c = 0; c < C; ++c) var[c] *= invN;
 }

@@ -3,6 +3,7 @@
 // layer), row gathers (batching) and a double-accumulated sum.
 #include <cstring>
 
+#include "../common/maxout.h"
 #include "kernels.h"
 #include "parallel.h"
 
@@ -49,18 +50,7 @@ void row_scale_add(float* y, const float* s, int64_t s_stride, const float* x, i
 void maxout_forward(const float* x, float* y, int32_t* argmax, int64_t N, int64_t F, int64_t k) {
   parallel_for(N, (1 << 14) / (F * k + 1) + 1, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i)
-      for (int64_t f = 0; f < F; ++f) {
-        const float* g = x + (i * F + f) * k;
-        float m = g[0];
-        int32_t am = 0;
-        for (int64_t j = 1; j < k; ++j)
-          if (g[j] > m) {
-            m = g[j];
-            am = (int32_t)j;
-          }
-        y[i * F + f] = m;
-        argmax[i * F + f] = am;
-      }
+      for (int64_t f = 0; f < F; ++f) maxout_group(x + (i * F + f) * k, k, y + i * F + f, argmax + i * F + f);
   });
 }
 

@@ -23,6 +23,7 @@
 #include <cmath>
 #include <vector>
 
+#include "../common/optim_math.h"
 #include "kernels.h"
 #include "parallel.h"
 
@@ -70,18 +71,12 @@ void for_each_piece(const Segments& sg, int64_t nr, F&& fn) {
   });
 }
 
-// One momentum update over [b, e): g' = g + wd·p, gs = t·g',
-// buf = μ·buf + gs, p −= lr·(nesterov ? gs + μ·buf : buf).
+// momentum_update (native/common/optim_math.h) over [b, e).
 template <bool Nesterov>
 inline void momentum_piece(float* __restrict p, const float* __restrict g, float* __restrict buf,
                            int64_t b, int64_t e, float lr, float mu, float wd, float t) {
 #pragma omp simd
-  for (int64_t i = b; i < e; ++i) {
-    float gs = (g[i] + wd * p[i]) * t;  // t == 1 is exact
-    float nb = mu * buf[i] + gs;
-    buf[i] = nb;
-    p[i] -= lr * (Nesterov ? gs + mu * nb : nb);
-  }
+  for (int64_t i = b; i < e; ++i) momentum_update<Nesterov>(p[i], g[i], buf[i], lr, mu, wd, t);
 }
 
 }  // namespace
@@ -139,8 +134,7 @@ void lars_step(float* param, const float* grad, float* buf, int64_t n, float lr,
       pp += part[(size_t)((r * S + s) * 2)];
       gg += part[(size_t)((r * S + s) * 2 + 1)];
     }
-    double pn = std::sqrt(pp), gn = std::sqrt(gg);
-    if (pn > 0.0 && gn > 0.0) trust[(size_t)s] = (float)((double)eta * pn / gn);
+    trust[(size_t)s] = lars_trust_ratio(pp, gg, eta);
   }
   // Pass 2: the fused momentum update with each segment's trust ratio.
   for_each_piece(sg, nr, [&](int64_t, int64_t s, int64_t b, int64_t e) {
@@ -158,28 +152,15 @@ void adamw_step(float* param, const float* grad, float* m, float* v, int64_t n, 
                 const int64_t* seg_offsets, const uint8_t* seg_flags, int64_t nseg) {
   if (n <= 0) return;
   const Segments sg{seg_offsets, seg_flags, nseg, n};
-  const double t = (double)step;
-  const float step_size = (float)((double)lr / (1.0 - std::pow(beta1, t)));
-  const float bc2_sqrt = (float)std::sqrt(1.0 - std::pow(beta2, t));
-  const float b1 = (float)beta1, b2 = (float)beta2;
-  const float a1 = (float)(1.0 - beta1), a2 = (float)(1.0 - beta2);
+  const AdamwConsts k = adamw_consts(lr, beta1, beta2, weight_decay, step);
   for_each_piece(sg, ranges_for(n), [&](int64_t, int64_t s, int64_t b, int64_t e) {
-    const float decay =
-        (sg.flag(s) & kWeightDecay) ? (float)(1.0 - (double)lr * (double)weight_decay) : 1.0f;
+    const float decay = (sg.flag(s) & kWeightDecay) ? k.decay_wd : 1.0f;
     float* __restrict p = param;
     const float* __restrict g = grad;
     float* __restrict mp = m;
     float* __restrict vp = v;
 #pragma omp simd
-    for (int64_t i = b; i < e; ++i) {
-      float gi = g[i];
-      float mi = mp[i] * b1 + a1 * gi;
-      float vi = vp[i] * b2 + a2 * (gi * gi);
-      mp[i] = mi;
-      vp[i] = vi;
-      float denom = std::sqrt(vi) / bc2_sqrt + eps;
-      p[i] = p[i] * decay - step_size * (mi / denom);
-    }
+    for (int64_t i = b; i < e; ++i) adamw_update(p[i], g[i], mp[i], vp[i], k, decay, eps);
   });
 }
 

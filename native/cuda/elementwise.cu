@@ -4,6 +4,7 @@
 // two-stage deterministic sum: contiguous chunks per block reduced in
 // double, then the partials in a fixed order; the total is the one host
 // readback.
+#include "../common/maxout.h"
 #include "common.cuh"
 #include "kernels.h"
 
@@ -46,18 +47,7 @@ __global__ void row_scale_add_kernel(float* __restrict y, const float* __restric
 
 __global__ void maxout_fwd_kernel(const float* __restrict x, float* __restrict y, int32_t* __restrict argmax,
                                   int64_t NF, int64_t k) {
-  IMIX_GRID_STRIDE(t, NF) {
-    const float* g = x + t * k;
-    float m = g[0];
-    int32_t am = 0;
-    for (int64_t j = 1; j < k; ++j)
-      if (g[j] > m) {
-        m = g[j];
-        am = (int32_t)j;
-      }
-    y[t] = m;
-    argmax[t] = am;
-  }
+  IMIX_GRID_STRIDE(t, NF) maxout_group(x + t * k, k, y + t, argmax + t);
 }
 
 __global__ void maxout_bwd_kernel(const float* __restrict dy, const int32_t* __restrict argmax, float* __restrict dx,

@@ -17,6 +17,7 @@
 #include <mutex>
 #include <vector>
 
+#include "../common/optim_math.h"
 #include "common.cuh"
 #include "kernels.h"
 
@@ -120,14 +121,10 @@ __global__ void __launch_bounds__(kOptThreads)
   const float w = (it.flags & kWeightDecay) ? wd : 0.0f;
   const float t = trust ? trust[it.seg] : 1.0f;
   for (int64_t i = it.begin + threadIdx.x; i < it.end; i += kOptThreads) {
-    if (Mode == 0) {
+    if (Mode == 0)
       p[i] -= lr * (g[i] + w * p[i]);
-    } else {
-      const float gs = (g[i] + w * p[i]) * t;  // t == 1 is exact
-      const float nb = mu * buf[i] + gs;
-      buf[i] = nb;
-      p[i] -= lr * (Mode == 2 ? gs + mu * nb : nb);
-    }
+    else
+      momentum_update<Mode == 2>(p[i], g[i], buf[i], lr, mu, w, t);
   }
 }
 
@@ -162,8 +159,7 @@ __global__ void lars_trust(const double2* __restrict part, const Item* __restric
         pp += part[k].x;
         gg += part[k].y;
       }
-      const double pn = sqrt(pp), gn = sqrt(gg);
-      if (pn > 0.0 && gn > 0.0) t = (float)((double)eta * pn / gn);
+      t = lars_trust_ratio(pp, gg, eta);
     }
     trust[s] = t;
   }
@@ -171,19 +167,10 @@ __global__ void lars_trust(const double2* __restrict part, const Item* __restric
 
 __global__ void __launch_bounds__(kOptThreads)
     adamw_kernel(float* __restrict p, const float* __restrict g, float* __restrict m, float* __restrict v,
-                 const Item* __restrict items, float step_size, float bc2_sqrt, float b1, float b2, float a1, float a2,
-                 float eps, float decay_wd) {
+                 const Item* __restrict items, AdamwConsts k, float eps) {
   const Item it = items[blockIdx.x];
-  const float decay = (it.flags & kWeightDecay) ? decay_wd : 1.0f;
-  for (int64_t i = it.begin + threadIdx.x; i < it.end; i += kOptThreads) {
-    const float gi = g[i];
-    const float mi = m[i] * b1 + a1 * gi;
-    const float vi = v[i] * b2 + a2 * (gi * gi);
-    m[i] = mi;
-    v[i] = vi;
-    const float denom = sqrtf(vi) / bc2_sqrt + eps;
-    p[i] = p[i] * decay - step_size * (mi / denom);
-  }
+  const float decay = (it.flags & kWeightDecay) ? k.decay_wd : 1.0f;
+  for (int64_t i = it.begin + threadIdx.x; i < it.end; i += kOptThreads) adamw_update(p[i], g[i], m[i], v[i], k, decay, eps);
 }
 
 }  // namespace
@@ -228,15 +215,9 @@ void adamw_step(float* param, const float* grad, float* m, float* v, int64_t n, 
   if (n <= 0) return;
   const Work w = work_list(n, seg_offsets, seg_flags, nseg);
   if (w.nitems == 0) return;
-  // Host constants exactly as the CPU forms them.
-  const double t = (double)step;
-  const float step_size = (float)((double)lr / (1.0 - std::pow(beta1, t)));
-  const float bc2_sqrt = (float)std::sqrt(1.0 - std::pow(beta2, t));
-  const float b1 = (float)beta1, b2 = (float)beta2;
-  const float a1 = (float)(1.0 - beta1), a2 = (float)(1.0 - beta2);
-  const float decay_wd = (float)(1.0 - (double)lr * (double)weight_decay);
-  adamw_kernel<<<(unsigned)w.nitems, kOptThreads, 0, stream()>>>(param, grad, m, v, w.items, step_size, bc2_sqrt, b1,
-                                                                 b2, a1, a2, eps, decay_wd);
+  // Host constants exactly as the CPU forms them (one definition).
+  const AdamwConsts k = adamw_consts(lr, beta1, beta2, weight_decay, step);
+  adamw_kernel<<<(unsigned)w.nitems, kOptThreads, 0, stream()>>>(param, grad, m, v, w.items, k, eps);
   IMIX_CUDA_LAUNCHED("adamw_step");
 }
 
