@@ -3,8 +3,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { DataError } from '../lib/errors';
-import { Standardizer, fashionMnist, fromArray } from '../lib/data/dataset';
+import { DataError, ShapeError } from '../lib/errors';
+import { Standardizer, checkDataset, fashionMnist, fromArray, subset } from '../lib/data/dataset';
 import { parseIdx, readIdx } from '../lib/data/idx';
 import { loadSafetensors, saveSafetensors } from '../lib/io/safetensors';
 
@@ -58,6 +58,37 @@ describe('Standardizer', () => {
     expect(out[0]).toBeCloseTo(-Math.sqrt(1.5), 5);
     expect(out[2]).toBeCloseTo(0, 6);
     expect(out[1]).toBe(0); // constant feature
+  });
+  it('rejects data that disagrees with its own shape, and no rows', () => {
+    expect(() => Standardizer.fit({ x: new Float32Array(5), n: 3, sampleShape: [2] })).toThrow(/ds: 3 rows of \[2\] need 6 values, x has 5/);
+    expect(() => Standardizer.fit({ x: new Float32Array(0), n: 0, sampleShape: [2] })).toThrow(/no rows/);
+  });
+});
+
+describe('Dataset checks', () => {
+  const ds = fromArray(new Float32Array(12).map((_, i) => i), [3], { labels: Int32Array.from([0, 1, 2, 1]) });
+  it('fromArray rejects non-positive or fractional sample dimensions', () => {
+    expect(() => fromArray(new Float32Array(12), [-2, -3])).toThrow(/sampleShape: expected a non-empty list of positive integers/);
+    expect(() => fromArray(new Float32Array(12), [])).toThrow(ShapeError);
+    expect(() => fromArray(new Float32Array(12), [1.5, 8])).toThrow(ShapeError);
+  });
+  it('subset takes rows [start, end) inside the dataset and nothing else', () => {
+    const s = subset(ds, 1, 3);
+    expect(s.n).toBe(2);
+    expect([...s.x]).toEqual([3, 4, 5, 6, 7, 8]);
+    expect([...s.labels!]).toEqual([1, 2]);
+    expect(subset(ds, 4, 4).n).toBe(0);
+    expect(() => subset(ds, 0, 5)).toThrow(/end: expected an integer in \[0, 4\], got 5/);
+    expect(() => subset(ds, 3, 2)).toThrow(/end/);
+    expect(() => subset(ds, -1, 2)).toThrow(/start/);
+    expect(() => subset(ds, 0.5, 2)).toThrow(/start/);
+  });
+  it('checkDataset names the inconsistent field', () => {
+    expect(() => checkDataset({ ...ds, n: 5 }, 'train')).toThrow(/train: 5 rows of \[3\] need 15 values, x has 12/);
+    expect(() => checkDataset({ ...ds, labels: new Int32Array(2) }, 'train')).toThrow(/train.labels: 2 labels for 4 rows/);
+    expect(() => checkDataset({ ...ds, x: [1, 2] as never }, 'train')).toThrow(/train: expected a Dataset/);
+    expect(() => checkDataset({ ...ds, n: -1 }, 'train')).toThrow(/train.n/);
+    expect(() => checkDataset(ds, 'train')).not.toThrow();
   });
 });
 

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BYOL, MoCo, NPair, ShapeError, SimCLR, ValueError, type ContrastiveMethod } from '../lib/index';
+import { BYOL, DisposedError, MoCo, NPair, ShapeError, SimCLR, ValueError, type ContrastiveMethod } from '../lib/index';
 import { fashionMnist, fromArray, subset } from '../lib/data/dataset';
 import { expectClose, fixture } from './helpers';
 
@@ -79,6 +79,61 @@ describe('misuse is a clear error before any work', () => {
     await m.fit(data, { epochs: 1, batchSize: 8, maxSteps: 1 });
     await expect(m.fit(fromArray(new Float32Array(70), [7]), { epochs: 1, batchSize: 2 })).rejects.toThrow(ShapeError);
     await expect(new NPair(tiny).fit(data, { epochs: 1, batchSize: 1000 })).rejects.toThrow(/larger than the dataset/);
+  });
+  it('rejects a bad encoder spec at construction', () => {
+    expect(() => new NPair({ encoder: { kind: 'mlp', hidden: [] } })).toThrow(/encoder.hidden: expected a non-empty list/);
+    expect(() => new NPair({ encoder: { kind: 'mlp', hidden: [8, 0] } })).toThrow(/encoder.hidden/);
+    expect(() => new NPair({ encoder: { kind: 'mlp', hidden: [1.5] } })).toThrow(ValueError);
+    expect(() => new NPair({ encoder: { kind: 'tabular', scale: 0 } })).toThrow(/encoder.scale/);
+    expect(() => new NPair({ encoder: { kind: 'resnet' } as never })).toThrow(/encoder.kind/);
+  });
+  it('checks the data, the kNN monitor, maxSteps and checkpointDir before the first step', async () => {
+    const steps: number[] = [];
+    const m = new NPair(tiny);
+    m.on('step', (e) => steps.push(e.step));
+    const bad = { x: new Float32Array(60), n: 64, sampleShape: [6], name: 'hand-made' };
+    await expect(m.fit(bad, { epochs: 1, batchSize: 8 })).rejects.toThrow(/data: 64 rows of \[6\] need 384 values, x has 60/);
+    await expect(m.fit({ ...data, labels: new Int32Array(3) }, { epochs: 1, batchSize: 8 })).rejects.toThrow(/data.labels: 3 labels for 64 rows/);
+    const labelled = { ...data, labels: new Int32Array(64).map((_, i) => i % 3) };
+    const knn = (o: object) => m.fit(data, { epochs: 1, batchSize: 8, knn: { train: labelled, test: labelled, ...o } });
+    await expect(knn({ train: data })).rejects.toThrow(/knn.train: the monitor needs labelled data/);
+    await expect(knn({ test: fromArray(new Float32Array(14), [7], { labels: new Int32Array(2) }) })).rejects.toThrow(/knn.test: 7 features per row, the training data has 6/);
+    await expect(knn({ k: 0 })).rejects.toThrow(/knn.k/);
+    await expect(knn({ every: 0 })).rejects.toThrow(/knn.every/);
+    await expect(knn({ temperature: -1 })).rejects.toThrow(/knn.temperature/);
+    await expect(m.fit(data, { epochs: 1, batchSize: 8, maxSteps: -1 })).rejects.toThrow(/maxSteps/);
+    const file = path.join(os.tmpdir(), `imix-not-a-dir-${process.pid}`);
+    fs.writeFileSync(file, 'x');
+    try {
+      await expect(m.fit(data, { epochs: 1, batchSize: 8, checkpointDir: file })).rejects.toThrow(/checkpointDir: .* exists and is not a folder/);
+      await expect(m.fit(data, { epochs: 1, batchSize: 8, checkpointDir: path.join(file, 'sub') })).rejects.toThrow(/checkpointDir: cannot write checkpoints/);
+    } finally {
+      fs.rmSync(file);
+    }
+    expect(steps).toEqual([]);
+    // Labels without numClasses (a hand-made dataset) still give the monitor every class.
+    const { numClasses: _, ...noCount } = labelled;
+    const r = await m.fit(data, { epochs: 1, batchSize: 8, knn: { train: noCount, test: noCount, k: 5 } });
+    expect(r.knnAccuracy).toHaveLength(1);
+    expect(r.knnAccuracy[0]).toBeGreaterThan(0);
+    m.dispose();
+  });
+  it('one fit at a time per model; a disposed model is a DisposedError', async () => {
+    const m = new NPair(tiny);
+    const first = m.fit(data, { epochs: 2, batchSize: 8 });
+    await expect(m.fit(data, { epochs: 1, batchSize: 8 })).rejects.toThrow(/already training/);
+    expect((await first).steps).toBe(16);
+    // After the first fit ends, the model trains again.
+    expect((await m.fit(data, { epochs: 3, batchSize: 8 })).steps).toBe(8);
+    m.dispose();
+    expect(() => m.embed(data)).toThrow(DisposedError);
+    await expect(m.fit(data, { epochs: 4, batchSize: 8 })).rejects.toThrow(/fit: this npair model was disposed/);
+    await expect(m.save(os.tmpdir())).rejects.toThrow(DisposedError);
+    m.dispose(); // twice is harmless
+    // Disposing during a fit stops it at the next step, with the same error.
+    const n = new NPair(tiny);
+    const running = n.fit(data, { epochs: 5, batchSize: 8, onStep: (e) => e.step === 3 && n.dispose() });
+    await expect(running).rejects.toThrow(DisposedError);
   });
 });
 

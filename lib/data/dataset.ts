@@ -3,7 +3,7 @@
  * @module
  */
 import * as path from 'node:path';
-import { DataError, ShapeError } from '../errors';
+import { ArgumentError, DataError, ShapeError, ValueError } from '../errors';
 import { packageRoot } from '../native';
 import { readIdx } from './idx';
 
@@ -23,11 +23,37 @@ export function featureCount(ds: Pick<Dataset, 'sampleShape'>): number {
   return ds.sampleShape.reduce((a, b) => a * b, 1);
 }
 
+function checkSampleShape(sampleShape: unknown, what: string): asserts sampleShape is number[] {
+  if (!Array.isArray(sampleShape) || sampleShape.length === 0 || !sampleShape.every((d) => Number.isSafeInteger(d) && d > 0))
+    throw new ShapeError(`${what}: expected a non-empty list of positive integers, got ${JSON.stringify(sampleShape)}`);
+}
+
+/**
+ * Checks that `ds` is a consistent Dataset (datasets are plain objects, so a
+ * hand-made one can disagree with itself): a Float32Array `x` of exactly
+ * `n × prod(sampleShape)` values and, if present, one Int32Array label per row.
+ * `what` names the argument in the error.
+ */
+export function checkDataset(ds: Dataset, what = 'data'): void {
+  if (!ds || typeof ds !== 'object' || !(ds.x instanceof Float32Array))
+    throw new ArgumentError(`${what}: expected a Dataset (an object with a Float32Array x; see data.fromArray)`);
+  checkSampleShape(ds.sampleShape, `${what}.sampleShape`);
+  if (!Number.isSafeInteger(ds.n) || ds.n < 0) throw new ShapeError(`${what}.n: expected a non-negative integer, got ${ds.n}`);
+  const f = featureCount(ds);
+  if (ds.x.length !== ds.n * f)
+    throw new ShapeError(`${what}: ${ds.n} rows of [${ds.sampleShape.join(', ')}] need ${ds.n * f} values, x has ${ds.x.length}`);
+  if (ds.labels !== undefined) {
+    if (!(ds.labels instanceof Int32Array)) throw new ArgumentError(`${what}.labels: expected an Int32Array`);
+    if (ds.labels.length !== ds.n) throw new ShapeError(`${what}.labels: ${ds.labels.length} labels for ${ds.n} rows`);
+  }
+}
+
 /** Builds a dataset from a Float32Array, checking the sizes. */
 export function fromArray(x: Float32Array, sampleShape: number[], options: { labels?: Int32Array; name?: string } = {}): Dataset {
-  const f = sampleShape.reduce((a, b) => a * b, 1);
   if (!(x instanceof Float32Array)) throw new DataError('x: expected a Float32Array');
-  if (f <= 0 || x.length % f !== 0) throw new ShapeError(`sampleShape: [${sampleShape.join(', ')}] does not divide ${x.length} values`);
+  checkSampleShape(sampleShape, 'sampleShape');
+  const f = sampleShape.reduce((a, b) => a * b, 1);
+  if (x.length % f !== 0) throw new ShapeError(`sampleShape: [${sampleShape.join(', ')}] does not divide ${x.length} values`);
   const n = x.length / f;
   const labels = options.labels;
   if (labels && labels.length !== n) throw new ShapeError(`labels: ${labels.length} labels for ${n} rows`);
@@ -84,6 +110,9 @@ export function fashionMnist(split: 'train' | 'test' = 'train', dir = path.join(
 
 /** Rows [start, end) as a new dataset sharing nothing. */
 export function subset(ds: Dataset, start: number, end: number): Dataset {
+  checkDataset(ds, 'ds');
+  if (!Number.isSafeInteger(start) || start < 0 || start > ds.n) throw new ValueError(`start: expected an integer in [0, ${ds.n}], got ${start}`);
+  if (!Number.isSafeInteger(end) || end < start || end > ds.n) throw new ValueError(`end: expected an integer in [${start}, ${ds.n}], got ${end}`);
   const f = featureCount(ds);
   return {
     ...ds,
@@ -104,6 +133,8 @@ export class Standardizer {
   ) {}
 
   static fit(ds: Pick<Dataset, 'x' | 'n' | 'sampleShape'>, minStd = 1e-6): Standardizer {
+    checkDataset({ x: ds.x, n: ds.n, sampleShape: ds.sampleShape, name: 'ds' }, 'ds'); // labels are not read
+    if (ds.n === 0) throw new ValueError('ds: no rows to fit the standardization on');
     const f = featureCount(ds);
     const mean = new Float64Array(f), m2 = new Float64Array(f);
     for (let i = 0; i < ds.n; i++) {

@@ -2,7 +2,7 @@
  * Datasets and file formats.
  * @module
  */
-export { type Dataset, fromArray, loadIdxDataset, fashionMnist, bundledDataDir, subset, featureCount, Standardizer } from './dataset';
+export { type Dataset, checkDataset, fromArray, loadIdxDataset, fashionMnist, bundledDataDir, subset, featureCount, Standardizer } from './dataset';
 export { readIdx, parseIdx, type IdxArray } from './idx';
 export {
   loadCsv,

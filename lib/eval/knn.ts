@@ -4,8 +4,8 @@
  * k nearest vote with weight exp(sim/T), highest total wins.
  * @module
  */
-import { ShapeError, ValueError } from '../errors';
-import type { Dataset } from '../data/dataset';
+import { ArgumentError, ShapeError, ValueError } from '../errors';
+import { type Dataset, checkDataset, featureCount } from '../data/dataset';
 import * as ops from '../ops/index';
 import { Tensor, type Device } from '../tensor';
 
@@ -121,10 +121,47 @@ export interface Embedder {
   readonly device: Device;
 }
 
+/** Options of the kNN monitor (FitOptions.knn). */
+export interface KnnMonitorOptions {
+  train: Dataset;
+  test: Dataset;
+  k?: number;
+  temperature?: number;
+  /** Run every this many epochs (and after the last); default 1. */
+  every?: number;
+}
+
+/**
+ * Checks monitor options before training starts, so a mistake is reported
+ * before an epoch of work: labelled splits of `features` features per row,
+ * and valid k, temperature and every.
+ */
+export function checkKnnMonitor(o: KnnMonitorOptions, features: number): void {
+  if (!o || typeof o !== 'object') throw new ArgumentError('knn: expected { train, test, k?, temperature?, every? }');
+  for (const split of ['train', 'test'] as const) {
+    checkDataset(o[split], `knn.${split}`);
+    if (!o[split].labels) throw new ValueError(`knn.${split}: the monitor needs labelled data`);
+    if (featureCount(o[split]) !== features)
+      throw new ShapeError(`knn.${split}: ${featureCount(o[split])} features per row, the training data has ${features}`);
+  }
+  if (o.k !== undefined && (!Number.isSafeInteger(o.k) || o.k < 1)) throw new ValueError(`knn.k: expected a positive integer, got ${o.k}`);
+  if (o.temperature !== undefined && !(o.temperature > 0 && Number.isFinite(o.temperature)))
+    throw new ValueError(`knn.temperature: expected a positive number, got ${o.temperature}`);
+  if (o.every !== undefined && (!Number.isSafeInteger(o.every) || o.every < 1))
+    throw new ValueError(`knn.every: expected a positive integer, got ${o.every}`);
+}
+
+function classCount(ds: Dataset): number {
+  if (ds.numClasses !== undefined) return ds.numClasses;
+  let max = -1;
+  for (const l of ds.labels ?? []) if (l > max) max = l;
+  return max + 1;
+}
+
 /** kNN accuracy of `model`'s encoder features: train split as memory, test split as queries. */
-export function knnMonitor(model: Embedder, o: { train: Dataset; test: Dataset; k?: number; temperature?: number }): number {
+export function knnMonitor(model: Embedder, o: KnnMonitorOptions): number {
   if (!o.train.labels || !o.test.labels) throw new ValueError('knn: the monitor needs labelled train and test data');
-  const numClasses = Math.max(o.train.numClasses ?? 0, o.test.numClasses ?? 0);
+  const numClasses = Math.max(classCount(o.train), classCount(o.test));
   const D = model.features;
   const pred = knnPredict(model.embed(o.train), o.train.labels, model.embed(o.test), D, numClasses, {
     k: o.k,

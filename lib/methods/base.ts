@@ -10,8 +10,8 @@
  * @module
  */
 import { EventEmitter } from 'node:events';
-import { ArgumentError, ShapeError, ValueError } from '../errors';
-import { type Dataset, featureCount } from '../data/dataset';
+import { ArgumentError, DisposedError, ShapeError, ValueError } from '../errors';
+import { type Dataset, checkDataset, featureCount } from '../data/dataset';
 import { Module, ParameterStore } from '../nn/module';
 import { Sequential } from '../nn/layers';
 import { mlp, projectionHead, tabularEncoder } from '../nn/presets';
@@ -19,8 +19,8 @@ import * as ops from '../ops/index';
 import { AdamW, LARS, type Optimizer, SGD, warmupCosine } from '../optim/index';
 import { Generator, sampleLambda } from '../random';
 import { Tensor, type Device } from '../tensor';
-import { knnMonitor } from '../eval/knn';
-import { loadCheckpoint, saveCheckpoint } from './checkpoint';
+import { checkKnnMonitor, knnMonitor, type KnnMonitorOptions } from '../eval/knn';
+import { loadCheckpoint, prepareCheckpointDir, saveCheckpoint } from './checkpoint';
 import { compose, inputDrop, type View } from './views';
 
 /** How the query view is mixed (i-Mix). */
@@ -82,9 +82,13 @@ export interface StepEvent {
   throughput: number;
 }
 export interface EpochEvent {
+  /** The epoch just finished, counted from 0. */
   epoch: number;
+  /** Optimizer steps taken so far in the run (a resumed run counts the saved ones). */
   step: number;
+  /** Mean training loss over the epoch's steps. */
   loss: number;
+  /** Wall-clock seconds the epoch took. */
   seconds: number;
   /** kNN accuracy on the monitor split, when a monitor is configured. */
   knnAccuracy?: number;
@@ -100,7 +104,7 @@ export interface FitOptions {
   /** Stop after this many steps of this fit call (for tests and time-boxed runs). */
   maxSteps?: number;
   /** Per-epoch kNN monitor on labelled data. */
-  knn?: { train: Dataset; test: Dataset; k?: number; temperature?: number; every?: number };
+  knn?: KnnMonitorOptions;
   onStep?: (e: StepEvent) => void;
   onEpoch?: (e: EpochEvent) => void;
 }
@@ -136,6 +140,20 @@ export function buildEncoder(spec: EncoderSpec | Module, inFeatures: number): Mo
   if (spec.kind === 'mlp') return mlp([inFeatures, ...spec.hidden], { batchNorm: spec.batchNorm ?? true, lastActivation: true });
   if (spec.kind === 'tabular') return tabularEncoder(inFeatures, { scale: spec.scale });
   throw new ArgumentError(`encoder: unknown kind '${(spec as { kind: string }).kind}'`);
+}
+
+/** Checks an EncoderSpec when the method is constructed, before any data is seen. */
+function checkEncoderSpec(spec: EncoderSpec): void {
+  if (spec.kind === 'mlp') {
+    if (!Array.isArray(spec.hidden) || spec.hidden.length === 0 || !spec.hidden.every((w) => Number.isSafeInteger(w) && w > 0))
+      throw new ValueError(`encoder.hidden: expected a non-empty list of positive integer widths, got ${JSON.stringify(spec.hidden)}`);
+    if (spec.batchNorm !== undefined && typeof spec.batchNorm !== 'boolean')
+      throw new ValueError(`encoder.batchNorm: expected a boolean, got ${JSON.stringify(spec.batchNorm)}`);
+  } else if (spec.kind === 'tabular') {
+    if (spec.scale !== undefined) positiveNumber(spec.scale, 'encoder.scale');
+  } else {
+    throw new ArgumentError(`encoder.kind: expected 'mlp' or 'tabular' (or pass a Module), got ${JSON.stringify((spec as { kind: unknown }).kind)}`);
+  }
 }
 
 function positiveNumber(v: unknown, arg: string): number {
@@ -189,6 +207,8 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
     }
   >();
   private dataTensor: { ds: Dataset; t: Tensor<'float32'> } | null = null;
+  private fitting = false;
+  private disposed = false;
 
   /** Short name of the method ('npair', 'simclr', 'moco', 'byol'). */
   abstract readonly name: string;
@@ -196,7 +216,8 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
   constructor(o: MethodOptions) {
     super();
     if (!o || typeof o !== 'object') throw new ArgumentError('options: expected an object');
-    if (!o.encoder) throw new ArgumentError('encoder: required (an EncoderSpec or a Module)');
+    if (!o.encoder || typeof o.encoder !== 'object') throw new ArgumentError('encoder: required (an EncoderSpec or a Module)');
+    if (!(o.encoder instanceof Module)) checkEncoderSpec(o.encoder);
     this.encoderSpec = o.encoder;
     const mix = o.mix ?? { kind: 'none' };
     if (!['none', 'mixup', 'cutmix'].includes(mix.kind)) throw new ValueError(`mix.kind: expected 'none', 'mixup' or 'cutmix', got '${mix.kind}'`);
@@ -228,6 +249,7 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
 
   /** Builds the networks for samples of `sampleShape` (done by fit on first use). */
   build(sampleShape: number[]): this {
+    this.checkLive('build');
     if (this.sampleShape) {
       if (featureCount({ sampleShape }) !== featureCount({ sampleShape: this.sampleShape }))
         throw new ShapeError(`data: samples of shape [${sampleShape.join(', ')}] do not fit a model built for [${this.sampleShape.join(', ')}]`);
@@ -351,14 +373,34 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
     return t;
   }
 
-  /** Trains for `epochs` epochs over `data` (rows are shuffled each epoch, the last partial batch dropped). */
+  /**
+   * Trains for `epochs` epochs over `data` (rows are shuffled each epoch, the
+   * last partial batch dropped). One fit at a time per model.
+   */
   async fit(data: Dataset, options: FitOptions): Promise<FitResult> {
-    if (!data || !(data.x instanceof Float32Array)) throw new ArgumentError('data: expected a Dataset with a Float32Array x');
+    this.checkLive('fit');
+    if (this.fitting) throw new ArgumentError(`fit: this ${this.name} model is already training; await the running fit (or abort it) first`);
+    this.fitting = true;
+    try {
+      return await this.fitLoop(data, options);
+    } finally {
+      this.fitting = false;
+    }
+  }
+
+  private async fitLoop(data: Dataset, options: FitOptions): Promise<FitResult> {
+    checkDataset(data, 'data');
+    if (!options || typeof options !== 'object') throw new ArgumentError('options: expected an object with epochs');
     const epochs = options.epochs;
     if (!Number.isInteger(epochs) || epochs < 0) throw new ValueError(`epochs: expected a non-negative integer, got ${epochs}`);
     const B = options.batchSize ?? 256;
     if (!Number.isInteger(B) || B < 2) throw new ValueError(`batchSize: expected an integer >= 2, got ${B}`);
     if (B > data.n) throw new ValueError(`batchSize: ${B} is larger than the dataset (${data.n} rows)`);
+    if (options.maxSteps !== undefined && (!Number.isSafeInteger(options.maxSteps) || options.maxSteps < 0))
+      throw new ValueError(`maxSteps: expected a non-negative integer, got ${options.maxSteps}`);
+    if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new ArgumentError('signal: expected an AbortSignal');
+    if (options.knn !== undefined) checkKnnMonitor(options.knn, featureCount(data));
+    if (options.checkpointDir !== undefined) prepareCheckpointDir(options.checkpointDir, 'checkpointDir');
     this.build(data.sampleShape);
     this.checkBatch(B);
     const stepsPerEpoch = Math.floor(data.n / B);
@@ -378,6 +420,7 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
       if (first === 0) this.epochLossSum = this.epochLossCount = 0;
       // Resume mid-epoch: skip the steps already taken in this epoch.
       for (let s = first; s < stepsPerEpoch; s++) {
+        this.checkLive('fit');
         if (options.signal?.aborted) return this.stop(result, 'aborted', options);
         if (options.maxSteps !== undefined && result.steps >= options.maxSteps) return this.stop(result, 'maxSteps', options);
         const ts = performance.now();
@@ -428,6 +471,8 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
    * [n, features]. Restores the previous train/eval mode.
    */
   embed(data: Dataset, options: { batchSize?: number } = {}): Float32Array {
+    this.checkLive('embed');
+    checkDataset(data, 'data');
     if (!this.sampleShape) throw new ArgumentError('embed: the model is not built yet (fit or load it first)');
     const F = featureCount(data);
     if (F !== featureCount({ sampleShape: this.sampleShape }))
@@ -491,6 +536,7 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
 
   /** Writes a checkpoint (safetensors + JSON) into `dir`, atomically. */
   async save(dir: string): Promise<void> {
+    this.checkLive('save');
     saveCheckpoint(dir, {
       config: this.config(),
       architecture: this.online.module.describe(),
@@ -504,6 +550,7 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
 
   /** Restores a checkpoint written by save() into this (identically configured) method. */
   async load(dir: string): Promise<this> {
+    this.checkLive('load');
     const ck = loadCheckpoint(dir);
     const shape = (ck.config.sampleShape as number[] | null) ?? null;
     if (!shape) throw new ShapeError(`${dir}: checkpoint has no sample shape`);
@@ -534,6 +581,7 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
    * `namedParameters()` order) and re-synchronizes EMA copies to them.
    */
   setParameters(values: Float32Array): void {
+    this.checkLive('setParameters');
     if (!this.sampleShape) throw new ArgumentError('setParameters: build the model first');
     if (values.length !== this.online.numel) throw new ShapeError(`values: ${values.length} values for ${this.online.numel} parameters`);
     this.online.params.set(values);
@@ -548,6 +596,7 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
    * already-mixed query batch; `mix` the (π, λ) it was mixed with.
    */
   lossAndGradients(xq: Float32Array, xk: Float32Array, mix?: { perm: Int32Array; lam: Float32Array }): { loss: number; grads: Float32Array } {
+    this.checkLive('lossAndGradients');
     if (!this.sampleShape) throw new ArgumentError('lossAndGradients: build the model first');
     const F = featureCount({ sampleShape: this.sampleShape });
     const n = xq.length / F;
@@ -567,8 +616,14 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
     return { loss, grads: this.online.grads.toArray() };
   }
 
-  /** Frees every tensor the method holds. */
+  /** Throws DisposedError once dispose() has run (the tensors are gone). */
+  protected checkLive(what: string): void {
+    if (this.disposed) throw new DisposedError(`${what}: this ${this.name} model was disposed`);
+  }
+
+  /** Frees every tensor the method holds; the model cannot be used afterwards. A fit in progress stops with DisposedError. */
   dispose(): void {
+    this.disposed = true;
     for (const b of this.batchBuf.values()) for (const t of Object.values(b)) t.dispose();
     this.batchBuf.clear();
     this.dataTensor?.t.dispose();
