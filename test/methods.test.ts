@@ -2,8 +2,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BYOL, DisposedError, MoCo, NPair, ShapeError, SimCLR, ValueError, type ContrastiveMethod } from '../lib/index';
+import { ArgumentError, BYOL, DisposedError, MoCo, NPair, ShapeError, SimCLR, ValueError, type ContrastiveMethod } from '../lib/index';
 import { fashionMnist, fromArray, subset } from '../lib/data/dataset';
+import { inputDrop } from '../lib/methods/views';
 import { expectClose, fixture } from './helpers';
 
 interface Case {
@@ -70,6 +71,16 @@ describe('misuse is a clear error before any work', () => {
     expect(() => new SimCLR({ ...tiny, mix: { kind: 'mixup' } })).toThrow(/SimCLR/);
     expect(() => new MoCo({ ...tiny, queueSize: 0 })).toThrow(/queueSize/);
     expect(() => new NPair({ ...tiny, device: 'tpu' as 'cpu' })).toThrow(/device/);
+    // Optimizer options are checked at construction too, named as optimizer.* (MoCo has its own momentum).
+    expect(() => new NPair({ ...tiny, optimizer: { kind: 'adam' as 'adamw' } })).toThrow(/optimizer.kind: expected 'sgd', 'lars' or 'adamw', got "adam"/);
+    expect(() => new MoCo({ ...tiny, optimizer: { momentum: 1.5 } })).toThrow(/optimizer.momentum: expected a number in \[0, 1\)/);
+    expect(() => new NPair({ ...tiny, optimizer: { kind: 'lars', eta: 0 } })).toThrow(/optimizer.eta/);
+    expect(() => new NPair({ ...tiny, optimizer: { kind: 'adamw', betas: [0.9, 1] } })).toThrow(/optimizer.betas\[1\]/);
+    expect(() => new NPair({ ...tiny, optimizer: { weightDecay: -1 } })).toThrow(/optimizer.weightDecay/);
+    expect(() => new NPair({ ...tiny, optimizer: { nesterov: true, momentum: 0 } })).toThrow(/optimizer.nesterov: needs momentum > 0/);
+    expect(() => new NPair({ ...tiny, optimizer: { warmupEpochs: -1 } })).toThrow(/optimizer.warmupEpochs/);
+    expect(() => new NPair({ ...tiny, views: [inputDrop(0.1)] as never })).toThrow(/views: expected a view function/);
+    expect(() => new NPair({ ...tiny, views: 'drop' as never })).toThrow(ArgumentError);
   });
   it('rejects a batch of 1, a queue smaller than a batch, CutMix on flat data, mismatched features', async () => {
     await expect(new NPair(tiny).fit(data, { epochs: 1, batchSize: 1 })).rejects.toThrow(/batchSize/);

@@ -16,7 +16,7 @@ import { Module, ParameterStore } from '../nn/module';
 import { Sequential } from '../nn/layers';
 import { mlp, projectionHead, tabularEncoder } from '../nn/presets';
 import * as ops from '../ops/index';
-import { AdamW, LARS, type Optimizer, SGD, warmupCosine } from '../optim/index';
+import { AdamW, LARS, type Optimizer, SGD, adamwHyperparameters, larsHyperparameters, sgdHyperparameters, warmupCosine } from '../optim/index';
 import { Generator, sampleLambda } from '../random';
 import { Tensor, type Device } from '../tensor';
 import { checkKnnMonitor, knnMonitor, type KnnMonitorOptions } from '../eval/knn';
@@ -235,6 +235,7 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
       throw new ValueError(`projection: expected [hidden, out] positive integers, got ${JSON.stringify(proj)}`);
     this.projection = proj;
     const opt = o.optimizer ?? {};
+    if (typeof opt !== 'object') throw new ArgumentError('optimizer: expected an object');
     this.optimizerOptions = {
       ...opt,
       kind: opt.kind ?? 'sgd',
@@ -243,8 +244,18 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
       weightDecay: opt.weightDecay ?? 5e-4,
       warmupEpochs: opt.warmupEpochs ?? 0,
     };
+    // Checked now with the optimizer's own rules (it is created when the data's shape is known).
+    const oo = this.optimizerOptions;
+    if (oo.kind === 'sgd') sgdHyperparameters(oo, 'optimizer.');
+    else if (oo.kind === 'lars') larsHyperparameters(oo, 'optimizer.');
+    else if (oo.kind === 'adamw') adamwHyperparameters(oo, 'optimizer.');
+    else throw new ValueError(`optimizer.kind: expected 'sgd', 'lars' or 'adamw', got ${JSON.stringify(oo.kind)}`);
+    if (typeof oo.warmupEpochs !== 'number' || !(oo.warmupEpochs >= 0) || !Number.isFinite(oo.warmupEpochs))
+      throw new ValueError(`optimizer.warmupEpochs: expected a non-negative number, got ${oo.warmupEpochs}`);
     const v = o.views ?? compose(inputDrop(0.2));
-    this.views = Array.isArray(v) ? v : [v, v];
+    this.views = Array.isArray(v) ? (v as [View, View]) : [v, v];
+    if (this.views.length !== 2 || !this.views.every((f) => typeof f === 'function'))
+      throw new ArgumentError('views: expected a view function (see views.*) or a pair [query view, key view]');
   }
 
   /** Builds the networks for samples of `sampleShape` (done by fit on first use). */

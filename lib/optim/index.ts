@@ -18,6 +18,39 @@ function unitOpen(v: number, arg: string): number {
   return v;
 }
 
+/**
+ * SGD's hyperparameters with their defaults, checked. `prefix` names the
+ * arguments in errors (a method passes 'optimizer.' so they are not confused
+ * with its own options, e.g. MoCo's EMA momentum).
+ */
+export function sgdHyperparameters(o: SGDOptions, prefix = '') {
+  const lr = positive(o.lr, `${prefix}lr`, true);
+  const momentum = unitOpen(o.momentum ?? 0.9, `${prefix}momentum`);
+  const weightDecay = positive(o.weightDecay ?? 0, `${prefix}weightDecay`, true);
+  const nesterov = o.nesterov ?? false;
+  if (typeof nesterov !== 'boolean') throw new ValueError(`${prefix}nesterov: expected a boolean, got ${JSON.stringify(nesterov)}`);
+  if (nesterov && momentum === 0) throw new ValueError(`${prefix}nesterov: needs momentum > 0`);
+  return { lr, momentum, weightDecay, nesterov };
+}
+
+/** LARS's hyperparameters (SGD's and the trust coefficient η), checked. */
+export function larsHyperparameters(o: LARSOptions, prefix = '') {
+  return { ...sgdHyperparameters(o, prefix), eta: positive(o.eta ?? 0.001, `${prefix}eta`) };
+}
+
+/** AdamW's hyperparameters with their defaults, checked. */
+export function adamwHyperparameters(o: AdamWOptions, prefix = '') {
+  if (o.betas !== undefined && (!Array.isArray(o.betas) || o.betas.length !== 2))
+    throw new ValueError(`${prefix}betas: expected [beta1, beta2], got ${JSON.stringify(o.betas)}`);
+  return {
+    lr: positive(o.lr, `${prefix}lr`, true),
+    beta1: unitOpen(o.betas?.[0] ?? 0.9, `${prefix}betas[0]`),
+    beta2: unitOpen(o.betas?.[1] ?? 0.999, `${prefix}betas[1]`),
+    eps: positive(o.eps ?? 1e-8, `${prefix}eps`),
+    weightDecay: positive(o.weightDecay ?? 0.01, `${prefix}weightDecay`, true),
+  };
+}
+
 /** Common state: the store it steps, its step count and flat state buffers. */
 export abstract class Optimizer {
   /** Number of steps taken. */
@@ -55,10 +88,7 @@ export class SGD extends Optimizer {
   readonly buf: Tensor<'float32'>;
   constructor(store: ParameterStore, o: SGDOptions) {
     super(store, o.lr);
-    this.momentum = unitOpen(o.momentum ?? 0.9, 'momentum');
-    this.weightDecay = positive(o.weightDecay ?? 0, 'weightDecay', true);
-    this.nesterov = o.nesterov ?? false;
-    if (this.nesterov && this.momentum === 0) throw new ValueError('nesterov: needs momentum > 0');
+    ({ momentum: this.momentum, weightDecay: this.weightDecay, nesterov: this.nesterov } = sgdHyperparameters(o));
     this.buf = this.zerosLike();
   }
   step(lr = this.lr): void {
@@ -87,7 +117,7 @@ export class LARS extends SGD {
   readonly eta: number;
   constructor(store: ParameterStore, o: LARSOptions) {
     super(store, o);
-    this.eta = positive(o.eta ?? 0.001, 'eta');
+    this.eta = larsHyperparameters(o).eta;
   }
   override step(lr = this.lr): void {
     this.lr = positive(lr, 'lr', true);
@@ -120,10 +150,7 @@ export class AdamW extends Optimizer {
   readonly v: Tensor<'float32'>;
   constructor(store: ParameterStore, o: AdamWOptions) {
     super(store, o.lr);
-    this.beta1 = unitOpen(o.betas?.[0] ?? 0.9, 'betas[0]');
-    this.beta2 = unitOpen(o.betas?.[1] ?? 0.999, 'betas[1]');
-    this.eps = positive(o.eps ?? 1e-8, 'eps');
-    this.weightDecay = positive(o.weightDecay ?? 0.01, 'weightDecay', true);
+    ({ beta1: this.beta1, beta2: this.beta2, eps: this.eps, weightDecay: this.weightDecay } = adamwHyperparameters(o));
     this.m = this.zerosLike();
     this.v = this.zerosLike();
   }
