@@ -60,7 +60,11 @@ export class Tensor<D extends DType = DType> {
   static from(data: number[], shape?: readonly number[], options?: { device?: Device }): Tensor<'float32'>;
   static from(data: Float32Array | Int32Array | number[], shape?: readonly number[], options: { device?: Device } = {}): Tensor {
     let arr: Float32Array | Int32Array;
-    if (Array.isArray(data)) arr = Float32Array.from(data);
+    if (Array.isArray(data)) {
+      const bad = data.findIndex((v) => typeof v !== 'number');
+      if (bad >= 0) throw new ArgumentError(`data[${bad}]: expected a number, got ${typeof data[bad]}`);
+      arr = Float32Array.from(data);
+    }
     else if (data instanceof Float32Array || data instanceof Int32Array) arr = data;
     else throw new ArgumentError('data: expected a Float32Array, Int32Array or number[]');
     const shp = checkShape(shape ?? [arr.length], 'shape');

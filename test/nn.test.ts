@@ -1,8 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { ShapeError, Tensor, ValueError, nn, optim } from '../lib/index';
+import { ArgumentError, ShapeError, Tensor, ValueError, nn, optim } from '../lib/index';
 import { expectClose, randn } from './helpers';
 
 describe('ParameterStore', () => {
+  it('a module used before a store gives its parameters memory is a clear error', () => {
+    const x = Tensor.zeros([4, 3]);
+    expect(() => new nn.Linear(3, 2).forward(x)).toThrow(/Linear: its parameters have no memory yet; create a store/);
+    expect(() => new nn.BatchNorm1d(3).forward(x)).toThrow(ArgumentError);
+    const net = nn.mlp([3, 2]);
+    expect(() => net.forward(x)).toThrow(ArgumentError);
+    new nn.ParameterStore(net);
+    expect(net.forward(x).shape).toEqual([4, 2]);
+  });
   it('lays every parameter out in one flat buffer with optimizer flags per segment', () => {
     const net = nn.mlp([6, 8, 4]); // Linear(6,8,nobias) BN(8) ReLU Linear(8,4)
     const store = new nn.ParameterStore(net, { seed: 3 });

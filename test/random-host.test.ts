@@ -44,6 +44,10 @@ describe('host Philox4x32-10', () => {
     for (const c of counts) expect(Math.abs(c - 10_000)).toBeLessThan(400);
     const p = g.permutation(1000);
     expect(Array.from(p).sort((a, b) => a - b)).toEqual(Array.from({ length: 1000 }, (_, i) => i));
+    expect(g.permutation(0)).toHaveLength(0);
+    expect(() => g.permutation(-1)).toThrow(/n: expected an integer in \[0, 2\^31\), got -1/);
+    expect(() => g.permutation(2 ** 40)).toThrow(ValueError);
+    expect(() => g.permutation(2.5)).toThrow(ValueError);
   });
 
   it('Beta(α, α) has the right mean and variance; sampleLambda folds to [0.5, 1]', () => {

@@ -14,6 +14,12 @@ describe('Tensor', () => {
     expect(t.toArray()[0]).toBe(-3);
   });
 
+  it('from(number[]) rejects entries that are not numbers (they would become NaN)', () => {
+    expect(() => Tensor.from([1, 'a', 3] as never)).toThrow(/data\[1\]: expected a number, got string/);
+    expect(() => Tensor.from([1, undefined, 3] as never)).toThrow(ArgumentError);
+    expect(Array.from(Tensor.from([1, NaN, 3]).toArray())).toEqual([1, NaN, 3]); // NaN is a number
+  });
+
   it('zeros and int32', () => {
     const z = Tensor.zeros([2, 3]);
     expect(Array.from(z.toArray())).toEqual([0, 0, 0, 0, 0, 0]);

@@ -57,6 +57,18 @@ function topK(sim: Float32Array, k: number, idx: Int32Array): number {
   return Math.min(k, n); // idx[0..k) now holds the k largest (unordered)
 }
 
+/** Every label must be a class index in [0, numClasses). */
+export function checkLabels(labels: Int32Array, numClasses: number, arg: string): void {
+  for (let i = 0; i < labels.length; i++)
+    if (!(labels[i]! >= 0 && labels[i]! < numClasses)) throw new ValueError(`${arg}: entry ${i} is ${labels[i]}, outside [0, ${numClasses})`);
+}
+
+/** NaN/Inf features (e.g. from a diverged encoder) would vote silently for class 0 (or train a probe to NaN). */
+export function checkFinite(x: Float32Array, D: number, arg: string): void {
+  for (let i = 0; i < x.length; i++)
+    if (!Number.isFinite(x[i]!)) throw new ValueError(`${arg}: row ${Math.floor(i / D)} has a non-finite value (${x[i]})`);
+}
+
 /**
  * Predicts a class for every test row from its k nearest training rows.
  * Features are row-major with `D` columns; labels in [0, numClasses).
@@ -72,9 +84,18 @@ export function knnPredict(
   const k = options.k ?? 200, T = options.temperature ?? 0.1;
   if (!Number.isInteger(k) || k < 1) throw new ValueError(`k: expected a positive integer, got ${k}`);
   if (!(T > 0)) throw new ValueError(`temperature: expected a positive number, got ${T}`);
+  if (!Number.isSafeInteger(D) || D < 1) throw new ValueError(`D: expected a positive integer, got ${D}`);
+  if (!Number.isSafeInteger(numClasses) || numClasses < 1) throw new ValueError(`numClasses: expected a positive integer, got ${numClasses}`);
+  if (!(trainFeatures instanceof Float32Array)) throw new ArgumentError('trainFeatures: expected a Float32Array');
+  if (!(testFeatures instanceof Float32Array)) throw new ArgumentError('testFeatures: expected a Float32Array');
+  if (!(trainLabels instanceof Int32Array)) throw new ArgumentError('trainLabels: expected an Int32Array');
   const nTr = trainLabels.length, nTe = testFeatures.length / D;
+  if (nTr === 0) throw new ValueError('trainLabels: no training rows to vote with');
   if (trainFeatures.length !== nTr * D) throw new ShapeError(`trainFeatures: ${trainFeatures.length} values for ${nTr} labels of ${D} features`);
   if (!Number.isInteger(nTe)) throw new ShapeError(`testFeatures: ${testFeatures.length} values are not rows of ${D}`);
+  checkLabels(trainLabels, numClasses, 'trainLabels');
+  checkFinite(trainFeatures, D, 'trainFeatures');
+  checkFinite(testFeatures, D, 'testFeatures');
   const device = options.device ?? 'cpu';
   const block = options.blockSize ?? 256;
   const train = Tensor.from(normalizeRows(Float32Array.from(trainFeatures), D), [nTr, D], { device });

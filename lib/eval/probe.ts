@@ -4,7 +4,7 @@
  * split — the standard measure of representation quality.
  * @module
  */
-import { ShapeError, ValueError } from '../errors';
+import { ArgumentError, ShapeError, ValueError } from '../errors';
 import { Standardizer } from '../data/dataset';
 import { Linear } from '../nn/layers';
 import { ParameterStore } from '../nn/module';
@@ -12,7 +12,7 @@ import * as ops from '../ops/index';
 import { AdamW, warmupCosine } from '../optim/index';
 import { Generator } from '../random';
 import { Tensor, type Device } from '../tensor';
-import { accuracy } from './knn';
+import { accuracy, checkFinite, checkLabels } from './knn';
 
 export interface ProbeOptions {
   epochs?: number;
@@ -39,11 +39,24 @@ export function linearProbe(
   numClasses: number,
   options: ProbeOptions = {},
 ): ProbeResult {
+  if (!Number.isSafeInteger(D) || D < 1) throw new ValueError(`D: expected a positive integer, got ${D}`);
+  for (const [arr, arg] of [[trainFeatures, 'trainFeatures'], [testFeatures, 'testFeatures']] as const)
+    if (!(arr instanceof Float32Array)) throw new ArgumentError(`${arg}: expected a Float32Array`);
+  for (const [arr, arg] of [[trainLabels, 'trainLabels'], [testLabels, 'testLabels']] as const)
+    if (!(arr instanceof Int32Array)) throw new ArgumentError(`${arg}: expected an Int32Array`);
   const nTr = trainLabels.length, nTe = testLabels.length;
   if (trainFeatures.length !== nTr * D) throw new ShapeError(`trainFeatures: ${trainFeatures.length} values for ${nTr} rows of ${D}`);
   if (testFeatures.length !== nTe * D) throw new ShapeError(`testFeatures: ${testFeatures.length} values for ${nTe} rows of ${D}`);
   if (!Number.isInteger(numClasses) || numClasses < 2) throw new ValueError(`numClasses: expected an integer >= 2, got ${numClasses}`);
+  if (nTr === 0) throw new ValueError('trainLabels: no training rows');
+  checkLabels(trainLabels, numClasses, 'trainLabels');
+  checkLabels(testLabels, numClasses, 'testLabels');
+  checkFinite(trainFeatures, D, 'trainFeatures');
+  checkFinite(testFeatures, D, 'testFeatures');
   const epochs = options.epochs ?? 30, B = Math.min(options.batchSize ?? 256, nTr);
+  if (!Number.isSafeInteger(epochs) || epochs < 1) throw new ValueError(`epochs: expected a positive integer, got ${epochs}`);
+  if (!Number.isSafeInteger(options.batchSize ?? 256) || (options.batchSize ?? 256) < 1)
+    throw new ValueError(`batchSize: expected a positive integer, got ${options.batchSize}`);
   const device = options.device ?? 'cpu';
   const std = Standardizer.fit({ x: trainFeatures, n: nTr, sampleShape: [D] });
   const xtr = Tensor.from(std.apply(trainFeatures), [nTr, D], { device });

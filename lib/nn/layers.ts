@@ -29,6 +29,7 @@ export class Linear extends Module {
   }
 
   forward(x: Tensor<'float32'>): Tensor<'float32'> {
+    this.requireBound();
     const n = check2d(x, this.inFeatures, 'x');
     const y = this.ws.get('y', [n, this.outFeatures_]);
     ops.linearForward(x, this.weight.data, this.bias?.data ?? null, y);
@@ -94,6 +95,7 @@ export class BatchNorm1d extends Module {
   }
 
   forward(x: Tensor<'float32'>): Tensor<'float32'> {
+    this.requireBound();
     const n = check2d(x, this.numFeatures, 'x');
     const y = this.ws.get('y', [n, this.numFeatures]);
     if (this.training) {

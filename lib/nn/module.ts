@@ -85,6 +85,13 @@ export abstract class Module {
     this._buffers.push(b);
     return b;
   }
+  /** Throws unless a ParameterStore has given this module's parameters and buffers their memory. */
+  protected requireBound(): void {
+    if (this._params.some((p) => !p.data) || this._buffers.some((b) => !b.data))
+      throw new ArgumentError(
+        `${this.constructor.name}: its parameters have no memory yet; create a store for the model first (new nn.ParameterStore(model))`,
+      );
+  }
   protected child<M extends Module>(name: string, m: M): M {
     this._children.push([name, m]);
     return m;
