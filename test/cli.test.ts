@@ -706,6 +706,21 @@ describe('imix train: Ctrl-C', () => {
     expect(after).toEqual(Array.from({ length: cfg.step + 2 }, (_, i) => i + 1));
   });
 
+  it('SIGTERM saves a checkpoint like Ctrl-C and exits 143', async () => {
+    const out = path.join(tmp, 'runTerm');
+    const t = startTraining(['--encoder', 'mlp:256', '--projection', '64,32', '--batch', '64', '--epochs', '50', '--knn-every', '0', '--out', out], /step 1\//);
+    await t.ready;
+    t.child.kill('SIGTERM');
+    const code = await t.exit;
+    expect(code, t.stderr()).toBe(143);
+    expect(t.stderr()).toMatch(/terminated \(SIGTERM\): saving a checkpoint/);
+    expect(t.stderr()).toMatch(/checkpoint saved in .*Continue with: imix train --resume/);
+    const cfg = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8'));
+    expect(cfg.step).toBeGreaterThanOrEqual(1);
+    expect(imix(['train', '--resume', out, '--max-steps', '1']).code).toBe(0);
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8')).step).toBe(cfg.step + 1);
+  });
+
   it('a second Ctrl-C exits at once, never leaving a half-written checkpoint', async () => {
     const out = path.join(tmp, 'runSig2');
     // Big steps (~1 s). Signals that arrive during one native step can reach the

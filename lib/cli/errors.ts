@@ -14,6 +14,8 @@ export const EXIT_OK = 0;
 export const EXIT_RUNTIME = 1;
 export const EXIT_USAGE = 2;
 export const EXIT_INTERRUPTED = 130;
+/** 128 + SIGTERM, as a shell reports a process ended by `kill`. */
+export const EXIT_TERMINATED = 143;
 
 /** A failure with a message meant for the user and an exit code. */
 export class CliError extends Error {

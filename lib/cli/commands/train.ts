@@ -16,7 +16,7 @@ import * as path from 'node:path';
 import { type ContrastiveMethod, type EpochEvent, MoCo, type FitOptions, type FitResult, type StepEvent, setNumThreads } from '../../index';
 import { writeFileAtomic } from '../../io/atomic';
 import { resolveData, type DataSpec, type ResolvedData, BUNDLED } from '../data';
-import { CliError, EXIT_INTERRUPTED, EXIT_OK, UsageError, flagMessage } from '../errors';
+import { CliError, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, UsageError, flagMessage } from '../errors';
 import { CHECKPOINT_FILE, CONFIG_FILE, checkDevice, checkViews, createMethod, type MethodSettings, readRunConfig, settingsFromConfig } from '../method';
 import { MetricsLog, readMetrics } from '../metrics';
 import { type ColumnRefData, formatEncoder, formatViews, type EncoderSpecData, type MethodName, type MixName, type OptimizerName, type ViewStep } from '../options';
@@ -280,20 +280,29 @@ export async function train(o: TrainOptions, given: Set<string>): Promise<number
     );
 
     // Ctrl-C: the first aborts the fit (a checkpoint is saved), the second exits at once.
+    // SIGTERM (kill, docker stop, a job scheduler's time limit) saves the same way:
+    // those send SIGKILL only after a grace period, and one step is short.
     const controller = new AbortController();
     let interrupts = 0;
     let fitDone = false;
-    const onSigint = () => {
+    let exitCode = EXIT_INTERRUPTED;
+    const onSignal = (signal: NodeJS.Signals) => {
       interrupts++;
       if (interrupts === 1 && !fitDone) {
-        progress.log('imix: interrupted: saving a checkpoint after this step (Ctrl-C again to quit without saving)');
+        if (signal === 'SIGTERM') exitCode = EXIT_TERMINATED;
+        progress.log(
+          signal === 'SIGTERM'
+            ? 'imix: terminated (SIGTERM): saving a checkpoint after this step'
+            : 'imix: interrupted: saving a checkpoint after this step (Ctrl-C again to quit without saving)',
+        );
         controller.abort();
       } else {
         if (!fitDone) progress.log('imix: quitting without saving');
-        process.exit(EXIT_INTERRUPTED);
+        process.exit(signal === 'SIGTERM' ? EXIT_TERMINATED : exitCode);
       }
     };
-    process.on('SIGINT', onSigint);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
 
     // Losses of the epoch in progress (a resumed run starts with those metrics.jsonl recorded).
     const epochStart = method.epoch * stepsPerEpoch;
@@ -363,7 +372,7 @@ export async function train(o: TrainOptions, given: Set<string>): Promise<number
     const lastLoss = result.losses.length ? result.losses[result.losses.length - 1]! : NaN;
     if (result.stopped === 'aborted') {
       progress.log(`imix: stopped at step ${method.step} (${method.epoch} epochs done); checkpoint saved in ${dir}. Continue with: imix train --resume ${dir}`);
-      return EXIT_INTERRUPTED;
+      return exitCode;
     }
     if (result.stopped === 'maxSteps') say(`imix: stopped after --max-steps ${o.maxSteps} at step ${method.step} (${method.epoch} epochs done); checkpoint saved in ${dir}`);
     else {
