@@ -643,6 +643,31 @@ describe('imix errors: one line, exit 2 for usage, 1 at run time, no stack', () 
     expect(readJsonl(path.join(out, 'metrics.jsonl')).filter((m) => m.type === 'epoch')).toHaveLength(1);
   });
 
+  it('a hand-edited run.json that no longer describes a run is one line naming the field', () => {
+    const out = path.join(tmp, 'runEdited');
+    expect(imix(['train', ...SMALL, '--epochs', '1', '--knn-every', '0', '--out', out]).code).toBe(0);
+    const file = path.join(out, 'run.json');
+    const good = JSON.parse(fs.readFileSync(file, 'utf8'));
+    const edits: Array<[Record<string, unknown>, RegExp]> = [
+      [{ epochs: 'ten' }, /run\.json: damaged: 'epochs' should be an integer >= 1, got "ten"/],
+      [{ batch: 1 }, /'batch' should be an integer >= 2, got 1/],
+      [{ logEvery: 0 }, /'logEvery' should be an integer >= 1/],
+      [{ data: null }, /'data' should be an object, got null/],
+      [{ standardize: 'yes' }, /'standardize' should be 'on' or 'off', got "yes"/],
+      [{ format: 'other' }, /run\.json: damaged \(not an imix run\.json\)/],
+    ];
+    for (const [edit, message] of edits) {
+      fs.writeFileSync(file, JSON.stringify({ ...good, ...edit }));
+      expectOneLineError(imix(['train', '--resume', out]), 1, message);
+      expectOneLineError(imix(['eval', out]), 1, message);
+    }
+    fs.writeFileSync(file, '{ not json');
+    expectOneLineError(imix(['train', '--resume', out, '--epochs', '2']), 1, /run\.json: damaged \(not an imix run\.json\)/);
+    fs.writeFileSync(file, JSON.stringify(good));
+    const r = imix(['train', '--resume', out, '--epochs', '2', '--knn-every', '0']);
+    expect(r.code, r.stderr).toBe(0);
+  });
+
   it('IMIX_DEBUG=1 adds the stack trace', () => {
     const r = imix(['eval', path.join(tmp, 'missing-run')], { env: { IMIX_DEBUG: '1' } });
     expect(r.code).toBe(1);

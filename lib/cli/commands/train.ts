@@ -98,13 +98,27 @@ const RESUMABLE = new Set(['resume', 'epochs', 'maxSteps', 'knnEvery', 'logEvery
 export function readRunFile(dir: string): RunFile | null {
   const file = path.join(dir, RUN_FILE);
   if (!fs.existsSync(file)) return null;
+  let r: RunFile | undefined;
   try {
-    const r = JSON.parse(fs.readFileSync(file, 'utf8')) as RunFile;
-    if (r && r.format === 'imix-run/1') return r;
+    r = JSON.parse(fs.readFileSync(file, 'utf8')) as RunFile;
   } catch {
-    // fall through
+    // reported below
   }
-  throw new CliError(`${file}: damaged (not an imix run.json)`);
+  if (!r || typeof r !== 'object' || r.format !== 'imix-run/1') throw new CliError(`${file}: damaged (not an imix run.json)`);
+  // A hand-edited file must still describe a run that can go on.
+  const int = (v: unknown, min: number) => Number.isSafeInteger(v) && (v as number) >= min;
+  const checks: Array<[string, unknown, boolean, string]> = [
+    ['epochs', r.epochs, int(r.epochs, 1), 'an integer >= 1'],
+    ['batch', r.batch, int(r.batch, 2), 'an integer >= 2'],
+    ['logEvery', r.logEvery, int(r.logEvery, 1), 'an integer >= 1'],
+    ['knnEvery', r.knnEvery, r.knnEvery === undefined || int(r.knnEvery, 0), 'an integer >= 0'],
+    ['data', r.data, !!r.data && typeof r.data === 'object', 'an object'],
+    ['data.limit', r.data?.limit, r.data?.limit === undefined || int(r.data.limit, 2), 'an integer >= 2'],
+    ['standardize', r.standardize, r.standardize === undefined || r.standardize === 'on' || r.standardize === 'off', "'on' or 'off'"],
+  ];
+  const bad = checks.find(([, , ok]) => !ok);
+  if (bad) throw new CliError(`${file}: damaged: '${bad[0]}' should be ${bad[3]}, got ${JSON.stringify(bad[1])}`);
+  return r;
 }
 
 function settingsFromOptions(o: TrainOptions): MethodSettings {
