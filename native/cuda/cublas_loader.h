@@ -14,6 +14,7 @@ namespace imix::cuda::cublas {
 using Handle = void*;
 using Status = int;  // cublasStatus_t
 constexpr Status kSuccess = 0;  // CUBLAS_STATUS_SUCCESS
+constexpr Status kAllocFailed = 3;  // CUBLAS_STATUS_ALLOC_FAILED
 // cublasOperation_t
 constexpr int kOpN = 0;  // CUBLAS_OP_N
 constexpr int kOpT = 1;  // CUBLAS_OP_T

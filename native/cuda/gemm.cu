@@ -42,7 +42,9 @@ __global__ void __launch_bounds__(256)
   __shared__ float As[kBK][BM + 4];
   __shared__ float Bs[kBK][BN + 4];
   const int tid = threadIdx.x, tx = tid & 15, ty = tid >> 4;
-  const int n0 = blockIdx.x * BN;
+  // Column and depth indices in unsigned 32 bits: N and K are below 2^31, so
+  // n0 + BN and k0 + kBK cannot wrap (in int they could, within BN of 2^31).
+  const unsigned n0 = blockIdx.x * (unsigned)BN;
   // Row tiles stride by the grid: gridDim.y is capped at kMaxGridY (65535,
   // launch_tiled), fewer than the row tiles of an M above 65535·BM.
   for (int64_t m0 = (int64_t)blockIdx.y * BM; m0 < M; m0 += (int64_t)gridDim.y * BM) {
@@ -52,7 +54,7 @@ __global__ void __launch_bounds__(256)
 #pragma unroll
       for (int j = 0; j < TN; ++j) acc[i][j] = 0.0f;
 
-    for (int k0 = 0; k0 < K; k0 += kBK) {
+    for (unsigned k0 = 0; k0 < (unsigned)K; k0 += kBK) {
 #pragma unroll
       for (int r = 0; r < LA; ++r) {
         const int e = tid + r * 256;
@@ -65,9 +67,9 @@ __global__ void __launch_bounds__(256)
           kk = e % kBK;
         }
         const int64_t gm = m0 + mm;
-        const int gk = k0 + kk;
+        const unsigned gk = k0 + kk;
         float v = 0.0f;
-        if (gm < M && gk < K) v = TA ? A[(int64_t)gk * lda + gm] : A[gm * lda + gk];
+        if (gm < M && gk < (unsigned)K) v = TA ? A[(int64_t)gk * lda + gm] : A[gm * lda + gk];
         As[kk][mm] = v;
       }
 #pragma unroll
@@ -81,9 +83,9 @@ __global__ void __launch_bounds__(256)
           kk = e / BN;
           nn = e % BN;
         }
-        const int gn = n0 + nn, gk = k0 + kk;
+        const unsigned gn = n0 + nn, gk = k0 + kk;
         float v = 0.0f;
-        if (gn < N && gk < K) v = TB ? B[(int64_t)gn * ldb + gk] : B[(int64_t)gk * ldb + gn];
+        if (gn < (unsigned)N && gk < (unsigned)K) v = TB ? B[(int64_t)gn * ldb + gk] : B[(int64_t)gk * ldb + gn];
         Bs[kk][nn] = v;
       }
       __syncthreads();
@@ -107,8 +109,8 @@ __global__ void __launch_bounds__(256)
       if (gm >= M) continue;
 #pragma unroll
       for (int j = 0; j < TN; ++j) {
-        const int gn = n0 + tx + 16 * j;
-        if (gn >= N) continue;
+        const unsigned gn = n0 + tx + 16 * j;
+        if (gn >= (unsigned)N) continue;
         float* c = C + gm * ldc + gn;
         *c = beta == 0.0f ? alpha * acc[i][j] : alpha * acc[i][j] + beta * *c;
       }
@@ -119,7 +121,7 @@ __global__ void __launch_bounds__(256)
 template <int BM, int BN>
 void launch_tiled(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int64_t lda, const float* B,
                   int64_t ldb, float beta, float* C, int64_t ldc) {
-  dim3 grid((unsigned)((N + BN - 1) / BN), blocks_for(M, BM, kMaxGridY));  // y: row tiles, capped
+  dim3 grid((unsigned)(((int64_t)N + BN - 1) / BN), blocks_for(M, BM, kMaxGridY));  // y: row tiles, capped
   cudaStream_t s = stream();
   if (!ta && !tb) sgemm_tiled<BM, BN, false, false><<<grid, 256, 0, s>>>(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   else if (!ta && tb) sgemm_tiled<BM, BN, false, true><<<grid, 256, 0, s>>>(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
@@ -142,7 +144,7 @@ int sm_count() {
 
 void gemm_tiled(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int64_t lda, const float* B,
                 int64_t ldb, float beta, float* C, int64_t ldc) {
-  const int64_t big_tiles = (int64_t)((M + 127) / 128) * ((N + 127) / 128);
+  const int64_t big_tiles = (((int64_t)M + 127) / 128) * (((int64_t)N + 127) / 128);
   if (big_tiles >= 2 * sm_count())
     launch_tiled<128, 128>(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   else
@@ -170,6 +172,14 @@ cublas::Handle handle() {
   if (!g_handles[(size_t)dev] && g_handle_error[(size_t)dev].empty()) {
     cublas::Handle h = nullptr;
     cublas::Status st = api.create(&h);
+    if (st == cublas::kAllocFailed) {
+      // cuBLAS allocates outside imix's pool, which may be caching what it
+      // needs: give the cache back and try once more before falling back to
+      // the tiled kernel for good.
+      cudaGetLastError();
+      empty_cache(dev);
+      st = api.create(&h);
+    }
     if (st != cublas::kSuccess) {
       g_handle_error[(size_t)dev] = std::string("cublasCreate failed: ") + cublas::status_name(st);
       cudaGetLastError();
@@ -219,9 +229,16 @@ void gemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha
   }
   const cublas::Api& api = cublas::api();
   cublas::Status st = api.set_stream(h, current_stream());
-  if (st == cublas::kSuccess)
-    st = api.sgemm(h, transB ? cublas::kOpT : cublas::kOpN, transA ? cublas::kOpT : cublas::kOpN, (int)N, (int)M,
-                   (int)K, &alpha, B, (int)ldb, A, (int)lda, &beta, C, (int)ldc);
+  auto sgemm = [&] {
+    return api.sgemm(h, transB ? cublas::kOpT : cublas::kOpN, transA ? cublas::kOpT : cublas::kOpN, (int)N, (int)M,
+                     (int)K, &alpha, B, (int)ldb, A, (int)lda, &beta, C, (int)ldc);
+  };
+  if (st == cublas::kSuccess) st = sgemm();
+  if (st == cublas::kAllocFailed) {  // its workspace, outside the pool: free the cache and retry once
+    cudaGetLastError();
+    empty_cache(current_device());
+    st = sgemm();
+  }
   if (st != cublas::kSuccess) {
     cudaGetLastError();
     fail(ErrorKind::Backend, std::string("cublasSgemm failed: ") + cublas::status_name(st) + " (M " +

@@ -18,6 +18,8 @@
 //   exp/log        mixed cross-entropy: CUDA expf/log vs the CPU's vectorized
 //                  expf: rtol 1e-5 on gradients and losses
 //   normals        Box–Muller through CUDA logf/sinf/cosf: rtol 1e-5, atol 1e-6
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   BYOL,
@@ -586,6 +588,48 @@ describe('CUDA availability (always runs)', () => {
     expect(msg).toMatch(/^device: 'cuda:0' is not available: /);
     expect(msg).toContain(c.reason!);
     expect(() => Tensor.from(Float32Array.of(1, 2), [2], { device: 'cuda:1' })).toThrow(DeviceError);
+  });
+
+  // cuBLAS allocates outside imix's pool; when that fails (ALLOC_FAILED) imix
+  // gives its cache back and retries once. Only the fake cuBLAS of the
+  // emulated build can be made to fail: each case is a fresh process, since
+  // the handle is made once per process.
+  const fakeCublas = info().cuda.emulated && /fakecublas/.test(process.env.IMIX_CUBLAS ?? '');
+  it.skipIf(!fakeCublas)('gemm through cuBLAS: an ALLOC_FAILED from cublasCreate or cublasSgemm frees the cache and retries once', () => {
+    const script = `
+      const imix = require(${JSON.stringify(path.resolve(__dirname, '../../dist/lib/index.js'))});
+      const { native } = require(${JSON.stringify(path.resolve(__dirname, '../../dist/lib/native.js'))});
+      const a = Float32Array.from({ length: 12 }, (_, i) => i - 5), b = Float32Array.from({ length: 12 }, (_, i) => 2 * i - 7);
+      imix.Tensor.zeros([1 << 16], { device: 'cuda' }).dispose(); // something in the cache
+      const run = (device) => {
+        const c = imix.Tensor.zeros([3, 3], { device });
+        imix.ops.gemm(imix.Tensor.from(a, [3, 4], { device }), imix.Tensor.from(b, [3, 4], { device }), c, { transB: true });
+        return Array.from(c.toArray());
+      };
+      const gpu = run('cuda'), cpu = run('cpu');
+      imix.Tensor.zeros([1 << 16], { device: 'cuda' }).dispose();
+      const again = run('cuda');
+      console.log(JSON.stringify({ gpu, cpu, again, gemm: imix.info().cuda.gemm, detail: imix.info().cuda.gemmDetail, frees: native.cudaMemoryStats(0).frees }));`;
+    const once = (failures: number) => {
+      const r = spawnSync(process.execPath, ['-e', script], {
+        env: { ...process.env, IMIX_FAKE_CUBLAS_ALLOC_FAILURES: String(failures) },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect(r.status, r.stderr).toBe(0);
+      return JSON.parse(r.stdout.trim().split('\n').pop()!);
+    };
+    // One failure of each: both retries succeed, cuBLAS stays in use.
+    const one = once(1);
+    expect(one.gpu).toEqual(one.cpu);
+    expect(one.again).toEqual(one.cpu);
+    expect(one.gemm).toBe('cublas');
+    expect(one.frees).toBeGreaterThanOrEqual(1); // the cached block went back to the driver
+    // cublasCreate fails twice: the device falls back to the tiled kernel, and says why.
+    const two = once(2);
+    expect(two.gpu).toEqual(two.cpu);
+    expect(two.gemm).toBe('tiled');
+    expect(two.detail).toMatch(/cublasCreate failed: CUBLAS_STATUS_ALLOC_FAILED/);
   });
 
   it('a device index past the last device is a DeviceError naming the device', () => {

@@ -39,10 +39,19 @@ void run_gemm(void* p) {
   delete g;
 }
 int max1(int v) { return v > 1 ? v : 1; }
+// IMIX_FAKE_CUBLAS_ALLOC_FAILURES=N: the first N calls of cublasCreate and,
+// separately, of cublasSgemm answer CUBLAS_STATUS_ALLOC_FAILED (3), as cuBLAS
+// does when the device memory it allocates outside imix's pool is not there.
+bool alloc_fails(int& calls) {
+  const char* v = std::getenv("IMIX_FAKE_CUBLAS_ALLOC_FAILURES");
+  return v && calls++ < std::atoi(v);
+}
+int create_calls = 0, sgemm_calls = 0;
 }  // namespace
 
 extern "C" {
 int cublasCreate_v2(void** h) {
+  if (alloc_fails(create_calls)) return 3;
   *h = new Handle();
   return 0;
 }
@@ -68,6 +77,7 @@ int cublasSgemm_v2(void* h, int ta, int tb, int m, int n, int k, const float* al
   if (!hd->stream) return 1;                                     // NOT_INITIALIZED: imix sets the stream first
   if (m < 0 || n < 0 || k < 0 || ta < 0 || ta > 1 || tb < 0 || tb > 1) return 7;  // INVALID_VALUE
   if (lda < max1(ta ? k : m) || ldb < max1(tb ? n : k) || ldc < max1(m)) return 7;
+  if (alloc_fails(sgemm_calls)) return 3;
   hd->stream->enqueue(run_gemm, new Gemm{ta, tb, m, n, k, *alpha, *beta, A, B, C, lda, ldb, ldc});
   return 0;
 }

@@ -71,6 +71,7 @@ namespace imix::cuda {
 const Status& status() { static Status s; return s; }
 int current_device() { return 0; }
 void* current_stream() { return nullptr; }
+void empty_cache(int) {}
 }  // namespace imix::cuda
 ''')
 
