@@ -9,7 +9,8 @@
 
 namespace imix::cpu {
 
-void axpby(float a, const float* __restrict x, float b, float* __restrict y, int64_t n) {
+// x may be y (in place): no __restrict; `omp simd` holds (element i needs element i only).
+void axpby(float a, const float* x, float b, float* y, int64_t n) {
   parallel_for(n, 1 << 16, [&](int64_t s, int64_t e) {
     if (b == 0.0f) {
 #pragma omp simd

@@ -6,7 +6,9 @@
 
 namespace imix::cpu {
 
-void ema(float* __restrict target, const float* __restrict source, int64_t n, float m) {
+// target may be source (in place): no __restrict; `omp simd` holds, as element i
+// depends on element i only.
+void ema(float* target, const float* source, int64_t n, float m) {
   const float a = 1.0f - m;
   parallel_for(n, 1 << 16, [&](int64_t b, int64_t e) {
 #pragma omp simd

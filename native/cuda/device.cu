@@ -52,6 +52,13 @@ bool is_sticky(cudaError_t e) {
     case cudaErrorHardwareStackError:
     case cudaErrorLaunchTimeout:
       return true;
+    // Also "the process must be terminated and relaunched" (driver_types.h,
+    // CUDA 13), but newer than some toolkits imix builds with, so by number:
+    case (cudaError_t)226:  // cudaErrorContained: a contained hardware fault or bad NVLink peer access (H100/H200)
+    case (cudaError_t)721:  // cudaErrorTensorMemoryLeak
+    case (cudaError_t)810:  // cudaErrorMpsClientTerminated
+    case (cudaError_t)911:  // cudaErrorExternalDevice
+      return true;
     default:
       return false;
   }
@@ -167,10 +174,12 @@ DeviceState& state(int index) {
 }
 
 void set_device(int index) {
-  if (t_current != index) {
-    IMIX_CUDA_CHECK(cudaSetDevice(index));
-    t_current = index;
-  }
+  // Every time, not only when t_current differs: other CUDA code in the
+  // process (another addon) may have made a different device current on this
+  // thread, and work would then go to the wrong device. It is cheap when the
+  // device is current already.
+  IMIX_CUDA_CHECK(cudaSetDevice(index));
+  t_current = index;
   DeviceState& s = state(index);
   if (!s.stream) IMIX_CUDA_CHECK(cudaStreamCreateWithFlags(&s.stream, cudaStreamNonBlocking));
 }
@@ -359,7 +368,7 @@ __global__ void fill32_strided_kernel(uint32_t* base, uint32_t v, StridedView sv
   }
 }
 
-__global__ void sum_doubles_kernel(const double* __restrict v, int64_t n, double* __restrict out) {
+__global__ void __launch_bounds__(1024) sum_doubles_kernel(const double* __restrict v, int64_t n, double* __restrict out) {
   __shared__ double sh[32];
   double acc = 0.0;
   for (int64_t i = threadIdx.x; i < n; i += blockDim.x) acc += v[i];

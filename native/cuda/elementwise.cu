@@ -14,7 +14,8 @@ namespace {
 #define IMIX_GRID_STRIDE(i, n) \
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < (n); i += (int64_t)gridDim.x * blockDim.x)
 
-__global__ void axpby_kernel(float a, const float* __restrict x, float b, float* __restrict y, int64_t n) {
+// x may be y (in place; the binding allows it): no __restrict, as in ema.cu.
+__global__ void axpby_kernel(float a, const float* x, float b, float* y, int64_t n) {
   if (b == 0.0f) {
     IMIX_GRID_STRIDE(i, n) y[i] = a * x[i];  // y is not read
   } else {

@@ -12,7 +12,10 @@
 namespace imix::cuda {
 namespace {
 
-__global__ void ema_vec4(float* __restrict t, const float* __restrict s, int64_t n, float m, float a) {
+// No __restrict: target and source may be the same buffer (the binding allows
+// in place), and restrict would let the compiler read s through the
+// read-only (non-coherent) cache while t, the same memory, is written.
+__global__ void ema_vec4(float* t, const float* s, int64_t n, float m, float a) {
   const int64_t n4 = n / 4;
   const int64_t gid = blockIdx.x * (int64_t)blockDim.x + threadIdx.x, stride = (int64_t)gridDim.x * blockDim.x;
   float4* t4 = reinterpret_cast<float4*>(t);
@@ -33,7 +36,7 @@ __global__ void ema_vec4(float* __restrict t, const float* __restrict s, int64_t
   }
 }
 
-__global__ void ema_scalar(float* __restrict t, const float* __restrict s, int64_t n, float m, float a) {
+__global__ void ema_scalar(float* t, const float* s, int64_t n, float m, float a) {
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
     t[i] = m * t[i] + a * s[i];
 }
