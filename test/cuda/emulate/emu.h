@@ -214,8 +214,28 @@ inline void run_block(unsigned nt, unsigned bdx, const std::function<void()>& fn
 // (A plain pointer: constant-initialized, so setting it from another file's
 // static initializer cannot be undone by this one's.)
 inline void (*submit)(std::function<void()>&&) = nullptr;
+// What a real launch rejects with cudaErrorInvalidConfiguration (the CUDA
+// Programming Guide's limits for sm_80/sm_90): an empty grid or block, more
+// than 1024 threads a block (x, y ≤ 1024, z ≤ 64), gridDim.y or .z over
+// 65535, gridDim.x over 2^31 − 1. The emulation runs any shape, so it stops
+// here instead of letting a launch pass that a GPU would refuse.
+inline void check_launch_shape(dim3 grid, dim3 block) {
+  const unsigned long long threads = (unsigned long long)block.x * block.y * block.z;
+  const char* bad = grid.x == 0 || grid.y == 0 || grid.z == 0 ? "an empty grid"
+                    : block.x == 0 || block.y == 0 || block.z == 0 ? "an empty block"
+                    : threads > 1024 || block.x > 1024 || block.y > 1024 || block.z > 64 ? "too many threads a block"
+                    : grid.y > 65535 || grid.z > 65535 ? "gridDim.y or gridDim.z over 65535"
+                    : grid.x > 2147483647u ? "gridDim.x over 2^31 - 1"
+                    : nullptr;
+  if (bad) {
+    std::fprintf(stderr, "emu: invalid launch configuration (%s): grid (%u, %u, %u), block (%u, %u, %u)\n", bad,
+                 grid.x, grid.y, grid.z, block.x, block.y, block.z);
+    std::abort();
+  }
+}
 inline void launch(dim3 grid, dim3 block, const std::function<void()>& fn) {
   ++launches;
+  check_launch_shape(grid, block);
   std::function<void()> run = [grid, block, fn] {
     gridDim = grid;
     blockDim = block;

@@ -5,6 +5,10 @@
 // most give the right one in the default schedule, i.e. the forward-only
 // emulation missed them. Every correct form gives the right result in every
 // schedule. The program sets the schedule itself (IMIX_EMU_* are ignored).
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -208,6 +212,33 @@ int main() {
         check(!caught, "racy form passes: " + tag);
     }
   }
+  // Launch shapes a GPU refuses stop the emulation (each in a child process,
+  // which must die of the abort); the largest legal shapes pass the check.
+  struct Shape {
+    const char* name;
+    dim3 grid, block;
+  };
+  const Shape refused[] = {{"an empty grid", dim3(0), dim3(256)},
+                           {"an empty block", dim3(4), dim3(0)},
+                           {"1025 threads a block", dim3(1), dim3(1025)},
+                           {"32 x 64 threads a block", dim3(1), dim3(32, 64)},
+                           {"gridDim.y 65536", dim3(1, 65536), dim3(32)},
+                           {"gridDim.x 2^31", dim3(2147483648u), dim3(32)}};
+  for (const Shape& sh : refused) {
+    std::fflush(nullptr);
+    const pid_t pid = fork();
+    if (pid == 0) {
+      std::freopen("/dev/null", "w", stderr);
+      emu::launch(sh.grid, sh.block, [] {});
+      _exit(0);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    check(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT, std::string("launch refused: ") + sh.name);
+  }
+  emu::check_launch_shape(dim3(2147483647u, 65535, 65535), dim3(1024));
+  emu::check_launch_shape(dim3(1), dim3(16, 16, 4));
+  check(true, "largest legal launch shapes pass");
   std::printf("order_test: %d passed, %d failed\n", passes, failures);
   return failures ? 1 : 0;
 }
