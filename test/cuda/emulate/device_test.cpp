@@ -6,6 +6,7 @@
 #include <cstring>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "native/cuda/cuda_fake.h"
@@ -129,6 +130,15 @@ int main() {
   check(k == ErrorKind::Backend && m.find("an illegal memory access was encountered (cudaErrorIllegalAddress)") !=
                                        std::string::npos && m.find("restart the process") != std::string::npos,
         "a CUDA error is a BackendError with the CUDA error string: " + m);
+  // cudaErrorContained (226: an H100/H200 hardware fault) is fatal to the
+  // context too; an invalid value is not, and must not say so.
+  const std::pair<int, bool> kinds[] = {{226, true}, {721, true}, {cudaErrorInvalidValue, false}};
+  for (const auto& [code, fatal] : kinds) {
+    fake::sticky = (cudaError_t)code;
+    m = error_of([&] { be.allocate(size_t{30} << 20); }, &k);
+    check(k == ErrorKind::Backend && (m.find("restart the process") != std::string::npos) == fatal,
+          "CUDA error " + std::to_string(code) + (fatal ? " says to restart: " : " does not say to restart: ") + m);
+  }
   fake::sticky = cudaSuccess;
 
   void* e = be.allocate(4096);
