@@ -263,6 +263,9 @@ describe('imix train, eval, embed', () => {
     const d = imix(['train', '--resume', runB]);
     expect(d.code, d.stderr).toBe(0);
     expect(d.stderr).toMatch(/nothing to do: .* already finished its 3 epochs \(step 12\)/);
+    // Fewer --epochs than the run has done: a usage error that says how many it has done.
+    expectOneLineError(imix(['train', '--resume', runB, '--epochs', '2']), 2, /--epochs 2: .*runB has already run 3 epochs \(step 12\); --epochs must be more than 3/);
+    expect(JSON.parse(fs.readFileSync(path.join(runB, 'run.json'), 'utf8')).epochs).toBe(3);
   });
 
   it('eval prints linear-probe and kNN accuracies in [0, 1]', () => {
@@ -603,6 +606,10 @@ describe('imix errors: one line, exit 2 for usage, 1 at run time, no stack', () 
     expectOneLineError(imix(['trian']), 2, /unknown command 'trian'.*Did you mean train\?/);
     expectOneLineError(imix(['embed', 'x']), 2, /required option '--out <file>'/);
     expectOneLineError(imix(['embed', 'x', '--out', 'f.txt']), 2, /--out f\.txt: expected a file name ending in \.npy or \.csv/);
+    expectOneLineError(imix(['embed']), 2, /missing required argument 'run'/);
+    expectOneLineError(imix(['embed', '--out', 'f.npy']), 2, /missing required argument 'run'/);
+    expectOneLineError(imix(['train', '--seed', '99999999999999999999']), 2, /--seed: expected an integer from 0 to 2\^53 - 1 \(9007199254740991\), got 99999999999999999999/);
+    expectOneLineError(imix(['train', '--epochs', '1e300']), 2, /--epochs: expected an integer from 1 to 2\^53 - 1/);
     expectOneLineError(imix(['eval']), 2, /missing required argument 'run'/);
     expectOneLineError(imix(['train', '--resume', 'r', '--lr', '0.1']), 2, /--lr cannot be given with --resume/);
     expectOneLineError(imix(['train', '--queue', '32', '--batch', '64', '--limit', '128', '--out', path.join(tmp, 'runQ')]), 2, /--queue: the queue \(32 keys\) must hold at least one batch \(--batch 64\)/);

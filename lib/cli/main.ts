@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { packageRoot } from './commands/bench';
-import { EXIT_OK, EXIT_USAGE, reportError } from './errors';
+import { EXIT_OK, EXIT_USAGE, UsageError, reportError } from './errors';
 import {
   METHODS,
   MIXES,
@@ -129,7 +129,9 @@ export function buildProgram(run: (code: number) => void): Command {
         .command('embed')
         .description("write a run's encoder features for every row to .npy or .csv")
         .argument('<run>', 'run folder')
-        .requiredOption('--out <file>', 'output file: .npy (float32 [rows, features]) or .csv'),
+        // Checked in the action, not with requiredOption: commander checks required options
+        // before arguments, so `imix embed` alone would ask for --out instead of the run.
+        .addOption(new Option('--out <file>', 'output file (required): .npy (float32 [rows, features]) or .csv')),
       new Option('--data <path>', "data to embed (default: the run's data)"),
       'embed only the first N rows',
       1,
@@ -137,6 +139,7 @@ export function buildProgram(run: (code: number) => void): Command {
       .addOption(new Option('--split <split>', 'for data with train/test splits: which one').choices(['train', 'test']).default('train'))
       .addOption(new Option('-q, --quiet', 'no summary line')),
   ).action(async (dir: string, opts: Record<string, unknown>) => {
+    if (opts.out === undefined) throw new UsageError("required option '--out <file>' not specified");
     const { embed } = require('./commands/embed') as typeof import('./commands/embed');
     run(await embed(dir, opts as never));
   });

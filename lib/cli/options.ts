@@ -34,9 +34,12 @@ export const unitInterval = (flag: string) => (s: string): number => {
   return v;
 };
 
-/** An integer >= min. */
+/** An integer >= min, and exact in a double (at most 2^53 - 1). */
 export const integer = (flag: string, min: number) => (s: string): number => {
   const v = num(flag, s);
+  // Above 2^53 - 1 a double no longer holds every integer: 99999999999999999999 would silently become another number.
+  if (Number.isInteger(v) && v > Number.MAX_SAFE_INTEGER)
+    throw new UsageError(`${flag}: expected an integer from ${min} to 2^53 - 1 (${Number.MAX_SAFE_INTEGER}), got ${s}`);
   if (!Number.isSafeInteger(v) || v < min) throw new UsageError(`${flag}: expected an integer >= ${min}, got ${s}`);
   return v;
 };

@@ -175,6 +175,8 @@ export async function train(o: TrainOptions, given: Set<string>): Promise<number
     method = createMethod(settings, o.device, { fromConfig: dir });
     checkRunViews = (shape) => checkViews(settings.views, shape, dir);
     await method.load(dir);
+    if (given.has('epochs') && o.epochs < method.epoch)
+      throw new UsageError(`--epochs ${o.epochs}: ${dir} has already run ${method.epoch} epochs (step ${method.step}); --epochs must be more than ${method.epoch} to train longer`);
     resumed = true;
     const prev = readRunFile(dir);
     run = prev ?? {
@@ -270,7 +272,7 @@ export async function train(o: TrainOptions, given: Set<string>): Promise<number
     const totalSteps = run.epochs * stepsPerEpoch;
     const endStep = o.maxSteps !== undefined ? Math.min(totalSteps, method.step + o.maxSteps) : totalSteps;
     if (method.step >= totalSteps) {
-      say(`imix: nothing to do: ${dir} already finished its ${run.epochs} epochs (step ${method.step}); train longer with --resume ${dir} --epochs N`);
+      say(`imix: nothing to do: ${dir} already finished its ${method.epoch} epochs (step ${method.step}); train longer with --resume ${dir} --epochs N`);
       return EXIT_OK;
     }
     fs.mkdirSync(dir, { recursive: true });
