@@ -359,6 +359,21 @@ describe('imix train, eval, embed', () => {
     expect(JSON.parse(fs.readFileSync(path.join(tmp, 'runViews2', 'config.json'), 'utf8')).views[0]).toBe('horizontalFlip(0.3) ∘ randomCrop(1)');
   });
 
+  it('trains on the bundled splits named fashion-mnist:test and fashion-mnist:train', () => {
+    const t = imix(['train', ...SMALL, '--data', 'fashion-mnist:test', '--max-steps', '1', '--out', path.join(tmp, 'runFmTest')]);
+    expect(t.code, t.stderr).toBe(0);
+    expect(t.stderr).toContain('fashion-mnist:test (bundled test split as training data; 256 of 2000 rows)');
+    expect(t.stderr).not.toContain('kNN every'); // the test split is the training data: no other one to monitor on
+    expect(JSON.parse(fs.readFileSync(path.join(tmp, 'runFmTest', 'run.json'), 'utf8')).data).toEqual({ data: 'fashion-mnist:test', limit: 256 });
+    const r = imix(['train', '--resume', path.join(tmp, 'runFmTest'), '--max-steps', '1']);
+    expect(r.code, r.stderr).toBe(0);
+    const e = imix(['embed', path.join(tmp, 'runFmTest'), '--limit', '5', '--out', path.join(tmp, 'out', 'fm-test.npy')]);
+    expect(e.code, e.stderr).toBe(0);
+    const tr = imix(['train', ...SMALL, '--data', 'fashion-mnist:train', '--knn-every', '0', '--max-steps', '1', '--out', path.join(tmp, 'runFmTrain')]);
+    expect(tr.code, tr.stderr).toBe(0);
+    expect(tr.stderr).toContain('fashion-mnist (bundled; train 256 of 10000, test 2000)');
+  });
+
   it('trains and evaluates on a directory of IDX files, and on one IDX file with --labels', () => {
     const dir = path.join(tmp, 'idx');
     fs.mkdirSync(dir);

@@ -44,6 +44,15 @@ export interface ResolvedData {
 
 export const BUNDLED = 'fashion-mnist';
 
+/**
+ * Whether `--data src` names the bundled data (`fashion-mnist`, or one split
+ * `fashion-mnist:train` / `fashion-mnist:test`), as `data.loadDataset` reads
+ * it: a file or folder of that name takes precedence.
+ */
+export function isBundled(src: string): boolean {
+  return src === BUNDLED || ((src === `${BUNDLED}:train` || src === `${BUNDLED}:test`) && !fs.existsSync(src));
+}
+
 function limitRows(ds: Dataset, limit: number | undefined): Dataset {
   if (limit === undefined || limit >= ds.n) return ds;
   return data.subset(ds, 0, limit);
@@ -121,7 +130,7 @@ function checkAgainstSchema(spec: DataSpec, schema: CsvSchema): void {
 
 export function resolveData(spec: DataSpec, csvSchema?: CsvSchema): ResolvedData {
   const src = spec.data ?? BUNDLED;
-  if (src === BUNDLED || ((src === `${BUNDLED}:train` || src === `${BUNDLED}:test`) && !fs.existsSync(src))) {
+  if (isBundled(src)) {
     if (spec.labels) throw new UsageError(`--labels: the bundled ${BUNDLED} data has its own labels`);
     csvOnly(spec, `${src} is the bundled image data`);
     if (src === `${BUNDLED}:test`) {

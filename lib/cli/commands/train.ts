@@ -15,7 +15,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { type ContrastiveMethod, type EpochEvent, MoCo, type FitOptions, type FitResult, type StepEvent, setNumThreads } from '../../index';
 import { writeFileAtomic } from '../../io/atomic';
-import { resolveData, type DataSpec, type ResolvedData, BUNDLED } from '../data';
+import { resolveData, type DataSpec, type ResolvedData, BUNDLED, isBundled } from '../data';
 import { CliError, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, UsageError, flagMessage } from '../errors';
 import { CHECKPOINT_FILE, CONFIG_FILE, checkDevice, checkViews, createMethod, type MethodSettings, readRunConfig, settingsFromConfig } from '../method';
 import { MetricsLog, readMetrics } from '../metrics';
@@ -210,7 +210,8 @@ export async function train(o: TrainOptions, given: Set<string>): Promise<number
       created: new Date().toISOString(),
       command: ['imix', ...process.argv.slice(2)].join(' '),
       data: {
-        data: o.data === undefined || o.data === BUNDLED ? BUNDLED : path.resolve(o.data),
+        // The bundled data (and its :train/:test splits) by name, anything else by absolute path.
+        data: o.data === undefined ? BUNDLED : isBundled(o.data) ? o.data : path.resolve(o.data),
         ...(o.labels ? { labels: path.resolve(o.labels) } : {}),
         ...(o.labelColumn !== undefined ? { labelColumn: o.labelColumn } : {}),
         ...(o.categorical?.length ? { categorical: o.categorical } : {}),
