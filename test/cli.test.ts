@@ -690,6 +690,20 @@ describe('imix errors: one line, exit 2 for usage, 1 at run time, no stack', () 
     expect(r.code, r.stderr).toBe(0);
   });
 
+  it('output paths that cannot be written are one line naming the flag, before any work and without temporary files', () => {
+    const run = path.join(tmp, 'runKeep');
+    fs.mkdirSync(path.join(tmp, 'adir.npy'));
+    fs.writeFileSync(path.join(tmp, 'afile'), 'a file');
+    expectOneLineError(imix(['embed', run, '--out', 'adir.npy']), 1, /^imix: error: --out adir\.npy: is a directory$/);
+    expectOneLineError(imix(['embed', run, '--out', 'afile/f.csv']), 1, /^imix: error: --out afile\/f\.csv: afile is not a directory$/);
+    expectOneLineError(imix(['embed', run, '--out', 'afile/sub/f.npy']), 1, /--out afile\/sub\/f\.npy: afile is not a directory/);
+    expectOneLineError(imix(['train', ...SMALL, '--out', 'afile/run']), 1, /^imix: error: --out afile\/run: afile is not a directory$/);
+    expectOneLineError(imix(['train', ...SMALL, '--out', 'afile']), 1, /--out afile: exists and is not a directory/);
+    expect(fs.readdirSync(path.join(tmp, 'adir.npy'))).toEqual([]);
+    expect(fs.readdirSync(tmp).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    expect(fs.readFileSync(path.join(tmp, 'afile'), 'utf8')).toBe('a file');
+  });
+
   it('IMIX_DEBUG=1 adds the stack trace', () => {
     const r = imix(['eval', path.join(tmp, 'missing-run')], { env: { IMIX_DEBUG: '1' } });
     expect(r.code).toBe(1);

@@ -10,6 +10,7 @@ import { CliError, EXIT_OK, UsageError } from '../errors';
 import { checkDevice, loadRun } from '../method';
 import { writeMatrix } from '../npy';
 import type { ColumnRefData } from '../options';
+import { checkOutputFile, outputError } from '../paths';
 import { resolveRunData, runStandardizes } from '../preprocess';
 import { runDataSpec } from './eval';
 import { readRunFile } from './train';
@@ -29,6 +30,7 @@ export interface EmbedOptions {
 
 export async function embed(dir: string, o: EmbedOptions): Promise<number> {
   if (!/\.(npy|csv)$/i.test(o.out)) throw new UsageError(`--out ${o.out}: expected a file name ending in .npy or .csv`);
+  checkOutputFile('--out', o.out); // before the work, not at the write
   if (o.threads !== undefined) setNumThreads(o.threads);
   checkDevice(o.device);
   const { method } = await loadRun(dir, o.device);
@@ -40,7 +42,12 @@ export async function embed(dir: string, o: EmbedOptions): Promise<number> {
     const lim = o.split === 'test' && o.limit !== undefined ? data.subset(rows, 0, Math.min(o.limit, rows.n)) : rows;
     const D = method.features;
     const feats = method.embed(lim);
-    const kind = writeMatrix(o.out, feats, lim.n, D);
+    let kind: 'npy' | 'csv';
+    try {
+      kind = writeMatrix(o.out, feats, lim.n, D);
+    } catch (e) {
+      throw outputError('--out', o.out, e);
+    }
     if (!o.quiet) process.stderr.write(`imix: wrote ${lim.n} x ${D} features (${kind}) to ${path.normalize(o.out)}\n`);
     return EXIT_OK;
   } finally {

@@ -20,6 +20,7 @@ import { CliError, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, UsageError, flagM
 import { CHECKPOINT_FILE, CONFIG_FILE, checkDevice, checkViews, createMethod, type MethodSettings, readRunConfig, settingsFromConfig } from '../method';
 import { MetricsLog, readMetrics } from '../metrics';
 import { type ColumnRefData, formatEncoder, formatViews, type EncoderSpecData, type MethodName, type MixName, type OptimizerName, type ViewStep } from '../options';
+import { checkOutputDir, outputError } from '../paths';
 import { renderPlot } from '../plot';
 import {
   CSV_SCHEMA_FILE,
@@ -195,11 +196,10 @@ export async function train(o: TrainOptions, given: Set<string>): Promise<number
     say(`imix: resuming ${dir} (${settings.method}) at epoch ${method.epoch}, step ${method.step}`);
   } else {
     dir = o.out;
+    checkOutputDir('--out', dir);
     if (fs.existsSync(path.join(dir, CHECKPOINT_FILE))) {
       if (!o.force) throw new CliError(`${dir} already holds a run (${CHECKPOINT_FILE}); continue it with --resume ${dir}, or pass --force to start over, or choose another --out`);
       clearRun(dir);
-    } else if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) {
-      throw new CliError(`--out ${dir}: exists and is not a directory`);
     }
     checkDevice(o.device);
     const settings = settingsFromOptions(o);
@@ -276,7 +276,11 @@ export async function train(o: TrainOptions, given: Set<string>): Promise<number
       say(`imix: nothing to do: ${dir} already finished its ${method.epoch} epochs (step ${method.step}); train longer with --resume ${dir} --epochs N`);
       return EXIT_OK;
     }
-    fs.mkdirSync(dir, { recursive: true });
+    try {
+      fs.mkdirSync(dir, { recursive: true });
+    } catch (e) {
+      throw outputError('--out', dir, e);
+    }
     if (!resumed) {
       if (fitted) writeStandardizer(dir, fitted);
       if (ds.schema) writeCsvSchema(dir, ds.schema);
