@@ -690,6 +690,51 @@ describe('imix errors: one line, exit 2 for usage, 1 at run time, no stack', () 
     expect(r.code, r.stderr).toBe(0);
   });
 
+  it('--force keeps the old run until the new one has taken its first step: a failing command leaves it intact', () => {
+    const out = path.join(tmp, 'runKeep');
+    expect(imix(['train', ...SMALL, '--epochs', '1', '--knn-every', '0', '--out', out]).code).toBe(0);
+    const snapshot = () => Object.fromEntries(fs.readdirSync(out).sort().map((f) => [f, fs.readFileSync(path.join(out, f)).toString('base64')]));
+    const before = snapshot();
+    expect(Object.keys(before)).toEqual(['checkpoint.safetensors', 'config.json', 'loss.svg', 'metrics.jsonl', 'run.json']);
+    const ragged = path.join(tmp, 'keep-ragged.csv'), flat = path.join(tmp, 'keep-flat.npy');
+    fs.writeFileSync(ragged, 'a,b,c,label\n1,2,3,0\n4,5,6,1\n7,8,1\n');
+    writeNpy(flat, new Float32Array(300 * 6).map((_, i) => Math.sin(i)), [300, 6]);
+    const failing: Array<[string[], number, RegExp]> = [
+      [['--batch', '512'], 1, /--batch 512 is larger than the training data \(256 rows\)/],
+      [['--data', path.join(tmp, 'no-such.csv')], 1, /--data .*no-such\.csv: no such file or directory/],
+      [['--data', ragged, '--label-column', 'label'], 1, /keep-ragged\.csv:4: 3 fields/],
+      [['--method', 'simclr', '--mix', 'mixup'], 2, /--mix: SimCLR/],
+      [['--queue', '10'], 2, /--queue: the queue \(10 keys\) must hold at least one batch/],
+      [['--views', 'crop:2', '--data', flat], 1, /--views: crop:2 needs image samples/],
+    ];
+    const info = JSON.parse(imix(['info', '--json']).stdout);
+    if (info.cuda.devices.length === 0) failing.push([['--device', 'cuda'], 1, /--device cuda: .*not available/]);
+    for (const [extra, code, message] of failing) {
+      expectOneLineError(imix(['train', ...SMALL, '--epochs', '1', '--knn-every', '0', '--out', out, '--force', ...extra]), code, message);
+      expect(snapshot(), extra.join(' ')).toEqual(before);
+    }
+    // The old run is still a run: it resumes.
+    const r = imix(['train', '--resume', out, '--epochs', '2', '--knn-every', '0']);
+    expect(r.code, r.stderr).toBe(0);
+  });
+
+  it('a folder with run.json or metrics.jsonl but no checkpoint holds a run: refused without --force, replaced (not appended to) with it', () => {
+    const src = path.join(tmp, 'runStaleSrc');
+    expect(imix(['train', ...SMALL, '--epochs', '1', '--knn-every', '0', '--out', src]).code).toBe(0);
+    for (const files of [['run.json', 'metrics.jsonl'], ['metrics.jsonl']]) {
+      const out = path.join(tmp, `runStale-${files.length}`);
+      fs.mkdirSync(out);
+      for (const f of files) fs.copyFileSync(path.join(src, f), path.join(out, f));
+      fs.writeFileSync(path.join(out, 'notes.txt'), 'mine');
+      expectOneLineError(imix(['train', ...SMALL, '--epochs', '1', '--knn-every', '0', '--out', out]), 1, new RegExp(`runStale-${files.length} already holds a run that stopped before its first checkpoint \\(${files.join(', ')}\\); pass --force`));
+      const f = imix(['train', ...SMALL, '--epochs', '1', '--knn-every', '0', '--out', out, '--force']);
+      expect(f.code, f.stderr).toBe(0);
+      const steps = readJsonl(path.join(out, 'metrics.jsonl')).filter((m) => m.type === 'step');
+      expect(steps.map((m) => m.step)).toEqual([1, 2, 3, 4]);
+      expect(fs.readFileSync(path.join(out, 'notes.txt'), 'utf8')).toBe('mine'); // only imix's own files are replaced
+    }
+  });
+
   it('output paths that cannot be written are one line naming the flag, before any work and without temporary files', () => {
     const run = path.join(tmp, 'runKeep');
     fs.mkdirSync(path.join(tmp, 'adir.npy'));

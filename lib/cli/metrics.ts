@@ -51,6 +51,15 @@ export function readMetrics(file: string): MetricsRecord[] {
   return out;
 }
 
+/**
+ * The records of a run whose checkpoint is at `at`: records past it were
+ * written by a process killed before it could save, and training goes on
+ * from the checkpoint.
+ */
+export function recordsUpTo(records: MetricsRecord[], at: { step: number; epoch: number }): MetricsRecord[] {
+  return records.filter((r) => (r.type === 'step' ? r.step <= at.step : r.epoch <= at.epoch));
+}
+
 /** An append-only metrics log. */
 export class MetricsLog {
   private fd: number;
@@ -66,7 +75,7 @@ export class MetricsLog {
   ) {
     if (keepUpTo) {
       const records = readMetrics(file);
-      const kept = records.filter((r) => (r.type === 'step' ? r.step <= keepUpTo.step : r.epoch <= keepUpTo.epoch));
+      const kept = recordsUpTo(records, keepUpTo);
       if (kept.length !== records.length || fs.existsSync(file)) writeFileAtomic(file, kept.map((r) => JSON.stringify(r) + '\n').join(''));
     }
     this.fd = fs.openSync(file, 'a');

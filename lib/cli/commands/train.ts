@@ -9,6 +9,10 @@
  *   csv-schema.json        CSV data: the columns, categories and label classes
  * `--resume <run>` rebuilds the method from config.json, loads the
  * checkpoint and continues to the configured number of epochs.
+ *
+ * Nothing in the folder is written (or, with --force, removed) before the
+ * first training step: every check comes first, so a mistyped command never
+ * costs the run it would have replaced.
  * @module
  */
 import * as fs from 'node:fs';
@@ -18,7 +22,7 @@ import { writeFileAtomic } from '../../io/atomic';
 import { resolveData, type DataSpec, type ResolvedData, BUNDLED, isBundled } from '../data';
 import { CliError, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, UsageError, flagMessage } from '../errors';
 import { CHECKPOINT_FILE, CONFIG_FILE, checkDevice, checkViews, createMethod, type MethodSettings, readRunConfig, settingsFromConfig } from '../method';
-import { MetricsLog, readMetrics } from '../metrics';
+import { MetricsLog, readMetrics, recordsUpTo } from '../metrics';
 import { type ColumnRefData, formatEncoder, formatViews, type EncoderSpecData, type MethodName, type MixName, type OptimizerName, type ViewStep } from '../options';
 import { checkOutputDir, outputError } from '../paths';
 import { renderPlot } from '../plot';
@@ -149,6 +153,15 @@ function clearRun(dir: string): void {
   for (const f of [CHECKPOINT_FILE, CONFIG_FILE, RUN_FILE, METRICS_FILE, PLOT_FILE, STANDARDIZER_FILE, CSV_SCHEMA_FILE]) fs.rmSync(path.join(dir, f), { force: true });
 }
 
+/**
+ * The run files in `dir`. Any of them makes it a run folder: a run stopped
+ * before its first checkpoint has run.json and metrics.jsonl only, and a new
+ * run must neither mix with nor append to them.
+ */
+function runFilesIn(dir: string): string[] {
+  return [CHECKPOINT_FILE, CONFIG_FILE, RUN_FILE, METRICS_FILE].filter((f) => fs.existsSync(path.join(dir, f)));
+}
+
 export async function train(o: TrainOptions, given: Set<string>): Promise<number> {
   const progress = new Progress(process.stderr, { quiet: o.quiet, interval: Number(process.env.IMIX_PROGRESS_INTERVAL) || 10 });
   const say = (s: string) => {
@@ -197,10 +210,13 @@ export async function train(o: TrainOptions, given: Set<string>): Promise<number
   } else {
     dir = o.out;
     checkOutputDir('--out', dir);
-    if (fs.existsSync(path.join(dir, CHECKPOINT_FILE))) {
-      if (!o.force) throw new CliError(`${dir} already holds a run (${CHECKPOINT_FILE}); continue it with --resume ${dir}, or pass --force to start over, or choose another --out`);
-      clearRun(dir);
+    const held = runFilesIn(dir);
+    if (held.length && !o.force) {
+      if (held.includes(CHECKPOINT_FILE))
+        throw new CliError(`${dir} already holds a run (${CHECKPOINT_FILE}); continue it with --resume ${dir}, or pass --force to start over, or choose another --out`);
+      throw new CliError(`${dir} already holds a run that stopped before its first checkpoint (${held.join(', ')}); pass --force to start over, or choose another --out`);
     }
+    // With --force the old run's files stay until the new run's first step (begin() below).
     checkDevice(o.device);
     const settings = settingsFromOptions(o);
     method = createMethod(settings, o.device);
@@ -277,19 +293,29 @@ export async function train(o: TrainOptions, given: Set<string>): Promise<number
       return EXIT_OK;
     }
     try {
-      fs.mkdirSync(dir, { recursive: true });
+      fs.mkdirSync(dir, { recursive: true }); // empty, or the run being resumed or replaced
     } catch (e) {
       throw outputError('--out', dir, e);
     }
-    if (!resumed) {
-      if (fitted) writeStandardizer(dir, fitted);
-      if (ds.schema) writeCsvSchema(dir, ds.schema);
-    }
-    writeFileAtomic(path.join(dir, RUN_FILE), JSON.stringify(run, null, 2) + '\n');
 
-    const metrics = new MetricsLog(path.join(dir, METRICS_FILE), resumed ? { step: method.step, epoch: method.epoch } : undefined);
-    // Plot history (resumed runs start from what metrics.jsonl recorded).
-    const history = readMetrics(metrics.file);
+    // The run's files are written (and, with --force, the old run's removed) by begin(), at the
+    // first step: fit can still fail before it (uploading the data to the device, its own checks),
+    // and the run --force replaces must survive that. No signal is handled and no checkpoint saved
+    // before the first step (fit runs synchronously up to it), so nothing is written before begin().
+    const metricsFile = path.join(dir, METRICS_FILE);
+    const from = { step: method.step, epoch: method.epoch };
+    let metrics: MetricsLog | undefined;
+    const begin = () => {
+      if (!resumed) {
+        clearRun(dir);
+        if (fitted) writeStandardizer(dir, fitted);
+        if (ds.schema) writeCsvSchema(dir, ds.schema);
+      }
+      writeFileAtomic(path.join(dir, RUN_FILE), JSON.stringify(run, null, 2) + '\n');
+      metrics = new MetricsLog(metricsFile, resumed ? from : undefined);
+    };
+    // Plot history: a resumed run's records up to its checkpoint; a new run starts empty.
+    const history = resumed ? recordsUpTo(readMetrics(metricsFile), from) : [];
     const plotSteps = history.filter((r) => r.type === 'step').map((r) => ({ x: r.step / stepsPerEpoch, loss: r.loss }));
     const plotEpochs = history.flatMap((r) => (r.type === 'epoch' ? [{ epoch: r.epoch, loss: r.loss, knn: r.knnAccuracy }] : []));
     const title = `imix ${method.name}${method.mix.kind !== 'none' ? ` + ${method.mix.kind}` : ''} on ${path.basename(run.data.data ?? BUNDLED)}`;
@@ -332,13 +358,14 @@ export async function train(o: TrainOptions, given: Set<string>): Promise<number
     let secPerStep = NaN;
     let last = performance.now();
     const onStep = (e: StepEvent) => {
+      if (!metrics) begin();
       const now = performance.now();
       const dt = (now - last) / 1000;
       last = now;
       secPerStep = Number.isNaN(secPerStep) ? dt : 0.9 * secPerStep + 0.1 * dt;
       const epoch = e.epoch + 1;
       if (e.step % run.logEvery === 0 || e.step === endStep)
-        metrics.write({ type: 'step', step: e.step, epoch, loss: e.loss, lr: e.lr, throughput: Math.round(e.throughput * 10) / 10 });
+        metrics!.write({ type: 'step', step: e.step, epoch, loss: e.loss, lr: e.lr, throughput: Math.round(e.throughput * 10) / 10 });
       plotSteps.push({ x: e.step / stepsPerEpoch, loss: e.loss });
       epochLosses.push(e.loss);
       progress.update({
@@ -361,7 +388,7 @@ export async function train(o: TrainOptions, given: Set<string>): Promise<number
       epochLosses = [];
       haveAllLosses = true;
       e = { ...e, loss };
-      metrics.write({ type: 'epoch', epoch, step: e.step, loss: e.loss, seconds: Math.round(e.seconds * 1000) / 1000, ...(e.knnAccuracy !== undefined ? { knnAccuracy: e.knnAccuracy } : {}) });
+      metrics!.write({ type: 'epoch', epoch, step: e.step, loss: e.loss, seconds: Math.round(e.seconds * 1000) / 1000, ...(e.knnAccuracy !== undefined ? { knnAccuracy: e.knnAccuracy } : {}) });
       plotEpochs.push({ epoch, loss: e.loss, knn: e.knnAccuracy });
       writePlot();
       say(`epoch ${epoch}/${run.epochs}  loss ${formatLoss(e.loss)}${e.knnAccuracy !== undefined ? `  kNN ${e.knnAccuracy.toFixed(4)}` : ''}  ${formatDuration(e.seconds)}`);
@@ -385,10 +412,10 @@ export async function train(o: TrainOptions, given: Set<string>): Promise<number
       fitDone = true;
       // The SIGINT listener stays until the process exits: a late second Ctrl-C
       // then still exits with 130 instead of the default signal death.
-      metrics.close();
+      metrics?.close();
       progress.end();
     }
-    writePlot();
+    if (metrics) writePlot();
     const secs = (performance.now() - t0) / 1000;
     const lastLoss = result.losses.length ? result.losses[result.losses.length - 1]! : NaN;
     if (result.stopped === 'aborted') {
