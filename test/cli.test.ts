@@ -586,6 +586,35 @@ describe('imix on tables: CSV and NPY', () => {
     expect(fs.existsSync(path.join(tmp, 'runX'))).toBe(false);
   });
 
+  it('embed reads new CSV rows without labels: the label column left out, empty, or of an unseen class', () => {
+    const run = path.join(tmp, 'runCsv'); // --label-column kind (the last column), --categorical color
+    const lines = fs.readFileSync(path.join(tmp, 'table.csv'), 'utf8').trim().split('\n').slice(0, 21);
+    const variants: Record<string, string[]> = {
+      labelled: lines,
+      nolabel: lines.map((l) => l.slice(0, l.lastIndexOf(','))),
+      empty: lines.map((l, i) => (i === 0 ? l : l.slice(0, l.lastIndexOf(',') + 1))),
+      unseen: lines.map((l, i) => (i === 0 ? l : l.slice(0, l.lastIndexOf(',') + 1) + 'wolf')),
+    };
+    const feats: Record<string, Float32Array> = {};
+    for (const [name, rows] of Object.entries(variants)) {
+      const csv = path.join(tmp, `rows-${name}.csv`), out = path.join(tmp, 'out', `rows-${name}.npy`);
+      fs.writeFileSync(csv, rows.join('\n') + '\n');
+      const e = imix(['embed', run, '--data', csv, '--out', out]);
+      expect(e.code, `${name}: ${e.stderr}`).toBe(0);
+      expect(e.stderr).toContain('20 x 16');
+      feats[name] = readNpy(out).data;
+    }
+    // The label never reaches the encoder: every variant has the labelled rows' features.
+    for (const name of ['nolabel', 'empty', 'unseen']) expect(feats[name], name).toEqual(feats.labelled);
+    // The feature columns still follow the run's schema.
+    const short = path.join(tmp, 'rows-short.csv');
+    fs.writeFileSync(short, variants.nolabel!.map((l) => l.slice(0, l.lastIndexOf(','))).join('\n') + '\n');
+    expectOneLineError(imix(['embed', run, '--data', short, '--out', path.join(tmp, 'out', 'rows-short.npy')]), 1, /rows-short\.csv:1: 4 columns, but the schema \(from the training file\) has 6 \(5 without the label column "kind"\)/);
+    const renamed = path.join(tmp, 'rows-renamed.csv');
+    fs.writeFileSync(renamed, ['x0,x1,colour,x2,x3', ...variants.nolabel!.slice(1)].join('\n') + '\n');
+    expectOneLineError(imix(['embed', run, '--data', renamed, '--out', path.join(tmp, 'out', 'rows-renamed.npy')]), 1, /header does not match the schema: column 2 is "colour", expected "color"/);
+  });
+
   it('image views on table data: one line naming --views, before training', () => {
     const out = path.join(tmp, 'runImgCsv');
     expectOneLineError(

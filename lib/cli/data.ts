@@ -101,12 +101,16 @@ function hasTestSplit(dir: string): boolean {
   }
 }
 
-/**
- * Resolves the data options into datasets. Throws a CliError (exit 1) for a
- * missing path and a UsageError (exit 2) for options that do not fit the
- * data; the library's DataError messages (truncated or malformed files,
- * naming the file and, for tables, the line) pass through.
- */
+/** How `resolveData` reads the data, beyond what the user named. */
+export interface ReadOptions {
+  /**
+   * CSV read through a schema with a label column: the column may be left
+   * out, empty or hold unseen classes, and no labels are read (`embed`
+   * writes features only, so new unlabelled rows must do).
+   */
+  ignoreLabel?: boolean;
+}
+
 /** Index of column `ref` among the schema's columns, or undefined. */
 function schemaColumn(schema: CsvSchema, ref: ColumnRef): number | undefined {
   const n = schema.columns.length;
@@ -128,7 +132,13 @@ function checkAgainstSchema(spec: DataSpec, schema: CsvSchema): void {
   }
 }
 
-export function resolveData(spec: DataSpec, csvSchema?: CsvSchema): ResolvedData {
+/**
+ * Resolves the data options into datasets. Throws a CliError (exit 1) for a
+ * missing path and a UsageError (exit 2) for options that do not fit the
+ * data; the library's DataError messages (truncated or malformed files,
+ * naming the file and, for tables, the line) pass through.
+ */
+export function resolveData(spec: DataSpec, csvSchema?: CsvSchema, read: ReadOptions = {}): ResolvedData {
   const src = spec.data ?? BUNDLED;
   if (isBundled(src)) {
     if (spec.labels) throw new UsageError(`--labels: the bundled ${BUNDLED} data has its own labels`);
@@ -177,6 +187,7 @@ export function resolveData(spec: DataSpec, csvSchema?: CsvSchema): ResolvedData
   if (csvSchema) {
     // Encoded exactly as the run's training CSV: its columns, categories and label classes.
     options.schema = csvSchema;
+    if (read.ignoreLabel) options.ignoreLabel = true;
   } else {
     if (spec.labelColumn !== undefined) options.label = spec.labelColumn;
     if (spec.categorical?.length) options.categorical = spec.categorical;

@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { data } from '../index';
 import { writeFileAtomic } from '../io/atomic';
-import { type DataSpec, type ResolvedData, BUNDLED, resolveData } from './data';
+import { type DataSpec, type ReadOptions, type ResolvedData, BUNDLED, resolveData } from './data';
 import { CliError } from './errors';
 
 type Dataset = data.Dataset;
@@ -105,7 +105,7 @@ export function runStandardizes(dir: string, recorded: 'on' | 'off' | undefined)
  * Reads `spec` as the run in `dir` reads data: CSV through the run's schema,
  * features through the run's saved standardizer.
  */
-export function resolveRunData(dir: string, spec: DataSpec, standardize: boolean): ResolvedData {
-  const ds = resolveData(spec, readCsvSchema(dir));
+export function resolveRunData(dir: string, spec: DataSpec, standardize: boolean, read: ReadOptions = {}): ResolvedData {
+  const ds = resolveData(spec, readCsvSchema(dir), read);
   return standardize ? standardizeData(ds, readStandardizer(dir), spec.data ?? BUNDLED) : ds;
 }

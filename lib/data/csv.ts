@@ -268,6 +268,14 @@ export interface CsvOptions {
   schema?: CsvSchema;
   /** With a schema, a category it does not know: `'error'` (default) or `'ignore'` (an all-zero one-hot). An unknown label class is always an error. */
   unknownCategory?: 'error' | 'ignore';
+  /**
+   * With a schema that has a label column: read new, unlabelled rows (e.g. to
+   * embed them). The label column may be left out of the file (one column
+   * fewer than the schema), or its cells may be empty or hold classes the
+   * schema does not know; they are not read, and the dataset has no labels.
+   * The returned schema describes the file as read (no label column).
+   */
+  ignoreLabel?: boolean;
   /** Dataset name; default the file's base name. */
   name?: string;
 }
@@ -407,6 +415,8 @@ class TableBuilder {
   private rows = 0;
   private firstLine = 1;
   private readonly numericNA: boolean;
+  /** The schema the file is encoded with: `o.schema`, or with `ignoreLabel` its variant without a label (from setup()). */
+  private schema: CsvSchema | undefined;
 
   constructor(
     private readonly source: string,
@@ -436,7 +446,9 @@ class TableBuilder {
   private setup(): void {
     const o = this.o, src = this.source;
     const first = this.pending[0]!, second = this.pending[1];
-    const schema = o.schema;
+    // ignoreLabel: the schema without its label, the column left out when the file has one column fewer.
+    const schema = o.schema && o.ignoreLabel && o.schema.label !== null ? withoutLabel(o.schema, first.fields.length === o.schema.columns.length - 1) : o.schema;
+    this.schema = schema;
     let header = schema ? (o.header === undefined || o.header === 'auto' ? schema.header : o.header) : (o.header ?? 'auto');
     if (header !== true && header !== false && header !== 'auto') throw new ArgumentError(`header: expected true, false or 'auto', got ${String(header)}`);
     if (header === 'auto') {
@@ -459,8 +471,10 @@ class TableBuilder {
     const roles: Role[] = new Array<Role>(ncol).fill(Role.Numeric);
 
     if (schema) {
-      if (schema.columns.length !== ncol)
-        throw new DataError(`${src}:${first.line}: ${ncol} columns, but the schema (from the training file) has ${schema.columns.length}: ${schema.columns.join(', ')}`);
+      if (schema.columns.length !== ncol) {
+        const s0 = o.schema!, label = s0.label !== null && o.ignoreLabel ? ` (${s0.columns.length - 1} without the label column "${s0.columns[s0.label]}")` : '';
+        throw new DataError(`${src}:${first.line}: ${ncol} columns, but the schema (from the training file) has ${s0.columns.length}${label}: ${s0.columns.join(', ')}`);
+      }
       if (schema.header && names) {
         const bad = names.map((nm, j) => [nm, schema.columns[j]!, j] as const).filter(([a, b]) => a !== b);
         if (bad.length)
@@ -585,7 +599,7 @@ class TableBuilder {
       if (this.pending.length === 0) throw new DataError(`${this.source}: empty file (no records)`);
       this.setup();
     }
-    const src = this.source, o = this.o, schema = o.schema;
+    const src = this.source, o = this.o, schema = this.schema;
     if (this.rows === 0) throw new DataError(`${src}: no data rows${this.hasHeader ? ' (only a header)' : ''}`);
     const n = this.rows;
 
@@ -748,6 +762,24 @@ class TableBuilder {
   }
 }
 
+/**
+ * `s` without its label: the label column ignored (`dropped` false) or, for
+ * a file that leaves it out, removed and the later column indices shifted
+ * down. Features and means stay: the label was never a feature.
+ */
+function withoutLabel(s: CsvSchema, dropped: boolean): CsvSchema {
+  const L = s.label!;
+  const unlabelled = { ...s, label: null, labelClasses: null, numClasses: null };
+  if (!dropped) return { ...unlabelled, ignored: [...s.ignored, L].sort((a, b) => a - b) };
+  const shift = (j: number) => (j > L ? j - 1 : j);
+  return {
+    ...unlabelled,
+    columns: s.columns.filter((_, j) => j !== L),
+    categorical: s.categorical.map((c) => ({ ...c, column: shift(c.column) })),
+    ignored: s.ignored.map(shift),
+  };
+}
+
 function checkOptions(o: CsvOptions): { delimiter: string; policy: MissingPolicy } {
   if (o === null || typeof o !== 'object') throw new ArgumentError('options: expected an object');
   const policy = o.missing ?? o.schema?.missing ?? 'error';
@@ -761,6 +793,8 @@ function checkOptions(o: CsvOptions): { delimiter: string; policy: MissingPolicy
     for (const k of ['label', 'categorical', 'ignore'] as const)
       if (o[k] !== undefined) throw new ArgumentError(`${k}: give either a schema or label/categorical/ignore, not both (the schema fixes the columns)`);
   }
+  if (o.ignoreLabel !== undefined && typeof o.ignoreLabel !== 'boolean') throw new ArgumentError(`ignoreLabel: expected a boolean, got ${String(o.ignoreLabel)}`);
+  if (o.ignoreLabel && o.schema === undefined) throw new ArgumentError('ignoreLabel: only with a schema (without one, leave out the label option)');
   const delimiter = o.delimiter ?? o.schema?.delimiter ?? ',';
   return { delimiter, policy };
 }

@@ -35,7 +35,8 @@ export async function embed(dir: string, o: EmbedOptions): Promise<number> {
   checkDevice(o.device);
   const { method } = await loadRun(dir, o.device);
   try {
-    const ds = resolveRunData(dir, runDataSpec(dir, o), runStandardizes(dir, readRunFile(dir)?.standardize));
+    // Labels are never written: CSV rows without (or with new) labels embed too.
+    const ds = resolveRunData(dir, runDataSpec(dir, o), runStandardizes(dir, readRunFile(dir)?.standardize), { ignoreLabel: true });
     const rows = o.split === 'test' ? ds.test : ds.train;
     if (!rows) throw new CliError(`--split test: ${ds.description} has no test split`);
     // resolveData limits the training split; --limit applies to the test split here.
