@@ -615,6 +615,49 @@ describe('imix on tables: CSV and NPY', () => {
     expectOneLineError(imix(['embed', run, '--data', renamed, '--out', path.join(tmp, 'out', 'rows-renamed.npy')]), 1, /header does not match the schema: column 2 is "colour", expected "color"/);
   });
 
+  it('--missing mean|zero fills missing CSV cells with the training means, saved for eval, embed and --resume', () => {
+    // table.csv with x1 missing in every 7th row.
+    const lines = fs.readFileSync(path.join(tmp, 'table.csv'), 'utf8').trim().split('\n');
+    const withNA = (rows: string[]) => rows.map((l, i) => (i > 0 && i % 7 === 0 ? l.split(',').map((c, j) => (j === 1 ? 'NA' : c)).join(',') : l));
+    const na = path.join(tmp, 'table-na.csv');
+    fs.writeFileSync(na, withNA(lines).join('\n') + '\n');
+    const out = path.join(tmp, 'runNA');
+    const args = ['train', '--data', na, '--label-column', 'kind', '--categorical', 'color', ...tiny, '--out', out];
+    expectOneLineError(imix(args), 1, /table-na\.csv: 42 missing cells: column 1 \("x1"\): 42 missing \(lines 8, 15, .*\)\. Pass --missing mean or --missing zero to fill them\.$/);
+    expect(fs.existsSync(out)).toBe(false);
+    const r = imix([...args, '--missing', 'mean']);
+    expect(r.code, r.stderr).toBe(0);
+    const schema = JSON.parse(fs.readFileSync(path.join(out, 'csv-schema.json'), 'utf8'));
+    expect(schema.missing).toBe('mean');
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'run.json'), 'utf8')).data.missing).toBe('mean');
+    // Other rows with missing cells get the training mean of x1, not their own: rows of one
+    // kind only (x1 near 3 for 'dog', near 0 otherwise) with x1 missing, and the same rows
+    // with the training mean written in.
+    const dogs = lines.filter((l, i) => i > 0 && l.endsWith(',dog')).slice(0, 20);
+    const dogNA = path.join(tmp, 'dogs-na.csv'), dogMean = path.join(tmp, 'dogs-mean.csv');
+    fs.writeFileSync(dogNA, [lines[0], ...dogs.map((l) => l.split(',').map((c, j) => (j === 1 ? '' : c)).join(','))].join('\n') + '\n');
+    fs.writeFileSync(dogMean, [lines[0], ...dogs.map((l) => l.split(',').map((c, j) => (j === 1 ? String(schema.means[1]) : c)).join(','))].join('\n') + '\n');
+    const fa = path.join(tmp, 'out', 'dogs-na.npy'), fb = path.join(tmp, 'out', 'dogs-mean.npy');
+    for (const [data, f] of [[dogNA, fa], [dogMean, fb]] as const) {
+      const e = imix(['embed', out, '--data', data, '--out', f]);
+      expect(e.code, e.stderr).toBe(0);
+    }
+    expect(readNpy(fa).data).toEqual(readNpy(fb).data);
+    // embed of the run's own data and --resume read with the saved policy.
+    expect(imix(['embed', out, '--out', path.join(tmp, 'out', 'na-own.npy')]).code).toBe(0);
+    const rs = imix(['train', '--resume', out, '--epochs', '2']);
+    expect(rs.code, rs.stderr).toBe(0);
+    expectOneLineError(imix(['train', '--resume', out, '--missing', 'zero']), 2, /--missing cannot be given with --resume/);
+    // zero, the choices, and non-CSV data.
+    const z = imix([...args.slice(0, -1), path.join(tmp, 'runNA0'), '--missing', 'zero']);
+    expect(z.code, z.stderr).toBe(0);
+    expect(JSON.parse(fs.readFileSync(path.join(tmp, 'runNA0', 'csv-schema.json'), 'utf8')).missing).toBe('zero');
+    expectOneLineError(imix([...args, '--missing', 'median']), 2, /--missing <policy>.*'median' is invalid.*error, mean, zero/);
+    expectOneLineError(imix(['train', '--missing', 'mean', ...tiny, '--out', path.join(tmp, 'runX')]), 2, /--missing: only for CSV\/TSV data/);
+    // A run trained without --missing keeps refusing missing cells, and says how to change that.
+    expectOneLineError(imix(['embed', path.join(tmp, 'runCsv'), '--data', dogNA, '--out', fa]), 1, /dogs-na\.csv: 20 missing cells: .*The run's csv-schema\.json says --missing error; train with --missing mean or zero to fill them\.$/);
+  });
+
   it('image views on table data: one line naming --views, before training', () => {
     const out = path.join(tmp, 'runImgCsv');
     expectOneLineError(

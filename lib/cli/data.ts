@@ -1,8 +1,8 @@
 /**
  * Where the CLI's data comes from. ONE function, `resolveData`, turns the
- * `--data` / `--labels` / `--label-column` / `--categorical` / `--limit`
- * options into a training split and, where there is one, a labelled test
- * split. Every format is read by the library's loader
+ * `--data` / `--labels` / `--label-column` / `--categorical` / `--missing` /
+ * `--limit` options into a training split and, where there is one, a
+ * labelled test split. Every format is read by the library's loader
  * (`data.loadDataset`); this module adds the CLI's policy: the bundled data
  * and IDX directories bring their test split, `--limit` cuts the training
  * split, options that do not fit the data are usage errors, and a missing
@@ -16,6 +16,7 @@ import { CliError, UsageError } from './errors';
 type Dataset = data.Dataset;
 type LoadedDataset = data.LoadedDataset;
 type ColumnRef = data.ColumnRef;
+type MissingPolicy = data.MissingPolicy;
 type CsvSchema = NonNullable<LoadedDataset['schema']>;
 
 /** How the user named the data (recorded as is in run.json). */
@@ -28,6 +29,8 @@ export interface DataSpec {
   labelColumn?: ColumnRef;
   /** CSV/TSV: columns to one-hot encode. */
   categorical?: ColumnRef[];
+  /** CSV/TSV: missing cells are an error (default), or filled with the feature's mean or 0. */
+  missing?: MissingPolicy;
   /** Use only the first N training rows. */
   limit?: number;
 }
@@ -64,19 +67,24 @@ function count(t: Dataset, all: Dataset): string {
 }
 
 function csvOnly(spec: DataSpec, what: string): void {
-  const flag = spec.labelColumn !== undefined ? '--label-column' : spec.categorical?.length ? '--categorical' : undefined;
+  const flag = spec.labelColumn !== undefined ? '--label-column' : spec.categorical?.length ? '--categorical' : spec.missing !== undefined ? '--missing' : undefined;
   if (flag) throw new UsageError(`${flag}: only for CSV/TSV data, and ${what}`);
 }
 
-/** Library messages about CSV options name the CLI flags instead. */
-function withFlags(e: unknown): unknown {
+/** Library messages about CSV options name the CLI flags instead (`options`: those the file was loaded with). */
+function withFlags(e: unknown, options: data.LoadOptions): unknown {
   if (e instanceof ArgumentError && /^labels: a CSV file/.test(e.message))
     return new UsageError('--labels: not used with CSV/TSV data; name its label column with --label-column');
   if (e instanceof ArgumentError || e instanceof DataError) {
     const m = e.message
       .replace(/(^|: )label: /, '$1--label-column: ')
       .replace(/(^|: )categorical: /, '$1--categorical: ')
-      .replace(/; pass unknownCategory: 'ignore' to encode it as all zeros$/, ' (the run\'s csv-schema.json)'); // no CLI option for it
+      .replace(/; pass unknownCategory: 'ignore' to encode it as all zeros$/, ' (the run\'s csv-schema.json)') // no CLI option for it
+      .replace(
+        / Pass missing: 'mean' or 'zero' to fill them\.$/,
+        // With a schema the policy is the run's, set by `imix train --missing`.
+        options.schema ? ` The run's csv-schema.json says --missing ${options.schema.missing}; train with --missing mean or zero to fill them.` : ' Pass --missing mean or --missing zero to fill them.',
+      );
     if (m !== e.message) return e instanceof ArgumentError ? new UsageError(m) : new CliError(m);
   }
   return e;
@@ -86,7 +94,7 @@ function load(src: string, options: data.LoadOptions): LoadedDataset {
   try {
     return data.loadDataset(src, options);
   } catch (e) {
-    throw withFlags(e);
+    throw withFlags(e, options);
   }
 }
 
@@ -185,12 +193,13 @@ export function resolveData(spec: DataSpec, csvSchema?: CsvSchema, read: ReadOpt
   const options: data.LoadOptions = {};
   if (spec.labels !== undefined) options.labels = spec.labels;
   if (csvSchema) {
-    // Encoded exactly as the run's training CSV: its columns, categories and label classes.
+    // Encoded exactly as the run's training CSV: its columns, categories, label classes and missing-cell policy.
     options.schema = csvSchema;
     if (read.ignoreLabel) options.ignoreLabel = true;
   } else {
     if (spec.labelColumn !== undefined) options.label = spec.labelColumn;
     if (spec.categorical?.length) options.categorical = spec.categorical;
+    if (spec.missing !== undefined) options.missing = spec.missing;
   }
   const train = load(src, options);
   if (train.format !== 'csv') csvOnly(spec, `${src} is ${train.format === 'npy' ? 'an NPY' : 'an IDX'} file`);

@@ -87,6 +87,13 @@ export function buildProgram(run: (code: number) => void): Command {
     2,
   )
     .addOption(
+      new Option('--missing <policy>', "CSV/TSV --data: missing cells ('', NA, N/A, ?) are an 'error' (default), or filled with the feature's training 'mean' or 'zero' (saved in the run's csv-schema.json)").choices([
+        'error',
+        'mean',
+        'zero',
+      ]),
+    )
+    .addOption(
       new Option('--standardize <mode>', "standardize each feature with the training split's mean and std (saved in the run as standardizer.json): 'auto' (on for non-image data, off for [C, H, W] images), 'on' or 'off'")
         .choices(['auto', 'on', 'off'])
         .default('auto'),

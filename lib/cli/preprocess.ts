@@ -4,7 +4,8 @@
  *   standardizer.json  per-feature mean and std, fitted on the training split
  *                      (after --limit) when `--standardize` is on
  *   csv-schema.json    the CSV schema of the training file (columns,
- *                      categories, label classes), for CSV data
+ *                      categories, label classes, the missing-cell policy
+ *                      and the training means it fills), for CSV data
  * Both are written atomically and only ever read back, never refitted.
  * @module
  */

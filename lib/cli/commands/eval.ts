@@ -51,7 +51,7 @@ export function runDataSpec(dir: string, o: Omit<DataSpec, 'data'> & { data?: st
   if (flag) throw new UsageError(`${flag}: only with --data (the run's own data is read as it was for training)`);
   const run = readRunFile(dir);
   const d = run?.data ?? { data: BUNDLED };
-  return { data: d.data, labels: d.labels, labelColumn: d.labelColumn, categorical: d.categorical, limit: o.limit };
+  return { data: d.data, labels: d.labels, labelColumn: d.labelColumn, categorical: d.categorical, missing: d.missing, limit: o.limit };
 }
 
 export async function evaluate(dir: string, o: EvalOptions): Promise<number> {

@@ -70,6 +70,7 @@ export interface TrainOptions {
   labels?: string;
   labelColumn?: ColumnRefData;
   categorical?: ColumnRefData[];
+  missing?: DataSpec['missing'];
   limit?: number;
   standardize: StandardizeMode;
   out: string;
@@ -119,6 +120,7 @@ export function readRunFile(dir: string): RunFile | null {
     ['knnEvery', r.knnEvery, r.knnEvery === undefined || int(r.knnEvery, 0), 'an integer >= 0'],
     ['data', r.data, !!r.data && typeof r.data === 'object', 'an object'],
     ['data.limit', r.data?.limit, r.data?.limit === undefined || int(r.data.limit, 2), 'an integer >= 2'],
+    ['data.missing', r.data?.missing, r.data?.missing === undefined || ['error', 'mean', 'zero'].includes(r.data.missing), "'error', 'mean' or 'zero'"],
     ['standardize', r.standardize, r.standardize === undefined || r.standardize === 'on' || r.standardize === 'off', "'on' or 'off'"],
   ];
   const bad = checks.find(([, , ok]) => !ok);
@@ -231,6 +233,7 @@ export async function train(o: TrainOptions, given: Set<string>): Promise<number
         ...(o.labels ? { labels: path.resolve(o.labels) } : {}),
         ...(o.labelColumn !== undefined ? { labelColumn: o.labelColumn } : {}),
         ...(o.categorical?.length ? { categorical: o.categorical } : {}),
+        ...(o.missing !== undefined ? { missing: o.missing } : {}),
         ...(o.limit !== undefined ? { limit: o.limit } : {}),
       },
       epochs: o.epochs,
