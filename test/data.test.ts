@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { DataError, ShapeError } from '../lib/errors';
+import { ArgumentError, DataError, ShapeError } from '../lib/errors';
 import { Standardizer, checkDataset, fashionMnist, fromArray, subset } from '../lib/data/dataset';
 import { parseIdx, readIdx } from '../lib/data/idx';
 import { loadSafetensors, saveSafetensors } from '../lib/io/safetensors';
@@ -67,6 +67,26 @@ describe('Standardizer', () => {
 
 describe('Dataset checks', () => {
   const ds = fromArray(new Float32Array(12).map((_, i) => i), [3], { labels: Int32Array.from([0, 1, 2, 1]) });
+  it('fromArray rejects non-finite features and labels that are not class indices, naming the first', () => {
+    const x = new Float32Array(12).map((_, i) => i);
+    x[7] = NaN;
+    expect(() => fromArray(x, [3])).toThrow(/x: row 2, feature 1 is NaN; features must be finite/);
+    x[7] = 0;
+    x[11] = -Infinity;
+    expect(() => fromArray(x, [3])).toThrow(DataError);
+    x[11] = 0;
+    expect(() => fromArray(x, [3], { labels: [0, 1, 0.5, 1] })).toThrow(/labels: entry 2 is 0.5; labels must be class indices/);
+    expect(() => fromArray(x, [3], { labels: Int32Array.from([0, -1, 0, 1]) })).toThrow(/labels: entry 1 is -1/);
+    expect(() => fromArray(x, [3], { labels: [0, 1, NaN, 1] })).toThrow(DataError);
+    expect(() => fromArray(x, [3], { labels: 3 as never })).toThrow(ArgumentError);
+    // Plain arrays of class indices become an Int32Array.
+    const ok = fromArray(x, [3], { labels: [0, 2, 1, 2] });
+    expect(ok.labels).toEqual(Int32Array.from([0, 2, 1, 2]));
+    expect(ok.numClasses).toBe(3);
+    // A hand-made dataset is checked the same way where it is used (fit, embed, ...).
+    expect(() => checkDataset({ ...ok, x: Float32Array.from([...ok.x.slice(0, 11), Infinity]) }, 'train')).toThrow(/train: row 3, feature 2 is Infinity/);
+    expect(() => checkDataset({ ...ok, labels: Int32Array.from([0, 0, -2, 0]) }, 'train')).toThrow(/train.labels: entry 2 is -2/);
+  });
   it('fromArray rejects non-positive or fractional sample dimensions', () => {
     expect(() => fromArray(new Float32Array(12), [-2, -3])).toThrow(/sampleShape: expected a non-empty list of positive integers/);
     expect(() => fromArray(new Float32Array(12), [])).toThrow(ShapeError);

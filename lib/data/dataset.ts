@@ -29,10 +29,29 @@ function checkSampleShape(sampleShape: unknown, what: string): asserts sampleSha
 }
 
 /**
+ * The first NaN or ±Infinity feature is a DataError naming its row and
+ * column (`what` names the array). Such values would train to a NaN loss,
+ * blamed on the learning rate, and embed silently to NaN features.
+ */
+export function checkFiniteFeatures(x: Float32Array, features: number, what: string): void {
+  for (let i = 0; i < x.length; i++)
+    if (!Number.isFinite(x[i]!)) throw new DataError(`${what}: row ${Math.floor(i / features)}, feature ${i % features} is ${x[i]}; features must be finite`);
+}
+
+/** Labels are class indices: integers in [0, 2^31); the first other value is a DataError. */
+function checkLabelValues(labels: ArrayLike<number>, what: string): void {
+  for (let i = 0; i < labels.length; i++) {
+    const v = labels[i]!;
+    if (!(Number.isInteger(v) && v >= 0 && v < 2 ** 31))
+      throw new DataError(`${what}: entry ${i} is ${v}; labels must be class indices (non-negative integers)`);
+  }
+}
+
+/**
  * Checks that `ds` is a consistent Dataset (datasets are plain objects, so a
  * hand-made one can disagree with itself): a Float32Array `x` of exactly
- * `n × prod(sampleShape)` values and, if present, one Int32Array label per row.
- * `what` names the argument in the error.
+ * `n × prod(sampleShape)` finite values and, if present, one non-negative
+ * Int32Array label per row. `what` names the argument in the error.
  */
 export function checkDataset(ds: Dataset, what = 'data'): void {
   if (!ds || typeof ds !== 'object' || !(ds.x instanceof Float32Array))
@@ -45,28 +64,39 @@ export function checkDataset(ds: Dataset, what = 'data'): void {
   if (ds.labels !== undefined) {
     if (!(ds.labels instanceof Int32Array)) throw new ArgumentError(`${what}.labels: expected an Int32Array`);
     if (ds.labels.length !== ds.n) throw new ShapeError(`${what}.labels: ${ds.labels.length} labels for ${ds.n} rows`);
+    checkLabelValues(ds.labels, `${what}.labels`);
   }
+  checkFiniteFeatures(ds.x, f, what);
 }
 
-/** Builds a dataset from a Float32Array, checking the sizes. */
-export function fromArray(x: Float32Array, sampleShape: number[], options: { labels?: Int32Array; name?: string } = {}): Dataset {
-  if (!(x instanceof Float32Array)) throw new DataError('x: expected a Float32Array');
+/**
+ * Builds a dataset from a Float32Array, checking the sizes and values:
+ * features must be finite, labels (an Int32Array or any array of numbers)
+ * non-negative integers. `numClasses` is the largest label + 1.
+ */
+export function fromArray(x: Float32Array, sampleShape: number[], options: { labels?: ArrayLike<number>; name?: string } = {}): Dataset {
+  return makeDataset(x, sampleShape, options.labels, options.name ?? 'array', 'x', 'labels');
+}
+
+/** fromArray, with `xWhat` and `labelsWhat` naming the features and labels (argument names, or files) in errors. */
+function makeDataset(x: Float32Array, sampleShape: number[], labelValues: ArrayLike<number> | undefined, name: string, xWhat: string, labelsWhat: string): Dataset {
+  if (!(x instanceof Float32Array)) throw new DataError(`${xWhat}: expected a Float32Array`);
   checkSampleShape(sampleShape, 'sampleShape');
   const f = sampleShape.reduce((a, b) => a * b, 1);
   if (x.length % f !== 0) throw new ShapeError(`sampleShape: [${sampleShape.join(', ')}] does not divide ${x.length} values`);
   const n = x.length / f;
-  const labels = options.labels;
-  if (labels && labels.length !== n) throw new ShapeError(`labels: ${labels.length} labels for ${n} rows`);
+  checkFiniteFeatures(x, f, xWhat);
+  let labels: Int32Array | undefined;
   let numClasses: number | undefined;
-  if (labels) {
-    let max = -1;
-    for (const l of labels) {
-      if (l < 0) throw new DataError(`labels: negative label ${l}`);
-      if (l > max) max = l;
-    }
-    numClasses = max + 1;
+  if (labelValues !== undefined) {
+    if (labelValues === null || typeof labelValues !== 'object' || typeof labelValues.length !== 'number')
+      throw new ArgumentError(`${labelsWhat}: expected an Int32Array or an array of class indices`);
+    if (labelValues.length !== n) throw new ShapeError(`${labelsWhat}: ${labelValues.length} labels for ${n} rows`);
+    checkLabelValues(labelValues, labelsWhat);
+    labels = labelValues instanceof Int32Array ? labelValues : Int32Array.from(labelValues);
+    numClasses = labels.reduce((m, v) => Math.max(m, v), -1) + 1;
   }
-  return { x, n, sampleShape: [...sampleShape], labels, numClasses, name: options.name ?? 'array' };
+  return { x, n, sampleShape: [...sampleShape], labels, numClasses, name };
 }
 
 /**
@@ -80,15 +110,15 @@ export function loadIdxDataset(images: string, labels?: string, options: { name?
   const scale = img.data instanceof Uint8Array ? 1 / 255 : 1;
   const x = new Float32Array(img.data.length);
   for (let i = 0; i < x.length; i++) x[i] = (img.data[i] as number) * scale;
-  let lab: Int32Array | undefined;
+  let lab: ArrayLike<number> | undefined;
   if (labels) {
     const l = readIdx(labels);
     if (l.dims.length !== 1 || l.dims[0] !== n)
       throw new DataError(`${labels}: expected ${n} labels to match ${path.basename(images)}, got dims [${l.dims.join(', ')}]`);
-    lab = Int32Array.from(l.data as ArrayLike<number>);
+    lab = l.data as ArrayLike<number>; // checked to be class indices (a float IDX file may hold others)
   }
   const sampleShape = rest.length === 2 ? [1, rest[0]!, rest[1]!] : rest;
-  return fromArray(x, sampleShape, { labels: lab, name: options.name ?? path.basename(images) });
+  return makeDataset(x, sampleShape, lab, options.name ?? path.basename(images), images, labels ?? 'labels');
 }
 
 /** Folder of the data bundled with the package. */

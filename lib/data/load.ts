@@ -10,7 +10,7 @@ import * as zlib from 'node:zlib';
 import { ArgumentError, DataError, ValueError } from '../errors';
 import { Generator } from '../random';
 import { type CsvOptions, type CsvSchema, loadCsv } from './csv';
-import { type Dataset, fashionMnist, featureCount, loadIdxDataset } from './dataset';
+import { type Dataset, checkFiniteFeatures, fashionMnist, featureCount, loadIdxDataset } from './dataset';
 import { readIdx } from './idx';
 import { readNpy, readNpyLabels } from './npy';
 
@@ -106,12 +106,6 @@ function formatOf(file: string): DataFormat {
   return sniff(file);
 }
 
-function checkFinite(ds: Dataset, source: string): void {
-  const x = ds.x, F = featureCount(ds);
-  for (let i = 0; i < x.length; i++)
-    if (!Number.isFinite(x[i]!)) throw new DataError(`${source}: row ${Math.floor(i / F)}, feature ${i % F} is ${x[i]}; features must be finite`);
-}
-
 function reshape<T extends Dataset>(ds: T, shape: number[] | undefined, source: string): T {
   if (shape === undefined) return ds;
   if (!Array.isArray(shape) || shape.length === 0 || shape.some((d) => !Number.isInteger(d) || d < 1))
@@ -137,7 +131,7 @@ function loadNpyDataset(file: string, o: LoadOptions): LoadedDataset {
     numClasses = l.reduce((m, v) => Math.max(m, v), -1) + 1;
   }
   const ds: LoadedDataset = { x: a.data, n, sampleShape, labels, numClasses, name: o.name ?? path.basename(file), format: 'npy', source: file };
-  checkFinite(ds, file);
+  checkFiniteFeatures(ds.x, featureCount(ds), file);
   return ds;
 }
 
@@ -224,8 +218,7 @@ export function loadDataset(spec: string, options: LoadOptions = {}): LoadedData
     case 'npy':
       return reshape(loadNpyDataset(file, o), o.sampleShape, file);
     case 'idx': {
-      const ds = loadIdxDataset(file, o.labels, { name: o.name });
-      checkFinite(ds, file);
+      const ds = loadIdxDataset(file, o.labels, { name: o.name }); // checks the values, naming the files
       return reshape({ ...ds, format: 'idx', source: file }, o.sampleShape, file);
     }
     case 'bundled': {
