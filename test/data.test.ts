@@ -59,6 +59,26 @@ describe('Standardizer', () => {
     expect(out[2]).toBeCloseTo(0, 6);
     expect(out[1]).toBe(0); // constant feature
   });
+  it('gives a feature constant in the fitted split scale 1, so other data is not blown up', () => {
+    // Column 1 is constant (5) in training; column 2 is constant up to float32 rounding of a large value.
+    const big = Math.fround(1e6), bigger = Math.fround(1e6 + 0.0625); // one float32 step apart
+    const s = Standardizer.fit(fromArray(Float32Array.from([1, 5, big, 2, 5, bigger, 3, 5, big, 4, 5, big]), [3]));
+    expect(s.std[1]).toBe(1);
+    expect(s.std[2]).toBe(1);
+    expect(s.std[0]).toBeCloseTo(Math.sqrt(1.25), 6);
+    // A test row off the training value by 1 stays 1 away, not 1e6.
+    const out = s.apply(Float32Array.from([2.5, 6, big + 1]));
+    expect(out[0]).toBeCloseTo(0, 6);
+    expect(out[1]).toBeCloseTo(1, 6);
+    expect(Math.abs(out[2]!)).toBeLessThan(2);
+    // Small but genuinely varying values are still standardized (only the scale relative to the values counts).
+    const tiny = Standardizer.fit(fromArray(Float32Array.from([1e-9, 2e-9, 3e-9]), [1]));
+    expect(tiny.std[0]).toBeCloseTo(Math.sqrt(2 / 3) * 1e-9, 15);
+    // An all-zero column too.
+    expect(Standardizer.fit(fromArray(new Float32Array(4), [2])).std).toEqual(Float32Array.from([1, 1]));
+    // Saved statistics from before (σ = 1e-6 for constant features) still load, as they were.
+    expect(Standardizer.from([5], [1e-6]).std[0]).toBe(Math.fround(1e-6));
+  });
   it('rejects data that disagrees with its own shape, and no rows', () => {
     expect(() => Standardizer.fit({ x: new Float32Array(5), n: 3, sampleShape: [2] })).toThrow(/ds: 3 rows of \[2\] need 6 values, x has 5/);
     expect(() => Standardizer.fit({ x: new Float32Array(0), n: 0, sampleShape: [2] })).toThrow(/no rows/);

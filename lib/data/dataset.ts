@@ -153,8 +153,19 @@ export function subset(ds: Dataset, start: number, end: number): Dataset {
 }
 
 /**
+ * A column whose standard deviation is at most this fraction of its largest
+ * magnitude is constant up to float32 rounding (a float32 holds about 7
+ * digits): such columns get scale 1, as scikit-learn's StandardScaler gives
+ * zero-variance ones, not a tiny σ that would blow other data's differences
+ * from the training value up a millionfold.
+ */
+const CONSTANT_COLUMN_TOLERANCE = 1e-6;
+
+/**
  * Per-feature standardization fitted on one split (the training split) and
- * applied to any: x' = (x − μ) / σ, with σ floored so constant features map to 0.
+ * applied to any: x' = (x − μ) / σ. A feature that is constant in the fitted
+ * split (up to float32 rounding) gets σ = 1: it maps to 0 there, and other
+ * data keeps its differences from that value unscaled.
  */
 export class Standardizer {
   private constructor(
@@ -162,14 +173,17 @@ export class Standardizer {
     readonly std: Float32Array,
   ) {}
 
-  static fit(ds: Pick<Dataset, 'x' | 'n' | 'sampleShape'>, minStd = 1e-6): Standardizer {
+  static fit(ds: Pick<Dataset, 'x' | 'n' | 'sampleShape'>): Standardizer {
     checkDataset({ x: ds.x, n: ds.n, sampleShape: ds.sampleShape, name: 'ds' }, 'ds'); // labels are not read
     if (ds.n === 0) throw new ValueError('ds: no rows to fit the standardization on');
     const f = featureCount(ds);
-    const mean = new Float64Array(f), m2 = new Float64Array(f);
+    const mean = new Float64Array(f), m2 = new Float64Array(f), maxAbs = new Float64Array(f);
     for (let i = 0; i < ds.n; i++) {
       const row = i * f;
-      for (let j = 0; j < f; j++) mean[j]! += ds.x[row + j]!;
+      for (let j = 0; j < f; j++) {
+        mean[j]! += ds.x[row + j]!;
+        maxAbs[j] = Math.max(maxAbs[j]!, Math.abs(ds.x[row + j]!));
+      }
     }
     for (let j = 0; j < f; j++) mean[j]! /= Math.max(ds.n, 1);
     for (let i = 0; i < ds.n; i++) {
@@ -180,11 +194,19 @@ export class Standardizer {
       }
     }
     const std = new Float32Array(f);
-    for (let j = 0; j < f; j++) std[j] = Math.max(Math.sqrt(m2[j]! / Math.max(ds.n, 1)), minStd);
+    for (let j = 0; j < f; j++) {
+      const sd = Math.sqrt(m2[j]! / ds.n);
+      // (A σ of denormal values can also round to 0 in float32: constant too.)
+      std[j] = sd <= CONSTANT_COLUMN_TOLERANCE * maxAbs[j]! || Math.fround(sd) === 0 ? 1 : sd;
+    }
     return new Standardizer(Float32Array.from(mean), std);
   }
 
-  /** A standardizer from saved statistics (e.g. a run folder's); std must be positive. */
+  /**
+   * A standardizer from saved statistics (e.g. a run folder's); std must be
+   * positive. Used as given: files saved before constant features got σ = 1
+   * hold σ = 1e-6 for them and still load, with their old scaling.
+   */
   static from(mean: ArrayLike<number>, std: ArrayLike<number>): Standardizer {
     if (mean.length !== std.length || mean.length === 0)
       throw new ShapeError(`std: ${std.length} values for ${mean.length} means`);
