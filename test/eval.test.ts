@@ -57,6 +57,30 @@ describe('knnPredict', () => {
     expect(() => evaluation.knnPredict(x, y, new Float32Array(5), 2, 2)).toThrow(ShapeError);
     expect(() => evaluation.knnPredict([0, 0] as never, y, x, 2, 2)).toThrow(ArgumentError);
   });
+  it('validates blockSize and temperature by name, and votes without overflow at a small temperature', () => {
+    const D = 5, C = 4;
+    const tr = clusters(300, D, C, 11, 2.5), te = clusters(70, D, C, 11, 2.5);
+    // blockSize 0 looped forever; -1 and 2.5 failed inside with an error about shape[0].
+    for (const blockSize of [0, -1, 2.5, NaN])
+      expect(() => evaluation.knnPredict(tr.x, tr.y, te.x, D, C, { blockSize })).toThrow(/blockSize: expected a positive integer/);
+    for (const temperature of [0, -1, Infinity, NaN])
+      expect(() => evaluation.knnPredict(tr.x, tr.y, te.x, D, C, { temperature })).toThrow(/temperature: expected a positive finite number/);
+    expect(() => evaluation.knnPredict(tr.x, tr.y, te.x, D, 1e9)).toThrow(/numClasses: 1000000000 classes is more than 16777216/);
+    // exp(sim/1e-6) is Infinity for every neighbour; the vote must still favour the nearest:
+    // as T → 0 the weighted vote becomes 1-nearest-neighbour.
+    const nearest = evaluation.knnPredict(tr.x, tr.y, te.x, D, C, { k: 1 });
+    expect(Array.from(evaluation.knnPredict(tr.x, tr.y, te.x, D, C, { k: 20, temperature: 1e-6 }))).toEqual(Array.from(nearest));
+    expect(Array.from(evaluation.knnPredict(tr.x, tr.y, te.x, D, C, { k: 20, temperature: 0.01 }))).toEqual(Array.from(knnReference(tr.x, tr.y, te.x, D, C, 20, 0.01)));
+  });
+});
+
+describe('accuracy', () => {
+  it('is the fraction of equal entries, and an error for arrays of different lengths', () => {
+    expect(evaluation.accuracy(Int32Array.from([1, 2, 3, 4]), Int32Array.from([1, 0, 3, 0]))).toBe(0.5);
+    expect(evaluation.accuracy(new Int32Array(0), new Int32Array(0))).toBe(0);
+    expect(() => evaluation.accuracy(new Int32Array(3), new Int32Array(5))).toThrow(/labels: 5 labels for 3 predictions/);
+    expect(() => evaluation.accuracy(new Int32Array(3), new Int32Array(5))).toThrow(ShapeError);
+  });
 });
 
 describe('linearProbe', () => {
