@@ -148,6 +148,81 @@ describe('misuse is a clear error before any work', () => {
   });
 });
 
+describe('fit again with another batch size or data', () => {
+  const rows = (n: number, seed = 1) => fromArray(new Float32Array(n * 6).map((_, i) => Math.sin(seed * 1.7 + i * 0.37)), [6]);
+  const data = rows(128);
+
+  it('at an epoch boundary any batch size or row count continues, with whole epochs', async () => {
+    const m = new NPair(tiny);
+    await m.fit(data, { epochs: 1, batchSize: 16 }); // 8 steps
+    // A larger batch: epoch 1 has 2 steps (it ran 0 and reported the old epoch's loss).
+    const larger = await m.fit(data, { epochs: 2, batchSize: 64 });
+    expect(larger.steps).toBe(2);
+    expect(larger.epochLosses[0]).toBeCloseTo((larger.losses[0]! + larger.losses[1]!) / 2, 12);
+    // A smaller batch: 8 steps (it sliced the order at negative offsets and threw).
+    const smaller = await m.fit(data, { epochs: 3, batchSize: 16 });
+    expect(smaller.steps).toBe(8);
+    // More rows: 512 / 32 = 16 steps.
+    expect((await m.fit(rows(512, 2), { epochs: 4, batchSize: 32 })).steps).toBe(16);
+    expect([m.epoch, m.step]).toEqual([4, 34]);
+    m.dispose();
+  });
+
+  it("the schedules follow the position in this fit's epochs", async () => {
+    const m = new NPair({ ...tiny, optimizer: { lr: 0.1 } });
+    await m.fit(data, { epochs: 1, batchSize: 32 }); // 4 steps of 32
+    const lrs: number[] = [];
+    await m.fit(data, { epochs: 2, batchSize: 16, onStep: (e) => lrs.push(e.lr) });
+    // Epoch 1 of 2 at 8 steps an epoch starts halfway down the cosine: lr/2, not at step 4 of 16.
+    expect(lrs[0]).toBeCloseTo(0.05, 12);
+    expect(lrs).toHaveLength(8);
+    m.dispose();
+  });
+
+  it('an unfinished epoch continues only with its batch size and row count, in memory and from a checkpoint', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'imix-partial-'));
+    const m = new NPair(tiny);
+    await m.fit(data, { epochs: 2, batchSize: 16, maxSteps: 5, checkpointDir: dir });
+    await expect(m.fit(data, { epochs: 2, batchSize: 64 })).rejects.toThrow(
+      /batchSize: epoch 0 was stopped after 5 of its 8 steps with batchSize 16; continue it with batchSize 16/,
+    );
+    await expect(m.fit(data, { epochs: 2, batchSize: 8 })).rejects.toThrow(ArgumentError);
+    await expect(m.fit(rows(200), { epochs: 2, batchSize: 16 })).rejects.toThrow(/data: epoch 0 was stopped after 5 of its 8 steps on a dataset of 128 rows, this one has 200/);
+    expect(m.step).toBe(5);
+    // The same checks after load (the checkpoint records the unfinished epoch).
+    const b = await new NPair(tiny).load(dir);
+    await expect(b.fit(data, { epochs: 2, batchSize: 32 })).rejects.toThrow(/batchSize: epoch 0 was stopped after 5/);
+    const rest = await b.fit(data, { epochs: 2, batchSize: 16 });
+    const rest0 = await m.fit(data, { epochs: 2, batchSize: 16 });
+    expect(rest.steps).toBe(11);
+    expect(rest.losses).toEqual(rest0.losses);
+    // Once the epoch is finished, anything goes again.
+    expect((await b.fit(data, { epochs: 3, batchSize: 64 })).steps).toBe(2);
+    for (const x of [m, b]) x.dispose();
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  it('rows edited in place between two fits are trained on', async () => {
+    const x = rows(64), zeros = fromArray(new Float32Array(64 * 6), [6]);
+    const a = new NPair(tiny), b = new NPair(tiny);
+    await a.fit(x, { epochs: 1, batchSize: 16 });
+    await b.fit(rows(64), { epochs: 1, batchSize: 16 });
+    x.x.fill(0);
+    const ra = await a.fit(x, { epochs: 2, batchSize: 16 });
+    const rb = await b.fit(zeros, { epochs: 2, batchSize: 16 });
+    expect(ra.losses).toEqual(rb.losses);
+    for (const m of [a, b]) m.dispose();
+  });
+
+  it('a diverged loss names the step as progress events count it (from 1)', async () => {
+    const steps: number[] = [];
+    const m = new NPair({ ...tiny, optimizer: { lr: 1e30 } });
+    await expect(m.fit(data, { epochs: 3, batchSize: 8, onStep: (e) => steps.push(e.step) })).rejects.toThrow(/loss: became NaN at step 2;/);
+    expect(steps).toEqual([1]);
+    m.dispose();
+  });
+});
+
 describe('training on real data (bundled Fashion-MNIST)', () => {
   const all = fashionMnist('train');
   const train = subset(all, 0, 2048), memory = subset(all, 2048, 4048), test = subset(all, 4048, 5048);

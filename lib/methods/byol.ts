@@ -73,8 +73,8 @@ export class BYOL extends ContrastiveMethod {
     this.syncTarget(0);
   }
 
-  protected override beforeStep(totalSteps: number): void {
-    this.syncTarget(emaMomentum(this.baseMomentum, this.step, totalSteps));
+  protected override beforeStep(schedule: { step: number; total: number }): void {
+    this.syncTarget(emaMomentum(this.baseMomentum, schedule.step, schedule.total));
   }
 
   protected trainStep(xq: Tensor<'float32'>, xk: Tensor<'float32'>, mix: MixDraw | null, _x: Tensor<'float32'>, x1: Tensor<'float32'>): number {
