@@ -223,6 +223,71 @@ describe('fit again with another batch size or data', () => {
   });
 });
 
+describe('save and load check the model', () => {
+  const data = fromArray(new Float32Array(64 * 6).map((_, i) => Math.cos(i * 0.3)), [6]);
+  const moco = { ...tiny, queueSize: 32, mix: { kind: 'mixup' as const } };
+
+  it('save before the model is built is an ArgumentError', async () => {
+    await expect(new NPair(tiny).save(os.tmpdir())).rejects.toThrow(/save: the model is not built yet \(fit or load it first\)/);
+    await expect(new NPair(tiny).save(os.tmpdir())).rejects.toThrow(ArgumentError);
+  });
+
+  it('a checkpoint that does not fit leaves the model as it was', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'imix-load-'));
+    const src = new MoCo(moco);
+    await src.fit(data, { epochs: 1, batchSize: 16, checkpointDir: dir });
+    // Unbuilt: stays unbuilt, so it can still be fitted on other data.
+    const n = new NPair(tiny);
+    await expect(n.load(dir)).rejects.toThrow(/checkpoint is of method 'moco', not 'npair'/);
+    const m = new MoCo({ ...moco, optimizer: { kind: 'lars' } });
+    await expect(m.load(dir)).rejects.toThrow(/optimizer.kind/);
+    expect(() => m.features).toThrow(/not built/);
+    await m.fit(fromArray(new Float32Array(64 * 5).map((_, i) => Math.sin(i)), [5]), { epochs: 1, batchSize: 16 });
+    // Built and trained: its state is untouched.
+    const w = new MoCo({ ...moco, queueSize: 48 });
+    await w.fit(data, { epochs: 1, batchSize: 16 });
+    const before = w.embed(data), step = w.step;
+    await expect(w.load(dir)).rejects.toThrow(/queueSize: the checkpoint in .* was trained with 32, this model has 48/);
+    expect(w.embed(data)).toEqual(before);
+    expect(w.step).toBe(step);
+    for (const x of [src, n, m, w]) x.dispose();
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  it('settings that change how training continues must match, named', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'imix-load-'));
+    const src = new MoCo(moco);
+    await src.fit(data, { epochs: 1, batchSize: 16, checkpointDir: dir });
+    const cases: Array<[object, RegExp]> = [
+      [{ optimizer: { kind: 'lars' } }, /optimizer.kind: the checkpoint in .* was trained with "sgd", this model has "lars"/],
+      [{ optimizer: { kind: 'adamw' } }, /optimizer.kind/],
+      [{ optimizer: { lr: 0.1 } }, /optimizer.lr: .* trained with 0.05, this model has 0.1/],
+      [{ optimizer: { nesterov: true } }, /optimizer.nesterov/],
+      [{ optimizer: { warmupEpochs: 2 } }, /optimizer.warmupEpochs/],
+      [{ mix: { kind: 'none' } }, /mix.kind/],
+      [{ mix: { kind: 'mixup', alpha: 0.5 } }, /mix.alpha/],
+      [{ temperature: 0.5 }, /temperature/],
+      [{ seed: 7 }, /seed: .* trained with 1, this model has 7/],
+      [{ momentum: 0.9 }, /momentum/],
+      [{ views: inputDrop(0.5) }, /views/],
+    ];
+    for (const [o, err] of cases) {
+      const m = new MoCo({ ...moco, ...o });
+      await expect(m.load(dir), JSON.stringify(o)).rejects.toThrow(err);
+      await expect(m.load(dir)).rejects.toThrow(ArgumentError);
+      m.dispose();
+    }
+    // Defaults spelled out are the same settings; a custom view cannot be compared and is not.
+    const same = new MoCo({ ...moco, optimizer: { kind: 'sgd', lr: 0.05, momentum: 0.9, nesterov: false }, temperature: 0.2 });
+    await same.load(dir);
+    const custom = new MoCo({ ...moco, views: Object.assign(() => {}, {}) as never });
+    await custom.load(dir);
+    expect([same.step, custom.step]).toEqual([4, 4]);
+    for (const x of [src, same, custom]) x.dispose();
+    fs.rmSync(dir, { recursive: true });
+  });
+});
+
 describe('training on real data (bundled Fashion-MNIST)', () => {
   const all = fashionMnist('train');
   const train = subset(all, 0, 2048), memory = subset(all, 2048, 4048), test = subset(all, 4048, 5048);

@@ -171,6 +171,52 @@ function positiveNumber(v: unknown, arg: string): number {
 }
 
 /**
+ * The settings a checkpoint's state continues exactly only under, by option
+ * name, read from a config() record (the architecture is compared on its
+ * own): the optimizer's kind and effective hyperparameters (its defaults
+ * filled in), the mixing, temperature, seed (data order and every random
+ * draw), the views and the method's own options (`extraKeys`).
+ */
+function continuationSettings(cfg: Record<string, any>, extraKeys: string[]): Map<string, unknown> {
+  const out = new Map<string, unknown>([
+    ['seed', cfg.seed],
+    ['temperature', cfg.temperature],
+    ['mix.kind', cfg.mix?.kind],
+    ['mix.alpha', cfg.mix?.alpha],
+    ['mix.perBatchLambda', cfg.mix?.perBatchLambda],
+    ['views', cfg.views],
+  ]);
+  const o = cfg.optimizer;
+  if (o && typeof o === 'object' && typeof o.lr === 'number') {
+    out.set('optimizer.kind', o.kind ?? 'sgd');
+    const hp = o.kind === 'adamw' ? adamwHyperparameters(o, 'optimizer.') : o.kind === 'lars' ? larsHyperparameters(o, 'optimizer.') : sgdHyperparameters(o, 'optimizer.');
+    for (const [k, v] of Object.entries(hp)) out.set(`optimizer.${({ beta1: 'betas[0]', beta2: 'betas[1]' } as Record<string, string>)[k] ?? k}`, v);
+    out.set('optimizer.warmupEpochs', o.warmupEpochs ?? 0);
+  }
+  for (const k of extraKeys) out.set(k, cfg[k]);
+  return out;
+}
+
+/**
+ * Throws an ArgumentError naming the first setting in which the model's
+ * config `mine` differs from the checkpoint's `ck` (settings an older
+ * checkpoint did not record, and views made by custom functions, which
+ * config() can only call 'custom', are not compared).
+ */
+function checkSameSettings(ck: Record<string, unknown>, mine: Record<string, unknown>, extraKeys: string[], dir: string): void {
+  const theirs = continuationSettings(ck, extraKeys);
+  for (const [name, v] of continuationSettings(mine, extraKeys)) {
+    const c = theirs.get(name);
+    if (c === undefined) continue;
+    if (name === 'views' && [c, v].some((vs) => Array.isArray(vs) && vs.includes('custom'))) continue;
+    if (JSON.stringify(c) !== JSON.stringify(v))
+      throw new ArgumentError(
+        `${name}: the checkpoint in ${dir} was trained with ${JSON.stringify(c)}, this model has ${JSON.stringify(v)}; construct the model with the checkpoint's settings (its config.json lists them) to continue it`,
+      );
+  }
+}
+
+/**
  * The unfinished epoch a checkpoint recorded (null at an epoch boundary),
  * or undefined for a checkpoint of an imix that did not record it.
  */
@@ -308,14 +354,26 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
         throw new ShapeError(
           `views: ${v.describe ?? 'an image view'} needs image samples [C, H, W], got [${sampleShape.join(', ')}]; use inputDrop or gaussianNoise for non-image data`,
         );
+    try {
+      this.buildNetworks(featureCount({ sampleShape }));
+      const o = this.optimizerOptions;
+      this.optimizer =
+        o.kind === 'adamw' ? new AdamW(this.online, { lr: o.lr, betas: o.betas, weightDecay: o.weightDecay })
+        : o.kind === 'lars' ? new LARS(this.online, { lr: o.lr, momentum: o.momentum, weightDecay: o.weightDecay, eta: o.eta, nesterov: o.nesterov })
+        : new SGD(this.online, { lr: o.lr, momentum: o.momentum, weightDecay: o.weightDecay, nesterov: o.nesterov });
+    } catch (e) {
+      // e.g. a Module encoder that does not take this many features: stay unbuilt, not half-built.
+      this.releaseNetworks();
+      throw e;
+    }
     this.sampleShape = [...sampleShape];
-    this.buildNetworks(featureCount({ sampleShape }));
-    const o = this.optimizerOptions;
-    this.optimizer =
-      o.kind === 'adamw' ? new AdamW(this.online, { lr: o.lr, betas: o.betas, weightDecay: o.weightDecay })
-      : o.kind === 'lars' ? new LARS(this.online, { lr: o.lr, momentum: o.momentum, weightDecay: o.weightDecay, eta: o.eta, nesterov: o.nesterov })
-      : new SGD(this.online, { lr: o.lr, momentum: o.momentum, weightDecay: o.weightDecay, nesterov: o.nesterov });
     return this;
+  }
+
+  /** Undoes build() (load() does when the checkpoint turns out not to fit). */
+  private unbuild(): void {
+    this.releaseNetworks();
+    this.sampleShape = null;
   }
 
   /** Creates the networks and `this.online` (the trained store, encoder first). */
@@ -626,6 +684,7 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
   /** Writes a checkpoint (safetensors + JSON) into `dir`, atomically. */
   async save(dir: string): Promise<void> {
     this.checkLive('save');
+    if (!this.sampleShape) throw new ArgumentError('save: the model is not built yet (fit or load it first)');
     const p = this.partialEpoch;
     saveCheckpoint(dir, {
       config: this.config(),
@@ -646,32 +705,48 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
     });
   }
 
-  /** Restores a checkpoint written by save() into this (identically configured) method. */
+  /**
+   * Restores a checkpoint written by save() into this method, which must be
+   * constructed with the checkpoint's settings (its config.json lists them):
+   * the method, architecture, optimizer, mixing, temperature, seed, views and
+   * the method's own options, so that fit() continues the run exactly.
+   * Everything is checked before anything changes: a checkpoint that does
+   * not fit is an error and leaves the model as it was (unbuilt if it was).
+   */
   async load(dir: string): Promise<this> {
     this.checkLive('load');
+    if (this.fitting) throw new ArgumentError(`load: this ${this.name} model is training; await the running fit (or abort it) first`);
     const ck = loadCheckpoint(dir);
-    const shape = (ck.config.sampleShape as number[] | null) ?? null;
-    if (!shape) throw new ShapeError(`${dir}: checkpoint has no sample shape`);
-    this.build(shape);
     if (ck.config.method !== this.name)
       throw new ArgumentError(`${dir}: checkpoint is of method '${String(ck.config.method)}', not '${this.name}'`);
-    if (ck.architecture !== this.online.module.describe())
-      throw new ShapeError(`${dir}: checkpoint architecture ${ck.architecture} does not match this model's ${this.online.module.describe()}`);
-    const partial = partialEpochOf(ck.scalars, dir);
+    const shape = (ck.config.sampleShape as number[] | null) ?? null;
+    if (!shape) throw new ShapeError(`${dir}: checkpoint has no sample shape`);
+    const wasBuilt = this.sampleShape !== null;
+    this.build(shape);
     const targets = this.stateTensors();
-    for (const [name, t] of Object.entries(targets)) {
-      const src = ck.tensors[name];
-      if (!src) throw new ShapeError(`${dir}: checkpoint lacks tensor '${name}'`);
-      if (src.data.length !== t.numel)
-        throw new ShapeError(`${dir}: tensor '${name}' has ${src.data.length} values, the model needs ${t.numel}`);
-      t.set(src.data as Float32Array);
+    let partial: ReturnType<typeof partialEpochOf>;
+    try {
+      if (ck.architecture !== this.online.module.describe())
+        throw new ShapeError(`${dir}: checkpoint architecture ${ck.architecture} does not match this model's ${this.online.module.describe()}`);
+      checkSameSettings(ck.config, this.config(), Object.keys(this.extraConfig()), dir);
+      for (const [name, t] of Object.entries(targets)) {
+        const src = ck.tensors[name];
+        if (!src) throw new ShapeError(`${dir}: checkpoint lacks tensor '${name}'`);
+        if (src.data.length !== t.numel)
+          throw new ShapeError(`${dir}: tensor '${name}' has ${src.data.length} values, the model needs ${t.numel}`);
+      }
+      partial = partialEpochOf(ck.scalars, dir);
+      this.loadScalars(ck.scalars); // the last check: it changes nothing unless its values fit
+    } catch (e) {
+      if (!wasBuilt) this.unbuild();
+      throw e;
     }
+    for (const [name, t] of Object.entries(targets)) t.set(ck.tensors[name]!.data as Float32Array);
     this.step = ck.step;
     this.epoch = ck.epoch;
     this.optimizer.steps = ck.optimizerSteps;
     this.epochLossSum = ck.scalars.epochLossSum ?? 0;
     this.epochLossCount = ck.scalars.epochLossCount ?? 0;
-    this.loadScalars(ck.scalars);
     this.partialEpoch = partial ?? null;
     this.legacyCounters = partial === undefined;
     return this;
@@ -722,6 +797,12 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
     if (this.disposed) throw new DisposedError(`${what}: this ${this.name} model was disposed`);
   }
 
+  /** Frees what build() made: the networks (subclasses add their own) and the optimizer. */
+  protected releaseNetworks(): void {
+    this.optimizer?.dispose();
+    this.online?.dispose();
+  }
+
   /** Frees every tensor the method holds; the model cannot be used afterwards. A fit in progress stops with DisposedError. */
   dispose(): void {
     this.disposed = true;
@@ -729,7 +810,6 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
     this.batchBuf.clear();
     this.dataTensor?.dispose();
     this.dataTensor = null;
-    this.optimizer?.dispose();
-    this.online?.dispose();
+    this.releaseNetworks();
   }
 }

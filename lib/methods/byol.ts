@@ -124,9 +124,13 @@ export class BYOL extends ContrastiveMethod {
     return { momentum: this.baseMomentum, symmetric: this.symmetric, predictorHidden: this.predictorHidden };
   }
 
+  protected override releaseNetworks(): void {
+    this.target?.dispose();
+    super.releaseNetworks();
+  }
+
   override dispose(): void {
     this.ws.clear();
-    this.target?.dispose();
     super.dispose();
   }
 }
