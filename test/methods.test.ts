@@ -81,6 +81,10 @@ describe('misuse is a clear error before any work', () => {
     expect(() => new NPair({ ...tiny, optimizer: { warmupEpochs: -1 } })).toThrow(/optimizer.warmupEpochs/);
     expect(() => new NPair({ ...tiny, views: [inputDrop(0.1)] as never })).toThrow(/views: expected a view function/);
     expect(() => new NPair({ ...tiny, views: 'drop' as never })).toThrow(ArgumentError);
+    // Options that must be booleans are (a string would be truthy and silently on).
+    expect(() => new NPair({ ...tiny, mix: { kind: 'mixup', perBatchLambda: 'yes' as never } })).toThrow(/mix.perBatchLambda: expected a boolean, got "yes"/);
+    expect(() => new BYOL({ ...tiny, symmetric: 'yes' as never })).toThrow(/symmetric: expected a boolean, got "yes"/);
+    expect(() => new BYOL({ ...tiny, symmetric: 1 as never })).toThrow(ValueError);
   });
   it('rejects a batch of 1, a queue smaller than a batch, CutMix on flat data, mismatched features', async () => {
     await expect(new NPair(tiny).fit(data, { epochs: 1, batchSize: 1 })).rejects.toThrow(/batchSize/);
@@ -355,6 +359,12 @@ describe('training on real data (bundled Fashion-MNIST)', () => {
 });
 
 describe('views', () => {
+  it('compose checks its arguments at once, not at the first training step', async () => {
+    const { views: V } = await import('../lib/index');
+    expect(() => V.compose(42 as never)).toThrow(/views\[0\]: expected a view function \(see views\.\*\), got number/);
+    expect(() => V.compose(V.inputDrop(0.1), null as never)).toThrow(ArgumentError);
+    expect(V.compose(V.inputDrop(0.1), V.gaussianNoise(0.1)).describe).toBe('inputDrop(0.1) ∘ gaussianNoise(0.1)');
+  });
   it('an image view on flat data is a ShapeError when the model is built', async () => {
     const { views: V } = await import('../lib/index');
     const m = new NPair({ ...tiny, views: V.compose(V.randomCrop(2), V.inputDrop(0.1)) });

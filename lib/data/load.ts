@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { ArgumentError, DataError, ValueError } from '../errors';
 import { Generator } from '../random';
-import { type CsvOptions, type CsvSchema, loadCsv } from './csv';
+import { type CsvOptions, type CsvSchema, checkOptionKeys, csvOptionKeys, loadCsv } from './csv';
 import { type Dataset, checkFiniteFeatures, fashionMnist, featureCount, loadIdxDataset } from './dataset';
 import { readIdx } from './idx';
 import { readNpy, readNpyLabels } from './npy';
@@ -32,6 +32,9 @@ export interface LoadOptions extends CsvOptions {
    */
   sampleShape?: number[];
 }
+
+/** The keys LoadOptions adds to CsvOptions (the compiler keeps the list complete). */
+const LOAD_OPTION_KEYS: { [K in Exclude<keyof LoadOptions, keyof CsvOptions>]-?: true } = { format: true, labels: true, split: true, sampleShape: true };
 
 /** A loaded dataset, with where it came from and (for CSV) the schema to encode further files. */
 export interface LoadedDataset extends Dataset {
@@ -176,6 +179,7 @@ function labelsFor(labelsFile: string, n: number, featuresFile: string): Int32Ar
 export function loadDataset(spec: string, options: LoadOptions = {}): LoadedDataset {
   if (typeof spec !== 'string' || spec.length === 0) throw new ArgumentError('spec: expected a path or a dataset name such as "fashion-mnist"');
   if (options === null || typeof options !== 'object') throw new ArgumentError('options: expected an object');
+  checkOptionKeys(options, csvOptionKeys(...Object.keys(LOAD_OPTION_KEYS)));
   const o = options;
   if (o.split !== undefined && o.split !== 'train' && o.split !== 'test') throw new ArgumentError(`split: expected 'train' or 'test', got ${String(o.split)}`);
   const bundled = BUNDLED.exec(spec);

@@ -304,7 +304,9 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
     if (!['none', 'mixup', 'cutmix'].includes(mix.kind)) throw new ValueError(`mix.kind: expected 'none', 'mixup' or 'cutmix', got '${mix.kind}'`);
     const alpha = mix.alpha ?? 1;
     if (!(alpha > 0) || !Number.isFinite(alpha)) throw new ValueError(`mix.alpha: expected a positive number, got ${alpha}`);
-    this.mix = { kind: mix.kind, alpha, perBatchLambda: mix.perBatchLambda ?? mix.kind === 'cutmix' };
+    const perBatchLambda = mix.perBatchLambda ?? mix.kind === 'cutmix';
+    if (typeof perBatchLambda !== 'boolean') throw new ValueError(`mix.perBatchLambda: expected a boolean, got ${JSON.stringify(perBatchLambda)}`);
+    this.mix = { kind: mix.kind, alpha, perBatchLambda };
     this.temperature = positiveNumber(o.temperature ?? 0.2, 'temperature');
     const seed = o.seed ?? 0;
     if (!Number.isSafeInteger(seed) || seed < 0) throw new ValueError(`seed: expected a non-negative integer, got ${seed}`);

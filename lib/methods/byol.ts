@@ -43,6 +43,7 @@ export class BYOL extends ContrastiveMethod {
     if (!(m >= 0 && m <= 1)) throw new ValueError(`momentum: expected a number in [0, 1], got ${m}`);
     this.baseMomentum = m;
     this.symmetric = options.symmetric ?? false;
+    if (typeof this.symmetric !== 'boolean') throw new ValueError(`symmetric: expected a boolean, got ${JSON.stringify(this.symmetric)}`);
     this.predictorHidden = options.predictorHidden ?? this.projection[0];
     if (!Number.isInteger(this.predictorHidden) || this.predictorHidden < 1)
       throw new ValueError(`predictorHidden: expected a positive integer, got ${this.predictorHidden}`);
