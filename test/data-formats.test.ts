@@ -513,6 +513,22 @@ describe('loadDataset', () => {
     expect(() => loadDataset('')).toThrow(ArgumentError);
     expect(() => loadDataset(fx, { split: 'val' as never })).toThrow(ArgumentError);
   });
+  it('rejects unknown options by name instead of ignoring them', () => {
+    const d = tmp();
+    const fx = path.join(d, 'x.npy');
+    writeNpy(fx, randn(4, 5), [2, 2]);
+    writeNpy(path.join(d, 'y.npy'), Int32Array.from([0, 1]), [2]);
+    // A misspelled 'labels' would otherwise load the features without labels.
+    expect(() => loadDataset(fx, { lables: path.join(d, 'y.npy') } as never)).toThrow(/options: unknown option "lables"; expected some of .*labels/);
+    expect(() => loadDataset(fx, { lables: 'y', sep: ';' } as never)).toThrow(/unknown options "lables", "sep"/);
+    const csv = write(d, 't.csv', 'a,y\n1,0\n2,1\n');
+    expect(() => loadDataset(csv, { labelColumn: 'y' } as never)).toThrow(ArgumentError);
+    expect(() => loadCsv(csv, { lable: 'y' } as never)).toThrow(/unknown option "lable"/);
+    expect(() => parseCsv('a\n1\n', { delim: ';' } as never)).toThrow(/unknown option "delim"/);
+    // Every real option is accepted.
+    expect(loadDataset(csv, { label: 'y', name: 't', format: 'csv', missing: 'error', header: true }).labels).toEqual(Int32Array.from([0, 1]));
+    expect(parseCsv('a\n1\n', { source: 'mem' }).dataset.n).toBe(1);
+  });
 });
 
 // ---------------------------------------------------------------------------

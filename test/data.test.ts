@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { DataError, ShapeError } from '../lib/errors';
+import { ArgumentError, DataError, ShapeError } from '../lib/errors';
 import { Standardizer, checkDataset, fashionMnist, fromArray, subset } from '../lib/data/dataset';
 import { parseIdx, readIdx } from '../lib/data/idx';
 import { loadSafetensors, saveSafetensors } from '../lib/io/safetensors';
@@ -59,6 +59,26 @@ describe('Standardizer', () => {
     expect(out[2]).toBeCloseTo(0, 6);
     expect(out[1]).toBe(0); // constant feature
   });
+  it('gives a feature constant in the fitted split scale 1, so other data is not blown up', () => {
+    // Column 1 is constant (5) in training; column 2 is constant up to float32 rounding of a large value.
+    const big = Math.fround(1e6), bigger = Math.fround(1e6 + 0.0625); // one float32 step apart
+    const s = Standardizer.fit(fromArray(Float32Array.from([1, 5, big, 2, 5, bigger, 3, 5, big, 4, 5, big]), [3]));
+    expect(s.std[1]).toBe(1);
+    expect(s.std[2]).toBe(1);
+    expect(s.std[0]).toBeCloseTo(Math.sqrt(1.25), 6);
+    // A test row off the training value by 1 stays 1 away, not 1e6.
+    const out = s.apply(Float32Array.from([2.5, 6, big + 1]));
+    expect(out[0]).toBeCloseTo(0, 6);
+    expect(out[1]).toBeCloseTo(1, 6);
+    expect(Math.abs(out[2]!)).toBeLessThan(2);
+    // Small but genuinely varying values are still standardized (only the scale relative to the values counts).
+    const tiny = Standardizer.fit(fromArray(Float32Array.from([1e-9, 2e-9, 3e-9]), [1]));
+    expect(tiny.std[0]).toBeCloseTo(Math.sqrt(2 / 3) * 1e-9, 15);
+    // An all-zero column too.
+    expect(Standardizer.fit(fromArray(new Float32Array(4), [2])).std).toEqual(Float32Array.from([1, 1]));
+    // Saved statistics from before (σ = 1e-6 for constant features) still load, as they were.
+    expect(Standardizer.from([5], [1e-6]).std[0]).toBe(Math.fround(1e-6));
+  });
   it('rejects data that disagrees with its own shape, and no rows', () => {
     expect(() => Standardizer.fit({ x: new Float32Array(5), n: 3, sampleShape: [2] })).toThrow(/ds: 3 rows of \[2\] need 6 values, x has 5/);
     expect(() => Standardizer.fit({ x: new Float32Array(0), n: 0, sampleShape: [2] })).toThrow(/no rows/);
@@ -67,6 +87,26 @@ describe('Standardizer', () => {
 
 describe('Dataset checks', () => {
   const ds = fromArray(new Float32Array(12).map((_, i) => i), [3], { labels: Int32Array.from([0, 1, 2, 1]) });
+  it('fromArray rejects non-finite features and labels that are not class indices, naming the first', () => {
+    const x = new Float32Array(12).map((_, i) => i);
+    x[7] = NaN;
+    expect(() => fromArray(x, [3])).toThrow(/x: row 2, feature 1 is NaN; features must be finite/);
+    x[7] = 0;
+    x[11] = -Infinity;
+    expect(() => fromArray(x, [3])).toThrow(DataError);
+    x[11] = 0;
+    expect(() => fromArray(x, [3], { labels: [0, 1, 0.5, 1] })).toThrow(/labels: entry 2 is 0.5; labels must be class indices/);
+    expect(() => fromArray(x, [3], { labels: Int32Array.from([0, -1, 0, 1]) })).toThrow(/labels: entry 1 is -1/);
+    expect(() => fromArray(x, [3], { labels: [0, 1, NaN, 1] })).toThrow(DataError);
+    expect(() => fromArray(x, [3], { labels: 3 as never })).toThrow(ArgumentError);
+    // Plain arrays of class indices become an Int32Array.
+    const ok = fromArray(x, [3], { labels: [0, 2, 1, 2] });
+    expect(ok.labels).toEqual(Int32Array.from([0, 2, 1, 2]));
+    expect(ok.numClasses).toBe(3);
+    // A hand-made dataset is checked the same way where it is used (fit, embed, ...).
+    expect(() => checkDataset({ ...ok, x: Float32Array.from([...ok.x.slice(0, 11), Infinity]) }, 'train')).toThrow(/train: row 3, feature 2 is Infinity/);
+    expect(() => checkDataset({ ...ok, labels: Int32Array.from([0, 0, -2, 0]) }, 'train')).toThrow(/train.labels: entry 2 is -2/);
+  });
   it('fromArray rejects non-positive or fractional sample dimensions', () => {
     expect(() => fromArray(new Float32Array(12), [-2, -3])).toThrow(/sampleShape: expected a non-empty list of positive integers/);
     expect(() => fromArray(new Float32Array(12), [])).toThrow(ShapeError);

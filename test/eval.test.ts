@@ -57,6 +57,30 @@ describe('knnPredict', () => {
     expect(() => evaluation.knnPredict(x, y, new Float32Array(5), 2, 2)).toThrow(ShapeError);
     expect(() => evaluation.knnPredict([0, 0] as never, y, x, 2, 2)).toThrow(ArgumentError);
   });
+  it('validates blockSize and temperature by name, and votes without overflow at a small temperature', () => {
+    const D = 5, C = 4;
+    const tr = clusters(300, D, C, 11, 2.5), te = clusters(70, D, C, 11, 2.5);
+    // blockSize 0 looped forever; -1 and 2.5 failed inside with an error about shape[0].
+    for (const blockSize of [0, -1, 2.5, NaN])
+      expect(() => evaluation.knnPredict(tr.x, tr.y, te.x, D, C, { blockSize })).toThrow(/blockSize: expected a positive integer/);
+    for (const temperature of [0, -1, Infinity, NaN])
+      expect(() => evaluation.knnPredict(tr.x, tr.y, te.x, D, C, { temperature })).toThrow(/temperature: expected a positive finite number/);
+    expect(() => evaluation.knnPredict(tr.x, tr.y, te.x, D, 1e9)).toThrow(/numClasses: 1000000000 classes is more than 16777216/);
+    // exp(sim/1e-6) is Infinity for every neighbour; the vote must still favour the nearest:
+    // as T → 0 the weighted vote becomes 1-nearest-neighbour.
+    const nearest = evaluation.knnPredict(tr.x, tr.y, te.x, D, C, { k: 1 });
+    expect(Array.from(evaluation.knnPredict(tr.x, tr.y, te.x, D, C, { k: 20, temperature: 1e-6 }))).toEqual(Array.from(nearest));
+    expect(Array.from(evaluation.knnPredict(tr.x, tr.y, te.x, D, C, { k: 20, temperature: 0.01 }))).toEqual(Array.from(knnReference(tr.x, tr.y, te.x, D, C, 20, 0.01)));
+  });
+});
+
+describe('accuracy', () => {
+  it('is the fraction of equal entries, and an error for arrays of different lengths', () => {
+    expect(evaluation.accuracy(Int32Array.from([1, 2, 3, 4]), Int32Array.from([1, 0, 3, 0]))).toBe(0.5);
+    expect(evaluation.accuracy(new Int32Array(0), new Int32Array(0))).toBe(0);
+    expect(() => evaluation.accuracy(new Int32Array(3), new Int32Array(5))).toThrow(/labels: 5 labels for 3 predictions/);
+    expect(() => evaluation.accuracy(new Int32Array(3), new Int32Array(5))).toThrow(ShapeError);
+  });
 });
 
 describe('linearProbe', () => {
@@ -80,5 +104,38 @@ describe('linearProbe', () => {
     expect(() => evaluation.linearProbe(x, y, x, y, 2, 2, { epochs: 0 })).toThrow(/epochs/);
     expect(() => evaluation.linearProbe(x, y, x, y, 2, 2, { batchSize: 1.5 })).toThrow(/batchSize/);
     expect(() => evaluation.linearProbe(x, y, x, y, 2, 1)).toThrow(ValueError);
+    for (const lr of [0, -1, NaN, Infinity]) expect(() => evaluation.linearProbe(x, y, x, y, 2, 2, { lr })).toThrow(/lr: expected a positive finite number/);
+    expect(() => evaluation.linearProbe(x, y, x, y, 2, 2, { minSteps: -1 })).toThrow(/minSteps/);
+    expect(() => evaluation.linearProbe(x, y, x, y, 2, 2, { lr: 1e30 })).toThrow(/lr: the probe's loss became NaN at step \d+; lower lr/);
+  });
+  it('bounds numClasses by the training rows (or the labels), not by memory', () => {
+    const x = new Float32Array(8).map((_, i) => i % 3), y = Int32Array.from([0, 1, 0, 1]);
+    // 1e9 classes: a 2 × 1e9 weight matrix got the process OOM-killed.
+    expect(() => evaluation.linearProbe(x, y, x, y, 2, 1e9)).toThrow(/numClasses: 1000000000 classes is more than 4 \(the 4 training rows, or the largest label \+ 1\)/);
+    expect(evaluation.linearProbe(x, y, x, y, 2, 4, { minSteps: 10 }).steps).toBe(30);
+    // Labels may need more classes than there are training rows.
+    expect(() => evaluation.linearProbe(x, y, x, Int32Array.from([0, 1, 6, 1]), 2, 7, { minSteps: 10 })).not.toThrow();
+  });
+  it('trains to a useful classifier however small the training set, deterministically', () => {
+    // A linearly separable 2-class set (label = sign of the first feature) of 200 rows:
+    // epochs × floor(n/B) = 30 steps left the probe at chance (44%).
+    const r = rng(3);
+    const sep = (n: number) => {
+      const x = Float32Array.from({ length: n * 4 }, () => r() - 0.5);
+      return { x, y: Int32Array.from({ length: n }, (_, i) => (x[i * 4]! > 0 ? 1 : 0)) };
+    };
+    const tr = sep(200), te = sep(500);
+    const a = evaluation.linearProbe(tr.x, tr.y, te.x, te.y, 4, 2);
+    expect(a.steps).toBe(2000);
+    expect(a.trainAccuracy).toBeGreaterThan(0.95);
+    expect(a.testAccuracy).toBeGreaterThan(0.93);
+    const b = evaluation.linearProbe(tr.x, tr.y, te.x, te.y, 4, 2);
+    expect(b).toEqual(a);
+    // 20 rows: well above chance too.
+    const few = sep(20);
+    expect(evaluation.linearProbe(few.x, few.y, te.x, te.y, 4, 2).testAccuracy).toBeGreaterThan(0.7);
+    // A large set keeps its epochs when they give at least minSteps steps (30 × 78 of 256 rows).
+    const big = sep(20000);
+    expect(evaluation.linearProbe(big.x, big.y, te.x, te.y, 4, 2, { epochs: 30 })).toMatchObject({ epochs: 30, steps: 30 * 78 });
   });
 });

@@ -81,6 +81,10 @@ describe('misuse is a clear error before any work', () => {
     expect(() => new NPair({ ...tiny, optimizer: { warmupEpochs: -1 } })).toThrow(/optimizer.warmupEpochs/);
     expect(() => new NPair({ ...tiny, views: [inputDrop(0.1)] as never })).toThrow(/views: expected a view function/);
     expect(() => new NPair({ ...tiny, views: 'drop' as never })).toThrow(ArgumentError);
+    // Options that must be booleans are (a string would be truthy and silently on).
+    expect(() => new NPair({ ...tiny, mix: { kind: 'mixup', perBatchLambda: 'yes' as never } })).toThrow(/mix.perBatchLambda: expected a boolean, got "yes"/);
+    expect(() => new BYOL({ ...tiny, symmetric: 'yes' as never })).toThrow(/symmetric: expected a boolean, got "yes"/);
+    expect(() => new BYOL({ ...tiny, symmetric: 1 as never })).toThrow(ValueError);
   });
   it('rejects a batch of 1, a queue smaller than a batch, CutMix on flat data, mismatched features', async () => {
     await expect(new NPair(tiny).fit(data, { epochs: 1, batchSize: 1 })).rejects.toThrow(/batchSize/);
@@ -145,6 +149,146 @@ describe('misuse is a clear error before any work', () => {
     const n = new NPair(tiny);
     const running = n.fit(data, { epochs: 5, batchSize: 8, onStep: (e) => e.step === 3 && n.dispose() });
     await expect(running).rejects.toThrow(DisposedError);
+  });
+});
+
+describe('fit again with another batch size or data', () => {
+  const rows = (n: number, seed = 1) => fromArray(new Float32Array(n * 6).map((_, i) => Math.sin(seed * 1.7 + i * 0.37)), [6]);
+  const data = rows(128);
+
+  it('at an epoch boundary any batch size or row count continues, with whole epochs', async () => {
+    const m = new NPair(tiny);
+    await m.fit(data, { epochs: 1, batchSize: 16 }); // 8 steps
+    // A larger batch: epoch 1 has 2 steps (it ran 0 and reported the old epoch's loss).
+    const larger = await m.fit(data, { epochs: 2, batchSize: 64 });
+    expect(larger.steps).toBe(2);
+    expect(larger.epochLosses[0]).toBeCloseTo((larger.losses[0]! + larger.losses[1]!) / 2, 12);
+    // A smaller batch: 8 steps (it sliced the order at negative offsets and threw).
+    const smaller = await m.fit(data, { epochs: 3, batchSize: 16 });
+    expect(smaller.steps).toBe(8);
+    // More rows: 512 / 32 = 16 steps.
+    expect((await m.fit(rows(512, 2), { epochs: 4, batchSize: 32 })).steps).toBe(16);
+    expect([m.epoch, m.step]).toEqual([4, 34]);
+    m.dispose();
+  });
+
+  it("the schedules follow the position in this fit's epochs", async () => {
+    const m = new NPair({ ...tiny, optimizer: { lr: 0.1 } });
+    await m.fit(data, { epochs: 1, batchSize: 32 }); // 4 steps of 32
+    const lrs: number[] = [];
+    await m.fit(data, { epochs: 2, batchSize: 16, onStep: (e) => lrs.push(e.lr) });
+    // Epoch 1 of 2 at 8 steps an epoch starts halfway down the cosine: lr/2, not at step 4 of 16.
+    expect(lrs[0]).toBeCloseTo(0.05, 12);
+    expect(lrs).toHaveLength(8);
+    m.dispose();
+  });
+
+  it('an unfinished epoch continues only with its batch size and row count, in memory and from a checkpoint', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'imix-partial-'));
+    const m = new NPair(tiny);
+    await m.fit(data, { epochs: 2, batchSize: 16, maxSteps: 5, checkpointDir: dir });
+    await expect(m.fit(data, { epochs: 2, batchSize: 64 })).rejects.toThrow(
+      /batchSize: epoch 0 was stopped after 5 of its 8 steps with batchSize 16; continue it with batchSize 16/,
+    );
+    await expect(m.fit(data, { epochs: 2, batchSize: 8 })).rejects.toThrow(ArgumentError);
+    await expect(m.fit(rows(200), { epochs: 2, batchSize: 16 })).rejects.toThrow(/data: epoch 0 was stopped after 5 of its 8 steps on a dataset of 128 rows, this one has 200/);
+    expect(m.step).toBe(5);
+    // The same checks after load (the checkpoint records the unfinished epoch).
+    const b = await new NPair(tiny).load(dir);
+    await expect(b.fit(data, { epochs: 2, batchSize: 32 })).rejects.toThrow(/batchSize: epoch 0 was stopped after 5/);
+    const rest = await b.fit(data, { epochs: 2, batchSize: 16 });
+    const rest0 = await m.fit(data, { epochs: 2, batchSize: 16 });
+    expect(rest.steps).toBe(11);
+    expect(rest.losses).toEqual(rest0.losses);
+    // Once the epoch is finished, anything goes again.
+    expect((await b.fit(data, { epochs: 3, batchSize: 64 })).steps).toBe(2);
+    for (const x of [m, b]) x.dispose();
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  it('rows edited in place between two fits are trained on', async () => {
+    const x = rows(64), zeros = fromArray(new Float32Array(64 * 6), [6]);
+    const a = new NPair(tiny), b = new NPair(tiny);
+    await a.fit(x, { epochs: 1, batchSize: 16 });
+    await b.fit(rows(64), { epochs: 1, batchSize: 16 });
+    x.x.fill(0);
+    const ra = await a.fit(x, { epochs: 2, batchSize: 16 });
+    const rb = await b.fit(zeros, { epochs: 2, batchSize: 16 });
+    expect(ra.losses).toEqual(rb.losses);
+    for (const m of [a, b]) m.dispose();
+  });
+
+  it('a diverged loss names the step as progress events count it (from 1)', async () => {
+    const steps: number[] = [];
+    const m = new NPair({ ...tiny, optimizer: { lr: 1e30 } });
+    await expect(m.fit(data, { epochs: 3, batchSize: 8, onStep: (e) => steps.push(e.step) })).rejects.toThrow(/loss: became NaN at step 2;/);
+    expect(steps).toEqual([1]);
+    m.dispose();
+  });
+});
+
+describe('save and load check the model', () => {
+  const data = fromArray(new Float32Array(64 * 6).map((_, i) => Math.cos(i * 0.3)), [6]);
+  const moco = { ...tiny, queueSize: 32, mix: { kind: 'mixup' as const } };
+
+  it('save before the model is built is an ArgumentError', async () => {
+    await expect(new NPair(tiny).save(os.tmpdir())).rejects.toThrow(/save: the model is not built yet \(fit or load it first\)/);
+    await expect(new NPair(tiny).save(os.tmpdir())).rejects.toThrow(ArgumentError);
+  });
+
+  it('a checkpoint that does not fit leaves the model as it was', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'imix-load-'));
+    const src = new MoCo(moco);
+    await src.fit(data, { epochs: 1, batchSize: 16, checkpointDir: dir });
+    // Unbuilt: stays unbuilt, so it can still be fitted on other data.
+    const n = new NPair(tiny);
+    await expect(n.load(dir)).rejects.toThrow(/checkpoint is of method 'moco', not 'npair'/);
+    const m = new MoCo({ ...moco, optimizer: { kind: 'lars' } });
+    await expect(m.load(dir)).rejects.toThrow(/optimizer.kind/);
+    expect(() => m.features).toThrow(/not built/);
+    await m.fit(fromArray(new Float32Array(64 * 5).map((_, i) => Math.sin(i)), [5]), { epochs: 1, batchSize: 16 });
+    // Built and trained: its state is untouched.
+    const w = new MoCo({ ...moco, queueSize: 48 });
+    await w.fit(data, { epochs: 1, batchSize: 16 });
+    const before = w.embed(data), step = w.step;
+    await expect(w.load(dir)).rejects.toThrow(/queueSize: the checkpoint in .* was trained with 32, this model has 48/);
+    expect(w.embed(data)).toEqual(before);
+    expect(w.step).toBe(step);
+    for (const x of [src, n, m, w]) x.dispose();
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  it('settings that change how training continues must match, named', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'imix-load-'));
+    const src = new MoCo(moco);
+    await src.fit(data, { epochs: 1, batchSize: 16, checkpointDir: dir });
+    const cases: Array<[object, RegExp]> = [
+      [{ optimizer: { kind: 'lars' } }, /optimizer.kind: the checkpoint in .* was trained with "sgd", this model has "lars"/],
+      [{ optimizer: { kind: 'adamw' } }, /optimizer.kind/],
+      [{ optimizer: { lr: 0.1 } }, /optimizer.lr: .* trained with 0.05, this model has 0.1/],
+      [{ optimizer: { nesterov: true } }, /optimizer.nesterov/],
+      [{ optimizer: { warmupEpochs: 2 } }, /optimizer.warmupEpochs/],
+      [{ mix: { kind: 'none' } }, /mix.kind/],
+      [{ mix: { kind: 'mixup', alpha: 0.5 } }, /mix.alpha/],
+      [{ temperature: 0.5 }, /temperature/],
+      [{ seed: 7 }, /seed: .* trained with 1, this model has 7/],
+      [{ momentum: 0.9 }, /momentum/],
+      [{ views: inputDrop(0.5) }, /views/],
+    ];
+    for (const [o, err] of cases) {
+      const m = new MoCo({ ...moco, ...o });
+      await expect(m.load(dir), JSON.stringify(o)).rejects.toThrow(err);
+      await expect(m.load(dir)).rejects.toThrow(ArgumentError);
+      m.dispose();
+    }
+    // Defaults spelled out are the same settings; a custom view cannot be compared and is not.
+    const same = new MoCo({ ...moco, optimizer: { kind: 'sgd', lr: 0.05, momentum: 0.9, nesterov: false }, temperature: 0.2 });
+    await same.load(dir);
+    const custom = new MoCo({ ...moco, views: Object.assign(() => {}, {}) as never });
+    await custom.load(dir);
+    expect([same.step, custom.step]).toEqual([4, 4]);
+    for (const x of [src, same, custom]) x.dispose();
+    fs.rmSync(dir, { recursive: true });
   });
 });
 
@@ -215,6 +359,12 @@ describe('training on real data (bundled Fashion-MNIST)', () => {
 });
 
 describe('views', () => {
+  it('compose checks its arguments at once, not at the first training step', async () => {
+    const { views: V } = await import('../lib/index');
+    expect(() => V.compose(42 as never)).toThrow(/views\[0\]: expected a view function \(see views\.\*\), got number/);
+    expect(() => V.compose(V.inputDrop(0.1), null as never)).toThrow(ArgumentError);
+    expect(V.compose(V.inputDrop(0.1), V.gaussianNoise(0.1)).describe).toBe('inputDrop(0.1) ∘ gaussianNoise(0.1)');
+  });
   it('an image view on flat data is a ShapeError when the model is built', async () => {
     const { views: V } = await import('../lib/index');
     const m = new NPair({ ...tiny, views: V.compose(V.randomCrop(2), V.inputDrop(0.1)) });

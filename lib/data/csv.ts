@@ -280,6 +280,37 @@ export interface CsvOptions {
   name?: string;
 }
 
+/** Every key of CsvOptions (the compiler keeps the list complete). */
+const CSV_OPTION_KEYS: { [K in keyof Required<CsvOptions>]: true } = {
+  header: true,
+  delimiter: true,
+  label: true,
+  categorical: true,
+  ignore: true,
+  missing: true,
+  naValues: true,
+  schema: true,
+  unknownCategory: true,
+  name: true,
+  ignoreLabel: true,
+};
+
+/**
+ * An options key that is not in `known` (a misspelling, or an option of
+ * another function) is an ArgumentError naming it: ignoring it would load
+ * the data differently from what was asked, without a word.
+ */
+export function checkOptionKeys(o: object, known: readonly string[]): void {
+  const unknown = Object.keys(o).filter((k) => !known.includes(k));
+  if (unknown.length)
+    throw new ArgumentError(`options: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k)).join(', ')}; expected some of ${known.join(', ')}`);
+}
+
+/** The keys of CsvOptions, and `extra` ones the caller takes. */
+export function csvOptionKeys(...extra: string[]): string[] {
+  return [...Object.keys(CSV_OPTION_KEYS), ...extra];
+}
+
 /** Everything {@link loadCsv} decided, so a second file can be encoded the same way. JSON-serializable. */
 export interface CsvSchema {
   format: 'imix-csv-schema';
@@ -780,8 +811,9 @@ function withoutLabel(s: CsvSchema, dropped: boolean): CsvSchema {
   };
 }
 
-function checkOptions(o: CsvOptions): { delimiter: string; policy: MissingPolicy } {
+function checkOptions(o: CsvOptions, extraKeys: string[] = []): { delimiter: string; policy: MissingPolicy } {
   if (o === null || typeof o !== 'object') throw new ArgumentError('options: expected an object');
+  checkOptionKeys(o, csvOptionKeys(...extraKeys));
   const policy = o.missing ?? o.schema?.missing ?? 'error';
   if (policy !== 'error' && policy !== 'mean' && policy !== 'zero') throw new ArgumentError(`missing: expected 'error', 'mean' or 'zero', got ${String(policy)}`);
   if (o.unknownCategory !== undefined && o.unknownCategory !== 'error' && o.unknownCategory !== 'ignore')
@@ -804,7 +836,7 @@ function checkOptions(o: CsvOptions): { delimiter: string; policy: MissingPolicy
  */
 export function parseCsv(text: string, options: CsvOptions & { source?: string } = {}): CsvResult {
   if (typeof text !== 'string') throw new ArgumentError('text: expected a string');
-  const { delimiter, policy } = checkOptions(options);
+  const { delimiter, policy } = checkOptions(options, ['source']);
   const source = options.source ?? 'csv';
   const b = new TableBuilder(source, { ...options, delimiter });
   const t = new CsvTokenizer(delimiter, b.record, source);

@@ -9,8 +9,8 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { ArgumentError, DataError, ValueError } from '../errors';
 import { Generator } from '../random';
-import { type CsvOptions, type CsvSchema, loadCsv } from './csv';
-import { type Dataset, fashionMnist, featureCount, loadIdxDataset } from './dataset';
+import { type CsvOptions, type CsvSchema, checkOptionKeys, csvOptionKeys, loadCsv } from './csv';
+import { type Dataset, checkFiniteFeatures, fashionMnist, featureCount, loadIdxDataset } from './dataset';
 import { readIdx } from './idx';
 import { readNpy, readNpyLabels } from './npy';
 
@@ -32,6 +32,9 @@ export interface LoadOptions extends CsvOptions {
    */
   sampleShape?: number[];
 }
+
+/** The keys LoadOptions adds to CsvOptions (the compiler keeps the list complete). */
+const LOAD_OPTION_KEYS: { [K in Exclude<keyof LoadOptions, keyof CsvOptions>]-?: true } = { format: true, labels: true, split: true, sampleShape: true };
 
 /** A loaded dataset, with where it came from and (for CSV) the schema to encode further files. */
 export interface LoadedDataset extends Dataset {
@@ -106,12 +109,6 @@ function formatOf(file: string): DataFormat {
   return sniff(file);
 }
 
-function checkFinite(ds: Dataset, source: string): void {
-  const x = ds.x, F = featureCount(ds);
-  for (let i = 0; i < x.length; i++)
-    if (!Number.isFinite(x[i]!)) throw new DataError(`${source}: row ${Math.floor(i / F)}, feature ${i % F} is ${x[i]}; features must be finite`);
-}
-
 function reshape<T extends Dataset>(ds: T, shape: number[] | undefined, source: string): T {
   if (shape === undefined) return ds;
   if (!Array.isArray(shape) || shape.length === 0 || shape.some((d) => !Number.isInteger(d) || d < 1))
@@ -137,7 +134,7 @@ function loadNpyDataset(file: string, o: LoadOptions): LoadedDataset {
     numClasses = l.reduce((m, v) => Math.max(m, v), -1) + 1;
   }
   const ds: LoadedDataset = { x: a.data, n, sampleShape, labels, numClasses, name: o.name ?? path.basename(file), format: 'npy', source: file };
-  checkFinite(ds, file);
+  checkFiniteFeatures(ds.x, featureCount(ds), file);
   return ds;
 }
 
@@ -182,6 +179,7 @@ function labelsFor(labelsFile: string, n: number, featuresFile: string): Int32Ar
 export function loadDataset(spec: string, options: LoadOptions = {}): LoadedDataset {
   if (typeof spec !== 'string' || spec.length === 0) throw new ArgumentError('spec: expected a path or a dataset name such as "fashion-mnist"');
   if (options === null || typeof options !== 'object') throw new ArgumentError('options: expected an object');
+  checkOptionKeys(options, csvOptionKeys(...Object.keys(LOAD_OPTION_KEYS)));
   const o = options;
   if (o.split !== undefined && o.split !== 'train' && o.split !== 'test') throw new ArgumentError(`split: expected 'train' or 'test', got ${String(o.split)}`);
   const bundled = BUNDLED.exec(spec);
@@ -224,8 +222,7 @@ export function loadDataset(spec: string, options: LoadOptions = {}): LoadedData
     case 'npy':
       return reshape(loadNpyDataset(file, o), o.sampleShape, file);
     case 'idx': {
-      const ds = loadIdxDataset(file, o.labels, { name: o.name });
-      checkFinite(ds, file);
+      const ds = loadIdxDataset(file, o.labels, { name: o.name }); // checks the values, naming the files
       return reshape({ ...ds, format: 'idx', source: file }, o.sampleShape, file);
     }
     case 'bundled': {

@@ -63,6 +63,19 @@ export function checkLabels(labels: Int32Array, numClasses: number, arg: string)
     if (!(labels[i]! >= 0 && labels[i]! < numClasses)) throw new ValueError(`${arg}: entry ${i} is ${labels[i]}, outside [0, ${numClasses})`);
 }
 
+/**
+ * The most classes an evaluation takes: a vote (or probe weight) column per
+ * class is allocated, so an absurd count would exhaust memory instead of
+ * failing with a message.
+ */
+export const MAX_CLASSES = 2 ** 24;
+
+/** numClasses must be an integer in [min, max] (max at most MAX_CLASSES; `why` says where a smaller one comes from). */
+export function checkNumClasses(numClasses: number, min: number, max = MAX_CLASSES, why = ''): void {
+  if (!Number.isSafeInteger(numClasses) || numClasses < min) throw new ValueError(`numClasses: expected an integer >= ${min}, got ${numClasses}`);
+  if (numClasses > max) throw new ValueError(`numClasses: ${numClasses} classes is more than ${max}${why}`);
+}
+
 /** NaN/Inf features (e.g. from a diverged encoder) would vote silently for class 0 (or train a probe to NaN). */
 export function checkFinite(x: Float32Array, D: number, arg: string): void {
   for (let i = 0; i < x.length; i++)
@@ -81,11 +94,12 @@ export function knnPredict(
   numClasses: number,
   options: KnnOptions = {},
 ): Int32Array {
-  const k = options.k ?? 200, T = options.temperature ?? 0.1;
+  const k = options.k ?? 200, T = options.temperature ?? 0.1, block = options.blockSize ?? 256;
   if (!Number.isInteger(k) || k < 1) throw new ValueError(`k: expected a positive integer, got ${k}`);
-  if (!(T > 0)) throw new ValueError(`temperature: expected a positive number, got ${T}`);
+  if (!(T > 0 && Number.isFinite(T))) throw new ValueError(`temperature: expected a positive finite number, got ${T}`);
+  if (!Number.isSafeInteger(block) || block < 1) throw new ValueError(`blockSize: expected a positive integer, got ${block}`);
   if (!Number.isSafeInteger(D) || D < 1) throw new ValueError(`D: expected a positive integer, got ${D}`);
-  if (!Number.isSafeInteger(numClasses) || numClasses < 1) throw new ValueError(`numClasses: expected a positive integer, got ${numClasses}`);
+  checkNumClasses(numClasses, 1);
   if (!(trainFeatures instanceof Float32Array)) throw new ArgumentError('trainFeatures: expected a Float32Array');
   if (!(testFeatures instanceof Float32Array)) throw new ArgumentError('testFeatures: expected a Float32Array');
   if (!(trainLabels instanceof Int32Array)) throw new ArgumentError('trainLabels: expected an Int32Array');
@@ -97,7 +111,6 @@ export function knnPredict(
   checkFinite(trainFeatures, D, 'trainFeatures');
   checkFinite(testFeatures, D, 'testFeatures');
   const device = options.device ?? 'cpu';
-  const block = options.blockSize ?? 256;
   const train = Tensor.from(normalizeRows(Float32Array.from(trainFeatures), D), [nTr, D], { device });
   const test = normalizeRows(Float32Array.from(testFeatures), D);
   const pred = new Int32Array(nTe);
@@ -114,8 +127,12 @@ export function knnPredict(
       for (let r = 0; r < m; r++) {
         const row = all.subarray(r * nTr, (r + 1) * nTr);
         const kk = topK(row, k, idx);
+        // exp((sim − max)/T): the same vote ratios as exp(sim/T), which overflows to
+        // Infinity for a small T (every neighbour then weighs the same, or NaN).
+        let top = -Infinity;
+        for (let j = 0; j < kk; j++) top = Math.max(top, row[idx[j]!]!);
         votes.fill(0);
-        for (let j = 0; j < kk; j++) votes[trainLabels[idx[j]!]!]! += Math.exp(row[idx[j]!]! / T);
+        for (let j = 0; j < kk; j++) votes[trainLabels[idx[j]!]!]! += Math.exp((row[idx[j]!]! - top) / T);
         let best = 0;
         for (let c = 1; c < numClasses; c++) if (votes[c]! > votes[best]!) best = c;
         pred[s + r] = best;
@@ -129,7 +146,11 @@ export function knnPredict(
   return pred;
 }
 
+/** Fraction of `pred` equal to `labels` (0 for no rows); the two must have the same length. */
 export function accuracy(pred: Int32Array, labels: Int32Array): number {
+  if (!pred || !labels || typeof pred.length !== 'number' || typeof labels.length !== 'number')
+    throw new ArgumentError('pred, labels: expected two arrays of class indices');
+  if (pred.length !== labels.length) throw new ShapeError(`labels: ${labels.length} labels for ${pred.length} predictions`);
   let ok = 0;
   for (let i = 0; i < pred.length; i++) if (pred[i] === labels[i]) ok++;
   return pred.length ? ok / pred.length : 0;

@@ -12,13 +12,24 @@ import * as ops from '../ops/index';
 import { AdamW, warmupCosine } from '../optim/index';
 import { Generator } from '../random';
 import { Tensor, type Device } from '../tensor';
-import { accuracy, checkFinite, checkLabels } from './knn';
+import { MAX_CLASSES, accuracy, checkFinite, checkLabels, checkNumClasses } from './knn';
 
 export interface ProbeOptions {
+  /** Passes over the training rows; default 30. More are made when they give fewer than `minSteps` steps. */
   epochs?: number;
+  /** Rows per step (at most the training rows); default 256. */
   batchSize?: number;
+  /**
+   * Optimizer steps the probe takes at least; default 2000. A small training
+   * set gives few steps per epoch, and `epochs` of them would leave the
+   * classifier far from trained (near chance on a few hundred rows).
+   */
+  minSteps?: number;
+  /** AdamW's peak learning rate (cosine decay to 0); default 1e-3. */
   lr?: number;
+  /** AdamW's decoupled weight decay; default 1e-4. */
   weightDecay?: number;
+  /** Initialization and row order; the same seed gives the same result. Default 0. */
   seed?: number;
   device?: Device;
 }
@@ -27,9 +38,17 @@ export interface ProbeResult {
   trainAccuracy: number;
   testAccuracy: number;
   finalLoss: number;
+  /** Epochs and optimizer steps the probe took (see ProbeOptions.minSteps). */
+  epochs: number;
+  steps: number;
 }
 
-/** Trains a linear classifier on `trainFeatures` and reports accuracy on both splits. */
+/**
+ * Trains a linear classifier on `trainFeatures` (standardized with their own
+ * statistics) and reports accuracy on both splits. AdamW on mini-batches
+ * with a cosine learning-rate schedule, for `epochs` epochs or `minSteps`
+ * steps, whichever is more; deterministic for a given seed.
+ */
 export function linearProbe(
   trainFeatures: Float32Array,
   trainLabels: Int32Array,
@@ -47,25 +66,34 @@ export function linearProbe(
   const nTr = trainLabels.length, nTe = testLabels.length;
   if (trainFeatures.length !== nTr * D) throw new ShapeError(`trainFeatures: ${trainFeatures.length} values for ${nTr} rows of ${D}`);
   if (testFeatures.length !== nTe * D) throw new ShapeError(`testFeatures: ${testFeatures.length} values for ${nTe} rows of ${D}`);
-  if (!Number.isInteger(numClasses) || numClasses < 2) throw new ValueError(`numClasses: expected an integer >= 2, got ${numClasses}`);
+  checkNumClasses(numClasses, 2, Infinity); // bounded below, once the labels are known
   if (nTr === 0) throw new ValueError('trainLabels: no training rows');
   checkLabels(trainLabels, numClasses, 'trainLabels');
   checkLabels(testLabels, numClasses, 'testLabels');
+  // The classifier holds D × numClasses weights: more classes than training rows (and
+  // than the labels need) only costs memory, and an absurd count would exhaust it.
+  const needed = Math.max(trainLabels.reduce((m, v) => Math.max(m, v), -1), testLabels.reduce((m, v) => Math.max(m, v), -1)) + 1;
+  const most = Math.min(MAX_CLASSES, Math.max(nTr, needed));
+  checkNumClasses(numClasses, 2, most, most < MAX_CLASSES ? ` (the ${nTr} training rows, or the largest label + 1)` : '');
   checkFinite(trainFeatures, D, 'trainFeatures');
   checkFinite(testFeatures, D, 'testFeatures');
-  const epochs = options.epochs ?? 30, B = Math.min(options.batchSize ?? 256, nTr);
-  if (!Number.isSafeInteger(epochs) || epochs < 1) throw new ValueError(`epochs: expected a positive integer, got ${epochs}`);
+  const epochsAsked = options.epochs ?? 30, minSteps = options.minSteps ?? 2000, lr = options.lr ?? 1e-3;
+  if (!Number.isSafeInteger(epochsAsked) || epochsAsked < 1) throw new ValueError(`epochs: expected a positive integer, got ${epochsAsked}`);
   if (!Number.isSafeInteger(options.batchSize ?? 256) || (options.batchSize ?? 256) < 1)
     throw new ValueError(`batchSize: expected a positive integer, got ${options.batchSize}`);
+  if (!Number.isSafeInteger(minSteps) || minSteps < 0) throw new ValueError(`minSteps: expected a non-negative integer, got ${minSteps}`);
+  if (typeof lr !== 'number' || !(lr > 0) || !Number.isFinite(lr)) throw new ValueError(`lr: expected a positive finite number, got ${lr}`);
+  const B = Math.min(options.batchSize ?? 256, nTr), perEpoch = Math.floor(nTr / B);
+  const epochs = Math.max(epochsAsked, Math.ceil(minSteps / perEpoch));
+  const steps = epochs * perEpoch;
   const device = options.device ?? 'cpu';
   const std = Standardizer.fit({ x: trainFeatures, n: nTr, sampleShape: [D] });
   const xtr = Tensor.from(std.apply(trainFeatures), [nTr, D], { device });
   const ytr = Tensor.from(trainLabels, [nTr], { device });
   const clf = new Linear(D, numClasses);
   const store = new ParameterStore(clf, { seed: options.seed ?? 0, device });
-  const steps = Math.max(1, epochs * Math.floor(nTr / B));
-  const opt = new AdamW(store, { lr: options.lr ?? 1e-3, weightDecay: options.weightDecay ?? 1e-4 });
-  const sched = warmupCosine({ baseLr: options.lr ?? 1e-3, totalSteps: steps });
+  const opt = new AdamW(store, { lr, weightDecay: options.weightDecay ?? 1e-4 });
+  const sched = warmupCosine({ baseLr: lr, totalSteps: steps });
   const xb = Tensor.zeros([B, D], { device }), yb = Tensor.zeros([B], { dtype: 'int32', device });
   const ib = Tensor.zeros([B], { dtype: 'int32', device });
   let step = 0, lastLoss = NaN;
@@ -93,12 +121,14 @@ export function linearProbe(
         store.zeroGrad();
         const logits = clf.forward(xb);
         lastLoss = ops.mixedCrossEntropy(logits, { targets: yb, scale: 1 / B }) / B;
+        // Diverged (the features are finite and standardized, so the step size did it): say so, not chance accuracy.
+        if (!Number.isFinite(lastLoss)) throw new ValueError(`lr: the probe's loss became ${lastLoss} at step ${step + 1}; lower lr (${lr})`);
         clf.backward(logits, false);
         opt.step(sched(step++));
       }
     }
     const xte = Tensor.from(std.apply(testFeatures), [nTe, D], { device });
-    const res = { trainAccuracy: accuracy(predict(xtr), trainLabels), testAccuracy: accuracy(predict(xte), testLabels), finalLoss: lastLoss };
+    const res = { trainAccuracy: accuracy(predict(xtr), trainLabels), testAccuracy: accuracy(predict(xte), testLabels), finalLoss: lastLoss, epochs, steps };
     xte.dispose();
     return res;
   } finally {

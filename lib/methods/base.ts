@@ -10,7 +10,7 @@
  * @module
  */
 import { EventEmitter } from 'node:events';
-import { ArgumentError, DisposedError, ShapeError, ValueError } from '../errors';
+import { ArgumentError, DataError, DisposedError, ShapeError, ValueError } from '../errors';
 import { type Dataset, checkDataset, featureCount } from '../data/dataset';
 import { Module, ParameterStore } from '../nn/module';
 import { Sequential } from '../nn/layers';
@@ -95,7 +95,16 @@ export interface EpochEvent {
 }
 
 export interface FitOptions {
+  /**
+   * The epoch count to reach, counting the epochs this model has already
+   * trained (a second fit, or one after load(), continues from `model.epoch`).
+   */
   epochs: number;
+  /**
+   * Rows per step; default 256. A fit may change it (and the data) at an
+   * epoch boundary; an epoch left unfinished by an abort or maxSteps can only
+   * be continued with the batch size and row count it was started with.
+   */
   batchSize?: number;
   /** Stop cleanly (after a checkpoint, when checkpointDir is set) when this aborts. */
   signal?: AbortSignal;
@@ -161,6 +170,66 @@ function positiveNumber(v: unknown, arg: string): number {
   return v;
 }
 
+/**
+ * The settings a checkpoint's state continues exactly only under, by option
+ * name, read from a config() record (the architecture is compared on its
+ * own): the optimizer's kind and effective hyperparameters (its defaults
+ * filled in), the mixing, temperature, seed (data order and every random
+ * draw), the views and the method's own options (`extraKeys`).
+ */
+function continuationSettings(cfg: Record<string, any>, extraKeys: string[]): Map<string, unknown> {
+  const out = new Map<string, unknown>([
+    ['seed', cfg.seed],
+    ['temperature', cfg.temperature],
+    ['mix.kind', cfg.mix?.kind],
+    ['mix.alpha', cfg.mix?.alpha],
+    ['mix.perBatchLambda', cfg.mix?.perBatchLambda],
+    ['views', cfg.views],
+  ]);
+  const o = cfg.optimizer;
+  if (o && typeof o === 'object' && typeof o.lr === 'number') {
+    out.set('optimizer.kind', o.kind ?? 'sgd');
+    const hp = o.kind === 'adamw' ? adamwHyperparameters(o, 'optimizer.') : o.kind === 'lars' ? larsHyperparameters(o, 'optimizer.') : sgdHyperparameters(o, 'optimizer.');
+    for (const [k, v] of Object.entries(hp)) out.set(`optimizer.${({ beta1: 'betas[0]', beta2: 'betas[1]' } as Record<string, string>)[k] ?? k}`, v);
+    out.set('optimizer.warmupEpochs', o.warmupEpochs ?? 0);
+  }
+  for (const k of extraKeys) out.set(k, cfg[k]);
+  return out;
+}
+
+/**
+ * Throws an ArgumentError naming the first setting in which the model's
+ * config `mine` differs from the checkpoint's `ck` (settings an older
+ * checkpoint did not record, and views made by custom functions, which
+ * config() can only call 'custom', are not compared).
+ */
+function checkSameSettings(ck: Record<string, unknown>, mine: Record<string, unknown>, extraKeys: string[], dir: string): void {
+  const theirs = continuationSettings(ck, extraKeys);
+  for (const [name, v] of continuationSettings(mine, extraKeys)) {
+    const c = theirs.get(name);
+    if (c === undefined) continue;
+    if (name === 'views' && [c, v].some((vs) => Array.isArray(vs) && vs.includes('custom'))) continue;
+    if (JSON.stringify(c) !== JSON.stringify(v))
+      throw new ArgumentError(
+        `${name}: the checkpoint in ${dir} was trained with ${JSON.stringify(c)}, this model has ${JSON.stringify(v)}; construct the model with the checkpoint's settings (its config.json lists them) to continue it`,
+      );
+  }
+}
+
+/**
+ * The unfinished epoch a checkpoint recorded (null at an epoch boundary),
+ * or undefined for a checkpoint of an imix that did not record it.
+ */
+function partialEpochOf(sc: Record<string, number>, dir: string): { steps: number; batchSize: number; rows: number } | null | undefined {
+  if (sc.epochSteps === undefined) return undefined;
+  const steps = sc.epochSteps, batchSize = sc.epochBatchSize!, rows = sc.epochRows!;
+  if (!Number.isSafeInteger(steps) || steps < 0) throw new DataError(`${dir}: damaged counter 'epochSteps'`);
+  if (steps === 0) return null;
+  if (!Number.isSafeInteger(batchSize) || !Number.isSafeInteger(rows) || batchSize < 2 || steps >= Math.floor(rows / batchSize))
+    throw new DataError(`${dir}: damaged counters 'epochSteps', 'epochBatchSize', 'epochRows'`);
+  return { steps, batchSize, rows };
+}
+
 /** Events a method emits while fitting. */
 export interface MethodEvents {
   step: [StepEvent];
@@ -187,6 +256,18 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
   /** Loss sum and step count of the epoch in progress (kept across a mid-epoch resume). */
   private epochLossSum = 0;
   private epochLossCount = 0;
+  /**
+   * The epoch left unfinished by an abort or maxSteps: the steps taken in it
+   * and the batch size and row count its order was cut with. Its remaining
+   * batches are the rest of that cut, so only the same batch size and row
+   * count can continue it. null at an epoch boundary.
+   */
+  private partialEpoch: { steps: number; batchSize: number; rows: number } | null = null;
+  /**
+   * Set by loading a checkpoint of an imix that did not record the partial
+   * epoch: it is inferred from the step count at the next fit (see epochInProgress).
+   */
+  private legacyCounters = false;
   protected encoderSpec: EncoderSpec | Module;
   protected sampleShape: number[] | null = null;
   /** The trained network (encoder first) and its optimizer, set by build(). */
@@ -206,7 +287,7 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
       lam: Tensor<'float32'>;
     }
   >();
-  private dataTensor: { ds: Dataset; t: Tensor<'float32'> } | null = null;
+  private dataTensor: Tensor<'float32'> | null = null;
   private fitting = false;
   private disposed = false;
 
@@ -223,7 +304,9 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
     if (!['none', 'mixup', 'cutmix'].includes(mix.kind)) throw new ValueError(`mix.kind: expected 'none', 'mixup' or 'cutmix', got '${mix.kind}'`);
     const alpha = mix.alpha ?? 1;
     if (!(alpha > 0) || !Number.isFinite(alpha)) throw new ValueError(`mix.alpha: expected a positive number, got ${alpha}`);
-    this.mix = { kind: mix.kind, alpha, perBatchLambda: mix.perBatchLambda ?? mix.kind === 'cutmix' };
+    const perBatchLambda = mix.perBatchLambda ?? mix.kind === 'cutmix';
+    if (typeof perBatchLambda !== 'boolean') throw new ValueError(`mix.perBatchLambda: expected a boolean, got ${JSON.stringify(perBatchLambda)}`);
+    this.mix = { kind: mix.kind, alpha, perBatchLambda };
     this.temperature = positiveNumber(o.temperature ?? 0.2, 'temperature');
     const seed = o.seed ?? 0;
     if (!Number.isSafeInteger(seed) || seed < 0) throw new ValueError(`seed: expected a non-negative integer, got ${seed}`);
@@ -273,14 +356,26 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
         throw new ShapeError(
           `views: ${v.describe ?? 'an image view'} needs image samples [C, H, W], got [${sampleShape.join(', ')}]; use inputDrop or gaussianNoise for non-image data`,
         );
+    try {
+      this.buildNetworks(featureCount({ sampleShape }));
+      const o = this.optimizerOptions;
+      this.optimizer =
+        o.kind === 'adamw' ? new AdamW(this.online, { lr: o.lr, betas: o.betas, weightDecay: o.weightDecay })
+        : o.kind === 'lars' ? new LARS(this.online, { lr: o.lr, momentum: o.momentum, weightDecay: o.weightDecay, eta: o.eta, nesterov: o.nesterov })
+        : new SGD(this.online, { lr: o.lr, momentum: o.momentum, weightDecay: o.weightDecay, nesterov: o.nesterov });
+    } catch (e) {
+      // e.g. a Module encoder that does not take this many features: stay unbuilt, not half-built.
+      this.releaseNetworks();
+      throw e;
+    }
     this.sampleShape = [...sampleShape];
-    this.buildNetworks(featureCount({ sampleShape }));
-    const o = this.optimizerOptions;
-    this.optimizer =
-      o.kind === 'adamw' ? new AdamW(this.online, { lr: o.lr, betas: o.betas, weightDecay: o.weightDecay })
-      : o.kind === 'lars' ? new LARS(this.online, { lr: o.lr, momentum: o.momentum, weightDecay: o.weightDecay, eta: o.eta, nesterov: o.nesterov })
-      : new SGD(this.online, { lr: o.lr, momentum: o.momentum, weightDecay: o.weightDecay, nesterov: o.nesterov });
     return this;
+  }
+
+  /** Undoes build() (load() does when the checkpoint turns out not to fit). */
+  private unbuild(): void {
+    this.releaseNetworks();
+    this.sampleShape = null;
   }
 
   /** Creates the networks and `this.online` (the trained store, encoder first). */
@@ -302,8 +397,11 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
   protected abstract trainStep(xq: Tensor<'float32'>, xk: Tensor<'float32'>, mix: MixDraw | null, x: Tensor<'float32'>, x1: Tensor<'float32'>): number;
   /** Work after the optimizer step (enqueue keys, ...). */
   protected afterStep(): void {}
-  /** Work before the forward pass (EMA updates, ...), given the momentum schedule position. */
-  protected beforeStep(_totalSteps: number): void {}
+  /**
+   * Work before the forward pass (EMA updates, ...), given the schedule
+   * position: `step` of `total` steps (as the learning-rate schedule's).
+   */
+  protected beforeStep(_schedule: { step: number; total: number }): void {}
 
   /** Draws π and λ for a step (host side, Philox stream (seed, step, Mix)). */
   protected drawMix(n: number, buf: { perm: Tensor<'int32'>; lam: Tensor<'float32'> }): MixDraw {
@@ -336,9 +434,11 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
 
   /**
    * Runs one training step on the rows `rows` of `data`: views, mixing,
-   * forward/backward, optimizer update. Returns the loss.
+   * forward/backward, optimizer update. Returns the loss. `scheduleStep` of
+   * `totalSteps` is the position on the schedules (BYOL's EMA momentum);
+   * fit passes the position within its epochs.
    */
-  stepOn(data: Tensor<'float32'>, rows: Int32Array, lr: number, totalSteps: number): number {
+  stepOn(data: Tensor<'float32'>, rows: Int32Array, lr: number, totalSteps: number, scheduleStep = this.step): number {
     const n = rows.length;
     if (n < 2) throw new ValueError(`batchSize: a contrastive batch needs at least 2 rows, got ${n}`);
     const b = this.buffers(n);
@@ -366,22 +466,55 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
         mix.lam.set(mix.lamHost);
       }
     }
-    this.beforeStep(totalSteps);
+    this.beforeStep({ step: scheduleStep, total: totalSteps });
     this.online.zeroGrad();
     const loss = this.trainStep(xq, xk, mix, b.x, clean);
-    if (!Number.isFinite(loss)) throw new ValueError(`loss: became ${loss} at step ${this.step}; lower optimizer.lr or check the data for NaN/Inf`);
+    // Named as progress events and metrics count steps, from 1. (Datasets hold only finite features, so it diverged.)
+    if (!Number.isFinite(loss)) throw new ValueError(`loss: became ${loss} at step ${this.step + 1}; lower optimizer.lr (or add optimizer.warmupEpochs)`);
     this.optimizer.step(lr);
     this.afterStep();
     this.step++;
     return loss;
   }
 
+  /**
+   * The training rows on the device. Copied at every fit, not cached by
+   * dataset object: rows edited in place between two fits must be seen.
+   */
   private uploadData(ds: Dataset): Tensor<'float32'> {
-    if (this.dataTensor?.ds === ds) return this.dataTensor.t;
-    this.dataTensor?.t.dispose();
-    const t = Tensor.from(ds.x, [ds.n, featureCount(ds)], { device: this.device });
-    this.dataTensor = { ds, t };
-    return t;
+    const F = featureCount(ds), t = this.dataTensor;
+    if (t && t.shape[0] === ds.n && t.shape[1] === F) return t.set(ds.x);
+    t?.dispose();
+    this.dataTensor = Tensor.from(ds.x, [ds.n, F], { device: this.device });
+    return this.dataTensor;
+  }
+
+  /**
+   * Steps already taken in the current epoch, checked against this fit's
+   * batch size and rows: an unfinished epoch's remaining batches are the
+   * rest of its order cut into its batch size, so another batch size or row
+   * count would skip or repeat rows (or slice outside the order).
+   */
+  private epochInProgress(B: number, n: number): number {
+    const spe = Math.floor(n / B);
+    if (this.legacyCounters) {
+      // An older checkpoint recorded no partial epoch; its run had epoch·spe steps at the boundary.
+      const first = this.step - this.epoch * spe;
+      if (first < 0 || first >= spe)
+        throw new ArgumentError(
+          `batchSize: the loaded checkpoint (step ${this.step}, epoch ${this.epoch}) does not fit ${spe} steps per epoch (${n} rows, batchSize ${B}); continue it with the batch size and data it was trained with`,
+        );
+      this.partialEpoch = first > 0 ? { steps: first, batchSize: B, rows: n } : null;
+      this.legacyCounters = false;
+    }
+    const p = this.partialEpoch;
+    if (!p) return 0;
+    const where = `epoch ${this.epoch} was stopped after ${p.steps} of its ${Math.floor(p.rows / p.batchSize)} steps`;
+    if (B !== p.batchSize)
+      throw new ArgumentError(`batchSize: ${where} with batchSize ${p.batchSize}; continue it with batchSize ${p.batchSize} (another batch size can start at the next epoch)`);
+    if (n !== p.rows)
+      throw new ArgumentError(`data: ${where} on a dataset of ${p.rows} rows, this one has ${n}; continue it on the same data (other data can start at the next epoch)`);
+    return p.steps;
   }
 
   /**
@@ -414,6 +547,7 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
     if (options.checkpointDir !== undefined) prepareCheckpointDir(options.checkpointDir, 'checkpointDir');
     this.build(data.sampleShape);
     this.checkBatch(B);
+    let first = this.epoch < epochs ? this.epochInProgress(B, data.n) : 0;
     const stepsPerEpoch = Math.floor(data.n / B);
     const totalSteps = epochs * stepsPerEpoch;
     const sched = warmupCosine({
@@ -424,10 +558,9 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
     const dataT = this.uploadData(data);
     const result: FitResult = { steps: 0, epochs: 0, stopped: 'completed', losses: [], epochLosses: [], knnAccuracy: [] };
     this.online.module.train();
-    while (this.epoch < epochs) {
+    for (; this.epoch < epochs; first = 0) {
       const order = new Generator(this.seed, EPOCH_STREAM + this.epoch).permutation(data.n);
       const t0 = performance.now();
-      const first = this.step - this.epoch * stepsPerEpoch;
       if (first === 0) this.epochLossSum = this.epochLossCount = 0;
       // Resume mid-epoch: skip the steps already taken in this epoch.
       for (let s = first; s < stepsPerEpoch; s++) {
@@ -435,8 +568,12 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
         if (options.signal?.aborted) return this.stop(result, 'aborted', options);
         if (options.maxSteps !== undefined && result.steps >= options.maxSteps) return this.stop(result, 'maxSteps', options);
         const ts = performance.now();
-        const lr = sched(this.step);
-        const loss = this.stepOn(dataT, order.subarray(s * B, (s + 1) * B), lr, totalSteps);
+        // Schedules follow the position in this fit's epochs (equal to the global step unless an
+        // earlier fit used another batch size or data size, whose epochs had another step count).
+        const at = this.epoch * stepsPerEpoch + s;
+        const lr = sched(at);
+        const loss = this.stepOn(dataT, order.subarray(s * B, (s + 1) * B), lr, totalSteps, at);
+        this.partialEpoch = { steps: s + 1, batchSize: B, rows: data.n };
         result.losses.push(loss);
         result.steps++;
         this.epochLossSum += loss;
@@ -454,6 +591,7 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
         seconds: (performance.now() - t0) / 1000,
       };
       this.epoch++;
+      this.partialEpoch = null;
       if (options.knn && (this.epoch % (options.knn.every ?? 1) === 0 || this.epoch === epochs)) {
         ev.knnAccuracy = knnMonitor(this, options.knn);
         result.knnAccuracy.push(ev.knnAccuracy);
@@ -548,42 +686,71 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
   /** Writes a checkpoint (safetensors + JSON) into `dir`, atomically. */
   async save(dir: string): Promise<void> {
     this.checkLive('save');
+    if (!this.sampleShape) throw new ArgumentError('save: the model is not built yet (fit or load it first)');
+    const p = this.partialEpoch;
     saveCheckpoint(dir, {
       config: this.config(),
       architecture: this.online.module.describe(),
       step: this.step,
       epoch: this.epoch,
       optimizerSteps: this.optimizer.steps,
-      scalars: { ...this.stateScalars(), epochLossSum: this.epochLossSum, epochLossCount: this.epochLossCount },
+      scalars: {
+        ...this.stateScalars(),
+        epochLossSum: this.epochLossSum,
+        epochLossCount: this.epochLossCount,
+        // The unfinished epoch (0s at a boundary), so a resumed fit can check its batch size and data.
+        epochSteps: p?.steps ?? 0,
+        epochBatchSize: p?.batchSize ?? 0,
+        epochRows: p?.rows ?? 0,
+      },
       tensors: this.stateTensors(),
     });
   }
 
-  /** Restores a checkpoint written by save() into this (identically configured) method. */
+  /**
+   * Restores a checkpoint written by save() into this method, which must be
+   * constructed with the checkpoint's settings (its config.json lists them):
+   * the method, architecture, optimizer, mixing, temperature, seed, views and
+   * the method's own options, so that fit() continues the run exactly.
+   * Everything is checked before anything changes: a checkpoint that does
+   * not fit is an error and leaves the model as it was (unbuilt if it was).
+   */
   async load(dir: string): Promise<this> {
     this.checkLive('load');
+    if (this.fitting) throw new ArgumentError(`load: this ${this.name} model is training; await the running fit (or abort it) first`);
     const ck = loadCheckpoint(dir);
-    const shape = (ck.config.sampleShape as number[] | null) ?? null;
-    if (!shape) throw new ShapeError(`${dir}: checkpoint has no sample shape`);
-    this.build(shape);
     if (ck.config.method !== this.name)
       throw new ArgumentError(`${dir}: checkpoint is of method '${String(ck.config.method)}', not '${this.name}'`);
-    if (ck.architecture !== this.online.module.describe())
-      throw new ShapeError(`${dir}: checkpoint architecture ${ck.architecture} does not match this model's ${this.online.module.describe()}`);
+    const shape = (ck.config.sampleShape as number[] | null) ?? null;
+    if (!shape) throw new ShapeError(`${dir}: checkpoint has no sample shape`);
+    const wasBuilt = this.sampleShape !== null;
+    this.build(shape);
     const targets = this.stateTensors();
-    for (const [name, t] of Object.entries(targets)) {
-      const src = ck.tensors[name];
-      if (!src) throw new ShapeError(`${dir}: checkpoint lacks tensor '${name}'`);
-      if (src.data.length !== t.numel)
-        throw new ShapeError(`${dir}: tensor '${name}' has ${src.data.length} values, the model needs ${t.numel}`);
-      t.set(src.data as Float32Array);
+    let partial: ReturnType<typeof partialEpochOf>;
+    try {
+      if (ck.architecture !== this.online.module.describe())
+        throw new ShapeError(`${dir}: checkpoint architecture ${ck.architecture} does not match this model's ${this.online.module.describe()}`);
+      checkSameSettings(ck.config, this.config(), Object.keys(this.extraConfig()), dir);
+      for (const [name, t] of Object.entries(targets)) {
+        const src = ck.tensors[name];
+        if (!src) throw new ShapeError(`${dir}: checkpoint lacks tensor '${name}'`);
+        if (src.data.length !== t.numel)
+          throw new ShapeError(`${dir}: tensor '${name}' has ${src.data.length} values, the model needs ${t.numel}`);
+      }
+      partial = partialEpochOf(ck.scalars, dir);
+      this.loadScalars(ck.scalars); // the last check: it changes nothing unless its values fit
+    } catch (e) {
+      if (!wasBuilt) this.unbuild();
+      throw e;
     }
+    for (const [name, t] of Object.entries(targets)) t.set(ck.tensors[name]!.data as Float32Array);
     this.step = ck.step;
     this.epoch = ck.epoch;
     this.optimizer.steps = ck.optimizerSteps;
     this.epochLossSum = ck.scalars.epochLossSum ?? 0;
     this.epochLossCount = ck.scalars.epochLossCount ?? 0;
-    this.loadScalars(ck.scalars);
+    this.partialEpoch = partial ?? null;
+    this.legacyCounters = partial === undefined;
     return this;
   }
 
@@ -632,14 +799,19 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
     if (this.disposed) throw new DisposedError(`${what}: this ${this.name} model was disposed`);
   }
 
+  /** Frees what build() made: the networks (subclasses add their own) and the optimizer. */
+  protected releaseNetworks(): void {
+    this.optimizer?.dispose();
+    this.online?.dispose();
+  }
+
   /** Frees every tensor the method holds; the model cannot be used afterwards. A fit in progress stops with DisposedError. */
   dispose(): void {
     this.disposed = true;
     for (const b of this.batchBuf.values()) for (const t of Object.values(b)) t.dispose();
     this.batchBuf.clear();
-    this.dataTensor?.t.dispose();
+    this.dataTensor?.dispose();
     this.dataTensor = null;
-    this.optimizer?.dispose();
-    this.online?.dispose();
+    this.releaseNetworks();
   }
 }

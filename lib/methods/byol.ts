@@ -43,6 +43,7 @@ export class BYOL extends ContrastiveMethod {
     if (!(m >= 0 && m <= 1)) throw new ValueError(`momentum: expected a number in [0, 1], got ${m}`);
     this.baseMomentum = m;
     this.symmetric = options.symmetric ?? false;
+    if (typeof this.symmetric !== 'boolean') throw new ValueError(`symmetric: expected a boolean, got ${JSON.stringify(this.symmetric)}`);
     this.predictorHidden = options.predictorHidden ?? this.projection[0];
     if (!Number.isInteger(this.predictorHidden) || this.predictorHidden < 1)
       throw new ValueError(`predictorHidden: expected a positive integer, got ${this.predictorHidden}`);
@@ -73,8 +74,8 @@ export class BYOL extends ContrastiveMethod {
     this.syncTarget(0);
   }
 
-  protected override beforeStep(totalSteps: number): void {
-    this.syncTarget(emaMomentum(this.baseMomentum, this.step, totalSteps));
+  protected override beforeStep(schedule: { step: number; total: number }): void {
+    this.syncTarget(emaMomentum(this.baseMomentum, schedule.step, schedule.total));
   }
 
   protected trainStep(xq: Tensor<'float32'>, xk: Tensor<'float32'>, mix: MixDraw | null, _x: Tensor<'float32'>, x1: Tensor<'float32'>): number {
@@ -124,9 +125,13 @@ export class BYOL extends ContrastiveMethod {
     return { momentum: this.baseMomentum, symmetric: this.symmetric, predictorHidden: this.predictorHidden };
   }
 
+  protected override releaseNetworks(): void {
+    this.target?.dispose();
+    super.releaseNetworks();
+  }
+
   override dispose(): void {
     this.ws.clear();
-    this.target?.dispose();
     super.dispose();
   }
 }

@@ -144,10 +144,14 @@ export class MoCo extends ContrastiveMethod {
     return { queueSize: this.queueSize, momentum: this.momentum };
   }
 
-  override dispose(): void {
-    this.ws.clear();
+  protected override releaseNetworks(): void {
     this.queue?.dispose();
     this.key?.dispose();
+    super.releaseNetworks();
+  }
+
+  override dispose(): void {
+    this.ws.clear();
     super.dispose();
   }
 }

@@ -5,7 +5,7 @@
  * the usual image views, random crop with padding and horizontal flip.
  * @module
  */
-import { ShapeError, ValueError } from '../errors';
+import { ArgumentError, ShapeError, ValueError } from '../errors';
 import * as ops from '../ops/index';
 import { Tensor } from '../tensor';
 
@@ -56,6 +56,10 @@ export function identity(): View {
 
 /** Applies views in order; the k-th reads stream offset `offset·16 + k`. */
 export function compose(...views: View[]): View {
+  // Checked here: a non-function would otherwise fail only at the first training step.
+  views.forEach((v, k) => {
+    if (typeof v !== 'function') throw new ArgumentError(`views[${k}]: expected a view function (see views.*), got ${v === null ? 'null' : typeof v}`);
+  });
   if (views.length === 0) return identity();
   if (views.length > 16) throw new ValueError('views: at most 16 views can be composed');
   return named(
