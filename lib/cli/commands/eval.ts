@@ -36,7 +36,7 @@ export interface EvalReport {
   features: number;
   train: number;
   test: number;
-  linearProbe?: { testAccuracy: number; trainAccuracy: number; epochs: number };
+  linearProbe?: { testAccuracy: number; trainAccuracy: number; epochs: number; steps: number };
   knn?: { k: number; accuracy: number };
   seconds: number;
 }
@@ -72,7 +72,7 @@ export async function evaluate(dir: string, o: EvalOptions): Promise<number> {
     const report: EvalReport = { run: dir, method: method.name, step: method.step, epoch: method.epoch, data: ds.description, features: D, train: train.n, test: test.n, seconds: 0 };
     if (doProbe) {
       const r = evaluation.linearProbe(ftr, train.labels, fte, test.labels, D, numClasses, { epochs: o.probeEpochs, device: method.device, seed: method.seed });
-      report.linearProbe = { testAccuracy: r.testAccuracy, trainAccuracy: r.trainAccuracy, epochs: o.probeEpochs };
+      report.linearProbe = { testAccuracy: r.testAccuracy, trainAccuracy: r.trainAccuracy, epochs: r.epochs, steps: r.steps };
     }
     if (doKnn) {
       const pred = evaluation.knnPredict(ftr, train.labels, fte, D, numClasses, { k: o.k, device: method.device });
@@ -88,7 +88,7 @@ export async function evaluate(dir: string, o: EvalOptions): Promise<number> {
         `features:      ${D}`,
       ];
       if (report.linearProbe)
-        lines.push(`linear probe:  test accuracy ${report.linearProbe.testAccuracy.toFixed(4)}  (train ${report.linearProbe.trainAccuracy.toFixed(4)}, ${o.probeEpochs} epochs)`);
+        lines.push(`linear probe:  test accuracy ${report.linearProbe.testAccuracy.toFixed(4)}  (train ${report.linearProbe.trainAccuracy.toFixed(4)}, ${report.linearProbe.epochs} epochs, ${report.linearProbe.steps} steps)`);
       if (report.knn) lines.push(`${`kNN (k=${o.k}):`.padEnd(14)} test accuracy ${report.knn.accuracy.toFixed(4)}`);
       process.stdout.write(lines.join('\n') + '\n');
     }
