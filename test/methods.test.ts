@@ -142,6 +142,7 @@ describe('misuse is a clear error before any work', () => {
     expect((await m.fit(data, { epochs: 3, batchSize: 8 })).steps).toBe(8);
     m.dispose();
     expect(() => m.embed(data)).toThrow(DisposedError);
+    expect(() => m.features).toThrow(/features: this npair model was disposed/);
     await expect(m.fit(data, { epochs: 4, batchSize: 8 })).rejects.toThrow(/fit: this npair model was disposed/);
     await expect(m.save(os.tmpdir())).rejects.toThrow(DisposedError);
     m.dispose(); // twice is harmless

@@ -649,6 +649,7 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
 
   /** Feature count of the encoder output. */
   get features(): number {
+    this.checkLive('features');
     if (!this.sampleShape) throw new ArgumentError('features: the model is not built yet');
     return this.encoder.outFeatures(featureCount({ sampleShape: this.sampleShape }));
   }
