@@ -34,8 +34,14 @@ function checkSampleShape(sampleShape: unknown, what: string): asserts sampleSha
  * blamed on the learning rate, and embed silently to NaN features.
  */
 export function checkFiniteFeatures(x: Float32Array, features: number, what: string): void {
-  for (let i = 0; i < x.length; i++)
-    if (!Number.isFinite(x[i]!)) throw new DataError(`${what}: row ${Math.floor(i / features)}, feature ${i % features} is ${x[i]}; features must be finite`);
+  const i = firstNonFinite(x);
+  if (i >= 0) throw new DataError(`${what}: row ${Math.floor(i / features)}, feature ${i % features} is ${x[i]}; features must be finite`);
+}
+
+/** Index of the first NaN or ±Infinity in `x`, or −1. */
+export function firstNonFinite(x: Float32Array): number {
+  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i]!)) return i;
+  return -1;
 }
 
 /** Labels are class indices: integers in [0, 2^31); the first other value is a DataError. */

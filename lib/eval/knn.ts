@@ -5,7 +5,7 @@
  * @module
  */
 import { ArgumentError, ShapeError, ValueError } from '../errors';
-import { type Dataset, checkDataset, featureCount } from '../data/dataset';
+import { type Dataset, checkDataset, featureCount, firstNonFinite } from '../data/dataset';
 import * as ops from '../ops/index';
 import { Tensor, type Device } from '../tensor';
 
@@ -78,8 +78,8 @@ export function checkNumClasses(numClasses: number, min: number, max = MAX_CLASS
 
 /** NaN/Inf features (e.g. from a diverged encoder) would vote silently for class 0 (or train a probe to NaN). */
 export function checkFinite(x: Float32Array, D: number, arg: string): void {
-  for (let i = 0; i < x.length; i++)
-    if (!Number.isFinite(x[i]!)) throw new ValueError(`${arg}: row ${Math.floor(i / D)} has a non-finite value (${x[i]})`);
+  const i = firstNonFinite(x);
+  if (i >= 0) throw new ValueError(`${arg}: row ${Math.floor(i / D)} has a non-finite value (${x[i]})`);
 }
 
 /**
