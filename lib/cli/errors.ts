@@ -46,6 +46,9 @@ const FLAG_OF: Array<[RegExp, string]> = [
   [/^mix:/, '--mix:'],
   [/^temperature:/, '--temperature:'],
   [/^optimizer\.lr:/, '--lr:'],
+  [/^optimizer\.warmupEpochs:/, '--warmup:'],
+  [/^optimizer\.weightDecay:/, '--weight-decay:'],
+  [/^optimizer\.kind:/, '--optimizer:'],
   [/^queueSize:/, '--queue:'],
   [/^momentum:/, '--momentum:'],
   [/^batchSize:/, '--batch:'],
@@ -53,13 +56,35 @@ const FLAG_OF: Array<[RegExp, string]> = [
   [/^seed:/, '--seed:'],
   [/^projection:/, '--projection:'],
   [/^encoder:/, '--encoder:'],
+  [/^encoder\.\w+:/, '--encoder:'],
   [/^widths:/, '--encoder:'],
   [/^scale:/, '--encoder:'],
   [/^threads:/, '--threads:'],
 ];
 
-/** Rewrites a library message that starts with an option name to name the CLI flag instead. */
+/**
+ * Settings a library message quotes with their values, as `name=value`
+ * (e.g. the ones that can make a diverged training's loss NaN), and the
+ * flag that sets each: `optimizer.lr=0.05` reads `--lr 0.05`.
+ */
+const FLAG_OF_SETTING: Record<string, string> = {
+  'optimizer.lr': '--lr',
+  'optimizer.warmupEpochs': '--warmup',
+  'optimizer.weightDecay': '--weight-decay',
+  temperature: '--temperature',
+  'mix.alpha': '--alpha',
+  queueSize: '--queue',
+  momentum: '--momentum',
+};
+const SETTING = new RegExp(`(^|[\\s(,])(${Object.keys(FLAG_OF_SETTING).map((k) => k.replace('.', '\\.')).join('|')})=`, 'g');
+
+/**
+ * Rewrites a library message to name the CLI flags instead of the library's
+ * option names: the option it starts with, and the `name=value` settings it
+ * quotes.
+ */
 export function flagMessage(message: string): string {
+  message = message.replace(SETTING, (_, before: string, name: string) => `${before}${FLAG_OF_SETTING[name]} `);
   for (const [re, flag] of FLAG_OF) if (re.test(message)) return message.replace(re, flag);
   return message;
 }

@@ -24,6 +24,10 @@ import {
   positiveNumber,
   unitInterval,
 } from './options';
+import { FLOAT32_MAX, MAX_MIX_ALPHA, MAX_QUEUE_SIZE, MIN_MIX_ALPHA, MIN_TEMPERATURE } from '../util/options';
+
+/** The kernels take scalars as float32: a larger value would be Infinity there. */
+const FLOAT32 = { max: FLOAT32_MAX, why: '(the largest float32)' };
 
 function version(): string {
   try {
@@ -37,7 +41,7 @@ function version(): string {
 function deviceOptions(c: Command): Command {
   return c
     .addOption(new Option('--device <device>', "where to run: 'cpu', 'cuda' or 'cuda:N'").argParser(parseDevice).default('cpu'))
-    .addOption(new Option('--threads <n>', 'CPU threads for the kernels and the BLAS (default: all cores)').argParser(integer('--threads', 1)));
+    .addOption(new Option('--threads <n>', 'CPU threads for the kernels and the BLAS (default: all cores)').argParser(integer('--threads', 1, 1024)));
 }
 
 /** The options that name the data (docs/cli.md#data); the `--data` and `--limit` help differ per command. */
@@ -66,15 +70,15 @@ export function buildProgram(run: (code: number) => void): Command {
     .description('train an encoder; writes a run folder (checkpoint, config, metrics, loss plot)')
     .addOption(new Option('--method <name>', 'contrastive method').choices(METHODS).default('moco'))
     .addOption(new Option('--mix <kind>', "i-Mix mixing of the query view (default: mixup; none for simclr)").choices(MIXES))
-    .addOption(new Option('--alpha <a>', 'Beta(α, α) concentration for the mixing coefficient λ').argParser(positiveNumber('--alpha')).default(1))
+    .addOption(new Option('--alpha <a>', 'Beta(α, α) concentration for the mixing coefficient λ').argParser(positiveNumber('--alpha', { min: MIN_MIX_ALPHA, max: MAX_MIX_ALPHA, why: '(where the Beta(α, α) draws of λ are right)' })).default(1))
     .addOption(new Option('--epochs <n>', 'total epochs of the run').argParser(integer('--epochs', 1)).default(10))
     .addOption(new Option('--batch <n>', 'batch size (rows per step)').argParser(integer('--batch', 2)).default(256))
-    .addOption(new Option('--lr <lr>', 'base learning rate (warmup, then cosine decay to 0) (default: 0.05 for sgd/lars, 0.001 for adamw)').argParser(positiveNumber('--lr')))
+    .addOption(new Option('--lr <lr>', 'base learning rate (warmup, then cosine decay to 0) (default: 0.05 for sgd/lars, 0.001 for adamw)').argParser(positiveNumber('--lr', FLOAT32)))
     .addOption(new Option('--optimizer <kind>', 'optimizer').choices(OPTIMIZERS).default('sgd'))
-    .addOption(new Option('--weight-decay <wd>', 'weight decay (default: 5e-4)').argParser(nonNegativeNumber('--weight-decay')))
+    .addOption(new Option('--weight-decay <wd>', 'weight decay (default: 5e-4)').argParser(nonNegativeNumber('--weight-decay', FLOAT32)))
     .addOption(new Option('--warmup <epochs>', 'linear learning-rate warmup, in epochs (default: 0)').argParser(nonNegativeNumber('--warmup')))
-    .addOption(new Option('--temperature <t>', 'softmax temperature τ (npair, simclr, moco) (default: 0.2)').argParser(positiveNumber('--temperature')))
-    .addOption(new Option('--queue <k>', 'MoCo queue length (default: 4096)').argParser(integer('--queue', 1)))
+    .addOption(new Option('--temperature <t>', 'softmax temperature τ (npair, simclr, moco) (default: 0.2)').argParser(positiveNumber('--temperature', { min: MIN_TEMPERATURE, why: '(logits are cosine similarities / temperature)' })))
+    .addOption(new Option('--queue <k>', 'MoCo queue length (default: 4096)').argParser(integer('--queue', 1, MAX_QUEUE_SIZE)))
     .addOption(new Option('--momentum <m>', 'EMA momentum of the key (MoCo, default 0.99) or target (BYOL, default 0.996) network').argParser(unitInterval('--momentum')))
     .addOption(new Option('--encoder <spec>', "encoder: 'mlp:W1,W2,…', 'mlp-nobn:W1,…' or 'tabular[:scale]'").argParser(parseEncoder).default(parseEncoder('mlp:512,512'), 'mlp:512,512'))
     .addOption(new Option('--projection <hidden,out>', 'projection head widths').argParser(parseProjection).default([512, 128], '512,128'))

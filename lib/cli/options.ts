@@ -5,26 +5,49 @@
  * @module
  */
 import { UsageError } from './errors';
+import { FLOAT32_MAX, MAX_TABULAR_SCALE, MAX_WIDTH } from '../util/options';
 
 function num(flag: string, s: string): number {
   const t = s.trim();
   const v = t === '' ? NaN : Number(t);
+  // Infinity, and literals beyond the double range (1e400), are not numbers a setting can take.
   if (!Number.isFinite(v)) throw new UsageError(`${flag}: expected a number, got '${s}'`);
+  return v + 0; // -0 as 0
+}
+
+/**
+ * Bounds beyond the sign: `min` and `max` (inclusive), and `why`, said after
+ * the bound (`(the largest float32)`). The library's own bounds
+ * (lib/util/options.ts) are repeated here so that a value out of range is a
+ * usage error before any data is read or anything allocated.
+ */
+export interface Bounds {
+  min?: number;
+  max?: number;
+  why?: string;
+}
+
+function bounded(flag: string, s: string, v: number, b: Bounds): number {
+  const why = b.why ? ` ${b.why}` : '';
+  if (b.min !== undefined && b.max !== undefined && (v < b.min || v > b.max))
+    throw new UsageError(`${flag}: expected a number from ${b.min} to ${b.max}${why}, got ${s}`);
+  if (b.min !== undefined && v < b.min) throw new UsageError(`${flag}: expected a number >= ${b.min}${why}, got ${s}`);
+  if (b.max !== undefined && v > b.max) throw new UsageError(`${flag}: expected a number <= ${b.max}${why}, got ${s}`);
   return v;
 }
 
-/** A number > 0. */
-export const positiveNumber = (flag: string) => (s: string): number => {
+/** A number > 0 (within `bounds`). */
+export const positiveNumber = (flag: string, bounds: Bounds = {}) => (s: string): number => {
   const v = num(flag, s);
   if (!(v > 0)) throw new UsageError(`${flag}: expected a positive number, got ${s}`);
-  return v;
+  return bounded(flag, s, v, bounds);
 };
 
-/** A number >= 0. */
-export const nonNegativeNumber = (flag: string) => (s: string): number => {
+/** A number >= 0 (within `bounds`). */
+export const nonNegativeNumber = (flag: string, bounds: Bounds = {}) => (s: string): number => {
   const v = num(flag, s);
   if (!(v >= 0)) throw new UsageError(`${flag}: expected a number >= 0, got ${s}`);
-  return v;
+  return bounded(flag, s, v, bounds);
 };
 
 /** A number in [0, 1]. */
@@ -34,12 +57,14 @@ export const unitInterval = (flag: string) => (s: string): number => {
   return v;
 };
 
-/** An integer >= min, and exact in a double (at most 2^53 - 1). */
-export const integer = (flag: string, min: number) => (s: string): number => {
+/** An integer >= min, and at most `max` (by default 2^53 - 1, the largest a double holds exactly). */
+export const integer = (flag: string, min: number, max = Number.MAX_SAFE_INTEGER, why = '') => (s: string): number => {
   const v = num(flag, s);
   // Above 2^53 - 1 a double no longer holds every integer: 99999999999999999999 would silently become another number.
-  if (Number.isInteger(v) && v > Number.MAX_SAFE_INTEGER)
-    throw new UsageError(`${flag}: expected an integer from ${min} to 2^53 - 1 (${Number.MAX_SAFE_INTEGER}), got ${s}`);
+  if (Number.isInteger(v) && v > max) {
+    const top = max === Number.MAX_SAFE_INTEGER ? `2^53 - 1 (${max})` : `${max}`;
+    throw new UsageError(`${flag}: expected an integer from ${min} to ${top}${why ? ` ${why}` : ''}, got ${s}`);
+  }
   if (!Number.isSafeInteger(v) || v < min) throw new UsageError(`${flag}: expected an integer >= ${min}, got ${s}`);
   return v;
 };
@@ -66,6 +91,8 @@ function widthList(flag: string, s: string): number[] {
   const parts = s.split(',').map((p) => p.trim());
   if (parts.length === 0 || parts.some((p) => !/^\d+$/.test(p) || Number(p) < 1))
     throw new UsageError(`${flag}: expected comma-separated positive integers, got '${s}'`);
+  const wide = parts.find((p) => Number(p) > MAX_WIDTH);
+  if (wide !== undefined) throw new UsageError(`${flag}: a layer of width ${wide} is wider than ${MAX_WIDTH} (2^24)`);
   return parts.map(Number);
 }
 
@@ -86,6 +113,7 @@ export function parseEncoder(s: string): EncoderSpecData {
     if (arg === undefined || arg === '') return { kind: 'tabular' };
     const scale = num('--encoder', arg);
     if (!(scale > 0)) throw new UsageError(`--encoder: tabular scale must be a positive number, got '${arg}'`);
+    if (scale > MAX_TABULAR_SCALE) throw new UsageError(`--encoder: tabular scale must be at most ${MAX_TABULAR_SCALE} (the widest layer is 8192 × scale), got '${arg}'`);
     return { kind: 'tabular', scale };
   }
   throw new UsageError(`--encoder: expected 'mlp:W1,W2,...', 'mlp-nobn:W1,...' or 'tabular[:scale]', got '${s}'`);
@@ -151,6 +179,7 @@ export function parseViews(s: string): ViewStep[] {
     if (k === 'noise' && a !== undefined) {
       const v = num('--views', a);
       if (!(v >= 0)) throw new UsageError(`--views: noise std must be >= 0, got ${a}`);
+      if (v > FLOAT32_MAX) throw new UsageError(`--views: noise std must be at most ${FLOAT32_MAX} (the largest float32), got ${a}`);
       return { kind: 'noise', std: v };
     }
     if (k === 'crop') {

@@ -8,6 +8,7 @@ import { ArgumentError, ShapeError, ValueError } from '../errors';
 import { type Dataset, checkDataset, featureCount, firstNonFinite } from '../data/dataset';
 import * as ops from '../ops/index';
 import { Tensor, type Device } from '../tensor';
+import { checkKeys, checkOptions } from '../util/options';
 
 export interface KnnOptions {
   /** Neighbours that vote; default 200. */
@@ -18,6 +19,8 @@ export interface KnnOptions {
   /** Test rows per similarity block; default 256. */
   blockSize?: number;
 }
+/** Every key of KnnOptions (the compiler keeps the list complete). */
+const KNN_OPTION_KEYS: { [K in keyof Required<KnnOptions>]: true } = { k: true, temperature: true, device: true, blockSize: true };
 
 /** Rows scaled to unit L2 norm, in place. */
 function normalizeRows(x: Float32Array, D: number): Float32Array {
@@ -94,6 +97,7 @@ export function knnPredict(
   numClasses: number,
   options: KnnOptions = {},
 ): Int32Array {
+  checkOptions(options, Object.keys(KNN_OPTION_KEYS), 'options', 'knnPredict options');
   const k = options.k ?? 200, T = options.temperature ?? 0.1, block = options.blockSize ?? 256;
   if (!Number.isInteger(k) || k < 1) throw new ValueError(`k: expected a positive integer, got ${k}`);
   if (!(T > 0 && Number.isFinite(T))) throw new ValueError(`temperature: expected a positive finite number, got ${T}`);
@@ -172,6 +176,8 @@ export interface KnnMonitorOptions {
   /** Run every this many epochs (and after the last); default 1. */
   every?: number;
 }
+/** Every key of KnnMonitorOptions (the compiler keeps the list complete). */
+const KNN_MONITOR_KEYS: { [K in keyof Required<KnnMonitorOptions>]: true } = { train: true, test: true, k: true, temperature: true, every: true };
 
 /**
  * Checks monitor options before training starts, so a mistake is reported
@@ -179,7 +185,8 @@ export interface KnnMonitorOptions {
  * and valid k, temperature and every.
  */
 export function checkKnnMonitor(o: KnnMonitorOptions, features: number): void {
-  if (!o || typeof o !== 'object') throw new ArgumentError('knn: expected { train, test, k?, temperature?, every? }');
+  if (!o || typeof o !== 'object' || Array.isArray(o)) throw new ArgumentError('knn: expected { train, test, k?, temperature?, every? }');
+  checkKeys(o, Object.keys(KNN_MONITOR_KEYS), 'knn.', 'kNN monitor options');
   for (const split of ['train', 'test'] as const) {
     checkDataset(o[split], `knn.${split}`);
     if (!o[split].labels) throw new ValueError(`knn.${split}: the monitor needs labelled data`);

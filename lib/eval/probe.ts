@@ -13,6 +13,7 @@ import { AdamW, warmupCosine } from '../optim/index';
 import { Generator } from '../random';
 import { Tensor, type Device } from '../tensor';
 import { MAX_CLASSES, accuracy, checkFinite, checkLabels, checkNumClasses } from './knn';
+import { checkOptions } from '../util/options';
 
 export interface ProbeOptions {
   /** Passes over the training rows; default 30. More are made when they give fewer than `minSteps` steps. */
@@ -33,6 +34,17 @@ export interface ProbeOptions {
   seed?: number;
   device?: Device;
 }
+
+/** Every key of ProbeOptions (the compiler keeps the list complete). */
+const PROBE_OPTION_KEYS: { [K in keyof Required<ProbeOptions>]: true } = {
+  epochs: true,
+  batchSize: true,
+  minSteps: true,
+  lr: true,
+  weightDecay: true,
+  seed: true,
+  device: true,
+};
 
 export interface ProbeResult {
   trainAccuracy: number;
@@ -58,6 +70,7 @@ export function linearProbe(
   numClasses: number,
   options: ProbeOptions = {},
 ): ProbeResult {
+  checkOptions(options, Object.keys(PROBE_OPTION_KEYS), 'options', 'linearProbe options');
   if (!Number.isSafeInteger(D) || D < 1) throw new ValueError(`D: expected a positive integer, got ${D}`);
   for (const [arr, arg] of [[trainFeatures, 'trainFeatures'], [testFeatures, 'testFeatures']] as const)
     if (!(arr instanceof Float32Array)) throw new ArgumentError(`${arg}: expected a Float32Array`);

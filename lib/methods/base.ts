@@ -22,6 +22,18 @@ import { Tensor, type Device } from '../tensor';
 import { checkKnnMonitor, knnMonitor, type KnnMonitorOptions } from '../eval/knn';
 import { loadCheckpoint, prepareCheckpointDir, saveCheckpoint } from './checkpoint';
 import { compose, inputDrop, type View } from './views';
+import {
+  FLOAT32_MAX,
+  MAX_MIX_ALPHA,
+  MAX_PARAMETERS,
+  MAX_STEPS,
+  MAX_TABULAR_SCALE,
+  MAX_WIDTH,
+  MIN_MIX_ALPHA,
+  MIN_TEMPERATURE,
+  checkKeys,
+  checkOptions,
+} from '../util/options';
 
 /** How the query view is mixed (i-Mix). */
 export interface MixOptions {
@@ -64,6 +76,51 @@ export interface MethodOptions {
   seed?: number;
   device?: Device;
 }
+
+/** The keys of each options object (the compiler keeps the lists complete): any other key is an ArgumentError. */
+const METHOD_OPTION_KEYS: { [K in keyof Required<MethodOptions>]: true } = {
+  encoder: true,
+  projection: true,
+  mix: true,
+  temperature: true,
+  views: true,
+  optimizer: true,
+  seed: true,
+  device: true,
+};
+const MIX_OPTION_KEYS: { [K in keyof Required<MixOptions>]: true } = { kind: true, alpha: true, perBatchLambda: true };
+const OPTIMIZER_OPTION_KEYS: { [K in keyof Required<OptimizerOptions>]: true } = {
+  kind: true,
+  lr: true,
+  momentum: true,
+  weightDecay: true,
+  nesterov: true,
+  eta: true,
+  betas: true,
+  warmupEpochs: true,
+};
+/** Optimizer options only some kinds take: given to another kind they would be ignored. */
+const OPTIMIZER_KINDS_OF: Partial<Record<keyof OptimizerOptions, Array<'sgd' | 'lars' | 'adamw'>>> = {
+  eta: ['lars'],
+  betas: ['adamw'],
+  nesterov: ['sgd', 'lars'],
+};
+const FIT_OPTION_KEYS: { [K in keyof Required<FitOptions>]: true } = {
+  epochs: true,
+  batchSize: true,
+  signal: true,
+  checkpointDir: true,
+  maxSteps: true,
+  knn: true,
+  onStep: true,
+  onEpoch: true,
+};
+/** Options of {@link ContrastiveMethod.embed}. */
+export interface EmbedOptions {
+  /** Rows per forward pass (a positive integer); default 1024. Only memory use depends on it. */
+  batchSize?: number;
+}
+const EMBED_OPTION_KEYS: { [K in keyof Required<EmbedOptions>]: true } = { batchSize: true };
 
 /** One step's i-Mix draw: a permutation and per-row λ (host and device copies). */
 export interface MixDraw {
@@ -154,20 +211,49 @@ export function buildEncoder(spec: EncoderSpec | Module, inFeatures: number): Mo
 /** Checks an EncoderSpec when the method is constructed, before any data is seen. */
 function checkEncoderSpec(spec: EncoderSpec): void {
   if (spec.kind === 'mlp') {
+    checkKeys(spec, ['kind', 'hidden', 'batchNorm'], 'encoder.', "an 'mlp' encoder's options");
     if (!Array.isArray(spec.hidden) || spec.hidden.length === 0 || !spec.hidden.every((w) => Number.isSafeInteger(w) && w > 0))
       throw new ValueError(`encoder.hidden: expected a non-empty list of positive integer widths, got ${JSON.stringify(spec.hidden)}`);
+    const wide = spec.hidden.find((w) => w > MAX_WIDTH);
+    if (wide !== undefined) throw new ValueError(`encoder.hidden: a layer of width ${wide} is wider than ${MAX_WIDTH} (2^24)`);
     if (spec.batchNorm !== undefined && typeof spec.batchNorm !== 'boolean')
       throw new ValueError(`encoder.batchNorm: expected a boolean, got ${JSON.stringify(spec.batchNorm)}`);
   } else if (spec.kind === 'tabular') {
+    checkKeys(spec, ['kind', 'scale'], 'encoder.', "a 'tabular' encoder's options");
     if (spec.scale !== undefined) positiveNumber(spec.scale, 'encoder.scale');
+    if (spec.scale !== undefined && spec.scale > MAX_TABULAR_SCALE)
+      throw new ValueError(`encoder.scale: expected at most ${MAX_TABULAR_SCALE} (the widest layer is 8192 × scale), got ${spec.scale}`);
   } else {
     throw new ArgumentError(`encoder.kind: expected 'mlp' or 'tabular' (or pass a Module), got ${JSON.stringify((spec as { kind: unknown }).kind)}`);
   }
 }
 
+/**
+ * The parameters the encoder (beyond its first layer, whose size depends on
+ * the data) and the projection head will hold, counted from the layer
+ * declarations (which allocate nothing), must stay within MAX_PARAMETERS.
+ */
+function checkNetworkSize(spec: EncoderSpec, projection: [number, number]): void {
+  const count = (m: Module) => m.namedParameters().reduce((s, [, p]) => s + p.numel, 0);
+  const enc = buildEncoder(spec, 1);
+  const encoder = count(enc), head = count(projectionHead(enc.outFeatures(1), projection[0], projection[1]));
+  if (encoder + head <= MAX_PARAMETERS) return;
+  const arg = encoder > head ? (spec.kind === 'tabular' ? 'encoder.scale' : 'encoder.hidden') : 'projection';
+  throw new ValueError(
+    `${arg}: the encoder and projection head would hold ${encoder + head} parameters besides the first layer's, more than ${MAX_PARAMETERS} (2^31, 8 GiB of float32)`,
+  );
+}
+
 function positiveNumber(v: unknown, arg: string): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new ValueError(`${arg}: expected a positive number, got ${String(v)}`);
   return v;
+}
+
+/** A positive number the kernels can take as a float32 (a larger one would become Infinity there). */
+function float32Positive(v: unknown, arg: string): number {
+  const x = positiveNumber(v, arg);
+  if (x > FLOAT32_MAX) throw new ValueError(`${arg}: expected at most ${FLOAT32_MAX} (the largest float32), got ${x}`);
+  return x;
 }
 
 /**
@@ -294,20 +380,32 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
   /** Short name of the method ('npair', 'simclr', 'moco', 'byol'). */
   abstract readonly name: string;
 
-  constructor(o: MethodOptions) {
+  /**
+   * Checks every option (unknown keys included) before anything is built.
+   * A subclass with options of its own passes their keys as `ownKeys`.
+   */
+  constructor(o: MethodOptions, ownKeys: readonly string[] = []) {
     super();
-    if (!o || typeof o !== 'object') throw new ArgumentError('options: expected an object');
+    if (!o || typeof o !== 'object' || Array.isArray(o)) throw new ArgumentError('options: expected an object');
+    checkKeys(o, [...Object.keys(METHOD_OPTION_KEYS), ...ownKeys], '', `${new.target.name} options`);
     if (!o.encoder || typeof o.encoder !== 'object') throw new ArgumentError('encoder: required (an EncoderSpec or a Module)');
     if (!(o.encoder instanceof Module)) checkEncoderSpec(o.encoder);
     this.encoderSpec = o.encoder;
+    checkOptions(o.mix, Object.keys(MIX_OPTION_KEYS), 'mix');
     const mix = o.mix ?? { kind: 'none' };
     if (!['none', 'mixup', 'cutmix'].includes(mix.kind)) throw new ValueError(`mix.kind: expected 'none', 'mixup' or 'cutmix', got '${mix.kind}'`);
     const alpha = mix.alpha ?? 1;
-    if (!(alpha > 0) || !Number.isFinite(alpha)) throw new ValueError(`mix.alpha: expected a positive number, got ${alpha}`);
+    if (typeof alpha !== 'number' || !(alpha > 0) || !Number.isFinite(alpha)) throw new ValueError(`mix.alpha: expected a positive number, got ${alpha}`);
+    // Outside these bounds the Beta(α, α) draws of λ come out wrong (see MIN_MIX_ALPHA).
+    if (alpha < MIN_MIX_ALPHA || alpha > MAX_MIX_ALPHA)
+      throw new ValueError(`mix.alpha: expected a number from ${MIN_MIX_ALPHA} to ${MAX_MIX_ALPHA}, got ${alpha}`);
     const perBatchLambda = mix.perBatchLambda ?? mix.kind === 'cutmix';
     if (typeof perBatchLambda !== 'boolean') throw new ValueError(`mix.perBatchLambda: expected a boolean, got ${JSON.stringify(perBatchLambda)}`);
     this.mix = { kind: mix.kind, alpha, perBatchLambda };
     this.temperature = positiveNumber(o.temperature ?? 0.2, 'temperature');
+    // Logits are cosines / τ: a smaller τ makes them float32 rounding noise (see MIN_TEMPERATURE).
+    if (this.temperature < MIN_TEMPERATURE)
+      throw new ValueError(`temperature: expected at least ${MIN_TEMPERATURE} (logits are cosine similarities / temperature), got ${this.temperature}`);
     const seed = o.seed ?? 0;
     if (!Number.isSafeInteger(seed) || seed < 0) throw new ValueError(`seed: expected a non-negative integer, got ${seed}`);
     this.seed = seed;
@@ -316,13 +414,15 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
     const proj = o.projection ?? [512, 128];
     if (!Array.isArray(proj) || proj.length !== 2 || !proj.every((w) => Number.isInteger(w) && w > 0))
       throw new ValueError(`projection: expected [hidden, out] positive integers, got ${JSON.stringify(proj)}`);
+    if (proj.some((w) => w > MAX_WIDTH)) throw new ValueError(`projection: a layer of width ${Math.max(...proj)} is wider than ${MAX_WIDTH} (2^24)`);
+    if (!(o.encoder instanceof Module)) checkNetworkSize(o.encoder, proj);
     this.projection = proj;
+    checkOptions(o.optimizer, Object.keys(OPTIMIZER_OPTION_KEYS), 'optimizer');
     const opt = o.optimizer ?? {};
-    if (typeof opt !== 'object') throw new ArgumentError('optimizer: expected an object');
     this.optimizerOptions = {
       ...opt,
       kind: opt.kind ?? 'sgd',
-      lr: positiveNumber(opt.lr ?? 0.05, 'optimizer.lr'),
+      lr: float32Positive(opt.lr ?? 0.05, 'optimizer.lr'),
       momentum: opt.momentum ?? 0.9,
       weightDecay: opt.weightDecay ?? 5e-4,
       warmupEpochs: opt.warmupEpochs ?? 0,
@@ -335,6 +435,11 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
     else throw new ValueError(`optimizer.kind: expected 'sgd', 'lars' or 'adamw', got ${JSON.stringify(oo.kind)}`);
     if (typeof oo.warmupEpochs !== 'number' || !(oo.warmupEpochs >= 0) || !Number.isFinite(oo.warmupEpochs))
       throw new ValueError(`optimizer.warmupEpochs: expected a non-negative number, got ${oo.warmupEpochs}`);
+    for (const [key, kinds] of Object.entries(OPTIMIZER_KINDS_OF))
+      if (opt[key as keyof OptimizerOptions] !== undefined && !kinds.includes(oo.kind))
+        throw new ArgumentError(`optimizer.${key}: only for optimizer.kind ${kinds.map((k) => `'${k}'`).join(' or ')}; this optimizer is '${oo.kind}'`);
+    if (typeof oo.weightDecay === 'number' && oo.weightDecay > FLOAT32_MAX)
+      throw new ValueError(`optimizer.weightDecay: expected at most ${FLOAT32_MAX} (the largest float32), got ${oo.weightDecay}`);
     const v = o.views ?? compose(inputDrop(0.2));
     this.views = Array.isArray(v) ? (v as [View, View]) : [v, v];
     if (this.views.length !== 2 || !this.views.every((f) => typeof f === 'function'))
@@ -470,12 +575,27 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
     this.online.zeroGrad();
     const loss = this.trainStep(xq, xk, mix, b.x, clean);
     // Named as progress events and metrics count steps, from 1. (Datasets hold only finite features, so it diverged.)
-    if (!Number.isFinite(loss)) throw new ValueError(`loss: became ${loss} at step ${this.step + 1}; lower optimizer.lr (or add optimizer.warmupEpochs)`);
+    if (!Number.isFinite(loss)) throw new ValueError(`loss: became ${loss} at step ${this.step + 1}; ${this.divergenceSettings()}`);
     this.optimizer.step(lr);
     this.afterStep();
     this.step++;
     return loss;
   }
+
+  /**
+   * The settings that can make training diverge, with their values, as
+   * `name=value` (the CLI rewrites the names to its flags). Which one did is
+   * not known here, so none is singled out.
+   */
+  private divergenceSettings(): string {
+    const o = this.optimizerOptions;
+    const s = [`learning rate (optimizer.lr=${o.lr})`, `warmup (optimizer.warmupEpochs=${o.warmupEpochs})`];
+    if (this.usesTemperature) s.push(`temperature (temperature=${this.temperature})`);
+    s.push(`weight decay (optimizer.weightDecay=${o.weightDecay})`);
+    return `settings that can make training diverge: ${s.join(', ')}`;
+  }
+  /** Whether the loss uses `temperature` (BYOL's does not). */
+  protected readonly usesTemperature: boolean = true;
 
   /**
    * The training rows on the device. Copied at every fit, not cached by
@@ -534,12 +654,18 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
 
   private async fitLoop(data: Dataset, options: FitOptions): Promise<FitResult> {
     checkDataset(data, 'data');
-    if (!options || typeof options !== 'object') throw new ArgumentError('options: expected an object with epochs');
+    if (!options || typeof options !== 'object' || Array.isArray(options)) throw new ArgumentError('options: expected an object with epochs');
+    checkKeys(options, Object.keys(FIT_OPTION_KEYS), '', 'fit options');
     const epochs = options.epochs;
     if (!Number.isInteger(epochs) || epochs < 0) throw new ValueError(`epochs: expected a non-negative integer, got ${epochs}`);
     const B = options.batchSize ?? 256;
     if (!Number.isInteger(B) || B < 2) throw new ValueError(`batchSize: expected an integer >= 2, got ${B}`);
     if (B > data.n) throw new ValueError(`batchSize: ${B} is larger than the dataset (${data.n} rows)`);
+    // The run's random streams are kept apart for MAX_STEPS steps (and step counts stay exact).
+    if (epochs * Math.floor(data.n / B) > MAX_STEPS)
+      throw new ValueError(`epochs: ${epochs} epochs of ${Math.floor(data.n / B)} steps are more than ${MAX_STEPS} (2^38) steps, the most a run can take`);
+    for (const cb of ['onStep', 'onEpoch'] as const)
+      if (options[cb] !== undefined && typeof options[cb] !== 'function') throw new ArgumentError(`${cb}: expected a function, got ${typeof options[cb]}`);
     if (options.maxSteps !== undefined && (!Number.isSafeInteger(options.maxSteps) || options.maxSteps < 0))
       throw new ValueError(`maxSteps: expected a non-negative integer, got ${options.maxSteps}`);
     if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new ArgumentError('signal: expected an AbortSignal');
@@ -619,14 +745,17 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
    * Encoder features f(x) of every row (BatchNorm in eval mode), row-major
    * [n, features]. Restores the previous train/eval mode.
    */
-  embed(data: Dataset, options: { batchSize?: number } = {}): Float32Array {
+  embed(data: Dataset, options: EmbedOptions = {}): Float32Array {
     this.checkLive('embed');
+    checkOptions(options, Object.keys(EMBED_OPTION_KEYS), 'options', 'embed options');
+    const bs = options.batchSize ?? 1024;
+    // A batch of 0 rows would never advance (and a fraction would cut rows apart).
+    if (typeof bs !== 'number' || !Number.isSafeInteger(bs) || bs < 1) throw new ValueError(`batchSize: expected a positive integer, got ${String(bs)}`);
     checkDataset(data, 'data');
     if (!this.sampleShape) throw new ArgumentError('embed: the model is not built yet (fit or load it first)');
     const F = featureCount(data);
     if (F !== featureCount({ sampleShape: this.sampleShape }))
       throw new ShapeError(`data: ${F} features per row, the model takes ${featureCount({ sampleShape: this.sampleShape })}`);
-    const bs = options.batchSize ?? 1024;
     const wasTraining = this.encoder.training;
     this.encoder.eval();
     const D = this.encoder.outFeatures(F);

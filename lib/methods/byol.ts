@@ -17,6 +17,7 @@ import * as ops from '../ops/index';
 import { emaMomentum } from '../optim/index';
 import type { Tensor } from '../tensor';
 import { ContrastiveMethod, buildEncoder, type MethodOptions, type MixDraw } from './base';
+import { MAX_WIDTH } from '../util/options';
 
 export interface BYOLOptions extends MethodOptions {
   /** Predictor h hidden width; default the projection's hidden width. */
@@ -27,8 +28,13 @@ export interface BYOLOptions extends MethodOptions {
   symmetric?: boolean;
 }
 
+/** BYOL's own option keys (the compiler keeps the list complete). */
+const BYOL_OPTION_KEYS: { [K in Exclude<keyof BYOLOptions, keyof MethodOptions>]-?: true } = { predictorHidden: true, momentum: true, symmetric: true };
+
 export class BYOL extends ContrastiveMethod {
   readonly name = 'byol';
+  /** BYOL's loss has no temperature (the option is accepted and unused). */
+  protected override readonly usesTemperature = false;
   readonly baseMomentum: number;
   readonly symmetric: boolean;
   readonly predictorHidden: number;
@@ -38,15 +44,16 @@ export class BYOL extends ContrastiveMethod {
   private readonly ws = new Workspace(() => this.device);
 
   constructor(options: BYOLOptions) {
-    super(options);
+    super(options, Object.keys(BYOL_OPTION_KEYS));
     const m = options.momentum ?? 0.996;
-    if (!(m >= 0 && m <= 1)) throw new ValueError(`momentum: expected a number in [0, 1], got ${m}`);
+    if (typeof m !== 'number' || !(m >= 0 && m <= 1)) throw new ValueError(`momentum: expected a number in [0, 1], got ${m}`);
     this.baseMomentum = m;
     this.symmetric = options.symmetric ?? false;
     if (typeof this.symmetric !== 'boolean') throw new ValueError(`symmetric: expected a boolean, got ${JSON.stringify(this.symmetric)}`);
     this.predictorHidden = options.predictorHidden ?? this.projection[0];
-    if (!Number.isInteger(this.predictorHidden) || this.predictorHidden < 1)
+    if (!Number.isSafeInteger(this.predictorHidden) || this.predictorHidden < 1)
       throw new ValueError(`predictorHidden: expected a positive integer, got ${this.predictorHidden}`);
+    if (this.predictorHidden > MAX_WIDTH) throw new ValueError(`predictorHidden: a layer of width ${this.predictorHidden} is wider than ${MAX_WIDTH} (2^24)`);
   }
 
   protected buildNetworks(inFeatures: number): void {

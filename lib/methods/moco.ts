@@ -18,6 +18,7 @@ import { ParameterStore, Workspace } from '../nn/module';
 import * as ops from '../ops/index';
 import { Tensor } from '../tensor';
 import { ContrastiveMethod, Purpose, streamOffset, type MethodOptions, type MixDraw } from './base';
+import { MAX_QUEUE_SIZE, MAX_QUEUE_VALUES } from '../util/options';
 
 export interface MoCoOptions extends MethodOptions {
   /** Queue length K (any size ≥ the batch size; it need not be a multiple). Default 4096. */
@@ -25,6 +26,9 @@ export interface MoCoOptions extends MethodOptions {
   /** EMA momentum m of the key network; default 0.99. */
   momentum?: number;
 }
+
+/** MoCo's own option keys (the compiler keeps the list complete). */
+const MOCO_OPTION_KEYS: { [K in Exclude<keyof MoCoOptions, keyof MethodOptions>]-?: true } = { queueSize: true, momentum: true };
 
 export class MoCo extends ContrastiveMethod {
   readonly name = 'moco';
@@ -39,12 +43,18 @@ export class MoCo extends ContrastiveMethod {
   private readonly ws = new Workspace(() => this.device);
 
   constructor(options: MoCoOptions) {
-    super(options);
+    super(options, Object.keys(MOCO_OPTION_KEYS));
     const K = options.queueSize ?? 4096;
     if (!Number.isInteger(K) || K < 1) throw new ValueError(`queueSize: expected a positive integer, got ${K}`);
+    // The queue [K, D] is allocated with the model: an absurd K fails here, naming it (see MAX_QUEUE_SIZE).
+    if (K > MAX_QUEUE_SIZE) throw new ValueError(`queueSize: expected at most ${MAX_QUEUE_SIZE} (2^24) keys, got ${K}`);
+    if (K * this.projection[1] > MAX_QUEUE_VALUES)
+      throw new ValueError(
+        `queueSize: a queue of ${K} keys of ${this.projection[1]} values (projection[1]) would hold ${K * this.projection[1]} values, more than ${MAX_QUEUE_VALUES} (4 GiB); at most ${Math.floor(MAX_QUEUE_VALUES / this.projection[1])} keys of this width`,
+      );
     this.queueSize = K;
     const m = options.momentum ?? 0.99;
-    if (!(m >= 0 && m <= 1)) throw new ValueError(`momentum: expected a number in [0, 1], got ${m}`);
+    if (typeof m !== 'number' || !(m >= 0 && m <= 1)) throw new ValueError(`momentum: expected a number in [0, 1], got ${m}`);
     this.momentum = m;
   }
 

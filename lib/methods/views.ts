@@ -8,6 +8,7 @@
 import { ArgumentError, ShapeError, ValueError } from '../errors';
 import * as ops from '../ops/index';
 import { Tensor } from '../tensor';
+import { FLOAT32_MAX } from '../util/options';
 
 /** Where a view reads the Philox stream. */
 export interface ViewStream {
@@ -37,13 +38,15 @@ function named<T extends View>(v: T, d: string, spatial = false): T {
 
 /** Zero each element independently with probability `p` (no rescaling). */
 export function inputDrop(p: number): View {
-  if (!(p >= 0 && p <= 1)) throw new ValueError(`p: expected a probability in [0, 1], got ${p}`);
+  if (typeof p !== 'number' || !(p >= 0 && p <= 1)) throw new ValueError(`p: expected a probability in [0, 1], got ${p}`);
   return named((x, out, s) => ops.inputDrop(x, out, p, s), `inputDrop(${p})`);
 }
 
 /** Add N(0, std²) noise to every element. */
 export function gaussianNoise(std: number): View {
   if (!(std >= 0) || !Number.isFinite(std)) throw new ValueError(`std: expected a non-negative number, got ${std}`);
+  // The kernel takes std as a float32: a larger one would be Infinity and every feature NaN.
+  if (std > FLOAT32_MAX) throw new ValueError(`std: expected at most ${FLOAT32_MAX} (the largest float32), got ${std}`);
   return named((x, out, s) => ops.gaussianNoise(x, out, std, s), `gaussianNoise(${std})`);
 }
 
@@ -125,7 +128,7 @@ export function randomCrop(pad: number): View {
  * image samples `[C, H, W]`; a ShapeError on other data.
  */
 export function horizontalFlip(p = 0.5): View {
-  if (!(p >= 0 && p <= 1)) throw new ValueError(`p: expected a probability in [0, 1], got ${p}`);
+  if (typeof p !== 'number' || !(p >= 0 && p <= 1)) throw new ValueError(`p: expected a probability in [0, 1], got ${p}`);
   return imageView('horizontalFlip', 0, p, `horizontalFlip(${p})`);
 }
 
@@ -136,6 +139,6 @@ export function horizontalFlip(p = 0.5): View {
  */
 export function randomCropFlip(pad: number, p = 0.5): View {
   if (!Number.isInteger(pad) || pad < 0 || pad > 2 ** 31 - 1) throw new ValueError(`pad: expected a non-negative integer, got ${pad}`);
-  if (!(p >= 0 && p <= 1)) throw new ValueError(`p: expected a probability in [0, 1], got ${p}`);
+  if (typeof p !== 'number' || !(p >= 0 && p <= 1)) throw new ValueError(`p: expected a probability in [0, 1], got ${p}`);
   return imageView('randomCropFlip', pad, p, `randomCropFlip(${pad}, ${p})`);
 }
