@@ -54,6 +54,8 @@ export interface NativeAddon {
   // state
   ema(target: T, source: T, momentum: number): void;
   queueEnqueue(queue: T, keys: T, ptr: number): number;
+  // run-folder lock (fs_lock.cpp): an exclusive, non-blocking flock; false if another process holds it
+  tryLockFile(fd: number): boolean;
   // Families below are bound by their ops_*.cpp files.
   [name: string]: unknown;
 }

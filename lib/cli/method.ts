@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BYOL, type ContrastiveMethod, type Device, MoCo, NPair, type OptimizerOptions, SimCLR, Tensor, views as V } from '../index';
+import { CHECKPOINT_FILE, CONFIG_FILE, readCheckpointMeta } from '../methods/checkpoint';
 import { CliError, UsageError, flagMessage } from './errors';
 import { type EncoderSpecData, formatViews, isImageView, type MethodName, METHODS, type MixName, type ViewStep, viewsFromDescribe } from './options';
 
@@ -127,10 +128,14 @@ export function checkDevice(device: string): void {
   }
 }
 
-export const CONFIG_FILE = 'config.json';
-export const CHECKPOINT_FILE = 'checkpoint.safetensors';
+export { CHECKPOINT_FILE, CONFIG_FILE };
 
-/** Checks that `dir` is a run folder with a checkpoint; returns its config.json. */
+/**
+ * Checks that `dir` is a run folder with a checkpoint; returns the run's
+ * configuration, read from the checkpoint itself (config.json beside it is
+ * a readable copy that a kill between the two files' writes can leave
+ * missing or one checkpoint behind).
+ */
 export function readRunConfig(dir: string): Record<string, unknown> {
   let st: fs.Stats;
   try {
@@ -138,23 +143,10 @@ export function readRunConfig(dir: string): Record<string, unknown> {
   } catch {
     throw new CliError(`${dir}: no such run folder`);
   }
-  if (!st.isDirectory()) throw new CliError(`${dir}: not a run folder (expected a directory holding ${CHECKPOINT_FILE} and ${CONFIG_FILE})`);
+  if (!st.isDirectory()) throw new CliError(`${dir}: not a run folder (expected a directory holding ${CHECKPOINT_FILE})`);
   if (!fs.existsSync(path.join(dir, CHECKPOINT_FILE)))
     throw new CliError(`${dir}: no ${CHECKPOINT_FILE} in this folder (not a run folder, or no epoch finished yet)`);
-  const file = path.join(dir, CONFIG_FILE);
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch {
-    throw new CliError(`${file}: missing (the run folder has a checkpoint but no config.json)`);
-  }
-  try {
-    const cfg = JSON.parse(text) as unknown;
-    if (!cfg || typeof cfg !== 'object' || Array.isArray(cfg)) throw new Error('not an object');
-    return cfg as Record<string, unknown>;
-  } catch (e) {
-    throw new CliError(`${file}: not valid JSON (${(e as Error).message})`);
-  }
+  return readCheckpointMeta(dir).config;
 }
 
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);

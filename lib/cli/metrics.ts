@@ -8,7 +8,7 @@
  * @module
  */
 import * as fs from 'node:fs';
-import { writeFileAtomic } from '../io/atomic';
+import { appendText, openAppend, writeFileAtomic } from '../io/atomic';
 
 export interface StepRecord {
   type: 'step';
@@ -78,11 +78,11 @@ export class MetricsLog {
       const kept = recordsUpTo(records, keepUpTo);
       if (kept.length !== records.length || fs.existsSync(file)) writeFileAtomic(file, kept.map((r) => JSON.stringify(r) + '\n').join(''));
     }
-    this.fd = fs.openSync(file, 'a');
+    this.fd = openAppend(file); // never through a planted symlink
   }
 
   write(r: MetricsRecord): void {
-    fs.writeSync(this.fd, JSON.stringify({ ...r, time: new Date().toISOString() }) + '\n');
+    appendText(this.fd, JSON.stringify({ ...r, time: new Date().toISOString() }) + '\n', 'metrics.jsonl'); // one write: a line is whole or cut short
   }
 
   close(): void {

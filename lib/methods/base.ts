@@ -20,6 +20,7 @@ import { AdamW, LARS, type Optimizer, SGD, adamwHyperparameters, larsHyperparame
 import { Generator, sampleLambda } from '../random';
 import { Tensor, type Device } from '../tensor';
 import { checkKnnMonitor, knnMonitor, type KnnMonitorOptions } from '../eval/knn';
+import { lockRunDir } from '../io/lock';
 import { loadCheckpoint, prepareCheckpointDir, saveCheckpoint } from './checkpoint';
 import { compose, inputDrop, type View } from './views';
 import {
@@ -314,6 +315,13 @@ function partialEpochOf(sc: Record<string, number>, dir: string): { steps: numbe
   if (!Number.isSafeInteger(batchSize) || !Number.isSafeInteger(rows) || batchSize < 2 || steps >= Math.floor(rows / batchSize))
     throw new DataError(`${dir}: damaged counters 'epochSteps', 'epochBatchSize', 'epochRows'`);
   return { steps, batchSize, rows };
+}
+
+/** A state tensor's least size for a model, known before it is built, and the error when a checkpoint's is smaller. */
+export interface PlannedSize {
+  name: string;
+  need: number;
+  error: (have: number) => Error;
 }
 
 /** Events a method emits while fitting. */
@@ -648,9 +656,13 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
     try {
       return await this.fitLoop(data, options);
     } finally {
+      this.unlockDir?.();
+      this.unlockDir = null;
       this.fitting = false;
     }
   }
+  /** Releases the writer's lock on the fit's checkpointDir (taken by fitLoop). */
+  private unlockDir: (() => void) | null = null;
 
   private async fitLoop(data: Dataset, options: FitOptions): Promise<FitResult> {
     checkDataset(data, 'data');
@@ -670,7 +682,10 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
       throw new ValueError(`maxSteps: expected a non-negative integer, got ${options.maxSteps}`);
     if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new ArgumentError('signal: expected an AbortSignal');
     if (options.knn !== undefined) checkKnnMonitor(options.knn, featureCount(data));
-    if (options.checkpointDir !== undefined) prepareCheckpointDir(options.checkpointDir, 'checkpointDir');
+    if (options.checkpointDir !== undefined) {
+      prepareCheckpointDir(options.checkpointDir, 'checkpointDir');
+      this.unlockDir = lockRunDir(options.checkpointDir, 'checkpointDir'); // one writer per folder
+    }
     this.build(data.sampleShape);
     this.checkBatch(B);
     let first = this.epoch < epochs ? this.epochInProgress(B, data.n) : 0;
@@ -725,9 +740,12 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
       }
       result.epochLosses.push(ev.loss);
       result.epochs++;
-      if (options.checkpointDir) await this.save(options.checkpointDir);
+      // Listeners first, then the checkpoint: whatever they record of this epoch (the CLI's
+      // metrics.jsonl line) is on disk before the checkpoint that makes the epoch final, so a
+      // kill in between loses nothing (a resumed run drops records past its checkpoint).
       this.emit('epoch', ev);
       options.onEpoch?.(ev);
+      if (options.checkpointDir) await this.save(options.checkpointDir);
     }
     return result;
   }
@@ -736,6 +754,36 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
     result.stopped = why;
     if (options.checkpointDir) await this.save(options.checkpointDir);
     return result;
+  }
+
+  /**
+   * Sizes (in values) the state tensors that build() allocates for samples
+   * of `sampleShape` will have at least, computed from the module
+   * declarations alone (declaring a layer allocates nothing). load() checks
+   * them against the checkpoint's tensors before building, so a crafted
+   * sample shape or width cannot make it allocate more than the file holds.
+   */
+  protected plannedStateSizes(sampleShape: number[], dir: string): PlannedSize[] {
+    const F = featureCount({ sampleShape });
+    const enc = buildEncoder(this.encoderSpec, F);
+    const head = projectionHead(enc.outFeatures(F), this.projection[0], this.projection[1]);
+    const count = (m: Module) => m.namedParameters().reduce((s, [, p]) => s + p.numel, 0);
+    const need = count(enc) + count(head);
+    return [
+      {
+        name: 'online.params',
+        need,
+        error: (have) =>
+          new ShapeError(`${dir}: checkpoint architecture does not fit this model: its parameters hold ${have} values, this ${this.name} model for samples of shape [${sampleShape.join(', ')}] has more than ${need}`),
+      },
+    ];
+  }
+
+  private checkPlannedSizes(sampleShape: number[], stored: Record<string, { data: { length: number } }>, dir: string): void {
+    for (const p of this.plannedStateSizes(sampleShape, dir)) {
+      const have = stored[p.name]?.data.length ?? 0;
+      if (p.need > have) throw p.error(have);
+    }
   }
 
   /** Method-specific batch checks (e.g. MoCo's queue must hold a batch). */
@@ -851,8 +899,8 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
     const ck = loadCheckpoint(dir);
     if (ck.config.method !== this.name)
       throw new ArgumentError(`${dir}: checkpoint is of method '${String(ck.config.method)}', not '${this.name}'`);
-    const shape = (ck.config.sampleShape as number[] | null) ?? null;
-    if (!shape) throw new ShapeError(`${dir}: checkpoint has no sample shape`);
+    const shape = ck.config.sampleShape; // checked by the checkpoint schema
+    this.checkPlannedSizes(shape, ck.tensors, dir);
     const wasBuilt = this.sampleShape !== null;
     this.build(shape);
     const targets = this.stateTensors();

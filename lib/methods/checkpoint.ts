@@ -1,27 +1,76 @@
 /**
  * Checkpoints: one safetensors file holding every state tensor, with the run's
- * configuration and counters as JSON in its metadata, so tensors and counters
- * can never disagree; a readable copy of the configuration goes to
- * config.json beside it. Both files are written atomically.
+ * configuration and counters as JSON in its metadata, so tensors, counters
+ * and configuration can never disagree and the file alone is a complete
+ * run: config.json beside it is a readable copy, rewritten with each
+ * checkpoint, that nothing reads back. Both files are written atomically.
+ *
+ * The metadata is checked against one schema ({@link checkpointMetaSchema})
+ * before anything is built from it, and every size in it is bounded.
  * @module
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import { z } from 'zod';
 import { ArgumentError, DataError } from '../errors';
-import { writeFileAtomic } from '../io/atomic';
-import { loadSafetensors, saveSafetensors, type StoredTensor } from '../io/safetensors';
+import { makeDirs, writeFileAtomic } from '../io/atomic';
+import { lockRunDir } from '../io/lock';
+import { loadSafetensors, readSafetensorsMetadata, saveSafetensors, type StoredTensor } from '../io/safetensors';
 import type { Tensor } from '../tensor';
 
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
+export const CONFIG_FILE = 'config.json';
 const FORMAT = 'imix-checkpoint/1';
 
-export interface CheckpointData {
-  config: Record<string, unknown>;
-  architecture: string;
-  step: number;
-  epoch: number;
-  optimizerSteps: number;
-  scalars: Record<string, number>;
+/** Largest feature count per sample a checkpoint may declare (the kernels' 32-bit dimension limit). */
+export const MAX_SAMPLE_FEATURES = 2 ** 31 - 1;
+
+const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+const sampleShape = z
+  .array(z.number().int().positive().max(MAX_SAMPLE_FEATURES))
+  .min(1)
+  .max(3)
+  .refine((s) => s.reduce((a, b) => a * b, 1) <= MAX_SAMPLE_FEATURES, { message: `holds more than ${MAX_SAMPLE_FEATURES} features` });
+
+/**
+ * The configuration a checkpoint records (the model's config()): the keys
+ * every method has are typed here; each method's own options (queueSize,
+ * momentum, ...) pass through and are compared by load() with the model's.
+ */
+const configSchema = z.looseObject({
+  method: z.string(),
+  encoder: z.looseObject({ kind: z.string() }),
+  projection: z.tuple([z.number().int().positive(), z.number().int().positive()]),
+  mix: z.looseObject({ kind: z.enum(['none', 'mixup', 'cutmix']) }),
+  temperature: z.number().positive(),
+  seed: count,
+  optimizer: z.looseObject({ kind: z.string(), lr: z.number().positive() }),
+  views: z.array(z.unknown()),
+  sampleShape,
+});
+
+/** The checkpoint file's metadata (`__metadata__.imix`, JSON). */
+export const checkpointMetaSchema = z.strictObject({
+  format: z.literal(FORMAT),
+  config: configSchema,
+  architecture: z.string(),
+  step: count,
+  epoch: count,
+  optimizerSteps: count,
+  scalars: z.record(z.string(), z.number().refine(Number.isFinite, { message: 'must be finite' })).default({}),
+});
+export type CheckpointMeta = z.infer<typeof checkpointMetaSchema>;
+/** A checkpoint's configuration and counters, as read (checked by the schema). */
+export type CheckpointData = Omit<CheckpointMeta, 'format'>;
+/** What save() writes: the model's config() and counters (the schema checks them when read back). */
+export type CheckpointInput = Omit<CheckpointData, 'config'> & { config: Record<string, unknown> };
+
+/** A zod failure as one line naming the field: `config.sampleShape[0]: ...`. */
+export function zodMessage(e: z.ZodError): string {
+  const i = e.issues[0]!;
+  const where = i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+  return `${where || 'metadata'}: ${i.message}`;
 }
 
 /**
@@ -39,42 +88,84 @@ export function prepareCheckpointDir(dir: string, what: string): void {
   }
   if (st && !st.isDirectory()) throw new ArgumentError(`${what}: ${dir} exists and is not a folder`);
   try {
-    if (!st) fs.mkdirSync(dir, { recursive: true });
+    if (!st) makeDirs(dir);
     fs.accessSync(dir, fs.constants.W_OK | fs.constants.X_OK);
   } catch (e) {
-    throw new ArgumentError(`${what}: cannot write checkpoints to ${dir} (${(e as Error).message})`);
+    throw new ArgumentError(`${what}: cannot write checkpoints to ${dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
 }
 
-export function saveCheckpoint(dir: string, c: CheckpointData & { tensors: Record<string, Tensor<'float32'>> }): void {
+/** Writes the checkpoint, then its readable config.json, holding the folder's writer lock. */
+export function saveCheckpoint(dir: string, c: CheckpointInput & { tensors: Record<string, Tensor<'float32'>> }): void {
   const tensors: Record<string, StoredTensor> = {};
   for (const [k, t] of Object.entries(c.tensors)) tensors[k] = { shape: t.shape, data: t.toArray() as Float32Array };
   const meta = { format: FORMAT, config: c.config, architecture: c.architecture, step: c.step, epoch: c.epoch, optimizerSteps: c.optimizerSteps, scalars: c.scalars };
   prepareCheckpointDir(dir, 'dir');
-  saveSafetensors(path.join(dir, CHECKPOINT_FILE), tensors, { imix: JSON.stringify(meta) });
-  writeFileAtomic(path.join(dir, 'config.json'), JSON.stringify({ ...c.config, step: c.step, epoch: c.epoch }, null, 2) + '\n');
+  const release = lockRunDir(dir, 'dir');
+  try {
+    saveSafetensors(path.join(dir, CHECKPOINT_FILE), tensors, { imix: JSON.stringify(meta) });
+    writeConfigCopy(dir, c);
+  } finally {
+    release();
+  }
 }
 
-export function loadCheckpoint(dir: string): CheckpointData & { tensors: Record<string, StoredTensor> } {
+/** config.json's text for a checkpoint: its configuration and counters, readable. */
+function configCopyText(c: Pick<CheckpointInput, 'config' | 'step' | 'epoch'>): string {
+  return JSON.stringify({ ...c.config, step: c.step, epoch: c.epoch }, null, 2) + '\n';
+}
+
+function writeConfigCopy(dir: string, c: Pick<CheckpointInput, 'config' | 'step' | 'epoch'>): void {
+  writeFileAtomic(path.join(dir, CONFIG_FILE), configCopyText(c));
+}
+
+/**
+ * Rewrites config.json from the checkpoint when a kill between the two
+ * writes left it missing or one checkpoint behind. The caller holds the
+ * folder's writer lock. Returns whether it wrote.
+ */
+export function refreshConfigCopy(dir: string): boolean {
+  const meta = readCheckpointMeta(dir);
+  try {
+    const have: unknown = JSON.parse(fs.readFileSync(path.join(dir, CONFIG_FILE), 'utf8'));
+    if (isDeepStrictEqual(have, JSON.parse(configCopyText(meta)))) return false;
+  } catch {
+    // missing or damaged
+  }
+  writeConfigCopy(dir, meta);
+  return true;
+}
+
+function checkpointFile(dir: string): string {
   const file = path.join(dir, CHECKPOINT_FILE);
   if (!fs.existsSync(file)) throw new DataError(`${dir}: no ${CHECKPOINT_FILE} here (not a run folder, or no epoch finished yet)`);
-  const { tensors, metadata } = loadSafetensors(file);
-  let meta: Record<string, any>;
+  return file;
+}
+
+/** Parses and checks a checkpoint's metadata; `file` names it in errors. */
+function parseMeta(file: string, metadata: Record<string, string>): CheckpointData {
+  let raw: unknown;
   try {
-    meta = JSON.parse(metadata.imix ?? '');
+    raw = JSON.parse(metadata.imix ?? '');
   } catch {
     throw new DataError(`${file}: not an imix checkpoint (missing or damaged metadata)`);
   }
-  if (meta.format !== FORMAT) throw new DataError(`${file}: unsupported checkpoint format '${String(meta.format)}'`);
-  for (const k of ['step', 'epoch', 'optimizerSteps'])
-    if (!Number.isInteger(meta[k]) || meta[k] < 0) throw new DataError(`${file}: damaged counter '${k}'`);
-  return {
-    config: meta.config,
-    architecture: meta.architecture,
-    step: meta.step,
-    epoch: meta.epoch,
-    optimizerSteps: meta.optimizerSteps,
-    scalars: meta.scalars ?? {},
-    tensors,
-  };
+  if (raw && typeof raw === 'object' && 'format' in raw && raw.format !== FORMAT)
+    throw new DataError(`${file}: unsupported checkpoint format ${JSON.stringify(String(raw.format)).slice(0, 60)}`);
+  const r = checkpointMetaSchema.safeParse(raw);
+  if (!r.success) throw new DataError(`${file}: damaged checkpoint metadata: ${zodMessage(r.error)}`);
+  const { format: _, ...data } = r.data;
+  return data;
+}
+
+/** The configuration and counters of the checkpoint in `dir`, without reading its tensors. */
+export function readCheckpointMeta(dir: string): CheckpointData {
+  const file = checkpointFile(dir);
+  return parseMeta(file, readSafetensorsMetadata(file));
+}
+
+export function loadCheckpoint(dir: string): CheckpointData & { tensors: Record<string, StoredTensor> } {
+  const file = checkpointFile(dir);
+  const { tensors, metadata } = loadSafetensors(file);
+  return { ...parseMeta(file, metadata), tensors };
 }

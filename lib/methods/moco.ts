@@ -12,12 +12,12 @@
  * The batch keys are enqueued into a FIFO ring of K rows after the loss.
  * @module
  */
-import { ShapeError, ValueError } from '../errors';
+import { ArgumentError, ShapeError, ValueError } from '../errors';
 import type { Sequential } from '../nn/layers';
 import { ParameterStore, Workspace } from '../nn/module';
 import * as ops from '../ops/index';
 import { Tensor } from '../tensor';
-import { ContrastiveMethod, Purpose, streamOffset, type MethodOptions, type MixDraw } from './base';
+import { ContrastiveMethod, type PlannedSize, Purpose, streamOffset, type MethodOptions, type MixDraw } from './base';
 import { MAX_QUEUE_SIZE, MAX_QUEUE_VALUES } from '../util/options';
 
 export interface MoCoOptions extends MethodOptions {
@@ -137,6 +137,14 @@ export class MoCo extends ContrastiveMethod {
 
   protected override afterStep(): void {
     if (this.lastKeys) this.queuePtr = ops.queueEnqueue(this.queue, this.lastKeys, this.queuePtr);
+  }
+
+  protected override plannedStateSizes(sampleShape: number[], dir: string): PlannedSize[] {
+    const D = this.projection[1];
+    return [
+      ...super.plannedStateSizes(sampleShape, dir),
+      { name: 'queue', need: this.queueSize * D, error: (have) => new ArgumentError(`queueSize: the checkpoint in ${dir} was trained with ${Math.floor(have / D)}, this model has ${this.queueSize}`) },
+    ];
   }
 
   protected override stateTensors(): Record<string, Tensor<'float32'>> {

@@ -234,7 +234,17 @@ export class ParameterStore {
     this.grads.fill(0);
   }
 
+  /**
+   * Frees the flat buffers now. Every parameter's and buffer's view goes
+   * too: a view holds its storage alive, and undisposed views would leave
+   * the memory to the garbage collector.
+   */
   dispose(): void {
+    for (const [, p] of this.named) {
+      p.data?.dispose();
+      p.grad?.dispose();
+    }
+    for (const [, b] of this.namedBuffers) b.data?.dispose();
     this.params.dispose();
     this.grads.dispose();
     this.buffers.dispose();

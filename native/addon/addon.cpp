@@ -89,6 +89,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   register_elementwise_ops(env, exports);
   register_augment_ops(env, exports);
   register_cuda_ops(env, exports);
+  register_fs_ops(env, exports);
   return exports;
 }
 

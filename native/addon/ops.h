@@ -14,5 +14,6 @@ void register_random_ops(Napi::Env env, Napi::Object exports);     // Philox dra
 void register_elementwise_ops(Napi::Env env, Napi::Object exports); // axpby, rowdot, maxout, gather, sum
 void register_augment_ops(Napi::Env env, Napi::Object exports);     // random crop + horizontal flip
 void register_cuda_ops(Napi::Env env, Napi::Object exports);       // CUDA device utilities (ops_cuda.cpp)
+void register_fs_ops(Napi::Env env, Napi::Object exports);         // run-folder lock (fs_lock.cpp)
 Napi::Object cuda_info(Napi::Env env);                              // info().cuda
 }  // namespace imix

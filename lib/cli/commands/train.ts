@@ -18,13 +18,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { type ContrastiveMethod, type EpochEvent, MoCo, type FitOptions, type FitResult, type StepEvent, setNumThreads } from '../../index';
-import { writeFileAtomic } from '../../io/atomic';
+import { fsStep, writeFileAtomic } from '../../io/atomic';
+import { lockRunDir } from '../../io/lock';
+import { prepareCheckpointDir, refreshConfigCopy } from '../../methods/checkpoint';
 import { resolveData, type DataSpec, type ResolvedData, BUNDLED, isBundled } from '../data';
 import { CliError, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, UsageError, flagMessage } from '../errors';
 import { CHECKPOINT_FILE, CONFIG_FILE, checkDevice, checkViews, createMethod, type MethodSettings, readRunConfig, settingsFromConfig } from '../method';
 import { MetricsLog, readMetrics, recordsUpTo } from '../metrics';
 import { type ColumnRefData, formatEncoder, formatViews, type EncoderSpecData, type MethodName, type MixName, type OptimizerName, type ViewStep } from '../options';
-import { checkOutputDir, outputError } from '../paths';
+import { checkOutputDir } from '../paths';
 import { renderPlot } from '../plot';
 import {
   CSV_SCHEMA_FILE,
@@ -150,9 +152,42 @@ function settingsFromOptions(o: TrainOptions): MethodSettings {
   };
 }
 
-/** Removes the files a previous run left in `dir` (only imix's own files). */
+/**
+ * Removes the files a previous run left in `dir` (only imix's own files),
+ * the checkpoint first: from then on the folder is not a run that resumes,
+ * so a kill part-way leaves a folder that a new run (with --force) replaces.
+ */
 function clearRun(dir: string): void {
-  for (const f of [CHECKPOINT_FILE, CONFIG_FILE, RUN_FILE, METRICS_FILE, PLOT_FILE, STANDARDIZER_FILE, CSV_SCHEMA_FILE]) fs.rmSync(path.join(dir, f), { force: true });
+  for (const f of [CHECKPOINT_FILE, CONFIG_FILE, RUN_FILE, METRICS_FILE, PLOT_FILE, STANDARDIZER_FILE, CSV_SCHEMA_FILE]) {
+    fs.rmSync(path.join(dir, f), { force: true });
+    fsStep(`remove ${f}`);
+  }
+}
+
+/**
+ * Takes the writer's lock on the run folder for this process (`flag` names
+ * it in errors), creating the folder if needed. Returns the release
+ * function, which also removes the folder again if this call created it and
+ * nothing was written into it (a command that failed before its first step).
+ */
+function lockRun(flag: string, dir: string): () => void {
+  const existed = fs.existsSync(dir);
+  try {
+    prepareCheckpointDir(dir, flag); // writable, or one line naming the flag
+    const release = lockRunDir(dir, flag);
+    return () => {
+      release();
+      if (!existed) {
+        try {
+          fs.rmdirSync(dir); // only if still empty
+        } catch {
+          // the run's files are in it
+        }
+      }
+    };
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  }
 }
 
 /**
@@ -165,6 +200,16 @@ function runFilesIn(dir: string): string[] {
 }
 
 export async function train(o: TrainOptions, given: Set<string>): Promise<number> {
+  let unlock = () => {};
+  try {
+    return await trainLocked(o, given, (u) => (unlock = u));
+  } finally {
+    unlock();
+  }
+}
+
+/** `train`, taking the run folder's writer lock through `locked` once the folder is known to be usable. */
+async function trainLocked(o: TrainOptions, given: Set<string>, locked: (unlock: () => void) => void): Promise<number> {
   const progress = new Progress(process.stderr, { quiet: o.quiet, interval: Number(process.env.IMIX_PROGRESS_INTERVAL) || 10 });
   const say = (s: string) => {
     if (!o.quiet) progress.log(s);
@@ -186,6 +231,8 @@ export async function train(o: TrainOptions, given: Set<string>): Promise<number
     }
     dir = o.resume;
     const cfg = readRunConfig(dir);
+    locked(lockRun('--resume', dir));
+    refreshConfigCopy(dir); // a kill between the checkpoint's write and config.json's
     checkDevice(o.device);
     const settings = settingsFromConfig(cfg, dir, true);
     method = createMethod(settings, o.device, { fromConfig: dir });
@@ -212,6 +259,7 @@ export async function train(o: TrainOptions, given: Set<string>): Promise<number
   } else {
     dir = o.out;
     checkOutputDir('--out', dir);
+    locked(lockRun('--out', dir));
     const held = runFilesIn(dir);
     if (held.length && !o.force) {
       if (held.includes(CHECKPOINT_FILE))
@@ -294,11 +342,6 @@ export async function train(o: TrainOptions, given: Set<string>): Promise<number
     if (method.step >= totalSteps) {
       say(`imix: nothing to do: ${dir} already finished its ${method.epoch} epochs (step ${method.step}); train longer with --resume ${dir} --epochs N`);
       return EXIT_OK;
-    }
-    try {
-      fs.mkdirSync(dir, { recursive: true }); // empty, or the run being resumed or replaced
-    } catch (e) {
-      throw outputError('--out', dir, e);
     }
 
     // The run's files are written (and, with --force, the old run's removed) by begin(), at the
