@@ -10,6 +10,7 @@
  * @module
  */
 import * as fs from 'node:fs';
+import { clip } from '../data/limits';
 import { ArgumentError, DataError, data } from '../index';
 import { CliError, UsageError } from './errors';
 
@@ -131,12 +132,12 @@ function schemaColumn(schema: CsvSchema, ref: ColumnRef): number | undefined {
 function checkAgainstSchema(spec: DataSpec, schema: CsvSchema): void {
   const why = "the run's csv-schema.json fixes the CSV columns";
   if (spec.labelColumn !== undefined && schemaColumn(schema, spec.labelColumn) !== (schema.label ?? undefined))
-    throw new UsageError(`--label-column ${spec.labelColumn}: ${why} (label: ${schema.label === null ? 'none' : schema.columns[schema.label]}); leave the option out`);
+    throw new UsageError(`--label-column ${clip(spec.labelColumn)}: ${why} (label: ${schema.label === null ? 'none' : clip(schema.columns[schema.label])}); leave the option out`);
   if (spec.categorical?.length) {
     const given = spec.categorical.map((c) => schemaColumn(schema, c)).sort((a, b) => (a ?? -1) - (b ?? -1));
     const want = schema.categorical.map((c) => c.column).sort((a, b) => a - b);
     if (given.length !== want.length || given.some((g, i) => g !== want[i]))
-      throw new UsageError(`--categorical ${spec.categorical.join(',')}: ${why} (categorical: ${want.map((j) => schema.columns[j]).join(',') || 'none'}); leave the option out`);
+      throw new UsageError(`--categorical ${clip(spec.categorical.join(','), 80)}: ${why} (categorical: ${clip(want.map((j) => schema.columns[j]).join(','), 80) || 'none'}); leave the option out`);
   }
 }
 

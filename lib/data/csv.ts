@@ -24,16 +24,20 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
-import * as zlib from 'node:zlib';
 import { ArgumentError, DataError } from '../errors';
 import { writeFileAtomic } from '../io/atomic';
 import type { Dataset } from './dataset';
+import { MAX_GZIP_CSV_BYTES, MAX_VALUES, clip, inflateAtMost, isGzip, quote } from './limits';
 
 // ---------------------------------------------------------------------------
 // Tokenizer
 // ---------------------------------------------------------------------------
 
 const QUOTE = 0x22, LF = 0x0a, CR = 0x0d, SPACE = 0x20;
+/** The longest field the tokenizer accepts: 16 Mi characters. */
+export const MAX_FIELD_CHARS = 2 ** 24;
+/** The most fields one record may have: 2²⁰. */
+export const MAX_FIELDS = 2 ** 20;
 const enum St {
   FieldStart,
   Unquoted,
@@ -73,7 +77,7 @@ export class CsvTokenizer {
     private readonly source = 'csv',
   ) {
     if (typeof delimiter !== 'string' || delimiter.length !== 1 || delimiter === '"' || delimiter === '\n' || delimiter === '\r')
-      throw new ArgumentError(`delimiter: expected one character other than a quote or a line break, got ${JSON.stringify(delimiter)}`);
+      throw new ArgumentError(`delimiter: expected one character other than a quote or a line break, got ${typeof delimiter === 'string' ? quote(delimiter) : clip(String(JSON.stringify(delimiter)))}`);
     this.delim = delimiter.charCodeAt(0);
   }
 
@@ -95,6 +99,9 @@ export class CsvTokenizer {
    * ends the record. Returns the index after the separator.
    */
   private endField(value: string, c: number, chunk: string, i: number): number {
+    if (value.length > MAX_FIELD_CHARS) this.tooLong(value.length, true);
+    if (this.fields.length >= MAX_FIELDS)
+      throw new DataError(`${this.source}:${this.recordLine}: more than ${MAX_FIELDS} fields in one record (the most imix reads)`);
     this.fields.push(value);
     this.partial = '';
     i++;
@@ -108,6 +115,13 @@ export class CsvTokenizer {
       }
     }
     return i;
+  }
+
+  /** A field of `length` characters (`whole`: the field has ended; else it goes on). */
+  private tooLong(length: number, whole: boolean): never {
+    throw new DataError(
+      `${this.source}:${this.recordLine}: column ${this.fields.length}: ${whole ? `a field of ${length} characters, more than the ${MAX_FIELD_CHARS} imix reads` : `a field of more than ${MAX_FIELD_CHARS} characters (the most imix reads)`}`,
+    );
   }
 
   /** Feeds the next piece of text. */
@@ -202,6 +216,7 @@ export class CsvTokenizer {
     }
     if (st === St.Unquoted || st === St.Quoted) this.partial += chunk.slice(start, n);
     this.state = st;
+    if (this.partial.length > MAX_FIELD_CHARS) this.tooLong(this.partial.length, false);
   }
 
   /** Flushes the last record (a file need not end with a line break). */
@@ -303,7 +318,7 @@ const CSV_OPTION_KEYS: { [K in keyof Required<CsvOptions>]: true } = {
 export function checkOptionKeys(o: object, known: readonly string[]): void {
   const unknown = Object.keys(o).filter((k) => !known.includes(k));
   if (unknown.length)
-    throw new ArgumentError(`options: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k)).join(', ')}; expected some of ${known.join(', ')}`);
+    throw new ArgumentError(`options: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.slice(0, 10).map((k) => quote(k)).join(', ')}${unknown.length > 10 ? ', …' : ''}; expected some of ${known.join(', ')}`);
 }
 
 /** The keys of CsvOptions, and `extra` ones the caller takes. */
@@ -403,6 +418,11 @@ interface MissingReport {
   lines: number[];
 }
 
+/** Up to 20 values (column names, categories, classes) for a message, each cut to a short prefix. */
+function listValues(values: readonly string[], max = 20): string {
+  return values.slice(0, max).map((v) => clip(v)).join(', ') + (values.length > max ? ', ...' : '');
+}
+
 /** Column spec → index, given the header names (or null). */
 function resolveColumn(ref: ColumnRef, names: string[] | null, ncol: number, source: string, what: string): number {
   if (typeof ref === 'number') {
@@ -412,12 +432,9 @@ function resolveColumn(ref: ColumnRef, names: string[] | null, ncol: number, sou
     return j;
   }
   if (typeof ref !== 'string') throw new ArgumentError(`${what}: expected a column name or index, got ${typeof ref}`);
-  if (!names) throw new DataError(`${source}: ${what}: column "${ref}" named, but the file has no header row`);
+  if (!names) throw new DataError(`${source}: ${what}: column ${quote(ref)} named, but the file has no header row`);
   const j = names.indexOf(ref);
-  if (j < 0) {
-    const list = names.length > 20 ? names.slice(0, 20).join(', ') + ', ...' : names.join(', ');
-    throw new DataError(`${source}: ${what}: no column "${ref}" (columns: ${list})`);
-  }
+  if (j < 0) throw new DataError(`${source}: ${what}: no column ${quote(ref)} (columns: ${listValues(names)})`);
   return j;
 }
 
@@ -481,7 +498,7 @@ class TableBuilder {
     const schema = o.schema && o.ignoreLabel && o.schema.label !== null ? withoutLabel(o.schema, first.fields.length === o.schema.columns.length - 1) : o.schema;
     this.schema = schema;
     let header = schema ? (o.header === undefined || o.header === 'auto' ? schema.header : o.header) : (o.header ?? 'auto');
-    if (header !== true && header !== false && header !== 'auto') throw new ArgumentError(`header: expected true, false or 'auto', got ${String(header)}`);
+    if (header !== true && header !== false && header !== 'auto') throw new ArgumentError(`header: expected true, false or 'auto', got ${clip(header)}`);
     if (header === 'auto') {
       const named = [o.label, ...(o.categorical ?? []), ...(o.ignore ?? [])].some((r) => typeof r === 'string');
       if (named) header = true;
@@ -503,13 +520,13 @@ class TableBuilder {
 
     if (schema) {
       if (schema.columns.length !== ncol) {
-        const s0 = o.schema!, label = s0.label !== null && o.ignoreLabel ? ` (${s0.columns.length - 1} without the label column "${s0.columns[s0.label]}")` : '';
-        throw new DataError(`${src}:${first.line}: ${ncol} columns, but the schema (from the training file) has ${s0.columns.length}${label}: ${s0.columns.join(', ')}`);
+        const s0 = o.schema!, label = s0.label !== null && o.ignoreLabel ? ` (${s0.columns.length - 1} without the label column ${quote(s0.columns[s0.label])})` : '';
+        throw new DataError(`${src}:${first.line}: ${ncol} columns, but the schema (from the training file) has ${s0.columns.length}${label}: ${listValues(s0.columns)}`);
       }
       if (schema.header && names) {
         const bad = names.map((nm, j) => [nm, schema.columns[j]!, j] as const).filter(([a, b]) => a !== b);
         if (bad.length)
-          throw new DataError(`${src}:${first.line}: header does not match the schema: ` + bad.slice(0, 5).map(([a, b, j]) => `column ${j} is "${a}", expected "${b}"`).join('; '));
+          throw new DataError(`${src}:${first.line}: header does not match the schema: ` + bad.slice(0, 5).map(([a, b, j]) => `column ${j} is ${quote(a)}, expected ${quote(b)}`).join('; '));
       }
       if (schema.label !== null) roles[schema.label] = Role.Label;
       for (const c of schema.categorical) roles[c.column] = Role.Categorical;
@@ -549,7 +566,7 @@ class TableBuilder {
 
   colName(j: number): string {
     const nm = this.headerNames?.[j];
-    return nm ? `column ${j} ("${nm}")` : `column ${j}`;
+    return nm ? `column ${j} (${quote(nm)})` : `column ${j}`;
   }
 
   private noteMissing(j: number, line: number): void {
@@ -563,6 +580,8 @@ class TableBuilder {
     const ncol = this.ncol;
     if (fields.length !== ncol)
       throw new DataError(`${this.source}:${line}: ${fields.length} fields, expected ${ncol} (as in line ${this.firstLine}); a field containing the delimiter or a line break must be quoted`);
+    if ((this.rows + 1) * (this.numericCols.length + this.catCols.length) > MAX_VALUES)
+      throw new DataError(`${this.source}:${line}: more than ${MAX_VALUES} cells (2^31 - 1), the most imix reads from one file`);
     const roles = this.roles, num = this.numeric, na = this.na;
     for (let j = 0; j < ncol; j++) {
       const role = roles[j]!;
@@ -574,8 +593,8 @@ class TableBuilder {
           s = s.trim();
           if (!na.has(s)) {
             if (NONFINITE.test(s))
-              throw new DataError(`${this.source}:${line}: ${this.colName(j)}: ${JSON.stringify(s)} is not a finite number (NaN/Inf cells are not allowed; add the text to naValues to treat it as missing)`);
-            throw new DataError(`${this.source}:${line}: ${this.colName(j)}: ${JSON.stringify(s)} is not a number (declare the column categorical to one-hot encode it)`);
+              throw new DataError(`${this.source}:${line}: ${this.colName(j)}: ${quote(s)} is not a finite number (NaN/Inf cells are not allowed; add the text to naValues to treat it as missing)`);
+            throw new DataError(`${this.source}:${line}: ${this.colName(j)}: ${quote(s)} is not a number (declare the column categorical to one-hot encode it)`);
           }
           this.noteMissing(j, line);
         } else if (s.length === 0 || s.charCodeAt(0) <= SPACE || (this.numericNA && na.has(s))) {
@@ -589,8 +608,8 @@ class TableBuilder {
           const t = s.trim();
           throw new DataError(
             NONFINITE.test(t)
-              ? `${this.source}:${line}: ${this.colName(j)}: ${JSON.stringify(t)} is not a finite number (NaN/Inf cells are not allowed; add the text to naValues to treat it as missing)`
-              : `${this.source}:${line}: ${this.colName(j)}: ${t} does not fit a float32`,
+              ? `${this.source}:${line}: ${this.colName(j)}: ${quote(t)} is not a finite number (NaN/Inf cells are not allowed; add the text to naValues to treat it as missing)`
+              : `${this.source}:${line}: ${this.colName(j)}: ${clip(t)} does not fit a float32`,
           );
         }
         num.push(v);
@@ -607,7 +626,7 @@ class TableBuilder {
         if (id === undefined) {
           if (this.o.schema) {
             if ((this.o.unknownCategory ?? 'error') === 'error')
-              throw new DataError(`${this.source}:${line}: ${this.colName(j)}: category ${JSON.stringify(s)} does not occur in the training file (known: ${[...m.keys()].slice(0, 20).join(', ')}); pass unknownCategory: 'ignore' to encode it as all zeros`);
+              throw new DataError(`${this.source}:${line}: ${this.colName(j)}: category ${quote(s)} does not occur in the training file (known: ${listValues([...m.keys()])}); pass unknownCategory: 'ignore' to encode it as all zeros`);
             id = -2;
           } else {
             id = m.size;
@@ -677,6 +696,11 @@ class TableBuilder {
     }
     const F = features.length;
     if (F === 0) throw new DataError(`${src}: no features (the categorical columns have no categories)`);
+    if (n * F > MAX_VALUES) {
+      const widest = cats.reduce((w, c, k) => (c.length > (cats[w]?.length ?? -1) ? k : w), 0);
+      const hint = cats.length ? `; ${this.colName(this.catCols[widest]!)} alone has ${cats[widest]!.length} categories` : '';
+      throw new DataError(`${src}: ${n} rows of ${F} features are ${n * F} values, more than the ${MAX_VALUES} (2^31 - 1) imix reads from one file${hint}`);
+    }
     const x = new Float32Array(n * F);
     const nNum = this.numericCols.length, numBuf = this.numeric.buf;
     const numFeat = this.numericCols.map((j) => featOf[j]!);
@@ -744,7 +768,7 @@ class TableBuilder {
         let max = -1;
         for (let i = 0; i < n; i++) {
           const v = asInt(raw[i]!);
-          if (v < 0 || v > 2 ** 31 - 1) throw new DataError(`${src}: ${this.colName(this.labelCol)}: label ${JSON.stringify(raw[i])} (row ${i}) is not a non-negative integer, as the training file's labels were`);
+          if (v < 0 || v > 2 ** 31 - 1) throw new DataError(`${src}: ${this.colName(this.labelCol)}: label ${quote(raw[i])} (row ${i}) is not a non-negative integer, as the training file's labels were`);
           labels[i] = v;
           max = Math.max(max, v);
         }
@@ -762,7 +786,7 @@ class TableBuilder {
         for (let i = 0; i < n; i++) {
           const id = pos.get(raw[i]!);
           if (id === undefined)
-            throw new DataError(`${src}: ${this.colName(this.labelCol)}: class ${JSON.stringify(raw[i])} (row ${i}) does not occur in the training file (classes: ${labelClasses.slice(0, 20).join(', ')})`);
+            throw new DataError(`${src}: ${this.colName(this.labelCol)}: class ${quote(raw[i])} (row ${i}) does not occur in the training file (classes: ${listValues(labelClasses)})`);
           labels[i] = id;
         }
         numClasses = labelClasses.length;
@@ -815,9 +839,9 @@ function checkOptions(o: CsvOptions, extraKeys: string[] = []): { delimiter: str
   if (o === null || typeof o !== 'object') throw new ArgumentError('options: expected an object');
   checkOptionKeys(o, csvOptionKeys(...extraKeys));
   const policy = o.missing ?? o.schema?.missing ?? 'error';
-  if (policy !== 'error' && policy !== 'mean' && policy !== 'zero') throw new ArgumentError(`missing: expected 'error', 'mean' or 'zero', got ${String(policy)}`);
+  if (policy !== 'error' && policy !== 'mean' && policy !== 'zero') throw new ArgumentError(`missing: expected 'error', 'mean' or 'zero', got ${clip(policy)}`);
   if (o.unknownCategory !== undefined && o.unknownCategory !== 'error' && o.unknownCategory !== 'ignore')
-    throw new ArgumentError(`unknownCategory: expected 'error' or 'ignore', got ${String(o.unknownCategory)}`);
+    throw new ArgumentError(`unknownCategory: expected 'error' or 'ignore', got ${clip(o.unknownCategory)}`);
   if (o.schema !== undefined) {
     const s = o.schema;
     if (s === null || typeof s !== 'object' || s.format !== 'imix-csv-schema' || s.version !== 1 || !Array.isArray(s.columns) || !Array.isArray(s.means))
@@ -825,7 +849,7 @@ function checkOptions(o: CsvOptions, extraKeys: string[] = []): { delimiter: str
     for (const k of ['label', 'categorical', 'ignore'] as const)
       if (o[k] !== undefined) throw new ArgumentError(`${k}: give either a schema or label/categorical/ignore, not both (the schema fixes the columns)`);
   }
-  if (o.ignoreLabel !== undefined && typeof o.ignoreLabel !== 'boolean') throw new ArgumentError(`ignoreLabel: expected a boolean, got ${String(o.ignoreLabel)}`);
+  if (o.ignoreLabel !== undefined && typeof o.ignoreLabel !== 'boolean') throw new ArgumentError(`ignoreLabel: expected a boolean, got ${clip(o.ignoreLabel)}`);
   if (o.ignoreLabel && o.schema === undefined) throw new ArgumentError('ignoreLabel: only with a schema (without one, leave out the label option)');
   const delimiter = o.delimiter ?? o.schema?.delimiter ?? ',';
   return { delimiter, policy };
@@ -863,7 +887,10 @@ const CHUNK = 1 << 20;
  * of float32 range, an unclosed quote, a label or categorical column that
  * does not exist, missing cells under `missing: 'error'` (one error listing
  * every column's count and first lines), a category or class the schema
- * does not know.
+ * does not know. Bounds (hostile files): a gzip file may inflate to at most
+ * 256 MiB, a field hold at most 16 Mi characters, a record at most 2²⁰
+ * fields, the table at most 2³¹ − 1 values (one-hot features included).
+ * Values quoted in messages are cut to their first 40 characters.
  *
  * @example
  * const { dataset: train, schema } = loadCsv('train.csv', { label: 'species', categorical: ['island'] });
@@ -884,13 +911,17 @@ export function loadCsv(file: string, options: CsvOptions = {}): CsvResult {
   try {
     const head = Buffer.alloc(2);
     const hn = fs.readSync(fd, head, 0, 2, 0);
-    if (hn === 2 && head[0] === 0x1f && head[1] === 0x8b) {
-      let raw: Buffer;
+    if (isGzip(head.subarray(0, hn))) {
+      let compressed: Buffer;
       try {
-        raw = zlib.gunzipSync(fs.readFileSync(file));
+        compressed = fs.readFileSync(file);
       } catch (e) {
-        throw new DataError(`${file}: damaged gzip stream (${(e as Error).message})`);
+        throw new DataError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
       }
+      // A CSV has no header announcing its size: a gzip one is inflated in memory up to a fixed bound.
+      const raw = inflateAtMost(compressed, MAX_GZIP_CSV_BYTES, file, () =>
+        new DataError(`${file}: inflates to more than ${MAX_GZIP_CSV_BYTES} bytes (256 MiB), the most imix inflates a gzip CSV to; decompress it first (an uncompressed CSV is read in 1 MiB pieces, any size)`),
+      );
       for (let off = 0; off < raw.length; off += CHUNK) t.push(dec.write(raw.subarray(off, Math.min(off + CHUNK, raw.length))));
     } else {
       const buf = Buffer.allocUnsafe(CHUNK);

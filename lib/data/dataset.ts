@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { ArgumentError, DataError, ShapeError, ValueError } from '../errors';
 import { packageRoot } from '../native';
 import { readIdx } from './idx';
+import { clip, formatDims } from './limits';
 
 export interface Dataset {
   /** Row-major features, `n × prod(sampleShape)`. */
@@ -25,7 +26,7 @@ export function featureCount(ds: Pick<Dataset, 'sampleShape'>): number {
 
 function checkSampleShape(sampleShape: unknown, what: string): asserts sampleShape is number[] {
   if (!Array.isArray(sampleShape) || sampleShape.length === 0 || !sampleShape.every((d) => Number.isSafeInteger(d) && d > 0))
-    throw new ShapeError(`${what}: expected a non-empty list of positive integers, got ${JSON.stringify(sampleShape)}`);
+    throw new ShapeError(`${what}: expected a non-empty list of positive integers, got ${clip(JSON.stringify(sampleShape) ?? String(sampleShape))}`);
 }
 
 /**
@@ -66,7 +67,7 @@ export function checkDataset(ds: Dataset, what = 'data'): void {
   if (!Number.isSafeInteger(ds.n) || ds.n < 0) throw new ShapeError(`${what}.n: expected a non-negative integer, got ${ds.n}`);
   const f = featureCount(ds);
   if (ds.x.length !== ds.n * f)
-    throw new ShapeError(`${what}: ${ds.n} rows of [${ds.sampleShape.join(', ')}] need ${ds.n * f} values, x has ${ds.x.length}`);
+    throw new ShapeError(`${what}: ${ds.n} rows of ${formatDims(ds.sampleShape)} need ${ds.n * f} values, x has ${ds.x.length}`);
   if (ds.labels !== undefined) {
     if (!(ds.labels instanceof Int32Array)) throw new ArgumentError(`${what}.labels: expected an Int32Array`);
     if (ds.labels.length !== ds.n) throw new ShapeError(`${what}.labels: ${ds.labels.length} labels for ${ds.n} rows`);
@@ -89,7 +90,7 @@ function makeDataset(x: Float32Array, sampleShape: number[], labelValues: ArrayL
   if (!(x instanceof Float32Array)) throw new DataError(`${xWhat}: expected a Float32Array`);
   checkSampleShape(sampleShape, 'sampleShape');
   const f = sampleShape.reduce((a, b) => a * b, 1);
-  if (x.length % f !== 0) throw new ShapeError(`sampleShape: [${sampleShape.join(', ')}] does not divide ${x.length} values`);
+  if (x.length % f !== 0) throw new ShapeError(`sampleShape: ${formatDims(sampleShape)} does not divide ${x.length} values`);
   const n = x.length / f;
   checkFiniteFeatures(x, f, xWhat);
   let labels: Int32Array | undefined;
@@ -111,7 +112,7 @@ function makeDataset(x: Float32Array, sampleShape: number[], labelValues: ArrayL
  */
 export function loadIdxDataset(images: string, labels?: string, options: { name?: string } = {}): Dataset {
   const img = readIdx(images);
-  if (img.dims.length < 2) throw new DataError(`${images}: expected [N, ...] samples, got dims [${img.dims.join(', ')}]`);
+  if (img.dims.length < 2) throw new DataError(`${images}: expected [N, ...] samples, got dims ${formatDims(img.dims)}`);
   const [n, ...rest] = img.dims as [number, ...number[]];
   const scale = img.data instanceof Uint8Array ? 1 / 255 : 1;
   const x = new Float32Array(img.data.length);
@@ -120,7 +121,7 @@ export function loadIdxDataset(images: string, labels?: string, options: { name?
   if (labels) {
     const l = readIdx(labels);
     if (l.dims.length !== 1 || l.dims[0] !== n)
-      throw new DataError(`${labels}: expected ${n} labels to match ${path.basename(images)}, got dims [${l.dims.join(', ')}]`);
+      throw new DataError(`${labels}: expected ${n} labels to match ${path.basename(images)}, got dims ${formatDims(l.dims)}`);
     lab = l.data as ArrayLike<number>; // checked to be class indices (a float IDX file may hold others)
   }
   const sampleShape = rest.length === 2 ? [1, rest[0]!, rest[1]!] : rest;

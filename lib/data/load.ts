@@ -6,12 +6,12 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as zlib from 'node:zlib';
 import { ArgumentError, DataError, ValueError } from '../errors';
 import { Generator } from '../random';
 import { type CsvOptions, type CsvSchema, checkOptionKeys, csvOptionKeys, loadCsv } from './csv';
 import { type Dataset, checkFiniteFeatures, fashionMnist, featureCount, loadIdxDataset } from './dataset';
 import { readIdx } from './idx';
+import { clip, formatDims, readHead } from './limits';
 import { readNpy, readNpyLabels } from './npy';
 
 /** The formats {@link loadDataset} recognizes. */
@@ -63,7 +63,8 @@ export function idxSplitFiles(dir: string, split: 'train' | 'test'): { images: s
   if (!images) {
     let listing = '';
     try {
-      listing = fs.readdirSync(dir).slice(0, 20).join(', ');
+      const names = fs.readdirSync(dir);
+      listing = names.slice(0, 20).map((f) => clip(f)).join(', ') + (names.length > 20 ? `, … (${names.length} entries)` : '');
     } catch {
       // reported below
     }
@@ -74,26 +75,7 @@ export function idxSplitFiles(dir: string, split: 'train' | 'test'): { images: s
 
 /** Sniffs the format of a file from its first bytes (gzip looked through). */
 function sniff(file: string): DataFormat {
-  let head: Buffer;
-  try {
-    const fd = fs.openSync(file, 'r');
-    try {
-      head = Buffer.alloc(512);
-      head = head.subarray(0, fs.readSync(fd, head, 0, 512, 0));
-    } finally {
-      fs.closeSync(fd);
-    }
-  } catch (e) {
-    throw new DataError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) {
-    try {
-      const stream = zlib.gunzipSync(fs.readFileSync(file), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
-      head = stream.subarray(0, 512);
-    } catch (e) {
-      throw new DataError(`${file}: damaged gzip stream (${(e as Error).message})`);
-    }
-  }
+  const head = readHead(file, 512); // gzip inflated only as far as these 512 bytes
   if (head.length >= 6 && head[0] === 0x93 && head.toString('latin1', 1, 6) === 'NUMPY') return 'npy';
   if (head.length >= 4 && head[0] === 0 && head[1] === 0 && [0x08, 0x09, 0x0b, 0x0c, 0x0d, 0x0e].includes(head[2]!) && head[3]! > 0) return 'idx';
   if (head.length === 0) throw new DataError(`${file}: empty file`);
@@ -112,10 +94,10 @@ function formatOf(file: string): DataFormat {
 function reshape<T extends Dataset>(ds: T, shape: number[] | undefined, source: string): T {
   if (shape === undefined) return ds;
   if (!Array.isArray(shape) || shape.length === 0 || shape.some((d) => !Number.isInteger(d) || d < 1))
-    throw new ArgumentError(`sampleShape: expected an array of positive integers, got ${JSON.stringify(shape)}`);
+    throw new ArgumentError(`sampleShape: expected an array of positive integers, got ${clip(JSON.stringify(shape))}`);
   const f = shape.reduce((a, b) => a * b, 1);
   if (f !== featureCount(ds))
-    throw new DataError(`${source}: sampleShape [${shape.join(', ')}] holds ${f} values, but each row has ${featureCount(ds)} features`);
+    throw new DataError(`${source}: sampleShape ${formatDims(shape)} holds ${f} values, but each row has ${featureCount(ds)} features`);
   return { ...ds, sampleShape: [...shape] };
 }
 
@@ -123,9 +105,9 @@ function loadNpyDataset(file: string, o: LoadOptions): LoadedDataset {
   const a = readNpy(file);
   if (a.shape.length === 0) throw new DataError(`${file}: a 0-d array is not a dataset; expected [N, ...] rows`);
   const [n, ...rest] = a.shape as [number, ...number[]];
-  if (n === 0) throw new DataError(`${file}: no rows (shape (${a.shape.join(', ')}))`);
+  if (n === 0) throw new DataError(`${file}: no rows (shape ${formatDims(a.shape, '(', ')')})`);
   const sampleShape = rest.length === 0 ? [1] : rest;
-  if (sampleShape.some((d) => d === 0)) throw new DataError(`${file}: rows of zero features (shape (${a.shape.join(', ')}))`);
+  if (sampleShape.some((d) => d === 0)) throw new DataError(`${file}: rows of zero features (shape ${formatDims(a.shape, '(', ')')})`);
   let labels: Int32Array | undefined;
   let numClasses: number | undefined;
   if (o.labels !== undefined) {
@@ -145,7 +127,7 @@ function labelsFor(labelsFile: string, n: number, featuresFile: string): Int32Ar
   if (fmt === 'npy') l = readNpyLabels(labelsFile).data;
   else if (fmt === 'idx') {
     const a = readIdx(labelsFile);
-    if (a.dims.length !== 1) throw new DataError(`${labelsFile}: labels must be a 1-D array, got dims [${a.dims.join(', ')}]`);
+    if (a.dims.length !== 1) throw new DataError(`${labelsFile}: labels must be a 1-D array, got dims ${formatDims(a.dims)}`);
     l = new Int32Array(a.data.length);
     for (let i = 0; i < l.length; i++) {
       const v = a.data[i]!;
@@ -181,7 +163,7 @@ export function loadDataset(spec: string, options: LoadOptions = {}): LoadedData
   if (options === null || typeof options !== 'object') throw new ArgumentError('options: expected an object');
   checkOptionKeys(options, csvOptionKeys(...Object.keys(LOAD_OPTION_KEYS)));
   const o = options;
-  if (o.split !== undefined && o.split !== 'train' && o.split !== 'test') throw new ArgumentError(`split: expected 'train' or 'test', got ${String(o.split)}`);
+  if (o.split !== undefined && o.split !== 'train' && o.split !== 'test') throw new ArgumentError(`split: expected 'train' or 'test', got ${clip(o.split)}`);
   const bundled = BUNDLED.exec(spec);
   if (bundled && !fs.existsSync(spec)) {
     const split = (bundled[1] as 'train' | 'test' | undefined) ?? o.split ?? 'train';
@@ -203,7 +185,7 @@ export function loadDataset(spec: string, options: LoadOptions = {}): LoadedData
     throw new DataError(`${file}: cannot read (${code})${code === 'ENOENT' ? '; expected a file, an IDX directory or fashion-mnist[:test]' : ''}`);
   }
   if (stat.isDirectory()) {
-    if (o.format !== undefined && o.format !== 'idx') throw new DataError(`${file}: is a directory, but format '${o.format}' was asked for`);
+    if (o.format !== undefined && o.format !== 'idx') throw new DataError(`${file}: is a directory, but format '${clip(o.format)}' was asked for`);
     const f = idxSplitFiles(file, split ?? 'train');
     const labels = o.labels ?? f.labels;
     const ds = loadIdxDataset(f.images, labels, { name: o.name ?? `${path.basename(path.resolve(file))}-${split ?? 'train'}` });
@@ -230,7 +212,7 @@ export function loadDataset(spec: string, options: LoadOptions = {}): LoadedData
       return reshape({ ...ds, format: 'bundled', source: 'fashion-mnist' }, o.sampleShape, spec);
     }
     default:
-      throw new ArgumentError(`format: expected 'csv', 'npy', 'idx' or 'bundled', got ${String(format)}`);
+      throw new ArgumentError(`format: expected 'csv', 'npy', 'idx' or 'bundled', got ${clip(format)}`);
   }
 }
 

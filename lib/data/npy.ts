@@ -13,14 +13,22 @@
  * a Fortran-ordered array of two or more dimensions is a DataError (save it
  * with `np.ascontiguousarray`). The writer writes float32 or int32, format
  * 1.0, header padded so the data starts at a multiple of 64 bytes, as
- * `numpy.save` does; it writes atomically.
+ * `numpy.save` does; it writes atomically. Reading is bounded: see
+ * lib/data/limits.ts.
  * @module
  */
-import * as fs from 'node:fs';
 import { ArgumentError, DataError } from '../errors';
 import { writeFileAtomic } from '../io/atomic';
+import { type MeasureHeader, clip, countValues, formatDims, readAnnounced } from './limits';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
+/**
+ * The longest header imix reads: 64 KiB, the most format 1.0 can hold
+ * (numpy writes a few hundred bytes for the dtypes imix reads, and itself
+ * refuses headers over 10,000 bytes unless told otherwise). The bound also
+ * keeps the header's regular expressions fast on hostile text.
+ */
+export const NPY_MAX_HEADER = 2 ** 16;
 
 /** A parsed .npy header. */
 export interface NpyHeader {
@@ -50,7 +58,7 @@ interface DType {
 
 function parseDescr(descr: string, source: string): DType {
   const m = /^([<>|=])([fiub])(\d+)$/.exec(descr);
-  const bad = () => new DataError(`${source}: unsupported dtype '${descr}' (imix reads float16/32/64, int8–64, uint8–64 and bool arrays)`);
+  const bad = () => new DataError(`${source}: unsupported dtype '${clip(descr)}' (imix reads float16/32/64, int8–64, uint8–64 and bool arrays)`);
   if (!m) throw bad();
   const [, order, kind, sz] = m as unknown as [string, string, DType['kind'], string];
   const size = Number(sz);
@@ -62,7 +70,7 @@ function parseDescr(descr: string, source: string): DType {
 
 /** Parses the Python dict literal of a .npy header (only the three keys numpy writes). */
 function parseHeaderDict(text: string, source: string): { descr: string; fortranOrder: boolean; shape: number[] } {
-  const bad = (why: string) => new DataError(`${source}: malformed .npy header (${why}): ${text.trim().slice(0, 200)}`);
+  const bad = (why: string) => new DataError(`${source}: malformed .npy header (${why}): ${clip(text.trim(), 120)}`);
   const t = text.trim();
   if (!t.startsWith('{') || !t.endsWith('}')) throw bad('not a dict');
   const descr = /['"]descr['"]\s*:\s*(['"])([^'"]*)\1/.exec(t);
@@ -72,12 +80,14 @@ function parseHeaderDict(text: string, source: string): { descr: string; fortran
   }
   const fo = /['"]fortran_order['"]\s*:\s*(True|False)/.exec(t);
   if (!fo) throw bad("no 'fortran_order'");
-  const sh = /['"]shape['"]\s*:\s*\(([^)]*)\)/.exec(t);
-  if (!sh) throw bad("no 'shape'");
-  const parts = sh[1]!.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  // The key, then the first ')' after it (one scan; a regular expression with [^)]* would rescan from every 'shape' key).
+  const key = /['"]shape['"]\s*:\s*\(/.exec(t);
+  const close = key ? t.indexOf(')', key.index + key[0].length) : -1;
+  if (!key || close < 0) throw bad("no 'shape'");
+  const parts = t.slice(key.index + key[0].length, close).split(',').map((s) => s.trim()).filter((s) => s.length > 0);
   const shape = parts.map((p) => {
     const v = /^\d+L?$/.test(p) ? Number(p.replace('L', '')) : NaN;
-    if (!Number.isSafeInteger(v)) throw bad(`shape entry '${p}'`);
+    if (!Number.isSafeInteger(v)) throw bad(`shape entry '${clip(p)}'`);
     return v;
   });
   return { descr: descr[2]!, fortranOrder: fo[1] === 'True', shape };
@@ -85,6 +95,17 @@ function parseHeaderDict(text: string, source: string): { descr: string; fortran
 
 /** Parses the header of .npy bytes. */
 export function parseNpyHeader(buf: Uint8Array, source: string): NpyHeader {
+  const h = npyHeader(buf, source, true);
+  if ('more' in h) throw new DataError(`${source}: truncated .npy header`); // (not reached: final)
+  return h;
+}
+
+/**
+ * The header from the first bytes of a file (`final`: all of it), or how
+ * many bytes it needs (at most NPY_MAX_HEADER + 12).
+ */
+function npyHeader(buf: Uint8Array, source: string, final: boolean): NpyHeader | { more: number } {
+  if (buf.length < 10 && !final) return { more: 12 };
   if (buf.length < 10 || MAGIC.some((b, i) => buf[i] !== b)) {
     const head = Array.from(buf.subarray(0, 6), (b) => b.toString(16).padStart(2, '0')).join('');
     throw new DataError(`${source}: not a .npy file (bad magic ${head || '(empty)'}, expected 934e554d5059 "\\x93NUMPY")`);
@@ -97,23 +118,56 @@ export function parseNpyHeader(buf: Uint8Array, source: string): NpyHeader {
     hlen = view.getUint16(8, true);
     start = 10;
   } else {
-    if (buf.length < 12) throw new DataError(`${source}: truncated .npy header`);
+    if (buf.length < 12) {
+      if (!final) return { more: 12 };
+      throw new DataError(`${source}: truncated .npy header`);
+    }
     hlen = view.getUint32(8, true);
     start = 12;
   }
-  if (buf.length < start + hlen) throw new DataError(`${source}: truncated .npy header (${hlen} bytes declared, ${buf.length - start} present)`);
+  if (hlen > NPY_MAX_HEADER) throw new DataError(`${source}: .npy header of ${hlen} bytes, more than the ${NPY_MAX_HEADER} imix reads`);
+  if (buf.length < start + hlen) {
+    if (!final) return { more: start + hlen };
+    throw new DataError(`${source}: truncated .npy header (${hlen} bytes declared, ${buf.length - start} present)`);
+  }
   const bytes = buf.subarray(start, start + hlen);
   const text = major === 3 ? Buffer.from(bytes).toString('utf8') : Buffer.from(bytes).toString('latin1');
   const h = parseHeaderDict(text, source);
   return { ...h, version: [major, minor], dataOffset: start + hlen };
 }
 
+/**
+ * The header's dtype and value count, checked (count at most MAX_VALUES),
+ * and the file size they imply.
+ */
+function layout(h: NpyHeader, source: string): { dt: DType; count: number; need: number } {
+  const dt = parseDescr(h.descr, source);
+  if (h.fortranOrder && h.shape.filter((d) => d !== 1).length > 1)
+    throw new DataError(`${source}: Fortran-ordered (column-major) array of shape ${formatDims(h.shape, '(', ')')}; imix reads C order — save np.ascontiguousarray(a)`);
+  const count = countValues(h.shape, source, `shape ${formatDims(h.shape, '(', ')')}`, 'holds');
+  return { dt, count, need: h.dataOffset + count * dt.size };
+}
+
+function sizeMismatch(h: NpyHeader, count: number, dt: DType, have: number, source: string): DataError {
+  const need = h.dataOffset + count * dt.size;
+  return have < need
+    ? new DataError(`${source}: truncated .npy data: shape ${formatDims(h.shape, '(', ')')} of '${h.descr}' needs ${count * dt.size} bytes, the file has ${Math.max(0, have - h.dataOffset)}`)
+    : new DataError(`${source}: ${have - need} unexpected bytes after the .npy data`);
+}
+
+/** The size a .npy file announces, for {@link readAnnounced}. */
+function measureNpy(source: string): MeasureHeader {
+  return (head, final) => {
+    const h = npyHeader(head, source, final);
+    if ('more' in h) return h;
+    const { dt, count, need } = layout(h, source);
+    return { total: need, mismatch: (have) => sizeMismatch(h, count, dt, have, source) };
+  };
+}
+
+/** The bytes of a .npy file (gzip looked through), read only after its header announced their number. */
 function readBytes(file: string): Buffer {
-  try {
-    return fs.readFileSync(file);
-  } catch (e) {
-    throw new DataError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
+  return readAnnounced(file, measureNpy(file));
 }
 
 function halfToFloat(h: number): number {
@@ -148,14 +202,8 @@ function decode(buf: Uint8Array, off: number, count: number, dt: DType, out: Flo
 
 function parse(buf: Uint8Array, source: string): { h: NpyHeader; dt: DType; count: number } {
   const h = parseNpyHeader(buf, source);
-  const dt = parseDescr(h.descr, source);
-  if (h.fortranOrder && h.shape.filter((d) => d !== 1).length > 1)
-    throw new DataError(`${source}: Fortran-ordered (column-major) array of shape (${h.shape.join(', ')}); imix reads C order — save np.ascontiguousarray(a)`);
-  const count = h.shape.reduce((a, b) => a * b, 1);
-  const need = h.dataOffset + count * dt.size;
-  if (buf.length < need)
-    throw new DataError(`${source}: truncated .npy data: shape (${h.shape.join(', ')}) of '${h.descr}' needs ${count * dt.size} bytes, the file has ${buf.length - h.dataOffset}`);
-  if (buf.length > need) throw new DataError(`${source}: ${buf.length - need} unexpected bytes after the .npy data`);
+  const { dt, count, need } = layout(h, source);
+  if (buf.length !== need) throw sizeMismatch(h, count, dt, buf.length, source);
   return { h, dt, count };
 }
 
@@ -173,10 +221,13 @@ export function parseNpy(buf: Uint8Array, source = 'npy'): NpyArray {
 }
 
 /**
- * Reads a .npy file as float32, whatever its numeric dtype. Errors
- * ({@link DataError}, naming the file): unreadable file, bad magic,
- * unsupported version or dtype, malformed header, Fortran order (2-D and
- * up), truncated data or trailing bytes, a float64 value beyond float32.
+ * Reads a .npy file as float32, whatever its numeric dtype (gzip-compressed
+ * too, told from the content). Errors ({@link DataError}, naming the file):
+ * unreadable file, bad magic, unsupported version or dtype, malformed
+ * header, Fortran order (2-D and up), truncated data or trailing bytes, a
+ * float64 value beyond float32, a shape of more than 2³¹ − 1 values, a gzip
+ * file that inflates to more than its header announces. The header is read
+ * and checked before the data: nothing is allocated from its numbers alone.
  */
 export function readNpy(file: string): NpyArray {
   return parseNpy(readBytes(file), file);
