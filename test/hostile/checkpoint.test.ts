@@ -136,7 +136,7 @@ describe('checkpoint metadata is checked by its schema before anything is built'
     expect(fs.statSync(path.join(big, 'checkpoint.safetensors')).size).toBeLessThan(16_000);
     await expectRefused(big, /checkpoint architecture does not fit this model: its parameters hold \d+ values, this npair model for samples of shape \[20000000\] has more than 160000\d+/);
     // Wide hidden layers or a huge queue recorded in the configuration, through the CLI (which builds the model from it).
-    const wide = crafted(src, 'wide', (_h, m) => void (m.config.encoder.hidden = [500_000_000]));
+    const wide = crafted(src, 'wide', (_h, m) => void (m.config.encoder.hidden = [16_000_000]));
     for (const dir of [big, wide]) {
       const { line, ms, maxRssMB } = loadRunInChild(dir);
       expect(line).toMatch(/checkpoint architecture does not fit/);
