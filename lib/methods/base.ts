@@ -123,6 +123,25 @@ export interface EmbedOptions {
 }
 const EMBED_OPTION_KEYS: { [K in keyof Required<EmbedOptions>]: true } = { batchSize: true };
 
+/**
+ * One training step's inputs, as the training loop hands them to a method's
+ * `trainStep`: the [2N, F] batch `x` = [xq; xk] and views of its halves.
+ */
+export interface Batch {
+  /** Rows per view, N. */
+  n: number;
+  /** [2N, F]: the (mixed) query view over the clean key view. */
+  x: Tensor<'float32'>;
+  /** [N, F]: the query view t(x), mixed when i-Mix is on (rows 0..N of `x`). */
+  xq: Tensor<'float32'>;
+  /** [N, F]: the key view t′(x), never mixed (rows N..2N of `x`). */
+  xk: Tensor<'float32'>;
+  /** [N, F]: the query view before mixing (BYOL's symmetric loss uses it as a target input). */
+  x1: Tensor<'float32'>;
+  /** The i-Mix draw the query view was mixed with; null without mixing. */
+  mix: MixDraw | null;
+}
+
 /** One step's i-Mix draw: a permutation and per-row λ (host and device copies). */
 export interface MixDraw {
   perm: Tensor<'int32'>;
@@ -501,13 +520,8 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
       ['head', projectionHead(this.encoder.outFeatures(inFeatures), this.projection[0], this.projection[1])],
     ]);
   }
-  /**
-   * One forward/backward, accumulating gradients into `this.online.grads`;
-   * returns the loss. `x` is the [2N, F] batch [xq; xk]: `xq` the (mixed)
-   * query view, `xk` the clean key view; `x1` is the query view before
-   * mixing (BYOL's symmetric loss uses it as a target input).
-   */
-  protected abstract trainStep(xq: Tensor<'float32'>, xk: Tensor<'float32'>, mix: MixDraw | null, x: Tensor<'float32'>, x1: Tensor<'float32'>): number;
+  /** One forward/backward on `batch`, accumulating gradients into `this.online.grads`; returns the loss. */
+  protected abstract trainStep(batch: Batch): number;
   /** Work after the optimizer step (enqueue keys, ...). */
   protected afterStep(): void {}
   /**
@@ -581,7 +595,7 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
     }
     this.beforeStep({ step: scheduleStep, total: totalSteps });
     this.online.zeroGrad();
-    const loss = this.trainStep(xq, xk, mix, b.x, clean);
+    const loss = this.trainStep({ n, x: b.x, xq, xk, x1: clean, mix });
     // Named as progress events and metrics count steps, from 1. (Datasets hold only finite features, so it diverged.)
     if (!Number.isFinite(loss)) throw new ValueError(`loss: became ${loss} at step ${this.step + 1}; ${this.divergenceSettings()}`);
     this.optimizer.step(lr);
@@ -968,7 +982,7 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
     }
     b.v1.set(xq);
     this.online.zeroGrad();
-    const loss = this.trainStep(b.xq, b.xk, draw, b.x, b.v1);
+    const loss = this.trainStep({ n, x: b.x, xq: b.xq, xk: b.xk, x1: b.v1, mix: draw });
     return { loss, grads: this.online.grads.toArray() };
   }
 

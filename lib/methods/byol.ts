@@ -16,7 +16,7 @@ import { mlp, projectionHead } from '../nn/presets';
 import * as ops from '../ops/index';
 import { emaMomentum } from '../optim/index';
 import type { Tensor } from '../tensor';
-import { ContrastiveMethod, buildEncoder, type MethodOptions, type MixDraw } from './base';
+import { ContrastiveMethod, buildEncoder, type Batch, type MethodOptions } from './base';
 import { MAX_WIDTH } from '../util/options';
 
 export interface BYOLOptions extends MethodOptions {
@@ -85,8 +85,7 @@ export class BYOL extends ContrastiveMethod {
     this.syncTarget(emaMomentum(this.baseMomentum, schedule.step, schedule.total));
   }
 
-  protected trainStep(xq: Tensor<'float32'>, xk: Tensor<'float32'>, mix: MixDraw | null, _x: Tensor<'float32'>, x1: Tensor<'float32'>): number {
-    const n = xq.shape[0]!;
+  protected trainStep({ n, xq, xk, x1, mix }: Batch): number {
     let onlineIn = xq, targetIn = xk, perm = mix?.perm, lam = mix?.lam;
     if (this.symmetric) {
       const F = xq.shape[1]!;

@@ -17,7 +17,7 @@ import type { Sequential } from '../nn/layers';
 import { ParameterStore, Workspace } from '../nn/module';
 import * as ops from '../ops/index';
 import { Tensor } from '../tensor';
-import { ContrastiveMethod, type PlannedSize, Purpose, streamOffset, type MethodOptions, type MixDraw } from './base';
+import { ContrastiveMethod, type PlannedSize, Purpose, streamOffset, type Batch, type MethodOptions } from './base';
 import { MAX_QUEUE_SIZE, MAX_QUEUE_VALUES } from '../util/options';
 
 export interface MoCoOptions extends MethodOptions {
@@ -95,8 +95,8 @@ export class MoCo extends ContrastiveMethod {
     return k;
   }
 
-  protected trainStep(xq: Tensor<'float32'>, xk: Tensor<'float32'>, mix: MixDraw | null): number {
-    const n = xq.shape[0]!, K = this.queueSize;
+  protected trainStep({ n, xq, xk, mix }: Batch): number {
+    const K = this.queueSize;
     const inv = 1 / this.temperature;
     const k = this.keysNormalized(xk); // no gradient flows into the key network
     const z = this.qnet.forward(xq);

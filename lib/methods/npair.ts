@@ -10,7 +10,7 @@ import { Workspace, ParameterStore, type Module } from '../nn/module';
 import type { Sequential } from '../nn/layers';
 import * as ops from '../ops/index';
 import type { Tensor } from '../tensor';
-import { ContrastiveMethod, type MethodOptions, type MixDraw } from './base';
+import { type Batch, ContrastiveMethod, type MethodOptions } from './base';
 
 /** Shared by NPair and SimCLR: encoder + projection head over the 2N batch, then L2 normalize. */
 export abstract class SingleNetworkMethod extends ContrastiveMethod {
@@ -50,8 +50,7 @@ export class NPair extends SingleNetworkMethod {
     super(options);
   }
 
-  protected trainStep(_xq: Tensor<'float32'>, _xk: Tensor<'float32'>, mix: MixDraw | null, x: Tensor<'float32'>): number {
-    const n = x.shape[0]! / 2;
+  protected trainStep({ n, x, mix }: Batch): number {
     const inv = 1 / this.temperature;
     const { zn, norms } = this.embedNormalized(x);
     const q = zn.rows(0, n), k = zn.rows(n, 2 * n);

@@ -8,7 +8,7 @@
 import { ValueError } from '../errors';
 import * as ops from '../ops/index';
 import { Tensor } from '../tensor';
-import type { MethodOptions } from './base';
+import type { Batch, MethodOptions } from './base';
 import { SingleNetworkMethod } from './npair';
 
 /** A logit low enough that exp() underflows to exactly 0 (masks self-similarity). */
@@ -24,8 +24,8 @@ export class SimCLR extends SingleNetworkMethod {
       throw new ValueError(`mix: SimCLR's NT-Xent loss is the no-mixing baseline; use NPair for i-Mix (got mix.kind '${this.mix.kind}')`);
   }
 
-  protected trainStep(_xq: Tensor<'float32'>, _xk: Tensor<'float32'>, _mix: unknown, x: Tensor<'float32'>): number {
-    const n2 = x.shape[0]!, n = n2 / 2;
+  protected trainStep({ n, x }: Batch): number {
+    const n2 = 2 * n;
     const inv = 1 / this.temperature;
     if (!this.targets || this.targets.numel !== n2) {
       this.targets?.dispose();
