@@ -1,127 +1,45 @@
 /**
- * The training loop shared by every method: batching, views, i-Mix mixing
- * draws, schedules, progress events, cancellation and checkpoints. A method
- * supplies its networks and one `trainStep` (forward, loss, backward).
+ * The base every method shares: its networks are built on the first `fit`
+ * (or `build`) when the data's shape is known; one training step makes the
+ * two views of a batch, mixes the query view (i-Mix) and hands the batch to
+ * the method's `trainStep` (forward, loss, backward), then updates the
+ * parameters. The training loop is in trainer.ts, option checks in
+ * options.ts, checkpoint files and continuation checks in checkpoint.ts.
  *
- * Reproducibility: every random draw comes from Philox streams keyed by the
- * run's seed and indexed by (global step, purpose), and each epoch's data
- * order from (seed, epoch). The whole RNG state is therefore the step count,
- * and a resumed run continues exactly as the uninterrupted one.
+ * Reproducibility: every random draw of a step comes from Philox streams
+ * keyed by the run's seed and indexed by (global step, purpose); see
+ * trainer.ts for the data order.
  * @module
  */
 import { EventEmitter } from 'node:events';
-import { ArgumentError, DataError, DisposedError, ShapeError, ValueError } from '../errors';
+import { ArgumentError, DisposedError, ShapeError, ValueError } from '../errors';
 import { type Dataset, checkDataset, featureCount } from '../data/dataset';
-import { Module, ParameterStore } from '../nn/module';
+import { Module, type ParameterStore } from '../nn/module';
 import { Sequential } from '../nn/layers';
-import { mlp, projectionHead, tabularEncoder } from '../nn/presets';
+import { projectionHead } from '../nn/presets';
 import * as ops from '../ops/index';
-import { AdamW, LARS, type Optimizer, SGD, adamwHyperparameters, larsHyperparameters, sgdHyperparameters, warmupCosine } from '../optim/index';
+import type { Optimizer } from '../optim/index';
 import { Generator, sampleLambda } from '../random';
 import { Tensor, type Device } from '../tensor';
-import { checkKnnMonitor, knnMonitor, type KnnMonitorOptions } from '../eval/knn';
-import { lockRunDir } from '../io/lock';
-import { loadCheckpoint, prepareCheckpointDir, saveCheckpoint } from './checkpoint';
-import { compose, inputDrop, type View } from './views';
+import { checkOptions } from '../util/options';
+import { checkSameSettings, loadCheckpoint, saveCheckpoint } from './checkpoint';
 import {
-  FLOAT32_MAX,
-  MAX_MIX_ALPHA,
-  MAX_PARAMETERS,
-  MAX_STEPS,
-  MAX_TABULAR_SCALE,
-  MAX_WIDTH,
-  MIN_MIX_ALPHA,
-  MIN_TEMPERATURE,
-  checkKeys,
-  checkOptions,
-} from '../util/options';
+  type EmbedOptions,
+  EMBED_OPTION_KEYS,
+  type EncoderSpec,
+  type MethodOptions,
+  type MixOptions,
+  type ResolvedOptimizerOptions,
+  buildEncoder,
+  createOptimizer,
+  resolveMethodOptions,
+} from './options';
+import { EpochProgress, type EpochEvent, type FitOptions, type FitResult, type StepEvent, fit } from './trainer';
+import type { View } from './views';
 
-/** How the query view is mixed (i-Mix). */
-export interface MixOptions {
-  /** 'none' (the baseline), 'mixup', or 'cutmix' (spatial [C, H, W] data only). */
-  kind: 'none' | 'mixup' | 'cutmix';
-  /** Beta(α, α) concentration; default 1. */
-  alpha?: number;
-  /** One λ for the whole batch instead of one per row (CutMix always uses one). */
-  perBatchLambda?: boolean;
-}
-
-/** An encoder described as data (so checkpoints can rebuild it). */
-export type EncoderSpec =
-  | { kind: 'mlp'; hidden: number[]; batchNorm?: boolean }
-  | { kind: 'tabular'; scale?: number };
-
-export interface OptimizerOptions {
-  kind?: 'sgd' | 'lars' | 'adamw';
-  lr?: number;
-  momentum?: number;
-  weightDecay?: number;
-  nesterov?: boolean;
-  eta?: number;
-  betas?: [number, number];
-  /** Linear warmup length, in epochs; then cosine decay to 0. */
-  warmupEpochs?: number;
-}
-
-export interface MethodOptions {
-  /** The encoder f: a spec, or a Module (its first layer must take the data's feature count). */
-  encoder: EncoderSpec | Module;
-  /** Projection head g: [hidden, out] widths; default [512, 128]. */
-  projection?: [number, number];
-  mix?: MixOptions;
-  /** Softmax temperature τ (contrastive methods); default 0.2. */
-  temperature?: number;
-  /** The two views t, t′; default inputDrop(0.2) for both. */
-  views?: View | [View, View];
-  optimizer?: OptimizerOptions;
-  seed?: number;
-  device?: Device;
-}
-
-/** The keys of each options object (the compiler keeps the lists complete): any other key is an ArgumentError. */
-const METHOD_OPTION_KEYS: { [K in keyof Required<MethodOptions>]: true } = {
-  encoder: true,
-  projection: true,
-  mix: true,
-  temperature: true,
-  views: true,
-  optimizer: true,
-  seed: true,
-  device: true,
-};
-const MIX_OPTION_KEYS: { [K in keyof Required<MixOptions>]: true } = { kind: true, alpha: true, perBatchLambda: true };
-const OPTIMIZER_OPTION_KEYS: { [K in keyof Required<OptimizerOptions>]: true } = {
-  kind: true,
-  lr: true,
-  momentum: true,
-  weightDecay: true,
-  nesterov: true,
-  eta: true,
-  betas: true,
-  warmupEpochs: true,
-};
-/** Optimizer options only some kinds take: given to another kind they would be ignored. */
-const OPTIMIZER_KINDS_OF: Partial<Record<keyof OptimizerOptions, Array<'sgd' | 'lars' | 'adamw'>>> = {
-  eta: ['lars'],
-  betas: ['adamw'],
-  nesterov: ['sgd', 'lars'],
-};
-const FIT_OPTION_KEYS: { [K in keyof Required<FitOptions>]: true } = {
-  epochs: true,
-  batchSize: true,
-  signal: true,
-  checkpointDir: true,
-  maxSteps: true,
-  knn: true,
-  onStep: true,
-  onEpoch: true,
-};
-/** Options of {@link ContrastiveMethod.embed}. */
-export interface EmbedOptions {
-  /** Rows per forward pass (a positive integer); default 1024. Only memory use depends on it. */
-  batchSize?: number;
-}
-const EMBED_OPTION_KEYS: { [K in keyof Required<EmbedOptions>]: true } = { batchSize: true };
+export type { EmbedOptions, EncoderSpec, MethodOptions, MixOptions, OptimizerOptions } from './options';
+export { buildEncoder } from './options';
+export type { EpochEvent, FitOptions, FitResult, StepEvent } from './trainer';
 
 /**
  * One training step's inputs, as the training loop hands them to a method's
@@ -150,59 +68,6 @@ export interface MixDraw {
   lamHost: Float32Array;
 }
 
-export interface StepEvent {
-  step: number;
-  epoch: number;
-  loss: number;
-  lr: number;
-  /** Samples per second over the last step. */
-  throughput: number;
-}
-export interface EpochEvent {
-  /** The epoch just finished, counted from 0. */
-  epoch: number;
-  /** Optimizer steps taken so far in the run (a resumed run counts the saved ones). */
-  step: number;
-  /** Mean training loss over the epoch's steps. */
-  loss: number;
-  /** Wall-clock seconds the epoch took. */
-  seconds: number;
-  /** kNN accuracy on the monitor split, when a monitor is configured. */
-  knnAccuracy?: number;
-}
-
-export interface FitOptions {
-  /**
-   * The epoch count to reach, counting the epochs this model has already
-   * trained (a second fit, or one after load(), continues from `model.epoch`).
-   */
-  epochs: number;
-  /**
-   * Rows per step; default 256. A fit may change it (and the data) at an
-   * epoch boundary; an epoch left unfinished by an abort or maxSteps can only
-   * be continued with the batch size and row count it was started with.
-   */
-  batchSize?: number;
-  /** Stop cleanly (after a checkpoint, when checkpointDir is set) when this aborts. */
-  signal?: AbortSignal;
-  /** Write a checkpoint here at the end of every epoch and on abort. */
-  checkpointDir?: string;
-  /** Stop after this many steps of this fit call (for tests and time-boxed runs). */
-  maxSteps?: number;
-  /** Per-epoch kNN monitor on labelled data. */
-  knn?: KnnMonitorOptions;
-  onStep?: (e: StepEvent) => void;
-  onEpoch?: (e: EpochEvent) => void;
-}
-
-export interface FitResult {
-  steps: number;
-  epochs: number;
-  stopped: 'completed' | 'aborted' | 'maxSteps';
-  losses: number[];
-  epochLosses: number[];
-  knnAccuracy: number[];
-}
 
 /** Stream purposes: offset = (step·16 + purpose)·16 (+ view component). */
 export const enum Purpose {
@@ -212,129 +77,12 @@ export const enum Purpose {
   CutMixBox = 3,
   Queue = 4,
 }
-const EPOCH_STREAM = 2 ** 50;
 
 export function streamOffset(step: number, purpose: Purpose): number {
   return (step * 16 + purpose) * 16;
 }
 
-export function buildEncoder(spec: EncoderSpec | Module, inFeatures: number): Module {
-  if (spec instanceof Module) {
-    spec.outFeatures(inFeatures); // throws a ShapeError naming the mismatch
-    return spec;
-  }
-  if (spec.kind === 'mlp') return mlp([inFeatures, ...spec.hidden], { batchNorm: spec.batchNorm ?? true, lastActivation: true });
-  if (spec.kind === 'tabular') return tabularEncoder(inFeatures, { scale: spec.scale });
-  throw new ArgumentError(`encoder: unknown kind '${(spec as { kind: string }).kind}'`);
-}
 
-/** Checks an EncoderSpec when the method is constructed, before any data is seen. */
-function checkEncoderSpec(spec: EncoderSpec): void {
-  if (spec.kind === 'mlp') {
-    checkKeys(spec, ['kind', 'hidden', 'batchNorm'], 'encoder.', "an 'mlp' encoder's options");
-    if (!Array.isArray(spec.hidden) || spec.hidden.length === 0 || !spec.hidden.every((w) => Number.isSafeInteger(w) && w > 0))
-      throw new ValueError(`encoder.hidden: expected a non-empty list of positive integer widths, got ${JSON.stringify(spec.hidden)}`);
-    const wide = spec.hidden.find((w) => w > MAX_WIDTH);
-    if (wide !== undefined) throw new ValueError(`encoder.hidden: a layer of width ${wide} is wider than ${MAX_WIDTH} (2^24)`);
-    if (spec.batchNorm !== undefined && typeof spec.batchNorm !== 'boolean')
-      throw new ValueError(`encoder.batchNorm: expected a boolean, got ${JSON.stringify(spec.batchNorm)}`);
-  } else if (spec.kind === 'tabular') {
-    checkKeys(spec, ['kind', 'scale'], 'encoder.', "a 'tabular' encoder's options");
-    if (spec.scale !== undefined) positiveNumber(spec.scale, 'encoder.scale');
-    if (spec.scale !== undefined && spec.scale > MAX_TABULAR_SCALE)
-      throw new ValueError(`encoder.scale: expected at most ${MAX_TABULAR_SCALE} (the widest layer is 8192 × scale), got ${spec.scale}`);
-  } else {
-    throw new ArgumentError(`encoder.kind: expected 'mlp' or 'tabular' (or pass a Module), got ${JSON.stringify((spec as { kind: unknown }).kind)}`);
-  }
-}
-
-/**
- * The parameters the encoder (beyond its first layer, whose size depends on
- * the data) and the projection head will hold, counted from the layer
- * declarations (which allocate nothing), must stay within MAX_PARAMETERS.
- */
-function checkNetworkSize(spec: EncoderSpec, projection: [number, number]): void {
-  const count = (m: Module) => m.namedParameters().reduce((s, [, p]) => s + p.numel, 0);
-  const enc = buildEncoder(spec, 1);
-  const encoder = count(enc), head = count(projectionHead(enc.outFeatures(1), projection[0], projection[1]));
-  if (encoder + head <= MAX_PARAMETERS) return;
-  const arg = encoder > head ? (spec.kind === 'tabular' ? 'encoder.scale' : 'encoder.hidden') : 'projection';
-  throw new ValueError(
-    `${arg}: the encoder and projection head would hold ${encoder + head} parameters besides the first layer's, more than ${MAX_PARAMETERS} (2^31, 8 GiB of float32)`,
-  );
-}
-
-function positiveNumber(v: unknown, arg: string): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new ValueError(`${arg}: expected a positive number, got ${String(v)}`);
-  return v;
-}
-
-/** A positive number the kernels can take as a float32 (a larger one would become Infinity there). */
-function float32Positive(v: unknown, arg: string): number {
-  const x = positiveNumber(v, arg);
-  if (x > FLOAT32_MAX) throw new ValueError(`${arg}: expected at most ${FLOAT32_MAX} (the largest float32), got ${x}`);
-  return x;
-}
-
-/**
- * The settings a checkpoint's state continues exactly only under, by option
- * name, read from a config() record (the architecture is compared on its
- * own): the optimizer's kind and effective hyperparameters (its defaults
- * filled in), the mixing, temperature, seed (data order and every random
- * draw), the views and the method's own options (`extraKeys`).
- */
-function continuationSettings(cfg: Record<string, any>, extraKeys: string[]): Map<string, unknown> {
-  const out = new Map<string, unknown>([
-    ['seed', cfg.seed],
-    ['temperature', cfg.temperature],
-    ['mix.kind', cfg.mix?.kind],
-    ['mix.alpha', cfg.mix?.alpha],
-    ['mix.perBatchLambda', cfg.mix?.perBatchLambda],
-    ['views', cfg.views],
-  ]);
-  const o = cfg.optimizer;
-  if (o && typeof o === 'object' && typeof o.lr === 'number') {
-    out.set('optimizer.kind', o.kind ?? 'sgd');
-    const hp = o.kind === 'adamw' ? adamwHyperparameters(o, 'optimizer.') : o.kind === 'lars' ? larsHyperparameters(o, 'optimizer.') : sgdHyperparameters(o, 'optimizer.');
-    for (const [k, v] of Object.entries(hp)) out.set(`optimizer.${({ beta1: 'betas[0]', beta2: 'betas[1]' } as Record<string, string>)[k] ?? k}`, v);
-    out.set('optimizer.warmupEpochs', o.warmupEpochs ?? 0);
-  }
-  for (const k of extraKeys) out.set(k, cfg[k]);
-  return out;
-}
-
-/**
- * Throws an ArgumentError naming the first setting in which the model's
- * config `mine` differs from the checkpoint's `ck` (settings an older
- * checkpoint did not record, and views made by custom functions, which
- * config() can only call 'custom', are not compared).
- */
-function checkSameSettings(ck: Record<string, unknown>, mine: Record<string, unknown>, extraKeys: string[], dir: string): void {
-  const theirs = continuationSettings(ck, extraKeys);
-  for (const [name, v] of continuationSettings(mine, extraKeys)) {
-    const c = theirs.get(name);
-    if (c === undefined) continue;
-    if (name === 'views' && [c, v].some((vs) => Array.isArray(vs) && vs.includes('custom'))) continue;
-    if (JSON.stringify(c) !== JSON.stringify(v))
-      throw new ArgumentError(
-        `${name}: the checkpoint in ${dir} was trained with ${JSON.stringify(c)}, this model has ${JSON.stringify(v)}; construct the model with the checkpoint's settings (its config.json lists them) to continue it`,
-      );
-  }
-}
-
-/**
- * The unfinished epoch a checkpoint recorded (null at an epoch boundary),
- * or undefined for a checkpoint of an imix that did not record it.
- */
-function partialEpochOf(sc: Record<string, number>, dir: string): { steps: number; batchSize: number; rows: number } | null | undefined {
-  if (sc.epochSteps === undefined) return undefined;
-  const steps = sc.epochSteps, batchSize = sc.epochBatchSize!, rows = sc.epochRows!;
-  if (!Number.isSafeInteger(steps) || steps < 0) throw new DataError(`${dir}: damaged counter 'epochSteps'`);
-  if (steps === 0) return null;
-  if (!Number.isSafeInteger(batchSize) || !Number.isSafeInteger(rows) || batchSize < 2 || steps >= Math.floor(rows / batchSize))
-    throw new DataError(`${dir}: damaged counters 'epochSteps', 'epochBatchSize', 'epochRows'`);
-  return { steps, batchSize, rows };
-}
 
 /** A state tensor's least size for a model, known before it is built, and the error when a checkpoint's is smaller. */
 export interface PlannedSize {
@@ -361,26 +109,13 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
   readonly seed: number;
   readonly device: Device;
   readonly projection: [number, number];
-  readonly optimizerOptions: Required<Omit<OptimizerOptions, 'betas' | 'eta' | 'nesterov'>> & OptimizerOptions;
+  readonly optimizerOptions: ResolvedOptimizerOptions;
   readonly views: [View, View];
   /** Global step (optimizer updates taken) and epoch counters. */
   step = 0;
   epoch = 0;
-  /** Loss sum and step count of the epoch in progress (kept across a mid-epoch resume). */
-  private epochLossSum = 0;
-  private epochLossCount = 0;
-  /**
-   * The epoch left unfinished by an abort or maxSteps: the steps taken in it
-   * and the batch size and row count its order was cut with. Its remaining
-   * batches are the rest of that cut, so only the same batch size and row
-   * count can continue it. null at an epoch boundary.
-   */
-  private partialEpoch: { steps: number; batchSize: number; rows: number } | null = null;
-  /**
-   * Set by loading a checkpoint of an imix that did not record the partial
-   * epoch: it is inferred from the step count at the next fit (see epochInProgress).
-   */
-  private legacyCounters = false;
+  /** Where the model stands inside its current epoch (kept in checkpoints). @internal */
+  readonly epochProgress = new EpochProgress();
   protected encoderSpec: EncoderSpec | Module;
   protected sampleShape: number[] | null = null;
   /** The trained network (encoder first) and its optimizer, set by build(). */
@@ -413,64 +148,15 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
    */
   constructor(o: MethodOptions, ownKeys: readonly string[] = []) {
     super();
-    if (!o || typeof o !== 'object' || Array.isArray(o)) throw new ArgumentError('options: expected an object');
-    checkKeys(o, [...Object.keys(METHOD_OPTION_KEYS), ...ownKeys], '', `${new.target.name} options`);
-    if (!o.encoder || typeof o.encoder !== 'object') throw new ArgumentError('encoder: required (an EncoderSpec or a Module)');
-    if (!(o.encoder instanceof Module)) checkEncoderSpec(o.encoder);
-    this.encoderSpec = o.encoder;
-    checkOptions(o.mix, Object.keys(MIX_OPTION_KEYS), 'mix');
-    const mix = o.mix ?? { kind: 'none' };
-    if (!['none', 'mixup', 'cutmix'].includes(mix.kind)) throw new ValueError(`mix.kind: expected 'none', 'mixup' or 'cutmix', got '${mix.kind}'`);
-    const alpha = mix.alpha ?? 1;
-    if (typeof alpha !== 'number' || !(alpha > 0) || !Number.isFinite(alpha)) throw new ValueError(`mix.alpha: expected a positive number, got ${alpha}`);
-    // Outside these bounds the Beta(α, α) draws of λ come out wrong (see MIN_MIX_ALPHA).
-    if (alpha < MIN_MIX_ALPHA || alpha > MAX_MIX_ALPHA)
-      throw new ValueError(`mix.alpha: expected a number from ${MIN_MIX_ALPHA} to ${MAX_MIX_ALPHA}, got ${alpha}`);
-    const perBatchLambda = mix.perBatchLambda ?? mix.kind === 'cutmix';
-    if (typeof perBatchLambda !== 'boolean') throw new ValueError(`mix.perBatchLambda: expected a boolean, got ${JSON.stringify(perBatchLambda)}`);
-    this.mix = { kind: mix.kind, alpha, perBatchLambda };
-    this.temperature = positiveNumber(o.temperature ?? 0.2, 'temperature');
-    // Logits are cosines / τ: a smaller τ makes them float32 rounding noise (see MIN_TEMPERATURE).
-    if (this.temperature < MIN_TEMPERATURE)
-      throw new ValueError(`temperature: expected at least ${MIN_TEMPERATURE} (logits are cosine similarities / temperature), got ${this.temperature}`);
-    const seed = o.seed ?? 0;
-    if (!Number.isSafeInteger(seed) || seed < 0) throw new ValueError(`seed: expected a non-negative integer, got ${seed}`);
-    this.seed = seed;
-    this.device = o.device ?? 'cpu';
-    Tensor.zeros([1], { device: this.device }).dispose(); // a DeviceError now, not at the first step
-    const proj = o.projection ?? [512, 128];
-    if (!Array.isArray(proj) || proj.length !== 2 || !proj.every((w) => Number.isInteger(w) && w > 0))
-      throw new ValueError(`projection: expected [hidden, out] positive integers, got ${JSON.stringify(proj)}`);
-    if (proj.some((w) => w > MAX_WIDTH)) throw new ValueError(`projection: a layer of width ${Math.max(...proj)} is wider than ${MAX_WIDTH} (2^24)`);
-    if (!(o.encoder instanceof Module)) checkNetworkSize(o.encoder, proj);
-    this.projection = proj;
-    checkOptions(o.optimizer, Object.keys(OPTIMIZER_OPTION_KEYS), 'optimizer');
-    const opt = o.optimizer ?? {};
-    this.optimizerOptions = {
-      ...opt,
-      kind: opt.kind ?? 'sgd',
-      lr: float32Positive(opt.lr ?? 0.05, 'optimizer.lr'),
-      momentum: opt.momentum ?? 0.9,
-      weightDecay: opt.weightDecay ?? 5e-4,
-      warmupEpochs: opt.warmupEpochs ?? 0,
-    };
-    // Checked now with the optimizer's own rules (it is created when the data's shape is known).
-    const oo = this.optimizerOptions;
-    if (oo.kind === 'sgd') sgdHyperparameters(oo, 'optimizer.');
-    else if (oo.kind === 'lars') larsHyperparameters(oo, 'optimizer.');
-    else if (oo.kind === 'adamw') adamwHyperparameters(oo, 'optimizer.');
-    else throw new ValueError(`optimizer.kind: expected 'sgd', 'lars' or 'adamw', got ${JSON.stringify(oo.kind)}`);
-    if (typeof oo.warmupEpochs !== 'number' || !(oo.warmupEpochs >= 0) || !Number.isFinite(oo.warmupEpochs))
-      throw new ValueError(`optimizer.warmupEpochs: expected a non-negative number, got ${oo.warmupEpochs}`);
-    for (const [key, kinds] of Object.entries(OPTIMIZER_KINDS_OF))
-      if (opt[key as keyof OptimizerOptions] !== undefined && !kinds.includes(oo.kind))
-        throw new ArgumentError(`optimizer.${key}: only for optimizer.kind ${kinds.map((k) => `'${k}'`).join(' or ')}; this optimizer is '${oo.kind}'`);
-    if (typeof oo.weightDecay === 'number' && oo.weightDecay > FLOAT32_MAX)
-      throw new ValueError(`optimizer.weightDecay: expected at most ${FLOAT32_MAX} (the largest float32), got ${oo.weightDecay}`);
-    const v = o.views ?? compose(inputDrop(0.2));
-    this.views = Array.isArray(v) ? (v as [View, View]) : [v, v];
-    if (this.views.length !== 2 || !this.views.every((f) => typeof f === 'function'))
-      throw new ArgumentError('views: expected a view function (see views.*) or a pair [query view, key view]');
+    const r = resolveMethodOptions(o, ownKeys, new.target.name);
+    this.encoderSpec = r.encoderSpec;
+    this.mix = r.mix;
+    this.temperature = r.temperature;
+    this.seed = r.seed;
+    this.device = r.device;
+    this.projection = r.projection;
+    this.optimizerOptions = r.optimizerOptions;
+    this.views = r.views;
   }
 
   /** Builds the networks for samples of `sampleShape` (done by fit on first use). */
@@ -490,11 +176,7 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
         );
     try {
       this.buildNetworks(featureCount({ sampleShape }));
-      const o = this.optimizerOptions;
-      this.optimizer =
-        o.kind === 'adamw' ? new AdamW(this.online, { lr: o.lr, betas: o.betas, weightDecay: o.weightDecay })
-        : o.kind === 'lars' ? new LARS(this.online, { lr: o.lr, momentum: o.momentum, weightDecay: o.weightDecay, eta: o.eta, nesterov: o.nesterov })
-        : new SGD(this.online, { lr: o.lr, momentum: o.momentum, weightDecay: o.weightDecay, nesterov: o.nesterov });
+      this.optimizer = createOptimizer(this.online, this.optimizerOptions);
     } catch (e) {
       // e.g. a Module encoder that does not take this many features: stay unbuilt, not half-built.
       this.releaseNetworks();
@@ -622,8 +304,9 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
   /**
    * The training rows on the device. Copied at every fit, not cached by
    * dataset object: rows edited in place between two fits must be seen.
+   * @internal
    */
-  private uploadData(ds: Dataset): Tensor<'float32'> {
+  uploadData(ds: Dataset): Tensor<'float32'> {
     const F = featureCount(ds), t = this.dataTensor;
     if (t && t.shape[0] === ds.n && t.shape[1] === F) return t.set(ds.x);
     t?.dispose();
@@ -631,144 +314,6 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
     return this.dataTensor;
   }
 
-  /**
-   * Steps already taken in the current epoch, checked against this fit's
-   * batch size and rows: an unfinished epoch's remaining batches are the
-   * rest of its order cut into its batch size, so another batch size or row
-   * count would skip or repeat rows (or slice outside the order).
-   */
-  private epochInProgress(B: number, n: number): number {
-    const spe = Math.floor(n / B);
-    if (this.legacyCounters) {
-      // An older checkpoint recorded no partial epoch; its run had epoch·spe steps at the boundary.
-      const first = this.step - this.epoch * spe;
-      if (first < 0 || first >= spe)
-        throw new ArgumentError(
-          `batchSize: the loaded checkpoint (step ${this.step}, epoch ${this.epoch}) does not fit ${spe} steps per epoch (${n} rows, batchSize ${B}); continue it with the batch size and data it was trained with`,
-        );
-      this.partialEpoch = first > 0 ? { steps: first, batchSize: B, rows: n } : null;
-      this.legacyCounters = false;
-    }
-    const p = this.partialEpoch;
-    if (!p) return 0;
-    const where = `epoch ${this.epoch} was stopped after ${p.steps} of its ${Math.floor(p.rows / p.batchSize)} steps`;
-    if (B !== p.batchSize)
-      throw new ArgumentError(`batchSize: ${where} with batchSize ${p.batchSize}; continue it with batchSize ${p.batchSize} (another batch size can start at the next epoch)`);
-    if (n !== p.rows)
-      throw new ArgumentError(`data: ${where} on a dataset of ${p.rows} rows, this one has ${n}; continue it on the same data (other data can start at the next epoch)`);
-    return p.steps;
-  }
-
-  /**
-   * Trains for `epochs` epochs over `data` (rows are shuffled each epoch, the
-   * last partial batch dropped). One fit at a time per model.
-   */
-  async fit(data: Dataset, options: FitOptions): Promise<FitResult> {
-    this.checkLive('fit');
-    if (this.fitting) throw new ArgumentError(`fit: this ${this.name} model is already training; await the running fit (or abort it) first`);
-    this.fitting = true;
-    try {
-      return await this.fitLoop(data, options);
-    } finally {
-      this.unlockDir?.();
-      this.unlockDir = null;
-      this.fitting = false;
-    }
-  }
-  /** Releases the writer's lock on the fit's checkpointDir (taken by fitLoop). */
-  private unlockDir: (() => void) | null = null;
-
-  private async fitLoop(data: Dataset, options: FitOptions): Promise<FitResult> {
-    checkDataset(data, 'data');
-    if (!options || typeof options !== 'object' || Array.isArray(options)) throw new ArgumentError('options: expected an object with epochs');
-    checkKeys(options, Object.keys(FIT_OPTION_KEYS), '', 'fit options');
-    const epochs = options.epochs;
-    if (!Number.isInteger(epochs) || epochs < 0) throw new ValueError(`epochs: expected a non-negative integer, got ${epochs}`);
-    const B = options.batchSize ?? 256;
-    if (!Number.isInteger(B) || B < 2) throw new ValueError(`batchSize: expected an integer >= 2, got ${B}`);
-    if (B > data.n) throw new ValueError(`batchSize: ${B} is larger than the dataset (${data.n} rows)`);
-    // The run's random streams are kept apart for MAX_STEPS steps (and step counts stay exact).
-    if (epochs * Math.floor(data.n / B) > MAX_STEPS)
-      throw new ValueError(`epochs: ${epochs} epochs of ${Math.floor(data.n / B)} steps are more than ${MAX_STEPS} (2^38) steps, the most a run can take`);
-    for (const cb of ['onStep', 'onEpoch'] as const)
-      if (options[cb] !== undefined && typeof options[cb] !== 'function') throw new ArgumentError(`${cb}: expected a function, got ${typeof options[cb]}`);
-    if (options.maxSteps !== undefined && (!Number.isSafeInteger(options.maxSteps) || options.maxSteps < 0))
-      throw new ValueError(`maxSteps: expected a non-negative integer, got ${options.maxSteps}`);
-    if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new ArgumentError('signal: expected an AbortSignal');
-    if (options.knn !== undefined) checkKnnMonitor(options.knn, featureCount(data));
-    if (options.checkpointDir !== undefined) {
-      prepareCheckpointDir(options.checkpointDir, 'checkpointDir');
-      this.unlockDir = lockRunDir(options.checkpointDir, 'checkpointDir'); // one writer per folder
-    }
-    this.build(data.sampleShape);
-    this.checkBatch(B);
-    let first = this.epoch < epochs ? this.epochInProgress(B, data.n) : 0;
-    const stepsPerEpoch = Math.floor(data.n / B);
-    const totalSteps = epochs * stepsPerEpoch;
-    const sched = warmupCosine({
-      baseLr: this.optimizerOptions.lr,
-      totalSteps: Math.max(totalSteps, 1),
-      warmupSteps: Math.min(Math.round(this.optimizerOptions.warmupEpochs * stepsPerEpoch), Math.max(totalSteps, 1)),
-    });
-    const dataT = this.uploadData(data);
-    const result: FitResult = { steps: 0, epochs: 0, stopped: 'completed', losses: [], epochLosses: [], knnAccuracy: [] };
-    this.online.module.train();
-    for (; this.epoch < epochs; first = 0) {
-      const order = new Generator(this.seed, EPOCH_STREAM + this.epoch).permutation(data.n);
-      const t0 = performance.now();
-      if (first === 0) this.epochLossSum = this.epochLossCount = 0;
-      // Resume mid-epoch: skip the steps already taken in this epoch.
-      for (let s = first; s < stepsPerEpoch; s++) {
-        this.checkLive('fit');
-        if (options.signal?.aborted) return this.stop(result, 'aborted', options);
-        if (options.maxSteps !== undefined && result.steps >= options.maxSteps) return this.stop(result, 'maxSteps', options);
-        const ts = performance.now();
-        // Schedules follow the position in this fit's epochs (equal to the global step unless an
-        // earlier fit used another batch size or data size, whose epochs had another step count).
-        const at = this.epoch * stepsPerEpoch + s;
-        const lr = sched(at);
-        const loss = this.stepOn(dataT, order.subarray(s * B, (s + 1) * B), lr, totalSteps, at);
-        this.partialEpoch = { steps: s + 1, batchSize: B, rows: data.n };
-        result.losses.push(loss);
-        result.steps++;
-        this.epochLossSum += loss;
-        this.epochLossCount++;
-        const se: StepEvent = { step: this.step, epoch: this.epoch, loss, lr, throughput: (B * 1000) / (performance.now() - ts) };
-        this.emit('step', se);
-        options.onStep?.(se);
-        // Yield to the event loop once per step: progress, signals and timers keep running.
-        await new Promise<void>((r) => setImmediate(r));
-      }
-      const ev: EpochEvent = {
-        epoch: this.epoch,
-        step: this.step,
-        loss: this.epochLossCount ? this.epochLossSum / this.epochLossCount : NaN,
-        seconds: (performance.now() - t0) / 1000,
-      };
-      this.epoch++;
-      this.partialEpoch = null;
-      if (options.knn && (this.epoch % (options.knn.every ?? 1) === 0 || this.epoch === epochs)) {
-        ev.knnAccuracy = knnMonitor(this, options.knn);
-        result.knnAccuracy.push(ev.knnAccuracy);
-        this.online.module.train();
-      }
-      result.epochLosses.push(ev.loss);
-      result.epochs++;
-      // Listeners first, then the checkpoint: whatever they record of this epoch (the CLI's
-      // metrics.jsonl line) is on disk before the checkpoint that makes the epoch final, so a
-      // kill in between loses nothing (a resumed run drops records past its checkpoint).
-      this.emit('epoch', ev);
-      options.onEpoch?.(ev);
-      if (options.checkpointDir) await this.save(options.checkpointDir);
-    }
-    return result;
-  }
-
-  private async stop(result: FitResult, why: FitResult['stopped'], options: FitOptions): Promise<FitResult> {
-    result.stopped = why;
-    if (options.checkpointDir) await this.save(options.checkpointDir);
-    return result;
-  }
 
   /**
    * Sizes (in values) the state tensors that build() allocates for samples
@@ -802,6 +347,32 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
 
   /** Method-specific batch checks (e.g. MoCo's queue must hold a batch). */
   protected checkBatch(_batchSize: number): void {}
+
+  /** Builds the model for `sampleShape` and checks batches of `batchSize` fit it (the trainer, before the first step). @internal */
+  prepareFit(sampleShape: number[], batchSize: number): void {
+    this.build(sampleShape);
+    this.checkBatch(batchSize);
+  }
+
+  /** Train (or evaluation) mode for the trained network's BatchNorm layers. @internal */
+  setTraining(on: boolean): void {
+    this.online.module.train(on);
+  }
+
+  /**
+   * Trains for `epochs` epochs over `data` (rows are shuffled each epoch, the
+   * last partial batch dropped). One fit at a time per model.
+   */
+  async fit(data: Dataset, options: FitOptions): Promise<FitResult> {
+    this.checkLive('fit');
+    if (this.fitting) throw new ArgumentError(`fit: this ${this.name} model is already training; await the running fit (or abort it) first`);
+    this.fitting = true;
+    try {
+      return await fit(this, data, options);
+    } finally {
+      this.fitting = false;
+    }
+  }
 
   /**
    * Encoder features f(x) of every row (BatchNorm in eval mode), row-major
@@ -879,22 +450,14 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
   async save(dir: string): Promise<void> {
     this.checkLive('save');
     if (!this.sampleShape) throw new ArgumentError('save: the model is not built yet (fit or load it first)');
-    const p = this.partialEpoch;
     saveCheckpoint(dir, {
       config: this.config(),
       architecture: this.online.module.describe(),
       step: this.step,
       epoch: this.epoch,
       optimizerSteps: this.optimizer.steps,
-      scalars: {
-        ...this.stateScalars(),
-        epochLossSum: this.epochLossSum,
-        epochLossCount: this.epochLossCount,
-        // The unfinished epoch (0s at a boundary), so a resumed fit can check its batch size and data.
-        epochSteps: p?.steps ?? 0,
-        epochBatchSize: p?.batchSize ?? 0,
-        epochRows: p?.rows ?? 0,
-      },
+      // With the unfinished epoch (0s at a boundary), so a resumed fit can check its batch size and data.
+      scalars: { ...this.stateScalars(), ...this.epochProgress.scalars() },
       tensors: this.stateTensors(),
     });
   }
@@ -918,7 +481,7 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
     const wasBuilt = this.sampleShape !== null;
     this.build(shape);
     const targets = this.stateTensors();
-    let partial: ReturnType<typeof partialEpochOf>;
+    let progress: ReturnType<typeof EpochProgress.parse>;
     try {
       if (ck.architecture !== this.online.module.describe())
         throw new ShapeError(`${dir}: checkpoint architecture ${ck.architecture} does not match this model's ${this.online.module.describe()}`);
@@ -929,7 +492,7 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
         if (src.data.length !== t.numel)
           throw new ShapeError(`${dir}: tensor '${name}' has ${src.data.length} values, the model needs ${t.numel}`);
       }
-      partial = partialEpochOf(ck.scalars, dir);
+      progress = EpochProgress.parse(ck.scalars, dir);
       this.loadScalars(ck.scalars); // the last check: it changes nothing unless its values fit
     } catch (e) {
       if (!wasBuilt) this.unbuild();
@@ -939,10 +502,7 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
     this.step = ck.step;
     this.epoch = ck.epoch;
     this.optimizer.steps = ck.optimizerSteps;
-    this.epochLossSum = ck.scalars.epochLossSum ?? 0;
-    this.epochLossCount = ck.scalars.epochLossCount ?? 0;
-    this.partialEpoch = partial ?? null;
-    this.legacyCounters = partial === undefined;
+    this.epochProgress.restore(progress);
     return this;
   }
 
@@ -987,7 +547,8 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
   }
 
   /** Throws DisposedError once dispose() has run (the tensors are gone). */
-  protected checkLive(what: string): void {
+  /** @internal */
+  checkLive(what: string): void {
     if (this.disposed) throw new DisposedError(`${what}: this ${this.name} model was disposed`);
   }
 

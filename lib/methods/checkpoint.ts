@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { ArgumentError, DataError } from '../errors';
+import { adamwHyperparameters, larsHyperparameters, sgdHyperparameters } from '../optim/index';
 import { makeDirs, writeFileAtomic } from '../io/atomic';
 import { lockRunDir } from '../io/lock';
 import { loadSafetensors, readSafetensorsMetadata, saveSafetensors, type StoredTensor } from '../io/safetensors';
@@ -168,4 +169,50 @@ export function loadCheckpoint(dir: string): CheckpointData & { tensors: Record<
   const file = checkpointFile(dir);
   const { tensors, metadata } = loadSafetensors(file);
   return { ...parseMeta(file, metadata), tensors };
+}
+
+/**
+ * The settings a checkpoint's state continues exactly only under, by option
+ * name, read from a config() record (the architecture is compared on its
+ * own): the optimizer's kind and effective hyperparameters (its defaults
+ * filled in), the mixing, temperature, seed (data order and every random
+ * draw), the views and the method's own options (`extraKeys`).
+ */
+function continuationSettings(cfg: Record<string, any>, extraKeys: string[]): Map<string, unknown> {
+  const out = new Map<string, unknown>([
+    ['seed', cfg.seed],
+    ['temperature', cfg.temperature],
+    ['mix.kind', cfg.mix?.kind],
+    ['mix.alpha', cfg.mix?.alpha],
+    ['mix.perBatchLambda', cfg.mix?.perBatchLambda],
+    ['views', cfg.views],
+  ]);
+  const o = cfg.optimizer;
+  if (o && typeof o === 'object' && typeof o.lr === 'number') {
+    out.set('optimizer.kind', o.kind ?? 'sgd');
+    const hp = o.kind === 'adamw' ? adamwHyperparameters(o, 'optimizer.') : o.kind === 'lars' ? larsHyperparameters(o, 'optimizer.') : sgdHyperparameters(o, 'optimizer.');
+    for (const [k, v] of Object.entries(hp)) out.set(`optimizer.${({ beta1: 'betas[0]', beta2: 'betas[1]' } as Record<string, string>)[k] ?? k}`, v);
+    out.set('optimizer.warmupEpochs', o.warmupEpochs ?? 0);
+  }
+  for (const k of extraKeys) out.set(k, cfg[k]);
+  return out;
+}
+
+/**
+ * Throws an ArgumentError naming the first setting in which the model's
+ * config `mine` differs from the checkpoint's `ck` (settings an older
+ * checkpoint did not record, and views made by custom functions, which
+ * config() can only call 'custom', are not compared).
+ */
+export function checkSameSettings(ck: Record<string, unknown>, mine: Record<string, unknown>, extraKeys: string[], dir: string): void {
+  const theirs = continuationSettings(ck, extraKeys);
+  for (const [name, v] of continuationSettings(mine, extraKeys)) {
+    const c = theirs.get(name);
+    if (c === undefined) continue;
+    if (name === 'views' && [c, v].some((vs) => Array.isArray(vs) && vs.includes('custom'))) continue;
+    if (JSON.stringify(c) !== JSON.stringify(v))
+      throw new ArgumentError(
+        `${name}: the checkpoint in ${dir} was trained with ${JSON.stringify(c)}, this model has ${JSON.stringify(v)}; construct the model with the checkpoint's settings (its config.json lists them) to continue it`,
+      );
+  }
 }
