@@ -36,7 +36,11 @@ export {
   type EpochEvent,
   type MixDraw,
   type MethodEvents,
+  type Batch,
+  type PlannedSize,
+  type EmbedOptions,
 } from './methods/base';
+export type { ResolvedOptimizerOptions } from './methods/options';
 export { NPair } from './methods/npair';
 export { SimCLR } from './methods/simclr';
 export { MoCo, type MoCoOptions } from './methods/moco';

@@ -37,7 +37,7 @@ import {
 import { EpochProgress, type EpochEvent, type FitOptions, type FitResult, type StepEvent, fit } from './trainer';
 import type { View } from './views';
 
-export type { EmbedOptions, EncoderSpec, MethodOptions, MixOptions, OptimizerOptions } from './options';
+export type { EmbedOptions, EncoderSpec, MethodOptions, MixOptions, OptimizerOptions, ResolvedOptimizerOptions } from './options';
 export { buildEncoder } from './options';
 export type { EpochEvent, FitOptions, FitResult, StepEvent } from './trainer';
 
@@ -48,13 +48,13 @@ export type { EpochEvent, FitOptions, FitResult, StepEvent } from './trainer';
 export interface Batch {
   /** Rows per view, N. */
   n: number;
-  /** [2N, F]: the (mixed) query view over the clean key view. */
+  /** `[2N, F]`: the (mixed) query view over the clean key view. */
   x: Tensor<'float32'>;
-  /** [N, F]: the query view t(x), mixed when i-Mix is on (rows 0..N of `x`). */
+  /** `[N, F]`: the query view t(x), mixed when i-Mix is on (rows 0..N of `x`). */
   xq: Tensor<'float32'>;
-  /** [N, F]: the key view t′(x), never mixed (rows N..2N of `x`). */
+  /** `[N, F]`: the key view t′(x), never mixed (rows N..2N of `x`). */
   xk: Tensor<'float32'>;
-  /** [N, F]: the query view before mixing (BYOL's symmetric loss uses it as a target input). */
+  /** `[N, F]`: the query view before mixing (BYOL's symmetric loss uses it as a target input). */
   x1: Tensor<'float32'>;
   /** The i-Mix draw the query view was mixed with; null without mixing. */
   mix: MixDraw | null;
