@@ -5,3 +5,4 @@
 export { Module, Parameter, Buffer, ParameterStore, Workspace, type Init } from './module';
 export { Linear, BatchNorm1d, ReLU, Maxout, Sequential } from './layers';
 export { mlp, tabularEncoder, projectionHead } from './presets';
+export { MemoryBank, type BankInit } from './memory-bank';
