@@ -11,7 +11,9 @@
  */
 import { ValueError } from '../errors';
 import { Sequential } from '../nn/layers';
-import { ParameterStore, Workspace } from '../nn/module';
+import { MixedCosine } from '../losses/mixed-cosine';
+import { L2Normalize } from '../losses/normalize';
+import { ParameterStore } from '../nn/module';
 import { mlp, projectionHead } from '../nn/presets';
 import * as ops from '../ops/index';
 import { emaMomentum } from '../optim/index';
@@ -41,7 +43,9 @@ export class BYOL extends ContrastiveMethod {
   private onlineNet!: Sequential;
   private targetNet!: Sequential;
   private target!: ParameterStore;
-  private readonly ws = new Workspace(() => this.device);
+  private readonly onlineNorm = new L2Normalize(() => this.device);
+  private readonly targetNorm = new L2Normalize(() => this.device);
+  private readonly loss: MixedCosine;
 
   constructor(options: BYOLOptions) {
     super(options, Object.keys(BYOL_OPTION_KEYS));
@@ -54,6 +58,7 @@ export class BYOL extends ContrastiveMethod {
     if (!Number.isSafeInteger(this.predictorHidden) || this.predictorHidden < 1)
       throw new ValueError(`predictorHidden: expected a positive integer, got ${this.predictorHidden}`);
     if (this.predictorHidden > MAX_WIDTH) throw new ValueError(`predictorHidden: a layer of width ${this.predictorHidden} is wider than ${MAX_WIDTH} (2^24)`);
+    this.loss = new MixedCosine({ symmetric: this.symmetric, device: () => this.device });
   }
 
   protected buildNetworks(inFeatures: number): void {
@@ -85,43 +90,14 @@ export class BYOL extends ContrastiveMethod {
     this.syncTarget(emaMomentum(this.baseMomentum, schedule.step, schedule.total));
   }
 
-  protected trainStep({ n, xq, xk, x1, mix }: Batch): number {
-    let onlineIn = xq, targetIn = xk, perm = mix?.perm, lam = mix?.lam;
-    if (this.symmetric) {
-      const F = xq.shape[1]!;
-      const on = this.ws.get('on', [2 * n, F]), tg = this.ws.get('tg', [2 * n, F]);
-      on.rows(0, n).copyFrom(xq);
-      if (mix) ops.mixup(xk, on.rows(n, 2 * n), mix.perm, mix.lam);
-      else on.rows(n, 2 * n).copyFrom(xk);
-      tg.rows(0, n).copyFrom(xk);
-      tg.rows(n, 2 * n).copyFrom(x1);
-      onlineIn = on;
-      targetIn = tg;
-      if (mix) {
-        // The second half pairs row i with row π(i) + N of the swapped targets.
-        const p2 = new Int32Array(2 * n), l2 = new Float32Array(2 * n);
-        for (let i = 0; i < n; i++) {
-          p2[i] = mix.permHost[i]!;
-          p2[i + n] = mix.permHost[i]! + n;
-          l2[i] = l2[i + n] = mix.lamHost[i]!;
-        }
-        perm = this.ws.get('perm2', [2 * n], 'int32').set(p2);
-        lam = this.ws.get('lam2', [2 * n]).set(l2);
-      }
-    }
-    const rows = onlineIn.shape[0]!;
-    const tz = this.targetNet.forward(targetIn);
-    const k = this.ws.get('k', tz.shape);
-    ops.l2Normalize(tz, k, this.ws.get('knorms', [rows]));
-    const pz = this.onlineNet.forward(onlineIn);
-    const p = this.ws.get('p', pz.shape), pn = this.ws.get('pnorms', [rows]);
-    ops.l2Normalize(pz, p, pn);
-    const dp = this.ws.get('dp', pz.shape);
-    const sum = ops.mixedCosine(p, k, { perm, lam, scale: 1 / n, dp });
-    const dz = this.ws.get('dz', pz.shape);
-    ops.l2NormalizeBackward(dp, p, pn, dz);
-    this.onlineNet.backward(dz, false);
-    return sum / n;
+  protected trainStep(batch: Batch): number {
+    const { online, target, mix } = this.loss.pairs(batch);
+    const k = this.targetNorm.forward(this.targetNet.forward(target)); // no gradient
+    const p = this.onlineNorm.forward(this.onlineNet.forward(online));
+    const dp = this.onlineNorm.gradOutput();
+    const loss = this.loss.forwardBackward({ p, k, mix, dp, n: batch.n });
+    this.onlineNet.backward(this.onlineNorm.backward(dp), false);
+    return loss;
   }
 
   protected override stateTensors(): Record<string, Tensor<'float32'>> {
@@ -137,7 +113,9 @@ export class BYOL extends ContrastiveMethod {
   }
 
   override dispose(): void {
-    this.ws.clear();
+    this.onlineNorm.dispose();
+    this.targetNorm.dispose();
+    this.loss.dispose();
     super.dispose();
   }
 }

@@ -12,11 +12,14 @@
  * The batch keys are enqueued into a FIFO ring of K rows after the loss.
  * @module
  */
-import { ArgumentError, ShapeError, ValueError } from '../errors';
+import { ArgumentError, ValueError } from '../errors';
+import { InfoNCE } from '../losses/infonce';
+import { L2Normalize } from '../losses/normalize';
 import type { Sequential } from '../nn/layers';
-import { ParameterStore, Workspace } from '../nn/module';
+import { MemoryBank } from '../nn/memory-bank';
+import { ParameterStore } from '../nn/module';
 import * as ops from '../ops/index';
-import { Tensor } from '../tensor';
+import type { Tensor } from '../tensor';
 import { ContrastiveMethod, type PlannedSize, Purpose, streamOffset, type Batch, type MethodOptions } from './base';
 import { MAX_QUEUE_SIZE, MAX_QUEUE_VALUES } from '../util/options';
 
@@ -38,9 +41,12 @@ export class MoCo extends ContrastiveMethod {
   private knet!: Sequential;
   private key!: ParameterStore;
   /** The FIFO ring of past keys [K, D] and its write pointer. */
-  queue!: Tensor<'float32'>;
-  queuePtr = 0;
-  private readonly ws = new Workspace(() => this.device);
+  private bank!: MemoryBank;
+  private readonly queryNorm = new L2Normalize(() => this.device);
+  private readonly keyNorm = new L2Normalize(() => this.device);
+  private readonly nce: InfoNCE;
+  /** The last step's keys, enqueued after the optimizer step. */
+  private lastKeys: Tensor<'float32'> | null = null;
 
   constructor(options: MoCoOptions) {
     super(options, Object.keys(MOCO_OPTION_KEYS));
@@ -56,6 +62,16 @@ export class MoCo extends ContrastiveMethod {
     const m = options.momentum ?? 0.99;
     if (typeof m !== 'number' || !(m >= 0 && m <= 1)) throw new ValueError(`momentum: expected a number in [0, 1], got ${m}`);
     this.momentum = m;
+    this.nce = new InfoNCE({ temperature: this.temperature, device: () => this.device });
+  }
+
+  /** The queue of past keys [K, D] (random unit rows until keys replace them). */
+  get queue(): Tensor<'float32'> {
+    return this.bank.keys;
+  }
+  /** The queue row the next batch of keys is written at. */
+  get queuePtr(): number {
+    return this.bank.ptr;
   }
 
   protected buildNetworks(inFeatures: number): void {
@@ -64,13 +80,8 @@ export class MoCo extends ContrastiveMethod {
     this.online = new ParameterStore(this.qnet, { seed: this.seed, device: this.device });
     this.key = new ParameterStore(this.knet, { seed: this.seed, device: this.device });
     this.syncCopies(); // θ_k = θ_q at the start
-    const D = this.projection[1];
     // Queue: random unit vectors, as MoCo initializes it.
-    this.queue = Tensor.zeros([this.queueSize, D], { device: this.device });
-    ops.randNormal(this.queue, { seed: this.seed, offset: streamOffset(0, Purpose.Queue) });
-    const norms = Tensor.zeros([this.queueSize], { device: this.device });
-    ops.l2Normalize(this.queue, this.queue, norms);
-    norms.dispose();
+    this.bank = new MemoryBank(this.queueSize, this.projection[1], { device: this.device, init: { seed: this.seed, offset: streamOffset(0, Purpose.Queue) } });
   }
 
   protected override syncCopies(): void {
@@ -88,55 +99,19 @@ export class MoCo extends ContrastiveMethod {
     this.key.buffers.copyFrom(this.online.buffers);
   }
 
-  private keysNormalized(xk: Tensor<'float32'>): Tensor<'float32'> {
-    const kz = this.knet.forward(xk);
-    const k = this.ws.get('k', kz.shape);
-    ops.l2Normalize(kz, k, this.ws.get('knorms', [kz.shape[0]!]));
-    return k;
-  }
-
-  protected trainStep({ n, xq, xk, mix }: Batch): number {
-    const K = this.queueSize;
-    const inv = 1 / this.temperature;
-    const k = this.keysNormalized(xk); // no gradient flows into the key network
-    const z = this.qnet.forward(xq);
-    const D = z.shape[1]!;
-    const q = this.ws.get('q', z.shape), qn = this.ws.get('qnorms', [n]);
-    ops.l2Normalize(z, q, qn);
-    const dq = this.ws.get('dq', [n, D]);
-    let sum: number;
-    if (mix) {
-      // N×(N+K): columns [0, N) against the batch keys, [N, N+K) against the queue.
-      const W = n + K;
-      const logits = this.ws.get('logits_mix', [n, W]);
-      const lk = logits.view(0, [n, n], [W, 1]), lq = logits.view(n, [n, K], [W, 1]);
-      ops.gemm(q, k, lk, { transB: true, alpha: inv });
-      ops.gemm(q, this.queue, lq, { transB: true, alpha: inv });
-      sum = ops.mixedCrossEntropy(logits, { perm: mix.perm, lam: mix.lam, scale: 1 / n });
-      ops.gemm(lk, k, dq, { alpha: inv });
-      ops.gemm(lq, this.queue, dq, { alpha: inv, beta: 1 });
-    } else {
-      // N×(1+K): column 0 the positive q_i·k_i, columns 1.. the queue.
-      const W = 1 + K;
-      const logits = this.ws.get('logits', [n, W]);
-      const pos = logits.view(0, [n, 1], [W, 1]), neg = logits.view(1, [n, K], [W, 1]);
-      ops.rowdot(q, k, pos, inv);
-      ops.gemm(q, this.queue, neg, { transB: true, alpha: inv });
-      // Every row's target is column 0 (the workspace's tensors start zeroed and this one is never written).
-      sum = ops.mixedCrossEntropy(logits, { targets: this.ws.get('zeros', [n], 'int32'), scale: 1 / n });
-      ops.gemm(neg, this.queue, dq, { alpha: inv });
-      ops.rowScaleAdd(dq, pos, k, inv);
-    }
-    const dz = this.ws.get('dz', [n, D]);
-    ops.l2NormalizeBackward(dq, q, qn, dz);
-    this.qnet.backward(dz, false);
+  protected trainStep({ xq, xk, mix }: Batch): number {
+    const k = this.keyNorm.forward(this.knet.forward(xk)); // no gradient flows into the key network
+    const q = this.queryNorm.forward(this.qnet.forward(xq));
+    const dq = this.queryNorm.gradOutput();
+    // i-Mix: N×(N+K) logits against [k_batch; queue]; baseline: N×(1+K), [q·k_i, q·queue].
+    const loss = this.nce.forwardBackward({ q, k, negatives: this.bank.keys, batchNegatives: mix !== null, mix, dq });
+    this.qnet.backward(this.queryNorm.backward(dq), false);
     this.lastKeys = k;
-    return sum / n;
+    return loss;
   }
-  private lastKeys: Tensor<'float32'> | null = null;
 
   protected override afterStep(): void {
-    if (this.lastKeys) this.queuePtr = ops.queueEnqueue(this.queue, this.lastKeys, this.queuePtr);
+    if (this.lastKeys) this.bank.enqueue(this.lastKeys);
   }
 
   protected override plannedStateSizes(sampleShape: number[], dir: string): PlannedSize[] {
@@ -148,28 +123,29 @@ export class MoCo extends ContrastiveMethod {
   }
 
   protected override stateTensors(): Record<string, Tensor<'float32'>> {
-    return { ...super.stateTensors(), 'key.params': this.key.params, 'key.buffers': this.key.buffers, queue: this.queue };
+    return { ...super.stateTensors(), 'key.params': this.key.params, 'key.buffers': this.key.buffers, ...this.bank.stateTensors() };
   }
   protected override stateScalars(): Record<string, number> {
-    return { queuePtr: this.queuePtr };
+    return this.bank.stateScalars();
   }
   protected override loadScalars(s: Record<string, number>): void {
-    const p = s.queuePtr;
-    if (!Number.isInteger(p) || p! < 0 || p! >= this.queueSize) throw new ShapeError(`queuePtr: ${p} does not fit a queue of ${this.queueSize}`);
-    this.queuePtr = p!;
+    this.bank.loadScalars(s);
   }
   protected override extraConfig(): Record<string, unknown> {
     return { queueSize: this.queueSize, momentum: this.momentum };
   }
 
   protected override releaseNetworks(): void {
-    this.queue?.dispose();
+    this.bank?.dispose();
+    this.lastKeys = null;
     this.key?.dispose();
     super.releaseNetworks();
   }
 
   override dispose(): void {
-    this.ws.clear();
+    this.queryNorm.dispose();
+    this.keyNorm.dispose();
+    this.nce.dispose();
     super.dispose();
   }
 }
