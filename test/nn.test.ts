@@ -94,6 +94,150 @@ describe('ParameterStore', () => {
   });
 });
 
+describe('sample shapes', () => {
+  const C = 2, H = 3, W = 4, L = 5;
+  it('outShape flows through Sequential for [F], [C, L] and [C, H, W] samples', () => {
+    const net = nn.mlp([C * H * W, 16, 8]);
+    expect(net.outShape([C * H * W])).toEqual([8]);
+    // Linear flattens its samples: an MLP built for F = C·H·W takes images as they are
+    expect(net.outShape([C, H, W])).toEqual([8]);
+    expect(net.outFeatures(C * H * W)).toBe(8);
+    const signal = new nn.Sequential(new nn.ReLU(), new nn.Flatten(), new nn.Linear(C * L, 8), new nn.BatchNorm1d(8), new nn.ReLU(), new nn.Maxout(2));
+    expect(signal.outShape([C, L])).toEqual([4]);
+    // each layer's own shape map
+    expect(new nn.ReLU().outShape([C, H, W])).toEqual([C, H, W]);
+    expect(new nn.ReLU().outShape([C, L])).toEqual([C, L]);
+    expect(new nn.Flatten().outShape([C, H, W])).toEqual([C * H * W]);
+    expect(new nn.Flatten().outShape([7])).toEqual([7]);
+    expect(new nn.Maxout(4).outShape([12])).toEqual([3]);
+    expect(new nn.BatchNorm1d(6).outShape([6])).toEqual([6]);
+    expect(new nn.Linear(C * L, 3).outShape([C, L])).toEqual([3]);
+    const named = nn.Sequential.named([
+      ['encoder', new nn.Sequential(new nn.ReLU(), new nn.Flatten(), new nn.Linear(C * H * W, 8))],
+      ['head', new nn.Linear(8, 2)],
+    ]);
+    expect(named.outShape([C, H, W])).toEqual([2]);
+    expect(nn.tabularEncoder(20, { scale: 0.125 }).outShape([4, 5])).toEqual([256]);
+    // outShape does not keep or alter its argument
+    const s = [C, H, W];
+    expect(new nn.ReLU().outShape(s)).not.toBe(s);
+    expect(s).toEqual([C, H, W]);
+  });
+
+  it('outFeatures(F) is the element count of outShape([F]) for every layer', () => {
+    const layers: Array<[nn.Module, number]> = [
+      [new nn.Linear(6, 3), 6],
+      [new nn.BatchNorm1d(5), 5],
+      [new nn.ReLU(), 9],
+      [new nn.Maxout(3), 9],
+      [new nn.Flatten(), 9],
+      [nn.mlp([6, 8, 4]), 6],
+      [nn.tabularEncoder(10, { scale: 0.125 }), 10],
+    ];
+    for (const [m, f] of layers) expect(m.outFeatures(f)).toBe(m.outShape([f]).reduce((a, b) => a * b, 1));
+  });
+
+  it('a layer that does not take its input shape throws a ShapeError naming the layer and the shapes', () => {
+    const net = nn.mlp([C * H * W, 16, 8]);
+    expect(() => net.outShape([3, H, W])).toThrow(ShapeError);
+    expect(() => net.outShape([3, H, W])).toThrow(/^layer 0: Linear\(24, 16, bias=false\): expected 24 input features, got \[3, 3, 4\] \(36 values\)$/);
+    expect(() => new nn.Linear(784, 10).outShape([1, 28, 29])).toThrow(/^Linear\(784, 10\): expected 784 input features, got \[1, 28, 29\] \(812 values\)$/);
+    expect(() => new nn.Linear(5, 2).outFeatures(4)).toThrow(/^Linear\(5, 2\): expected 5 input features, got \[4\]$/);
+    expect(() => new nn.Sequential(new nn.Linear(6, 8), new nn.BatchNorm1d(4)).outShape([6])).toThrow(/^layer 1: BatchNorm1d\(4\): expected 4 features, got \[8\]$/);
+    // BatchNorm1d over [C, L] means per-channel statistics in PyTorch: not flattened silently
+    expect(() => new nn.BatchNorm1d(C).outShape([C, L])).toThrow(/^BatchNorm1d\(2\): expected samples of 2 features \[2\], got \[2, 5\]; per-channel statistics .* not implemented/);
+    expect(() => new nn.Maxout(2).outShape([C, L])).toThrow(/^Maxout\(2\): expected flat samples \[F\], got \[2, 5\] \(Flatten first\)$/);
+    expect(() => new nn.Maxout(4).outShape([6])).toThrow(/^Maxout\(4\): 6 features do not split into groups of 4/);
+    // nested Sequentials give the qualified name, as parameter names do
+    const named = nn.Sequential.named([
+      ['encoder', new nn.Sequential(new nn.Flatten(), new nn.Linear(C * H * W, 8), new nn.ReLU())],
+      ['head', nn.mlp([6, 2])],
+    ]);
+    expect(() => named.outShape([C, H, W])).toThrow(/^layer head\.0: Linear\(6, 2\): expected 6 input features, got \[8\]$/);
+    expect(() => named.outShape([C, H, 5])).toThrow(/^layer encoder\.1: Linear\(24, 8\): expected 24 input features, got \[30\]$/);
+    // not a sample shape at all
+    for (const bad of [[], [2.5], [-1, 3], 'x' as never])
+      expect(() => new nn.ReLU().outShape(bad)).toThrow(/^ReLU: expected a sample shape \(a non-empty list of non-negative integers, no batch dimension\)/);
+    expect(() => new nn.Linear(3, 2).outShape([])).toThrow(ShapeError);
+  });
+
+  it('Flatten forward/backward match a plain loop and reuse their views', () => {
+    const N = 3, F = C * H * W;
+    const flat = new nn.Flatten();
+    const xv = randn(N * F, 11);
+    const x = Tensor.from(xv, [N, C, H, W]);
+    const y = flat.forward(x);
+    expect(y.shape).toEqual([N, F]);
+    const want = new Float32Array(N * F);
+    for (let n = 0; n < N; n++)
+      for (let c = 0; c < C; c++) for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) want[n * F + (c * H + h) * W + w] = xv[((n * C + c) * H + h) * W + w]!;
+    expect(Array.from(y.toArray())).toEqual(Array.from(want));
+    expect(flat.forward(x)).toBe(y); // the same view for the same batch
+    const dyv = randn(N * F, 12);
+    const dy = Tensor.from(dyv, [N, F]);
+    const dx = flat.backward(dy)!;
+    expect(dx.shape).toEqual([N, C, H, W]);
+    const wantDx = new Float32Array(N * F);
+    for (let n = 0; n < N; n++)
+      for (let c = 0; c < C; c++) for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) wantDx[((n * C + c) * H + h) * W + w] = dyv[n * F + (c * H + h) * W + w]!;
+    expect(Array.from(dx.toArray())).toEqual(Array.from(wantDx));
+    expect(flat.backward(dy)).toBe(dx);
+    expect(flat.backward(dy, false)).toBeNull();
+    expect(() => flat.backward(Tensor.zeros([N, F + 1]))).toThrow(/^dy: expected \[3, 24\] \(the last forward's output\), got \[3, 25\]$/);
+    // flat batches pass through
+    const x2 = Tensor.zeros([N, 5]);
+    expect(flat.forward(x2)).toBe(x2);
+    expect(flat.backward(x2)).toBe(x2);
+    expect(() => flat.forward(Tensor.zeros([5]))).toThrow(/^x: expected a batch \[N, \.\.\.sample\], got \[5\]$/);
+    expect(() => new nn.Flatten().backward(dy)).toThrow(/called before forward/);
+    expect(flat.describe()).toBe('Flatten');
+    expect(flat.clone().describe()).toBe('Flatten');
+    flat.releaseActivations();
+    expect(y.disposed).toBe(true);
+    expect(x.disposed).toBe(false);
+  });
+
+  it('Linear on [N, C, H, W] batches is Linear on their flat view; dx comes back in the input shape', () => {
+    const N = 4, F = C * H * W;
+    const a = new nn.Linear(F, 3), b = new nn.Sequential(new nn.Flatten(), new nn.Linear(F, 3));
+    const sa = new nn.ParameterStore(a, { seed: 5 }), sb = new nn.ParameterStore(b, { seed: 5 });
+    const xv = randn(N * F, 13), dyv = randn(N * 3, 14);
+    const x4 = Tensor.from(xv, [N, C, H, W]), x2 = Tensor.from(xv, [N, F]), dy = Tensor.from(dyv, [N, 3]);
+    const ref = new nn.Linear(F, 3);
+    const sr = new nn.ParameterStore(ref, { seed: 5 });
+    const want = ref.forward(x2).toArray();
+    sr.zeroGrad();
+    const wantDx = ref.backward(dy)!.toArray();
+    const wantGrad = sr.grads.toArray();
+    for (const [m, s] of [[a, sa], [b, sb]] as const) {
+      const y = m.forward(x4);
+      expect(y.shape).toEqual([N, 3]);
+      expect(Array.from(y.toArray())).toEqual(Array.from(want));
+      s.zeroGrad();
+      const dx = m.backward(dy)!;
+      expect(dx.shape).toEqual([N, C, H, W]);
+      expect(Array.from(dx.toArray())).toEqual(Array.from(wantDx));
+      expect(Array.from(s.grads.toArray())).toEqual(Array.from(wantGrad));
+      expect(m.forward(x4)).toBe(y);
+    }
+    expect(() => a.forward(Tensor.zeros([N, C, H, 5]))).toThrow(/^x: expected 24 features, got 30 per sample \(shape \[4, 2, 3, 5\]\)$/);
+    // a [N, C, L] batch through ReLU (shape kept) and an MLP
+    const net = new nn.Sequential(new nn.ReLU(), nn.mlp([C * L, 6, 2]));
+    const sn = new nn.ParameterStore(net, { seed: 1 });
+    const xs = Tensor.from(randn(N * C * L, 15), [N, C, L]);
+    expect(net.forward(xs).shape).toEqual([N, ...net.outShape([C, L])]);
+    expect(net.backward(Tensor.full([N, 2], 1))!.shape).toEqual([N, C, L]);
+    for (const s of [sa, sb, sr, sn]) s.dispose();
+  });
+
+  it('Flatten adds no parameters and keeps existing architectures\' descriptions', () => {
+    expect(nn.mlp([4, 8, 2]).describe()).toBe('Sequential(Linear(4, 8, bias=false), BatchNorm1d(8), ReLU, Linear(8, 2))');
+    const withFlatten = new nn.Sequential(new nn.Flatten(), new nn.Linear(4, 2));
+    expect(withFlatten.describe()).toBe('Sequential(Flatten, Linear(4, 2))');
+    expect(withFlatten.namedParameters().map(([n]) => n)).toEqual(['1.weight', '1.bias']);
+  });
+});
+
 describe('optimizers and schedules', () => {
   it('warmupCosine ramps linearly then decays to the final value', () => {
     const f = optim.warmupCosine({ baseLr: 1, totalSteps: 110, warmupSteps: 10, finalLr: 0.1 });

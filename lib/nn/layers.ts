@@ -1,19 +1,30 @@
 /**
- * Layers: Linear, BatchNorm1d, ReLU, Maxout, Sequential — the building blocks
- * of the encoders, projection heads and predictors.
+ * Layers: Linear, BatchNorm1d, ReLU, Maxout, Flatten, Sequential — the
+ * building blocks of the encoders, projection heads and predictors.
  * @module
  */
 import { ShapeError, ValueError } from '../errors';
 import * as ops from '../ops/index';
 import type { Tensor } from '../tensor';
-import { Module, Workspace, check2d, type Parameter, type Buffer } from './module';
+import { Module, ViewCache, Workspace, check2d, checkSampleShape, numelOf, shapeStr, type Parameter, type Buffer } from './module';
 
-/** y = x·Wᵀ + b, initialized as PyTorch does: U(±1/√in) for W and b. */
+/**
+ * y = x·Wᵀ + b, initialized as PyTorch does: U(±1/√in) for W and b.
+ *
+ * Takes samples of any shape holding `inFeatures` values and flattens them
+ * (row-major, as `Flatten`): `[F]`, or `[C, H, W]` with C·H·W = F, gives
+ * `[outFeatures]`. So an MLP built for F = C·H·W features takes image
+ * batches `[N, C, H, W]` and their flat view `[N, F]` alike; backward
+ * returns dx in the input's shape.
+ */
 export class Linear extends Module {
   readonly weight: Parameter;
   readonly bias: Parameter | null;
   private readonly ws = new Workspace(() => this.device);
+  private readonly views = new ViewCache();
+  /** The last forward's input as [N, inFeatures], and its shape. */
   private x: Tensor<'float32'> | null = null;
+  private xShape: readonly number[] = [];
 
   constructor(
     readonly inFeatures: number,
@@ -30,11 +41,21 @@ export class Linear extends Module {
 
   forward(x: Tensor<'float32'>): Tensor<'float32'> {
     this.requireBound();
-    const n = check2d(x, this.inFeatures, 'x');
+    const flat = x.ndim > 2 ? this.flatten(x) : x;
+    const n = check2d(flat, this.inFeatures, 'x');
     const y = this.ws.get('y', [n, this.outFeatures_]);
-    ops.linearForward(x, this.weight.data, this.bias?.data ?? null, y);
-    this.x = x;
+    ops.linearForward(flat, this.weight.data, this.bias?.data ?? null, y);
+    this.x = flat;
+    this.xShape = x.shape;
     return y;
+  }
+  /** [N, ...sample] → its [N, inFeatures] view. */
+  private flatten(x: Tensor<'float32'>): Tensor<'float32'> {
+    const f = numelOf(x.shape.slice(1));
+    if (f !== this.inFeatures)
+      throw new ShapeError(`x: expected ${this.inFeatures} features, got ${f} per sample (shape ${shapeStr(x.shape)})`);
+    if (!x.isContiguous) throw new ShapeError(`x: ${this.describe()} flattens its samples and needs a contiguous batch, got a strided view of shape ${shapeStr(x.shape)}`);
+    return this.views.of(x, [x.shape[0]!, f]);
   }
 
   backward(dy: Tensor<'float32'>, needInputGrad = true): Tensor<'float32'> | null {
@@ -42,16 +63,23 @@ export class Linear extends Module {
     const n = this.x.shape[0]!;
     const dx = needInputGrad ? this.ws.get('dx', [n, this.inFeatures]) : null;
     ops.linearBackward(this.x, this.weight.data, dy, dx, this.weight.grad, this.bias?.grad ?? null, true);
-    return dx;
+    return dx && this.xShape.length > 2 ? this.views.of(dx, this.xShape) : dx;
   }
 
-  outFeatures(inFeatures: number): number {
-    if (inFeatures !== this.inFeatures) throw new ShapeError(`Linear: expects ${this.inFeatures} input features, got ${inFeatures}`);
-    return this.outFeatures_;
+  outShape(inShape: readonly number[]): number[] {
+    checkSampleShape(inShape, this.describe());
+    const f = numelOf(inShape);
+    if (f !== this.inFeatures)
+      throw new ShapeError(
+        `${this.describe()}: expected ${this.inFeatures} input features, got ${shapeStr(inShape)}${inShape.length > 1 ? ` (${f} values)` : ''}`,
+      );
+    return [this.outFeatures_];
   }
   protected override dropCache(): void {
     this.ws.clear();
+    this.views.clear();
     this.x = null;
+    this.xShape = [];
   }
   describe(): string {
     return `Linear(${this.inFeatures}, ${this.outFeatures_}${this.bias ? '' : ', bias=false'})`;
@@ -134,9 +162,19 @@ export class BatchNorm1d extends Module {
     return needInputGrad ? dx : null;
   }
 
-  outFeatures(inFeatures: number): number {
-    if (inFeatures !== this.numFeatures) throw new ShapeError(`BatchNorm1d: expects ${this.numFeatures} features, got ${inFeatures}`);
-    return inFeatures;
+  /**
+   * `[numFeatures]` → the same. `[C, L]` samples (PyTorch: statistics per
+   * channel over N and L) are not implemented yet and throw.
+   */
+  outShape(inShape: readonly number[]): number[] {
+    checkSampleShape(inShape, this.describe());
+    if (inShape.length !== 1)
+      throw new ShapeError(
+        `${this.describe()}: expected samples of ${this.numFeatures} features [${this.numFeatures}], got ${shapeStr(inShape)}; ` +
+          'per-channel statistics over [C, L] samples are not implemented (Flatten first for per-feature statistics)',
+      );
+    if (inShape[0] !== this.numFeatures) throw new ShapeError(`${this.describe()}: expected ${this.numFeatures} features, got ${shapeStr(inShape)}`);
+    return [this.numFeatures];
   }
   protected override dropCache(): void {
     this.ws.clear();
@@ -150,7 +188,7 @@ export class BatchNorm1d extends Module {
   }
 }
 
-/** y = max(x, 0). */
+/** y = max(x, 0), elementwise: samples of any shape keep it. */
 export class ReLU extends Module {
   private readonly ws = new Workspace(() => this.device);
   private y: Tensor<'float32'> | null = null;
@@ -168,8 +206,9 @@ export class ReLU extends Module {
     ops.reluBackward(dy, this.y, dx);
     return dx;
   }
-  outFeatures(inFeatures: number): number {
-    return inFeatures;
+  outShape(inShape: readonly number[]): number[] {
+    checkSampleShape(inShape, 'ReLU');
+    return [...inShape];
   }
   protected override dropCache(): void {
     this.ws.clear();
@@ -183,7 +222,7 @@ export class ReLU extends Module {
   }
 }
 
-/** Maxout over groups of `k` adjacent features: [N, F·k] → [N, F]. */
+/** Maxout over groups of `k` adjacent features: [N, F·k] → [N, F] (flat samples only). */
 export class Maxout extends Module {
   private readonly ws = new Workspace(() => this.device);
   private argmax: Tensor<'int32'> | null = null;
@@ -208,9 +247,13 @@ export class Maxout extends Module {
     ops.maxoutBackward(dy, this.argmax, dx, this.k);
     return dx;
   }
-  outFeatures(inFeatures: number): number {
-    if (inFeatures % this.k !== 0) throw new ShapeError(`Maxout(${this.k}): ${inFeatures} features do not split into groups of ${this.k}`);
-    return inFeatures / this.k;
+  outShape(inShape: readonly number[]): number[] {
+    checkSampleShape(inShape, this.describe());
+    if (inShape.length !== 1)
+      throw new ShapeError(`${this.describe()}: expected flat samples [F], got ${shapeStr(inShape)} (Flatten first)`);
+    const f = inShape[0]!;
+    if (f % this.k !== 0) throw new ShapeError(`${this.describe()}: ${f} features do not split into groups of ${this.k}, got ${shapeStr(inShape)}`);
+    return [f / this.k];
   }
   protected override dropCache(): void {
     this.ws.clear();
@@ -224,7 +267,55 @@ export class Maxout extends Module {
   }
 }
 
-/** Modules applied in order; backward runs them in reverse. */
+/**
+ * Flattens every sample to one dimension: `[N, d1, …, dk]` → `[N, d1·…·dk]`
+ * (`torch.nn.Flatten()` with its defaults). Row-major, so it only
+ * reinterprets memory: forward returns a view of x (x itself when already
+ * 2-D) and backward a view of dy in x's shape; no copies.
+ */
+export class Flatten extends Module {
+  private readonly views = new ViewCache();
+  private inShape: readonly number[] | null = null;
+
+  forward(x: Tensor<'float32'>): Tensor<'float32'> {
+    if (x.ndim < 2) throw new ShapeError(`x: expected a batch [N, ...sample], got ${shapeStr(x.shape)}`);
+    if (x.ndim > 2 && !x.isContiguous) throw new ShapeError(`x: Flatten needs a contiguous batch, got a strided view of shape ${shapeStr(x.shape)}`);
+    this.inShape = x.shape;
+    return x.ndim === 2 ? x : this.views.of(x, [x.shape[0]!, numelOf(x.shape.slice(1))]);
+  }
+  backward(dy: Tensor<'float32'>, needInputGrad = true): Tensor<'float32'> | null {
+    const s = this.inShape;
+    if (!s) throw new ShapeError('backward: called before forward');
+    const f = numelOf(s.slice(1));
+    if (dy.ndim !== 2 || dy.shape[0] !== s[0] || dy.shape[1] !== f)
+      throw new ShapeError(`dy: expected [${s[0]}, ${f}] (the last forward's output), got ${shapeStr(dy.shape)}`);
+    if (!needInputGrad) return null;
+    if (s.length > 2 && !dy.isContiguous) throw new ShapeError(`dy: Flatten needs a contiguous gradient, got a strided view of shape ${shapeStr(dy.shape)}`);
+    return s.length === 2 ? dy : this.views.of(dy, s);
+  }
+  outShape(inShape: readonly number[]): number[] {
+    checkSampleShape(inShape, 'Flatten');
+    return [numelOf(inShape)];
+  }
+  protected override dropCache(): void {
+    this.views.clear();
+    this.inShape = null;
+  }
+  describe(): string {
+    return 'Flatten';
+  }
+  clone(): Flatten {
+    return new Flatten();
+  }
+}
+
+/** Which layer of a Sequential (a qualified name, `encoder.3`) a shape error came from, and what it said. */
+const layerOfError = new WeakMap<Error, { path: string; detail: string }>();
+
+/**
+ * Modules applied in order; backward runs them in reverse. Its sample
+ * shape flows through the layers: `outShape` is the last layer's.
+ */
 export class Sequential extends Module {
   readonly layers: Module[];
   private readonly names: string[];
@@ -264,8 +355,27 @@ export class Sequential extends Module {
     }
     return g;
   }
-  outFeatures(inFeatures: number): number {
-    return this.layers.reduce((f, m) => m.outFeatures(f), inFeatures);
+  /**
+   * Each layer's outShape applied to the previous one's. A layer that does
+   * not take its input is named in the ShapeError by its qualified name (as
+   * in parameter names: `layer encoder.3: Linear(512, 128): ...`).
+   */
+  outShape(inShape: readonly number[]): number[] {
+    let s = inShape;
+    for (let i = 0; i < this.layers.length; i++) {
+      try {
+        s = this.layers[i]!.outShape(s);
+      } catch (e) {
+        if (!(e instanceof ShapeError)) throw e;
+        const inner = layerOfError.get(e);
+        const path = inner ? `${this.names[i]}.${inner.path}` : this.names[i]!;
+        const detail = inner ? inner.detail : e.message;
+        const err = new ShapeError(`layer ${path}: ${detail}`);
+        layerOfError.set(err, { path, detail });
+        throw err;
+      }
+    }
+    return [...s];
   }
   describe(): string {
     const named = this.names.some((n, i) => n !== String(i));

@@ -10,6 +10,13 @@
  *
  * Activations are allocated on the first forward for a batch shape and
  * reused by every later step with that shape.
+ *
+ * Shapes: a module maps a *sample shape* (`[F]` features, `[C, L]` signals,
+ * `[C, H, W]` images) to a sample shape ({@link Module.outShape}); the batch
+ * dimension is always first and never part of it. `forward` takes a batch
+ * `[N, ...sampleShape]` and returns `[N, ...outShape(sampleShape)]`;
+ * `backward` takes dL/dy of that output shape and returns dL/dx of the
+ * input's shape.
  * @module
  */
 import { ArgumentError, ShapeError } from '../errors';
@@ -72,8 +79,20 @@ export abstract class Module {
    * when `needInputGrad` is false.
    */
   abstract backward(dy: Tensor<'float32'>, needInputGrad?: boolean): Tensor<'float32'> | null;
-  /** Output feature count for an input feature count (shape inference). */
-  abstract outFeatures(inFeatures: number): number;
+  /**
+   * Shape inference: the sample shape this module outputs for samples of
+   * `inShape` (`[F]`, `[C, L]`, `[C, H, W]`; no batch dimension). Throws a
+   * ShapeError naming the module and both shapes when it does not take
+   * such samples. Allocates nothing and needs no ParameterStore.
+   */
+  abstract outShape(inShape: readonly number[]): number[];
+  /**
+   * Output feature count for samples of `inFeatures` features: the element
+   * count of `outShape([inFeatures])` (a convenience for flat rows).
+   */
+  outFeatures(inFeatures: number): number {
+    return numelOf(this.outShape([inFeatures]));
+  }
 
   protected parameter(name: string, shape: number[], init: Init, opts: { decay?: boolean; lars?: boolean } = {}): Parameter {
     const p = new Parameter(name, shape, init, opts.decay ?? true, opts.lars ?? true);
@@ -159,6 +178,54 @@ export class Workspace {
   clear(): void {
     for (const list of this.slots.values()) for (const t of list) t.dispose();
     this.slots.clear();
+  }
+}
+
+/** The element count of a shape (1 for `[]`). */
+export function numelOf(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** `[1, 28, 28]`. */
+export function shapeStr(shape: readonly number[]): string {
+  return `[${shape.join(', ')}]`;
+}
+
+/**
+ * Throws a ShapeError naming `who` unless `shape` is a sample shape: a
+ * non-empty array of non-negative integers. Every `outShape` checks its
+ * argument with it first.
+ */
+export function checkSampleShape(shape: readonly number[], who: string): void {
+  if (!Array.isArray(shape) || shape.length === 0 || !shape.every((d) => Number.isSafeInteger(d) && d >= 0))
+    throw new ShapeError(
+      `${who}: expected a sample shape (a non-empty list of non-negative integers, no batch dimension), got ${Array.isArray(shape) ? shapeStr(shape) : String(shape)}`,
+    );
+}
+
+/**
+ * Reshaped views of tensors, made once per (tensor, shape) and reused while
+ * the tensor stays the same (a training step feeds a layer the same
+ * workspace tensor every time, so it creates no new handles). Holds at most
+ * a few; an evicted view is disposed, as are all on `clear()`.
+ */
+export class ViewCache {
+  private readonly entries: Array<{ base: Tensor; view: Tensor }> = [];
+  constructor(private readonly capacity = 4) {}
+  /** `base.reshape(shape)` (contiguous `base` only). */
+  of<D extends 'float32' | 'int32'>(base: Tensor<D>, shape: readonly number[]): Tensor<D> {
+    for (const e of this.entries) {
+      const s = e.view.shape;
+      if (e.base === base && !e.view.disposed && s.length === shape.length && s.every((d, i) => d === shape[i])) return e.view as Tensor<D>;
+    }
+    const view = base.reshape(shape);
+    this.entries.push({ base, view });
+    if (this.entries.length > this.capacity) this.entries.shift()!.view.dispose();
+    return view;
+  }
+  clear(): void {
+    for (const e of this.entries) e.view.dispose();
+    this.entries.length = 0;
   }
 }
 
