@@ -1,7 +1,8 @@
 /**
  * Loads the native addon (node-gyp-build finds build/Release/imix.node or a
- * prebuild) and declares its raw interface. Nothing outside lib/ should call
- * it directly: lib/ops/* wraps every entry point with typed arguments.
+ * prebuild) and declares its whole interface, {@link NativeAddon}, once.
+ * Nothing outside lib/ should call it directly: lib/ops/* wraps every kernel
+ * entry point with typed arguments.
  * @internal
  * @module
  */
@@ -30,6 +31,7 @@ export interface NativeTensor {
   dispose(): void;
 }
 
+/** What `info()` returns (native/addon/addon.cpp; `cuda` from ops_cuda.cpp's cuda_info). */
 export interface NativeInfo {
   version: string;
   backend: string;
@@ -39,26 +41,193 @@ export interface NativeInfo {
   simd: string[];
   buildType: string;
   cxxFlags: string;
-  cuda: { compiled: boolean; devices: Array<{ index: number; name: string; memory: number; capability: string }>; reason?: string };
+  cuda: {
+    compiled: boolean;
+    devices: Array<{ index: number; name: string; memory: number; capability: string; supported?: boolean }>;
+    reason?: string;
+    runtime?: string;
+    driver?: string;
+    gemm?: string;
+    gemmDetail?: string;
+    emulated?: boolean;
+  };
+}
+
+/** The caching allocator's counters (`cudaMemoryStats`, native/addon/ops_cuda.cpp). */
+export interface NativeCudaMemoryStats {
+  inUse: number;
+  cached: number;
+  mallocs: number;
+  frees: number;
+  reuses: number;
+}
+
+/** A CutMix box as `cutmixBox` returns it and `cutmix` reads it (native/addon/ops_mix.cpp). */
+export interface NativeBox {
+  y0: number;
+  x0: number;
+  y1: number;
+  x1: number;
 }
 
 type T = NativeTensor;
-type OptT = NativeTensor | null | undefined;
+/** An optional tensor operand: null or undefined is "not given" (Args::optional_tensor). */
+type OptT = NativeTensor | null;
+/** Optimizer segments (read_segments in ops_optim.cpp): both or neither. */
+type SegOffsets = Int32Array | Float64Array | null;
+type SegFlags = Uint8Array | null;
 
-/** Raw addon surface. Argument order follows native/addon/ops_*.cpp. */
+/**
+ * The addon's whole surface: every export, with its arguments in the order
+ * the binding reads them (native/addon/*.cpp). There is no index signature:
+ * calling a binding that is not declared here, or with its arguments out of
+ * order, does not compile; {@link nativeBindings} lists the same keys at run
+ * time, and test/native-surface.test.ts checks them against the loaded addon
+ * in both directions. A binding added in native/addon is declared here and
+ * in {@link nativeBindings}.
+ *
+ * The bindings validate every argument themselves (types, finiteness, ranges,
+ * shapes, dtypes, devices, aliasing) and throw the typed errors of
+ * lib/errors.ts; the wrappers in lib/ops check only what the addon cannot
+ * see or would name differently (see lib/ops/util.ts).
+ */
 export interface NativeAddon {
+  // addon.cpp
   Tensor: new (dtype: string, shape: number[], device?: string) => NativeTensor;
   info(): NativeInfo;
-  setNumThreads(n: number): number;
+  setNumThreads(threads: number): number;
   setErrorClasses(classes: typeof errorClasses): void;
-  // state
+
+  // ops_gemm.cpp
+  gemm(A: T, B: T, C: T, transA?: boolean, transB?: boolean, alpha?: number, beta?: number): void;
+  linearForward(x: T, W: T, b: OptT, y: T): void;
+  linearBackward(x: T, W: T, dy: T, dx: OptT, dW: T, db: OptT, accumulate?: boolean): void;
+  biasAdd(y: T, b: T): void;
+  biasGrad(dy: T, db: T, accumulate?: boolean): void;
+  reluForward(x: T, y: T): void;
+  reluBackward(dy: T, y: T, dx: T): void;
+
+  // ops_loss.cpp
+  l2normalizeForward(x: T, y: T, norms: T, eps: number): void;
+  l2normalizeBackward(dy: T, y: T, norms: T, dx: T): void;
+  mixedCrossEntropy(logits: T, targets: OptT, perm: OptT, lam: OptT, colOffset: number, scale: number, losses: OptT): number;
+  mixedCosine(p: T, k: T, perm: OptT, lam: OptT, scale: number, dp: OptT, losses: OptT): number;
+
+  // ops_state.cpp
   ema(target: T, source: T, momentum: number): void;
   queueEnqueue(queue: T, keys: T, ptr: number): number;
-  // run-folder lock (fs_lock.cpp): an exclusive, non-blocking flock; false if another process holds it
+
+  // ops_mix.cpp (lamScalar is read only when lam is null)
+  mixup(x: T, out: T, perm: T, lam: OptT, lamScalar?: number): void;
+  cutmixBox(lam: number, H: number, W: number, seed: number, offset: number): NativeBox & { lam: number };
+  cutmix(x: T, out: T, perm: T, box: NativeBox): void;
+
+  // ops_batchnorm.cpp
+  batchnorm1dForwardTrain(
+    x: T, y: T, gamma: OptT, beta: OptT, eps: number, momentum: number,
+    runningMean: OptT, runningVar: OptT, saveMean: T, saveInvstd: T,
+  ): void;
+  batchnorm1dForwardEval(x: T, y: T, gamma: OptT, beta: OptT, runningMean: T, runningVar: T, eps: number): void;
+  batchnorm1dBackward(
+    dy: T, x: T, gamma: OptT, saveMean: T, saveInvstd: T, dx: T, dgamma: OptT, dbeta: OptT, accumulate: boolean,
+  ): void;
+
+  // ops_optim.cpp
+  sgdStep(
+    param: T, grad: T, buf: OptT, lr: number, momentum: number, weightDecay: number, nesterov: boolean,
+    segOffsets?: SegOffsets, segFlags?: SegFlags,
+  ): void;
+  larsStep(
+    param: T, grad: T, buf: T, lr: number, momentum: number, weightDecay: number, eta: number, nesterov: boolean,
+    segOffsets?: SegOffsets, segFlags?: SegFlags,
+  ): void;
+  adamwStep(
+    param: T, grad: T, m: T, v: T, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number,
+    step: number, segOffsets?: SegOffsets, segFlags?: SegFlags,
+  ): void;
+
+  // ops_random.cpp
+  randUniform(out: T, seed: number, offset: number): void;
+  randNormal(out: T, seed: number, offset: number, mean: number, std: number): void;
+  inputDrop(x: T, out: T, p: number, seed: number, offset: number): void;
+  gaussianNoise(x: T, out: T, std: number, seed: number, offset: number): void;
+
+  // ops_elementwise.cpp
+  axpby(a: number, x: T, b: number, y: T): void;
+  rowdot(a: T, b: T, out: T, alpha: number): void;
+  rowScaleAdd(y: T, s: T, x: T, alpha: number): void;
+  maxoutForward(x: T, y: T, argmax: T, k: number): void;
+  maxoutBackward(dy: T, argmax: T, dx: T, k: number): void;
+  gatherRows(src: T, idx: T, out: T): void;
+  sum(x: T): number;
+
+  // ops_augment.cpp
+  randomCropFlip(x: T, out: T, pad: number, flipP: number, seed: number, offset: number): void;
+
+  // ops_cuda.cpp (device: a CUDA device index, default 0; a DeviceError in a build without CUDA)
+  cudaSynchronize(device?: number): void;
+  cudaMemoryStats(device?: number): NativeCudaMemoryStats;
+  cudaEmptyCache(device?: number): void;
+  /** Forces imix's tiled sgemm (true) or cuBLAS where loaded (false); returns the gemm now in use. */
+  cudaSetTiledGemm(on: boolean): string;
+
+  // fs_lock.cpp: an exclusive, non-blocking flock on the run folder's lock file; false if another process holds it
   tryLockFile(fd: number): boolean;
-  // Families below are bound by their ops_*.cpp files.
-  [name: string]: unknown;
 }
+
+/**
+ * Every key of {@link NativeAddon} with the native/addon file that registers
+ * it. `satisfies` holds this object to exactly the interface's keys (a
+ * missing or an extra key does not compile), so it is the interface's key
+ * list at run time: test/native-surface.test.ts compares it with
+ * `Object.keys(native)`.
+ * @internal
+ */
+export const nativeBindings = {
+  Tensor: 'addon.cpp',
+  info: 'addon.cpp',
+  setNumThreads: 'addon.cpp',
+  setErrorClasses: 'addon.cpp',
+  gemm: 'ops_gemm.cpp',
+  linearForward: 'ops_gemm.cpp',
+  linearBackward: 'ops_gemm.cpp',
+  biasAdd: 'ops_gemm.cpp',
+  biasGrad: 'ops_gemm.cpp',
+  reluForward: 'ops_gemm.cpp',
+  reluBackward: 'ops_gemm.cpp',
+  l2normalizeForward: 'ops_loss.cpp',
+  l2normalizeBackward: 'ops_loss.cpp',
+  mixedCrossEntropy: 'ops_loss.cpp',
+  mixedCosine: 'ops_loss.cpp',
+  ema: 'ops_state.cpp',
+  queueEnqueue: 'ops_state.cpp',
+  mixup: 'ops_mix.cpp',
+  cutmixBox: 'ops_mix.cpp',
+  cutmix: 'ops_mix.cpp',
+  batchnorm1dForwardTrain: 'ops_batchnorm.cpp',
+  batchnorm1dForwardEval: 'ops_batchnorm.cpp',
+  batchnorm1dBackward: 'ops_batchnorm.cpp',
+  sgdStep: 'ops_optim.cpp',
+  larsStep: 'ops_optim.cpp',
+  adamwStep: 'ops_optim.cpp',
+  randUniform: 'ops_random.cpp',
+  randNormal: 'ops_random.cpp',
+  inputDrop: 'ops_random.cpp',
+  gaussianNoise: 'ops_random.cpp',
+  axpby: 'ops_elementwise.cpp',
+  rowdot: 'ops_elementwise.cpp',
+  rowScaleAdd: 'ops_elementwise.cpp',
+  maxoutForward: 'ops_elementwise.cpp',
+  maxoutBackward: 'ops_elementwise.cpp',
+  gatherRows: 'ops_elementwise.cpp',
+  sum: 'ops_elementwise.cpp',
+  randomCropFlip: 'ops_augment.cpp',
+  cudaSynchronize: 'ops_cuda.cpp',
+  cudaMemoryStats: 'ops_cuda.cpp',
+  cudaEmptyCache: 'ops_cuda.cpp',
+  cudaSetTiledGemm: 'ops_cuda.cpp',
+  tryLockFile: 'fs_lock.cpp',
+} as const satisfies { readonly [K in keyof NativeAddon]: string };
 
 /** The folder holding imix's package.json (source checkout or installed package). */
 export function packageRoot(): string {

@@ -19,15 +19,9 @@
  */
 import { ShapeError } from '../errors';
 import { native } from '../native';
-import type { NativeTensor } from '../native';
 import type { Tensor } from '../tensor';
 import type { RandomStream } from './random';
 import { checkInt, checkNumber, h, streamArgs } from './util';
-
-interface AugmentNative {
-  randomCropFlip(x: NativeTensor, out: NativeTensor, pad: number, flipP: number, seed: number, offset: number): void;
-}
-const n = native as unknown as AugmentNative;
 
 /** Options of {@link randomCropFlip}: the stream plus the two view parameters. */
 export interface CropFlipOptions extends RandomStream {
@@ -57,7 +51,7 @@ export function randomCropFlip(x: Tensor<'float32'>, out: Tensor<'float32'>, opt
   const [seed, offset] = streamArgs(opts, 'opts');
   const pad = checkInt(opts.pad ?? 0, 'pad', 0, 2 ** 31 - 1);
   const flipP = checkNumber(opts.flipP ?? 0, 'flipP', 0, 1);
-  n.randomCropFlip(h(x, 'x'), h(out, 'out'), pad, flipP, seed, offset);
+  native.randomCropFlip(h(x, 'x'), h(out, 'out'), pad, flipP, seed, offset);
 }
 
 /**
@@ -68,7 +62,7 @@ export function randomCrop(x: Tensor<'float32'>, out: Tensor<'float32'>, pad: nu
   checkImages(x, 'random crop');
   checkInt(pad, 'pad', 0, 2 ** 31 - 1);
   const [seed, offset] = streamArgs(opts, 'opts');
-  n.randomCropFlip(h(x, 'x'), h(out, 'out'), pad, 0, seed, offset);
+  native.randomCropFlip(h(x, 'x'), h(out, 'out'), pad, 0, seed, offset);
 }
 
 /**
@@ -79,5 +73,5 @@ export function horizontalFlip(x: Tensor<'float32'>, out: Tensor<'float32'>, p: 
   checkImages(x, 'horizontal flip');
   checkNumber(p, 'p', 0, 1);
   const [seed, offset] = streamArgs(opts, 'opts');
-  n.randomCropFlip(h(x, 'x'), h(out, 'out'), 0, p, seed, offset);
+  native.randomCropFlip(h(x, 'x'), h(out, 'out'), 0, p, seed, offset);
 }

@@ -5,24 +5,9 @@
  * @module
  */
 import { ValueError } from '../errors';
-import { native, type NativeTensor } from '../native';
+import { native } from '../native';
 import type { Tensor } from '../tensor';
 import { checkNumber, h, hOpt } from './util';
-
-type T = NativeTensor;
-type OptT = NativeTensor | null;
-
-interface BatchNormNative {
-  batchnorm1dForwardTrain(
-    x: T, y: T, gamma: OptT, beta: OptT, eps: number, momentum: number,
-    runningMean: OptT, runningVar: OptT, saveMean: T, saveInvstd: T,
-  ): void;
-  batchnorm1dForwardEval(x: T, y: T, gamma: OptT, beta: OptT, runningMean: T, runningVar: T, eps: number): void;
-  batchnorm1dBackward(
-    dy: T, x: T, gamma: OptT, saveMean: T, saveInvstd: T, dx: T, dgamma: OptT, dbeta: OptT, accumulate: boolean,
-  ): void;
-}
-const n = native as unknown as BatchNormNative;
 
 function checkEps(v: unknown): number {
   const eps = checkNumber(v, 'eps');
@@ -67,7 +52,7 @@ export function batchnorm1dForwardTrain(
 ): void {
   const eps = checkEps(options.eps ?? 1e-5);
   const momentum = checkNumber(options.momentum ?? 0.1, 'momentum', 0, 1);
-  n.batchnorm1dForwardTrain(
+  native.batchnorm1dForwardTrain(
     h(x, 'x'), h(y, 'y'), hOpt(options.gamma, 'gamma'), hOpt(options.beta, 'beta'), eps, momentum,
     hOpt(options.runningMean, 'runningMean'), hOpt(options.runningVar, 'runningVar'),
     h(saveMean, 'saveMean'), h(saveInvstd, 'saveInvstd'),
@@ -96,7 +81,7 @@ export function batchnorm1dForwardEval(
   options: BatchNormEvalOptions = {},
 ): void {
   const eps = checkEps(options.eps ?? 1e-5);
-  n.batchnorm1dForwardEval(
+  native.batchnorm1dForwardEval(
     h(x, 'x'), h(y, 'y'), hOpt(options.gamma, 'gamma'), hOpt(options.beta, 'beta'),
     h(runningMean, 'runningMean'), h(runningVar, 'runningVar'), eps,
   );
@@ -129,7 +114,7 @@ export function batchnorm1dBackward(
   dx: Tensor<'float32'>,
   options: BatchNormBackwardOptions = {},
 ): void {
-  n.batchnorm1dBackward(
+  native.batchnorm1dBackward(
     h(dy, 'dy'), h(x, 'x'), hOpt(options.gamma, 'gamma'), h(saveMean, 'saveMean'), h(saveInvstd, 'saveInvstd'),
     h(dx, 'dx'), hOpt(options.dgamma, 'dgamma'), hOpt(options.dbeta, 'dbeta'), options.accumulate ?? false,
   );

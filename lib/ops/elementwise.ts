@@ -4,24 +4,12 @@
  * @module
  */
 import { native } from '../native';
-import type { NativeTensor } from '../native';
 import type { Tensor } from '../tensor';
 import { checkInt, checkNumber, h } from './util';
 
-interface ElementwiseNative {
-  axpby(a: number, x: NativeTensor, b: number, y: NativeTensor): void;
-  rowdot(a: NativeTensor, b: NativeTensor, out: NativeTensor, alpha: number): void;
-  rowScaleAdd(y: NativeTensor, s: NativeTensor, x: NativeTensor, alpha: number): void;
-  maxoutForward(x: NativeTensor, y: NativeTensor, argmax: NativeTensor, k: number): void;
-  maxoutBackward(dy: NativeTensor, argmax: NativeTensor, dx: NativeTensor, k: number): void;
-  gatherRows(src: NativeTensor, idx: NativeTensor, out: NativeTensor): void;
-  sum(x: NativeTensor): number;
-}
-const n = native as unknown as ElementwiseNative;
-
 /** `y ← a·x + b·y` elementwise (b = 0 overwrites y without reading it). */
 export function axpby(a: number, x: Tensor<'float32'>, b: number, y: Tensor<'float32'>): void {
-  n.axpby(checkNumber(a, 'a'), h(x, 'x'), checkNumber(b, 'b'), h(y, 'y'));
+  native.axpby(checkNumber(a, 'a'), h(x, 'x'), checkNumber(b, 'b'), h(y, 'y'));
 }
 
 /**
@@ -29,30 +17,30 @@ export function axpby(a: number, x: Tensor<'float32'>, b: number, y: Tensor<'flo
  * `out` is [N] or an [N, 1] column view (e.g. column 0 of MoCo's logits).
  */
 export function rowdot(a: Tensor<'float32'>, b: Tensor<'float32'>, out: Tensor<'float32'>, alpha = 1): void {
-  n.rowdot(h(a, 'a'), h(b, 'b'), h(out, 'out'), checkNumber(alpha, 'alpha'));
+  native.rowdot(h(a, 'a'), h(b, 'b'), h(out, 'out'), checkNumber(alpha, 'alpha'));
 }
 
 /** `y[i] += alpha · s[i] · x[i]` for rows of y, x [N, D]; s is [N] or an [N, 1] column view, not in y's memory. */
 export function rowScaleAdd(y: Tensor<'float32'>, s: Tensor<'float32'>, x: Tensor<'float32'>, alpha = 1): void {
-  n.rowScaleAdd(h(y, 'y'), h(s, 's'), h(x, 'x'), checkNumber(alpha, 'alpha'));
+  native.rowScaleAdd(h(y, 'y'), h(s, 's'), h(x, 'x'), checkNumber(alpha, 'alpha'));
 }
 
 /** Maxout over groups of `k` adjacent features: x [N, F·k] → y [N, F]; argmax (int32 [N, F]) is saved for backward. */
 export function maxoutForward(x: Tensor<'float32'>, y: Tensor<'float32'>, argmax: Tensor<'int32'>, k: number): void {
-  n.maxoutForward(h(x, 'x'), h(y, 'y'), h(argmax, 'argmax'), checkInt(k, 'k', 1));
+  native.maxoutForward(h(x, 'x'), h(y, 'y'), h(argmax, 'argmax'), checkInt(k, 'k', 1));
 }
 
 /** Routes dy [N, F] to the winning input of each group: dx [N, F·k]. */
 export function maxoutBackward(dy: Tensor<'float32'>, argmax: Tensor<'int32'>, dx: Tensor<'float32'>, k: number): void {
-  n.maxoutBackward(h(dy, 'dy'), h(argmax, 'argmax'), h(dx, 'dx'), checkInt(k, 'k', 1));
+  native.maxoutBackward(h(dy, 'dy'), h(argmax, 'argmax'), h(dx, 'dx'), checkInt(k, 'k', 1));
 }
 
 /** `out[i] = src[idx[i]]` along the first dimension (batch assembly). */
 export function gatherRows(src: Tensor<'float32'>, idx: Tensor<'int32'>, out: Tensor<'float32'>): void {
-  n.gatherRows(h(src, 'src'), h(idx, 'idx'), h(out, 'out'));
+  native.gatherRows(h(src, 'src'), h(idx, 'idx'), h(out, 'out'));
 }
 
 /** Sum of all elements, accumulated in double. */
 export function sum(x: Tensor<'float32'>): number {
-  return n.sum(h(x, 'x'));
+  return native.sum(h(x, 'x'));
 }

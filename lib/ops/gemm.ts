@@ -5,22 +5,9 @@
  * allocation per call).
  * @module
  */
-import { native, type NativeTensor } from '../native';
+import { native } from '../native';
 import type { Tensor } from '../tensor';
 import { checkBool, checkNumber, h, hOpt } from './util';
-
-type T = NativeTensor;
-
-interface GemmNative {
-  gemm(A: T, B: T, C: T, transA: boolean, transB: boolean, alpha: number, beta: number): void;
-  linearForward(x: T, W: T, b: T | null, y: T): void;
-  linearBackward(x: T, W: T, dy: T, dx: T | null, dW: T, db: T | null, accumulate: boolean): void;
-  biasAdd(y: T, b: T): void;
-  biasGrad(dy: T, db: T, accumulate: boolean): void;
-  reluForward(x: T, y: T): void;
-  reluBackward(dy: T, y: T, dx: T): void;
-}
-const n = native as unknown as GemmNative;
 
 /** Options of {@link gemm}. */
 export interface GemmOptions {
@@ -52,7 +39,7 @@ export function gemm(A: Tensor<'float32'>, B: Tensor<'float32'>, C: Tensor<'floa
   const transB = checkBool(options.transB ?? false, 'transB');
   const alpha = checkNumber(options.alpha ?? 1, 'alpha');
   const beta = checkNumber(options.beta ?? 0, 'beta');
-  n.gemm(h(A, 'A'), h(B, 'B'), h(C, 'C'), transA, transB, alpha, beta);
+  native.gemm(h(A, 'A'), h(B, 'B'), h(C, 'C'), transA, transB, alpha, beta);
 }
 
 /**
@@ -66,7 +53,7 @@ export function linearForward(
   b: Tensor<'float32'> | null,
   y: Tensor<'float32'>,
 ): void {
-  n.linearForward(h(x, 'x'), h(W, 'W'), hOpt(b, 'b'), h(y, 'y'));
+  native.linearForward(h(x, 'x'), h(W, 'W'), hOpt(b, 'b'), h(y, 'y'));
 }
 
 /**
@@ -88,7 +75,7 @@ export function linearBackward(
   db: Tensor<'float32'> | null,
   accumulate = false,
 ): void {
-  n.linearBackward(
+  native.linearBackward(
     h(x, 'x'),
     h(W, 'W'),
     h(dy, 'dy'),
@@ -101,7 +88,7 @@ export function linearBackward(
 
 /** Adds the bias row `b` `[C]` to every row of `y` `[N, C]`, in place. */
 export function biasAdd(y: Tensor<'float32'>, b: Tensor<'float32'>): void {
-  n.biasAdd(h(y, 'y'), h(b, 'b'));
+  native.biasAdd(h(y, 'y'), h(b, 'b'));
 }
 
 /**
@@ -109,7 +96,7 @@ export function biasAdd(y: Tensor<'float32'>, b: Tensor<'float32'>): void {
  * when `accumulate` (default false).
  */
 export function biasGrad(dy: Tensor<'float32'>, db: Tensor<'float32'>, accumulate = false): void {
-  n.biasGrad(h(dy, 'dy'), h(db, 'db'), checkBool(accumulate, 'accumulate'));
+  native.biasGrad(h(dy, 'dy'), h(db, 'db'), checkBool(accumulate, 'accumulate'));
 }
 
 /**
@@ -117,7 +104,7 @@ export function biasGrad(dy: Tensor<'float32'>, db: Tensor<'float32'>, accumulat
  * `y = x` for in place.
  */
 export function reluForward(x: Tensor<'float32'>, y: Tensor<'float32'>): void {
-  n.reluForward(h(x, 'x'), h(y, 'y'));
+  native.reluForward(h(x, 'x'), h(y, 'y'));
 }
 
 /**
@@ -125,5 +112,5 @@ export function reluForward(x: Tensor<'float32'>, y: Tensor<'float32'>): void {
  * `dy` itself (in place) but must not overlap `y`.
  */
 export function reluBackward(dy: Tensor<'float32'>, y: Tensor<'float32'>, dx: Tensor<'float32'>): void {
-  n.reluBackward(h(dy, 'dy'), h(y, 'y'), h(dx, 'dx'));
+  native.reluBackward(h(dy, 'dy'), h(y, 'y'), h(dx, 'dx'));
 }

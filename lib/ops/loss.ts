@@ -8,29 +8,9 @@
  * @module
  */
 import { ArgumentError, ValueError } from '../errors';
-import { native, type NativeTensor } from '../native';
+import { native } from '../native';
 import type { Tensor } from '../tensor';
 import { checkInt, checkNumber, h, hOpt } from './util';
-
-type T = NativeTensor;
-type OptT = NativeTensor | null;
-
-/** The addon functions bound by native/addon/ops_loss.cpp. */
-interface LossNative {
-  l2normalizeForward(x: T, y: T, norms: T, eps: number): void;
-  l2normalizeBackward(dy: T, y: T, norms: T, dx: T): void;
-  mixedCrossEntropy(
-    logits: T,
-    targets: OptT,
-    perm: OptT,
-    lam: OptT,
-    colOffset: number,
-    scale: number,
-    losses: OptT,
-  ): number;
-  mixedCosine(p: T, k: T, perm: OptT, lam: OptT, scale: number, dp: OptT, losses: OptT): number;
-}
-const n = native as unknown as LossNative;
 
 function checkOptions(options: unknown, arg: string): void {
   if (options !== undefined && (options === null || typeof options !== 'object'))
@@ -62,7 +42,7 @@ export function l2Normalize(
   const eps = options.eps ?? 1e-12;
   checkNumber(eps, 'eps');
   if (!(Math.fround(eps) > 0)) throw new ValueError(`eps: expected a positive float32 value, got ${eps}`);
-  n.l2normalizeForward(h(x, 'x'), h(y, 'y'), h(norms, 'norms'), eps);
+  native.l2normalizeForward(h(x, 'x'), h(y, 'y'), h(norms, 'norms'), eps);
 }
 
 /**
@@ -82,7 +62,7 @@ export function l2NormalizeBackward(
   norms: Tensor<'float32'>,
   dx: Tensor<'float32'>,
 ): void {
-  n.l2normalizeBackward(h(dy, 'dy'), h(y, 'y'), h(norms, 'norms'), h(dx, 'dx'));
+  native.l2normalizeBackward(h(dy, 'dy'), h(y, 'y'), h(norms, 'norms'), h(dx, 'dx'));
 }
 
 /** Options of {@link mixedCrossEntropy}. */
@@ -129,7 +109,7 @@ export function mixedCrossEntropy(logits: Tensor<'float32'>, options: MixedCross
   checkOptions(options, 'options');
   const colOffset = checkInt(options.colOffset ?? 0, 'colOffset', 0);
   const scale = checkNumber(options.scale ?? 1, 'scale');
-  return n.mixedCrossEntropy(
+  return native.mixedCrossEntropy(
     h(logits, 'logits'),
     hOpt(options.targets, 'targets'),
     hOpt(options.perm, 'perm'),
@@ -169,7 +149,7 @@ export interface MixedCosineOptions {
 export function mixedCosine(p: Tensor<'float32'>, k: Tensor<'float32'>, options: MixedCosineOptions = {}): number {
   checkOptions(options, 'options');
   const scale = checkNumber(options.scale ?? 1, 'scale');
-  return n.mixedCosine(
+  return native.mixedCosine(
     h(p, 'p'),
     h(k, 'k'),
     hOpt(options.perm, 'perm'),

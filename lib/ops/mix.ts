@@ -8,7 +8,6 @@
  */
 import { ArgumentError, ShapeError } from '../errors';
 import { native } from '../native';
-import type { NativeTensor } from '../native';
 import { Tensor } from '../tensor';
 import { checkInt, checkNumber, h, streamArgs } from './util';
 
@@ -36,13 +35,6 @@ export interface BoxStream {
   offset?: number;
 }
 
-interface MixNative {
-  mixup(x: NativeTensor, out: NativeTensor, perm: NativeTensor, lam: NativeTensor | null, lamScalar: number): void;
-  cutmixBox(lam: number, H: number, W: number, seed: number, offset: number): CutMixBox;
-  cutmix(x: NativeTensor, out: NativeTensor, perm: NativeTensor, box: BoxCoords): void;
-}
-const n = native as unknown as MixNative;
-
 /**
  * MixUp, out of place: `out_i = λ_i·x_i + (1−λ_i)·x_{perm[i]}`, where a row
  * is everything after the first dimension of `x` ([N, ...], any rank ≥ 1).
@@ -56,10 +48,10 @@ const n = native as unknown as MixNative;
 export function mixup(x: Tensor<'float32'>, out: Tensor<'float32'>, perm: Tensor<'int32'>, lam: Tensor<'float32'> | number): void {
   const hx = h(x, 'x'), ho = h(out, 'out'), hp = h(perm, 'perm');
   if (typeof lam === 'number') {
-    n.mixup(hx, ho, hp, null, checkNumber(lam, 'lam', 0, 1));
+    native.mixup(hx, ho, hp, null, checkNumber(lam, 'lam', 0, 1));
   } else {
     if (!(lam instanceof Tensor)) throw new ArgumentError('lam: expected a Tensor or a number');
-    n.mixup(hx, ho, hp, h(lam, 'lam'), 1);
+    native.mixup(hx, ho, hp, h(lam, 'lam'), 1);
   }
 }
 
@@ -77,7 +69,7 @@ export function cutmixBox(lam: number, H: number, W: number, opts: BoxStream): C
   checkInt(H, 'H', 1, 2 ** 31 - 1);
   checkInt(W, 'W', 1, 2 ** 31 - 1);
   const [seed, offset] = streamArgs(opts, 'opts');
-  return n.cutmixBox(lam, H, W, seed, offset);
+  return native.cutmixBox(lam, H, W, seed, offset);
 }
 
 /**
@@ -92,7 +84,7 @@ export function cutmixBox(lam: number, H: number, W: number, opts: BoxStream): C
 export function cutmix(x: Tensor<'float32'>, out: Tensor<'float32'>, perm: Tensor<'int32'>, box: BoxCoords): void {
   const hx = h(x, 'x'), ho = h(out, 'out'), hp = h(perm, 'perm');
   if (box === null || typeof box !== 'object') throw new ArgumentError('box: expected an object {y0, x0, y1, x1}');
-  n.cutmix(hx, ho, hp, { y0: box.y0, x0: box.x0, y1: box.y1, x1: box.x1 });
+  native.cutmix(hx, ho, hp, { y0: box.y0, x0: box.x0, y1: box.y1, x1: box.x1 });
 }
 
 /**

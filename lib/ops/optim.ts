@@ -11,7 +11,7 @@
  * @module
  */
 import { ArgumentError, ValueError } from '../errors';
-import { native, type NativeTensor } from '../native';
+import { native } from '../native';
 import type { Tensor } from '../tensor';
 import { checkBool, checkInt, checkNumber, h, hOpt } from './util';
 
@@ -53,25 +53,8 @@ export function makeSegments(sizes: readonly number[], flags: readonly number[])
   return { offsets, flags: f };
 }
 
-type T = NativeTensor;
 type Offsets = Int32Array | Float64Array | null;
 type Flags = Uint8Array | null;
-
-interface OptimNative {
-  sgdStep(
-    param: T, grad: T, buf: T | null, lr: number, momentum: number, weightDecay: number, nesterov: boolean,
-    segOffsets: Offsets, segFlags: Flags,
-  ): void;
-  larsStep(
-    param: T, grad: T, buf: T, lr: number, momentum: number, weightDecay: number, eta: number, nesterov: boolean,
-    segOffsets: Offsets, segFlags: Flags,
-  ): void;
-  adamwStep(
-    param: T, grad: T, m: T, v: T, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number,
-    step: number, segOffsets: Offsets, segFlags: Flags,
-  ): void;
-}
-const n = native as unknown as OptimNative;
 
 function segArgs(seg: Segments | null | undefined): [Offsets, Flags] {
   if (seg == null) return [null, null];
@@ -136,7 +119,7 @@ export function sgdStep(
   const nesterov = checkBool(o.nesterov ?? false, 'nesterov');
   checkNesterov(nesterov, momentum);
   const [off, flags] = segArgs(o.segments);
-  n.sgdStep(h(param, 'param'), h(grad, 'grad'), hOpt(buf, 'buf'), lr, momentum, wd, nesterov, off, flags);
+  native.sgdStep(h(param, 'param'), h(grad, 'grad'), hOpt(buf, 'buf'), lr, momentum, wd, nesterov, off, flags);
 }
 
 /** Options of {@link larsStep}. */
@@ -182,7 +165,7 @@ export function larsStep(
   const nesterov = checkBool(o.nesterov ?? false, 'nesterov');
   checkNesterov(nesterov, momentum);
   const [off, flags] = segArgs(o.segments);
-  n.larsStep(h(param, 'param'), h(grad, 'grad'), h(buf, 'buf'), lr, momentum, wd, eta, nesterov, off, flags);
+  native.larsStep(h(param, 'param'), h(grad, 'grad'), h(buf, 'buf'), lr, momentum, wd, eta, nesterov, off, flags);
 }
 
 /** Options of {@link adamwStep}. */
@@ -229,5 +212,5 @@ export function adamwStep(
   const wd = checkNonNegative(o.weightDecay ?? 0.01, 'weightDecay');
   const step = checkInt(o.step, 'step', 1);
   const [off, flags] = segArgs(o.segments);
-  n.adamwStep(h(param, 'param'), h(grad, 'grad'), h(m, 'm'), h(v, 'v'), lr, beta1, beta2, eps, wd, step, off, flags);
+  native.adamwStep(h(param, 'param'), h(grad, 'grad'), h(m, 'm'), h(v, 'v'), lr, beta1, beta2, eps, wd, step, off, flags);
 }

@@ -11,17 +11,8 @@
  * @module
  */
 import { native } from '../native';
-import type { NativeTensor } from '../native';
 import type { Tensor } from '../tensor';
 import { checkNumber, h, streamArgs } from './util';
-
-interface RandomNative {
-  randUniform(out: NativeTensor, seed: number, offset: number): void;
-  randNormal(out: NativeTensor, seed: number, offset: number, mean: number, std: number): void;
-  inputDrop(x: NativeTensor, out: NativeTensor, p: number, seed: number, offset: number): void;
-  gaussianNoise(x: NativeTensor, out: NativeTensor, std: number, seed: number, offset: number): void;
-}
-const n = native as unknown as RandomNative;
 
 /** Where a draw reads the Philox stream. */
 export interface RandomStream {
@@ -45,7 +36,7 @@ export interface NormalOptions extends RandomStream {
  */
 export function randUniform(out: Tensor<'float32'>, opts: RandomStream): void {
   const [seed, offset] = streamArgs(opts);
-  n.randUniform(h(out, 'out'), seed, offset);
+  native.randUniform(h(out, 'out'), seed, offset);
 }
 
 /**
@@ -57,7 +48,7 @@ export function randNormal(out: Tensor<'float32'>, opts: NormalOptions): void {
   const [seed, offset] = streamArgs(opts);
   const mean = checkNumber(opts.mean ?? 0, 'mean');
   const std = checkNumber(opts.std ?? 1, 'std', 0);
-  n.randNormal(h(out, 'out'), seed, offset, mean, std);
+  native.randNormal(h(out, 'out'), seed, offset, mean, std);
 }
 
 /**
@@ -70,7 +61,7 @@ export function randNormal(out: Tensor<'float32'>, opts: NormalOptions): void {
 export function inputDrop(x: Tensor<'float32'>, out: Tensor<'float32'>, p: number, opts: RandomStream): void {
   checkNumber(p, 'p', 0, 1);
   const [seed, offset] = streamArgs(opts);
-  n.inputDrop(h(x, 'x'), h(out, 'out'), p, seed, offset);
+  native.inputDrop(h(x, 'x'), h(out, 'out'), p, seed, offset);
 }
 
 /**
@@ -80,5 +71,5 @@ export function inputDrop(x: Tensor<'float32'>, out: Tensor<'float32'>, p: numbe
 export function gaussianNoise(x: Tensor<'float32'>, out: Tensor<'float32'>, std: number, opts: RandomStream): void {
   checkNumber(std, 'std', 0);
   const [seed, offset] = streamArgs(opts);
-  n.gaussianNoise(h(x, 'x'), h(out, 'out'), std, seed, offset);
+  native.gaussianNoise(h(x, 'x'), h(out, 'out'), std, seed, offset);
 }
