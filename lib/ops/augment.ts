@@ -31,6 +31,11 @@ export interface CropFlipOptions extends RandomStream {
   flipP?: number;
 }
 
+// pad and the flip probability are checked here as well as by the binding:
+// the wrappers' messages print the value as given (`flipP: 1.5 is outside
+// [0, 1]`, `pad: -1 is outside [0, 2147483647]`), and horizontalFlip's `p`
+// is the binding's `flipP`.
+
 function checkImages(x: Tensor<'float32'>, what: string): void {
   h(x, 'x');
   if (x.ndim !== 4)

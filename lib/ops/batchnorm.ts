@@ -4,16 +4,9 @@
  * float32 [C]; outputs never overlap inputs.
  * @module
  */
-import { ValueError } from '../errors';
 import { native } from '../native';
 import type { Tensor } from '../tensor';
 import { checkNumber, h, hOpt } from './util';
-
-function checkEps(v: unknown): number {
-  const eps = checkNumber(v, 'eps');
-  if (!(eps > 0)) throw new ValueError(`eps: expected a positive number, got ${eps}`);
-  return eps;
-}
 
 /** Options of {@link batchnorm1dForwardTrain}. */
 export interface BatchNormTrainOptions {
@@ -50,10 +43,10 @@ export function batchnorm1dForwardTrain(
   saveInvstd: Tensor<'float32'>,
   options: BatchNormTrainOptions = {},
 ): void {
-  const eps = checkEps(options.eps ?? 1e-5);
+  // momentum is checked here for its message (`1.5 is outside [0, 1]`); eps > 0 by the binding.
   const momentum = checkNumber(options.momentum ?? 0.1, 'momentum', 0, 1);
   native.batchnorm1dForwardTrain(
-    h(x, 'x'), h(y, 'y'), hOpt(options.gamma, 'gamma'), hOpt(options.beta, 'beta'), eps, momentum,
+    h(x, 'x'), h(y, 'y'), hOpt(options.gamma, 'gamma'), hOpt(options.beta, 'beta'), options.eps ?? 1e-5, momentum,
     hOpt(options.runningMean, 'runningMean'), hOpt(options.runningVar, 'runningVar'),
     h(saveMean, 'saveMean'), h(saveInvstd, 'saveInvstd'),
   );
@@ -80,10 +73,9 @@ export function batchnorm1dForwardEval(
   runningVar: Tensor<'float32'>,
   options: BatchNormEvalOptions = {},
 ): void {
-  const eps = checkEps(options.eps ?? 1e-5);
   native.batchnorm1dForwardEval(
     h(x, 'x'), h(y, 'y'), hOpt(options.gamma, 'gamma'), hOpt(options.beta, 'beta'),
-    h(runningMean, 'runningMean'), h(runningVar, 'runningVar'), eps,
+    h(runningMean, 'runningMean'), h(runningVar, 'runningVar'), options.eps ?? 1e-5,
   );
 }
 

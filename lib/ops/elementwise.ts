@@ -5,11 +5,14 @@
  */
 import { native } from '../native';
 import type { Tensor } from '../tensor';
-import { checkInt, checkNumber, h } from './util';
+import { checkInt, h } from './util';
+
+// Scalars (a, b, alpha) are checked by the bindings; maxout's k is checked
+// here too, for its message (`k: 0 is outside [1, Infinity]`).
 
 /** `y ← a·x + b·y` elementwise (b = 0 overwrites y without reading it). */
 export function axpby(a: number, x: Tensor<'float32'>, b: number, y: Tensor<'float32'>): void {
-  native.axpby(checkNumber(a, 'a'), h(x, 'x'), checkNumber(b, 'b'), h(y, 'y'));
+  native.axpby(a, h(x, 'x'), b, h(y, 'y'));
 }
 
 /**
@@ -17,12 +20,12 @@ export function axpby(a: number, x: Tensor<'float32'>, b: number, y: Tensor<'flo
  * `out` is [N] or an [N, 1] column view (e.g. column 0 of MoCo's logits).
  */
 export function rowdot(a: Tensor<'float32'>, b: Tensor<'float32'>, out: Tensor<'float32'>, alpha = 1): void {
-  native.rowdot(h(a, 'a'), h(b, 'b'), h(out, 'out'), checkNumber(alpha, 'alpha'));
+  native.rowdot(h(a, 'a'), h(b, 'b'), h(out, 'out'), alpha);
 }
 
 /** `y[i] += alpha · s[i] · x[i]` for rows of y, x [N, D]; s is [N] or an [N, 1] column view, not in y's memory. */
 export function rowScaleAdd(y: Tensor<'float32'>, s: Tensor<'float32'>, x: Tensor<'float32'>, alpha = 1): void {
-  native.rowScaleAdd(h(y, 'y'), h(s, 's'), h(x, 'x'), checkNumber(alpha, 'alpha'));
+  native.rowScaleAdd(h(y, 'y'), h(s, 's'), h(x, 'x'), alpha);
 }
 
 /** Maxout over groups of `k` adjacent features: x [N, F·k] → y [N, F]; argmax (int32 [N, F]) is saved for backward. */

@@ -7,7 +7,7 @@
  */
 import { native } from '../native';
 import type { Tensor } from '../tensor';
-import { checkBool, checkNumber, h, hOpt } from './util';
+import { checkBool, h, hOpt } from './util';
 
 /** Options of {@link gemm}. */
 export interface GemmOptions {
@@ -35,11 +35,8 @@ export interface GemmOptions {
  * (`info().blas`), otherwise on imix's own cache-blocked kernel.
  */
 export function gemm(A: Tensor<'float32'>, B: Tensor<'float32'>, C: Tensor<'float32'>, options: GemmOptions = {}): void {
-  const transA = checkBool(options.transA ?? false, 'transA');
-  const transB = checkBool(options.transB ?? false, 'transB');
-  const alpha = checkNumber(options.alpha ?? 1, 'alpha');
-  const beta = checkNumber(options.beta ?? 0, 'beta');
-  native.gemm(h(A, 'A'), h(B, 'B'), h(C, 'C'), transA, transB, alpha, beta);
+  const transA = options.transA ?? false, transB = options.transB ?? false;
+  native.gemm(h(A, 'A'), h(B, 'B'), h(C, 'C'), transA, transB, options.alpha ?? 1, options.beta ?? 0);
 }
 
 /**
@@ -82,6 +79,7 @@ export function linearBackward(
     hOpt(dx, 'dx'),
     h(dW, 'dW'),
     hOpt(db, 'db'),
+    // Checked here: the binding reads null as "not given" (false), the wrapper rejects it.
     checkBool(accumulate, 'accumulate'),
   );
 }

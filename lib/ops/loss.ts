@@ -7,15 +7,9 @@
  * weight `λ_i`, and its virtual label is `λ_i·e_i + (1−λ_i)·e_π(i)`.
  * @module
  */
-import { ArgumentError, ValueError } from '../errors';
 import { native } from '../native';
 import type { Tensor } from '../tensor';
-import { checkInt, checkNumber, h, hOpt } from './util';
-
-function checkOptions(options: unknown, arg: string): void {
-  if (options !== undefined && (options === null || typeof options !== 'object'))
-    throw new ArgumentError(`${arg}: expected an options object`);
-}
+import { checkOptions, h, hOpt } from './util';
 
 /** Options of {@link l2Normalize}. */
 export interface L2NormalizeOptions {
@@ -39,10 +33,7 @@ export function l2Normalize(
   options: L2NormalizeOptions = {},
 ): void {
   checkOptions(options, 'options');
-  const eps = options.eps ?? 1e-12;
-  checkNumber(eps, 'eps');
-  if (!(Math.fround(eps) > 0)) throw new ValueError(`eps: expected a positive float32 value, got ${eps}`);
-  native.l2normalizeForward(h(x, 'x'), h(y, 'y'), h(norms, 'norms'), eps);
+  native.l2normalizeForward(h(x, 'x'), h(y, 'y'), h(norms, 'norms'), options.eps ?? 1e-12);
 }
 
 /**
@@ -107,15 +98,13 @@ export interface MixedCrossEntropyOptions {
  */
 export function mixedCrossEntropy(logits: Tensor<'float32'>, options: MixedCrossEntropyOptions = {}): number {
   checkOptions(options, 'options');
-  const colOffset = checkInt(options.colOffset ?? 0, 'colOffset', 0);
-  const scale = checkNumber(options.scale ?? 1, 'scale');
   return native.mixedCrossEntropy(
     h(logits, 'logits'),
     hOpt(options.targets, 'targets'),
     hOpt(options.perm, 'perm'),
     hOpt(options.lam, 'lam'),
-    colOffset,
-    scale,
+    options.colOffset ?? 0,
+    options.scale ?? 1,
     hOpt(options.losses, 'losses'),
   );
 }
@@ -148,13 +137,12 @@ export interface MixedCosineOptions {
  */
 export function mixedCosine(p: Tensor<'float32'>, k: Tensor<'float32'>, options: MixedCosineOptions = {}): number {
   checkOptions(options, 'options');
-  const scale = checkNumber(options.scale ?? 1, 'scale');
   return native.mixedCosine(
     h(p, 'p'),
     h(k, 'k'),
     hOpt(options.perm, 'perm'),
     hOpt(options.lam, 'lam'),
-    scale,
+    options.scale ?? 1,
     hOpt(options.dp, 'dp'),
     hOpt(options.losses, 'losses'),
   );

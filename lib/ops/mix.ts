@@ -48,6 +48,7 @@ export interface BoxStream {
 export function mixup(x: Tensor<'float32'>, out: Tensor<'float32'>, perm: Tensor<'int32'>, lam: Tensor<'float32'> | number): void {
   const hx = h(x, 'x'), ho = h(out, 'out'), hp = h(perm, 'perm');
   if (typeof lam === 'number') {
+    // Checked here: the binding reads this number as its argument lamScalar.
     native.mixup(hx, ho, hp, null, checkNumber(lam, 'lam', 0, 1));
   } else {
     if (!(lam instanceof Tensor)) throw new ArgumentError('lam: expected a Tensor or a number');
@@ -65,6 +66,8 @@ export function mixup(x: Tensor<'float32'>, out: Tensor<'float32'>, perm: Tensor
  * box and lam = 1.
  */
 export function cutmixBox(lam: number, H: number, W: number, opts: BoxStream): CutMixBox {
+  // Checked here as well as by the binding, for the messages callers know
+  // (`lam: 1.5 is outside [0, 1]`, `H: 0 is outside [1, 2147483647]`).
   checkNumber(lam, 'lam', 0, 1);
   checkInt(H, 'H', 1, 2 ** 31 - 1);
   checkInt(W, 'W', 1, 2 ** 31 - 1);

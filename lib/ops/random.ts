@@ -46,9 +46,7 @@ export function randUniform(out: Tensor<'float32'>, opts: RandomStream): void {
  */
 export function randNormal(out: Tensor<'float32'>, opts: NormalOptions): void {
   const [seed, offset] = streamArgs(opts);
-  const mean = checkNumber(opts.mean ?? 0, 'mean');
-  const std = checkNumber(opts.std ?? 1, 'std', 0);
-  native.randNormal(h(out, 'out'), seed, offset, mean, std);
+  native.randNormal(h(out, 'out'), seed, offset, opts.mean ?? 0, opts.std ?? 1);
 }
 
 /**
@@ -59,7 +57,7 @@ export function randNormal(out: Tensor<'float32'>, opts: NormalOptions): void {
  * it may be `x` itself (in place) but must not partially overlap it.
  */
 export function inputDrop(x: Tensor<'float32'>, out: Tensor<'float32'>, p: number, opts: RandomStream): void {
-  checkNumber(p, 'p', 0, 1);
+  checkNumber(p, 'p', 0, 1); // here for its message (`p: 1.5 is outside [0, 1]`); std and mean: by the binding
   const [seed, offset] = streamArgs(opts);
   native.inputDrop(h(x, 'x'), h(out, 'out'), p, seed, offset);
 }
@@ -69,7 +67,6 @@ export function inputDrop(x: Tensor<'float32'>, out: Tensor<'float32'>, p: numbe
  * normal of {@link randNormal}. `out` may be `x` itself (in place).
  */
 export function gaussianNoise(x: Tensor<'float32'>, out: Tensor<'float32'>, std: number, opts: RandomStream): void {
-  checkNumber(std, 'std', 0);
   const [seed, offset] = streamArgs(opts);
   native.gaussianNoise(h(x, 'x'), h(out, 'out'), std, seed, offset);
 }

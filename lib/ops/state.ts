@@ -4,14 +4,13 @@
  */
 import { native } from '../native';
 import type { Tensor } from '../tensor';
-import { checkNumber, h } from './util';
+import { h } from './util';
 
 /**
  * Exponential moving average over a whole buffer, in place:
  * `target ← m·target + (1−m)·source`.
  */
 export function ema(target: Tensor<'float32'>, source: Tensor<'float32'>, momentum: number): void {
-  checkNumber(momentum, 'momentum', 0, 1);
   native.ema(h(target, 'target'), h(source, 'source'), momentum);
 }
 

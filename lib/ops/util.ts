@@ -1,7 +1,21 @@
 /**
- * Argument checks shared by the op wrappers. The native side checks again
- * (it must: it is the last line before raw memory); these give the same
- * typed errors before crossing into C++.
+ * Argument checks shared by the op wrappers.
+ *
+ * Scalars are validated on one side of N-API: the native one. Every binding
+ * checks its own arguments (type, finiteness, range, integrality) and throws
+ * the typed error naming the argument — it must, it is the last line before
+ * raw memory, and it is fuzzed without these wrappers. A wrapper checks a
+ * scalar itself only where the binding cannot see or would name it
+ * differently:
+ *
+ * - what only the wrapper has: option objects (`{seed, offset}`, a CutMix
+ *   box, optimizer segments), a number the binding receives under another
+ *   name (mixup's `lam` is the binding's `lamScalar`, horizontalFlip's `p`
+ *   its `flipP`), a null the binding would read as "not given";
+ * - where the wrapper's message is the better one (it prints the value as
+ *   given, `1.5 is outside [0, 1]`, where the binding prints
+ *   `1.500000 is outside [0.000000, 1.000000]`), which callers and tests
+ *   rely on.
  * @internal
  * @module
  */
@@ -18,6 +32,12 @@ export function h(t: Tensor, arg: string): NativeTensor {
 /** The native handle of an optional tensor argument, or null. */
 export function hOpt(t: Tensor | null | undefined, arg: string): NativeTensor | null {
   return t == null ? null : h(t, arg);
+}
+
+/** An options argument: absent, or an object (null and other values are an ArgumentError). */
+export function checkOptions(options: unknown, arg = 'options'): void {
+  if (options !== undefined && (options === null || typeof options !== 'object'))
+    throw new ArgumentError(`${arg}: expected an options object`);
 }
 
 /** A boolean. */
@@ -41,12 +61,15 @@ export function checkInt(v: unknown, arg: string, lo = -Infinity, hi = Infinity)
   return checkNumber(v, arg, lo, hi);
 }
 
-/** Validated `[seed, offset]` of a Philox stream options object `{seed, offset?}`. */
+/**
+ * `[seed, offset]` of a Philox stream options object `{seed, offset?}`: the
+ * object and the seed are checked here (the seed's range message is the one
+ * callers know), the offset by the binding (a non-negative integer below 2⁵³).
+ */
 export function streamArgs(opts: { seed: number; offset?: number } | undefined, arg = 'opts'): [number, number] {
   if (opts === null || typeof opts !== 'object') throw new ArgumentError(`${arg}: expected an object {seed, offset?}`);
   const seed = checkInt(opts.seed, 'seed', 0, Number.MAX_SAFE_INTEGER);
-  const offset = checkInt(opts.offset ?? 0, 'offset', 0, Number.MAX_SAFE_INTEGER);
-  return [seed, offset];
+  return [seed, opts.offset ?? 0];
 }
 
 export { Tensor };
