@@ -1,5 +1,8 @@
 /**
- * Optimizer steps, each one fused kernel over a model's flat parameter buffer.
+ * The optimizer kernels: one SGD, LARS or AdamW step, each one fused kernel
+ * over flat buffers, stateless (the caller owns the buffers and the step
+ * count). The optimizer classes that own that state, with their defaults
+ * and hyperparameter checks, and the schedules are in lib/optim.
  *
  * The buffer is cut into {@link Segments} (one per parameter tensor) whose
  * flags say what applies where, e.g. no weight decay and no LARS adaptation
@@ -13,7 +16,7 @@
 import { ArgumentError, ValueError } from '../errors';
 import { native } from '../native';
 import type { Tensor } from '../tensor';
-import { checkBool, checkInt, checkNumber, h, hOpt } from './util';
+import { checkInt, checkNumber, h, hOpt } from './util';
 
 /** Segment flag: weight decay applies (`g' = g + wd·p`; AdamW: `p ← p·(1 − lr·wd)`). */
 export const WEIGHT_DECAY = 1;
@@ -56,29 +59,41 @@ export function makeSegments(sizes: readonly number[], flags: readonly number[])
 type Offsets = Int32Array | Float64Array | null;
 type Flags = Uint8Array | null;
 
+/** The segments option as the binding takes it: two typed arrays, or neither (no segments). */
 function segArgs(seg: Segments | null | undefined): [Offsets, Flags] {
   if (seg == null) return [null, null];
   if (typeof seg !== 'object') throw new ArgumentError('segments: expected { offsets, flags }');
   const { offsets, flags } = seg;
+  // Checked here too: the binding reads a missing array as "no segments".
   if (!(offsets instanceof Int32Array || offsets instanceof Float64Array))
     throw new ArgumentError('segOffsets: expected an Int32Array or Float64Array');
   if (!(flags instanceof Uint8Array)) throw new ArgumentError('segFlags: expected a Uint8Array');
   return [offsets, flags];
 }
 
-function checkNonNegative(v: unknown, arg: string): number {
-  return checkNumber(v, arg, 0);
-}
-
-/** A number in [0, 1). */
+/**
+ * A number in [0, 1) (momentum, β1, β2). The binding checks the same range;
+ * this message prints the value as given (`1 is outside [0, 1)`, where the
+ * binding prints `1.000000`).
+ */
 function checkUnitOpen(v: unknown, arg: string): number {
   const x = checkNumber(v, arg);
   if (!(x >= 0 && x < 1)) throw new ValueError(`${arg}: ${x} is outside [0, 1)`);
   return x;
 }
 
-function checkNesterov(nesterov: boolean, momentum: number): void {
-  if (nesterov && !(momentum > 0)) throw new ValueError('nesterov: requires momentum > 0');
+/**
+ * The scalar arguments sgdStep and larsStep share, with their defaults, in
+ * the binding's order after the tensors; eta (LARS only) goes between
+ * weightDecay and nesterov. Only momentum is checked here (see
+ * {@link checkUnitOpen}); lr ≥ 0, weightDecay ≥ 0, nesterov a boolean that
+ * needs momentum > 0, and the segments' contents are checked by the binding.
+ */
+function momentumArgs(options: SgdOptions | LarsOptions, defaultMomentum: number) {
+  const o = options ?? ({} as SgdOptions);
+  const momentum = checkUnitOpen(o.momentum ?? defaultMomentum, 'momentum');
+  const [offsets, flags] = segArgs(o.segments);
+  return { lr: o.lr, momentum, weightDecay: o.weightDecay ?? 0, nesterov: o.nesterov ?? false, offsets, flags };
 }
 
 /** Options of {@link sgdStep}. */
@@ -112,14 +127,11 @@ export function sgdStep(
   buf: Tensor<'float32'> | null,
   options: SgdOptions,
 ): void {
-  const o = options ?? ({} as SgdOptions);
-  const lr = checkNonNegative(o.lr, 'lr');
-  const momentum = checkUnitOpen(o.momentum ?? 0, 'momentum');
-  const wd = checkNonNegative(o.weightDecay ?? 0, 'weightDecay');
-  const nesterov = checkBool(o.nesterov ?? false, 'nesterov');
-  checkNesterov(nesterov, momentum);
-  const [off, flags] = segArgs(o.segments);
-  native.sgdStep(h(param, 'param'), h(grad, 'grad'), hOpt(buf, 'buf'), lr, momentum, wd, nesterov, off, flags);
+  const a = momentumArgs(options, 0);
+  native.sgdStep(
+    h(param, 'param'), h(grad, 'grad'), hOpt(buf, 'buf'),
+    a.lr, a.momentum, a.weightDecay, a.nesterov, a.offsets, a.flags,
+  );
 }
 
 /** Options of {@link larsStep}. */
@@ -156,16 +168,11 @@ export function larsStep(
   buf: Tensor<'float32'>,
   options: LarsOptions,
 ): void {
-  const o = options ?? ({} as LarsOptions);
-  const lr = checkNonNegative(o.lr, 'lr');
-  const momentum = checkUnitOpen(o.momentum ?? 0.9, 'momentum');
-  const wd = checkNonNegative(o.weightDecay ?? 0, 'weightDecay');
-  const eta = checkNumber(o.eta ?? 0.001, 'eta');
-  if (!(eta > 0)) throw new ValueError(`eta: expected a positive number, got ${eta}`);
-  const nesterov = checkBool(o.nesterov ?? false, 'nesterov');
-  checkNesterov(nesterov, momentum);
-  const [off, flags] = segArgs(o.segments);
-  native.larsStep(h(param, 'param'), h(grad, 'grad'), h(buf, 'buf'), lr, momentum, wd, eta, nesterov, off, flags);
+  const a = momentumArgs(options, 0.9);
+  native.larsStep(
+    h(param, 'param'), h(grad, 'grad'), h(buf, 'buf'),
+    a.lr, a.momentum, a.weightDecay, options?.eta ?? 0.001, a.nesterov, a.offsets, a.flags,
+  );
 }
 
 /** Options of {@link adamwStep}. */
@@ -204,13 +211,12 @@ export function adamwStep(
   options: AdamWOptions,
 ): void {
   const o = options ?? ({} as AdamWOptions);
-  const lr = checkNonNegative(o.lr ?? 1e-3, 'lr');
   const beta1 = checkUnitOpen(o.beta1 ?? 0.9, 'beta1');
   const beta2 = checkUnitOpen(o.beta2 ?? 0.999, 'beta2');
-  const eps = checkNumber(o.eps ?? 1e-8, 'eps');
-  if (!(eps > 0)) throw new ValueError(`eps: expected a positive number, got ${eps}`);
-  const wd = checkNonNegative(o.weightDecay ?? 0.01, 'weightDecay');
-  const step = checkInt(o.step, 'step', 1);
   const [off, flags] = segArgs(o.segments);
-  native.adamwStep(h(param, 'param'), h(grad, 'grad'), h(m, 'm'), h(v, 'v'), lr, beta1, beta2, eps, wd, step, off, flags);
+  // lr ≥ 0, eps > 0, weightDecay ≥ 0 and step an integer ≥ 1: checked by the binding.
+  native.adamwStep(
+    h(param, 'param'), h(grad, 'grad'), h(m, 'm'), h(v, 'v'),
+    o.lr ?? 1e-3, beta1, beta2, o.eps ?? 1e-8, o.weightDecay ?? 0.01, o.step, off, flags,
+  );
 }

@@ -1,6 +1,8 @@
 /**
- * Optimizers over a model's flat parameter buffer (one fused kernel per
- * step) and the learning-rate and EMA-momentum schedules.
+ * Optimizers over a model's flat parameter buffer and the learning-rate and
+ * EMA-momentum schedules. An optimizer owns its state (momentum or moment
+ * buffers, the step count) and hyperparameters; each step is one kernel of
+ * lib/ops/optim.ts over the whole store.
  * @module
  */
 import { ValueError } from '../errors';
@@ -93,14 +95,15 @@ export class SGD extends Optimizer {
   }
   step(lr = this.lr): void {
     this.lr = positive(lr, 'lr', true);
-    ops.sgdStep(this.store.params, this.store.grads, this.buf, {
-      lr,
-      momentum: this.momentum,
-      weightDecay: this.weightDecay,
-      nesterov: this.nesterov,
-      segments: this.store.segments,
-    });
+    this.update(lr);
     this.steps++;
+  }
+  /** The fused kernel call over the whole store (LARS calls its own with the same options and η). */
+  protected update(lr: number): void {
+    ops.sgdStep(this.store.params, this.store.grads, this.buf, this.kernelOptions(lr));
+  }
+  protected kernelOptions(lr: number): ops.SgdOptions {
+    return { lr, momentum: this.momentum, weightDecay: this.weightDecay, nesterov: this.nesterov, segments: this.store.segments };
   }
   state() {
     return { momentum_buffer: this.buf };
@@ -119,17 +122,8 @@ export class LARS extends SGD {
     super(store, o);
     this.eta = larsHyperparameters(o).eta;
   }
-  override step(lr = this.lr): void {
-    this.lr = positive(lr, 'lr', true);
-    ops.larsStep(this.store.params, this.store.grads, this.buf, {
-      lr,
-      momentum: this.momentum,
-      weightDecay: this.weightDecay,
-      eta: this.eta,
-      nesterov: this.nesterov,
-      segments: this.store.segments,
-    });
-    this.steps++;
+  protected override update(lr: number): void {
+    ops.larsStep(this.store.params, this.store.grads, this.buf, { ...this.kernelOptions(lr), eta: this.eta });
   }
 }
 
