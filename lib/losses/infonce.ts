@@ -59,9 +59,22 @@ export interface InfoNCEInputs {
  * first batch of a shape and reused.
  *
  * ```ts
- * const nce = new InfoNCE({ temperature: 0.2, device: () => 'cpu' });
- * const loss = nce.forwardBackward({ q, k, negatives: bank.keys, mix, dq });   // MoCo + i-Mix
- * const loss2 = nce.ntXent(z, dz);                                             // SimCLR
+ * import { losses, nn, Tensor } from 'imix';
+ * const N = 4, D = 8;
+ * const norm = new losses.L2Normalize(() => 'cpu');
+ * const z = norm.forward(Tensor.from(Array.from({ length: 2 * N * D }, Math.random), [2 * N, D])); // [q; k]
+ * const dz = norm.gradOutput();
+ * const nce = new losses.InfoNCE({ temperature: 0.2, device: () => 'cpu' });
+ * const [q, k, dq, dk] = [z.rows(0, N), z.rows(N, 2 * N), dz.rows(0, N), dz.rows(N, 2 * N)];
+ * // N-pair: the other rows' keys are the negatives; dL/dq and dL/dk land in dz.
+ * const npair = nce.forwardBackward({ q, k, dq, dk });
+ * // MoCo: a memory bank's keys as more negatives, no gradient into the key network.
+ * const bank = new nn.MemoryBank(64, D, { init: { seed: 0, offset: 0 } });
+ * const moco = nce.forwardBackward({ q, k, negatives: bank.keys, dq });
+ * bank.enqueue(k);
+ * // SimCLR's NT-Xent over all 2N rows.
+ * const simclr = nce.ntXent(z, dz);
+ * console.log(npair, moco, simclr);
  * ```
  */
 export class InfoNCE {

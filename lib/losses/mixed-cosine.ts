@@ -22,11 +22,11 @@ import type { MixTargets } from './infonce';
 export interface ViewPair {
   /** Rows per view, N. */
   n: number;
-  /** [N, F]: the query view, mixed when i-Mix is on. */
+  /** The query view [N, F], mixed when i-Mix is on. */
   xq: Tensor<'float32'>;
-  /** [N, F]: the key view, never mixed. */
+  /** The key view [N, F], never mixed. */
   xk: Tensor<'float32'>;
-  /** [N, F]: the query view before mixing. */
+  /** The query view [N, F] before mixing. */
   x1: Tensor<'float32'>;
   /** The i-Mix draw xq was mixed with; null without mixing. */
   mix: (MixTargets & { permHost: Int32Array; lamHost: Float32Array }) | null;
@@ -47,13 +47,18 @@ export interface CosinePairs {
  * symmetric form (the stacked inputs and the doubled draw).
  *
  * ```ts
- * const cos = new MixedCosine({ symmetric: true, device: () => 'cpu' });
- * const { online, target, mix } = cos.pairs(batch);
- * const k = targetNorm.forward(targetNet.forward(target));       // no gradient
- * const p = norm.forward(onlineNet.forward(online));
- * const dp = norm.gradOutput();
- * const loss = cos.forwardBackward({ p, k, mix, dp, n: batch.n });
- * onlineNet.backward(norm.backward(dp));
+ * import { losses, Tensor } from 'imix';
+ * const N = 4, D = 8;
+ * const random = (rows: number) => Tensor.from(Array.from({ length: rows * D }, Math.random), [rows, D]);
+ * const cos = new losses.MixedCosine({ device: () => 'cpu' });
+ * const pNorm = new losses.L2Normalize(() => 'cpu'), kNorm = new losses.L2Normalize(() => 'cpu');
+ * const k = kNorm.forward(random(N)); // the target branch's projections (no gradient)
+ * const p = pNorm.forward(random(N)); // the online branch's predictions
+ * const dp = pNorm.gradOutput();
+ * const mix = { perm: Tensor.from(Int32Array.from([1, 0, 3, 2]), [N]), lam: Tensor.from([0.7, 0.9, 0.6, 1], [N]) };
+ * const loss = cos.forwardBackward({ p, k, mix, dp });
+ * const dPrediction = pNorm.backward(dp); // on into the predictor
+ * console.log(loss, dPrediction.shape);
  * ```
  */
 export class MixedCosine {

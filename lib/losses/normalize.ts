@@ -16,10 +16,14 @@ import type { Device, Tensor } from '../tensor';
  * shape and reused by every later one (nothing is allocated per step).
  *
  * ```ts
- * const norm = new L2Normalize(() => device);
- * const z = norm.forward(net.forward(x));   // unit rows
- * const dz = norm.gradOutput();              // write dL/dz here (a loss does)
- * net.backward(norm.backward(dz));
+ * import { nn, losses, Tensor } from 'imix';
+ * const net = nn.mlp([6, 16, 4]);
+ * new nn.ParameterStore(net);
+ * const norm = new losses.L2Normalize(() => 'cpu');
+ * const z = norm.forward(net.forward(Tensor.from(Array.from({ length: 8 * 6 }, Math.random), [8, 6]))); // unit rows
+ * const dz = norm.gradOutput(); // a loss writes dL/dz here
+ * dz.fill(0.1);
+ * net.backward(norm.backward(dz), false);
  * ```
  */
 export class L2Normalize {
