@@ -19,6 +19,7 @@ export * from './errors';
 export { Tensor, type DType, type Device, type ArrayFor } from './tensor';
 export * as ops from './ops/index';
 export * as nn from './nn/index';
+export * as losses from './losses/index';
 export * as optim from './optim/index';
 export * as data from './data/index';
 export * as evaluation from './eval/index';
@@ -45,6 +46,7 @@ export { NPair } from './methods/npair';
 export { SimCLR } from './methods/simclr';
 export { MoCo, type MoCoOptions } from './methods/moco';
 export { BYOL, type BYOLOptions } from './methods/byol';
+export { SimSiam, type SimSiamOptions } from './methods/simsiam';
 
 /** The CUDA part of {@link info}. */
 export interface CudaInfo {

@@ -13,7 +13,7 @@ import { ValueError } from '../errors';
 import { Sequential } from '../nn/layers';
 import { MixedCosine } from '../losses/mixed-cosine';
 import { L2Normalize } from '../losses/normalize';
-import { ParameterStore } from '../nn/module';
+import { type Module, ParameterStore } from '../nn/module';
 import { mlp, projectionHead } from '../nn/presets';
 import * as ops from '../ops/index';
 import { emaMomentum } from '../optim/index';
@@ -33,43 +33,88 @@ export interface BYOLOptions extends MethodOptions {
 /** BYOL's own option keys (the compiler keeps the list complete). */
 const BYOL_OPTION_KEYS: { [K in Exclude<keyof BYOLOptions, keyof MethodOptions>]-?: true } = { predictorHidden: true, momentum: true, symmetric: true };
 
-export class BYOL extends ContrastiveMethod {
-  readonly name = 'byol';
-  /** BYOL's loss has no temperature (the option is accepted and unused). */
+/**
+ * The methods that train a predictor h on the online branch against a
+ * target branch with the mixed cosine loss (BYOL, SimSiam). A subclass
+ * builds `onlineNet` (encoder, projector, predictor: the trained store's
+ * module) and `targetNet` (an encoder and projector that get no gradient).
+ */
+export abstract class PredictorMethod extends ContrastiveMethod {
+  /** The mixed cosine loss has no temperature (the option is accepted and unused). */
   protected override readonly usesTemperature = false;
-  readonly baseMomentum: number;
   readonly symmetric: boolean;
   readonly predictorHidden: number;
-  private onlineNet!: Sequential;
-  private targetNet!: Sequential;
-  private target!: ParameterStore;
+  protected onlineNet!: Sequential;
+  protected targetNet!: Sequential;
   private readonly onlineNorm = new L2Normalize(() => this.device);
   private readonly targetNorm = new L2Normalize(() => this.device);
   private readonly loss: MixedCosine;
 
-  constructor(options: BYOLOptions) {
-    super(options, Object.keys(BYOL_OPTION_KEYS));
-    const m = options.momentum ?? 0.996;
-    if (typeof m !== 'number' || !(m >= 0 && m <= 1)) throw new ValueError(`momentum: expected a number in [0, 1], got ${m}`);
-    this.baseMomentum = m;
-    this.symmetric = options.symmetric ?? false;
+  constructor(
+    options: MethodOptions & { predictorHidden?: number; symmetric?: boolean },
+    ownKeys: readonly string[],
+    defaults: { symmetric: boolean; predictorHidden: (projection: [number, number]) => number },
+  ) {
+    super(options, ownKeys);
+    this.symmetric = options.symmetric ?? defaults.symmetric;
     if (typeof this.symmetric !== 'boolean') throw new ValueError(`symmetric: expected a boolean, got ${JSON.stringify(this.symmetric)}`);
-    this.predictorHidden = options.predictorHidden ?? this.projection[0];
+    this.predictorHidden = options.predictorHidden ?? defaults.predictorHidden(this.projection);
     if (!Number.isSafeInteger(this.predictorHidden) || this.predictorHidden < 1)
       throw new ValueError(`predictorHidden: expected a positive integer, got ${this.predictorHidden}`);
     if (this.predictorHidden > MAX_WIDTH) throw new ValueError(`predictorHidden: a layer of width ${this.predictorHidden} is wider than ${MAX_WIDTH} (2^24)`);
     this.loss = new MixedCosine({ symmetric: this.symmetric, device: () => this.device });
   }
 
+  /** The predictor h: mlp([D, predictorHidden, D]). */
+  protected predictor(): Sequential {
+    const D = this.projection[1];
+    return mlp([D, this.predictorHidden, D]);
+  }
+
+  protected trainStep(batch: Batch): number {
+    const { online, target, mix } = this.loss.pairs(batch);
+    // The target branch first: it may be the online branch's own modules (SimSiam), and
+    // backward must see the activations of the online pass.
+    const k = this.targetNorm.forward(this.targetNet.forward(target)); // no gradient
+    const p = this.onlineNorm.forward(this.onlineNet.forward(online));
+    const dp = this.onlineNorm.gradOutput();
+    const loss = this.loss.forwardBackward({ p, k, mix, dp, n: batch.n });
+    this.onlineNet.backward(this.onlineNorm.backward(dp), false);
+    return loss;
+  }
+
+  protected override extraConfig(): Record<string, unknown> {
+    return { symmetric: this.symmetric, predictorHidden: this.predictorHidden };
+  }
+
+  override dispose(): void {
+    this.onlineNorm.dispose();
+    this.targetNorm.dispose();
+    this.loss.dispose();
+    super.dispose();
+  }
+}
+
+export class BYOL extends PredictorMethod {
+  readonly name = 'byol';
+  readonly baseMomentum: number;
+  private target!: ParameterStore;
+
+  constructor(options: BYOLOptions) {
+    super(options, Object.keys(BYOL_OPTION_KEYS), { symmetric: false, predictorHidden: (projection) => projection[0] });
+    const m = options.momentum ?? 0.996;
+    if (typeof m !== 'number' || !(m >= 0 && m <= 1)) throw new ValueError(`momentum: expected a number in [0, 1], got ${m}`);
+    this.baseMomentum = m;
+  }
+
   protected buildNetworks(inFeatures: number): void {
     this.encoder = buildEncoder(this.encoderSpec, inFeatures);
     const f = this.encoder.outFeatures(inFeatures);
-    const D = this.projection[1];
-    const encoderAndProjector: Array<[string, import('../nn/module').Module]> = [
+    const encoderAndProjector: Array<[string, Module]> = [
       ['encoder', this.encoder],
-      ['projector', projectionHead(f, this.projection[0], D)],
+      ['projector', projectionHead(f, this.projection[0], this.projection[1])],
     ];
-    this.onlineNet = Sequential.named([...encoderAndProjector, ['predictor', mlp([D, this.predictorHidden, D])]]);
+    this.onlineNet = Sequential.named([...encoderAndProjector, ['predictor', this.predictor()]]);
     this.targetNet = Sequential.named(encoderAndProjector.map(([n, m]) => [n, m.clone()]));
     this.online = new ParameterStore(this.onlineNet, { seed: this.seed, device: this.device });
     this.target = new ParameterStore(this.targetNet, { seed: this.seed, device: this.device });
@@ -90,32 +135,15 @@ export class BYOL extends ContrastiveMethod {
     this.syncTarget(emaMomentum(this.baseMomentum, schedule.step, schedule.total));
   }
 
-  protected trainStep(batch: Batch): number {
-    const { online, target, mix } = this.loss.pairs(batch);
-    const k = this.targetNorm.forward(this.targetNet.forward(target)); // no gradient
-    const p = this.onlineNorm.forward(this.onlineNet.forward(online));
-    const dp = this.onlineNorm.gradOutput();
-    const loss = this.loss.forwardBackward({ p, k, mix, dp, n: batch.n });
-    this.onlineNet.backward(this.onlineNorm.backward(dp), false);
-    return loss;
-  }
-
   protected override stateTensors(): Record<string, Tensor<'float32'>> {
     return { ...super.stateTensors(), 'target.params': this.target.params, 'target.buffers': this.target.buffers };
   }
   protected override extraConfig(): Record<string, unknown> {
-    return { momentum: this.baseMomentum, symmetric: this.symmetric, predictorHidden: this.predictorHidden };
+    return { momentum: this.baseMomentum, ...super.extraConfig() };
   }
 
   protected override releaseNetworks(): void {
     this.target?.dispose();
     super.releaseNetworks();
-  }
-
-  override dispose(): void {
-    this.onlineNorm.dispose();
-    this.targetNorm.dispose();
-    this.loss.dispose();
-    super.dispose();
   }
 }
