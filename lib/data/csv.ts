@@ -381,24 +381,13 @@ function sortCategories(values: Iterable<string>): string[] {
 }
 
 /** Growable float32 buffer. */
-class F32Builder {
-  buf = new Float32Array(1024);
+/** A growable typed array: values pushed one at a time, doubling the buffer when full. */
+class ArrayBuilder<A extends Float32Array | Int32Array> {
   length = 0;
+  constructor(public buf: A) {}
   push(v: number): void {
     if (this.length === this.buf.length) {
-      const b = new Float32Array(this.buf.length * 2);
-      b.set(this.buf);
-      this.buf = b;
-    }
-    this.buf[this.length++] = v;
-  }
-}
-class I32Builder {
-  buf = new Int32Array(1024);
-  length = 0;
-  push(v: number): void {
-    if (this.length === this.buf.length) {
-      const b = new Int32Array(this.buf.length * 2);
+      const b = new (this.buf.constructor as new (n: number) => A)(this.buf.length * 2);
       b.set(this.buf);
       this.buf = b;
     }
@@ -455,8 +444,8 @@ class TableBuilder {
   private catCols: number[] = [];
   private labelCol = -1;
   private ignored: number[] = [];
-  private numeric = new F32Builder();
-  private catIds: I32Builder[] = [];
+  private numeric = new ArrayBuilder(new Float32Array(1024));
+  private catIds: Array<ArrayBuilder<Int32Array>> = [];
   private catMaps: Array<Map<string, number>> = [];
   private labelRaw: string[] = [];
   private missing = new Map<number, MissingReport>();
@@ -551,7 +540,7 @@ class TableBuilder {
       } else if (r === Role.Categorical) {
         this.slot[j] = this.catCols.length;
         this.catCols.push(j);
-        this.catIds.push(new I32Builder());
+        this.catIds.push(new ArrayBuilder(new Int32Array(1024)));
         const known = schema?.categorical.find((c) => c.column === j)?.categories;
         this.catMaps.push(new Map(known ? known.map((c, k) => [c, k]) : []));
       } else if (r === Role.Label) this.labelCol = j;
