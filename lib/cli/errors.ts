@@ -75,6 +75,7 @@ const FLAG_OF_SETTING: Record<string, string> = {
   'mix.alpha': '--alpha',
   queueSize: '--queue',
   momentum: '--momentum',
+  batchSize: '--batch',
 };
 const SETTING = new RegExp(`(^|[\\s(,])(${Object.keys(FLAG_OF_SETTING).map((k) => k.replace('.', '\\.')).join('|')})=`, 'g');
 

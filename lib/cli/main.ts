@@ -10,7 +10,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { packageRoot } from './commands/bench';
 import { EXIT_OK, EXIT_USAGE, UsageError, reportError } from './errors';
 import {
-  METHODS,
+  METHOD_OPTION_FLAGS,
   MIXES,
   OPTIMIZERS,
   columnList,
@@ -22,9 +22,9 @@ import {
   parseProjection,
   parseViews,
   positiveNumber,
-  unitInterval,
 } from './options';
-import { FLOAT32_MAX, MAX_MIX_ALPHA, MAX_QUEUE_SIZE, MIN_MIX_ALPHA, MIN_TEMPERATURE } from '../util/options';
+import { FLOAT32_MAX, MAX_MIX_ALPHA, MIN_MIX_ALPHA, MIN_TEMPERATURE } from '../util/options';
+import { METHOD_REGISTRY, type MethodEntry } from '../methods/registry';
 
 /** The kernels take scalars as float32: a larger value would be Infinity there. */
 const FLOAT32 = { max: FLOAT32_MAX, why: '(the largest float32)' };
@@ -54,22 +54,17 @@ function dataOptions(c: Command, data: Option, limit: string, limitMin: number):
     .addOption(new Option('--limit <n>', limit).argParser(integer('--limit', limitMin)));
 }
 
-/** Builds the program; `run` receives each command's exit code. */
-export function buildProgram(run: (code: number) => void): Command {
-  const program = new Command('imix');
-  program
-    .description('Contrastive representation learning (N-pair, SimCLR, MoCo, BYOL) with the i-Mix regularizer')
-    .version(version(), '-V, --version')
-    .exitOverride()
-    .configureOutput({ outputError: () => {} }) // errors are printed as one line by main()
-    .showSuggestionAfterError(true)
-    .addHelpText('after', '\nRun `imix <command> --help` for a command\'s options. Docs: docs/cli.md');
+/** The names of the methods for which `has` holds, `npair, simclr`. */
+function methodNames(has: (e: MethodEntry) => boolean = () => true): string {
+  return METHOD_REGISTRY.filter(has)
+    .map((e) => e.name)
+    .join(', ');
+}
 
-  const train = program
-    .command('train')
-    .description('train an encoder; writes a run folder (checkpoint, config, metrics, loss plot)')
-    .addOption(new Option('--method <name>', 'contrastive method').choices(METHODS).default('moco'))
-    .addOption(new Option('--mix <kind>', "i-Mix mixing of the query view (default: mixup; none for simclr)").choices(MIXES))
+/** `imix train`'s method options: the method (from the registry), its mixing, and the flags of the methods' own options. */
+function methodOptions(c: Command): Command {
+  c.addOption(new Option('--method <name>', `contrastive method: ${METHOD_REGISTRY.map((e) => `${e.name} (${e.summary})`).join(', ')}`).choices(METHOD_REGISTRY.map((e) => e.name)).default('moco'))
+    .addOption(new Option('--mix <kind>', `i-Mix mixing of the query view (default: mixup; none for ${methodNames((e) => e.defaultMix === 'none')})`).choices(MIXES))
     .addOption(new Option('--alpha <a>', 'Beta(α, α) concentration for the mixing coefficient λ').argParser(positiveNumber('--alpha', { min: MIN_MIX_ALPHA, max: MAX_MIX_ALPHA, why: '(where the Beta(α, α) draws of λ are right)' })).default(1))
     .addOption(new Option('--epochs <n>', 'total epochs of the run').argParser(integer('--epochs', 1)).default(10))
     .addOption(new Option('--batch <n>', 'batch size (rows per step)').argParser(integer('--batch', 2)).default(256))
@@ -77,15 +72,27 @@ export function buildProgram(run: (code: number) => void): Command {
     .addOption(new Option('--optimizer <kind>', 'optimizer').choices(OPTIMIZERS).default('sgd'))
     .addOption(new Option('--weight-decay <wd>', 'weight decay (default: 5e-4)').argParser(nonNegativeNumber('--weight-decay', FLOAT32)))
     .addOption(new Option('--warmup <epochs>', 'linear learning-rate warmup, in epochs (default: 0)').argParser(nonNegativeNumber('--warmup')))
-    .addOption(new Option('--temperature <t>', 'softmax temperature τ (npair, simclr, moco) (default: 0.2)').argParser(positiveNumber('--temperature', { min: MIN_TEMPERATURE, why: '(logits are cosine similarities / temperature)' })))
-    .addOption(new Option('--queue <k>', 'MoCo queue length (default: 4096)').argParser(integer('--queue', 1, MAX_QUEUE_SIZE)))
-    .addOption(new Option('--momentum <m>', 'EMA momentum of the key (MoCo, default 0.99) or target (BYOL, default 0.996) network').argParser(unitInterval('--momentum')))
+    .addOption(new Option('--temperature <t>', `softmax temperature τ (${methodNames((e) => e.usesTemperature)}) (default: 0.2)`).argParser(positiveNumber('--temperature', { min: MIN_TEMPERATURE, why: '(logits are cosine similarities / temperature)' })));
+  for (const [key, flag] of Object.entries(METHOD_OPTION_FLAGS)) {
+    const help = METHOD_REGISTRY.flatMap((e) => (key in e.options.shape ? [`${e.name}: ${e.options.shape[key]!.description ?? key}`] : [])).join('; ');
+    c.addOption(new Option(flag.flags, help).argParser(flag.parse));
+  }
+  return c;
+}
+
+/** `imix train`'s network and view options. */
+function networkOptions(c: Command): Command {
+  return c
     .addOption(new Option('--encoder <spec>', "encoder: 'mlp:W1,W2,…', 'mlp-nobn:W1,…' or 'tabular[:scale]'").argParser(parseEncoder).default(parseEncoder('mlp:512,512'), 'mlp:512,512'))
     .addOption(new Option('--projection <hidden,out>', 'projection head widths').argParser(parseProjection).default([512, 128], '512,128'))
     .addOption(new Option('--views <spec>', "views, applied in order, joined with '+': 'drop:P', 'noise:STD', 'none'; for images also 'crop:PAD' (random crop, zero padding) and 'flip[:P]' (horizontal flip, default P 0.5), e.g. 'crop:4+flip+drop:0.1'").argParser(parseViews).default(parseViews('drop:0.2'), 'drop:0.2'))
     .addOption(new Option('--seed <n>', 'random seed').argParser(integer('--seed', 0)).default(0));
-  dataOptions(
-    train,
+}
+
+/** `imix train`'s data, output and monitoring options. */
+function runOptions(c: Command): Command {
+  return dataOptions(
+    c,
     new Option('--data <path>', "training data: 'fashion-mnist' (bundled), an IDX directory, or a CSV/TSV, NPY or IDX file").default(undefined, 'fashion-mnist'),
     'use only the first N training rows',
     2,
@@ -109,12 +116,18 @@ export function buildProgram(run: (code: number) => void): Command {
     .addOption(new Option('--log-every <n>', 'write a metrics.jsonl step line every N steps').argParser(integer('--log-every', 1)).default(1))
     .addOption(new Option('--resume <run>', 'continue the run in this folder (settings come from its config.json)'))
     .addOption(new Option('-q, --quiet', 'no progress output'));
-  deviceOptions(train).action(async (opts: Record<string, unknown>, cmd: Command) => {
+}
+
+function trainCommand(program: Command, run: (code: number) => void): void {
+  const train = program.command('train').description('train an encoder; writes a run folder (checkpoint, config, metrics, loss plot)');
+  deviceOptions(runOptions(networkOptions(methodOptions(train)))).action(async (opts: Record<string, unknown>, cmd: Command) => {
     const given = new Set(Object.keys(opts).filter((k) => cmd.getOptionValueSource(k) === 'cli'));
     const { train: trainRun } = require('./commands/train') as typeof import('./commands/train');
     run(await trainRun(opts as never, given));
   });
+}
 
+function evalCommand(program: Command, run: (code: number) => void): void {
   deviceOptions(
     dataOptions(
       program
@@ -133,7 +146,9 @@ export function buildProgram(run: (code: number) => void): Command {
     const { evaluate } = require('./commands/eval') as typeof import('./commands/eval');
     run(await evaluate(dir, opts as never));
   });
+}
 
+function embedCommand(program: Command, run: (code: number) => void): void {
   deviceOptions(
     dataOptions(
       program
@@ -154,7 +169,21 @@ export function buildProgram(run: (code: number) => void): Command {
     const { embed } = require('./commands/embed') as typeof import('./commands/embed');
     run(await embed(dir, opts as never));
   });
+}
 
+/** Builds the program; `run` receives each command's exit code. */
+export function buildProgram(run: (code: number) => void): Command {
+  const program = new Command('imix');
+  program
+    .description(`Contrastive representation learning (${methodNames()}) with the i-Mix regularizer`)
+    .version(version(), '-V, --version')
+    .exitOverride()
+    .configureOutput({ outputError: () => {} }) // errors are printed as one line by main()
+    .showSuggestionAfterError(true)
+    .addHelpText('after', '\nRun `imix <command> --help` for a command\'s options. Docs: docs/cli.md');
+  trainCommand(program, run);
+  evalCommand(program, run);
+  embedCommand(program, run);
   program
     .command('bench')
     .description('run the micro-benchmarks of a source checkout (dist/bench/*.js)')
@@ -164,7 +193,6 @@ export function buildProgram(run: (code: number) => void): Command {
       const { bench } = require('./commands/bench') as typeof import('./commands/bench');
       run(await bench(names, opts));
     });
-
   program
     .command('info')
     .description('backend, BLAS, threads, SIMD, build flags and CUDA devices of the loaded addon')
@@ -173,7 +201,6 @@ export function buildProgram(run: (code: number) => void): Command {
       const { showInfo } = require('./commands/info') as typeof import('./commands/info');
       run(showInfo(opts));
     });
-
   return program;
 }
 

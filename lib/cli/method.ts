@@ -1,34 +1,32 @@
 /**
  * Building a method from command-line settings, and rebuilding it from a
- * run folder's config.json (written by the method with every checkpoint).
- * Uses the public library API only.
+ * run folder's checkpoint configuration. Which methods there are, their own
+ * options and how each is constructed come from the method registry
+ * (lib/methods/registry.ts). Uses the public library API only.
  * @module
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BYOL, type ContrastiveMethod, type Device, MoCo, NPair, type OptimizerOptions, SimCLR, Tensor, views as V } from '../index';
+import { type ContrastiveMethod, type Device, type OptimizerOptions, Tensor, views as V } from '../index';
 import { CHECKPOINT_FILE, CONFIG_FILE, readCheckpointMeta } from '../methods/checkpoint';
+import { type MethodEntry, methodEntry } from '../methods/registry';
 import { CliError, UsageError, flagMessage } from './errors';
-import { type EncoderSpecData, formatViews, isImageView, type MethodName, METHODS, type MixName, type ViewStep, viewsFromDescribe } from './options';
+import { type EncoderSpecData, formatViews, isImageView, type MixName, type ViewStep, viewsFromDescribe } from './options';
+import { configSchemaOf, parseFile } from './schemas';
 
 /** Everything that defines a method (what config.json records), as plain data. */
 export interface MethodSettings {
-  method: MethodName;
+  method: string;
   encoder: EncoderSpecData;
   projection: [number, number];
   mix: { kind: MixName; alpha: number; perBatchLambda?: boolean };
   temperature?: number;
-  /** MoCo: queue length K. */
-  queueSize?: number;
-  /** MoCo: key-network EMA momentum; BYOL: base target momentum m0. */
-  momentum?: number;
-  /** BYOL only (kept when rebuilding from a config). */
-  symmetric?: boolean;
-  predictorHidden?: number;
   /** One view list for both views, or one per view. */
   views: ViewStep[] | [ViewStep[], ViewStep[]];
   optimizer: OptimizerOptions;
   seed: number;
+  /** The method's own options (the keys of its registry entry's `options`: MoCo's queueSize, ...). */
+  own: Record<string, unknown>;
 }
 
 function buildStep(s: Exclude<ViewStep, { kind: 'identity' }>): V.View {
@@ -74,47 +72,29 @@ export function checkViews(views: MethodSettings['views'], sampleShape: number[]
   throw new UsageError(`--views: ${what}; use drop:P or noise:STD for non-image data`);
 }
 
+/** The registry entry of method `name`; `fromConfig`: the run folder whose configuration names it. */
+export function entryOf(name: string, fromConfig?: string): MethodEntry {
+  const entry = methodEntry(name);
+  if (entry) return entry;
+  if (fromConfig) throw new CliError(`${configFile(fromConfig)}: unknown method '${name}'`);
+  throw new UsageError(`--method: unknown method '${name}'`);
+}
+
 /**
  * Constructs the method. Errors the library raises for option values are
  * usage errors naming the CLI flag (e.g. `--alpha: expected a positive number`).
  */
-export function createMethod(s: MethodSettings, device: string, options: { fromConfig?: string } = {}): ContrastiveMethod {
+export async function createMethod(s: MethodSettings, device: string, options: { fromConfig?: string } = {}): Promise<ContrastiveMethod> {
+  const entry = entryOf(s.method, options.fromConfig);
   const views = isPair(s.views) ? ([buildView(s.views[0]), buildView(s.views[1])] as [V.View, V.View]) : buildView(s.views);
-  const common = {
-    encoder: s.encoder,
-    projection: s.projection,
-    mix: s.mix,
-    temperature: s.temperature,
-    views,
-    optimizer: s.optimizer,
-    seed: s.seed,
-    device: device as Device,
-  };
-  let m: ContrastiveMethod;
+  const { encoder, projection, mix, temperature, optimizer, seed } = s;
   try {
-    switch (s.method) {
-      case 'npair':
-        m = new NPair(common);
-        break;
-      case 'simclr':
-        m = new SimCLR(common);
-        break;
-      case 'moco':
-        m = new MoCo({ ...common, queueSize: s.queueSize, momentum: s.momentum });
-        break;
-      case 'byol':
-        m = new BYOL({ ...common, momentum: s.momentum, symmetric: s.symmetric, predictorHidden: s.predictorHidden });
-        break;
-      default:
-        throw new UsageError(`--method: unknown method '${String(s.method)}'`);
-    }
+    return await entry.create({ encoder, projection, mix, temperature, views, optimizer, seed, device: device as Device, ...s.own });
   } catch (e) {
-    if (e instanceof UsageError) throw e;
     const msg = (e as Error).message;
     if (options.fromConfig) throw new CliError(`${options.fromConfig}: cannot rebuild the method from config.json (${msg})`);
     throw new UsageError(flagMessage(msg));
   }
-  return m;
 }
 
 /** Checks that `device` exists before any work, with a message naming --device. */
@@ -149,65 +129,57 @@ export function readRunConfig(dir: string): Record<string, unknown> {
   return readCheckpointMeta(dir).config;
 }
 
-const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+/** config.json of the run in `dir`, as errors name it. */
+function configFile(dir: string): string {
+  return path.join(dir, CONFIG_FILE);
+}
 
 /**
- * Method settings from a config.json. `forTraining` requires views the CLI
- * can rebuild; evaluation and embedding do not use the views, so a custom
- * view is replaced by the identity there.
+ * The views of a configuration (as the library describes them) as the CLI's
+ * view lists. One the CLI cannot rebuild (custom, from code) is an error for
+ * training and the identity otherwise.
  */
-export function settingsFromConfig(cfg: Record<string, unknown>, dir: string, forTraining: boolean): MethodSettings {
-  const bad = (what: string) => new CliError(`${path.join(dir, CONFIG_FILE)}: ${what}`);
-  const method = cfg.method;
-  if (typeof method !== 'string' || !(METHODS as readonly string[]).includes(method)) throw bad(`unknown method '${String(method)}'`);
-  const enc = cfg.encoder as Record<string, unknown> | undefined;
-  let encoder: EncoderSpecData;
-  if (enc?.kind === 'mlp' && Array.isArray(enc.hidden) && enc.hidden.every((w) => Number.isInteger(w) && (w as number) > 0))
-    encoder = { kind: 'mlp', hidden: enc.hidden as number[], ...(enc.batchNorm === false ? { batchNorm: false } : {}) };
-  else if (enc?.kind === 'tabular') encoder = { kind: 'tabular', ...(isNum(enc.scale) ? { scale: enc.scale } : {}) };
-  else if (enc?.kind === 'module') throw bad('the encoder is a custom Module (trained from code); the CLI can only rebuild mlp and tabular encoders');
-  else throw bad(`unknown encoder ${JSON.stringify(enc)}`);
-  const proj = cfg.projection;
-  if (!Array.isArray(proj) || proj.length !== 2 || !proj.every((w) => Number.isInteger(w) && (w as number) > 0)) throw bad(`bad projection ${JSON.stringify(proj)}`);
-  const mix = cfg.mix as Record<string, unknown> | undefined;
-  if (!mix || !['none', 'mixup', 'cutmix'].includes(mix.kind as string)) throw bad(`bad mix ${JSON.stringify(mix)}`);
-  const rawViews = Array.isArray(cfg.views) ? cfg.views : [cfg.views, cfg.views];
-  let v0 = viewsFromDescribe(rawViews[0]), v1 = viewsFromDescribe(rawViews[1]);
+function configViews(views: [string, string], forTraining: boolean, file: string): MethodSettings['views'] {
+  let v0 = viewsFromDescribe(views[0]), v1 = viewsFromDescribe(views[1]);
   if (!v0 || !v1) {
-    if (forTraining) throw bad(`views ${JSON.stringify(cfg.views)} cannot be rebuilt by the CLI`);
+    if (forTraining) throw new CliError(`${file}: views ${JSON.stringify(views)} cannot be rebuilt by the CLI`);
     v0 = v0 ?? [];
     v1 = v1 ?? [];
   }
-  const same = JSON.stringify(v0) === JSON.stringify(v1);
-  const optimizer = (cfg.optimizer && typeof cfg.optimizer === 'object' ? cfg.optimizer : {}) as OptimizerOptions;
-  const seed = cfg.seed;
-  if (!Number.isSafeInteger(seed) || (seed as number) < 0) throw bad(`bad seed ${JSON.stringify(seed)}`);
-  const s: MethodSettings = {
-    method: method as MethodName,
-    encoder,
-    projection: [proj[0] as number, proj[1] as number],
-    mix: {
-      kind: mix.kind as MixName,
-      alpha: isNum(mix.alpha) ? mix.alpha : 1,
-      ...(typeof mix.perBatchLambda === 'boolean' ? { perBatchLambda: mix.perBatchLambda } : {}),
-    },
-    views: same ? v0 : [v0, v1],
-    optimizer,
-    seed: seed as number,
+  return JSON.stringify(v0) === JSON.stringify(v1) ? v0 : [v0, v1];
+}
+
+/**
+ * Method settings from a checkpoint's configuration, checked by its schema
+ * (the keys every method records and the method's own, from its registry
+ * entry). `forTraining` requires views the CLI can rebuild; evaluation and
+ * embedding do not use the views, so a custom view is replaced by the
+ * identity there.
+ */
+export function settingsFromConfig(cfg: Record<string, unknown>, dir: string, forTraining: boolean): MethodSettings {
+  const file = configFile(dir);
+  const entry = entryOf(String(cfg.method), dir);
+  const c = parseFile(configSchemaOf(entry.options), cfg, file, '');
+  if (c.encoder.kind === 'module') throw new CliError(`${file}: the encoder is a custom Module (trained from code); the CLI can only rebuild mlp and tabular encoders`);
+  const { kind, alpha = 1, perBatchLambda } = c.mix;
+  return {
+    method: entry.name,
+    encoder: c.encoder,
+    projection: c.projection,
+    mix: { kind, alpha, ...(perBatchLambda !== undefined ? { perBatchLambda } : {}) },
+    ...(c.temperature !== undefined ? { temperature: c.temperature } : {}),
+    views: configViews(c.views, forTraining, file),
+    optimizer: c.optimizer as OptimizerOptions,
+    seed: c.seed,
+    own: Object.fromEntries(Object.keys(entry.options.shape).flatMap((k) => (c[k] !== undefined ? [[k, c[k]]] : []))),
   };
-  if (isNum(cfg.temperature)) s.temperature = cfg.temperature;
-  if (isNum(cfg.queueSize)) s.queueSize = cfg.queueSize;
-  if (isNum(cfg.momentum)) s.momentum = cfg.momentum;
-  if (typeof cfg.symmetric === 'boolean') s.symmetric = cfg.symmetric;
-  if (isNum(cfg.predictorHidden)) s.predictorHidden = cfg.predictorHidden;
-  return s;
 }
 
 /** Rebuilds the method of a run folder and loads its checkpoint. */
 export async function loadRun(dir: string, device: string, options: { forTraining?: boolean } = {}): Promise<{ method: ContrastiveMethod; config: Record<string, unknown> }> {
   const config = readRunConfig(dir);
   const settings = settingsFromConfig(config, dir, options.forTraining ?? false);
-  const method = createMethod(settings, device, { fromConfig: dir });
+  const method = await createMethod(settings, device, { fromConfig: dir });
   await method.load(dir);
   return { method, config };
 }

@@ -5,7 +5,7 @@
  * @module
  */
 import { UsageError } from './errors';
-import { FLOAT32_MAX, MAX_TABULAR_SCALE, MAX_WIDTH } from '../util/options';
+import { FLOAT32_MAX, MAX_QUEUE_SIZE, MAX_TABULAR_SCALE, MAX_WIDTH } from '../util/options';
 
 function num(flag: string, s: string): number {
   const t = s.trim();
@@ -268,9 +268,26 @@ export function parseDevice(s: string): string {
   return s;
 }
 
-export const METHODS = ['npair', 'simclr', 'moco', 'byol'] as const;
-export type MethodName = (typeof METHODS)[number];
 export const MIXES = ['none', 'mixup', 'cutmix'] as const;
 export type MixName = (typeof MIXES)[number];
 export const OPTIMIZERS = ['sgd', 'lars', 'adamw'] as const;
 export type OptimizerName = (typeof OPTIMIZERS)[number];
+
+/** A command-line flag that sets one of a method's own options. */
+export interface MethodOptionFlag {
+  /** Commander's flags, e.g. `--queue <k>`. */
+  flags: string;
+  /** The parsed options' key (commander's camelCase of the flag). */
+  attr: string;
+  parse: (s: string) => number;
+}
+
+/**
+ * The flags that set a method's own options, by option key (a key of a
+ * registry entry's `options`, lib/methods/registry.ts): a flag applies to
+ * the methods whose entry has its key, and its help is their descriptions.
+ */
+export const METHOD_OPTION_FLAGS: Readonly<Record<string, MethodOptionFlag>> = {
+  queueSize: { flags: '--queue <k>', attr: 'queue', parse: integer('--queue', 1, MAX_QUEUE_SIZE) },
+  momentum: { flags: '--momentum <m>', attr: 'momentum', parse: unitInterval('--momentum') },
+};

@@ -17,15 +17,16 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { type ContrastiveMethod, type EpochEvent, MoCo, type FitOptions, type FitResult, type StepEvent, setNumThreads } from '../../index';
+import { type ContrastiveMethod, type EpochEvent, type FitOptions, type FitResult, type StepEvent, setNumThreads } from '../../index';
 import { fsStep, writeFileAtomic } from '../../io/atomic';
 import { lockRunDir } from '../../io/lock';
 import { prepareCheckpointDir, refreshConfigCopy } from '../../methods/checkpoint';
 import { resolveData, type DataSpec, type ResolvedData, BUNDLED, isBundled } from '../data';
 import { CliError, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, UsageError, flagMessage } from '../errors';
-import { CHECKPOINT_FILE, CONFIG_FILE, checkDevice, checkViews, createMethod, type MethodSettings, readRunConfig, settingsFromConfig } from '../method';
+import type { MethodEntry } from '../../methods/registry';
+import { CHECKPOINT_FILE, CONFIG_FILE, checkDevice, checkViews, createMethod, entryOf, type MethodSettings, readRunConfig, settingsFromConfig } from '../method';
 import { MetricsLog, readMetrics, recordsUpTo } from '../metrics';
-import { type ColumnRefData, formatEncoder, formatViews, type EncoderSpecData, type MethodName, type MixName, type OptimizerName, type ViewStep } from '../options';
+import { type ColumnRefData, formatEncoder, formatViews, type EncoderSpecData, METHOD_OPTION_FLAGS, type MixName, type OptimizerName, type ViewStep } from '../options';
 import { checkOutputDir } from '../paths';
 import { renderPlot } from '../plot';
 import {
@@ -50,7 +51,7 @@ export const PLOT_FILE = 'loss.svg';
 
 /** Parsed `imix train` options (commander's camelCase keys). */
 export interface TrainOptions {
-  method: MethodName;
+  method: string;
   mix?: MixName;
   alpha: number;
   epochs: number;
@@ -60,6 +61,7 @@ export interface TrainOptions {
   weightDecay?: number;
   warmup?: number;
   temperature?: number;
+  /** The flags of the methods' own options (METHOD_OPTION_FLAGS). */
   queue?: number;
   momentum?: number;
   encoder: EncoderSpecData;
@@ -130,25 +132,29 @@ export function readRunFile(dir: string): RunFile | null {
   return r;
 }
 
-function settingsFromOptions(o: TrainOptions): MethodSettings {
-  const mix = o.mix ?? (o.method === 'simclr' ? 'none' : 'mixup');
-  const lr = o.lr ?? (o.optimizer === 'adamw' ? 1e-3 : 0.05);
+/** The method's settings from the command line: the registry entry says which of the method flags apply. */
+function settingsFromOptions(o: TrainOptions, entry: MethodEntry): MethodSettings {
+  const given = o as unknown as Record<string, unknown>;
+  const own: Record<string, unknown> = {};
+  for (const key of Object.keys(entry.options.shape)) {
+    const flag = METHOD_OPTION_FLAGS[key];
+    if (flag && given[flag.attr] !== undefined) own[key] = given[flag.attr];
+  }
   return {
-    method: o.method,
+    method: entry.name,
     encoder: o.encoder,
     projection: o.projection,
-    mix: { kind: mix, alpha: o.alpha },
+    mix: { kind: o.mix ?? entry.defaultMix, alpha: o.alpha },
     temperature: o.temperature,
-    queueSize: o.method === 'moco' ? o.queue : undefined,
-    momentum: o.method === 'moco' || o.method === 'byol' ? o.momentum : undefined,
     views: o.views,
     optimizer: {
       kind: o.optimizer,
-      lr,
+      lr: o.lr ?? (o.optimizer === 'adamw' ? 1e-3 : 0.05),
       ...(o.weightDecay !== undefined ? { weightDecay: o.weightDecay } : {}),
       ...(o.warmup !== undefined ? { warmupEpochs: o.warmup } : {}),
     },
     seed: o.seed,
+    own,
   };
 }
 
@@ -215,6 +221,7 @@ async function trainLocked(o: TrainOptions, given: Set<string>, locked: (unlock:
     if (!o.quiet) progress.log(s);
   };
   let method: ContrastiveMethod;
+  let entry: MethodEntry;
   let run: RunFile;
   let dir: string;
   let resumed = false;
@@ -235,7 +242,8 @@ async function trainLocked(o: TrainOptions, given: Set<string>, locked: (unlock:
     refreshConfigCopy(dir); // a kill between the checkpoint's write and config.json's
     checkDevice(o.device);
     const settings = settingsFromConfig(cfg, dir, true);
-    method = createMethod(settings, o.device, { fromConfig: dir });
+    entry = entryOf(settings.method);
+    method = await createMethod(settings, o.device, { fromConfig: dir });
     checkRunViews = (shape) => checkViews(settings.views, shape, dir);
     await method.load(dir);
     if (given.has('epochs') && o.epochs < method.epoch)
@@ -268,8 +276,9 @@ async function trainLocked(o: TrainOptions, given: Set<string>, locked: (unlock:
     }
     // With --force the old run's files stay until the new run's first step (begin() below).
     checkDevice(o.device);
-    const settings = settingsFromOptions(o);
-    method = createMethod(settings, o.device);
+    entry = entryOf(o.method);
+    const settings = settingsFromOptions(o, entry);
+    method = await createMethod(settings, o.device);
     checkRunViews = (shape) => checkViews(settings.views, shape);
     run = {
       format: 'imix-run/1',
@@ -297,8 +306,8 @@ async function trainLocked(o: TrainOptions, given: Set<string>, locked: (unlock:
         views: formatViews(o.views),
         optimizer: settings.optimizer,
         temperature: o.temperature,
-        queue: settings.queueSize,
-        momentum: settings.momentum,
+        // The method's own options in their flags' spelling (`queue`, `momentum`).
+        ...Object.fromEntries(Object.entries(METHOD_OPTION_FLAGS).flatMap(([key, flag]) => (key in settings.own ? [[flag.attr, settings.own[key]]] : []))),
         seed: o.seed,
       },
     };
@@ -321,8 +330,11 @@ async function trainLocked(o: TrainOptions, given: Set<string>, locked: (unlock:
     }
     const train = ds.train;
     if (run.batch > train.n) throw new CliError(`--batch ${run.batch} is larger than the training data (${train.n} rows)`);
-    if (method instanceof MoCo && run.batch > method.queueSize)
-      throw new UsageError(`--queue: the queue (${method.queueSize} keys) must hold at least one batch (--batch ${run.batch})`);
+    try {
+      entry.checkBatch?.(method, run.batch);
+    } catch (e) {
+      throw new UsageError(flagMessage((e as Error).message));
+    }
     try {
       checkRunViews(train.sampleShape);
       method.build(train.sampleShape);
