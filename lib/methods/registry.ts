@@ -14,6 +14,7 @@ import { ValueError } from '../errors';
 import type { ContrastiveMethod, MethodOptions } from './base';
 import type { BYOLOptions } from './byol';
 import type { MoCo, MoCoOptions } from './moco';
+import type { SimSiamOptions } from './simsiam';
 
 /** One method. */
 export interface MethodEntry<M extends ContrastiveMethod = ContrastiveMethod, Own extends object = object> {
@@ -94,8 +95,20 @@ const byol: MethodEntry<ContrastiveMethod, Omit<BYOLOptions, keyof MethodOptions
   create: async (o) => new (await import('./byol.js')).BYOL(o),
 };
 
+const simsiam: MethodEntry<ContrastiveMethod, Omit<SimSiamOptions, keyof MethodOptions>> = {
+  name: 'simsiam',
+  summary: 'BYOL without the momentum encoder, a stop-gradient target',
+  options: z.strictObject({
+    symmetric: z.boolean().optional(),
+    predictorHidden: z.number().int().optional(),
+  }),
+  usesTemperature: false,
+  defaultMix: 'mixup',
+  create: async (o) => new (await import('./simsiam.js')).SimSiam(o),
+};
+
 /** Every method, in the order the command line lists them. */
-export const METHOD_REGISTRY: readonly MethodEntry[] = [npair, simclr, moco, byol];
+export const METHOD_REGISTRY: readonly MethodEntry[] = [npair, simclr, moco, byol, simsiam];
 
 /** The entry of `name`, or undefined. */
 export function methodEntry(name: string): MethodEntry | undefined {
