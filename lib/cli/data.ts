@@ -13,28 +13,15 @@ import * as fs from 'node:fs';
 import { clip } from '../data/limits';
 import { ArgumentError, DataError, data } from '../index';
 import { CliError, UsageError } from './errors';
+import type { DataSpec } from './schemas';
 
 type Dataset = data.Dataset;
 type LoadedDataset = data.LoadedDataset;
 type ColumnRef = data.ColumnRef;
-type MissingPolicy = data.MissingPolicy;
 type CsvSchema = NonNullable<LoadedDataset['schema']>;
 
-/** How the user named the data (recorded as is in run.json). */
-export interface DataSpec {
-  /** 'fashion-mnist' (default), a directory of IDX files (`dir:test` for its test split), or a CSV/TSV, NPY or IDX file. */
-  data?: string;
-  /** Labels file (.npy of integers or IDX) for a single NPY or IDX data file. */
-  labels?: string;
-  /** CSV/TSV: the label column (a header name, or a 0-based index; negative counts from the end). */
-  labelColumn?: ColumnRef;
-  /** CSV/TSV: columns to one-hot encode. */
-  categorical?: ColumnRef[];
-  /** CSV/TSV: missing cells are an error (default), or filled with the feature's mean or 0. */
-  missing?: MissingPolicy;
-  /** Use only the first N training rows. */
-  limit?: number;
-}
+/** How the user named the data (recorded as is in run.json; its schema and fields: lib/cli/schemas.ts). */
+export type { DataSpec };
 
 export interface ResolvedData {
   train: Dataset;

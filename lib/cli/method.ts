@@ -5,13 +5,11 @@
  * (lib/methods/registry.ts). Uses the public library API only.
  * @module
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { type ContrastiveMethod, type Device, type OptimizerOptions, Tensor, views as V } from '../index';
-import { CHECKPOINT_FILE, CONFIG_FILE, readCheckpointMeta } from '../methods/checkpoint';
 import { type MethodEntry, methodEntry } from '../methods/registry';
 import { CliError, UsageError, flagMessage } from './errors';
 import { type EncoderSpecData, formatViews, isImageView, type MixName, type ViewStep, viewsFromDescribe } from './options';
+import { configFile, readRunConfig } from './run-folder';
 import { configSchemaOf, parseFile } from './schemas';
 
 /** Everything that defines a method (what config.json records), as plain data. */
@@ -106,32 +104,6 @@ export function checkDevice(device: string): void {
     const msg = (e as Error).message.replace(/^device:\s*/, '');
     throw new CliError(`--device ${device}: ${msg}`);
   }
-}
-
-export { CHECKPOINT_FILE, CONFIG_FILE };
-
-/**
- * Checks that `dir` is a run folder with a checkpoint; returns the run's
- * configuration, read from the checkpoint itself (config.json beside it is
- * a readable copy that a kill between the two files' writes can leave
- * missing or one checkpoint behind).
- */
-export function readRunConfig(dir: string): Record<string, unknown> {
-  let st: fs.Stats;
-  try {
-    st = fs.statSync(dir);
-  } catch {
-    throw new CliError(`${dir}: no such run folder`);
-  }
-  if (!st.isDirectory()) throw new CliError(`${dir}: not a run folder (expected a directory holding ${CHECKPOINT_FILE})`);
-  if (!fs.existsSync(path.join(dir, CHECKPOINT_FILE)))
-    throw new CliError(`${dir}: no ${CHECKPOINT_FILE} in this folder (not a run folder, or no epoch finished yet)`);
-  return readCheckpointMeta(dir).config;
-}
-
-/** config.json of the run in `dir`, as errors name it. */
-function configFile(dir: string): string {
-  return path.join(dir, CONFIG_FILE);
 }
 
 /**

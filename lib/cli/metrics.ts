@@ -8,6 +8,7 @@
  * @module
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { appendText, openAppend, writeFileAtomic } from '../io/atomic';
 
 export interface StepRecord {
@@ -82,7 +83,7 @@ export class MetricsLog {
   }
 
   write(r: MetricsRecord): void {
-    appendText(this.fd, JSON.stringify({ ...r, time: new Date().toISOString() }) + '\n', 'metrics.jsonl'); // one write: a line is whole or cut short
+    appendText(this.fd, JSON.stringify({ ...r, time: new Date().toISOString() }) + '\n', path.basename(this.file)); // one write: a line is whole or cut short
   }
 
   close(): void {

@@ -1,24 +1,101 @@
 /**
- * Schemas of what the command line reads back from a run folder: the method
+ * One zod schema per file the command line persists in a run folder and
+ * reads back: run.json, standardizer.json, csv-schema.json, and the method
  * settings of a checkpoint's configuration (config.json's content; the
  * checkpoint metadata itself has its schema in lib/methods/checkpoint.ts).
  * Every object is strict (an unknown key is refused), and every check says
  * what the field should be, so a failure reads
- * `config.json: 'seed' should be an integer >= 0, got -1`.
+ * `run.json: damaged: 'epochs' should be an integer >= 1, got "ten"`.
  * @module
  */
 import { z } from 'zod';
 import { clip } from '../data/limits';
+import type { data } from '../index';
 import { CliError } from './errors';
 import { MIXES } from './options';
 
 const list = (values: readonly string[]) => values.map((v) => `'${v}'`).join(', ').replace(/, ([^,]*)$/, ' or $1');
 
-/** An integer >= min: one message for each of its checks (`'seed' should be an integer >= 0, got "x"`). */
+/** An integer >= min: one message for each of its checks (`'epochs' should be an integer >= 1, got "ten"`). */
 function int(min: number) {
   const error = `an integer >= ${min}`;
   return z.number({ error }).int({ error }).min(min, { error });
 }
+
+/** A CSV column: a header name or a 0-based index (negative counts from the end). */
+const columnRef = z.union([z.string(), z.number().int()], { error: 'a column name or index' });
+
+/** How the user named the data: the `--data`, `--labels`, `--label-column`, `--categorical`, `--missing` and `--limit` options. */
+const dataSpecSchema = z.strictObject({
+  /** 'fashion-mnist' (default), a directory of IDX files (`dir:test` for its test split), or a CSV/TSV, NPY or IDX file. */
+  data: z.string().optional(),
+  /** Labels file (.npy of integers or IDX) for a single NPY or IDX data file. */
+  labels: z.string().optional(),
+  /** CSV/TSV: the label column (a header name, or a 0-based index; negative counts from the end). */
+  labelColumn: columnRef.optional(),
+  /** CSV/TSV: columns to one-hot encode. */
+  categorical: z.array(columnRef).optional(),
+  /** CSV/TSV: missing cells are an error (default), or filled with the feature's mean or 0. */
+  missing: z.enum(['error', 'mean', 'zero']).optional(),
+  /** Use only the first N training rows. */
+  limit: int(2).optional(),
+});
+export type DataSpec = z.infer<typeof dataSpecSchema>;
+
+/** run.json: the command-line settings of a run (enough to resume and to evaluate it). */
+export const runFileSchema = z.strictObject({
+  format: z.literal('imix-run/1'),
+  created: z.string(),
+  command: z.string(),
+  /** The data as named on the command line (the bundled data by name, files by absolute path). */
+  data: dataSpecSchema,
+  epochs: int(1),
+  batch: int(2),
+  knnEvery: int(0).optional(),
+  logEvery: int(1),
+  /** The command-line spelling of the method settings, for reference only (the checkpoint is authoritative). */
+  settings: z.record(z.string(), z.unknown(), { error: 'an object' }),
+  /** Whether the input is standardized with standardizer.json (absent in runs from before --standardize: off). */
+  standardize: z.enum(['on', 'off']).optional(),
+});
+export type RunFile = z.infer<typeof runFileSchema>;
+
+/** standardizer.json: x' = (x - mean) / std per feature (float32 values). */
+export const standardizerSchema = z
+  .strictObject({
+    format: z.literal('imix-standardizer/1'),
+    features: int(1),
+    mean: z.array(z.number()),
+    std: z.array(z.number().positive()),
+  })
+  .superRefine((s, ctx) => {
+    for (const key of ['mean', 'std'] as const)
+      if (s[key].length !== s.features) ctx.addIssue({ code: 'custom', path: [key], input: `${s[key].length} values`, message: `${s.features} values ('features')` });
+  });
+export type SavedStandardizer = z.infer<typeof standardizerSchema>;
+
+/** csv-schema.json: the library's CSV schema (data.loadCsv), which encodes every later CSV read of the run. */
+export const csvSchemaSchema = z.strictObject({
+  format: z.literal('imix-csv-schema'),
+  version: z.literal(1),
+  delimiter: z.string(),
+  header: z.boolean(),
+  columns: z.array(z.string()),
+  label: int(0).nullable(),
+  labelClasses: z.array(z.string()).nullable(),
+  numClasses: int(0).nullable(),
+  categorical: z.array(z.strictObject({ column: int(0), categories: z.array(z.string()) })),
+  ignored: z.array(int(0)),
+  features: z.array(z.string()),
+  means: z.array(z.number()),
+  missing: z.enum(['error', 'mean', 'zero']),
+  naValues: z.array(z.string()),
+});
+/** Each of two types is assignable to the other. */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+/** The compiler keeps this schema the library's CsvSchema. */
+const _sameType: Same<z.infer<typeof csvSchemaSchema>, data.CsvSchema> = true;
+void _sameType;
 
 const width = int(1);
 

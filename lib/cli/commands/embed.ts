@@ -11,9 +11,9 @@ import { checkDevice, loadRun } from '../method';
 import { writeMatrix } from '../npy';
 import type { ColumnRefData } from '../options';
 import { checkOutputFile, outputError } from '../paths';
-import { resolveRunData, runStandardizes } from '../preprocess';
+import { resolveRunData } from '../preprocess';
+import { readRunFile, runStandardizes } from '../run-folder';
 import { runDataSpec } from './eval';
-import { readRunFile } from './train';
 
 export interface EmbedOptions {
   out: string;

@@ -9,8 +9,8 @@ import { type DataSpec, BUNDLED } from '../data';
 import { CliError, EXIT_OK, UsageError } from '../errors';
 import { checkDevice, loadRun } from '../method';
 import type { ColumnRefData } from '../options';
-import { resolveRunData, runStandardizes } from '../preprocess';
-import { readRunFile } from './train';
+import { resolveRunData } from '../preprocess';
+import { readRunFile, runStandardizes } from '../run-folder';
 
 export interface EvalOptions {
   probe?: 'linear';

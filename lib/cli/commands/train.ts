@@ -1,53 +1,28 @@
 /**
- * `imix train`: trains a method on the data, writing a run folder:
- *   run.json               the command-line settings (data, epochs, batch, ...)
- *   config.json            the method's configuration (written with each checkpoint)
- *   checkpoint.safetensors every epoch, on Ctrl-C and at --max-steps
- *   metrics.jsonl          step and epoch records
- *   loss.svg               loss and kNN accuracy per epoch
- *   standardizer.json      per-feature mean/std fitted on the training split (--standardize)
- *   csv-schema.json        CSV data: the columns, categories and label classes
- * `--resume <run>` rebuilds the method from config.json, loads the
- * checkpoint and continues to the configured number of epochs.
+ * `imix train`: trains a method on the data, writing a run folder
+ * (lib/cli/run-folder.ts). `--resume <run>` rebuilds the method from the
+ * checkpoint's configuration, loads the checkpoint and continues to the
+ * configured number of epochs.
  *
  * Nothing in the folder is written (or, with --force, removed) before the
  * first training step: every check comes first, so a mistyped command never
  * costs the run it would have replaced.
  * @module
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { type ContrastiveMethod, type EpochEvent, type FitOptions, type FitResult, type StepEvent, setNumThreads } from '../../index';
-import { fsStep, writeFileAtomic } from '../../io/atomic';
-import { lockRunDir } from '../../io/lock';
-import { prepareCheckpointDir, refreshConfigCopy } from '../../methods/checkpoint';
 import { resolveData, type DataSpec, type ResolvedData, BUNDLED, isBundled } from '../data';
 import { CliError, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, UsageError, flagMessage } from '../errors';
 import type { MethodEntry } from '../../methods/registry';
-import { CHECKPOINT_FILE, CONFIG_FILE, checkDevice, checkViews, createMethod, entryOf, type MethodSettings, readRunConfig, settingsFromConfig } from '../method';
-import { MetricsLog, readMetrics, recordsUpTo } from '../metrics';
+import { checkDevice, checkViews, createMethod, entryOf, type MethodSettings, settingsFromConfig } from '../method';
+import type { MetricsLog } from '../metrics';
 import { type ColumnRefData, formatEncoder, formatViews, type EncoderSpecData, METHOD_OPTION_FLAGS, type MixName, type OptimizerName, type ViewStep } from '../options';
 import { checkOutputDir } from '../paths';
 import { renderPlot } from '../plot';
-import {
-  CSV_SCHEMA_FILE,
-  STANDARDIZER_FILE,
-  type StandardizeMode,
-  fitStandardizer,
-  readCsvSchema,
-  readStandardizer,
-  runStandardizes,
-  type SavedStandardizer,
-  standardizeData,
-  wantsStandardize,
-  writeCsvSchema,
-  writeStandardizer,
-} from '../preprocess';
+import { type StandardizeMode, fitStandardizer, resolveRunData, standardizeData, wantsStandardize } from '../preprocess';
 import { Progress, formatDuration, formatLoss } from '../progress';
-
-export const RUN_FILE = 'run.json';
-export const METRICS_FILE = 'metrics.jsonl';
-export const PLOT_FILE = 'loss.svg';
+import { lockRun, metricsUpTo, readRunConfig, readRunFile, refreshConfigCopy, refuseHeldRun, runStandardizes, startRun, writePlot } from '../run-folder';
+import type { RunFile, SavedStandardizer } from '../schemas';
 
 /** Parsed `imix train` options (commander's camelCase keys). */
 export interface TrainOptions {
@@ -86,51 +61,8 @@ export interface TrainOptions {
   quiet?: boolean;
 }
 
-/** What run.json records: enough to resume and to evaluate the run. */
-export interface RunFile {
-  format: 'imix-run/1';
-  created: string;
-  command: string;
-  data: DataSpec;
-  /** Whether the input is standardized with standardizer.json (absent in runs from before --standardize: off). */
-  standardize?: 'on' | 'off';
-  epochs: number;
-  batch: number;
-  knnEvery?: number;
-  logEvery: number;
-  /** The command-line spelling of the method settings, for reference (config.json is authoritative). */
-  settings: Record<string, unknown>;
-}
-
 /** Options that may be given together with --resume (everything else comes from the run folder). */
 const RESUMABLE = new Set(['resume', 'epochs', 'maxSteps', 'knnEvery', 'logEvery', 'device', 'threads', 'quiet']);
-
-export function readRunFile(dir: string): RunFile | null {
-  const file = path.join(dir, RUN_FILE);
-  if (!fs.existsSync(file)) return null;
-  let r: RunFile | undefined;
-  try {
-    r = JSON.parse(fs.readFileSync(file, 'utf8')) as RunFile;
-  } catch {
-    // reported below
-  }
-  if (!r || typeof r !== 'object' || r.format !== 'imix-run/1') throw new CliError(`${file}: damaged (not an imix run.json)`);
-  // A hand-edited file must still describe a run that can go on.
-  const int = (v: unknown, min: number) => Number.isSafeInteger(v) && (v as number) >= min;
-  const checks: Array<[string, unknown, boolean, string]> = [
-    ['epochs', r.epochs, int(r.epochs, 1), 'an integer >= 1'],
-    ['batch', r.batch, int(r.batch, 2), 'an integer >= 2'],
-    ['logEvery', r.logEvery, int(r.logEvery, 1), 'an integer >= 1'],
-    ['knnEvery', r.knnEvery, r.knnEvery === undefined || int(r.knnEvery, 0), 'an integer >= 0'],
-    ['data', r.data, !!r.data && typeof r.data === 'object', 'an object'],
-    ['data.limit', r.data?.limit, r.data?.limit === undefined || int(r.data.limit, 2), 'an integer >= 2'],
-    ['data.missing', r.data?.missing, r.data?.missing === undefined || ['error', 'mean', 'zero'].includes(r.data.missing), "'error', 'mean' or 'zero'"],
-    ['standardize', r.standardize, r.standardize === undefined || r.standardize === 'on' || r.standardize === 'off', "'on' or 'off'"],
-  ];
-  const bad = checks.find(([, , ok]) => !ok);
-  if (bad) throw new CliError(`${file}: damaged: '${bad[0]}' should be ${bad[3]}, got ${JSON.stringify(bad[1])}`);
-  return r;
-}
 
 /** The method's settings from the command line: the registry entry says which of the method flags apply. */
 function settingsFromOptions(o: TrainOptions, entry: MethodEntry): MethodSettings {
@@ -156,53 +88,6 @@ function settingsFromOptions(o: TrainOptions, entry: MethodEntry): MethodSetting
     seed: o.seed,
     own,
   };
-}
-
-/**
- * Removes the files a previous run left in `dir` (only imix's own files),
- * the checkpoint first: from then on the folder is not a run that resumes,
- * so a kill part-way leaves a folder that a new run (with --force) replaces.
- */
-function clearRun(dir: string): void {
-  for (const f of [CHECKPOINT_FILE, CONFIG_FILE, RUN_FILE, METRICS_FILE, PLOT_FILE, STANDARDIZER_FILE, CSV_SCHEMA_FILE]) {
-    fs.rmSync(path.join(dir, f), { force: true });
-    fsStep(`remove ${f}`);
-  }
-}
-
-/**
- * Takes the writer's lock on the run folder for this process (`flag` names
- * it in errors), creating the folder if needed. Returns the release
- * function, which also removes the folder again if this call created it and
- * nothing was written into it (a command that failed before its first step).
- */
-function lockRun(flag: string, dir: string): () => void {
-  const existed = fs.existsSync(dir);
-  try {
-    prepareCheckpointDir(dir, flag); // writable, or one line naming the flag
-    const release = lockRunDir(dir, flag);
-    return () => {
-      release();
-      if (!existed) {
-        try {
-          fs.rmdirSync(dir); // only if still empty
-        } catch {
-          // the run's files are in it
-        }
-      }
-    };
-  } catch (e) {
-    throw new CliError((e as Error).message);
-  }
-}
-
-/**
- * The run files in `dir`. Any of them makes it a run folder: a run stopped
- * before its first checkpoint has run.json and metrics.jsonl only, and a new
- * run must neither mix with nor append to them.
- */
-function runFilesIn(dir: string): string[] {
-  return [CHECKPOINT_FILE, CONFIG_FILE, RUN_FILE, METRICS_FILE].filter((f) => fs.existsSync(path.join(dir, f)));
 }
 
 export async function train(o: TrainOptions, given: Set<string>): Promise<number> {
@@ -268,13 +153,7 @@ async function trainLocked(o: TrainOptions, given: Set<string>, locked: (unlock:
     dir = o.out;
     checkOutputDir('--out', dir);
     locked(lockRun('--out', dir));
-    const held = runFilesIn(dir);
-    if (held.length && !o.force) {
-      if (held.includes(CHECKPOINT_FILE))
-        throw new CliError(`${dir} already holds a run (${CHECKPOINT_FILE}); continue it with --resume ${dir}, or pass --force to start over, or choose another --out`);
-      throw new CliError(`${dir} already holds a run that stopped before its first checkpoint (${held.join(', ')}); pass --force to start over, or choose another --out`);
-    }
-    // With --force the old run's files stay until the new run's first step (begin() below).
+    refuseHeldRun(dir, o.force); // with --force the old run's files stay until the new run's first step (begin() below)
     checkDevice(o.device);
     entry = entryOf(o.method);
     const settings = settingsFromOptions(o, entry);
@@ -318,8 +197,7 @@ async function trainLocked(o: TrainOptions, given: Set<string>, locked: (unlock:
     let ds: ResolvedData;
     let fitted: SavedStandardizer | undefined;
     if (resumed) {
-      ds = resolveData(run.data, readCsvSchema(dir));
-      if (runStandardizes(dir, run.standardize)) ds = standardizeData(ds, readStandardizer(dir), run.data.data ?? BUNDLED);
+      ds = resolveRunData(dir, run.data, runStandardizes(dir, run.standardize));
     } else {
       ds = resolveData(run.data);
       run.standardize = wantsStandardize(o.standardize, ds.train.sampleShape) ? 'on' : 'off';
@@ -360,24 +238,17 @@ async function trainLocked(o: TrainOptions, given: Set<string>, locked: (unlock:
     // first step: fit can still fail before it (uploading the data to the device, its own checks),
     // and the run --force replaces must survive that. No signal is handled and no checkpoint saved
     // before the first step (fit runs synchronously up to it), so nothing is written before begin().
-    const metricsFile = path.join(dir, METRICS_FILE);
     const from = { step: method.step, epoch: method.epoch };
     let metrics: MetricsLog | undefined;
     const begin = () => {
-      if (!resumed) {
-        clearRun(dir);
-        if (fitted) writeStandardizer(dir, fitted);
-        if (ds.schema) writeCsvSchema(dir, ds.schema);
-      }
-      writeFileAtomic(path.join(dir, RUN_FILE), JSON.stringify(run, null, 2) + '\n');
-      metrics = new MetricsLog(metricsFile, resumed ? from : undefined);
+      metrics = startRun(dir, resumed ? { run, from } : { run, fresh: { standardizer: fitted, csvSchema: ds.schema } });
     };
     // Plot history: a resumed run's records up to its checkpoint; a new run starts empty.
-    const history = resumed ? recordsUpTo(readMetrics(metricsFile), from) : [];
+    const history = resumed ? metricsUpTo(dir, from) : [];
     const plotSteps = history.filter((r) => r.type === 'step').map((r) => ({ x: r.step / stepsPerEpoch, loss: r.loss }));
     const plotEpochs = history.flatMap((r) => (r.type === 'epoch' ? [{ epoch: r.epoch, loss: r.loss, knn: r.knnAccuracy }] : []));
     const title = `imix ${method.name}${method.mix.kind !== 'none' ? ` + ${method.mix.kind}` : ''} on ${path.basename(run.data.data ?? BUNDLED)}`;
-    const writePlot = () => writeFileAtomic(path.join(dir, PLOT_FILE), renderPlot({ title, epochs: plotEpochs, steps: plotSteps }));
+    const plot = () => writePlot(dir, renderPlot({ title, epochs: plotEpochs, steps: plotSteps }));
 
     say(
       `imix: training ${method.name} (mix ${method.mix.kind}${method.mix.kind !== 'none' ? `, alpha ${method.mix.alpha}` : ''}) on ${ds.description}${run.standardize === 'on' ? ', standardized' : ''}; ` +
@@ -448,7 +319,7 @@ async function trainLocked(o: TrainOptions, given: Set<string>, locked: (unlock:
       e = { ...e, loss };
       metrics!.write({ type: 'epoch', epoch, step: e.step, loss: e.loss, seconds: Math.round(e.seconds * 1000) / 1000, ...(e.knnAccuracy !== undefined ? { knnAccuracy: e.knnAccuracy } : {}) });
       plotEpochs.push({ epoch, loss: e.loss, knn: e.knnAccuracy });
-      writePlot();
+      plot();
       say(`epoch ${epoch}/${run.epochs}  loss ${formatLoss(e.loss)}${e.knnAccuracy !== undefined ? `  kNN ${e.knnAccuracy.toFixed(4)}` : ''}  ${formatDuration(e.seconds)}`);
       last = performance.now(); // the kNN monitor and checkpoint are not step time
     };
@@ -473,7 +344,7 @@ async function trainLocked(o: TrainOptions, given: Set<string>, locked: (unlock:
       metrics?.close();
       progress.end();
     }
-    if (metrics) writePlot();
+    if (metrics) plot();
     const secs = (performance.now() - t0) / 1000;
     const lastLoss = result.losses.length ? result.losses[result.losses.length - 1]! : NaN;
     if (result.stopped === 'aborted') {
