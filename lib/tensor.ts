@@ -29,6 +29,12 @@ function checkShape(shape: readonly number[], arg: string): number[] {
 
 const numelOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
+/** An options argument: absent, or an object (null and other values are an ArgumentError). */
+function checkOptions(options: unknown, arg = 'options'): void {
+  if (options !== undefined && (options === null || typeof options !== 'object'))
+    throw new ArgumentError(`${arg}: expected an options object`);
+}
+
 export class Tensor<D extends DType = DType> {
   /** The addon's handle; ops pass it to native code. @internal */
   readonly handle: NativeTensor;
@@ -40,6 +46,7 @@ export class Tensor<D extends DType = DType> {
 
   /** A zero-filled tensor. */
   static zeros<D extends DType = 'float32'>(shape: readonly number[], options: { dtype?: D; device?: Device } = {}): Tensor<D> {
+    checkOptions(options);
     const dtype = options.dtype ?? 'float32';
     return new Tensor<D>(new native.Tensor(dtype, checkShape(shape, 'shape'), options.device ?? 'cpu'));
   }
@@ -59,6 +66,7 @@ export class Tensor<D extends DType = DType> {
   static from(data: Int32Array, shape?: readonly number[], options?: { device?: Device }): Tensor<'int32'>;
   static from(data: number[], shape?: readonly number[], options?: { device?: Device }): Tensor<'float32'>;
   static from(data: Float32Array | Int32Array | number[], shape?: readonly number[], options: { device?: Device } = {}): Tensor {
+    checkOptions(options);
     let arr: Float32Array | Int32Array;
     if (Array.isArray(data)) {
       const bad = data.findIndex((v) => typeof v !== 'number');
@@ -131,7 +139,7 @@ export class Tensor<D extends DType = DType> {
   rows(start: number, end: number): Tensor<D> {
     const [n, ...rest] = this.shape;
     if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end > (n ?? 0) || start > end)
-      throw new ShapeError(`rows: [${start}, ${end}) is not a range of the ${n ?? 0} rows`);
+      throw new ShapeError(`rows: [${String(start)}, ${String(end)}) is not a range of the ${n ?? 0} rows`);
     if (!this.isContiguous) throw new ShapeError('rows: tensor is a non-contiguous view');
     const rowSize = numelOf(rest);
     return this.view(start * rowSize, [end - start, ...rest]);
@@ -152,7 +160,7 @@ export class Tensor<D extends DType = DType> {
 
   /** Overwrites this tensor with another tensor's data (same element count). */
   copyFrom(src: Tensor<D>): this {
-    this.handle.copyFrom(src.handle);
+    this.handle.copyFrom(handleOf(src, 'source'));
     return this;
   }
 
@@ -163,7 +171,7 @@ export class Tensor<D extends DType = DType> {
 
   /** True when both tensors view the same storage block. */
   sharesStorage(other: Tensor): boolean {
-    return this.handle.sameStorage(other.handle);
+    return this.handle.sameStorage(handleOf(other, 'other'));
   }
 
   /** Releases this handle's reference to the storage now. Idempotent. */
@@ -179,8 +187,14 @@ export class Tensor<D extends DType = DType> {
   }
 }
 
+/** The native handle of a Tensor argument (the addon checks disposal); an ArgumentError naming `arg` for anything else. */
+function handleOf(t: Tensor, arg: string): NativeTensor {
+  if (!(t instanceof Tensor) || !(t.handle instanceof native.Tensor)) throw new ArgumentError(`${arg}: expected a Tensor`);
+  return t.handle;
+}
+
 /** Throws DisposedError naming `arg` when `t` was disposed. */
 export function requireLive(t: Tensor, arg: string): void {
-  if (!(t instanceof Tensor)) throw new ArgumentError(`${arg}: expected a Tensor`);
-  if (t.disposed) throw new DisposedError(`${arg}: tensor has been disposed`);
+  // The handle check catches objects that only inherit from Tensor.prototype.
+  if (handleOf(t, arg).disposed) throw new DisposedError(`${arg}: tensor has been disposed`);
 }

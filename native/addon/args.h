@@ -31,7 +31,15 @@ class Args {
     napi_status st = napi_unwrap(info_.Env(), o, reinterpret_cast<void**>(&t));
     IMIX_CHECK(st == napi_ok && t != nullptr, Argument, std::string(name) + ": expected a Tensor");
     IMIX_CHECK(!t->disposed(), Disposed, std::string(name) + ": tensor has been disposed");
+    if (n_seen_ < kMaxSeen) seen_[n_seen_++] = {t, name};
     return t;
+  }
+  // After reading a JS object's properties (which runs user code: getters),
+  // checks that no tensor read so far was disposed by that code. Bindings
+  // that read such properties do it before taking any data pointer.
+  void still_live() const {
+    for (size_t i = 0; i < n_seen_; ++i)
+      IMIX_CHECK(!seen_[i].t->disposed(), Disposed, std::string(seen_[i].name) + ": tensor has been disposed");
   }
   Tensor* optional_tensor(size_t i, const char* name) const { return present(i) ? tensor(i, name) : nullptr; }
 
@@ -68,7 +76,14 @@ class Args {
   Napi::Value raw(size_t i) const { return info_[i]; }
 
  private:
+  struct Seen {
+    const Tensor* t;
+    const char* name;
+  };
+  static constexpr size_t kMaxSeen = 16;  // more operands than any binding has
   const Napi::CallbackInfo& info_;
+  mutable Seen seen_[kMaxSeen] = {};
+  mutable size_t n_seen_ = 0;
 };
 
 // ---- tensor expectations (all name the argument) ----

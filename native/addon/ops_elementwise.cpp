@@ -119,14 +119,14 @@ Napi::Value MaxoutBackward(const Napi::CallbackInfo& info) {
   expect_ndim(dy, 2, "dy");
   int64_t N = dy->shape[0], F = dy->shape[1];
   expect_shape(am, {N, F}, "argmax");
-  expect_shape(dx, {N, F * k}, "dx");
+  expect_shape(dx, {N, checked_mul(F, k, "k")}, "dx");  // k < 2^53: F·k can overflow
   const float* dyp = f32(dy, "dy");
   const int32_t* ap = i32(am, "argmax");
   float* dxp = f32(dx, "dx");
   expect_same_device({{am, "argmax"}, {dx, "dx"}}, dy, "dy");
   const Dispatch dev(dy, "dy");
   expect_no_alias(dy, dx, "dy", "dx");
-  check_indices(am, N * F, 0, k, "argmax");
+  check_indices(am, am->numel(), 0, k, "argmax");
   IMIX_KERNEL(dev, maxout_backward, dyp, ap, dxp, N, F, k);
   return info.Env().Undefined();
 }

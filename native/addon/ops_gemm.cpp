@@ -30,7 +30,11 @@ struct Mat {
   int64_t rows, cols, ld;
   bool empty() const { return rows == 0 || cols == 0; }
   int64_t begin() const { return t->offset; }
-  int64_t end() const { return t->offset + (rows - 1) * ld + cols; }  // one past the last element
+  // One past the last element (rows > 0): inside the storage for a valid
+  // view, so it fits; checked all the same (extent.h).
+  int64_t end() const {
+    return checked_add(checked_add(t->offset, checked_mul(rows - 1, ld, "shape"), "shape"), cols, "shape");
+  }
 };
 
 Mat mat2d(Tensor* t, const char* name) {

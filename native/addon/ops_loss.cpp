@@ -114,7 +114,7 @@ Napi::Value MixedCrossEntropy(const Napi::CallbackInfo& info) {
                        std::to_string(hi) + ") (logits has " + std::to_string(M) + " columns, colOffset " +
                        std::to_string(col_offset) + ")");
     } else {
-      IMIX_CHECK(col_offset + N <= M, Value,
+      IMIX_CHECK(N <= M - col_offset, Value,  // col_offset < M: no overflow
                  "colOffset: target columns colOffset + i (i < " + std::to_string(N) + ") run past the " +
                      std::to_string(M) + " columns of logits (colOffset " + std::to_string(col_offset) +
                      "); pass targets or a smaller colOffset");
@@ -145,6 +145,11 @@ Napi::Value MixedCosine(const Napi::CallbackInfo& info) {
   const float* lamp = f32_opt(lam, {N}, "lam");
   float* dpp = f32_opt(dp, {N, D}, "dp");
   float* lossp = f32_opt(losses, {N}, "losses");
+  // Rows without features have no direction (the cosine is 0/0); and the
+  // kernel keeps a loss per row, which for [N, 0] operands would be memory
+  // (and time) that nothing the caller allocated bounds.
+  IMIX_CHECK(N == 0 || D > 0, Shape,
+             "p: rows have no features (shape " + p->shape_str() + "); the cosine loss needs at least 1 column");
   expect_same_device({{k, "k"}, {perm, "perm"}, {lam, "lam"}, {dp, "dp"}, {losses, "losses"}}, p, "p");
   const Dispatch dev(p, "p");
   // The outputs are written while p, k and λ are read.

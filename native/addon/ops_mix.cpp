@@ -64,11 +64,10 @@ Napi::Value CutmixBox(const Napi::CallbackInfo& info) {
   return o;
 }
 
-// An integer field of the box object, within [lo, hi].
-int64_t box_field(const Napi::Object& box, const char* key, int64_t lo, const char* lo_name, int64_t hi,
+// An integer field of the box object (read beforehand: see Cutmix), within [lo, hi].
+int64_t box_field(const Napi::Value& v, const char* key, int64_t lo, const char* lo_name, int64_t hi,
                   const char* hi_name) {
   const std::string name = std::string("box.") + key;
-  Napi::Value v = box.Get(key);
   IMIX_CHECK(v.IsNumber(), Argument, name + ": expected a number");
   double d = v.As<Napi::Number>().DoubleValue();
   IMIX_CHECK(std::isfinite(d) && d == std::floor(d), Value, name + ": expected an integer, got " + std::to_string(d));
@@ -85,7 +84,11 @@ Napi::Value Cutmix(const Napi::CallbackInfo& info) {
   Tensor* perm = a.tensor(2, "perm");
   IMIX_CHECK(a.present(3) && a.raw(3).IsObject(), Argument,
              "box: expected an object {y0, x0, y1, x1}");
+  // Reading the fields may run user code (getters) that could dispose an
+  // operand: read them all now, before any data pointer is taken.
   Napi::Object bo = a.raw(3).As<Napi::Object>();
+  const Napi::Value by0 = bo.Get("y0"), by1 = bo.Get("y1"), bx0 = bo.Get("x0"), bx1 = bo.Get("x1");
+  a.still_live();
 
   const float* xp = f32(x, "x");
   IMIX_CHECK(x->ndim() == 4, Shape,
@@ -95,10 +98,10 @@ Napi::Value Cutmix(const Napi::CallbackInfo& info) {
   float* op = f32(out, x->shape, "out");
   const int32_t* pp = i32(perm, {N}, "perm");
   cpu::Box b;
-  b.y0 = box_field(bo, "y0", 0, "0", H, "H");
-  b.y1 = box_field(bo, "y1", b.y0, "y0", H, "H");
-  b.x0 = box_field(bo, "x0", 0, "0", W, "W");
-  b.x1 = box_field(bo, "x1", b.x0, "x0", W, "W");
+  b.y0 = box_field(by0, "y0", 0, "0", H, "H");
+  b.y1 = box_field(by1, "y1", b.y0, "y0", H, "H");
+  b.x0 = box_field(bx0, "x0", 0, "0", W, "W");
+  b.x1 = box_field(bx1, "x1", b.x0, "x0", W, "W");
   expect_same_device({{out, "out"}, {perm, "perm"}}, x, "x");
   const Dispatch dev(x, "x");
   expect_no_alias(x, out, "x", "out");

@@ -26,13 +26,18 @@ Device parse_device(const std::string& s, const char* arg) {
   fail(ErrorKind::Device, std::string(arg) + ": unknown device '" + s + "' (use 'cpu', 'cuda' or 'cuda:N')");
 }
 
-Storage::Storage(size_t nbytes, Device dev, const char* arg) : bytes(nbytes), device(dev) {
-  data = backend_for(dev, arg).allocate(nbytes);  // zero-filled, ≥ 64-byte aligned
+Storage::Storage(Napi::Env env, int64_t n, size_t elem_size, Device dev, const char* shape_arg,
+                 const char* device_arg)
+    : bytes(checked_bytes(n, elem_size, shape_arg)), device(dev), memory(env_data(env).memory) {
+  data = backend_for(dev, device_arg).allocate(bytes);  // zero-filled, ≥ 64-byte aligned
+  memory->adjust((int64_t)bytes);
 }
 
 Storage::~Storage() {
   // No device switch here: this may run from a finalizer during another call.
   if (Backend* b = backend_of_type(device.type)) b->deallocate(data, bytes, device.index);
+  // A no-op once the environment is being torn down (ExternalMemory).
+  memory->adjust(-(int64_t)bytes);
 }
 
 std::string shape_to_string(const std::vector<int64_t>& shape) {
@@ -46,16 +51,12 @@ std::vector<int64_t> contiguous_strides(const std::vector<int64_t>& shape) {
   int64_t s = 1;
   for (size_t i = shape.size(); i-- > 0;) {
     st[i] = s;
-    s *= shape[i];
+    s = checked_mul(s, shape[i], "shape");
   }
   return st;
 }
 
-int64_t Tensor::numel() const {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  return n;
-}
+int64_t Tensor::numel() const { return checked_numel(shape, "shape"); }
 
 bool Tensor::contiguous() const {
   int64_t s = 1;
@@ -73,7 +74,6 @@ void Tensor::require_live(const char* what) const {
 }
 
 namespace {
-Napi::FunctionReference g_ctor;
 
 struct ViewInit {
   std::shared_ptr<Storage> storage;
@@ -82,35 +82,31 @@ struct ViewInit {
   int64_t offset;
 };
 
-// Largest element index a (shape, strides, offset) view touches, or -1 if empty.
-int64_t max_index(const std::vector<int64_t>& shape, const std::vector<int64_t>& strides, int64_t offset) {
-  int64_t m = offset;
-  for (size_t i = 0; i < shape.size(); ++i) {
-    if (shape[i] == 0) return -1;
-    m += (shape[i] - 1) * strides[i];
-  }
-  return m;
-}
-
-constexpr int64_t kMaxElems = int64_t(1) << 40;
-
-std::vector<int64_t> parse_shape(Napi::Value v, const char* arg) {
-  IMIX_CHECK(v.IsArray(), Argument, std::string(arg) + ": expected an array of dimensions");
+// Up to 8 non-negative integers below kMaxElems (dimensions or strides).
+// The array's length is read once: an element getter (user code) may grow
+// the array while it is read.
+std::vector<int64_t> parse_dims(Napi::Value v, const char* arg, const char* what) {
+  IMIX_CHECK(v.IsArray(), Argument, std::string(arg) + ": expected an array of " + what);
   Napi::Array a = v.As<Napi::Array>();
-  IMIX_CHECK(a.Length() <= 8, Shape, std::string(arg) + ": at most 8 dimensions are supported");
-  std::vector<int64_t> s(a.Length());
-  int64_t n = 1;
-  for (uint32_t i = 0; i < a.Length(); ++i) {
+  const uint32_t len = a.Length();
+  IMIX_CHECK(len <= 8, Shape, std::string(arg) + ": at most 8 dimensions are supported");
+  std::vector<int64_t> s(len);
+  for (uint32_t i = 0; i < len; ++i) {
     Napi::Value d = a.Get(i);
     IMIX_CHECK(d.IsNumber(), Argument, std::string(arg) + "[" + std::to_string(i) + "]: expected a number");
     double x = d.As<Napi::Number>().DoubleValue();
-    IMIX_CHECK(x >= 0 && x == (double)(int64_t)x && x < (double)kMaxElems, Shape,
-               std::string(arg) + "[" + std::to_string(i) + "]: expected a non-negative integer, got " +
+    IMIX_CHECK(x >= 0 && x < (double)kMaxElems && x == (double)(int64_t)x, Shape,
+               std::string(arg) + "[" + std::to_string(i) + "]: expected a non-negative integer below 2^40, got " +
                    std::to_string(x));
     s[i] = (int64_t)x;
-    n *= s[i] == 0 ? 1 : s[i];
-    IMIX_CHECK(n < kMaxElems, Shape, std::string(arg) + ": tensor too large");
   }
+  return s;
+}
+
+// A shape: its extent Π max(d, 1) is below kMaxElems (checked_extent).
+std::vector<int64_t> parse_shape(Napi::Value v, const char* arg) {
+  std::vector<int64_t> s = parse_dims(v, arg, "dimensions");
+  checked_extent(s, arg);
   return s;
 }
 
@@ -135,8 +131,7 @@ Napi::Function Tensor::Init(Napi::Env env) {
        InstanceMethod<&Tensor::CopyToArray>("copyToArray"), InstanceMethod<&Tensor::CopyFrom>("copyFrom"),
        InstanceMethod<&Tensor::Fill>("fill"), InstanceMethod<&Tensor::SameStorage>("sameStorage"),
        InstanceMethod<&Tensor::Dispose>("dispose")});
-  g_ctor = Napi::Persistent(f);
-  g_ctor.SuppressDestruct();
+  env_data(env).tensor_ctor = Napi::Persistent(f);  // per environment (worker threads)
   return f;
 }
 
@@ -161,7 +156,7 @@ Tensor::Tensor(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Tensor>(info) 
       IMIX_CHECK(info[2].IsString(), Argument, "device: expected a string such as 'cpu' or 'cuda:0'");
       dev = parse_device(info[2].As<Napi::String>(), "device");
     }
-    storage = std::make_shared<Storage>((size_t)numel() * dtype_size(dtype), dev);
+    storage = std::make_shared<Storage>(info.Env(), checked_numel(shape, "shape"), dtype_size(dtype), dev);
     return info.Env().Undefined();
   });
 }
@@ -169,13 +164,12 @@ Tensor::Tensor(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Tensor>(info) 
 Napi::Object Tensor::NewView(Napi::Env env, const std::shared_ptr<Storage>& storage, DType dtype,
                              std::vector<int64_t> shape, std::vector<int64_t> strides, int64_t offset) {
   ViewInit v{storage, dtype, std::move(shape), std::move(strides), offset};
-  return g_ctor.New({Napi::External<ViewInit>::New(env, &v)});
+  return env_data(env).tensor_ctor.New({Napi::External<ViewInit>::New(env, &v)});
 }
 
 Napi::Object Tensor::NewTensor(Napi::Env env, DType dtype, const std::vector<int64_t>& shape, Device device) {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  auto st = std::make_shared<Storage>((size_t)n * dtype_size(dtype), device);
+  checked_extent(shape, "shape");
+  auto st = std::make_shared<Storage>(env, checked_numel(shape, "shape"), dtype_size(dtype), device);
   return NewView(env, st, dtype, shape, contiguous_strides(shape), 0);
 }
 
@@ -193,34 +187,53 @@ Napi::Value Tensor::GetDevice(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), storage ? storage->device.str() : "disposed");
 }
 Napi::Value Tensor::GetDisposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), disposed()); }
-Napi::Value Tensor::GetNumel(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), (double)numel()); }
+Napi::Value Tensor::GetNumel(const Napi::CallbackInfo& info) {
+  // numel() is checked (it cannot fail for a shape the addon accepted): an
+  // accessor must not let a C++ exception escape.
+  return guard(info, [this](const Napi::CallbackInfo& info) -> Napi::Value {
+    return Napi::Number::New(info.Env(), (double)numel());
+  });
+}
 Napi::Value Tensor::GetContiguous(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), contiguous()); }
 Napi::Value Tensor::GetStorageSize(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), (double)storage_elems());
 }
 
 // view(offset, shape, strides?) — offset in elements, relative to this view.
+// The view must lie inside the storage (its last element index computed with
+// overflow checks: view_extent) and address no more elements than the
+// storage holds, so no stride pattern (zero or overlapping strides) makes a
+// small block look huge: the work of any op on a view is bounded by memory
+// that was actually allocated.
 Napi::Value Tensor::View(const Napi::CallbackInfo& info) {
   return guard(info, [this](const Napi::CallbackInfo& info) -> Napi::Value {
     require_live("view");
     Args a(info);
     int64_t off = a.integer(0, "offset");
     std::vector<int64_t> shp = parse_shape(info[1], "shape");
+    const bool given = info.Length() >= 3 && !info[2].IsUndefined();
     std::vector<int64_t> st;
-    if (info.Length() >= 3 && !info[2].IsUndefined()) {
-      st = parse_shape(info[2], "strides");
+    if (given) {
+      st = parse_dims(info[2], "strides", "strides");
       IMIX_CHECK(st.size() == shp.size(), Shape,
                  "strides: expected " + std::to_string(shp.size()) + " entries, got " + std::to_string(st.size()));
     } else {
       st = contiguous_strides(shp);
     }
-    int64_t abs = offset + off;
+    // Reading the arrays may have run user code (element getters) that disposed this tensor.
+    require_live("view");
+    const int64_t abs = checked_add(offset, off, "offset");  // |off| < 2^53, offset < 2^40
     IMIX_CHECK(abs >= 0, Value, "offset: view starts before the storage (offset " + std::to_string(off) + ")");
-    int64_t hi = max_index(shp, st, abs);
+    const int64_t hi = view_extent(shp, st, abs, given ? "strides" : "shape");
     IMIX_CHECK(hi < storage_elems(), Shape,
                "shape: view " + shape_to_string(shp) + " at offset " + std::to_string(off) +
                    " reaches element " + std::to_string(hi) + " of a storage of " +
                    std::to_string(storage_elems()) + " elements");
+    const int64_t n = checked_numel(shp, "shape");
+    IMIX_CHECK(n <= storage_elems(), Shape,
+               "strides: view " + shape_to_string(shp) + " with strides " + shape_to_string(st) + " addresses " +
+                   std::to_string(n) + " elements, more than its storage holds (" + std::to_string(storage_elems()) +
+                   "): zero or overlapping strides");
     return NewView(info.Env(), storage, dtype, shp, st, abs);
   });
 }
@@ -236,8 +249,13 @@ static void check_array_matches(const Tensor& t, const Napi::TypedArray& arr, co
   IMIX_CHECK(t.contiguous(), Shape, std::string(arg) + ": tensor is a non-contiguous view");
 }
 
+// The first element of a typed array (over an ArrayBuffer or a
+// SharedArrayBuffer alike; node-addon-api's ArrayBuffer() rejects the latter).
 static void* typed_data(const Napi::TypedArray& arr) {
-  return (char*)arr.ArrayBuffer().Data() + arr.ByteOffset();
+  void* data = nullptr;
+  napi_status st = napi_get_typedarray_info(arr.Env(), arr, nullptr, nullptr, &data, nullptr, nullptr);
+  IMIX_CHECK(st == napi_ok, Argument, "expected a typed array");
+  return data;
 }
 
 Napi::Value Tensor::CopyFromArray(const Napi::CallbackInfo& info) {
@@ -247,7 +265,8 @@ Napi::Value Tensor::CopyFromArray(const Napi::CallbackInfo& info) {
     Napi::TypedArray arr = info[0].As<Napi::TypedArray>();
     check_array_matches(*this, arr, "source");
     // CUDA: through a pinned staging buffer; returns before the device copy ends.
-    backend_for(device()).copy_from_host(data(), typed_data(arr), (size_t)numel() * dtype_size(dtype));
+    const size_t bytes = checked_bytes(numel(), dtype_size(dtype), "source");
+    if (bytes > 0) backend_for(device()).copy_from_host(data(), typed_data(arr), bytes);
     return info.This();
   });
 }
@@ -259,7 +278,8 @@ Napi::Value Tensor::CopyToArray(const Napi::CallbackInfo& info) {
     Napi::TypedArray arr = info[0].As<Napi::TypedArray>();
     check_array_matches(*this, arr, "target");
     // CUDA: waits for the stream, then copies out through a pinned staging buffer.
-    backend_for(device()).copy_to_host(typed_data(arr), data(), (size_t)numel() * dtype_size(dtype));
+    const size_t bytes = checked_bytes(numel(), dtype_size(dtype), "target");
+    if (bytes > 0) backend_for(device()).copy_to_host(typed_data(arr), data(), bytes);
     return info[0];
   });
 }
@@ -275,7 +295,8 @@ Napi::Value Tensor::CopyFrom(const Napi::CallbackInfo& info) {
                "source: shape " + src->shape_str() + " has a different element count than " + shape_str());
     IMIX_CHECK(src->device() == device(), Device, "source: on " + src->device().str() + ", target on " + device().str());
     IMIX_CHECK(src->contiguous() && contiguous(), Shape, "source: both tensors must be contiguous");
-    backend_for(device()).copy(data(), src->data(), (size_t)numel() * dtype_size(dtype));
+    const size_t bytes = checked_bytes(numel(), dtype_size(dtype), "source");
+    if (bytes > 0) backend_for(device()).copy(data(), src->data(), bytes);
     return info.This();
   });
 }

@@ -11,6 +11,8 @@
 
 #include "../common/backend.h"
 #include "../common/error.h"
+#include "env.h"
+#include "extent.h"
 
 namespace imix {
 
@@ -24,12 +26,18 @@ inline size_t dtype_size(DType) { return 4; }
 Device parse_device(const std::string& s, const char* arg);
 
 // One block of memory on one device (native/common/backend.h), shared by
-// every view of it. `data` is a device pointer for CUDA storage.
+// every view of it. `data` is a device pointer for CUDA storage. Its bytes
+// (host or device alike) are reported to V8 as external memory while it
+// lives, so the GC collects forgotten tensors before memory runs out.
 struct Storage {
   void* data = nullptr;
   size_t bytes = 0;
   Device device;
-  Storage(size_t bytes, Device dev, const char* arg = "device");  // zero-filled
+  std::shared_ptr<ExternalMemory> memory;  // the creating environment's
+  // n elements of elem_size bytes, zero-filled; n is checked against
+  // kMaxElems (a ShapeError naming `shape_arg`) before anything is allocated.
+  Storage(Napi::Env env, int64_t n, size_t elem_size, Device dev, const char* shape_arg = "shape",
+          const char* device_arg = "device");
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
@@ -53,12 +61,18 @@ class Tensor : public Napi::ObjectWrap<Tensor> {
   int64_t offset = 0;
 
   bool disposed() const { return !storage; }
+  // Element count (Π shape; validated below kMaxElems when the tensor was made).
   int64_t numel() const;
   int64_t ndim() const { return (int64_t)shape.size(); }
   bool contiguous() const;
   Device device() const { return storage ? storage->device : Device{}; }
   int64_t storage_elems() const { return storage ? (int64_t)(storage->bytes / dtype_size(dtype)) : 0; }
-  void* data() const { return (char*)storage->data + offset * (int64_t)dtype_size(dtype); }
+  // The first element. A DisposedError if the storage is gone (a disposal
+  // by user code that ran during the call, e.g. an array getter).
+  void* data() const {
+    if (!storage) fail(ErrorKind::Disposed, "tensor has been disposed");
+    return (char*)storage->data + offset * (int64_t)dtype_size(dtype);
+  }
   std::string shape_str() const;
 
  private:
