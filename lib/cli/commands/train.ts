@@ -10,19 +10,19 @@
  * @module
  */
 import * as path from 'node:path';
-import { type ContrastiveMethod, type EpochEvent, type FitOptions, type FitResult, type StepEvent, setNumThreads } from '../../index';
-import { resolveData, type DataSpec, type ResolvedData, BUNDLED, isBundled } from '../data';
-import { CliError, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, UsageError, flagMessage } from '../errors';
+import { type ContrastiveMethod, type data, type FitOptions, type FitResult, setNumThreads } from '../../index';
 import type { MethodEntry } from '../../methods/registry';
+import { resolveData, type DataSpec, type ResolvedData, BUNDLED, isBundled } from '../data';
+import { CliError, EXIT_OK, UsageError, flagMessage } from '../errors';
 import { checkDevice, checkViews, createMethod, entryOf, type MethodSettings, settingsFromConfig } from '../method';
-import type { MetricsLog } from '../metrics';
 import { type ColumnRefData, formatEncoder, formatViews, type EncoderSpecData, METHOD_OPTION_FLAGS, type MixName, type OptimizerName, type ViewStep } from '../options';
 import { checkOutputDir } from '../paths';
-import { renderPlot } from '../plot';
 import { type StandardizeMode, fitStandardizer, resolveRunData, standardizeData, wantsStandardize } from '../preprocess';
 import { Progress, formatDuration, formatLoss } from '../progress';
+import { TrainingReporter } from '../reporter';
 import { lockRun, metricsUpTo, readRunConfig, readRunFile, refreshConfigCopy, refuseHeldRun, runStandardizes, startRun, writePlot } from '../run-folder';
 import type { RunFile, SavedStandardizer } from '../schemas';
+import { StopSignals } from '../signals';
 
 /** Parsed `imix train` options (commander's camelCase keys). */
 export interface TrainOptions {
@@ -61,8 +61,63 @@ export interface TrainOptions {
   quiet?: boolean;
 }
 
-/** Options that may be given together with --resume (everything else comes from the run folder). */
-const RESUMABLE = new Set(['resume', 'epochs', 'maxSteps', 'knnEvery', 'logEvery', 'device', 'threads', 'quiet']);
+/** What --resume may change in run.json; everything else comes from the run folder. */
+const MAY_CHANGE = ['epochs', 'knnEvery', 'logEvery'] as const;
+/** Options that may be given together with --resume: those, and the ones that only concern this invocation. */
+const RESUMABLE = new Set<string>(['resume', ...MAY_CHANGE, 'maxSteps', 'device', 'threads', 'quiet']);
+
+/** A run about to train: new, or resumed from its folder. */
+interface Job {
+  dir: string;
+  method: ContrastiveMethod;
+  entry: MethodEntry;
+  /** run.json as this invocation writes it (a new run's `standardize` is set with its data). */
+  run: RunFile;
+  resumed: boolean;
+  /** Image views on non-image data: a message in the CLI's spelling of --views (or naming the run's config.json). */
+  checkViews: (sampleShape: number[]) => void;
+}
+
+/** Prints progress and messages on stderr. */
+interface Output {
+  progress: Progress;
+  /** Prints a line unless --quiet. */
+  say: (line: string) => void;
+}
+
+export async function train(o: TrainOptions, given: Set<string>): Promise<number> {
+  let unlock = () => {};
+  const locked = (u: () => void) => (unlock = u);
+  try {
+    const progress = new Progress(process.stderr, { quiet: o.quiet, interval: Number(process.env.IMIX_PROGRESS_INTERVAL) || 10 });
+    const say = (line: string) => {
+      if (!o.quiet) progress.log(line);
+    };
+    const out: Output = { progress, say };
+    if (o.threads !== undefined) setNumThreads(o.threads);
+    const job = o.resume !== undefined ? await resumeJob(o.resume, o, given, locked, out) : await newJob(o, locked);
+    try {
+      return await runJob(job, o, out);
+    } finally {
+      job.method.dispose();
+    }
+  } finally {
+    unlock();
+  }
+}
+
+/** A new run in --out, taking the folder's writer lock through `locked` once the folder is known to be usable. */
+async function newJob(o: TrainOptions, locked: (unlock: () => void) => void): Promise<Job> {
+  const dir = o.out;
+  checkOutputDir('--out', dir);
+  locked(lockRun('--out', dir));
+  refuseHeldRun(dir, o.force); // with --force the old run's files stay until the new run's first step
+  checkDevice(o.device);
+  const entry = entryOf(o.method);
+  const settings = settingsFromOptions(o, entry);
+  const method = await createMethod(settings, o.device);
+  return { dir, method, entry, run: newRunFile(o, settings), resumed: false, checkViews: (shape) => checkViews(settings.views, shape) };
+}
 
 /** The method's settings from the command line: the registry entry says which of the method flags apply. */
 function settingsFromOptions(o: TrainOptions, entry: MethodEntry): MethodSettings {
@@ -90,274 +145,181 @@ function settingsFromOptions(o: TrainOptions, entry: MethodEntry): MethodSetting
   };
 }
 
-export async function train(o: TrainOptions, given: Set<string>): Promise<number> {
-  let unlock = () => {};
+/** run.json of a new run (`standardize` is added once the data is known). */
+function newRunFile(o: TrainOptions, s: MethodSettings): RunFile {
+  // The method's own options in their flags' spelling (`queue`, `momentum`).
+  const own = Object.entries(METHOD_OPTION_FLAGS).flatMap(([key, flag]) => (key in s.own ? [[flag.attr, s.own[key]]] : []));
+  return {
+    format: 'imix-run/1',
+    created: new Date().toISOString(),
+    command: ['imix', ...process.argv.slice(2)].join(' '),
+    data: {
+      // The bundled data (and its :train/:test splits) by name, anything else by absolute path.
+      data: o.data === undefined ? BUNDLED : isBundled(o.data) ? o.data : path.resolve(o.data),
+      ...(o.labels ? { labels: path.resolve(o.labels) } : {}),
+      ...(o.labelColumn !== undefined ? { labelColumn: o.labelColumn } : {}),
+      ...(o.categorical?.length ? { categorical: o.categorical } : {}),
+      ...(o.missing !== undefined ? { missing: o.missing } : {}),
+      ...(o.limit !== undefined ? { limit: o.limit } : {}),
+    },
+    epochs: o.epochs,
+    batch: o.batch,
+    ...(o.knnEvery !== undefined ? { knnEvery: o.knnEvery } : {}),
+    logEvery: o.logEvery,
+    settings: {
+      method: s.method,
+      mix: s.mix.kind,
+      alpha: s.mix.alpha,
+      encoder: formatEncoder(s.encoder),
+      projection: s.projection.join(','),
+      views: formatViews(o.views),
+      optimizer: s.optimizer,
+      temperature: o.temperature,
+      ...Object.fromEntries(own),
+      seed: o.seed,
+    },
+  };
+}
+
+/** The run in `dir`, to go on: its method rebuilt from the checkpoint's configuration and loaded. */
+async function resumeJob(dir: string, o: TrainOptions, given: Set<string>, locked: (unlock: () => void) => void, out: Output): Promise<Job> {
+  const fixed = [...given].find((k) => !RESUMABLE.has(k));
+  if (fixed) {
+    const flag = '--' + fixed.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+    throw new UsageError(`${flag} cannot be given with --resume (the run's settings come from its config.json; only --epochs, --max-steps, --knn-every, --log-every, --device, --threads and --quiet may change)`);
+  }
+  const cfg = readRunConfig(dir);
+  locked(lockRun('--resume', dir));
+  refreshConfigCopy(dir); // a kill between the checkpoint's write and config.json's
+  checkDevice(o.device);
+  const settings = settingsFromConfig(cfg, dir, true);
+  const method = await createMethod(settings, o.device, { fromConfig: dir });
   try {
-    return await trainLocked(o, given, (u) => (unlock = u));
-  } finally {
-    unlock();
+    await method.load(dir);
+    const run = continuedRun(dir, method, o, given);
+    out.say(`imix: resuming ${dir} (${settings.method}) at epoch ${method.epoch}, step ${method.step}`);
+    return { dir, method, entry: entryOf(settings.method), run, resumed: true, checkViews: (shape) => checkViews(settings.views, shape, dir) };
+  } catch (e) {
+    method.dispose();
+    throw e;
   }
 }
 
-/** `train`, taking the run folder's writer lock through `locked` once the folder is known to be usable. */
-async function trainLocked(o: TrainOptions, given: Set<string>, locked: (unlock: () => void) => void): Promise<number> {
-  const progress = new Progress(process.stderr, { quiet: o.quiet, interval: Number(process.env.IMIX_PROGRESS_INTERVAL) || 10 });
-  const say = (s: string) => {
-    if (!o.quiet) progress.log(s);
+/**
+ * run.json of a resumed run: the saved one (a folder without one: the
+ * bundled data and the command line's settings) with what the command line
+ * may change (MAY_CHANGE), compared with the checkpoint it continues.
+ */
+function continuedRun(dir: string, method: ContrastiveMethod, o: TrainOptions, given: Set<string>): RunFile {
+  if (given.has('epochs') && o.epochs < method.epoch)
+    throw new UsageError(`--epochs ${o.epochs}: ${dir} has already run ${method.epoch} epochs (step ${method.step}); --epochs must be more than ${method.epoch} to train longer`);
+  const saved = readRunFile(dir) ?? {
+    format: 'imix-run/1',
+    created: new Date().toISOString(),
+    command: 'imix train (resumed from a folder without run.json)',
+    data: { data: BUNDLED },
+    epochs: o.epochs,
+    batch: o.batch,
+    logEvery: o.logEvery,
+    settings: { method: method.name },
   };
-  let method: ContrastiveMethod;
-  let entry: MethodEntry;
-  let run: RunFile;
-  let dir: string;
-  let resumed = false;
-  // Image views on non-image data: a message in the CLI's spelling of --views.
-  let checkRunViews: (sampleShape: number[]) => void = () => {};
+  const changes = Object.fromEntries(MAY_CHANGE.filter((k) => given.has(k)).map((k) => [k, o[k]]));
+  return { ...saved, ...changes };
+}
 
-  if (o.threads !== undefined) setNumThreads(o.threads);
+/** The training data: a resumed run reads it through its saved CSV schema and standardizer; a new run fits them. */
+function trainingData(job: Job, o: TrainOptions): { ds: ResolvedData; standardizer?: SavedStandardizer } {
+  const { run, dir } = job;
+  if (job.resumed) return { ds: resolveRunData(dir, run.data, runStandardizes(dir, run.standardize)) };
+  const ds = resolveData(run.data);
+  run.standardize = wantsStandardize(o.standardize, ds.train.sampleShape) ? 'on' : 'off';
+  if (run.standardize === 'off') return { ds };
+  const standardizer = fitStandardizer(ds.train); // the training split after --limit only
+  return { ds: standardizeData(ds, standardizer, run.data.data ?? BUNDLED), standardizer };
+}
 
-  if (o.resume !== undefined) {
-    const fixed = [...given].filter((k) => !RESUMABLE.has(k));
-    if (fixed.length) {
-      const flag = '--' + fixed[0]!.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
-      throw new UsageError(`${flag} cannot be given with --resume (the run's settings come from its config.json; only --epochs, --max-steps, --knn-every, --log-every, --device, --threads and --quiet may change)`);
-    }
-    dir = o.resume;
-    const cfg = readRunConfig(dir);
-    locked(lockRun('--resume', dir));
-    refreshConfigCopy(dir); // a kill between the checkpoint's write and config.json's
-    checkDevice(o.device);
-    const settings = settingsFromConfig(cfg, dir, true);
-    entry = entryOf(settings.method);
-    method = await createMethod(settings, o.device, { fromConfig: dir });
-    checkRunViews = (shape) => checkViews(settings.views, shape, dir);
-    await method.load(dir);
-    if (given.has('epochs') && o.epochs < method.epoch)
-      throw new UsageError(`--epochs ${o.epochs}: ${dir} has already run ${method.epoch} epochs (step ${method.step}); --epochs must be more than ${method.epoch} to train longer`);
-    resumed = true;
-    const prev = readRunFile(dir);
-    run = prev ?? {
-      format: 'imix-run/1',
-      created: new Date().toISOString(),
-      command: 'imix train (resumed from a folder without run.json)',
-      data: { data: BUNDLED },
-      epochs: o.epochs,
-      batch: o.batch,
-      logEvery: o.logEvery,
-      settings: { method: settings.method },
-    };
-    if (given.has('epochs')) run.epochs = o.epochs;
-    if (given.has('knnEvery')) run.knnEvery = o.knnEvery;
-    if (given.has('logEvery')) run.logEvery = o.logEvery;
-    say(`imix: resuming ${dir} (${settings.method}) at epoch ${method.epoch}, step ${method.step}`);
-  } else {
-    dir = o.out;
-    checkOutputDir('--out', dir);
-    locked(lockRun('--out', dir));
-    refuseHeldRun(dir, o.force); // with --force the old run's files stay until the new run's first step (begin() below)
-    checkDevice(o.device);
-    entry = entryOf(o.method);
-    const settings = settingsFromOptions(o, entry);
-    method = await createMethod(settings, o.device);
-    checkRunViews = (shape) => checkViews(settings.views, shape);
-    run = {
-      format: 'imix-run/1',
-      created: new Date().toISOString(),
-      command: ['imix', ...process.argv.slice(2)].join(' '),
-      data: {
-        // The bundled data (and its :train/:test splits) by name, anything else by absolute path.
-        data: o.data === undefined ? BUNDLED : isBundled(o.data) ? o.data : path.resolve(o.data),
-        ...(o.labels ? { labels: path.resolve(o.labels) } : {}),
-        ...(o.labelColumn !== undefined ? { labelColumn: o.labelColumn } : {}),
-        ...(o.categorical?.length ? { categorical: o.categorical } : {}),
-        ...(o.missing !== undefined ? { missing: o.missing } : {}),
-        ...(o.limit !== undefined ? { limit: o.limit } : {}),
-      },
-      epochs: o.epochs,
-      batch: o.batch,
-      ...(o.knnEvery !== undefined ? { knnEvery: o.knnEvery } : {}),
-      logEvery: o.logEvery,
-      settings: {
-        method: settings.method,
-        mix: settings.mix.kind,
-        alpha: settings.mix.alpha,
-        encoder: formatEncoder(settings.encoder),
-        projection: settings.projection.join(','),
-        views: formatViews(o.views),
-        optimizer: settings.optimizer,
-        temperature: o.temperature,
-        // The method's own options in their flags' spelling (`queue`, `momentum`).
-        ...Object.fromEntries(Object.entries(METHOD_OPTION_FLAGS).flatMap(([key, flag]) => (key in settings.own ? [[flag.attr, settings.own[key]]] : []))),
-        seed: o.seed,
-      },
-    };
-  }
-
+/** Checks the method against the data and builds it; returns the kNN monitor's settings. */
+function prepareModel(job: Job, ds: ResolvedData): { knn: FitOptions['knn']; knnEvery: number } {
+  const { run, method } = job;
+  const train = ds.train;
+  if (run.batch > train.n) throw new CliError(`--batch ${run.batch} is larger than the training data (${train.n} rows)`);
   try {
-    // A resumed run reads its data through its saved CSV schema and standardizer; a new run fits them.
-    let ds: ResolvedData;
-    let fitted: SavedStandardizer | undefined;
-    if (resumed) {
-      ds = resolveRunData(dir, run.data, runStandardizes(dir, run.standardize));
-    } else {
-      ds = resolveData(run.data);
-      run.standardize = wantsStandardize(o.standardize, ds.train.sampleShape) ? 'on' : 'off';
-      if (run.standardize === 'on') {
-        fitted = fitStandardizer(ds.train); // the training split after --limit only
-        ds = standardizeData(ds, fitted, run.data.data ?? BUNDLED);
-      }
-    }
-    const train = ds.train;
-    if (run.batch > train.n) throw new CliError(`--batch ${run.batch} is larger than the training data (${train.n} rows)`);
-    try {
-      entry.checkBatch?.(method, run.batch);
-    } catch (e) {
-      throw new UsageError(flagMessage((e as Error).message));
-    }
-    try {
-      checkRunViews(train.sampleShape);
-      method.build(train.sampleShape);
-    } catch (e) {
-      throw new CliError(flagMessage((e as Error).message));
-    }
-    // kNN monitor: every epoch by default when a labelled test split exists.
-    const canKnn = Boolean(ds.test?.labels && train.labels);
-    if (run.knnEvery && run.knnEvery > 0 && !canKnn)
-      throw new CliError(`--knn-every: the kNN monitor needs labelled training data and a labelled test split (${ds.description} has none)`);
-    const knnEvery = run.knnEvery ?? (canKnn ? 1 : 0);
-    const knn: FitOptions['knn'] = knnEvery > 0 && canKnn ? { train, test: ds.test!, every: knnEvery } : undefined;
-
-    const stepsPerEpoch = Math.floor(train.n / run.batch);
-    const totalSteps = run.epochs * stepsPerEpoch;
-    const endStep = o.maxSteps !== undefined ? Math.min(totalSteps, method.step + o.maxSteps) : totalSteps;
-    if (method.step >= totalSteps) {
-      say(`imix: nothing to do: ${dir} already finished its ${method.epoch} epochs (step ${method.step}); train longer with --resume ${dir} --epochs N`);
-      return EXIT_OK;
-    }
-
-    // The run's files are written (and, with --force, the old run's removed) by begin(), at the
-    // first step: fit can still fail before it (uploading the data to the device, its own checks),
-    // and the run --force replaces must survive that. No signal is handled and no checkpoint saved
-    // before the first step (fit runs synchronously up to it), so nothing is written before begin().
-    const from = { step: method.step, epoch: method.epoch };
-    let metrics: MetricsLog | undefined;
-    const begin = () => {
-      metrics = startRun(dir, resumed ? { run, from } : { run, fresh: { standardizer: fitted, csvSchema: ds.schema } });
-    };
-    // Plot history: a resumed run's records up to its checkpoint; a new run starts empty.
-    const history = resumed ? metricsUpTo(dir, from) : [];
-    const plotSteps = history.filter((r) => r.type === 'step').map((r) => ({ x: r.step / stepsPerEpoch, loss: r.loss }));
-    const plotEpochs = history.flatMap((r) => (r.type === 'epoch' ? [{ epoch: r.epoch, loss: r.loss, knn: r.knnAccuracy }] : []));
-    const title = `imix ${method.name}${method.mix.kind !== 'none' ? ` + ${method.mix.kind}` : ''} on ${path.basename(run.data.data ?? BUNDLED)}`;
-    const plot = () => writePlot(dir, renderPlot({ title, epochs: plotEpochs, steps: plotSteps }));
-
-    say(
-      `imix: training ${method.name} (mix ${method.mix.kind}${method.mix.kind !== 'none' ? `, alpha ${method.mix.alpha}` : ''}) on ${ds.description}${run.standardize === 'on' ? ', standardized' : ''}; ` +
-        `${run.epochs} epochs of ${stepsPerEpoch} steps (batch ${run.batch}), device ${method.device}${knn ? `, kNN every ${knnEvery} epoch(s)` : ''} -> ${dir}`,
-    );
-
-    // Ctrl-C: the first aborts the fit (a checkpoint is saved), the second exits at once.
-    // SIGTERM (kill, docker stop, a job scheduler's time limit) saves the same way:
-    // those send SIGKILL only after a grace period, and one step is short.
-    const controller = new AbortController();
-    let interrupts = 0;
-    let fitDone = false;
-    let exitCode = EXIT_INTERRUPTED;
-    const onSignal = (signal: NodeJS.Signals) => {
-      interrupts++;
-      if (interrupts === 1 && !fitDone) {
-        if (signal === 'SIGTERM') exitCode = EXIT_TERMINATED;
-        progress.log(
-          signal === 'SIGTERM'
-            ? 'imix: terminated (SIGTERM): saving a checkpoint after this step'
-            : 'imix: interrupted: saving a checkpoint after this step (Ctrl-C again to quit without saving)',
-        );
-        controller.abort();
-      } else {
-        if (!fitDone) progress.log('imix: quitting without saving');
-        process.exit(signal === 'SIGTERM' ? EXIT_TERMINATED : exitCode);
-      }
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-
-    // Losses of the epoch in progress (a resumed run starts with those metrics.jsonl recorded).
-    const epochStart = method.epoch * stepsPerEpoch;
-    let epochLosses = history.flatMap((r) => (r.type === 'step' && r.step > epochStart && r.step <= method.step ? [r.loss] : []));
-    let haveAllLosses = epochLosses.length === method.step - epochStart; // not with gaps (--log-every > 1)
-    let secPerStep = NaN;
-    let last = performance.now();
-    const onStep = (e: StepEvent) => {
-      if (!metrics) begin();
-      const now = performance.now();
-      const dt = (now - last) / 1000;
-      last = now;
-      secPerStep = Number.isNaN(secPerStep) ? dt : 0.9 * secPerStep + 0.1 * dt;
-      const epoch = e.epoch + 1;
-      if (e.step % run.logEvery === 0 || e.step === endStep)
-        metrics!.write({ type: 'step', step: e.step, epoch, loss: e.loss, lr: e.lr, throughput: Math.round(e.throughput * 10) / 10 });
-      plotSteps.push({ x: e.step / stepsPerEpoch, loss: e.loss });
-      epochLosses.push(e.loss);
-      progress.update({
-        epoch,
-        epochs: run.epochs,
-        stepInEpoch: e.step - e.epoch * stepsPerEpoch,
-        stepsPerEpoch,
-        step: e.step,
-        loss: e.loss,
-        lr: e.lr,
-        throughput: run.batch / secPerStep,
-        etaSeconds: (endStep - e.step) * secPerStep,
-      });
-    };
-    const onEpoch = (e: EpochEvent) => {
-      const epoch = e.epoch + 1;
-      // After a mid-epoch resume the library's epoch mean covers only the steps since the
-      // resume; with every step of the epoch at hand, report the mean over all of them.
-      const loss = haveAllLosses && epochLosses.length === stepsPerEpoch ? epochLosses.reduce((a, b) => a + b, 0) / stepsPerEpoch : e.loss;
-      epochLosses = [];
-      haveAllLosses = true;
-      e = { ...e, loss };
-      metrics!.write({ type: 'epoch', epoch, step: e.step, loss: e.loss, seconds: Math.round(e.seconds * 1000) / 1000, ...(e.knnAccuracy !== undefined ? { knnAccuracy: e.knnAccuracy } : {}) });
-      plotEpochs.push({ epoch, loss: e.loss, knn: e.knnAccuracy });
-      plot();
-      say(`epoch ${epoch}/${run.epochs}  loss ${formatLoss(e.loss)}${e.knnAccuracy !== undefined ? `  kNN ${e.knnAccuracy.toFixed(4)}` : ''}  ${formatDuration(e.seconds)}`);
-      last = performance.now(); // the kNN monitor and checkpoint are not step time
-    };
-
-    let result: FitResult;
-    const t0 = performance.now();
-    try {
-      result = await method.fit(train, {
-        epochs: run.epochs,
-        batchSize: run.batch,
-        signal: controller.signal,
-        checkpointDir: dir,
-        maxSteps: o.maxSteps,
-        knn,
-        onStep,
-        onEpoch,
-      });
-    } finally {
-      fitDone = true;
-      // The SIGINT listener stays until the process exits: a late second Ctrl-C
-      // then still exits with 130 instead of the default signal death.
-      metrics?.close();
-      progress.end();
-    }
-    if (metrics) plot();
-    const secs = (performance.now() - t0) / 1000;
-    const lastLoss = result.losses.length ? result.losses[result.losses.length - 1]! : NaN;
-    if (result.stopped === 'aborted') {
-      progress.log(`imix: stopped at step ${method.step} (${method.epoch} epochs done); checkpoint saved in ${dir}. Continue with: imix train --resume ${dir}`);
-      return exitCode;
-    }
-    if (result.stopped === 'maxSteps') say(`imix: stopped after --max-steps ${o.maxSteps} at step ${method.step} (${method.epoch} epochs done); checkpoint saved in ${dir}`);
-    else {
-      const acc = result.knnAccuracy.length ? `, kNN accuracy ${result.knnAccuracy[result.knnAccuracy.length - 1]!.toFixed(4)}` : '';
-      say(`imix: done: ${method.epoch} epochs, ${method.step} steps in ${formatDuration(secs)}, last loss ${formatLoss(lastLoss)}${acc}; run saved in ${dir}`);
-    }
-    return EXIT_OK;
-  } finally {
-    method.dispose();
+    job.entry.checkBatch?.(method, run.batch);
+  } catch (e) {
+    throw new UsageError(flagMessage((e as Error).message));
   }
+  try {
+    job.checkViews(train.sampleShape);
+    method.build(train.sampleShape);
+  } catch (e) {
+    throw new CliError(flagMessage((e as Error).message));
+  }
+  // kNN monitor: every epoch by default when a labelled test split exists.
+  const canKnn = Boolean(ds.test?.labels && train.labels);
+  if (run.knnEvery && run.knnEvery > 0 && !canKnn)
+    throw new CliError(`--knn-every: the kNN monitor needs labelled training data and a labelled test split (${ds.description} has none)`);
+  const knnEvery = run.knnEvery ?? (canKnn ? 1 : 0);
+  return { knn: knnEvery > 0 && canKnn ? { train, test: ds.test!, every: knnEvery } : undefined, knnEvery };
+}
+
+async function runJob(job: Job, o: TrainOptions, out: Output): Promise<number> {
+  const { run, method, dir } = job;
+  const { ds, standardizer } = trainingData(job, o);
+  const { knn, knnEvery } = prepareModel(job, ds);
+  const stepsPerEpoch = Math.floor(ds.train.n / run.batch);
+  const totalSteps = run.epochs * stepsPerEpoch;
+  if (method.step >= totalSteps) {
+    out.say(`imix: nothing to do: ${dir} already finished its ${method.epoch} epochs (step ${method.step}); train longer with --resume ${dir} --epochs N`);
+    return EXIT_OK;
+  }
+  const from = { step: method.step, epoch: method.epoch };
+  const mix = method.mix.kind !== 'none';
+  const reporter = new TrainingReporter({
+    ...out,
+    epochs: run.epochs,
+    batch: run.batch,
+    logEvery: run.logEvery,
+    stepsPerEpoch,
+    endStep: o.maxSteps !== undefined ? Math.min(totalSteps, method.step + o.maxSteps) : totalSteps,
+    from,
+    history: job.resumed ? metricsUpTo(dir, from) : [],
+    title: `imix ${method.name}${mix ? ` + ${method.mix.kind}` : ''} on ${path.basename(run.data.data ?? BUNDLED)}`,
+    // The run's files are written (and, with --force, the old run's removed) at the first step: fit can still
+    // fail before it (uploading the data to the device, its own checks), and the run --force replaces must
+    // survive that. No signal is handled and no checkpoint saved before the first step either.
+    start: () => startRun(dir, job.resumed ? { run, from } : { run, fresh: { standardizer, csvSchema: ds.schema } }),
+    writePlot: (svg) => writePlot(dir, svg),
+  });
+  out.say(
+    `imix: training ${method.name} (mix ${method.mix.kind}${mix ? `, alpha ${method.mix.alpha}` : ''}) on ${ds.description}${run.standardize === 'on' ? ', standardized' : ''}; ` +
+      `${run.epochs} epochs of ${stepsPerEpoch} steps (batch ${run.batch}), device ${method.device}${knn ? `, kNN every ${knnEvery} epoch(s)` : ''} -> ${dir}`,
+  );
+  return fitAndReport(job, o, out, reporter, ds.train, { epochs: run.epochs, batchSize: run.batch, checkpointDir: dir, maxSteps: o.maxSteps, knn });
+}
+
+/** Runs the fit, stoppable by SIGINT/SIGTERM, and reports how it ended; returns the exit code. */
+async function fitAndReport(job: Job, o: TrainOptions, out: Output, reporter: TrainingReporter, train: data.Dataset, fit: FitOptions): Promise<number> {
+  const { method, dir } = job;
+  const stop = new StopSignals((line) => out.progress.log(line));
+  let result: FitResult;
+  const t0 = performance.now();
+  try {
+    result = await method.fit(train, { ...fit, signal: stop.signal, onStep: reporter.onStep, onEpoch: reporter.onEpoch });
+  } finally {
+    stop.fitEnded();
+    reporter.close();
+  }
+  if (reporter.started) reporter.writePlot();
+  const secs = (performance.now() - t0) / 1000;
+  if (result.stopped === 'aborted') {
+    out.progress.log(`imix: stopped at step ${method.step} (${method.epoch} epochs done); checkpoint saved in ${dir}. Continue with: imix train --resume ${dir}`);
+    return stop.exitCode;
+  }
+  if (result.stopped === 'maxSteps') out.say(`imix: stopped after --max-steps ${o.maxSteps} at step ${method.step} (${method.epoch} epochs done); checkpoint saved in ${dir}`);
+  else {
+    const lastLoss = result.losses.length ? result.losses[result.losses.length - 1]! : NaN;
+    const acc = result.knnAccuracy.length ? `, kNN accuracy ${result.knnAccuracy[result.knnAccuracy.length - 1]!.toFixed(4)}` : '';
+    out.say(`imix: done: ${method.epoch} epochs, ${method.step} steps in ${formatDuration(secs)}, last loss ${formatLoss(lastLoss)}${acc}; run saved in ${dir}`);
+  }
+  return EXIT_OK;
 }
