@@ -6,7 +6,7 @@
  */
 import { native } from '../native';
 import type { Tensor } from '../tensor';
-import { checkNumber, h, hOpt } from './util';
+import { checkNumber, checkOptions, h, hOpt } from './util';
 
 /** Options of {@link batchnorm1dForwardTrain}. */
 export interface BatchNormTrainOptions {
@@ -43,6 +43,7 @@ export function batchnorm1dForwardTrain(
   saveInvstd: Tensor<'float32'>,
   options: BatchNormTrainOptions = {},
 ): void {
+  checkOptions(options, 'options');
   // momentum is checked here for its message (`1.5 is outside [0, 1]`); eps > 0 by the binding.
   const momentum = checkNumber(options.momentum ?? 0.1, 'momentum', 0, 1);
   native.batchnorm1dForwardTrain(
@@ -73,6 +74,7 @@ export function batchnorm1dForwardEval(
   runningVar: Tensor<'float32'>,
   options: BatchNormEvalOptions = {},
 ): void {
+  checkOptions(options, 'options');
   native.batchnorm1dForwardEval(
     h(x, 'x'), h(y, 'y'), hOpt(options.gamma, 'gamma'), hOpt(options.beta, 'beta'),
     h(runningMean, 'runningMean'), h(runningVar, 'runningVar'), options.eps ?? 1e-5,
@@ -106,6 +108,7 @@ export function batchnorm1dBackward(
   dx: Tensor<'float32'>,
   options: BatchNormBackwardOptions = {},
 ): void {
+  checkOptions(options, 'options');
   native.batchnorm1dBackward(
     h(dy, 'dy'), h(x, 'x'), hOpt(options.gamma, 'gamma'), h(saveMean, 'saveMean'), h(saveInvstd, 'saveInvstd'),
     h(dx, 'dx'), hOpt(options.dgamma, 'dgamma'), hOpt(options.dbeta, 'dbeta'), options.accumulate ?? false,

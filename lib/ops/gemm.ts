@@ -7,7 +7,7 @@
  */
 import { native } from '../native';
 import type { Tensor } from '../tensor';
-import { checkBool, h, hOpt } from './util';
+import { checkBool, checkOptions, h, hOpt } from './util';
 
 /** Options of {@link gemm}. */
 export interface GemmOptions {
@@ -35,6 +35,7 @@ export interface GemmOptions {
  * (`info().blas`), otherwise on imix's own cache-blocked kernel.
  */
 export function gemm(A: Tensor<'float32'>, B: Tensor<'float32'>, C: Tensor<'float32'>, options: GemmOptions = {}): void {
+  checkOptions(options, 'options');
   const transA = options.transA ?? false, transB = options.transB ?? false;
   native.gemm(h(A, 'A'), h(B, 'B'), h(C, 'C'), transA, transB, options.alpha ?? 1, options.beta ?? 0);
 }

@@ -754,13 +754,10 @@ for (const name of Object.keys(native)) {
   };
 }
 
-// Known defects outside this suite's remit (lib/ops wrappers, issue 11): a
-// null options object reaches a property read. Counted and printed as
-// `known`, not as failures; delete an entry once its wrapper is fixed.
-const KNOWN = [
-  { case: /^ts\.(gemm|batchnorm1dForwardTrain|batchnorm1dForwardEval|batchnorm1dBackward) /,
-    error: /^TypeError: Cannot read properties of null \(reading '/, where: 'lib/ops: null options object' },
-];
+// Known defects outside this suite's remit, counted and printed as `known`,
+// not as failures; an entry is deleted once its cause is fixed. (None now:
+// the lib/ops wrappers that read a null options object check it first.)
+const KNOWN = [];
 
 // ---------------------------------------------------------------------------
 // Running cases.
