@@ -98,7 +98,7 @@ export interface MethodEvents {
 }
 
 /**
- * Base of NPair, SimCLR, MoCo and BYOL. Networks are built on the first
+ * Base of every method (NPair, SimCLR, MoCo, BYOL, SimSiam). Networks are built on the first
  * `fit` (or `build`) call, when the data's feature count is known.
  * Progress is emitted as `'step'` and `'epoch'` events (and passed to the
  * `onStep`/`onEpoch` callbacks of {@link FitOptions}).
