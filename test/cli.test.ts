@@ -12,6 +12,7 @@ import { loadRun } from '../lib/cli/method';
 import { formatEncoder, formatViews, parseEncoder, parseViews, viewsFromDescribe } from '../lib/cli/options';
 import { niceTicks, renderPlot } from '../lib/cli/plot';
 import { formatDuration } from '../lib/cli/progress';
+import { ensureDist } from './hostile/cli-helpers';
 
 const ROOT = path.resolve(__dirname, '..');
 const BIN = path.join(ROOT, 'bin', 'imix.js');
@@ -36,19 +37,8 @@ function imix(args: string[], options: { env?: Record<string, string>; cwd?: str
 /** Small, fast training settings on the bundled data. */
 const SMALL = ['--encoder', 'mlp:64', '--projection', '64,32', '--batch', '64', '--limit', '256', '--queue', '256'];
 
-function newestMtime(dir: string): number {
-  let t = 0;
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    t = Math.max(t, e.isDirectory() ? newestMtime(p) : fs.statSync(p).mtimeMs);
-  }
-  return t;
-}
-
 beforeAll(() => {
-  const main = path.join(ROOT, 'dist', 'lib', 'cli', 'main.js');
-  if (!fs.existsSync(main) || fs.statSync(main).mtimeMs < newestMtime(path.join(ROOT, 'lib', 'cli')))
-    execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', ROOT], { stdio: 'inherit' });
+  ensureDist();
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'imix-cli-'));
 }, 120_000);
 

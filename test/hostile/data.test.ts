@@ -12,28 +12,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataError } from '../../lib/errors';
 import { loadCsv, loadDataset, parseCsv, parseIdx, readIdx, readNpy } from '../../lib/data';
 import { MAX_GZIP_CSV_BYTES, MAX_VALUES } from '../../lib/data/limits';
+import { BIN, ensureDist, ROOT } from './cli-helpers';
 
-const ROOT = path.resolve(__dirname, '..', '..');
-const BIN = path.join(ROOT, 'bin', 'imix.js');
 const DIST = path.join(ROOT, 'dist', 'lib', 'index.js');
 let tmp: string;
 
 /** Peak memory a bomb may cost a child process, in KiB: node and imix take about 60 MB; the bombs inflate to 256 MiB or more. */
 const PEAK_LIMIT_KB = 150 * 1024;
 
-function newestMtime(dir: string): number {
-  let t = 0;
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    t = Math.max(t, e.isDirectory() ? newestMtime(p) : fs.statSync(p).mtimeMs);
-  }
-  return t;
-}
-
 beforeAll(() => {
-  // The children run the compiled library (dist/), as the CLI does.
-  if (!fs.existsSync(DIST) || fs.statSync(DIST).mtimeMs < newestMtime(path.join(ROOT, 'lib')))
-    spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', ROOT], { stdio: 'inherit' });
+  ensureDist(); // the children run the compiled library (dist/), as the CLI does
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'imix-hostile-data-'));
 }, 120_000);
 
