@@ -70,6 +70,10 @@ export class CsvTokenizer {
   private prevCR = false;
   private started = false;
   private ended = false;
+  /** While {@link push} runs: the index reached in the chunk. */
+  private at = 0;
+  /** While {@link push} runs: where the current field's text in the chunk begins. */
+  private from = 0;
 
   constructor(
     delimiter: string,
@@ -128,6 +132,27 @@ export class CsvTokenizer {
   push(chunk: string): void {
     if (this.ended) throw new ArgumentError('push: the tokenizer has ended');
     const n = chunk.length;
+    this.at = this.skipLeading(chunk);
+    this.from = this.at;
+    let st = this.state;
+    while (this.at < n) {
+      if (st === St.FieldStart) st = this.fieldStart(chunk);
+      else if (st === St.Unquoted) st = this.unquoted(chunk);
+      else if (st === St.Quoted) st = this.quoted(chunk);
+      else st = this.afterQuote(chunk);
+    }
+    if (st === St.Unquoted || st === St.Quoted) this.partial += chunk.slice(this.from, n);
+    this.state = st;
+    if (this.partial.length > MAX_FIELD_CHARS) this.tooLong(this.partial.length, false);
+  }
+
+  /**
+   * Where the text of `chunk` begins: after a byte order mark at the very
+   * start of the input, and after the LF of a CRLF that the previous chunk
+   * cut after its CR.
+   */
+  private skipLeading(chunk: string): number {
+    const n = chunk.length;
     let i = 0;
     if (!this.started && n > 0) {
       this.started = true;
@@ -137,86 +162,86 @@ export class CsvTokenizer {
       this.skipLF = false;
       if (chunk.charCodeAt(i) === LF) i++;
     }
-    const D = this.delim;
-    let start = i;
-    let st = this.state;
-    while (i < n) {
-      if (st === St.FieldStart) {
-        if (this.fields.length === 0) this.recordLine = this.line;
-        if (chunk.charCodeAt(i) === QUOTE) {
-          st = St.Quoted;
-          this.recordQuoted = true;
-          this.quoteLine = this.line;
-          this.prevCR = false;
-          i++;
-          start = i;
-          continue;
-        }
-        st = St.Unquoted;
-        start = i;
-      }
-      if (st === St.Unquoted) {
-        let c = 0;
-        while (i < n) {
-          c = chunk.charCodeAt(i);
-          if (c === D || c === LF || c === CR) break;
-          i++;
-        }
-        if (i === n) break;
-        i = this.endField(this.partial.length ? this.partial + chunk.slice(start, i) : chunk.slice(start, i), c, chunk, i);
-        st = St.FieldStart;
-        continue;
-      }
-      if (st === St.Quoted) {
-        let prevCR = this.prevCR;
-        while (i < n) {
-          const c = chunk.charCodeAt(i);
-          if (c === QUOTE) break;
-          if (c === LF) {
-            if (!prevCR) this.line++;
-            prevCR = false;
-          } else if (c === CR) {
-            this.line++;
-            prevCR = true;
-          } else prevCR = false;
-          i++;
-        }
-        this.prevCR = prevCR;
-        if (i === n) break;
-        this.partial += chunk.slice(start, i);
-        st = St.AfterQuote;
-        i++;
-        start = i;
-        continue;
-      }
-      // St.AfterQuote: the character after a quote inside a quoted field.
-      const c = chunk.charCodeAt(i);
-      if (c === QUOTE) {
-        this.partial += '"';
-        st = St.Quoted;
-        this.prevCR = false;
-        i++;
-        start = i;
-        continue;
-      }
-      if (c === SPACE && c !== D) {
-        i++;
-        start = i;
-        continue;
-      }
-      if (c === D || c === LF || c === CR) {
-        i = this.endField(this.partial, c, chunk, i);
-        st = St.FieldStart;
-        start = i;
-        continue;
-      }
-      throw new DataError(
-        `${this.source}:${this.line}: column ${this.fields.length}: unexpected ${JSON.stringify(chunk[i])} after the closing quote of a quoted field (a quote inside a quoted field is written "")`,
-      );
+    return i;
+  }
+
+  /** At a field's first character: a quote opens a quoted field (and is consumed), anything else starts an unquoted one. */
+  private fieldStart(chunk: string): St {
+    if (this.fields.length === 0) this.recordLine = this.line;
+    if (chunk.charCodeAt(this.at) === QUOTE) {
+      this.recordQuoted = true;
+      this.quoteLine = this.line;
+      this.prevCR = false;
+      this.from = ++this.at;
+      return St.Quoted;
     }
-    if (st === St.Unquoted || st === St.Quoted) this.partial += chunk.slice(start, n);
-    this.state = st;
-    if (this.partial.length > MAX_FIELD_CHARS) this.tooLong(this.partial.length, false);
+    this.from = this.at;
+    return St.Unquoted;
+  }
+
+  /** In an unquoted field: scans to the delimiter or line break that ends it, or to the end of the chunk. */
+  private unquoted(chunk: string): St {
+    const n = chunk.length, D = this.delim;
+    let i = this.at, c = 0;
+    while (i < n) {
+      c = chunk.charCodeAt(i);
+      if (c === D || c === LF || c === CR) break;
+      i++;
+    }
+    this.at = i;
+    if (i === n) return St.Unquoted;
+    const text = chunk.slice(this.from, i);
+    this.at = this.endField(this.partial.length ? this.partial + text : text, c, chunk, i);
+    return St.FieldStart;
+  }
+
+  /** In a quoted field: scans to the next quote or the end of the chunk, counting the line breaks inside. */
+  private quoted(chunk: string): St {
+    const n = chunk.length;
+    let i = this.at, prevCR = this.prevCR;
+    while (i < n) {
+      const c = chunk.charCodeAt(i);
+      if (c === QUOTE) break;
+      if (c === LF) {
+        if (!prevCR) this.line++;
+        prevCR = false;
+      } else if (c === CR) {
+        this.line++;
+        prevCR = true;
+      } else prevCR = false;
+      i++;
+    }
+    this.prevCR = prevCR;
+    this.at = i;
+    if (i === n) return St.Quoted;
+    this.partial += chunk.slice(this.from, i);
+    this.from = this.at = i + 1;
+    return St.AfterQuote;
+  }
+
+  /**
+   * The character after a quote inside a quoted field: a second quote (an
+   * escaped one), a space before the separator, the separator, or an error.
+   */
+  private afterQuote(chunk: string): St {
+    const i = this.at, c = chunk.charCodeAt(i), D = this.delim;
+    if (c === QUOTE) {
+      this.partial += '"';
+      this.prevCR = false;
+      this.from = this.at = i + 1;
+      return St.Quoted;
+    }
+    if (c === SPACE && c !== D) {
+      this.from = this.at = i + 1;
+      return St.AfterQuote;
+    }
+    if (c === D || c === LF || c === CR) {
+      this.from = this.at = this.endField(this.partial, c, chunk, i);
+      return St.FieldStart;
+    }
+    throw new DataError(
+      `${this.source}:${this.line}: column ${this.fields.length}: unexpected ${JSON.stringify(chunk[i])} after the closing quote of a quoted field (a quote inside a quoted field is written "")`,
+    );
   }
 
   /** Flushes the last record (a file need not end with a line break). */
@@ -427,6 +452,30 @@ function resolveColumn(ref: ColumnRef, names: string[] | null, ncol: number, sou
   return j;
 }
 
+/** How a table's columns become output features (see TableBuilder.layout). */
+interface FeatureLayout {
+  /** Per categorical column: its categories, in the order of its one-hot features. */
+  cats: string[][];
+  /** Per categorical column: each category id's index in `cats` (ids in the order the file showed the categories, or the schema's). */
+  remap: Int32Array[];
+  /** Name of each output feature. */
+  features: string[];
+  /** Per column: its first output feature. */
+  featOf: number[];
+}
+
+/** A table's labels: class indices, the classes' names (null for integer labels) and their count; all absent without a label column. */
+interface LabelColumn {
+  labels: Int32Array | undefined;
+  labelClasses: string[] | null;
+  numClasses: number | undefined;
+}
+
+/** A label cell as a non-negative integer, or -1 when it is not one. */
+function labelInt(s: string): number {
+  return /^\+?\d+$/.test(s) ? Number(s) : -1;
+}
+
 /**
  * The table builder behind {@link loadCsv}/{@link parseCsv}: receives
  * records from the tokenizer, resolves the header and the column roles at
@@ -632,39 +681,73 @@ class TableBuilder {
     this.rows++;
   }
 
-
+  /** The dataset and its schema, from the rows read; `policy` says what to do with missing cells. */
   finish(policy: MissingPolicy): CsvResult {
     if (this.ncol < 0) {
       if (this.pending.length === 0) throw new DataError(`${this.source}: empty file (no records)`);
       this.setup();
     }
-    const src = this.source, o = this.o, schema = this.schema;
-    if (this.rows === 0) throw new DataError(`${src}: no data rows${this.hasHeader ? ' (only a header)' : ''}`);
-    const n = this.rows;
+    if (this.rows === 0) throw new DataError(`${this.source}: no data rows${this.hasHeader ? ' (only a header)' : ''}`);
+    this.checkMissing(policy);
+    const layout = this.layout();
+    const x = this.matrix(layout);
+    const means = this.means(x, layout);
+    this.fillMissing(x, layout, policy, means);
+    const label = this.labels();
+    const name = this.o.name ?? path.basename(this.source);
+    const dataset: Dataset = { x, n: this.rows, sampleShape: [layout.features.length], labels: label.labels, numClasses: label.numClasses, name };
+    return { dataset, schema: this.outSchema(policy, layout, means, label) };
+  }
 
-    // Missing cells: labels always fail; features per the policy.
+  /** Missing cells: a missing label is always an error; missing features are one under the `'error'` policy. */
+  private checkMissing(policy: MissingPolicy): void {
     const labelMissing = this.labelCol >= 0 ? this.missing.get(this.labelCol) : undefined;
-    const report = (cols: number[]) =>
-      cols
-        .map((j) => {
-          const r = this.missing.get(j)!;
-          return `${this.colName(j)}: ${r.count} missing (lines ${r.lines.join(', ')}${r.count > r.lines.length ? ', ...' : ''})`;
-        })
-        .join('; ');
-    if (labelMissing) throw new DataError(`${src}: missing labels: ${report([this.labelCol])}`);
-    const missCols = [...this.missing.keys()].sort((a, b) => a - b);
+    if (labelMissing) throw new DataError(`${this.source}: missing labels: ${this.describeMissing([this.labelCol])}`);
+    const missCols = this.missingColumns();
     if (missCols.length && policy === 'error') {
       const total = missCols.reduce((a, j) => a + this.missing.get(j)!.count, 0);
-      throw new DataError(`${src}: ${total} missing cells: ${report(missCols)}. Pass missing: 'mean' or 'zero' to fill them.`);
+      throw new DataError(`${this.source}: ${total} missing cells: ${this.describeMissing(missCols)}. Pass missing: 'mean' or 'zero' to fill them.`);
     }
+  }
 
-    // Categories: sorted (or the schema's), as a remap from discovery ids.
+  /** The columns that have missing cells, in column order. */
+  private missingColumns(): number[] {
+    return [...this.missing.keys()].sort((a, b) => a - b);
+  }
+
+  /** Each column's count of missing cells and the first lines that have one. */
+  private describeMissing(cols: number[]): string {
+    return cols
+      .map((j) => {
+        const r = this.missing.get(j)!;
+        return `${this.colName(j)}: ${r.count} missing (lines ${r.lines.join(', ')}${r.count > r.lines.length ? ', ...' : ''})`;
+      })
+      .join('; ');
+  }
+
+  /** The output features, in column order: a numeric column's one, a categorical column's one per category. */
+  private layout(): FeatureLayout {
+    const { cats, remap } = this.categories();
+    const features: string[] = [];
+    const featOf: number[] = [];
+    for (let j = 0; j < this.ncol; j++) {
+      featOf[j] = features.length;
+      const nm = this.headerNames?.[j] || (this.schema?.columns[j] ?? `column ${j}`);
+      if (this.roles[j] === Role.Numeric) features.push(nm);
+      else if (this.roles[j] === Role.Categorical) for (const c of cats[this.slot[j]!]!) features.push(`${nm}=${c}`);
+    }
+    this.checkSize(features.length, cats);
+    return { cats, remap, features, featOf };
+  }
+
+  /** Each categorical column's categories, sorted (or the schema's), and the remap from its discovery ids to them. */
+  private categories(): Pick<FeatureLayout, 'cats' | 'remap'> {
     const cats: string[][] = [];
     const remap: Int32Array[] = [];
     for (let k = 0; k < this.catCols.length; k++) {
       const m = this.catMaps[k]!;
-      if (schema) {
-        cats.push(schema.categorical.find((c) => c.column === this.catCols[k])!.categories);
+      if (this.schema) {
+        cats.push(this.schema.categorical.find((c) => c.column === this.catCols[k])!.categories);
         remap.push(Int32Array.from({ length: m.size }, (_, i) => i));
       } else {
         const sorted = sortCategories(m.keys());
@@ -673,23 +756,23 @@ class TableBuilder {
         remap.push(Int32Array.from([...m.keys()], (c) => pos.get(c)!));
       }
     }
+    return { cats, remap };
+  }
 
-    // Output feature layout, in column order.
-    const features: string[] = [];
-    const featOf: number[] = []; // per column: first output feature
-    for (let j = 0; j < this.ncol; j++) {
-      featOf[j] = features.length;
-      const nm = this.headerNames?.[j] || (schema?.columns[j] ?? `column ${j}`);
-      if (this.roles[j] === Role.Numeric) features.push(nm);
-      else if (this.roles[j] === Role.Categorical) for (const c of cats[this.slot[j]!]!) features.push(`${nm}=${c}`);
-    }
-    const F = features.length;
-    if (F === 0) throw new DataError(`${src}: no features (the categorical columns have no categories)`);
+  /** `F` features: none, or more values than imix reads from one file, is an error. */
+  private checkSize(F: number, cats: string[][]): void {
+    const n = this.rows;
+    if (F === 0) throw new DataError(`${this.source}: no features (the categorical columns have no categories)`);
     if (n * F > MAX_VALUES) {
       const widest = cats.reduce((w, c, k) => (c.length > (cats[w]?.length ?? -1) ? k : w), 0);
       const hint = cats.length ? `; ${this.colName(this.catCols[widest]!)} alone has ${cats[widest]!.length} categories` : '';
-      throw new DataError(`${src}: ${n} rows of ${F} features are ${n * F} values, more than the ${MAX_VALUES} (2^31 - 1) imix reads from one file${hint}`);
+      throw new DataError(`${this.source}: ${n} rows of ${F} features are ${n * F} values, more than the ${MAX_VALUES} (2^31 - 1) imix reads from one file${hint}`);
     }
+  }
+
+  /** The `[n, F]` features: numeric values and one-hot categories; a missing category is a NaN in its first feature until fillMissing. */
+  private matrix({ features, featOf, remap }: FeatureLayout): Float32Array {
+    const n = this.rows, F = features.length;
     const x = new Float32Array(n * F);
     const nNum = this.numericCols.length, numBuf = this.numeric.buf;
     const numFeat = this.numericCols.map((j) => featOf[j]!);
@@ -702,14 +785,18 @@ class TableBuilder {
       for (let i = 0; i < n; i++) {
         const id = ids[i]!;
         if (id >= 0) x[i * F + base + rm[id]!] = 1;
-        else if (id === -1) x[i * F + base] = NaN; // missing: filled below
+        else if (id === -1) x[i * F + base] = NaN; // missing: filled by fillMissing
       }
     }
+    return x;
+  }
 
-    // Means of the present cells (one-hot: category frequencies).
+  /** Each feature's mean over its present cells (a one-hot feature's: its category's frequency). */
+  private means(x: Float32Array, { features, featOf, cats }: FeatureLayout): number[] {
+    const n = this.rows, F = features.length;
     const present = new Float64Array(F), sums = new Float64Array(F);
-    for (let k = 0; k < nNum; k++) {
-      const f = numFeat[k]!;
+    for (const j of this.numericCols) {
+      const f = featOf[j]!;
       for (let i = 0; i < n; i++) {
         const v = x[i * F + f]!;
         if (v === v) {
@@ -729,80 +816,97 @@ class TableBuilder {
         present[base + c] = cnt;
       }
     }
-    const means = Array.from(sums, (s, f) => (present[f]! > 0 ? s / present[f]! : 0));
-    if (missCols.length) {
-      const fill = policy === 'zero' ? null : (schema?.means ?? means);
-      for (const j of missCols) {
-        if (this.roles[j] === Role.Numeric) {
-          const f = featOf[j]!, v = fill ? fill[f]! : 0;
-          for (let i = 0; i < n; i++) if (x[i * F + f] !== x[i * F + f]) x[i * F + f] = v;
-        } else {
-          const k = this.slot[j]!, base = featOf[j]!, w = cats[k]!.length, ids = this.catIds[k]!.buf;
-          for (let i = 0; i < n; i++)
-            if (ids[i] === -1) for (let c = 0; c < w; c++) x[i * F + base + c] = fill ? fill[base + c]! : 0;
-        }
-      }
-    }
+    return Array.from(sums, (s, f) => (present[f]! > 0 ? s / present[f]! : 0));
+  }
 
-    // Labels.
-    let labels: Int32Array | undefined;
-    let labelClasses: string[] | null = null;
-    let numClasses: number | undefined;
-    if (this.labelCol >= 0) {
-      const raw = this.labelRaw;
-      labels = new Int32Array(n);
-      const known = schema ? schema.labelClasses : null;
-      const asInt = (s: string) => (/^\+?\d+$/.test(s) ? Number(s) : -1);
-      if (schema && !known) {
-        let max = -1;
-        for (let i = 0; i < n; i++) {
-          const v = asInt(raw[i]!);
-          if (v < 0 || v > 2 ** 31 - 1) throw new DataError(`${src}: ${this.colName(this.labelCol)}: label ${quote(raw[i])} (row ${i}) is not a non-negative integer, as the training file's labels were`);
-          labels[i] = v;
-          max = Math.max(max, v);
-        }
-        numClasses = Math.max(max + 1, schema.numClasses ?? 0);
-      } else if (!known && raw.every((s) => asInt(s) >= 0 && asInt(s) <= 2 ** 31 - 1)) {
-        let max = -1;
-        for (let i = 0; i < n; i++) {
-          labels[i] = Number(raw[i]);
-          if (labels[i]! > max) max = labels[i]!;
-        }
-        numClasses = max + 1;
+  /** Fills the missing cells: with 0 under `'zero'`, else with the schema's means or, without a schema, `means`. */
+  private fillMissing(x: Float32Array, { features, featOf, cats }: FeatureLayout, policy: MissingPolicy, means: number[]): void {
+    const missCols = this.missingColumns();
+    if (!missCols.length) return;
+    const n = this.rows, F = features.length;
+    const fill = policy === 'zero' ? null : (this.schema?.means ?? means);
+    for (const j of missCols) {
+      if (this.roles[j] === Role.Numeric) {
+        const f = featOf[j]!, v = fill ? fill[f]! : 0;
+        for (let i = 0; i < n; i++) if (x[i * F + f] !== x[i * F + f]) x[i * F + f] = v;
       } else {
-        labelClasses = known ?? sortCategories(new Set(raw));
-        const pos = new Map(labelClasses.map((c, i) => [c, i]));
-        for (let i = 0; i < n; i++) {
-          const id = pos.get(raw[i]!);
-          if (id === undefined)
-            throw new DataError(`${src}: ${this.colName(this.labelCol)}: class ${quote(raw[i])} (row ${i}) does not occur in the training file (classes: ${listValues(labelClasses)})`);
-          labels[i] = id;
-        }
-        numClasses = labelClasses.length;
+        const k = this.slot[j]!, base = featOf[j]!, w = cats[k]!.length, ids = this.catIds[k]!.buf;
+        for (let i = 0; i < n; i++)
+          if (ids[i] === -1) for (let c = 0; c < w; c++) x[i * F + base + c] = fill ? fill[base + c]! : 0;
       }
     }
+  }
 
-    const name = o.name ?? path.basename(src);
-    const dataset: Dataset = { x, n, sampleShape: [F], labels, numClasses, name };
-    const outSchema: CsvSchema = schema
-      ? { ...schema, missing: policy }
-      : {
-          format: 'imix-csv-schema',
-          version: 1,
-          delimiter: o.delimiter ?? ',',
-          header: this.hasHeader,
-          columns: Array.from({ length: this.ncol }, (_, j) => this.headerNames?.[j] || `column ${j}`),
-          label: this.labelCol >= 0 ? this.labelCol : null,
-          labelClasses,
-          numClasses: numClasses ?? null,
-          categorical: this.catCols.map((column, k) => ({ column, categories: cats[k]! })),
-          ignored: [...this.ignored],
-          features,
-          means,
-          missing: policy,
-          naValues: [...this.na],
-        };
-    return { dataset, schema: outSchema };
+  /**
+   * The labels as class indices: non-negative integers as given (with a
+   * schema, only if its labels were such integers), anything else as the
+   * index of its class among the sorted classes (or the schema's).
+   */
+  private labels(): LabelColumn {
+    if (this.labelCol < 0) return { labels: undefined, labelClasses: null, numClasses: undefined };
+    const raw = this.labelRaw, schema = this.schema;
+    const known = schema ? schema.labelClasses : null;
+    if (schema && !known) return this.integerLabelsAsSchema(raw, schema);
+    if (!known && raw.every((s) => labelInt(s) >= 0 && labelInt(s) <= 2 ** 31 - 1)) return this.integerLabels(raw);
+    return this.classLabels(raw, known ?? sortCategories(new Set(raw)));
+  }
+
+  /** Integer labels, as the schema's were: anything else is an error. */
+  private integerLabelsAsSchema(raw: string[], schema: CsvSchema): LabelColumn {
+    const n = this.rows, labels = new Int32Array(n);
+    let max = -1;
+    for (let i = 0; i < n; i++) {
+      const v = labelInt(raw[i]!);
+      if (v < 0 || v > 2 ** 31 - 1) throw new DataError(`${this.source}: ${this.colName(this.labelCol)}: label ${quote(raw[i])} (row ${i}) is not a non-negative integer, as the training file's labels were`);
+      labels[i] = v;
+      max = Math.max(max, v);
+    }
+    return { labels, labelClasses: null, numClasses: Math.max(max + 1, schema.numClasses ?? 0) };
+  }
+
+  /** Labels that are all non-negative integers: used as given. */
+  private integerLabels(raw: string[]): LabelColumn {
+    const n = this.rows, labels = new Int32Array(n);
+    let max = -1;
+    for (let i = 0; i < n; i++) {
+      labels[i] = Number(raw[i]);
+      if (labels[i]! > max) max = labels[i]!;
+    }
+    return { labels, labelClasses: null, numClasses: max + 1 };
+  }
+
+  /** Labels as the index of each row's class in `classes`; a class not in it is an error. */
+  private classLabels(raw: string[], classes: string[]): LabelColumn {
+    const n = this.rows, labels = new Int32Array(n);
+    const pos = new Map(classes.map((c, i) => [c, i]));
+    for (let i = 0; i < n; i++) {
+      const id = pos.get(raw[i]!);
+      if (id === undefined)
+        throw new DataError(`${this.source}: ${this.colName(this.labelCol)}: class ${quote(raw[i])} (row ${i}) does not occur in the training file (classes: ${listValues(classes)})`);
+      labels[i] = id;
+    }
+    return { labels, labelClasses: classes, numClasses: classes.length };
+  }
+
+  /** The schema to return: the one given (with this load's missing policy), or everything this load decided. */
+  private outSchema(policy: MissingPolicy, { cats, features }: FeatureLayout, means: number[], label: LabelColumn): CsvSchema {
+    if (this.schema) return { ...this.schema, missing: policy };
+    return {
+      format: 'imix-csv-schema',
+      version: 1,
+      delimiter: this.o.delimiter ?? ',',
+      header: this.hasHeader,
+      columns: Array.from({ length: this.ncol }, (_, j) => this.headerNames?.[j] || `column ${j}`),
+      label: this.labelCol >= 0 ? this.labelCol : null,
+      labelClasses: label.labelClasses,
+      numClasses: label.numClasses ?? null,
+      categorical: this.catCols.map((column, k) => ({ column, categories: cats[k]! })),
+      ignored: [...this.ignored],
+      features,
+      means,
+      missing: policy,
+      naValues: [...this.na],
+    };
   }
 }
 

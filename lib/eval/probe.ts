@@ -71,6 +71,38 @@ export function linearProbe(
   options: ProbeOptions = {},
 ): ProbeResult {
   checkOptions(options, Object.keys(PROBE_OPTION_KEYS), 'options', 'linearProbe options');
+  checkProbeArrays(trainFeatures, trainLabels, testFeatures, testLabels, D);
+  checkProbeLabels(trainLabels, testLabels, numClasses);
+  checkFinite(trainFeatures, D, 'trainFeatures');
+  checkFinite(testFeatures, D, 'testFeatures');
+  const plan = probePlan(options, trainLabels.length);
+  const nTr = trainLabels.length, nTe = testLabels.length;
+  const device = options.device ?? 'cpu';
+  const std = Standardizer.fit({ x: trainFeatures, n: nTr, sampleShape: [D] });
+  const xtr = Tensor.from(std.apply(trainFeatures), [nTr, D], { device });
+  const ytr = Tensor.from(trainLabels, [nTr], { device });
+  const clf = new Linear(D, numClasses);
+  const store = new ParameterStore(clf, { seed: options.seed ?? 0, device });
+  const opt = new AdamW(store, { lr: plan.lr, weightDecay: options.weightDecay ?? 1e-4 });
+  const sched = warmupCosine({ baseLr: plan.lr, totalSteps: plan.steps });
+  const xb = Tensor.zeros([plan.B, D], { device }), yb = Tensor.zeros([plan.B], { dtype: 'int32', device });
+  const ib = Tensor.zeros([plan.B], { dtype: 'int32', device });
+  try {
+    const finalLoss = trainProbe({ clf, store, opt, sched, xtr, xb, yb, ib }, trainLabels, plan, options);
+    const xte = Tensor.from(std.apply(testFeatures), [nTe, D], { device });
+    const trainAccuracy = accuracy(predictClasses(clf, xtr, numClasses), trainLabels);
+    const res = { trainAccuracy, testAccuracy: accuracy(predictClasses(clf, xte, numClasses), testLabels), finalLoss, epochs: plan.epochs, steps: plan.steps };
+    xte.dispose();
+    return res;
+  } finally {
+    for (const t of [xtr, ytr, xb, yb, ib]) t.dispose();
+    opt.dispose();
+    store.dispose();
+  }
+}
+
+/** The feature and label arrays: their types, and `D` values per labelled row. */
+function checkProbeArrays(trainFeatures: Float32Array, trainLabels: Int32Array, testFeatures: Float32Array, testLabels: Int32Array, D: number): void {
   if (!Number.isSafeInteger(D) || D < 1) throw new ValueError(`D: expected a positive integer, got ${D}`);
   for (const [arr, arg] of [[trainFeatures, 'trainFeatures'], [testFeatures, 'testFeatures']] as const)
     if (!(arr instanceof Float32Array)) throw new ArgumentError(`${arg}: expected a Float32Array`);
@@ -79,6 +111,11 @@ export function linearProbe(
   const nTr = trainLabels.length, nTe = testLabels.length;
   if (trainFeatures.length !== nTr * D) throw new ShapeError(`trainFeatures: ${trainFeatures.length} values for ${nTr} rows of ${D}`);
   if (testFeatures.length !== nTe * D) throw new ShapeError(`testFeatures: ${testFeatures.length} values for ${nTe} rows of ${D}`);
+}
+
+/** The labels and the class count: some training rows, every label a class, and no more classes than the rows or labels need. */
+function checkProbeLabels(trainLabels: Int32Array, testLabels: Int32Array, numClasses: number): void {
+  const nTr = trainLabels.length;
   checkNumClasses(numClasses, 2, Infinity); // bounded below, once the labels are known
   if (nTr === 0) throw new ValueError('trainLabels: no training rows');
   checkLabels(trainLabels, numClasses, 'trainLabels');
@@ -88,8 +125,18 @@ export function linearProbe(
   const needed = Math.max(trainLabels.reduce((m, v) => Math.max(m, v), -1), testLabels.reduce((m, v) => Math.max(m, v), -1)) + 1;
   const most = Math.min(MAX_CLASSES, Math.max(nTr, needed));
   checkNumClasses(numClasses, 2, most, most < MAX_CLASSES ? ` (the ${nTr} training rows, or the largest label + 1)` : '');
-  checkFinite(trainFeatures, D, 'trainFeatures');
-  checkFinite(testFeatures, D, 'testFeatures');
+}
+
+/** How the probe trains: learning rate, rows per step, epochs and steps in all. */
+interface ProbePlan {
+  lr: number;
+  B: number;
+  epochs: number;
+  steps: number;
+}
+
+/** The options checked, and the plan they give for `nTr` training rows: at least `minSteps` steps. */
+function probePlan(options: ProbeOptions, nTr: number): ProbePlan {
   const epochsAsked = options.epochs ?? 30, minSteps = options.minSteps ?? 2000, lr = options.lr ?? 1e-3;
   if (!Number.isSafeInteger(epochsAsked) || epochsAsked < 1) throw new ValueError(`epochs: expected a positive integer, got ${epochsAsked}`);
   if (!Number.isSafeInteger(options.batchSize ?? 256) || (options.batchSize ?? 256) < 1)
@@ -98,55 +145,56 @@ export function linearProbe(
   if (typeof lr !== 'number' || !(lr > 0) || !Number.isFinite(lr)) throw new ValueError(`lr: expected a positive finite number, got ${lr}`);
   const B = Math.min(options.batchSize ?? 256, nTr), perEpoch = Math.floor(nTr / B);
   const epochs = Math.max(epochsAsked, Math.ceil(minSteps / perEpoch));
-  const steps = epochs * perEpoch;
-  const device = options.device ?? 'cpu';
-  const std = Standardizer.fit({ x: trainFeatures, n: nTr, sampleShape: [D] });
-  const xtr = Tensor.from(std.apply(trainFeatures), [nTr, D], { device });
-  const ytr = Tensor.from(trainLabels, [nTr], { device });
-  const clf = new Linear(D, numClasses);
-  const store = new ParameterStore(clf, { seed: options.seed ?? 0, device });
-  const opt = new AdamW(store, { lr, weightDecay: options.weightDecay ?? 1e-4 });
-  const sched = warmupCosine({ baseLr: lr, totalSteps: steps });
-  const xb = Tensor.zeros([B, D], { device }), yb = Tensor.zeros([B], { dtype: 'int32', device });
-  const ib = Tensor.zeros([B], { dtype: 'int32', device });
+  return { lr, B, epochs, steps: epochs * perEpoch };
+}
+
+/** The classifier, its optimizer and schedule, the standardized training features and the batch buffers. */
+interface ProbeRun {
+  clf: Linear;
+  store: ParameterStore;
+  opt: AdamW;
+  sched: (step: number) => number;
+  xtr: Tensor<'float32'>;
+  xb: Tensor<'float32'>;
+  yb: Tensor<'int32'>;
+  ib: Tensor<'int32'>;
+}
+
+/** Trains the classifier on shuffled full batches for the plan's epochs; returns the last batch's loss. */
+function trainProbe(run: ProbeRun, trainLabels: Int32Array, plan: ProbePlan, options: ProbeOptions): number {
+  const { clf, store, opt, sched, xtr, xb, yb, ib } = run;
+  const nTr = trainLabels.length, B = plan.B;
   let step = 0, lastLoss = NaN;
-  const predict = (x: Tensor<'float32'>): Int32Array => {
-    const n = x.shape[0]!, out = new Int32Array(n), blk = 1024;
-    for (let s = 0; s < n; s += blk) {
-      const e = Math.min(s + blk, n);
-      const logits = clf.forward(x.rows(s, e)).toArray();
-      for (let i = 0; i < e - s; i++) {
-        let best = 0;
-        for (let c = 1; c < numClasses; c++) if (logits[i * numClasses + c]! > logits[i * numClasses + best]!) best = c;
-        out[s + i] = best;
-      }
+  for (let ep = 0; ep < plan.epochs; ep++) {
+    const order = new Generator(options.seed ?? 0, 2 ** 40 + ep).permutation(nTr);
+    for (let s = 0; s + B <= nTr; s += B) {
+      const rows = order.subarray(s, s + B);
+      ib.set(rows);
+      ops.gatherRows(xtr, ib, xb);
+      yb.set(Int32Array.from(rows, (r) => trainLabels[r]!));
+      store.zeroGrad();
+      const logits = clf.forward(xb);
+      lastLoss = ops.mixedCrossEntropy(logits, { targets: yb, scale: 1 / B }) / B;
+      // Diverged (the features are finite and standardized, so the step size did it): say so, not chance accuracy.
+      if (!Number.isFinite(lastLoss)) throw new ValueError(`lr: the probe's loss became ${lastLoss} at step ${step + 1}; lower lr (${plan.lr})`);
+      clf.backward(logits, false);
+      opt.step(sched(step++));
     }
-    return out;
-  };
-  try {
-    for (let ep = 0; ep < epochs; ep++) {
-      const order = new Generator(options.seed ?? 0, 2 ** 40 + ep).permutation(nTr);
-      for (let s = 0; s + B <= nTr; s += B) {
-        const rows = order.subarray(s, s + B);
-        ib.set(rows);
-        ops.gatherRows(xtr, ib, xb);
-        yb.set(Int32Array.from(rows, (r) => trainLabels[r]!));
-        store.zeroGrad();
-        const logits = clf.forward(xb);
-        lastLoss = ops.mixedCrossEntropy(logits, { targets: yb, scale: 1 / B }) / B;
-        // Diverged (the features are finite and standardized, so the step size did it): say so, not chance accuracy.
-        if (!Number.isFinite(lastLoss)) throw new ValueError(`lr: the probe's loss became ${lastLoss} at step ${step + 1}; lower lr (${lr})`);
-        clf.backward(logits, false);
-        opt.step(sched(step++));
-      }
-    }
-    const xte = Tensor.from(std.apply(testFeatures), [nTe, D], { device });
-    const res = { trainAccuracy: accuracy(predict(xtr), trainLabels), testAccuracy: accuracy(predict(xte), testLabels), finalLoss: lastLoss, epochs, steps };
-    xte.dispose();
-    return res;
-  } finally {
-    for (const t of [xtr, ytr, xb, yb, ib]) t.dispose();
-    opt.dispose();
-    store.dispose();
   }
+  return lastLoss;
+}
+
+/** Each row's predicted class (the largest logit; the first on a tie), in blocks of 1024 rows. */
+function predictClasses(clf: Linear, x: Tensor<'float32'>, numClasses: number): Int32Array {
+  const n = x.shape[0]!, out = new Int32Array(n), blk = 1024;
+  for (let s = 0; s < n; s += blk) {
+    const e = Math.min(s + blk, n);
+    const logits = clf.forward(x.rows(s, e)).toArray();
+    for (let i = 0; i < e - s; i++) {
+      let best = 0;
+      for (let c = 1; c < numClasses; c++) if (logits[i * numClasses + c]! > logits[i * numClasses + best]!) best = c;
+      out[s + i] = best;
+    }
+  }
+  return out;
 }
