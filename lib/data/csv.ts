@@ -771,7 +771,7 @@ class TableBuilder {
   }
 
   /** The `[n, F]` features: numeric values and one-hot categories; a missing category is a NaN in its first feature until fillMissing. */
-  private matrix({ features, featOf, remap }: FeatureLayout): Float32Array {
+  private matrix({ features, featOf, remap, cats }: FeatureLayout): Float32Array {
     const n = this.rows, F = features.length;
     const x = new Float32Array(n * F);
     const nNum = this.numericCols.length, numBuf = this.numeric.buf;
@@ -782,10 +782,12 @@ class TableBuilder {
     }
     for (let k = 0; k < this.catCols.length; k++) {
       const base = featOf[this.catCols[k]!]!, ids = this.catIds[k]!.buf, rm = remap[k]!;
+      // A column with no category (every cell missing) has no features: nothing to mark.
+      const marks = cats[k]!.length > 0;
       for (let i = 0; i < n; i++) {
         const id = ids[i]!;
         if (id >= 0) x[i * F + base + rm[id]!] = 1;
-        else if (id === -1) x[i * F + base] = NaN; // missing: filled by fillMissing
+        else if (id === -1 && marks) x[i * F + base] = NaN; // missing: filled by fillMissing
       }
     }
     return x;

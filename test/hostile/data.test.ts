@@ -314,3 +314,13 @@ describe('CSV: long cells, many fields, many cells, gzip bombs', () => {
     expect(r.maxRSS).toBeLessThan(PEAK_LIMIT_KB + 256 * 1024);
   });
 });
+
+describe('a silently wrong number', () => {
+  it('a categorical column whose every cell is missing adds no feature and never writes into its neighbours', () => {
+    for (const missing of ['mean', 'zero'] as const) {
+      const { dataset } = parseCsv('a,b,c\nNA,1,2\nNA,3,4\n', { categorical: ['a'], missing });
+      expect(Array.from(dataset.x), missing).toEqual([1, 2, 3, 4]);
+      expect(dataset.sampleShape).toEqual([2]);
+    }
+  });
+});
