@@ -9,6 +9,7 @@
  */
 import { ArgumentError, DisposedError, ShapeError } from './errors';
 import { native, type NativeTensor } from './native';
+import { checkOptionsObject as checkOptions } from './util/options';
 
 /** Element types a tensor can hold. */
 export type DType = 'float32' | 'int32';
@@ -29,11 +30,6 @@ function checkShape(shape: readonly number[], arg: string): number[] {
 
 const numelOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
-/** An options argument: absent, or an object (null and other values are an ArgumentError). */
-function checkOptions(options: unknown, arg = 'options'): void {
-  if (options !== undefined && (options === null || typeof options !== 'object'))
-    throw new ArgumentError(`${arg}: expected an options object`);
-}
 
 export class Tensor<D extends DType = DType> {
   /** The addon's handle; ops pass it to native code. @internal */

@@ -11,6 +11,7 @@
 import { z } from 'zod';
 import { clip } from '../data/limits';
 import type { data } from '../index';
+import { sampleShapeSchema } from '../util/schemas';
 import { CliError } from './errors';
 import { MIXES } from './options';
 
@@ -122,7 +123,7 @@ export const configSettingsSchema = z.strictObject({
   seed: int(0),
   optimizer: z.record(z.string(), z.unknown(), { error: 'an object' }),
   views: z.tuple([z.string(), z.string()], { error: 'two view descriptions' }),
-  sampleShape: z.array(int(1)),
+  sampleShape: sampleShapeSchema,
 });
 export type ConfigSettings = z.infer<typeof configSettingsSchema>;
 

@@ -13,6 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
+import { sampleShapeSchema } from '../util/schemas';
 import { ArgumentError, DataError } from '../errors';
 import { adamwHyperparameters, larsHyperparameters, sgdHyperparameters } from '../optim/index';
 import { makeDirs, writeFileAtomic } from '../io/atomic';
@@ -24,15 +25,9 @@ export const CHECKPOINT_FILE = 'checkpoint.safetensors';
 export const CONFIG_FILE = 'config.json';
 const FORMAT = 'imix-checkpoint/1';
 
-/** Largest feature count per sample a checkpoint may declare (the kernels' 32-bit dimension limit). */
-export const MAX_SAMPLE_FEATURES = 2 ** 31 - 1;
+export { MAX_SAMPLE_FEATURES } from '../util/schemas';
 
 const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
-const sampleShape = z
-  .array(z.number().int().positive().max(MAX_SAMPLE_FEATURES))
-  .min(1)
-  .max(3)
-  .refine((s) => s.reduce((a, b) => a * b, 1) <= MAX_SAMPLE_FEATURES, { message: `holds more than ${MAX_SAMPLE_FEATURES} features` });
 
 /**
  * The configuration a checkpoint records (the model's config()): the keys
@@ -48,7 +43,7 @@ const configSchema = z.looseObject({
   seed: count,
   optimizer: z.looseObject({ kind: z.string(), lr: z.number().positive() }),
   views: z.array(z.unknown()),
-  sampleShape,
+  sampleShape: sampleShapeSchema,
 });
 
 /** The checkpoint file's metadata (`__metadata__.imix`, JSON). */

@@ -35,10 +35,7 @@ export function hOpt(t: Tensor | null | undefined, arg: string): NativeTensor | 
 }
 
 /** An options argument: absent, or an object (null and other values are an ArgumentError). */
-export function checkOptions(options: unknown, arg = 'options'): void {
-  if (options !== undefined && (options === null || typeof options !== 'object'))
-    throw new ArgumentError(`${arg}: expected an options object`);
-}
+export { checkOptionsObject as checkOptions } from '../util/options';
 
 /** A boolean. */
 export function checkBool(v: unknown, arg: string): boolean {

@@ -83,6 +83,12 @@ export function checkKeys(obj: object, allowed: readonly string[], argPrefix = '
   );
 }
 
+/** An options argument of an op or tensor method: absent, or an object (null and other values are an ArgumentError). */
+export function checkOptionsObject(options: unknown, arg = 'options'): void {
+  if (options !== undefined && (options === null || typeof options !== 'object'))
+    throw new ArgumentError(`${arg}: expected an options object`);
+}
+
 /**
  * `obj` is an options object (a non-null, non-array object) with only the
  * `allowed` keys; `undefined` passes (the defaults). `arg` names it in the
