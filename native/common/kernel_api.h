@@ -159,3 +159,61 @@ void maxout_backward(const float* dy, const int32_t* argmax, float* dx, int64_t 
 void gather_rows(const float* src, const int32_t* idx, float* out, int64_t B, int64_t F);
 // Σ over n floats, in double.
 double sum(const float* x, int64_t n);
+
+// ---- conv.cpp --------------------------------------------------------------
+// 2-d convolution, NCHW, zero padding, stride, dilation (geometry: ConvGeom in
+// kernel_types.h; conv1d is its H = 1 case). With x̃ = x zero-padded:
+//   y[n,k,i,j] = b[k] + Σ_{c,u,v} w[k,c,u,v] · x̃[n, c, i·sh−ph+u·dh, j·sw−pw+v·dw]
+// ws is scratch memory of conv2d_workspace_floats(g) floats on the kernel's
+// device, owned by the caller and reused across calls (no allocation inside).
+// b may be null (no bias).
+int64_t conv2d_workspace_floats(const ConvGeom& g);
+void conv2d_forward(const float* x, const float* w, const float* b, float* y, const ConvGeom& g,
+                    float* ws);
+// dx = the transposed convolution of dy with w (overwritten):
+//   dx[n,c,y,x] = Σ_{k,u,v : y = i·sh−ph+u·dh, x = j·sw−pw+v·dw} w[k,c,u,v] · dy[n,k,i,j]
+void conv2d_backward_data(const float* dy, const float* w, float* dx, const ConvGeom& g,
+                          float* ws);
+// dw[k,c,u,v] (+)= Σ_{n,i,j} dy[n,k,i,j] · x̃[n, c, i·sh−ph+u·dh, j·sw−pw+v·dw]
+// db[k] (+)= Σ_{n,i,j} dy[n,k,i,j]   (db nullable). accumulate=false overwrites.
+void conv2d_backward_weight(const float* dy, const float* x, float* dw, float* db,
+                            const ConvGeom& g, float* ws, bool accumulate);
+
+// ---- batchnorm.cpp (channels) ---------------------------------------------
+// BatchNorm2d (and BatchNorm1d on [N, C, L]) on x[N, C, S], S = H·W (or L):
+// statistics per channel c over the N·S values x[n,c,:], otherwise exactly the
+// batchnorm1d contract above (biased variance to normalize, unbiased
+// M/(M−1)·σ² into the running variance, M = N·S; save_mean/save_invstd).
+// relu = true fuses the ReLU that follows: y = max(bn(x), 0).
+void batchnorm2d_forward_train(const float* x, float* y, int64_t N, int64_t C, int64_t S,
+                               const float* gamma, const float* beta, float eps, float momentum,
+                               float* running_mean, float* running_var, float* save_mean,
+                               float* save_invstd, bool relu);
+void batchnorm2d_forward_eval(const float* x, float* y, int64_t N, int64_t C, int64_t S,
+                              const float* gamma, const float* beta, const float* running_mean,
+                              const float* running_var, float eps, bool relu);
+// As batchnorm1d_backward with sums over n and s. y (nullable) is the fused
+// forward's output: when given, dy is first masked to dy·[y > 0] (the ReLU's
+// backward), so dy is the gradient of the ReLU's output. dx may not alias dy.
+void batchnorm2d_backward(const float* dy, const float* x, const float* y, const float* gamma,
+                          const float* save_mean, const float* save_invstd, int64_t N, int64_t C,
+                          int64_t S, float* dx, float* dgamma, float* dbeta, bool accumulate);
+
+// ---- pool.cpp --------------------------------------------------------------
+// Max-pool 2d (geometry: PoolGeom): y[n,c,i,j] = max over the window
+// x[n,c, i·sh−ph+u, j·sw−pw+v] inside the image; argmax[n,c,i,j] is the
+// flat index y·W + x (within the plane) of the first maximum in row-major
+// window order (PyTorch's tie rule); a NaN is a maximum.
+void maxpool2d_forward(const float* x, float* y, int32_t* argmax, const PoolGeom& g);
+// dx = 0, then dx[n,c,argmax[n,c,i,j]] += dy[n,c,i,j] (overlapping windows add).
+void maxpool2d_backward(const float* dy, const int32_t* argmax, float* dx, const PoolGeom& g);
+// Global average pool over the last axis of x[P, S] (P = N·C planes, S = H·W):
+// y[p] = Σ_s x[p,s] / S.
+void avgpool_global_forward(const float* x, float* y, int64_t P, int64_t S);
+// dx[p,s] = dy[p] / S.
+void avgpool_global_backward(const float* dy, float* dx, int64_t P, int64_t S);
+
+// ---- elementwise.cpp (residual) -------------------------------------------
+// The residual join of a BasicBlock: y = max(a + b, 0) over n floats
+// (y may alias a or b). Its backward is relu_backward on y.
+void add_relu_forward(const float* a, const float* b, float* y, int64_t n);
