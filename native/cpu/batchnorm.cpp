@@ -201,4 +201,157 @@ void batchnorm1d_backward(const float* dy, const float* x, const float* gamma,
   });
 }
 
+// ---- BatchNorm2d over x[N, C, S] ------------------------------------------
+// The same statistics per channel c over the M = N·S values x[n,c,:] (S = H·W,
+// or L for signals). Here a channel's values are N contiguous planes of S
+// floats, so threads split the channels and each channel is reduced by one
+// thread, plane by plane (contiguous, vectorized), in double: two passes
+// (mean, then the centred sum of squares) as above, then the output pass
+// with the per-channel coefficients, with the ReLU that follows a BN layer
+// fused in (y = max(bn(x), 0), NaN kept as relu_forward keeps it). Every
+// channel's sums run in a fixed order, so the result does not depend on
+// the thread count.
+namespace {
+
+// fn(c) for each channel, split over threads (a channel is ~3·M elements of work).
+template <class F>
+void for_channels(int64_t C, int64_t M, F&& fn) {
+  const int64_t grain = std::max<int64_t>(1, kMinWork / std::max<int64_t>(1, 3 * M));
+  parallel_for(C, grain, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) fn(c);
+  });
+}
+
+// Σ_n Σ_s term(x[n,c,s]) in double over the N planes of channel c.
+template <class Term>
+double channel_sum(const float* x, int64_t N, int64_t C, int64_t S, int64_t c, Term&& term) {
+  double acc = 0.0;
+  for (int64_t n = 0; n < N; ++n) {
+    const float* __restrict p = x + (n * C + c) * S;
+    double a = 0.0;
+#pragma omp simd reduction(+ : a)
+    for (int64_t s = 0; s < S; ++s) a += term(p[s]);
+    acc += a;
+  }
+  return acc;
+}
+
+// y[n,c,:] = ((x − mu) − mu_lo)·scale + shift, then max(·, 0) when relu.
+inline void channel_affine(const float* x, float* y, int64_t N, int64_t C, int64_t S, int64_t c, float mu,
+                           float mu_lo, float scale, float shift, bool relu) {
+  for (int64_t n = 0; n < N; ++n) {
+    const float* __restrict xp = x + (n * C + c) * S;
+    float* __restrict yp = y + (n * C + c) * S;
+    if (relu) {
+#pragma omp simd
+      for (int64_t s = 0; s < S; ++s) {
+        const float v = ((xp[s] - mu) - mu_lo) * scale + shift;
+        yp[s] = v < 0.0f ? 0.0f : v;
+      }
+    } else {
+#pragma omp simd
+      for (int64_t s = 0; s < S; ++s) yp[s] = ((xp[s] - mu) - mu_lo) * scale + shift;
+    }
+  }
+}
+
+}  // namespace
+
+void batchnorm2d_forward_train(const float* x, float* y, int64_t N, int64_t C, int64_t S, const float* gamma,
+                               const float* beta, float eps, float momentum, float* running_mean,
+                               float* running_var, float* save_mean, float* save_invstd, bool relu) {
+  const int64_t M = N * S;
+  if (C <= 0 || M <= 0) return;
+  const double unbias = M > 1 ? (double)M / (double)(M - 1) : NAN;
+  const double m = momentum, invM = 1.0 / (double)M;
+  for_channels(C, M, [&](int64_t c) {
+    const double mean = channel_sum(x, N, C, S, c, [](float v) { return (double)v; }) * invM;
+    const double var = channel_sum(x, N, C, S, c, [mean](float v) {
+                         const double d = (double)v - mean;
+                         return d * d;
+                       }) * invM;
+    const double invstd = 1.0 / std::sqrt(var + (double)eps);
+    const float mu = (float)mean, mu_lo = (float)(mean - (double)mu);
+    save_mean[c] = mu;
+    save_invstd[c] = (float)invstd;
+    if (running_mean) running_mean[c] = (float)((1.0 - m) * running_mean[c] + m * mean);
+    if (running_var) running_var[c] = (float)((1.0 - m) * running_var[c] + m * unbias * var);
+    const float scale = (float)invstd * (gamma ? gamma[c] : 1.0f), shift = beta ? beta[c] : 0.0f;
+    channel_affine(x, y, N, C, S, c, mu, mu_lo, scale, shift, relu);
+  });
+}
+
+void batchnorm2d_forward_eval(const float* x, float* y, int64_t N, int64_t C, int64_t S, const float* gamma,
+                              const float* beta, const float* running_mean, const float* running_var, float eps,
+                              bool relu) {
+  const int64_t M = N * S;
+  if (C <= 0 || M <= 0) return;
+  for_channels(C, M, [&](int64_t c) {
+    const double invstd = 1.0 / std::sqrt((double)running_var[c] + (double)eps);
+    const float scale = (float)invstd * (gamma ? gamma[c] : 1.0f), shift = beta ? beta[c] : 0.0f;
+    channel_affine(x, y, N, C, S, c, running_mean[c], 0.0f, scale, shift, relu);
+  });
+}
+
+void batchnorm2d_backward(const float* dy, const float* x, const float* y, const float* gamma,
+                          const float* save_mean, const float* save_invstd, int64_t N, int64_t C, int64_t S,
+                          float* dx, float* dgamma, float* dbeta, bool accumulate) {
+  if (C <= 0) return;
+  const int64_t M = N * S;
+  const double invM = M > 0 ? 1.0 / (double)M : 0.0;
+  for_channels(C, M, [&](int64_t c) {
+    // g = dy·[y > 0] (the fused ReLU's backward) or dy; sums Σ g and Σ g·(x − μ) in double.
+    const double mean = save_mean[c];
+    double sdy = 0.0, sdyx = 0.0;
+    for (int64_t n = 0; n < N && S > 0; ++n) {
+      const int64_t o = (n * C + c) * S;
+      const float* __restrict gp = dy + o;
+      const float* __restrict xp = x + o;
+      const float* __restrict yp = y ? y + o : nullptr;
+      double a = 0.0, b = 0.0;
+      if (yp) {
+#pragma omp simd reduction(+ : a, b)
+        for (int64_t s = 0; s < S; ++s) {
+          const double gv = yp[s] > 0.0f ? (double)gp[s] : 0.0;
+          a += gv;
+          b += gv * ((double)xp[s] - mean);
+        }
+      } else {
+#pragma omp simd reduction(+ : a, b)
+        for (int64_t s = 0; s < S; ++s) {
+          const double gv = gp[s];
+          a += gv;
+          b += gv * ((double)xp[s] - mean);
+        }
+      }
+      sdy += a;
+      sdyx += b;
+    }
+    const double invstd = save_invstd[c];
+    const double db = sdy, dg = sdyx * invstd;
+    if (dbeta) dbeta[c] = accumulate ? (float)((double)dbeta[c] + db) : (float)db;
+    if (dgamma) dgamma[c] = accumulate ? (float)((double)dgamma[c] + dg) : (float)dg;
+    // dx = a·(g − b − (x − μ)·k) with a = γ·invstd, b = dβ/M, k = invstd·dγ/M.
+    const float ka = (float)(invstd * (gamma ? (double)gamma[c] : 1.0)), kb = (float)(db * invM),
+                kk = (float)(invstd * dg * invM), mu = save_mean[c];
+    for (int64_t n = 0; n < N && S > 0; ++n) {
+      const int64_t o = (n * C + c) * S;
+      const float* __restrict gp = dy + o;
+      const float* __restrict xp = x + o;
+      float* __restrict dp = dx + o;
+      if (y) {
+        const float* __restrict yp = y + o;
+#pragma omp simd
+        for (int64_t s = 0; s < S; ++s) {
+          const float gv = yp[s] > 0.0f ? gp[s] : 0.0f;
+          dp[s] = ka * (gv - kb - (xp[s] - mu) * kk);
+        }
+      } else {
+#pragma omp simd
+        for (int64_t s = 0; s < S; ++s) dp[s] = ka * (gp[s] - kb - (xp[s] - mu) * kk);
+      }
+    }
+  });
+}
+
 }  // namespace imix::cpu

@@ -1,6 +1,7 @@
 // Glue kernels between the big ones: axpby, row-wise dot products (MoCo's
 // positive logits), their backward, maxout (the tabular encoder's last
-// layer), row gathers (batching) and a double-accumulated sum.
+// layer), row gathers (batching), a double-accumulated sum, and the
+// residual join of a BasicBlock (add_relu_forward).
 #include <cstring>
 
 #include "../common/maxout.h"
@@ -81,6 +82,18 @@ double sum(const float* x, int64_t n) {
     total += acc;
   }
   return total;
+}
+
+// y = max(a + b, 0), written as v < 0 ? 0 : v so a NaN stays NaN (as
+// relu_forward). y may be a or b (same index): no __restrict.
+void add_relu_forward(const float* a, const float* b, float* y, int64_t n) {
+  parallel_for(n, 1 << 15, [&](int64_t s, int64_t e) {
+#pragma omp simd
+    for (int64_t i = s; i < e; ++i) {
+      const float v = a[i] + b[i];
+      y[i] = v < 0.0f ? 0.0f : v;
+    }
+  });
 }
 
 }  // namespace imix::cpu
