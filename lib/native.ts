@@ -131,6 +131,17 @@ export interface NativeAddon {
   batchnorm1dBackward(
     dy: T, x: T, gamma: OptT, saveMean: T, saveInvstd: T, dx: T, dgamma: OptT, dbeta: OptT, accumulate: boolean,
   ): void;
+  batchnorm2dForwardTrain(
+    x: T, y: T, gamma: OptT, beta: OptT, eps: number, momentum: number,
+    runningMean: OptT, runningVar: OptT, saveMean: T, saveInvstd: T, relu: boolean,
+  ): void;
+  batchnorm2dForwardEval(
+    x: T, y: T, gamma: OptT, beta: OptT, runningMean: T, runningVar: T, eps: number, relu: boolean,
+  ): void;
+  batchnorm2dBackward(
+    dy: T, x: T, y: OptT, gamma: OptT, saveMean: T, saveInvstd: T, dx: T, dgamma: OptT, dbeta: OptT,
+    accumulate: boolean,
+  ): void;
 
   // ops_optim.cpp
   sgdStep(
@@ -160,6 +171,30 @@ export interface NativeAddon {
   maxoutBackward(dy: T, argmax: T, dx: T, k: number): void;
   gatherRows(src: T, idx: T, out: T): void;
   sum(x: T): number;
+  addReluForward(a: T, b: T, y: T): void;
+
+  // ops_conv.cpp (stride, padding, dilation along H then W; conv1d: along L)
+  conv2dWorkspaceFloats(x: T, w: T, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number): number;
+  conv2dForward(
+    x: T, w: T, b: OptT, y: T, ws: OptT, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number,
+  ): void;
+  conv2dBackwardData(
+    dy: T, w: T, dx: T, ws: OptT, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number,
+  ): void;
+  conv2dBackwardWeight(
+    dy: T, x: T, dw: T, db: OptT, ws: OptT, sh: number, sw: number, ph: number, pw: number, dh: number,
+    dilw: number, accumulate: boolean,
+  ): void;
+  conv1dWorkspaceFloats(x: T, w: T, s: number, p: number, d: number): number;
+  conv1dForward(x: T, w: T, b: OptT, y: T, ws: OptT, s: number, p: number, d: number): void;
+  conv1dBackwardData(dy: T, w: T, dx: T, ws: OptT, s: number, p: number, d: number): void;
+  conv1dBackwardWeight(dy: T, x: T, dw: T, db: OptT, ws: OptT, s: number, p: number, d: number, accumulate: boolean): void;
+
+  // ops_pool.cpp
+  maxpool2dForward(x: T, y: T, argmax: T, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number): void;
+  maxpool2dBackward(dy: T, argmax: T, dx: T, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number): void;
+  avgpoolGlobalForward(x: T, y: T): void;
+  avgpoolGlobalBackward(dy: T, dx: T): void;
 
   // ops_augment.cpp
   randomCropFlip(x: T, out: T, pad: number, flipP: number, seed: number, offset: number): void;
@@ -207,6 +242,9 @@ export const nativeBindings = {
   batchnorm1dForwardTrain: 'ops_batchnorm.cpp',
   batchnorm1dForwardEval: 'ops_batchnorm.cpp',
   batchnorm1dBackward: 'ops_batchnorm.cpp',
+  batchnorm2dForwardTrain: 'ops_batchnorm.cpp',
+  batchnorm2dForwardEval: 'ops_batchnorm.cpp',
+  batchnorm2dBackward: 'ops_batchnorm.cpp',
   sgdStep: 'ops_optim.cpp',
   larsStep: 'ops_optim.cpp',
   adamwStep: 'ops_optim.cpp',
@@ -221,6 +259,19 @@ export const nativeBindings = {
   maxoutBackward: 'ops_elementwise.cpp',
   gatherRows: 'ops_elementwise.cpp',
   sum: 'ops_elementwise.cpp',
+  addReluForward: 'ops_elementwise.cpp',
+  conv2dWorkspaceFloats: 'ops_conv.cpp',
+  conv2dForward: 'ops_conv.cpp',
+  conv2dBackwardData: 'ops_conv.cpp',
+  conv2dBackwardWeight: 'ops_conv.cpp',
+  conv1dWorkspaceFloats: 'ops_conv.cpp',
+  conv1dForward: 'ops_conv.cpp',
+  conv1dBackwardData: 'ops_conv.cpp',
+  conv1dBackwardWeight: 'ops_conv.cpp',
+  maxpool2dForward: 'ops_pool.cpp',
+  maxpool2dBackward: 'ops_pool.cpp',
+  avgpoolGlobalForward: 'ops_pool.cpp',
+  avgpoolGlobalBackward: 'ops_pool.cpp',
   randomCropFlip: 'ops_augment.cpp',
   cudaSynchronize: 'ops_cuda.cpp',
   cudaMemoryStats: 'ops_cuda.cpp',

@@ -1,6 +1,6 @@
 /**
  * Glue kernels: axpby, row-wise dot products and their backward, maxout,
- * row gathers and sums.
+ * row gathers, sums, and the residual join of a ResNet block.
  * @module
  */
 import { native } from '../native';
@@ -46,4 +46,13 @@ export function gatherRows(src: Tensor<'float32'>, idx: Tensor<'int32'>, out: Te
 /** Sum of all elements, accumulated in double. */
 export function sum(x: Tensor<'float32'>): number {
   return native.sum(h(x, 'x'));
+}
+
+/**
+ * The residual join of a ResNet BasicBlock: `y = max(a + b, 0)` elementwise
+ * (a NaN stays NaN). a, b and y have one element count; y may be `a` or `b`
+ * itself (in place). Its backward is `reluBackward` on y.
+ */
+export function addReluForward(a: Tensor<'float32'>, b: Tensor<'float32'>, y: Tensor<'float32'>): void {
+  native.addReluForward(h(a, 'a'), h(b, 'b'), h(y, 'y'));
 }

@@ -11,3 +11,5 @@ export * from './optim';
 export * from './random';
 export * from './elementwise';
 export * from './augment';
+export * from './conv';
+export * from './pool';

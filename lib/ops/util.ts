@@ -69,4 +69,17 @@ export function streamArgs(opts: { seed: number; offset?: number } | undefined, 
   return [seed, opts.offset ?? 0];
 }
 
+/**
+ * `[h, w]` of a 2-d size option (a number for both axes or an `[h, w]` pair;
+ * `dflt` for both when absent). The values themselves are checked by the binding.
+ */
+export function pair(v: number | readonly [number, number] | undefined, dflt: number, arg: string): [number, number] {
+  if (v === undefined) return [dflt, dflt];
+  if (Array.isArray(v)) {
+    if (v.length !== 2) throw new ArgumentError(`${arg}: expected a number or an [h, w] pair, got ${v.length} values`);
+    return [v[0] as number, v[1] as number];
+  }
+  return [v as number, v as number];
+}
+
 export { Tensor };

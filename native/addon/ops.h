@@ -8,10 +8,12 @@ void register_gemm_ops(Napi::Env env, Napi::Object exports);       // gemm, line
 void register_loss_ops(Napi::Env env, Napi::Object exports);       // l2 normalize, mixed CE, mixed cosine
 void register_state_ops(Napi::Env env, Napi::Object exports);      // EMA, queue enqueue
 void register_mix_ops(Napi::Env env, Napi::Object exports);        // mixup, cutmix
-void register_batchnorm_ops(Napi::Env env, Napi::Object exports);  // batchnorm1d
+void register_batchnorm_ops(Napi::Env env, Napi::Object exports);  // batchnorm1d, batchnorm2d (fused ReLU)
 void register_optim_ops(Napi::Env env, Napi::Object exports);      // SGD, LARS, AdamW
 void register_random_ops(Napi::Env env, Napi::Object exports);     // Philox draws, input drop, noise
-void register_elementwise_ops(Napi::Env env, Napi::Object exports); // axpby, rowdot, maxout, gather, sum
+void register_elementwise_ops(Napi::Env env, Napi::Object exports); // axpby, rowdot, maxout, gather, sum, add+relu
+void register_conv_ops(Napi::Env env, Napi::Object exports);       // conv2d, conv1d (im2col + gemm)
+void register_pool_ops(Napi::Env env, Napi::Object exports);       // max-pool 2d, global average pool
 void register_augment_ops(Napi::Env env, Napi::Object exports);     // random crop + horizontal flip
 void register_cuda_ops(Napi::Env env, Napi::Object exports);       // CUDA device utilities (ops_cuda.cpp)
 void register_fs_ops(Napi::Env env, Napi::Object exports);         // run-folder lock (fs_lock.cpp)

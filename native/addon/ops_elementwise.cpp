@@ -1,4 +1,5 @@
-// Bindings: axpby, rowdot, rowScaleAdd, maxoutForward/Backward, gatherRows, sum.
+// Bindings: axpby, rowdot, rowScaleAdd, maxoutForward/Backward, gatherRows, sum,
+// addReluForward (the residual join y = max(a + b, 0)).
 #include "../cpu/kernels.h"
 #include "args.h"
 #include "errors.h"
@@ -163,6 +164,27 @@ Napi::Value Sum(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), IMIX_KERNEL(dev, sum, xp, x->numel()));
 }
 
+// addReluForward(a, b, y): y = max(a + b, 0) elementwise over one element
+// count (any shapes); y may be a or b itself (in place), but not overlap
+// either partially.
+Napi::Value AddReluForward(const Napi::CallbackInfo& info) {
+  Args a(info);
+  Tensor* ta = a.tensor(0, "a");
+  Tensor* tb = a.tensor(1, "b");
+  Tensor* y = a.tensor(2, "y");
+  const float* ap = f32(ta, "a");
+  const float* bp = f32(tb, "b");
+  float* yp = f32(y, "y");
+  expect_same_numel(tb, ta, "b", "a");
+  expect_same_numel(y, ta, "y", "a");
+  expect_same_device({{tb, "b"}, {y, "y"}}, ta, "a");
+  const Dispatch dev(ta, "a");
+  expect_same_or_no_alias(y, ta, "y", "a");
+  expect_same_or_no_alias(y, tb, "y", "b");
+  IMIX_KERNEL(dev, add_relu_forward, ap, bp, yp, y->numel());
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 void register_elementwise_ops(Napi::Env env, Napi::Object exports) {
@@ -173,6 +195,7 @@ void register_elementwise_ops(Napi::Env env, Napi::Object exports) {
   bind(env, exports, "maxoutBackward", MaxoutBackward);
   bind(env, exports, "gatherRows", GatherRows);
   bind(env, exports, "sum", Sum);
+  bind(env, exports, "addReluForward", AddReluForward);
 }
 
 }  // namespace imix
