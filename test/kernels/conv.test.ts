@@ -1,0 +1,489 @@
+import { describe, expect, it } from 'vitest';
+import {
+  ArgumentError, DTypeError, DisposedError, ShapeError, Tensor, ValueError, info, ops, setNumThreads,
+} from '../../lib/index';
+import { native } from '../../lib/native';
+import { expectClose, fixture, randn } from '../helpers';
+
+// ---- float64 references (plain loops over the contract's formulas) ----------------
+interface Geom {
+  N: number; C: number; H: number; W: number; K: number; kh: number; kw: number;
+  sh: number; sw: number; ph: number; pw: number; dh: number; dw: number; Ho: number; Wo: number;
+}
+
+function geom(
+  [N, C, H, W]: number[], [K, kh, kw]: number[],
+  o: { s?: [number, number]; p?: [number, number]; d?: [number, number] } = {},
+): Geom {
+  const [sh, sw] = o.s ?? [1, 1], [ph, pw] = o.p ?? [0, 0], [dh, dw] = o.d ?? [1, 1];
+  const Ho = Math.floor((H + 2 * ph - dh * (kh - 1) - 1) / sh) + 1;
+  const Wo = Math.floor((W + 2 * pw - dw * (kw - 1) - 1) / sw) + 1;
+  return { N, C, H, W, K, kh, kw, sh, sw, ph, pw, dh, dw, Ho, Wo };
+}
+
+/** Calls f(n, k, i, j, c, u, v, xIndex, wIndex) for every product term of the convolution. */
+function forTerms(g: Geom, f: (yi: number, xi: number, wi: number, n: number, k: number) => void): void {
+  for (let n = 0; n < g.N; n++)
+    for (let k = 0; k < g.K; k++)
+      for (let i = 0; i < g.Ho; i++)
+        for (let j = 0; j < g.Wo; j++) {
+          const yi = ((n * g.K + k) * g.Ho + i) * g.Wo + j;
+          for (let c = 0; c < g.C; c++)
+            for (let u = 0; u < g.kh; u++) {
+              const yy = i * g.sh - g.ph + u * g.dh;
+              if (yy < 0 || yy >= g.H) continue;
+              for (let v = 0; v < g.kw; v++) {
+                const xx = j * g.sw - g.pw + v * g.dw;
+                if (xx < 0 || xx >= g.W) continue;
+                f(yi, ((n * g.C + c) * g.H + yy) * g.W + xx, ((k * g.C + c) * g.kh + u) * g.kw + v, n, k);
+              }
+            }
+        }
+}
+
+function refForward(x: ArrayLike<number>, w: ArrayLike<number>, b: ArrayLike<number> | null, g: Geom): Float64Array {
+  const y = new Float64Array(g.N * g.K * g.Ho * g.Wo);
+  if (b) for (let e = 0; e < y.length; e++) y[e] = b[Math.floor(e / (g.Ho * g.Wo)) % g.K]!;
+  forTerms(g, (yi, xi, wi) => (y[yi] += w[wi]! * x[xi]!));
+  return y;
+}
+
+function refBackwardData(dy: ArrayLike<number>, w: ArrayLike<number>, g: Geom): Float64Array {
+  const dx = new Float64Array(g.N * g.C * g.H * g.W);
+  forTerms(g, (yi, xi, wi) => (dx[xi] += w[wi]! * dy[yi]!));
+  return dx;
+}
+
+function refBackwardWeight(dy: ArrayLike<number>, x: ArrayLike<number>, g: Geom): { dw: Float64Array; db: Float64Array } {
+  const dw = new Float64Array(g.K * g.C * g.kh * g.kw), db = new Float64Array(g.K);
+  forTerms(g, (yi, xi, wi) => (dw[wi] += dy[yi]! * x[xi]!));
+  for (let e = 0; e < g.N * g.K * g.Ho * g.Wo; e++) db[Math.floor(e / (g.Ho * g.Wo)) % g.K] += dy[e]!;
+  return { dw, db };
+}
+
+// ---- running the kernels ----------------------------------------------------------
+const xShape = (g: Geom, d: 1 | 2) => (d === 2 ? [g.N, g.C, g.H, g.W] : [g.N, g.C, g.W]);
+const wShape = (g: Geom, d: 1 | 2) => (d === 2 ? [g.K, g.C, g.kh, g.kw] : [g.K, g.C, g.kw]);
+const yShape = (g: Geom, d: 1 | 2) => (d === 2 ? [g.N, g.K, g.Ho, g.Wo] : [g.N, g.K, g.Wo]);
+const opts2 = (g: Geom): ops.Conv2dOptions => ({ stride: [g.sh, g.sw], padding: [g.ph, g.pw], dilation: [g.dh, g.dw] });
+const opts1 = (g: Geom): ops.Conv1dOptions => ({ stride: g.sw, padding: g.pw, dilation: g.dw });
+
+/** A workspace of the size the kernels ask for, filled with NaN (the kernels must not read what they did not write). */
+function workspace(x: Tensor<'float32'>, w: Tensor<'float32'>, g: Geom, d: 1 | 2): Tensor<'float32'> | null {
+  const n = d === 2 ? ops.conv2dWorkspaceFloats(x, w, opts2(g)) : ops.conv1dWorkspaceFloats(x, w, opts1(g));
+  return n === 0 ? null : Tensor.full([n], NaN);
+}
+
+interface Run { y: Float32Array; dx: Float32Array; dw: Float32Array; db: Float32Array }
+
+function run(
+  g: Geom, d: 1 | 2, x: Float32Array, w: Float32Array, b: Float32Array | null, dy: Float32Array,
+  o: { dw0?: Float32Array; db0?: Float32Array; accumulate?: boolean } = {},
+): Run {
+  const xt = Tensor.from(x, xShape(g, d)), wt = Tensor.from(w, wShape(g, d)), bt = b ? Tensor.from(b) : null;
+  const y = Tensor.full(yShape(g, d), NaN), dx = Tensor.full(xShape(g, d), NaN);
+  const dwt = o.dw0 ? Tensor.from(o.dw0, wShape(g, d)) : Tensor.full(wShape(g, d), NaN);
+  const dbt = o.db0 ? Tensor.from(o.db0) : Tensor.full([g.K], NaN);
+  const dyt = Tensor.from(dy, yShape(g, d));
+  const ws = workspace(xt, wt, g, d);
+  if (d === 2) {
+    ops.conv2dForward(xt, wt, bt, y, ws, opts2(g));
+    ops.conv2dBackwardData(dyt, wt, dx, ws, opts2(g));
+    ops.conv2dBackwardWeight(dyt, xt, dwt, dbt, ws, { ...opts2(g), accumulate: o.accumulate });
+  } else {
+    ops.conv1dForward(xt, wt, bt, y, ws, opts1(g));
+    ops.conv1dBackwardData(dyt, wt, dx, ws, opts1(g));
+    ops.conv1dBackwardWeight(dyt, xt, dwt, dbt, ws, { ...opts1(g), accumulate: o.accumulate });
+  }
+  return { y: y.toArray(), dx: dx.toArray(), dw: dwt.toArray(), db: dbt.toArray() };
+}
+
+function inputs(g: Geom, seed: number) {
+  const x = randn(g.N * g.C * g.H * g.W, seed);
+  const w = randn(g.K * g.C * g.kh * g.kw, seed + 1, 1 / Math.sqrt(g.C * g.kh * g.kw));
+  const b = randn(g.K, seed + 2);
+  const dy = randn(g.N * g.K * g.Ho * g.Wo, seed + 3);
+  return { x, w, b, dy };
+}
+
+/** Compares all four outputs with the float64 references (tolerances scaled by the number of summed terms). */
+function checkAll(g: Geom, d: 1 | 2, seed: number, withBias = true): void {
+  const { x, w, b, dy } = inputs(g, seed);
+  const got = run(g, d, x, w, withBias ? b : null, dy);
+  const R = g.C * g.kh * g.kw, M = g.N * g.Ho * g.Wo;
+  expectClose(got.y, refForward(x, w, withBias ? b : null, g), { rtol: 1e-4, atol: 1e-5 * Math.sqrt(R), label: 'y' });
+  expectClose(got.dx, refBackwardData(dy, w, g), { rtol: 1e-4, atol: 1e-5 * Math.sqrt(g.K * g.kh * g.kw), label: 'dx' });
+  const ref = refBackwardWeight(dy, x, g);
+  expectClose(got.dw, ref.dw, { rtol: 1e-4, atol: 1e-5 * Math.sqrt(M), label: 'dw' });
+  expectClose(got.db, ref.db, { rtol: 1e-5, atol: 1e-5 * Math.sqrt(M), label: 'db' });
+}
+
+// [x shape, [K, kh, kw], options, why]
+type Case = [number[], number[], { s?: [number, number]; p?: [number, number]; d?: [number, number] }, string];
+const CASES2D: Case[] = [
+  [[2, 3, 7, 7], [4, 3, 3], { p: [1, 1] }, '3×3 same padding'],
+  [[2, 3, 9, 8], [5, 3, 3], { s: [2, 2], p: [1, 1] }, 'stride 2'],
+  [[3, 2, 11, 10], [3, 3, 3], { s: [3, 3], p: [2, 2] }, 'stride 3, padding 2'],
+  [[2, 2, 9, 9], [3, 3, 3], { p: [2, 2], d: [2, 2] }, 'dilation 2'],
+  [[2, 3, 8, 11], [4, 3, 5], { s: [1, 2], p: [2, 0], d: [2, 1] }, 'non-square kernel, per-axis stride/padding/dilation'],
+  [[2, 3, 16, 16], [5, 1, 1], {}, '1×1, stride 1, large plane (no im2col)'],
+  [[3, 4, 5, 5], [6, 1, 1], {}, '1×1, stride 1, small plane (samples unrolled side by side)'],
+  [[2, 4, 9, 9], [6, 1, 1], { s: [2, 2] }, '1×1, stride 2 (a ResNet shortcut)'],
+  [[2, 2, 3, 3], [3, 5, 5], { p: [1, 1] }, 'kernel larger than the unpadded input'],
+  [[2, 2, 2, 3], [2, 4, 5], { p: [1, 1] }, 'kernel larger than the input, output 1×1'],
+  [[1, 3, 6, 6], [4, 3, 3], { p: [1, 1] }, 'N = 1'],
+  [[3, 2, 4, 4], [3, 4, 4], {}, 'Ho = Wo = 1 (a fully connected layer)'],
+  [[37, 3, 4, 4], [5, 3, 3], { p: [1, 1] }, 'small planes, odd N (uneven slices and chunks)'],
+  [[5, 2, 3, 2], [3, 3, 2], { p: [1, 0], s: [1, 2] }, 'tiny plane with stride'],
+  [[4, 1, 6, 5], [1, 2, 2], { s: [2, 2], p: [1, 1] }, 'C = K = 1, even kernel with padding'],
+  [[3, 16, 32, 32], [8, 3, 3], { p: [1, 1] }, 'a ResNet-20 layer shape (32×32, P ≥ one chunk)'],
+  [[2, 3, 20, 1], [2, 3, 1], { s: [2, 1], p: [1, 0] }, 'width 1'],
+];
+
+describe('conv2d against float64 loops (forward, backward data, backward weight)', () => {
+  for (const [xs, ks, o, why] of CASES2D) {
+    const g = geom(xs, ks, o);
+    it(`${why}: x [${xs}], w [${ks[0]}, ${xs[1]}, ${ks[1]}, ${ks[2]}] → y [${g.N}, ${g.K}, ${g.Ho}, ${g.Wo}]`, () => {
+      checkAll(g, 2, xs.reduce((a, v) => a * 7 + v, 3));
+    });
+  }
+
+  it('without a bias', () => {
+    checkAll(geom([2, 3, 7, 6], [4, 3, 3], { p: [1, 1], s: [2, 1] }), 2, 5, false);
+  });
+
+  it('one thread gives the same results as all of them, with the same workspace size', () => {
+    const g = geom([6, 4, 8, 8], [5, 3, 3], { p: [1, 1] });
+    const { x, w, b, dy } = inputs(g, 42);
+    const xt = Tensor.from(x, xShape(g, 2)), wt = Tensor.from(w, wShape(g, 2));
+    const n = ops.conv2dWorkspaceFloats(xt, wt, opts2(g));
+    const threads = info().threads;
+    const all = run(g, 2, x, w, b, dy);
+    setNumThreads(1);
+    let one: Run;
+    try {
+      expect(ops.conv2dWorkspaceFloats(xt, wt, opts2(g))).toBe(n);
+      one = run(g, 2, x, w, b, dy);
+    } finally {
+      setNumThreads(threads);
+    }
+    // y and dx do not depend on the split; dw adds per-thread partials in another order.
+    expect(Array.from(one.y)).toEqual(Array.from(all.y));
+    expect(Array.from(one.dx)).toEqual(Array.from(all.dx));
+    expectClose(one.dw, all.dw, { rtol: 1e-5, atol: 1e-5 });
+    expect(Array.from(one.db)).toEqual(Array.from(all.db));
+  });
+
+  it('more threads than the machine has still fits the workspace the kernels asked for', () => {
+    const g = geom([9, 3, 6, 6], [4, 3, 3], { p: [1, 1] });
+    const threads = info().threads;
+    setNumThreads(64);
+    try {
+      checkAll(g, 2, 17);
+    } finally {
+      setNumThreads(threads);
+    }
+  });
+
+  it('an empty batch: y and dx untouched, dw and db zero (or unchanged when accumulating)', () => {
+    const g = geom([0, 3, 5, 5], [2, 3, 3], { p: [1, 1] });
+    const dw0 = Float32Array.from({ length: 2 * 27 }, (_, i) => i), db0 = Float32Array.from([1, 2]);
+    const r = run(g, 2, new Float32Array(0), randn(54, 1), null, new Float32Array(0), { dw0, db0 });
+    expect(r.y.length).toBe(0);
+    expect(Array.from(r.dw)).toEqual(new Array(54).fill(0));
+    expect(Array.from(r.db)).toEqual([0, 0]);
+    const a = run(g, 2, new Float32Array(0), randn(54, 1), null, new Float32Array(0), { dw0, db0, accumulate: true });
+    expect(a.dw).toEqual(dw0);
+    expect(a.db).toEqual(db0);
+  });
+
+  it('K = 0 output channels: dx = 0', () => {
+    const g = geom([2, 3, 4, 4], [0, 3, 3], { p: [1, 1] });
+    const r = run(g, 2, randn(96, 1), new Float32Array(0), null, new Float32Array(0));
+    expect(r.y.length).toBe(0);
+    expect(Array.from(r.dx)).toEqual(new Array(96).fill(0));
+  });
+});
+
+describe('conv2d gradients against central finite differences of L = Σ dy·y', () => {
+  it('dx, dw and db of a strided, padded, dilated case', () => {
+    const g = geom([2, 2, 6, 5], [3, 3, 2], { s: [2, 1], p: [1, 1], d: [2, 1] });
+    const { x, w, b, dy } = inputs(g, 5);
+    const loss = (xs: ArrayLike<number>, ws: ArrayLike<number>, bs: ArrayLike<number>) => {
+      const y = refForward(xs, ws, bs, g);
+      let s = 0;
+      for (let i = 0; i < y.length; i++) s += dy[i]! * y[i]!;
+      return s;
+    };
+    const eps = 1e-4;
+    const fd = (arr: Float32Array, f: (a: Float64Array) => number) =>
+      Float64Array.from(arr, (_, i) => {
+        const p = Float64Array.from(arr), m = Float64Array.from(arr);
+        p[i] = p[i]! + eps;
+        m[i] = m[i]! - eps;
+        return (f(p) - f(m)) / (2 * eps);
+      });
+    const got = run(g, 2, x, w, b, dy);
+    expectClose(got.dx, fd(x, (a) => loss(a, w, b)), { rtol: 1e-4, atol: 1e-5, label: 'dx' });
+    expectClose(got.dw, fd(w, (a) => loss(x, a, b)), { rtol: 1e-4, atol: 1e-5, label: 'dw' });
+    expectClose(got.db, fd(b, (a) => loss(x, w, a)), { rtol: 1e-4, atol: 1e-5, label: 'db' });
+  });
+});
+
+describe('conv2dBackwardWeight: accumulate', () => {
+  it('adds into dw and db; false overwrites; db may be null', () => {
+    const g = geom([3, 2, 5, 5], [3, 3, 3], { p: [1, 1] });
+    const { x, w, b, dy } = inputs(g, 9);
+    const base = run(g, 2, x, w, b, dy);
+    const dw0 = randn(base.dw.length, 10), db0 = randn(3, 11);
+    const acc = run(g, 2, x, w, b, dy, { dw0, db0, accumulate: true });
+    expectClose(acc.dw, base.dw.map((v, i) => v + dw0[i]!), { rtol: 1e-6, atol: 1e-6 });
+    expectClose(acc.db, base.db.map((v, i) => v + db0[i]!), { rtol: 1e-6, atol: 1e-6 });
+    const over = run(g, 2, x, w, b, dy, { dw0, db0, accumulate: false });
+    expect(Array.from(over.dw)).toEqual(Array.from(base.dw));
+    expect(Array.from(over.db)).toEqual(Array.from(base.db));
+    // db null: dw alone
+    const xt = Tensor.from(x, xShape(g, 2)), wt = Tensor.from(w, wShape(g, 2)), dwt = Tensor.zeros(wShape(g, 2));
+    ops.conv2dBackwardWeight(Tensor.from(dy, yShape(g, 2)), xt, dwt, null, workspace(xt, wt, g, 2), opts2(g));
+    expect(Array.from(dwt.toArray())).toEqual(Array.from(base.dw));
+  });
+
+  it('accumulates over calls on the 1×1 and the unrolled paths alike', () => {
+    for (const [xs, ks] of [[[2, 3, 16, 16], [4, 1, 1]], [[5, 3, 3, 3], [4, 1, 1]], [[3, 2, 5, 5], [2, 3, 3]]]) {
+      const g = geom(xs!, ks!);
+      const { x, w, b, dy } = inputs(g, 13);
+      const once = run(g, 2, x, w, b, dy);
+      const twice = run(g, 2, x, w, b, dy, { dw0: once.dw, db0: once.db, accumulate: true });
+      expectClose(twice.dw, once.dw.map((v) => 2 * v), { rtol: 1e-6, atol: 1e-6 });
+      expectClose(twice.db, once.db.map((v) => 2 * v), { rtol: 1e-6, atol: 1e-6 });
+    }
+  });
+});
+
+describe('conv1d against float64 loops', () => {
+  // [x [N, C, L], [K, k], s, p, d]
+  const cases: Array<[number[], number[], number, number, number]> = [
+    [[2, 3, 17], [4, 3], 1, 1, 1],
+    [[3, 2, 40], [5, 5], 2, 2, 1],
+    [[2, 4, 33], [3, 3], 3, 0, 2],
+    [[1, 1, 9], [1, 9], 1, 0, 1],
+    [[2, 2, 4], [3, 7], 1, 2, 1],
+    [[4, 3, 300], [6, 1], 1, 0, 1],
+    [[9, 5, 20], [7, 1], 2, 0, 1],
+    [[2, 3, 64], [4, 5], 1, 4, 2],
+  ];
+  for (const [[N, C, L], [K, k], s, p, d] of cases) {
+    const g = geom([N!, C!, 1, L!], [K!, 1, k!], { s: [1, s], p: [0, p], d: [1, d] });
+    it(`x [${N}, ${C}, ${L}], w [${K}, ${C}, ${k}], stride ${s}, padding ${p}, dilation ${d} → Lo = ${g.Wo}`, () => {
+      checkAll(g, 1, N! * 100 + L!);
+    });
+  }
+
+  it('is conv2d with H = 1', () => {
+    const g = geom([3, 2, 1, 19], [4, 1, 3], { s: [1, 2], p: [0, 1], d: [1, 2] });
+    const { x, w, b, dy } = inputs(g, 77);
+    const one = run(g, 1, x, w, b, dy), two = run(g, 2, x, w, b, dy);
+    expect(Array.from(one.y)).toEqual(Array.from(two.y));
+    expect(Array.from(one.dx)).toEqual(Array.from(two.dx));
+    expect(Array.from(one.dw)).toEqual(Array.from(two.dw));
+  });
+});
+
+describe('convOutSize', () => {
+  it('is PyTorch\'s formula', () => {
+    expect(ops.convOutSize(32, 3, 1, 1)).toBe(32);
+    expect(ops.convOutSize(32, 3, 2, 1)).toBe(16);
+    expect(ops.convOutSize(7, 3, 2, 0)).toBe(3);
+    expect(ops.convOutSize(9, 3, 1, 2, 2)).toBe(9);
+    expect(ops.convOutSize(3, 5, 1, 1)).toBe(1);
+    expect(ops.convOutSize(10, 1)).toBe(10);
+    expect(() => ops.convOutSize(3, 5)).toThrow(ShapeError);
+    expect(() => ops.convOutSize(3, 5)).toThrow(/^kernel: 5 \(dilated 5\) is larger than the padded input 3/);
+    expect(() => ops.convOutSize(8, 3, 0)).toThrow(/^stride/);
+    expect(() => ops.convOutSize(8, 3, 1, -1)).toThrow(/^padding/);
+  });
+});
+
+describe('conv vs PyTorch (torch.nn.functional, float64)', () => {
+  interface ConvCase {
+    name: string; dims: 1 | 2; x: number[]; xShape: number[]; w: number[]; wShape: number[]; b: number[] | null;
+    stride: number[]; padding: number[]; dilation: number[]; dy: number[]; y: number[]; yShape: number[];
+    dx: number[]; dw: number[]; db: number[] | null;
+  }
+  const cases = fixture<{ conv: ConvCase[] }>('conv').conv;
+  for (const k of cases) {
+    it(`${k.name}: y, dx, dw, db`, () => {
+      const x = Tensor.from(k.x, k.xShape), w = Tensor.from(k.w, k.wShape), b = k.b ? Tensor.from(k.b) : null;
+      const y = Tensor.zeros(k.yShape), dy = Tensor.from(k.dy, k.yShape);
+      const dx = Tensor.zeros(k.xShape), dw = Tensor.zeros(k.wShape), db = b ? Tensor.zeros([k.wShape[0]!]) : null;
+      if (k.dims === 2) {
+        const o: ops.Conv2dOptions = {
+          stride: k.stride as [number, number], padding: k.padding as [number, number], dilation: k.dilation as [number, number],
+        };
+        const n = ops.conv2dWorkspaceFloats(x, w, o), ws = n ? Tensor.zeros([n]) : null;
+        ops.conv2dForward(x, w, b, y, ws, o);
+        ops.conv2dBackwardData(dy, w, dx, ws, o);
+        ops.conv2dBackwardWeight(dy, x, dw, db, ws, o);
+      } else {
+        const o: ops.Conv1dOptions = { stride: k.stride[0], padding: k.padding[0], dilation: k.dilation[0] };
+        const n = ops.conv1dWorkspaceFloats(x, w, o), ws = n ? Tensor.zeros([n]) : null;
+        ops.conv1dForward(x, w, b, y, ws, o);
+        ops.conv1dBackwardData(dy, w, dx, ws, o);
+        ops.conv1dBackwardWeight(dy, x, dw, db, ws, o);
+      }
+      expectClose(y.toArray(), k.y, { rtol: 1e-5, atol: 1e-5, label: 'y' });
+      expectClose(dx.toArray(), k.dx, { rtol: 1e-5, atol: 1e-5, label: 'dx' });
+      expectClose(dw.toArray(), k.dw, { rtol: 1e-5, atol: 1e-4, label: 'dw' });
+      if (db) expectClose(db.toArray(), k.db!, { rtol: 1e-5, atol: 1e-5, label: 'db' });
+    });
+  }
+});
+
+describe('conv bad input', () => {
+  const X = () => Tensor.from(randn(2 * 3 * 5 * 5, 1), [2, 3, 5, 5]);
+  const Wt = () => Tensor.from(randn(4 * 3 * 3 * 3, 2), [4, 3, 3, 3]);
+  const ws = () => Tensor.zeros([100000]);
+  type Args = Partial<Record<'x' | 'w' | 'b' | 'y' | 'ws' | 'opts', unknown>>;
+  const fwd = (o: Args = {}) =>
+    ops.conv2dForward(
+      (o.x ?? X()) as Tensor<'float32'>, (o.w ?? Wt()) as Tensor<'float32'>, (o.b === undefined ? null : o.b) as Tensor<'float32'> | null,
+      (o.y ?? Tensor.zeros([2, 4, 5, 5])) as Tensor<'float32'>, (o.ws === undefined ? ws() : o.ws) as Tensor<'float32'> | null,
+      (o.opts ?? { padding: 1 }) as ops.Conv2dOptions,
+    );
+
+  it('conv2dForward: shapes', () => {
+    fwd(); // valid as given
+    expect(() => fwd({ x: Tensor.zeros([2, 3, 25]) })).toThrow(ShapeError);
+    expect(() => fwd({ x: Tensor.zeros([2, 3, 25]) })).toThrow(/^x: expected 4 dimensions/);
+    expect(() => fwd({ w: Tensor.zeros([4, 2, 3, 3]) })).toThrow(ShapeError);
+    expect(() => fwd({ w: Tensor.zeros([4, 2, 3, 3]) })).toThrow(
+      /^w: expected \[K, C, kh, kw\] with C = 3 \(x's channels\), got \[4, 2, 3, 3\]/,
+    );
+    expect(() => fwd({ w: Tensor.zeros([4, 3, 9]) })).toThrow(/^w: expected 4 dimensions/);
+    expect(() => fwd({ w: Tensor.zeros([4, 3, 0, 3]) })).toThrow(/^w: expected a non-empty kernel/);
+    expect(() => fwd({ x: Tensor.zeros([2, 0, 5, 5]) })).toThrow(/^x: expected at least one channel and a non-empty image/);
+    expect(() => fwd({ x: Tensor.zeros([2, 3, 0, 5]) })).toThrow(/^x: expected at least one channel/);
+    expect(() => fwd({ w: Tensor.zeros([4, 3, 9, 9]), opts: { padding: 1 } })).toThrow(
+      /^w: kernel 9×9 \(dilated 9×9\) is larger than the padded input 7×7/,
+    );
+    expect(() => fwd({ opts: { padding: 0, dilation: 3 } })).toThrow(/^w: kernel 3×3 \(dilated 7×7\) is larger than the padded input 5×5/);
+    expect(() => fwd({ y: Tensor.zeros([2, 4, 4, 4]) })).toThrow(ShapeError);
+    expect(() => fwd({ y: Tensor.zeros([2, 4, 4, 4]) })).toThrow(/^y: expected shape \[2, 4, 5, 5\], got \[2, 4, 4, 4\]/);
+    expect(() => fwd({ y: Tensor.zeros([2, 4, 25]) })).toThrow(/^y: expected shape \[2, 4, 5, 5\]/);
+    expect(() => fwd({ b: Tensor.zeros([3]) })).toThrow(/^b: expected shape \[4\]/);
+    expect(() => fwd({ y: Tensor.zeros([2, 4, 5, 6]).view(0, [2, 4, 5, 5], [120, 30, 6, 1]) })).toThrow(
+      /^y: expected a contiguous tensor/,
+    );
+  });
+
+  it('conv2dForward: hyper-parameters', () => {
+    expect(() => fwd({ opts: { stride: 0 } })).toThrow(ValueError);
+    expect(() => fwd({ opts: { stride: 0 } })).toThrow(/^stride: expected a positive integer, got 0/);
+    expect(() => fwd({ opts: { stride: [1, -2] } })).toThrow(/^stride: expected a positive integer, got -2/);
+    expect(() => fwd({ opts: { stride: 1.5 } })).toThrow(/^stride: expected an integer/);
+    expect(() => fwd({ opts: { stride: NaN } })).toThrow(/^stride: expected a finite number/);
+    expect(() => fwd({ opts: { stride: 2 ** 31 } })).toThrow(/^stride: 2147483648 is more than 2\^31 - 1/);
+    expect(() => fwd({ opts: { padding: -1 } })).toThrow(/^padding: expected a non-negative integer, got -1/);
+    expect(() => fwd({ opts: { dilation: 0 } })).toThrow(/^dilation: expected a positive integer, got 0/);
+    expect(() => fwd({ opts: { stride: '2' as unknown as number } })).toThrow(ArgumentError);
+    expect(() => fwd({ opts: { stride: '2' as unknown as number } })).toThrow(/^stride: expected a number/);
+    expect(() => fwd({ opts: { stride: [1, 2, 3] as unknown as number } })).toThrow(/^stride: expected a number or an \[h, w\] pair/);
+    expect(() => ops.conv2dForward(X(), Wt(), null, Tensor.zeros([2, 4, 3, 3]), ws(), null as unknown as ops.Conv2dOptions))
+      .toThrow(/^opts: expected an options object/);
+    // A huge padding: the output plane no longer fits int32 indexing.
+    expect(() => fwd({ opts: { padding: 2 ** 30 }, y: Tensor.zeros([1]) })).toThrow(/^x: the output plane .* has more than 2\^31 - 1 positions/);
+  });
+
+  it('conv2dForward: dtypes, workspace, aliasing, disposal', () => {
+    expect(() => fwd({ x: Tensor.zeros([2, 3, 5, 5], { dtype: 'int32' }) })).toThrow(DTypeError);
+    expect(() => fwd({ w: Tensor.zeros([4, 3, 3, 3], { dtype: 'int32' }) })).toThrow(/^w: expected float32/);
+    expect(() => fwd({ ws: Tensor.zeros([100000], { dtype: 'int32' }) })).toThrow(/^ws: expected float32/);
+    const x = X(), w = Wt();
+    const need = ops.conv2dWorkspaceFloats(x, w, { padding: 1 });
+    expect(need).toBeGreaterThan(0);
+    expect(() => fwd({ x, w, ws: Tensor.zeros([need - 1]) })).toThrow(ShapeError);
+    expect(() => fwd({ x, w, ws: Tensor.zeros([need - 1]) })).toThrow(new RegExp(`^ws: expected at least ${need} float32 elements, got shape \\[${need - 1}\\]`));
+    expect(() => fwd({ x, w, ws: null })).toThrow(ArgumentError);
+    expect(() => fwd({ x, w, ws: null })).toThrow(new RegExp(`^ws: expected at least ${need} float32 elements, got null`));
+    fwd({ x, w, ws: Tensor.zeros([need]) });
+    // Outputs may not overlap anything.
+    const xy = Tensor.zeros([200]);
+    expect(() => fwd({ x: xy.view(0, [2, 3, 5, 5]), y: xy.view(0, [2, 4, 5, 5]) })).toThrow(/^x and y overlap/);
+    const buf = Tensor.zeros([200 + 100000]);
+    expect(() => fwd({ y: buf.view(0, [2, 4, 5, 5]), ws: buf.view(100, [100000]) })).toThrow(/^y and ws overlap/);
+    const wbuf = Tensor.zeros([108 + 100000]);
+    expect(() => fwd({ w: wbuf.view(0, [4, 3, 3, 3]), ws: wbuf.view(50, [100000]) })).toThrow(/^w and ws overlap/);
+    const by = Tensor.zeros([200]);
+    expect(() => fwd({ b: by.view(196, [4]), y: by.view(0, [2, 4, 5, 5]) })).toThrow(/^b and y overlap/);
+    const d = X();
+    d.dispose();
+    expect(() => fwd({ x: d })).toThrow(DisposedError);
+    expect(() => fwd({ x: d })).toThrow(/^x: tensor has been disposed/);
+    expect(() => fwd({ x: 'nope' })).toThrow(/^x: expected a Tensor/);
+  });
+
+  it('conv2dBackwardData and conv2dBackwardWeight', () => {
+    const dy = () => Tensor.zeros([2, 4, 5, 5]);
+    const bd = (o: Partial<Record<'dy' | 'w' | 'dx' | 'ws', unknown>> = {}) =>
+      ops.conv2dBackwardData(
+        (o.dy ?? dy()) as Tensor<'float32'>, (o.w ?? Wt()) as Tensor<'float32'>, (o.dx ?? Tensor.zeros([2, 3, 5, 5])) as Tensor<'float32'>,
+        (o.ws === undefined ? ws() : o.ws) as Tensor<'float32'> | null, { padding: 1 },
+      );
+    bd();
+    expect(() => bd({ dy: Tensor.zeros([2, 4, 5, 4]) })).toThrow(/^dy: expected shape \[2, 4, 5, 5\]/);
+    expect(() => bd({ dx: Tensor.zeros([2, 2, 5, 5]) })).toThrow(/^w: expected \[K, C, kh, kw\] with C = 2 \(dx's channels\)/);
+    expect(() => bd({ dx: Tensor.zeros([2, 3, 25]) })).toThrow(/^dx: expected 4 dimensions/);
+    expect(() => bd({ ws: Tensor.zeros([1]) })).toThrow(/^ws: expected at least/);
+    const g = dy();
+    expect(() => bd({ dy: g, dx: g.view(0, [2, 3, 5, 5]) })).toThrow(/^dy and dx overlap/);
+    expect(() => bd({ dy: Tensor.zeros([2, 4, 5, 5], { dtype: 'int32' }) })).toThrow(DTypeError);
+
+    const bw = (o: Partial<Record<'dy' | 'x' | 'dw' | 'db' | 'ws' | 'acc', unknown>> = {}) =>
+      ops.conv2dBackwardWeight(
+        (o.dy ?? dy()) as Tensor<'float32'>, (o.x ?? X()) as Tensor<'float32'>, (o.dw ?? Tensor.zeros([4, 3, 3, 3])) as Tensor<'float32'>,
+        (o.db === undefined ? null : o.db) as Tensor<'float32'> | null, (o.ws === undefined ? ws() : o.ws) as Tensor<'float32'> | null,
+        { padding: 1, accumulate: o.acc as boolean | undefined },
+      );
+    bw();
+    expect(() => bw({ dw: Tensor.zeros([4, 2, 3, 3]) })).toThrow(/^dw: expected \[K, C, kh, kw\] with C = 3 \(x's channels\)/);
+    expect(() => bw({ db: Tensor.zeros([5]) })).toThrow(/^db: expected shape \[4\]/);
+    expect(() => bw({ dy: Tensor.zeros([2, 5, 5, 5]) })).toThrow(/^dy: expected shape \[2, 4, 5, 5\]/);
+    expect(() => bw({ acc: 'yes' })).toThrow(ArgumentError);
+    expect(() => bw({ acc: 'yes' })).toThrow(/^accumulate: expected a boolean/);
+    const dwb = Tensor.zeros([4 * 27 + 4]);
+    expect(() => bw({ dw: dwb.view(0, [4, 3, 3, 3]), db: dwb.view(4 * 27 - 1, [4]) })).toThrow(/^dw and db overlap/);
+    const xbuf = Tensor.zeros([150 + 100000]);
+    expect(() => bw({ x: xbuf.view(0, [2, 3, 5, 5]), ws: xbuf.view(149, [100000]) })).toThrow(/^x and ws overlap/);
+  });
+
+  it('conv1d', () => {
+    const x = Tensor.zeros([2, 3, 10]), w = Tensor.zeros([4, 3, 3]);
+    const f = (o: Partial<Record<'x' | 'w' | 'y' | 'opts', unknown>> = {}) =>
+      ops.conv1dForward(
+        (o.x ?? x) as Tensor<'float32'>, (o.w ?? w) as Tensor<'float32'>, null, (o.y ?? Tensor.zeros([2, 4, 10])) as Tensor<'float32'>,
+        ws(), (o.opts ?? { padding: 1 }) as ops.Conv1dOptions,
+      );
+    f();
+    expect(() => f({ x: Tensor.zeros([2, 3, 10, 1]) })).toThrow(/^x: expected 3 dimensions/);
+    expect(() => f({ w: Tensor.zeros([4, 2, 3]) })).toThrow(/^w: expected \[K, C, k\] with C = 3 \(x's channels\), got \[4, 2, 3\]/);
+    expect(() => f({ w: Tensor.zeros([4, 3, 13]) })).toThrow(/^w: kernel 13 \(dilated 13\) is larger than the padded input 12/);
+    expect(() => f({ opts: { padding: 1, stride: 0 } })).toThrow(/^stride: expected a positive integer/);
+    expect(() => f({ y: Tensor.zeros([2, 4, 9]) })).toThrow(/^y: expected shape \[2, 4, 10\]/);
+    expect(() => ops.conv1dBackwardWeight(Tensor.zeros([2, 4, 10]), x, Tensor.zeros([4, 3, 3]), null, ws(), { padding: 1, accumulate: 1 as unknown as boolean }))
+      .toThrow(/^accumulate: expected a boolean/);
+  });
+
+  it('the native side checks its arguments itself (not only the TS wrapper)', () => {
+    const nat = native as unknown as Record<string, (...a: unknown[]) => unknown>;
+    const x = X().handle, w = Wt().handle, y = Tensor.zeros([2, 4, 5, 5]).handle, s = ws().handle;
+    expect(nat.conv2dWorkspaceFloats!(x, w, 1, 1, 1, 1, 1, 1)).toBeTypeOf('number');
+    expect(() => nat.conv2dForward!(x, w, null, y, s, 1, 1, 1, 1, 1)).toThrow(/^dilation: expected a number/);
+    expect(() => nat.conv2dForward!(x, w, null, y, s, 1, 1, 1, 1, 1, -1)).toThrow(/^dilation: expected a positive integer/);
+    expect(() => nat.conv2dForward!(x, w, null, y, s, 1, 0, 1, 1, 1, 1)).toThrow(/^stride/);
+    expect(() => nat.conv2dForward!(x, w, null, y, s, 1, 1, 1, 1.5, 1, 1)).toThrow(/^padding: expected an integer/);
+    expect(() => nat.conv2dBackwardWeight!(y, x, Tensor.zeros([4, 3, 3, 3]).handle, null, s, 1, 1, 1, 1, 1, 1)).toThrow(/^accumulate/);
+    expect(() => nat.conv1dForward!(x, w, null, y, s, 1, 0, 1)).toThrow(/^x: expected 3 dimensions/);
+    expect(() => nat.conv1dWorkspaceFloats!(Tensor.zeros([1, 3, 4]).handle, Tensor.zeros([2, 3, 2]).handle, 1, 0)).toThrow(/^dilation/);
+    expect(() => nat.conv2dForward!(x, w, 7, y, s, 1, 1, 1, 1, 1, 1)).toThrow(/^b: expected a Tensor/);
+  });
+});
