@@ -115,8 +115,8 @@ export function conv2dForward(
 }
 
 /**
- * `dx` [N, C, H, W] (overwritten) = the transposed convolution of `dy`
- * [N, K, Ho, Wo] with `w` [K, C, kh, kw]: the input gradient. dx's shape gives
+ * The input gradient: `dx` [N, C, H, W] (overwritten) = the transposed
+ * convolution of `dy` [N, K, Ho, Wo] with `w` [K, C, kh, kw]. dx's shape gives
  * the geometry (several input sizes share one output size when the stride is > 1).
  */
 export function conv2dBackwardData(
