@@ -17,6 +17,19 @@
 //  backward: per (chunk, column) Σdy and Σdy·(x − μ); per column dβ, dγ
 //            (accumulated into when asked) and the dx coefficients; then
 //            dx = a·(dy − b − (x − μ)·k) elementwise.
+//
+// BatchNorm2d on x[N, C, S] (S = H·W, or L for BatchNorm1d on [N, C, L]): the
+// same statistics per channel c over the M = N·S values x[n, c, :]. A channel
+// is cut into R contiguous chunks of its M values (m = n·S + s, chunk r is
+// [M·r/R, M·(r+1)/R), R from (M, C) only); one block per (channel, chunk)
+// reduces it with the block's fixed tree in double (chunk mean, then the
+// centred sum of squares; or Σdy' and Σdy'·(x − μ)), and the per-channel
+// kernels above combine the chunks in order — the same finish kernels as
+// BatchNorm1d with N → M, so the formulas, the double accumulation and the
+// running-statistics rule are shared. The elementwise passes index the
+// channel as (i / S) mod C; relu = true clamps y at 0 in the same pass, and
+// the backward masks dy' = dy·[y > 0] when y is given (y = the fused output).
+// Deterministic for a given (N, C, S).
 #include "colreduce.cuh"
 #include "kernels.h"
 
@@ -161,6 +174,103 @@ __global__ void bn_bwd_dx(const float* __restrict dy, const float* __restrict x,
   }
 }
 
+// ---- BatchNorm2d: [N, C, S] ---------------------------------------------------
+
+// Chunks per channel: about 512 blocks in all when the channels are few, at
+// least ~1024 values a chunk. Depends only on (M, C).
+int64_t channel_chunks(int64_t M, int64_t C) {
+  int64_t r = 512 / (C > 0 ? C : 1);
+  const int64_t by_values = (M + 1023) / 1024;
+  if (r > by_values) r = by_values;
+  if (r > 65535) r = 65535;
+  return r < 1 ? 1 : r;
+}
+
+dim3 channel_grid(int64_t C, int64_t R) {
+  return dim3(blocks_for(C, 1, kMaxRowGrid), blocks_for(R, 1, kMaxGridY));
+}
+
+// The value m = n·S + s of channel c.
+__device__ __forceinline__ int64_t chan_index(int64_t m, int64_t c, int64_t C, int64_t S) {
+  const int64_t n = m / S;
+  return (n * C + c) * S + (m - n * S);
+}
+
+// part[r·C + c] = chunk mean, part[(R + r)·C + c] = chunk Σ(x − mean)² (the
+// layout bn_train_finish reads, with M values per channel).
+__global__ void bn2d_chunk_moments(const float* __restrict x, int64_t N, int64_t C, int64_t S, int64_t R,
+                                   double* __restrict part) {
+  __shared__ double sh[32];
+  const int64_t M = N * S;
+  for (int64_t c = blockIdx.x; c < C; c += gridDim.x)
+    for (int64_t r = blockIdx.y; r < R; r += gridDim.y) {
+      const int64_t m0 = M * r / R, m1 = M * (r + 1) / R;
+      double s = 0.0;
+      for (int64_t m = m0 + threadIdx.x; m < m1; m += blockDim.x) s += (double)x[chan_index(m, c, C, S)];
+      const double mu = m1 > m0 ? block_sum(s, sh) / (double)(m1 - m0) : 0.0;
+      double q = 0.0;
+      for (int64_t m = m0 + threadIdx.x; m < m1; m += blockDim.x) {
+        const double d = (double)x[chan_index(m, c, C, S)] - mu;
+        q += d * d;
+      }
+      q = block_sum(q, sh);
+      if (threadIdx.x == 0) {
+        part[r * C + c] = mu;
+        part[(R + r) * C + c] = q;
+      }
+    }
+}
+
+// y = ((x − mu) − mu_lo)·scale + shift (mu_lo nullable), then max(·, 0) when relu.
+__global__ void bn2d_affine(const float* __restrict x, float* __restrict y, int64_t n, int64_t C, int64_t S,
+                            const float* __restrict mu, const float* __restrict mu_lo, const float* __restrict scale,
+                            const float* __restrict shift, bool relu) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+    const int64_t c = (i / S) % C;
+    const float d = mu_lo ? (x[i] - mu[c]) - mu_lo[c] : x[i] - mu[c];
+    const float v = d * scale[c] + shift[c];
+    y[i] = relu && v < 0.0f ? 0.0f : v;  // NaN stays NaN
+  }
+}
+
+// part[(0·R + r)·C + c] = Σ dy', part[(1·R + r)·C + c] = Σ dy'·(x − μ) over
+// chunk r of channel c, dy' = y ? dy·[y > 0] : dy (bn_bwd_finish's layout).
+__global__ void bn2d_bwd_sums(const float* __restrict dy, const float* __restrict x, const float* __restrict y,
+                              const float* __restrict mean, int64_t N, int64_t C, int64_t S, int64_t R,
+                              double* __restrict part) {
+  __shared__ double sh[32];
+  const int64_t M = N * S;
+  for (int64_t c = blockIdx.x; c < C; c += gridDim.x)
+    for (int64_t r = blockIdx.y; r < R; r += gridDim.y) {
+      const int64_t m0 = M * r / R, m1 = M * (r + 1) / R;
+      const double mu = mean[c];
+      double sg = 0.0, sgx = 0.0;
+      for (int64_t m = m0 + threadIdx.x; m < m1; m += blockDim.x) {
+        const int64_t i = chan_index(m, c, C, S);
+        const double g = (y && !(y[i] > 0.0f)) ? 0.0 : (double)dy[i];
+        sg += g;
+        sgx += g * ((double)x[i] - mu);
+      }
+      sg = block_sum(sg, sh);
+      sgx = block_sum(sgx, sh);
+      if (threadIdx.x == 0) {
+        part[r * C + c] = sg;
+        part[(R + r) * C + c] = sgx;
+      }
+    }
+}
+
+// dx = a·(dy' − b − (x − μ)·k), coef = [a, b, k] per channel (bn_bwd_finish).
+__global__ void bn2d_bwd_dx(const float* __restrict dy, const float* __restrict x, const float* __restrict y,
+                            const float* __restrict mean, const float* __restrict coef, int64_t n, int64_t C,
+                            int64_t S, float* __restrict dx) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+    const int64_t c = (i / S) % C;
+    const float g = (y && !(y[i] > 0.0f)) ? 0.0f : dy[i];
+    dx[i] = coef[c] * (g - coef[C + c] - (x[i] - mean[c]) * coef[2 * C + c]);
+  }
+}
+
 }  // namespace
 
 void batchnorm1d_forward_train(const float* x, float* y, int64_t N, int64_t C, const float* gamma, const float* beta,
@@ -212,6 +322,57 @@ void batchnorm1d_backward(const float* dy, const float* x, const float* gamma, c
   if (N <= 0) return;
   bn_bwd_dx<<<blocks_for(N * C), kThreads, 0, st>>>(dy, x, save_mean, cf, N, C, dx);
   IMIX_CUDA_LAUNCHED("batchnorm1d_backward");
+}
+
+void batchnorm2d_forward_train(const float* x, float* y, int64_t N, int64_t C, int64_t S, const float* gamma,
+                               const float* beta, float eps, float momentum, float* running_mean, float* running_var,
+                               float* save_mean, float* save_invstd, bool relu) {
+  const int64_t M = N * S, R = channel_chunks(M, C);
+  if (C <= 0 || M <= 0) return;  // no statistics: nothing is written (as the CPU)
+  Scratch part((size_t)(2 * R * C) * sizeof(double));
+  Scratch coef((size_t)(4 * C) * sizeof(float));
+  cudaStream_t st = stream();
+  bn2d_chunk_moments<<<channel_grid(C, R), kThreads, 0, st>>>(x, N, C, S, R, part.as<double>());
+  IMIX_CUDA_LAUNCHED("batchnorm2d_forward_train (moments)");
+  float* cf = coef.as<float>();
+  bn_train_finish<<<blocks_for(C), kThreads, 0, st>>>(part.as<double>(), M, C, R, gamma, beta, eps, momentum,
+                                                      running_mean, running_var, save_mean, save_invstd, cf);
+  IMIX_CUDA_LAUNCHED("batchnorm2d_forward_train (statistics)");
+  bn2d_affine<<<blocks_for(M * C), kThreads, 0, st>>>(x, y, M * C, C, S, cf, cf + C, cf + 2 * C, cf + 3 * C, relu);
+  IMIX_CUDA_LAUNCHED("batchnorm2d_forward_train");
+}
+
+void batchnorm2d_forward_eval(const float* x, float* y, int64_t N, int64_t C, int64_t S, const float* gamma,
+                              const float* beta, const float* running_mean, const float* running_var, float eps,
+                              bool relu) {
+  if (C <= 0 || N <= 0 || S <= 0) return;
+  Scratch coef((size_t)(2 * C) * sizeof(float));
+  float* cf = coef.as<float>();
+  cudaStream_t st = stream();
+  bn_eval_coef<<<blocks_for(C), kThreads, 0, st>>>(C, gamma, beta, running_var, eps, cf);
+  IMIX_CUDA_LAUNCHED("batchnorm2d_forward_eval (coefficients)");
+  bn2d_affine<<<blocks_for(N * C * S), kThreads, 0, st>>>(x, y, N * C * S, C, S, running_mean, nullptr, cf, cf + C,
+                                                         relu);
+  IMIX_CUDA_LAUNCHED("batchnorm2d_forward_eval");
+}
+
+void batchnorm2d_backward(const float* dy, const float* x, const float* y, const float* gamma, const float* save_mean,
+                          const float* save_invstd, int64_t N, int64_t C, int64_t S, float* dx, float* dgamma,
+                          float* dbeta, bool accumulate) {
+  if (C <= 0) return;
+  const int64_t M = N * S, R = channel_chunks(M, C);
+  Scratch part((size_t)(2 * R * C) * sizeof(double));
+  Scratch coef((size_t)(3 * C) * sizeof(float));
+  float* cf = coef.as<float>();
+  cudaStream_t st = stream();
+  bn2d_bwd_sums<<<channel_grid(C, R), kThreads, 0, st>>>(dy, x, y, save_mean, N, C, S, R, part.as<double>());
+  IMIX_CUDA_LAUNCHED("batchnorm2d_backward (sums)");
+  bn_bwd_finish<<<blocks_for(C), kThreads, 0, st>>>(part.as<double>(), M, C, R, gamma, save_invstd, dgamma, dbeta,
+                                                    accumulate, cf);
+  IMIX_CUDA_LAUNCHED("batchnorm2d_backward (coefficients)");
+  if (M <= 0) return;
+  bn2d_bwd_dx<<<blocks_for(M * C), kThreads, 0, st>>>(dy, x, y, save_mean, cf, M * C, C, S, dx);
+  IMIX_CUDA_LAUNCHED("batchnorm2d_backward");
 }
 
 }  // namespace imix::cuda

@@ -1,5 +1,6 @@
 // Glue kernels on the GPU (formulas as native/cpu/elementwise.cpp):
 // grid-stride elementwise loops (axpby, row_scale_add, maxout, gather_rows),
+// add_relu_forward (the residual join y = max(a + b, 0)),
 // a warp per row for rowdot (float accumulation, as the CPU), and a
 // two-stage deterministic sum: contiguous chunks per block reduced in
 // double, then the partials in a fixed order; the total is the one host
@@ -20,6 +21,14 @@ __global__ void axpby_kernel(float a, const float* x, float b, float* y, int64_t
     IMIX_GRID_STRIDE(i, n) y[i] = a * x[i];  // y is not read
   } else {
     IMIX_GRID_STRIDE(i, n) y[i] = a * x[i] + b * y[i];
+  }
+}
+
+// y may alias a or b (same index): no __restrict.
+__global__ void add_relu_kernel(const float* a, const float* b, float* y, int64_t n) {
+  IMIX_GRID_STRIDE(i, n) {
+    const float v = a[i] + b[i];
+    y[i] = v < 0.0f ? 0.0f : v;  // NaN stays NaN, as relu_forward
   }
 }
 
@@ -87,6 +96,12 @@ void axpby(float a, const float* x, float b, float* y, int64_t n) {
   if (n <= 0) return;
   axpby_kernel<<<blocks_for(n), kThreads, 0, stream()>>>(a, x, b, y, n);
   IMIX_CUDA_LAUNCHED("axpby");
+}
+
+void add_relu_forward(const float* a, const float* b, float* y, int64_t n) {
+  if (n <= 0) return;
+  add_relu_kernel<<<blocks_for(n), kThreads, 0, stream()>>>(a, b, y, n);
+  IMIX_CUDA_LAUNCHED("add_relu_forward");
 }
 
 void rowdot(const float* a, const float* b, float* out, int64_t out_stride, int64_t N, int64_t D, float alpha) {
