@@ -203,6 +203,132 @@ int main() {
     cmp(std::vector<double>{cuda::sum(big.data(), 100003)}, std::vector<double>{cpu::sum(big.data(), 100003)}, 0, 5e-3, "sum vs cpu");
     cmpd(cuda::sum(big.data(), 1), cpu::sum(big.data(), 1), 0, "sum n=1");
   }
+  // conv2d (conv1d as H = 1): forward, backward data, backward weight (with
+  // and without bias, overwrite and accumulate), each backend with its own
+  // workspace. Geometries: stride 1/2, padding 0/1/2, dilation 1/2,
+  // non-square kernels and images, 1×1 (the direct path on a large plane, the
+  // chunked path on a small one, stride 2 as a shortcut), N = 1, a kernel
+  // larger than the unpadded input, a batch that the tiny-grid build's small
+  // workspace budget cuts into several chunks with a short last one.
+  {
+    struct CG { int N, C, H, W, K, kh, kw, sh, sw, ph, pw, dh, dw; };
+    for (CG t : std::vector<CG>{{2,3,7,6,4,3,3,1,1,1,1,1,1}, {3,2,9,8,5,3,3,2,2,1,1,1,1}, {2,2,9,8,3,3,2,2,1,1,0,2,1},
+                                {1,4,16,17,3,1,1,1,1,0,0,1,1}, {2,3,16,16,5,1,1,1,1,0,0,1,1}, {5,3,4,4,2,1,1,1,1,0,0,1,1},
+                                {3,2,9,9,4,1,1,2,2,0,0,1,1}, {3,2,1,20,3,1,5,1,2,0,2,1,2}, {2,3,1,33,4,1,3,1,1,0,1,1,1},
+                                {2,2,2,3,3,5,5,1,1,2,2,1,1}, {7,3,5,5,4,3,3,1,1,0,0,1,1}, {4,3,8,8,6,3,3,2,2,1,1,1,1},
+                                {1,1,1,1,1,1,1,1,1,0,0,1,1}, {3,5,6,7,2,2,3,1,2,0,1,2,1}, {7,2,5,5,3,2,2,1,1,0,0,1,1},
+                                {5,2,1,12,3,1,3,1,1,0,1,1,1}}) {
+      ConvGeom g{t.N, t.C, t.H, t.W, t.K, t.kh, t.kw, t.sh, t.sw, t.ph, t.pw, t.dh, t.dw, 0, 0};
+      g.Ho = (g.H + 2 * g.ph - g.dh * (g.kh - 1) - 1) / g.sh + 1;
+      g.Wo = (g.W + 2 * g.pw - g.dw * (g.kw - 1) - 1) / g.sw + 1;
+      const size_t nx = (size_t)(g.N * g.C * g.H * g.W), nw = (size_t)(g.K * g.C * g.kh * g.kw), ny = (size_t)(g.N * g.K * g.Ho * g.Wo);
+      V x = randn(nx), w = randn(nw, 0.3f), b = randn(g.K), dy = randn(ny);
+      V wsc((size_t)cpu::conv2d_workspace_floats(g) + 1), wsg((size_t)cuda::conv2d_workspace_floats(g) + 1);
+      char tag[128];
+      std::snprintf(tag, sizeof tag, "conv2d N%d C%d %dx%d K%d k%dx%d s%d,%d p%d,%d d%d,%d", t.N, t.C, t.H, t.W, t.K, t.kh, t.kw,
+                    t.sh, t.sw, t.ph, t.pw, t.dh, t.dw);
+      const std::string tg = tag;
+      for (int bias = 0; bias < 2; ++bias) {
+        V y1(ny, NAN), y2(ny, NAN);
+        cpu::conv2d_forward(x.data(), w.data(), bias ? b.data() : nullptr, y1.data(), g, wsc.data());
+        cuda::conv2d_forward(x.data(), w.data(), bias ? b.data() : nullptr, y2.data(), g, wsg.data());
+        cmp(y2, y1, 1e-5, 1e-5, tg + (bias ? " y+b" : " y"));
+      }
+      V dx1(nx, NAN), dx2(nx, NAN);
+      cpu::conv2d_backward_data(dy.data(), w.data(), dx1.data(), g, wsc.data());
+      cuda::conv2d_backward_data(dy.data(), w.data(), dx2.data(), g, wsg.data());
+      cmp(dx2, dx1, 1e-5, 1e-5, tg + " dx");
+      for (int acc = 0; acc < 2; ++acc) {
+        V dw1 = acc ? randn(nw) : V(nw, NAN), dw2 = dw1, db1 = acc ? randn(g.K) : V(g.K, NAN), db2 = db1;
+        cpu::conv2d_backward_weight(dy.data(), x.data(), dw1.data(), db1.data(), g, wsc.data(), acc);
+        cuda::conv2d_backward_weight(dy.data(), x.data(), dw2.data(), db2.data(), g, wsg.data(), acc);
+        cmp(dw2, dw1, 1e-5, 1e-4, tg + (acc ? " dw (+=)" : " dw"));
+        cmp(db2, db1, 1e-6, 1e-5, tg + (acc ? " db (+=)" : " db"));
+      }
+      V dw1(nw, NAN), dw2(nw, NAN);
+      cpu::conv2d_backward_weight(dy.data(), x.data(), dw1.data(), nullptr, g, wsc.data(), false);
+      cuda::conv2d_backward_weight(dy.data(), x.data(), dw2.data(), nullptr, g, wsg.data(), false);
+      cmp(dw2, dw1, 1e-5, 1e-4, tg + " dw (no db)");
+    }
+  }
+  // batchnorm2d over [N, C, S]: several chunks a channel (M = N·S > 1024),
+  // many channels, M = 1, a large mean; affine or not, fused ReLU or not
+  // (the backward then masks dy by y > 0), overwrite and accumulate.
+  for (auto [N, C, S, shift, affine, relu] : std::vector<std::tuple<int,int,int,float,bool,bool>>{
+           {2,3,5,0,true,false}, {8,3,300,0,true,true}, {1,2,1,0,true,false}, {4,70,9,0,false,true},
+           {3,5,1000,1000,true,false}, {6,4,64,0,true,true}, {2,1,3000,0,false,false}}) {
+    const int n = N * C * S;
+    V x = randn(n); for (auto& v : x) v += shift;
+    V g = randu(C, 0.5f, 1.5f), b = randn(C), dy = randn(n);
+    V y1(n), y2(n), sm1(C), sm2(C), si1(C), si2(C), rm1 = randn(C), rm2 = rm1, rv1 = randu(C, 0.5f, 2), rv2 = rv1;
+    const float* gp = affine ? g.data() : nullptr; const float* bp = affine ? b.data() : nullptr;
+    cpu::batchnorm2d_forward_train(x.data(), y1.data(), N, C, S, gp, bp, 1e-5f, 0.1f, rm1.data(), rv1.data(), sm1.data(), si1.data(), relu);
+    cuda::batchnorm2d_forward_train(x.data(), y2.data(), N, C, S, gp, bp, 1e-5f, 0.1f, rm2.data(), rv2.data(), sm2.data(), si2.data(), relu);
+    std::string t = "bn2d N=" + std::to_string(N) + " C=" + std::to_string(C) + " S=" + std::to_string(S) + (relu ? " relu" : "");
+    cmp(y2, y1, 1e-5, 1e-5, t + " y"); cmp(sm2, sm1, 1e-6, 1e-6, t + " mean"); cmp(si2, si1, 1e-6, 1e-6, t + " invstd");
+    cmp(rm2, rm1, 1e-6, 1e-6, t + " rm"); cmp(rv2, rv1, 1e-6, 1e-6, t + " rv");
+    cpu::batchnorm2d_forward_eval(x.data(), y1.data(), N, C, S, gp, bp, rm1.data(), rv1.data(), 1e-5f, relu);
+    cuda::batchnorm2d_forward_eval(x.data(), y2.data(), N, C, S, gp, bp, rm1.data(), rv1.data(), 1e-5f, relu);
+    cmp(y2, y1, 1e-5, 1e-5, t + " eval");
+    cpu::batchnorm2d_forward_train(x.data(), y1.data(), N, C, S, gp, bp, 1e-5f, 0.1f, nullptr, nullptr, sm1.data(), si1.data(), relu);
+    for (int acc = 0; acc < 2; ++acc) {
+      V dx1(n), dx2(n), dg1 = randn(C), dg2 = dg1, db1 = randn(C), db2 = db1;
+      const float* yp = relu ? y1.data() : nullptr;
+      cpu::batchnorm2d_backward(dy.data(), x.data(), yp, gp, sm1.data(), si1.data(), N, C, S, dx1.data(), affine ? dg1.data() : nullptr, affine ? db1.data() : nullptr, acc);
+      cuda::batchnorm2d_backward(dy.data(), x.data(), yp, gp, sm1.data(), si1.data(), N, C, S, dx2.data(), affine ? dg2.data() : nullptr, affine ? db2.data() : nullptr, acc);
+      const std::string ta = t + (acc ? " (+=)" : "");
+      cmp(dx2, dx1, 1e-5, 1e-5, ta + " dx"); cmp(dg2, dg1, 1e-5, 1e-5, ta + " dgamma"); cmp(db2, db1, 1e-5, 1e-5, ta + " dbeta");
+    }
+  }
+  // max-pool: padding, overlapping windows (stride < k), stride > k, a 1×1
+  // window; many ties (rounded values), NaNs (two in one window), a plane of
+  // −∞. y, argmax and dx must agree exactly: the CUDA gather adds the same
+  // terms in the same order as the CPU's scatter.
+  {
+    struct PG { int N, C, H, W, kh, kw, sh, sw, ph, pw; };
+    for (PG t : std::vector<PG>{{2,3,7,6,3,3,2,2,1,1}, {1,2,5,5,2,2,2,2,0,0}, {2,1,6,9,3,2,1,1,1,1}, {1,1,4,4,3,3,1,2,1,0},
+                                {2,2,8,7,3,3,3,3,1,1}, {1,1,1,1,1,1,1,1,0,0}, {3,2,9,4,2,3,3,1,1,1}, {2,2,7,7,3,3,1,1,0,0}}) {
+      PoolGeom g{t.N, t.C, t.H, t.W, t.kh, t.kw, t.sh, t.sw, t.ph, t.pw, 0, 0};
+      g.Ho = (g.H + 2 * g.ph - g.kh) / g.sh + 1;
+      g.Wo = (g.W + 2 * g.pw - g.kw) / g.sw + 1;
+      const int nx = t.N * t.C * t.H * t.W, ny = (int)(g.N * g.C * g.Ho * g.Wo), plane = t.H * t.W;
+      V x = randn(nx);
+      for (auto& v : x) v = std::round(v * 2);  // ties
+      if (plane >= 4) { x[1] = NAN; x[2] = NAN; }  // NaNs in one window
+      if (t.N * t.C > 1 && plane > 1) std::fill(x.end() - plane, x.end(), -INFINITY);  // a plane of −∞
+      V y1(ny), y2(ny), dy = randn(ny), dx1(nx, NAN), dx2(nx, NAN);
+      std::vector<int32_t> a1(ny), a2(ny);
+      char tag[96];
+      std::snprintf(tag, sizeof tag, "maxpool N%d C%d %dx%d k%dx%d s%d,%d p%d,%d", t.N, t.C, t.H, t.W, t.kh, t.kw, t.sh, t.sw, t.ph, t.pw);
+      cpu::maxpool2d_forward(x.data(), y1.data(), a1.data(), g); cuda::maxpool2d_forward(x.data(), y2.data(), a2.data(), g);
+      cmp(y2, y1, 0, 0, std::string(tag) + " y"); cmp(a2, a1, 0, 0, std::string(tag) + " argmax");
+      cpu::maxpool2d_backward(dy.data(), a1.data(), dx1.data(), g); cuda::maxpool2d_backward(dy.data(), a1.data(), dx2.data(), g);
+      cmp(dx2, dx1, 0, 0, std::string(tag) + " dx");
+      // argmax entries anywhere in the plane (the binding allows them; the
+      // forward never writes one outside its window): the CUDA kernel adds
+      // those after the gather, so a sum may round differently.
+      std::vector<int32_t> ar(ny);
+      for (int i = 0; i < ny; ++i) ar[i] = (int32_t)(rng() % (unsigned)plane);
+      cpu::maxpool2d_backward(dy.data(), ar.data(), dx1.data(), g); cuda::maxpool2d_backward(dy.data(), ar.data(), dx2.data(), g);
+      cmp(dx2, dx1, 1e-6, 1e-6, std::string(tag) + " dx (argmax anywhere in the plane)");
+    }
+  }
+  // global average pool, and the residual join add_relu (NaN kept, in place).
+  for (auto [P, S] : std::vector<std::pair<int,int>>{{37, 49}, {5, 1}, {3, 1000}, {70, 16}}) {
+    V x = randn(P * S), y1(P), y2(P), dy = randn(P), dx1(P * S), dx2(P * S);
+    cpu::avgpool_global_forward(x.data(), y1.data(), P, S); cuda::avgpool_global_forward(x.data(), y2.data(), P, S);
+    cmp(y2, y1, 1e-6, 1e-7, "avgpool_global P=" + std::to_string(P) + " S=" + std::to_string(S));
+    cpu::avgpool_global_backward(dy.data(), dx1.data(), P, S); cuda::avgpool_global_backward(dy.data(), dx2.data(), P, S);
+    cmp(dx2, dx1, 0, 0, "avgpool_global backward S=" + std::to_string(S));
+  }
+  {
+    const int n = 1001;
+    V a = randn(n), b = randn(n); a[3] = NAN; b[4] = NAN; a[5] = -0.0f; b[5] = 0.0f;
+    V y1(n), y2(n);
+    cpu::add_relu_forward(a.data(), b.data(), y1.data(), n); cuda::add_relu_forward(a.data(), b.data(), y2.data(), n);
+    cmp(y2, y1, 0, 0, "add_relu_forward");
+    V a2 = a; cuda::add_relu_forward(a2.data(), b.data(), a2.data(), n); cmp(a2, y1, 0, 0, "add_relu_forward in place");
+  }
   std::printf("cuda-emulate: %ld emulated launches\n", emu::launches);
   std::printf("%d passed, %d failed\n", passes, failures);
   return failures ? 1 : 0;
