@@ -18,6 +18,21 @@
 //   exp/log        mixed cross-entropy: CUDA expf/log vs the CPU's vectorized
 //                  expf: rtol 1e-5 on gradients and losses
 //   normals        Box–Muller through CUDA logf/sinf/cosf: rtol 1e-5, atol 1e-6
+//   convolutions   conv2d/conv1d forward, backward data and backward weight are
+//                  im2col + gemm on both devices, so they carry gemm's float
+//                  accumulation in another order (and, on the GPU, chunks of
+//                  samples instead of the CPU's per-thread slices for dW):
+//                  rtol 1e-4, atol 2e-4 on y, dx, dw; db is accumulated in
+//                  double: rtol 1e-5
+//   BatchNorm2d    double statistics as BatchNorm1d: rtol 1e-5, atol 1e-5 (the
+//                  backward's ReLU mask comes from one fixed array, so a value
+//                  that rounds to ±0 differently cannot flip it between devices)
+//   pooling        max-pool y, argmax and dx bit-exact (the CUDA gather adds
+//                  the same terms in the same order as the CPU's scatter;
+//                  argmax entries outside their window, which only a caller
+//                  can write, are added in a second pass: rtol 1e-6);
+//                  global average pool: double sums, rtol 1e-6; its backward
+//                  and add+ReLU bit-exact
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -401,6 +416,185 @@ describe.skipIf(!HAVE_CUDA)('CPU ↔ CUDA parity', () => {
         for (const k of ['y', 'sm', 'si', 'rm', 'rv', 'ye', 'dx', 'dg', 'db'] as const)
           expectParity(g[k], c[k], 1e-5, 1e-5, `bn ${k} N=${N} C=${Cn}`);
       }
+    });
+  });
+
+  describe('conv family', () => {
+    // [N, C, H, W, K, kh, kw, stride, padding, dilation] (stride/padding/dilation as [h, w] pairs)
+    type C2 = [number, number, number, number, number, number, number, [number, number], [number, number], [number, number]];
+    const cases2d: C2[] = [
+      [2, 3, 7, 6, 4, 3, 3, [1, 1], [1, 1], [1, 1]], // 3×3, padding 1
+      [3, 4, 9, 8, 5, 3, 3, [2, 2], [1, 1], [1, 1]], // stride 2 (a ResNet downsampling conv)
+      [2, 2, 9, 10, 3, 3, 2, [2, 1], [1, 0], [2, 1]], // dilation, non-square kernel, stride and image
+      [1, 8, 16, 17, 6, 1, 1, [1, 1], [0, 0], [1, 1]], // 1×1 on a large plane (no im2col), N = 1
+      [6, 8, 4, 4, 16, 1, 1, [1, 1], [0, 0], [1, 1]], // 1×1 on a small plane (chunked)
+      [4, 8, 8, 8, 16, 1, 1, [2, 2], [0, 0], [1, 1]], // 1×1 stride 2 (a shortcut)
+      [2, 3, 2, 3, 4, 5, 5, [1, 1], [2, 2], [1, 1]], // kernel larger than the unpadded input
+      [5, 16, 32, 32, 16, 3, 3, [1, 1], [1, 1], [1, 1]], // CIFAR-sized stage
+    ];
+    const ws = (dev: Device, n: number) => (n > 0 ? Z(dev, [n]) : null);
+
+    it('conv2d forward (with and without bias), backward data, backward weight (overwrite and accumulate)', () => {
+      let seed = 100;
+      for (const [N, C, H, W, K, kh, kw, stride, padding, dilation] of cases2d) {
+        const opts = { stride, padding, dilation };
+        const Ho = ops.convOutSize(H, kh, stride[0], padding[0], dilation[0]);
+        const Wo = ops.convOutSize(W, kw, stride[1], padding[1], dilation[1]);
+        const x = randn(N * C * H * W, ++seed), w = randn(K * C * kh * kw, ++seed, 0.3), b = randn(K, ++seed);
+        const dy = randn(N * K * Ho * Wo, ++seed), dw0 = randn(K * C * kh * kw, ++seed), db0 = randn(K, ++seed);
+        const [c, g] = both((dev) => {
+          const tx = T(dev, x, [N, C, H, W]), tw = T(dev, w, [K, C, kh, kw]), tb = T(dev, b, [K]);
+          const tdy = T(dev, dy, [N, K, Ho, Wo]);
+          const wsp = ws(dev, ops.conv2dWorkspaceFloats(tx, tw, opts));
+          const y = Z(dev, [N, K, Ho, Wo]), yb = Z(dev, [N, K, Ho, Wo]);
+          ops.conv2dForward(tx, tw, null, y, wsp, opts);
+          ops.conv2dForward(tx, tw, tb, yb, wsp, opts);
+          const dx = T(dev, new Float32Array(N * C * H * W).fill(NaN), [N, C, H, W]);
+          ops.conv2dBackwardData(tdy, tw, dx, wsp, opts);
+          const dw = Z(dev, [K, C, kh, kw]), db = Z(dev, [K]);
+          ops.conv2dBackwardWeight(tdy, tx, dw, db, wsp, opts);
+          const dwa = T(dev, dw0, [K, C, kh, kw]), dba = T(dev, db0, [K]);
+          ops.conv2dBackwardWeight(tdy, tx, dwa, dba, wsp, { ...opts, accumulate: true });
+          const dwn = Z(dev, [K, C, kh, kw]);
+          ops.conv2dBackwardWeight(tdy, tx, dwn, null, wsp, opts);
+          return {
+            y: y.toArray(), yb: yb.toArray(), dx: dx.toArray(), dw: dw.toArray(), dwa: dwa.toArray(), dwn: dwn.toArray(),
+            db: db.toArray(), dba: dba.toArray(),
+          };
+        });
+        const tag = `conv2d ${N}x${C}x${H}x${W} K${K} k${kh}x${kw} s${stride} p${padding} d${dilation}`;
+        for (const k of ['y', 'yb', 'dx', 'dw', 'dwa', 'dwn'] as const) expectParity(g[k], c[k], 1e-4, 2e-4, `${tag} ${k}`);
+        for (const k of ['db', 'dba'] as const) expectParity(g[k], c[k], 1e-5, 1e-5, `${tag} ${k}`);
+      }
+    });
+
+    it('conv1d (the H = 1 case): stride, padding, dilation, kernel 1, N = 1', () => {
+      let seed = 200;
+      // [N, C, L, K, k, stride, padding, dilation]
+      for (const [N, C, L, K, k, s, p, d] of [
+        [3, 2, 20, 3, 5, 2, 2, 2], [2, 4, 33, 5, 3, 1, 1, 1], [1, 3, 300, 4, 1, 1, 0, 1], [4, 6, 17, 8, 7, 3, 3, 1],
+      ] as const) {
+        const opts = { stride: s, padding: p, dilation: d };
+        const Lo = ops.convOutSize(L, k, s, p, d);
+        const x = randn(N * C * L, ++seed), w = randn(K * C * k, ++seed, 0.3), b = randn(K, ++seed), dy = randn(N * K * Lo, ++seed);
+        const [c, g] = both((dev) => {
+          const tx = T(dev, x, [N, C, L]), tw = T(dev, w, [K, C, k]), tdy = T(dev, dy, [N, K, Lo]);
+          const wsp = ws(dev, ops.conv1dWorkspaceFloats(tx, tw, opts));
+          const y = Z(dev, [N, K, Lo]);
+          ops.conv1dForward(tx, tw, T(dev, b, [K]), y, wsp, opts);
+          const dx = Z(dev, [N, C, L]);
+          ops.conv1dBackwardData(tdy, tw, dx, wsp, opts);
+          const dw = Z(dev, [K, C, k]), db = Z(dev, [K]);
+          ops.conv1dBackwardWeight(tdy, tx, dw, db, wsp, opts);
+          return { y: y.toArray(), dx: dx.toArray(), dw: dw.toArray(), db: db.toArray() };
+        });
+        const tag = `conv1d ${N}x${C}x${L} K${K} k${k} s${s} p${p} d${d}`;
+        for (const key of ['y', 'dx', 'dw'] as const) expectParity(g[key], c[key], 1e-4, 2e-4, `${tag} ${key}`);
+        expectParity(g.db, c.db, 1e-5, 1e-5, `${tag} db`);
+      }
+    });
+  });
+
+  describe('BatchNorm2d and pooling', () => {
+    it('BatchNorm2d train/eval forward and backward, with and without the fused ReLU, [N,C,H,W] and [N,C,L]', () => {
+      let seed = 300;
+      // [shape, shift, affine, relu]
+      for (const [shape, shift, affine, relu] of [
+        [[2, 3, 4, 5], 0, true, false], [[8, 16, 8, 8], 0, true, true], [[4, 5, 300], 1000, true, false],
+        [[3, 70, 3, 3], 0, false, true], [[16, 4, 32], 3, false, false],
+      ] as Array<[number[], number, boolean, boolean]>) {
+        const Cn = shape[1]!, n = shape.reduce((a, v) => a * v, 1);
+        const x = randn(n, ++seed).map((v) => v + shift);
+        const gamma = randu(Cn, ++seed, 0.5, 1.5), beta = randn(Cn, ++seed), dy = randn(n, ++seed);
+        const rm0 = randn(Cn, ++seed), rv0 = randu(Cn, ++seed, 0.5, 2);
+        const mask = randn(n, ++seed); // the backward's y: a fixed array, zeros and negatives masked
+        for (let i = 0; i < n; i += 7) mask[i] = 0;
+        const dg0 = randn(Cn, ++seed), db0 = randn(Cn, ++seed);
+        const [c, g] = both((dev) => {
+          const tx = T(dev, x, shape), y = Z(dev, shape), sm = Z(dev, [Cn]), si = Z(dev, [Cn]);
+          const rm = T(dev, rm0), rv = T(dev, rv0);
+          const gb = affine ? { gamma: T(dev, gamma), beta: T(dev, beta) } : {};
+          ops.batchnorm2dForwardTrain(tx, y, sm, si, { ...gb, eps: 1e-5, momentum: 0.1, runningMean: rm, runningVar: rv, relu });
+          const ye = Z(dev, shape);
+          ops.batchnorm2dForwardEval(tx, ye, rm, rv, { ...gb, eps: 1e-5, relu });
+          const out: Record<string, Float32Array> = {
+            y: y.toArray(), sm: sm.toArray(), si: si.toArray(), rm: rm.toArray(), rv: rv.toArray(), ye: ye.toArray(),
+          };
+          // The backward from each device's own saved statistics, with and without accumulation.
+          for (const accumulate of [false, true]) {
+            const dx = Z(dev, shape), dgamma = T(dev, dg0), dbeta = T(dev, db0);
+            ops.batchnorm2dBackward(T(dev, dy, shape), tx, sm, si, dx, {
+              gamma: affine ? T(dev, gamma) : null,
+              dgamma: affine ? dgamma : null,
+              dbeta: affine ? dbeta : null,
+              y: relu ? T(dev, mask, shape) : null,
+              accumulate,
+            });
+            out[`dx${accumulate}`] = dx.toArray();
+            out[`dg${accumulate}`] = dgamma.toArray();
+            out[`db${accumulate}`] = dbeta.toArray();
+          }
+          return out;
+        });
+        for (const k of Object.keys(c)) expectParity(g[k]!, c[k]!, 1e-5, 1e-5, `bn2d ${k} [${shape}]${relu ? ' relu' : ''}`);
+      }
+    });
+
+    it('max-pool (padding, overlapping windows, ties, NaN, a plane of −∞), global average pool, add+ReLU', () => {
+      let seed = 400;
+      // [N, C, H, W, kernel, stride, padding]
+      for (const [N, C, H, W, k, s, p] of [
+        [2, 3, 8, 8, 3, 2, 1], [1, 2, 5, 5, 2, 2, 0], [2, 1, 6, 9, 3, 1, 1], [2, 2, 7, 7, 3, 3, 1], [3, 4, 16, 16, 2, 2, 0],
+      ] as const) {
+        const opts = { kernelSize: k, stride: s, padding: p };
+        const Ho = ops.convOutSize(H, k, s, p), Wo = ops.convOutSize(W, k, s, p), plane = H * W;
+        const x = randn(N * C * plane, ++seed).map((v) => Math.round(2 * v)); // many ties
+        x[1] = NaN;
+        x[2] = NaN;
+        x.fill(-Infinity, x.length - plane);
+        const dy = randn(N * C * Ho * Wo, ++seed);
+        const anywhere = Int32Array.from(randu(N * C * Ho * Wo, ++seed), (u) => Math.floor(u * plane));
+        const [c, g] = both((dev) => {
+          const y = Z(dev, [N, C, Ho, Wo]), am = Tensor.zeros([N, C, Ho, Wo], { dtype: 'int32', device: dev });
+          ops.maxpool2dForward(T(dev, x, [N, C, H, W]), y, am, opts);
+          const dx = T(dev, new Float32Array(N * C * plane).fill(NaN), [N, C, H, W]);
+          ops.maxpool2dBackward(T(dev, dy, [N, C, Ho, Wo]), am, dx, opts);
+          // argmax entries anywhere in the plane, as the binding allows (the
+          // forward never writes one outside its window; CUDA adds those in a
+          // second pass, so a sum may round differently)
+          const dxr = Z(dev, [N, C, H, W]);
+          ops.maxpool2dBackward(T(dev, dy, [N, C, Ho, Wo]), T(dev, anywhere, [N, C, Ho, Wo]), dxr, opts);
+          return { y: y.toArray(), am: am.toArray(), dx: dx.toArray(), dxr: dxr.toArray() };
+        });
+        const tag = `maxpool ${N}x${C}x${H}x${W} k${k} s${s} p${p}`;
+        for (const key of ['y', 'am', 'dx'] as const) expectBitExact(g[key], c[key], `${tag} ${key}`);
+        expectParity(g.dxr, c.dxr, 1e-6, 1e-6, `${tag} dx (argmax anywhere)`);
+      }
+      for (const shape of [[4, 8, 7, 7], [3, 5, 1, 1], [2, 3, 1000], [64, 16, 4, 4]]) {
+        const n = shape.reduce((a, v) => a * v, 1), P = shape[0]! * shape[1]!;
+        const x = randn(n, ++seed), dy = randn(P, ++seed);
+        const [c, g] = both((dev) => {
+          const y = Z(dev, [shape[0]!, shape[1]!]), dx = Z(dev, shape);
+          ops.avgpoolGlobalForward(T(dev, x, shape), y);
+          ops.avgpoolGlobalBackward(T(dev, dy, [shape[0]!, shape[1]!]), dx);
+          return { y: y.toArray(), dx: dx.toArray() };
+        });
+        expectParity(g.y, c.y, 1e-6, 1e-7, `avgpool [${shape}] y`);
+        expectBitExact(g.dx, c.dx, `avgpool [${shape}] dx`);
+      }
+      const n = 10_001, a = randn(n, ++seed), b = randn(n, ++seed);
+      a[3] = NaN;
+      b[4] = NaN;
+      a[5] = -0;
+      b[5] = 0;
+      const [c, g] = both((dev) => {
+        const y = Z(dev, [n]), ta = T(dev, a);
+        ops.addReluForward(ta, T(dev, b), y);
+        ops.addReluForward(ta, T(dev, b), ta); // in place (y = a)
+        return { y: y.toArray(), inplace: ta.toArray() };
+      });
+      expectBitExact(g.y, c.y, 'addRelu');
+      expectBitExact(g.inplace, c.y, 'addRelu in place');
     });
   });
 
