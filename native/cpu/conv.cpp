@@ -1,65 +1,177 @@
 // 2-d convolution on the CPU (conv1d is its H = 1 case; formulas in
-// native/common/kernel_api.h, geometry in kernel_types.h ConvGeom), as
-// im2col + gemm, the project's gemm (OpenBLAS when built with it, the
-// built-in blocked kernel otherwise).
+// native/common/kernel_api.h, geometry in kernel_types.h ConvGeom).
 //
-// With P = Ho·Wo output positions per plane and R = C·kh·kw the rows of the
-// unrolled input, one sample's im2col is
-//   col[r, p] = x̃[n, c, i·sh−ph+u·dh, j·sw−pw+v·dw],   r = (c·kh + u)·kw + v,  p = i·Wo + j
-// (x̃: x zero-padded), so the convolution is a matrix product per sample:
-//   forward      y[n] [K, P]  = W[K, R]·col + b          (written straight into NCHW)
-//   backward     dcol [R, P]  = W[K, R]ᵀ·dy[n]           dx[n] = col2im(dcol)
-//    data                                                 (each col entry added back to the
-//                                                          input element it was read from)
-//    weight      dW [K, R]   (+)= Σ_n dy[n]·colᵀ          db[k] (+)= Σ_{n,p} dy[n,k,p]
+// With P = Ho·Wo output positions per plane and R = C·kh·kw the taps
+// (c, u, v), r = (c·kh + u)·kw + v, a convolution is a matrix product per
+// sample, y[n] [K, P] = W [K, R] · col [R, P] with the unrolled input
+//   col[r, i·Wo + j] = x̃[n, c, i·sh−ph+u·dh, j·sw−pw+v·dw]      (x̃: x zero-padded)
+// and its gradients are the two other products, dcol = Wᵀ·dy[n] (then
+// added back to the inputs it was read from: dx) and dW (+)= dy[n]·colᵀ.
+// Every path below computes exactly these sums (in another order); which
+// one runs is chosen per direction by plan_of from the geometry:
 //
-// Why this shape:
-//  - Threads split the batch: S slices of consecutive samples, one per
-//    thread, each with its own part of the workspace (its im2col buffer), and
-//    each gemm runs single-threaded inside its slice (parallel_for runs
-//    nested loops inline, and gemm.cpp's OpenBLAS path makes one
-//    single-threaded call), so there is one thread pool and no
-//    oversubscription. With one slice (N = 1, or one thread) the loops run
-//    outside a parallel region instead, and im2col/col2im split their rows
-//    and the gemm splits C over the threads itself.
-//  - Small planes (P < kMinCols, a ResNet's last stages) make a thin gemm
-//    per sample, so a slice unrolls B = ⌈kMinCols/P⌉ samples side by side,
-//    col [R, B·P], and does one gemm per chunk of B samples into a [K, B·P]
-//    buffer that is then permuted into NCHW (and dy permuted out of it).
-//  - A 1×1, stride-1, unpadded convolution with a large plane needs no
-//    im2col: x[n] is [C, P] = [R, P] already.
-//  - dW: slice 0 accumulates into dw itself (beta = accumulate ? 1 : 0 on
-//    its first gemm), slices 1..S−1 into their own [K, R] partial in the
-//    workspace, added into dw afterwards in slice order. db is a separate
-//    pass, parallel over channels, accumulated in double.
+// Paths 1 and 2 first copy each sample into zero-padded planes, Hp = H + 2·ph,
+// Wp = W + 2·pw, xp[c·Hp·Wp + yy·Wp + xx], so no kernel loop tests a bound:
+// tap (c, u, v) of output (i, j) reads xp[c·Hp·Wp + (i·sh + u·dh)·Wp + j·sw + v·dw].
 //
-// The workspace: with S_max = min(max_slices(), N) slices and B as above,
-//   ws = S_max·(R·B·P [col, 0 on the 1×1 path] + K·B·P [chunk buffer, only when B > 1])
-//        + (S_max − 1)·K·R [dW partials]
-// floats (one number for the three kernels: the largest need). S_max uses
-// max_slices(), the machine's thread count fixed at first use, rather than
-// the current num_threads(): a kernel uses S = min(max_slices(),
-// num_threads(), N) ≤ S_max slices, so a setNumThreads between the caller's
-// workspace query and the call can never make the workspace too small.
+// 1. Spatial (stride 1, K < 2 vectors, e.g. a ResNet's 16-channel stage):
+//    outputs indexed on the padded grid q = i·Wp + j (j < Wp, not only
+//    j < Wo), so tap r of output q reads xp[off(r) + q], off(r) = c·Hp·Wp +
+//    u·dh·Wp + v·dw: a vector of consecutive q's is one unaligned load, and
+//    col is never materialized.
+//      forward      y[k, q] = b[k] + Σ_r W[k, r] · xp[off(r) + q]
+//                   (register tile: MR channels × NV vectors of q; W packed
+//                   [K/MR][R][MR] so the MR weights of a tap are adjacent)
+//      bwd weight   dW[k, r] (+)= Σ_q dyg[k, q] · xp[off(r) + q] with dyg = dy
+//                   on the grid (0 off the valid positions), over chunks of
+//                   samples laid side by side; a tile of WMR channels × WNR
+//                   taps accumulated along q in vectors, summed across lanes
+//                   once per chunk. The dropped positions' x is masked to 0
+//                   (0·∞ would be a NaN the true sum never computes).
+//      bwd data     the forward of dy padded by p' = dh·(kh−1) − ph (likewise
+//                   along W) with the flipped, transposed weights
+//                   W'[c, k, u, v] = W[k, c, kh−1−u, kw−1−v]: exactly H×W outputs.
+//    The positions at j ≥ Wo (and those rounding the last tile up) are
+//    computed and dropped: worth it while at least half the grid is kept
+//    (dense_enough); their reads stay in the buffer (a zeroed slack follows
+//    the last plane). Every kept output reads only its own window.
+// 2. Channel (K ≥ 2 vectors, any stride): a tile holds NVK vectors of
+//    consecutive output channels for ACC/NVK output positions (consecutive,
+//    across rows and samples of a chunk); per tap, NVK loads of packed
+//    weights, one broadcast input per position, NVK fused multiply-adds per
+//    position; nothing is computed in vain. The tile is transposed into the
+//    NCHW planes. Weights are used in L2-sized blocks of input channels.
+//      forward      as described, W packed [K/KB][C][kh][kw][KB]
+//      bwd weight   dW tile of NVK channel vectors × ACC/NVK taps, dy
+//                   transposed to [position][K], accumulated over a chunk
+//      bwd data     stride 1: the forward of padded dy with W' as in 1;
+//    Transposed     strides: dx[c, y, x] = Σ W[k, c, u, v] · dy[k, (y + ph −
+//                   u·dh)/sh, (x + pw − v·dw)/sw] over the taps that divide
+//                   exactly; those depend on y mod sh and x mod sw only, so a
+//                   tile is positions x0, x0 + sw, ... of one row (shared taps,
+//                   consecutive dy columns); dy sits inside zero margins.
+// 3. Direct: a 1×1, stride-1, unpadded convolution with a large plane
+//    (P ≥ kMinCols): x[n] is [C, P] = col already, so each product is one
+//    gemm on x/dy/dx directly (the project's gemm: OpenBLAS or the built-in
+//    kernel).
+// 4. Unrolled (what is left: strided or sparse-grid convolutions with few
+//    channels): im2col + gemm. Small planes (P < kMinCols) make thin
+//    products, so B = ⌈kMinCols/P⌉ samples are unrolled side by side, col
+//    [R, B·P], one gemm per chunk into a [K, B·P] buffer permuted into NCHW.
 //
-// Results depend on the thread count only through the order dW's per-slice
-// partials are added (deterministic for a given thread count).
+// Threads split the batch: S slices of consecutive samples, one per thread,
+// each with its own part of the workspace; inside a slice everything runs
+// single-threaded (parallel_for runs nested loops inline; gemm.cpp's
+// OpenBLAS path makes one single-threaded call), so there is one thread pool
+// and no oversubscription. With one slice (N = 1, or one thread) the loops
+// run outside a parallel region, and the tile loops, the copies and the gemm
+// split the work over the threads themselves. dW: slice 0 accumulates into
+// dw itself, slices 1..S−1 into their own [K, R] partials, added into dw in
+// slice order (deterministic for a given thread count). db is a separate
+// pass over channels, in double.
+//
+// The workspace (conv2d_workspace_floats; one size for the three kernels):
+//   [shared: W packed for the forward or the bwd data, the larger]
+//   [S_max slices, each the largest per-slice need of the three directions:
+//    the padded planes of a chunk of samples, dy's grid or transpose, or
+//    col and the chunk buffer]
+//   [(S_max − 1) dW partials of K·R]
+// with S_max = min(max_slices(), N). max_slices() is the machine's thread
+// count fixed at first use, not the current num_threads(): a kernel uses
+// S = min(max_slices(), num_threads(), N) ≤ S_max slices, so a
+// setNumThreads between the caller's workspace query and the call can never
+// make the workspace too small. Every kernel writes the workspace before it
+// reads it (its content on entry does not matter).
 #include <algorithm>
 #include <cstring>
 #include <exception>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "kernels.h"
 #include "parallel.h"
 
+#if defined(__AVX512F__) || defined(__FMA__)
+#include <immintrin.h>
+#endif
+
 namespace imix::cpu {
 namespace {
 
-// Gemm columns per chunk below which samples are unrolled side by side.
+// ---- vectors (GCC vector extensions, as gemm.cpp) --------------------------
+#if defined(__AVX512F__)
+constexpr int VL = 16;
+constexpr int MR = 8, NV = 3;    // forward tile: 8 channels × 3 vectors (24 accumulators of 32 registers)
+constexpr int WMR = 4, WNR = 6;  // weight-gradient tile: 4 channels × 6 taps
+#elif defined(__AVX__)
+constexpr int VL = 8;
+constexpr int MR = 4, NV = 3;    // 12 accumulators of 16 registers
+constexpr int WMR = 3, WNR = 4;
+#else
+constexpr int VL = 4;
+constexpr int MR = 4, NV = 3;
+constexpr int WMR = 3, WNR = 4;
+#endif
+constexpr int TQ = NV * VL;  // outputs per forward tile
+// Channel-vectorized tiles (path 2): NVK vectors of output channels × ACC/NVK
+// positions (or taps) in registers.
+#if defined(__AVX512F__)
+constexpr int ACC = 24;
+#else
+constexpr int ACC = 12;
+#endif
+
+typedef float vf __attribute__((vector_size(VL * 4)));
+typedef float vfu __attribute__((vector_size(VL * 4), aligned(4)));  // unaligned access
+typedef int32_t vi __attribute__((vector_size(VL * 4)));
+typedef int32_t viu __attribute__((vector_size(VL * 4), aligned(4), may_alias));  // a mask stored in ws
+
+inline vf loadu(const float* p) { return *(const vfu*)p; }
+inline void storeu(float* p, vf v) { *(vfu*)p = v; }
+inline vf splat(float x) { return x - vf{}; }  // x − (+0) == x: folds to a broadcast
+inline vf fmadd(vf a, vf b, vf c) {
+#if defined(__AVX512F__)
+  return _mm512_fmadd_ps(a, b, c);
+#elif defined(__FMA__)
+  return _mm256_fmadd_ps(a, b, c);
+#else
+  return a * b + c;
+#endif
+}
+inline vf mask_and(vf x, vi m) { return (vf)((vi)x & m); }  // x where m is all ones, +0 where m is 0
+inline float hsum(vf v) {
+#if defined(__AVX512F__)
+  // Halving tree with vector-extension shuffles (the AVX-512 shuffle
+  // intrinsics trip GCC 12's -Wmaybe-uninitialized on their undefined operand).
+  typedef float v8 __attribute__((vector_size(32)));
+  typedef float v4 __attribute__((vector_size(16)));
+  const v8 a = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) +
+               __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
+  const v4 b = __builtin_shufflevector(a, a, 0, 1, 2, 3) + __builtin_shufflevector(a, a, 4, 5, 6, 7);
+  return (b[0] + b[2]) + (b[1] + b[3]);
+#else
+  float s = 0.0f;
+  for (int i = 0; i < VL; ++i) s += v[i];
+  return s;
+#endif
+}
+
+// ---- plan -------------------------------------------------------------------
+// Gemm columns per chunk below which path 3 unrolls samples side by side
+// (and below which a 1×1 convolution takes path 1 instead of 2).
 constexpr int64_t kMinCols = 256;
-// Elements per parallel_for chunk below which a loop is not worth a fork.
+// Grid positions the weight gradient's path 1 lays side by side (samples of
+// one chunk) before it sums a tile's vector accumulators across lanes.
+constexpr int64_t kWgradCols = 2048;
+// Elements of work per parallel_for chunk below which a loop is not worth a fork.
 constexpr int64_t kGrain = 1 << 14;
+// Path 2's forward weights are used in blocks of at most this many floats
+// (128 KB: they stay in L2 while every position of a chunk passes).
+constexpr int64_t kWeightBlock = 1 << 15;
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 
 // The most slices a convolution splits its batch into: the machine's thread
 // count, fixed once per process (see the workspace note above).
@@ -74,25 +186,151 @@ int64_t max_slices() {
   return n;
 }
 
+enum class Path { Spatial, Channel, Transposed, Direct, Unrolled };
+
+// A stride-1 convolution on padded planes (path 1): input planes of Ci
+// channels padded to Hp×Wp, outputs Ho×Wo on the grid of width Wp.
+struct Padded {
+  int64_t Ci, H, W, ph, pw, Hp, Wp, L, Ho, Wo, Q, Qpad, slack;
+};
+Padded padded(int64_t Ci, int64_t H, int64_t W, int64_t ph, int64_t pw, const ConvGeom& g, int64_t Ho, int64_t Wo) {
+  Padded p;
+  p.Ci = Ci;
+  p.H = H;
+  p.W = W;
+  p.ph = ph;
+  p.pw = pw;
+  p.Hp = H + 2 * ph;
+  p.Wp = W + 2 * pw;
+  p.L = p.Hp * p.Wp;
+  p.Ho = Ho;
+  p.Wo = Wo;
+  p.Q = Ho * p.Wp;
+  p.Qpad = round_up(p.Q, TQ);
+  p.slack = TQ + g.dw * (g.kw - 1);
+  return p;
+}
+int64_t padded_floats(const Padded& p) { return p.Ci * p.L + p.slack; }
+// Path 1 computes every position of the padded grid and keeps Ho·Wo of its
+// Hp·Wp: worth it while at least half are kept (not on a 4×4 plane: 16 of 36).
+bool dense_enough(const Padded& p) { return 2 * p.Ho * p.Wo >= p.L; }
+
+// The weight gradient's chunk of up to B samples side by side (path 1):
+//   xpc[c·Bc·L + s·L + yy·Wp + xx]       the padded planes, channel-major
+//   dyg[k·Qv + s·L + i·Wp + j]           dy on the grid, 0 off the valid positions
+//   mask[q]                              all ones at the valid positions s·L + i·Wp + j
+//                                        (i < Ho, j < Wo), 0 elsewhere
+// with Qv = ⌈Bc·L⌉ to VL. Tap r of grid position q reads xpc[c·Bc·L + u·dh·Wp
+// + v·dw + q]; the slack (dh·(kh−1)·Wp + dw·(kw−1) + VL) covers the last
+// vector's reads past the last plane.
+int64_t wgrad_slack(const Padded& p, const ConvGeom& g) { return g.dh * (g.kh - 1) * p.Wp + g.dw * (g.kw - 1) + VL; }
+int64_t wgrad_floats(const Padded& p, int64_t K, int64_t B, const ConvGeom& g) {
+  const int64_t Qv = round_up(B * p.L, VL);
+  return p.Ci * B * p.L + wgrad_slack(p, g) + round_up(K, WMR) * Qv + Qv;
+}
+
+// Bwd data with strides on path 2 reads dy[k, i, j] at i = (y + ph − u·dh)/sh,
+// j = (x + pw − v·dw)/sw where those divide exactly; i and j may fall off
+// the plane by up to these margins, which are zeros.
+struct Margins {
+  int64_t top, bottom, left, right, Hd, Wd, L;
+};
+Margins margins_of(const ConvGeom& g) {
+  Margins m;
+  m.top = std::max<int64_t>(0, ceil_div(g.dh * (g.kh - 1) - g.ph, g.sh));
+  m.left = std::max<int64_t>(0, ceil_div(g.dw * (g.kw - 1) - g.pw, g.sw));
+  m.bottom = std::max<int64_t>(0, (g.H - 1 + g.ph) / g.sh - (g.Ho - 1));
+  m.right = std::max<int64_t>(0, (g.W - 1 + g.pw) / g.sw - (g.Wo - 1));
+  m.Hd = g.Ho + m.top + m.bottom;
+  m.Wd = g.Wo + m.left + m.right;
+  m.L = m.Hd * m.Wd;
+  return m;
+}
+
+// Path 2's vectors of output channels per tile for Ko output channels (2..4).
+int nvk_for(int64_t Ko) { return (int)std::min<int64_t>(4, std::max<int64_t>(2, ceil_div(Ko, VL))); }
+// Path 2 pays off from two full vectors of output channels.
+bool channels_enough(int64_t Ko) { return Ko >= 2 * VL; }
+
 struct Plan {
-  int64_t P;       // Ho·Wo
-  int64_t R;       // C·kh·kw
-  int64_t B;       // samples per chunk (0 when N = 0)
-  bool direct;     // 1×1, stride 1, no padding, large plane: col = x[n]
-  int64_t col;     // floats of one slice's col buffer
-  int64_t chunk;   // floats of one slice's [K, B·P] chunk buffer (B > 1 only)
-  int64_t slice;   // col + chunk
+  int64_t P, R;
+  Path fwd, data, weight;
+  Padded xin;   // forward / bwd weight: x padded by (ph, pw), outputs Ho×Wo
+  Padded dyin;  // bwd data (paths 1, 2): dy padded by (p'h, p'w), outputs H×W
+  int64_t B;    // path 3: samples per chunk
+  int64_t Bw;   // weight gradient on paths 1, 2: samples per chunk
+  int64_t Bf, Bd;  // forward / bwd data on path 2: samples per chunk
+  int nvk_fwd, nvk_data, nvk_weight;  // path 2: vectors of output channels per tile
+  Margins dym;  // bwd data on path 2 with strides: dy's zero margins
+  int64_t slice;   // floats per slice
+  int64_t shared;  // floats before the slices (packed weights)
 };
 
 Plan plan_of(const ConvGeom& g) {
-  Plan p;
+  Plan p{};
   p.P = g.Ho * g.Wo;
   p.R = g.C * g.kh * g.kw;
-  p.B = g.N <= 0 ? 0 : std::min<int64_t>(g.N, std::max<int64_t>(1, (kMinCols + p.P - 1) / p.P));
-  p.direct = g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0 && p.B <= 1;
-  p.col = p.direct ? 0 : p.R * p.B * p.P;
-  p.chunk = p.B > 1 ? g.K * p.B * p.P : 0;
-  p.slice = p.col + p.chunk;
+  const bool s1 = g.sh == 1 && g.sw == 1;
+  const bool direct = g.kh == 1 && g.kw == 1 && s1 && g.ph == 0 && g.pw == 0 && p.P >= kMinCols;
+  const int64_t pdh = g.dh * (g.kh - 1) - g.ph, pdw = g.dw * (g.kw - 1) - g.pw;
+  p.xin = padded(g.C, g.H, g.W, g.ph, g.pw, g, g.Ho, g.Wo);
+  const bool data_s1 = s1 && pdh >= 0 && pdw >= 0;  // bwd data is a stride-1 convolution of dy
+  if (data_s1) p.dyin = padded(g.K, g.Ho, g.Wo, pdh, pdw, g, g.H, g.W);
+  p.nvk_fwd = p.nvk_weight = nvk_for(g.K);
+  p.nvk_data = nvk_for(g.C);
+  p.fwd = direct                      ? Path::Direct
+          : channels_enough(g.K)      ? Path::Channel
+          : s1 && dense_enough(p.xin) ? Path::Spatial
+                                      : Path::Unrolled;
+  p.weight = p.fwd;
+  p.data = direct                                ? Path::Direct
+           : data_s1 && channels_enough(g.C)     ? Path::Channel
+           : channels_enough(g.C)                ? Path::Transposed
+           : data_s1 && dense_enough(p.dyin)     ? Path::Spatial
+                                                 : Path::Unrolled;
+  if (p.data == Path::Transposed) p.dym = margins_of(g);
+  p.B = g.N <= 0 ? 0 : std::min<int64_t>(g.N, std::max<int64_t>(1, ceil_div(kMinCols, p.P)));
+  const int64_t wcols = p.weight == Path::Spatial ? ceil_div(kWgradCols, p.xin.L) : ceil_div(kMinCols, p.P);
+  p.Bw = g.N <= 0 ? 0 : std::min<int64_t>(g.N, std::max<int64_t>(1, wcols));
+  p.Bf = g.N <= 0 ? 0 : std::min<int64_t>(g.N, std::max<int64_t>(1, ceil_div(kMinCols, p.P)));
+  p.Bd = g.N <= 0 ? 0 : std::min<int64_t>(g.N, std::max<int64_t>(1, ceil_div(kMinCols, g.H * g.W)));
+
+  const int64_t unrolled = p.R * p.B * p.P + (p.B > 1 ? g.K * p.B * p.P : 0);
+  int64_t slice = 0, shared = 0;
+  switch (p.fwd) {
+    case Path::Spatial:
+      slice = std::max(slice, padded_floats(p.xin));
+      shared = std::max(shared, round_up(g.K, MR) * p.R);
+      break;
+    case Path::Channel:
+      slice = std::max(slice, p.Bf * g.C * p.xin.L);
+      shared = std::max(shared, round_up(g.K, p.nvk_fwd * VL) * p.R);
+      break;
+    case Path::Unrolled: slice = std::max(slice, unrolled); break;
+    case Path::Transposed:  // (bwd data only)
+    case Path::Direct: break;
+  }
+  switch (p.data) {
+    case Path::Spatial:
+      slice = std::max(slice, padded_floats(p.dyin));
+      shared = std::max(shared, round_up(g.C, MR) * g.K * g.kh * g.kw);
+      break;
+    case Path::Channel:
+      slice = std::max(slice, p.Bd * g.K * p.dyin.L);
+      shared = std::max(shared, round_up(g.C, p.nvk_data * VL) * g.K * g.kh * g.kw);
+      break;
+    case Path::Transposed:
+      slice = std::max(slice, g.K * p.dym.L);
+      shared = std::max(shared, round_up(g.C, p.nvk_data * VL) * g.K * g.kh * g.kw);
+      break;
+    case Path::Unrolled: slice = std::max(slice, unrolled); break;
+    case Path::Direct: break;
+  }
+  if (p.weight == Path::Spatial) slice = std::max(slice, wgrad_floats(p.xin, g.K, p.Bw, g));
+  if (p.weight == Path::Channel)
+    slice = std::max(slice, p.Bw * (g.C * p.xin.L + p.P * round_up(g.K, p.nvk_weight * VL)));
+  p.slice = slice;
+  p.shared = shared;
   return p;
 }
 
@@ -126,10 +364,471 @@ void for_slices(int64_t S, F&& fn) {
   if (err) std::rethrow_exception(err);
 }
 
+// Calls fn(n0, count) for the chunks of at most B samples of slice s of S.
+template <class F>
+void for_chunks(int64_t N, int64_t S, int64_t s, int64_t B, F&& fn) {
+  const int64_t n0 = N * s / S, n1 = N * (s + 1) / S;
+  for (int64_t n = n0; n < n1; n += B) fn(n, std::min(B, n1 - n));
+}
+
+// ---- path 1: stride 1 on padded planes --------------------------------------
+
+// dst ← the Ci planes of Bc consecutive samples src [Bc, Ci, H, W], each
+// zero-padded to Hp×Wp, channel-major (plane (c, s) at dst + (c·Bc + s)·L),
+// and `slack` floats after the last plane zeroed.
+void pad_planes(const float* src, const Padded& p, int64_t Bc, int64_t slack, float* dst) {
+  parallel_for(p.Ci * Bc, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, p.L)), [&](int64_t a, int64_t b) {
+    for (int64_t cs = a; cs < b; ++cs) {
+      const int64_t c = cs / Bc, smp = cs - c * Bc;
+      float* d = dst + cs * p.L;
+      const float* s = src + (smp * p.Ci + c) * p.H * p.W;
+      std::memset(d, 0, sizeof(float) * (size_t)(p.ph * p.Wp));
+      d += p.ph * p.Wp;
+      for (int64_t y = 0; y < p.H; ++y, d += p.Wp, s += p.W) {
+        std::memset(d, 0, sizeof(float) * (size_t)p.pw);
+        std::memcpy(d + p.pw, s, sizeof(float) * (size_t)p.W);
+        std::memset(d + p.pw + p.W, 0, sizeof(float) * (size_t)p.pw);
+      }
+      std::memset(d, 0, sizeof(float) * (size_t)(p.ph * p.Wp));
+    }
+  });
+  std::memset(dst + p.Ci * Bc * p.L, 0, sizeof(float) * (size_t)slack);
+}
+
+// out [Ko, Ho, Wo] = bias + the stride-1 convolution of the padded planes xp
+// with the packed weights wpk [⌈Ko/MR⌉][Ci][kh][kw][MR] (zero past Ko).
+// Split over tiles of TQ grid positions; each tile runs every channel tile
+// over the same window of xp (hot in L1), then writes its valid positions.
+void implicit_conv(const float* xp, const float* wpk, const float* bias, float* out, const Padded& p, int64_t Ko,
+                   const ConvGeom& g) {
+  const int64_t kt_n = ceil_div(Ko, MR), nq = p.Qpad / TQ, taps = p.Ci * g.kh * g.kw;
+  const int64_t plane = p.Ho * p.Wo, uo = g.dh * p.Wp;
+  const int64_t grain = std::max<int64_t>(1, (kGrain * 16) / std::max<int64_t>(1, kt_n * MR * taps * TQ));
+  parallel_for(nq, grain, [&](int64_t t0, int64_t t1) {
+    alignas(64) float tile[MR][TQ];
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t q0 = t * TQ;
+      const float* xq = xp + q0;
+      for (int64_t kt = 0; kt < kt_n; ++kt) {
+        vf acc[MR][NV];
+        for (int m = 0; m < MR; ++m)
+          for (int v = 0; v < NV; ++v) acc[m][v] = vf{};
+        const float* __restrict w = wpk + kt * taps * MR;
+        for (int64_t c = 0; c < p.Ci; ++c) {
+          const float* xc = xq + c * p.L;
+          for (int64_t u = 0; u < g.kh; ++u) {
+            const float* xu = xc + u * uo;
+            for (int64_t v = 0; v < g.kw; ++v, w += MR) {
+              const float* xv = xu + v * g.dw;
+              vf b[NV];
+              for (int n = 0; n < NV; ++n) b[n] = loadu(xv + n * VL);
+              for (int m = 0; m < MR; ++m) {
+                const vf a = splat(w[m]);
+                for (int n = 0; n < NV; ++n) acc[m][n] = fmadd(a, b[n], acc[m][n]);
+              }
+            }
+          }
+        }
+        // The tile's valid outputs: row segments i, j ∈ [j0, min(j0 + len, Wo)).
+        const int mr = (int)std::min<int64_t>(MR, Ko - kt * MR);
+        for (int m = 0; m < mr; ++m)
+          for (int n = 0; n < NV; ++n) storeu(&tile[m][n * VL], acc[m][n]);
+        const int64_t qe = std::min(q0 + TQ, p.Q);
+        for (int64_t q = q0; q < qe;) {
+          const int64_t i = q / p.Wp, j = q - i * p.Wp, row_end = std::min(qe, (i + 1) * p.Wp);
+          const int64_t je = std::min(p.Wo, j + (row_end - q));
+          if (j < je) {
+            for (int m = 0; m < mr; ++m) {
+              const int64_t k = kt * MR + m;
+              const float bk = bias ? bias[k] : 0.0f;
+              const float* __restrict src = &tile[m][q - q0];
+              float* __restrict dst = out + k * plane + i * p.Wo;
+#pragma omp simd
+              for (int64_t jj = j; jj < je; ++jj) dst[jj] = src[jj - j] + bk;
+            }
+          }
+          q = row_end;
+        }
+      }
+    }
+  });
+}
+
+// Packs W [K, C, kh, kw] for implicit_conv: forward wpk[kt][c][u][v][m] =
+// W[kt·MR+m, c, u, v]; bwd data (flip) wpk[ct][k][u][v][m] =
+// W[k, ct·MR+m, kh−1−u, kw−1−v]. Rows past the output channels are zero.
+void pack_weights(const float* w, const ConvGeom& g, bool flip, float* wpk) {
+  const int64_t Ko = flip ? g.C : g.K, Ci = flip ? g.K : g.C, khw = g.kh * g.kw;
+  const int64_t kt_n = ceil_div(Ko, MR), taps = Ci * khw;
+  parallel_for(kt_n, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, taps * MR)), [&](int64_t a, int64_t b) {
+    for (int64_t kt = a; kt < b; ++kt)
+      for (int64_t ci = 0; ci < Ci; ++ci)
+        for (int64_t t = 0; t < khw; ++t) {
+          float* d = wpk + ((kt * Ci + ci) * khw + t) * MR;
+          for (int m = 0; m < MR; ++m) {
+            const int64_t ko = kt * MR + m;
+            float v = 0.0f;
+            if (ko < Ko) v = flip ? w[(ci * g.C + ko) * khw + (khw - 1 - t)] : w[(ko * g.C + ci) * khw + t];
+            d[m] = v;
+          }
+        }
+  });
+}
+
+// The weight gradient's grid and mask (layout above) for the Bc samples of
+// dy [Bc, K, Ho, Wo].
+void grid_dy(const float* dy, const Padded& p, int64_t K, int64_t Bc, int64_t Qv, float* dyg, float* mask) {
+  const int64_t rows = round_up(K, WMR);
+  parallel_for(rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, Qv)), [&](int64_t k0, int64_t k1) {
+    for (int64_t k = k0; k < k1; ++k) {
+      float* d = dyg + k * Qv;
+      std::memset(d, 0, sizeof(float) * (size_t)Qv);
+      if (k >= K) continue;
+      for (int64_t smp = 0; smp < Bc; ++smp) {
+        const float* src = dy + (smp * K + k) * p.Ho * p.Wo;
+        float* row = d + smp * p.L;
+        for (int64_t i = 0; i < p.Ho; ++i) std::memcpy(row + i * p.Wp, src + i * p.Wo, sizeof(float) * (size_t)p.Wo);
+      }
+    }
+  });
+  int32_t* m = reinterpret_cast<int32_t*>(mask);
+  std::memset(m, 0, sizeof(int32_t) * (size_t)Qv);
+  for (int64_t smp = 0; smp < Bc; ++smp)
+    for (int64_t i = 0; i < p.Ho; ++i) std::fill(m + smp * p.L + i * p.Wp, m + smp * p.L + i * p.Wp + p.Wo, -1);
+}
+
+// target [K, R] += Σ_q dyg[k, q] · (mask[q] ? xpc[off(r) + q] : 0) over one
+// chunk: the mask keeps the grid's dropped positions out (0·x would turn an
+// infinite x into a NaN where the true sum never reads that x). Split over
+// tiles of WNR taps (each writes its own columns of target).
+void implicit_wgrad(const float* xpc, const float* dyg, const float* mask, float* target, const Padded& p,
+                    int64_t Bc, int64_t Qv, const ConvGeom& g) {
+  const int64_t R = g.C * g.kh * g.kw, khw = g.kh * g.kw, rt_n = ceil_div(R, WNR), kt_n = ceil_div(g.K, WMR);
+  const int64_t chs = Bc * p.L;
+  const int64_t grain = std::max<int64_t>(1, (kGrain * 16) / std::max<int64_t>(1, kt_n * WMR * WNR * Qv));
+  const int32_t* mk = reinterpret_cast<const int32_t*>(mask);
+  parallel_for(rt_n, grain, [&](int64_t a, int64_t b) {
+    for (int64_t rt = a; rt < b; ++rt) {
+      const float* xr[WNR];
+      for (int n = 0; n < WNR; ++n) {
+        const int64_t r = std::min(rt * WNR + n, R - 1);  // past R: a repeat, dropped below
+        const int64_t c = r / khw, t = r - c * khw, u = t / g.kw, v = t - u * g.kw;
+        xr[n] = xpc + c * chs + u * g.dh * p.Wp + v * g.dw;
+      }
+      const int nr = (int)std::min<int64_t>(WNR, R - rt * WNR);
+      for (int64_t kt = 0; kt < kt_n; ++kt) {
+        vf acc[WMR][WNR];
+        for (int m = 0; m < WMR; ++m)
+          for (int n = 0; n < WNR; ++n) acc[m][n] = vf{};
+        const float* dk = dyg + kt * WMR * Qv;
+        for (int64_t q = 0; q < Qv; q += VL) {
+          const vi keep = *(const viu*)(mk + q);
+          vf d[WMR];
+          for (int m = 0; m < WMR; ++m) d[m] = loadu(dk + m * Qv + q);
+          for (int n = 0; n < WNR; ++n) {
+            const vf x = mask_and(loadu(xr[n] + q), keep);
+            for (int m = 0; m < WMR; ++m) acc[m][n] = fmadd(d[m], x, acc[m][n]);
+          }
+        }
+        const int mr = (int)std::min<int64_t>(WMR, g.K - kt * WMR);
+        for (int m = 0; m < mr; ++m) {
+          float* row = target + (kt * WMR + m) * R + rt * WNR;
+          for (int n = 0; n < nr; ++n) row[n] += hsum(acc[m][n]);
+        }
+      }
+    }
+  });
+}
+
+// ---- path 2: vectors of output channels --------------------------------------
+// For Ko ≥ 2 vectors of output channels, any stride: a tile holds NVK
+// vectors of KB = NVK·VL consecutive output channels for TP = ACC/NVK output
+// positions p = i·Wo + j (consecutive, across rows), so no position is
+// computed in vain and the strides only change where the inputs are read:
+//   out[k, p] = bias[k] + Σ_{c,u,v} Wp[kb][c][u][v][k mod KB] · xp[c·L + (i·sh + u·dh)·Wp + j·sw + v·dw]
+// per tap: NVK vector loads of packed weights, TP broadcasts of inputs,
+// TP·NVK fused multiply-adds. The tile is then transposed into the output
+// planes (k-major, p contiguous).
+
+// Packs W [K, C, kh, kw] for cv_conv: forward wpk[kb][c][u][v][KB] =
+// W[kb·KB + m, c, u, v]; bwd data (flip) wpk[cb][k][u][v][KB] =
+// W[k, cb·KB + m, kh−1−u, kw−1−v]. Lanes past the output channels are zero.
+void pack_weights_cv(const float* w, const ConvGeom& g, bool flip, int64_t KB, float* wpk) {
+  const int64_t Ko = flip ? g.C : g.K, Ci = flip ? g.K : g.C, khw = g.kh * g.kw;
+  const int64_t kb_n = ceil_div(Ko, KB), taps = Ci * khw;
+  parallel_for(kb_n * Ci, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, khw * KB)), [&](int64_t a, int64_t b) {
+    for (int64_t idx = a; idx < b; ++idx) {
+      const int64_t kb = idx / Ci, ci = idx - kb * Ci;
+      for (int64_t t = 0; t < khw; ++t) {
+        float* d = wpk + (kb * taps + ci * khw + t) * KB;
+        for (int64_t m = 0; m < KB; ++m) {
+          const int64_t ko = kb * KB + m;
+          float v = 0.0f;
+          if (ko < Ko) v = flip ? w[(ci * g.C + ko) * khw + (khw - 1 - t)] : w[(ko * g.C + ci) * khw + t];
+          d[m] = v;
+        }
+      }
+    }
+  });
+}
+
+// out [Bc][Ko][Ho·Wo] = bias + the convolution (strides sh, sw) of a chunk of
+// Bc samples' padded planes xpc (channel-major as pad_planes lays them out:
+// plane (c, s) at (c·Bc + s)·L) with wpk packed by pack_weights_cv. The
+// positions run over the whole chunk, so a block of weights is reused by
+// every sample's positions; the input channels are split in blocks whose
+// weights stay in L2 (the first block writes out + bias, the next ones add).
+template <int NVK>
+void cv_conv(const float* xpc, const Padded& p, int64_t Bc, const float* wpk, const float* bias, float* out,
+             int64_t Ko, int64_t sh, int64_t sw, const ConvGeom& g) {
+  constexpr int KB = NVK * VL, TP = ACC / NVK;
+  const int64_t P = p.Ho * p.Wo, BP = Bc * P, nt = ceil_div(BP, TP), kb_n = ceil_div(Ko, KB);
+  const int64_t khw = g.kh * g.kw, taps = p.Ci * khw, uo = g.dh * p.Wp, chs = Bc * p.L;
+  const int64_t cblk = std::max<int64_t>(1, kWeightBlock / (khw * KB));
+  for (int64_t c0 = 0; c0 < p.Ci; c0 += cblk) {
+    const int64_t c1 = std::min(p.Ci, c0 + cblk);
+    const bool first = c0 == 0;
+    const int64_t grain = std::max<int64_t>(1, (kGrain * 16) / std::max<int64_t>(1, (c1 - c0) * khw * KB * TP));
+    parallel_for(nt * kb_n, grain, [&](int64_t a, int64_t b) {
+      alignas(64) float tile[TP][KB];
+      for (int64_t idx = a; idx < b; ++idx) {
+        const int64_t t = idx / kb_n, kb = idx - t * kb_n;  // channel blocks inner: the inputs stay hot
+        const int64_t p0 = t * TP;
+        const int np = (int)std::min<int64_t>(TP, BP - p0);
+        const float* xb[TP];
+        for (int m = 0; m < TP; ++m) {
+          const int64_t pos = p0 + std::min(m, np - 1);  // past the chunk: a repeat, dropped
+          const int64_t smp = pos / P, q = pos - smp * P, i = q / p.Wo, j = q - i * p.Wo;
+          xb[m] = xpc + smp * p.L + i * sh * p.Wp + j * sw;
+        }
+        vf acc[TP][NVK];
+        for (int m = 0; m < TP; ++m)
+          for (int n = 0; n < NVK; ++n) acc[m][n] = vf{};
+        const float* __restrict w = wpk + (kb * taps + c0 * khw) * KB;
+        for (int64_t c = c0; c < c1; ++c)
+          for (int64_t u = 0; u < g.kh; ++u) {
+            const int64_t ou = c * chs + u * uo;
+            for (int64_t v = 0; v < g.kw; ++v, w += KB) {
+              const int64_t off = ou + v * g.dw;
+              vf wv[NVK];
+              for (int n = 0; n < NVK; ++n) wv[n] = loadu(w + n * VL);
+              for (int m = 0; m < TP; ++m) {
+                const vf xv = splat(xb[m][off]);
+                for (int n = 0; n < NVK; ++n) acc[m][n] = fmadd(xv, wv[n], acc[m][n]);
+              }
+            }
+          }
+        for (int m = 0; m < TP; ++m)
+          for (int n = 0; n < NVK; ++n) storeu(&tile[m][n * VL], acc[m][n]);
+        const int64_t kn = std::min<int64_t>(KB, Ko - kb * KB);
+        for (int m = 0; m < np;) {  // runs of positions within one sample
+          const int64_t pos = p0 + m, smp = pos / P, q = pos - smp * P;
+          const int run = (int)std::min<int64_t>(np - m, P - q);
+          float* o = out + smp * Ko * P + q;
+          for (int64_t kk = 0; kk < kn; ++kk) {
+            const int64_t k = kb * KB + kk;
+            float* dst = o + k * P;
+            if (first) {
+              const float bk = bias ? bias[k] : 0.0f;
+              for (int e = 0; e < run; ++e) dst[e] = tile[m + e][kk] + bk;
+            } else {
+              for (int e = 0; e < run; ++e) dst[e] += tile[m + e][kk];
+            }
+          }
+          m += run;
+        }
+      }
+    });
+  }
+}
+
+void cv_conv_any(int nvk, const float* xpc, const Padded& p, int64_t Bc, const float* wpk, const float* bias,
+                 float* out, int64_t Ko, int64_t sh, int64_t sw, const ConvGeom& g) {
+  switch (nvk) {
+    case 2: cv_conv<2>(xpc, p, Bc, wpk, bias, out, Ko, sh, sw, g); break;
+    case 3: cv_conv<3>(xpc, p, Bc, wpk, bias, out, Ko, sh, sw, g); break;
+    default: cv_conv<4>(xpc, p, Bc, wpk, bias, out, Ko, sh, sw, g); break;
+  }
+}
+
+// dyT [Bc][P][Kp] ← dy [Bc, K, P] transposed, 0 for K ≤ k < Kp.
+void transpose_dy(const float* dy, int64_t Bc, int64_t K, int64_t P, int64_t Kp, float* dyT) {
+  parallel_for(Bc * P, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, Kp)), [&](int64_t a, int64_t b) {
+    for (int64_t sp = a; sp < b; ++sp) {
+      const int64_t smp = sp / P, q = sp - smp * P;
+      const float* src = dy + smp * K * P + q;
+      float* d = dyT + sp * Kp;
+      for (int64_t k = 0; k < K; ++k) d[k] = src[k * P];
+      for (int64_t k = K; k < Kp; ++k) d[k] = 0.0f;
+    }
+  });
+}
+
+// target [K, R] += Σ_{s<Bc, p} dyT[s][p][k] · xpc[c·Bc·L + s·L + (i·sh + u·dh)·Wp + j·sw + v·dw]
+// for one chunk (xpc as pad_planes lays it out, channel-major). A tile is
+// NVK vectors of channels × ACC/NVK taps, accumulated in registers over the
+// whole chunk, then added (transposed) into target.
+template <int NVK>
+void cv_wgrad(const float* xpc, const float* dyT, float* target, const Padded& p, int64_t Bc, const ConvGeom& g) {
+  constexpr int KB = NVK * VL, TR = ACC / NVK;
+  const int64_t K = g.K, R = g.C * g.kh * g.kw, khw = g.kh * g.kw, P = p.Ho * p.Wo;
+  const int64_t Kp = round_up(K, KB), kb_n = Kp / KB, rt_n = ceil_div(R, TR), chs = Bc * p.L;
+  const int64_t grain = std::max<int64_t>(1, (kGrain * 16) / std::max<int64_t>(1, Bc * P * KB * TR));
+  parallel_for(rt_n * kb_n, grain, [&](int64_t a, int64_t b) {
+    alignas(64) float tile[TR][KB];
+    for (int64_t idx = a; idx < b; ++idx) {
+      const int64_t rt = idx / kb_n, kb = idx - rt * kb_n;
+      int64_t off[TR];
+      for (int m = 0; m < TR; ++m) {
+        const int64_t r = std::min(rt * TR + m, R - 1);  // past R: a repeat, dropped below
+        const int64_t c = r / khw, t = r - c * khw, u = t / g.kw, v = t - u * g.kw;
+        off[m] = c * chs + u * g.dh * p.Wp + v * g.dw;
+      }
+      vf acc[TR][NVK];
+      for (int m = 0; m < TR; ++m)
+        for (int n = 0; n < NVK; ++n) acc[m][n] = vf{};
+      for (int64_t smp = 0; smp < Bc; ++smp) {
+        const float* xs = xpc + smp * p.L;
+        const float* ds = dyT + smp * P * Kp + kb * KB;
+        for (int64_t i = 0; i < p.Ho; ++i) {
+          const float* xi = xs + i * g.sh * p.Wp;
+          for (int64_t j = 0; j < p.Wo; ++j, ds += Kp) {
+            const float* xq = xi + j * g.sw;
+            vf d[NVK];
+            for (int n = 0; n < NVK; ++n) d[n] = loadu(ds + n * VL);
+            for (int m = 0; m < TR; ++m) {
+              const vf xv = splat(xq[off[m]]);
+              for (int n = 0; n < NVK; ++n) acc[m][n] = fmadd(xv, d[n], acc[m][n]);
+            }
+          }
+        }
+      }
+      for (int m = 0; m < TR; ++m)
+        for (int n = 0; n < NVK; ++n) storeu(&tile[m][n * VL], acc[m][n]);
+      const int64_t kn = std::min<int64_t>(KB, K - kb * KB);
+      const int nr = (int)std::min<int64_t>(TR, R - rt * TR);
+      for (int64_t kk = 0; kk < kn; ++kk) {
+        float* row = target + (kb * KB + kk) * R + rt * TR;
+        for (int m = 0; m < nr; ++m) row[m] += tile[m][kk];
+      }
+    }
+  });
+}
+
+void cv_wgrad_any(int nvk, const float* xpc, const float* dyT, float* target, const Padded& p, int64_t Bc,
+                  const ConvGeom& g) {
+  switch (nvk) {
+    case 2: cv_wgrad<2>(xpc, dyT, target, p, Bc, g); break;
+    case 3: cv_wgrad<3>(xpc, dyT, target, p, Bc, g); break;
+    default: cv_wgrad<4>(xpc, dyT, target, p, Bc, g); break;
+  }
+}
+
+// ---- path 2, bwd data with strides: the transposed convolution -------------
+// dx[c, y, x] = Σ_k Σ_{u, v} W[k, c, u, v] · dy[k, (y + ph − u·dh)/sh, (x + pw − v·dw)/sw]
+// over the taps whose divisions are exact. The taps that reach (y, x)
+// depend on y mod sh and x mod sw only, so a tile holds TP positions of one
+// row spaced by sw (x = x0 + m·sw): they share their taps, and read dy at
+// consecutive columns j0 + m. Channel-vectorized as cv_conv (NVK vectors of
+// KB input-gradient channels), dy zero-padded by the margins; every dx
+// position belongs to exactly one tile (0 where no tap reaches it).
+
+// wpt[cb][u][v][k][KB] = W[k, cb·KB + m, u, v] (zero past C).
+void pack_weights_t(const float* w, const ConvGeom& g, int64_t KB, float* wpt) {
+  const int64_t khw = g.kh * g.kw, cb_n = ceil_div(g.C, KB);
+  parallel_for(cb_n * khw, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, g.K * KB)), [&](int64_t a, int64_t b) {
+    for (int64_t idx = a; idx < b; ++idx) {
+      const int64_t cb = idx / khw, t = idx - cb * khw;
+      float* d = wpt + idx * g.K * KB;
+      for (int64_t k = 0; k < g.K; ++k)
+        for (int64_t m = 0; m < KB; ++m) {
+          const int64_t c = cb * KB + m;
+          d[k * KB + m] = c < g.C ? w[(k * g.C + c) * khw + t] : 0.0f;
+        }
+    }
+  });
+}
+
+// dst [K, Hd, Wd] ← one sample's dy [K, Ho, Wo] inside its zero margins.
+void pad_margins(const float* dy, const ConvGeom& g, const Margins& mg, float* dst) {
+  parallel_for(g.K, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, mg.L)), [&](int64_t a, int64_t b) {
+    for (int64_t k = a; k < b; ++k) {
+      float* d = dst + k * mg.L;
+      std::memset(d, 0, sizeof(float) * (size_t)mg.L);
+      const float* s = dy + k * g.Ho * g.Wo;
+      for (int64_t i = 0; i < g.Ho; ++i)
+        std::memcpy(d + (i + mg.top) * mg.Wd + mg.left, s + i * g.Wo, sizeof(float) * (size_t)g.Wo);
+    }
+  });
+}
+
+// One row's tiles: (x0's residue class start xf, first index m0) pairs.
+struct RowTile {
+  int64_t xf, m0;
+};
+
+template <int NVK>
+void cv_tconv(const float* dyp, const Margins& mg, const float* wpt, float* dxn, const ConvGeom& g,
+              const RowTile* rts, int64_t nrt) {
+  constexpr int KB = NVK * VL, TP = ACC / NVK;
+  const int64_t cb_n = ceil_div(g.C, KB), plane = g.H * g.W;
+  const int64_t grain = std::max<int64_t>(1, (kGrain * 16) / std::max<int64_t>(1, g.K * g.kh * g.kw * KB * TP));
+  parallel_for(g.H * nrt * cb_n, grain, [&](int64_t a, int64_t b) {
+    alignas(64) float tile[TP][KB];
+    for (int64_t idx = a; idx < b; ++idx) {
+      const int64_t cb = idx % cb_n, rest = idx / cb_n, y = rest / nrt, t = rest - y * nrt;
+      const int64_t xf = rts[t].xf, m0 = rts[t].m0, x0 = xf + m0 * g.sw;
+      const int np = (int)std::min<int64_t>(TP, ceil_div(g.W - xf, g.sw) - m0);
+      int64_t mo[TP];
+      for (int m = 0; m < TP; ++m) mo[m] = std::min(m, np - 1);  // past the row: a repeat, dropped
+      vf acc[TP][NVK];
+      for (int m = 0; m < TP; ++m)
+        for (int n = 0; n < NVK; ++n) acc[m][n] = vf{};
+      for (int64_t u = 0; u < g.kh; ++u) {
+        const int64_t ty = y + g.ph - u * g.dh;
+        if (ty % g.sh != 0) continue;
+        const int64_t row = (ty / g.sh + mg.top) * mg.Wd;
+        for (int64_t v = 0; v < g.kw; ++v) {
+          const int64_t tx = x0 + g.pw - v * g.dw;
+          if (tx % g.sw != 0) continue;
+          const float* src = dyp + row + tx / g.sw + mg.left;
+          const float* __restrict w = wpt + ((cb * g.kh + u) * g.kw + v) * g.K * KB;
+          for (int64_t k = 0; k < g.K; ++k, w += KB, src += mg.L) {
+            vf wv[NVK];
+            for (int n = 0; n < NVK; ++n) wv[n] = loadu(w + n * VL);
+            for (int m = 0; m < TP; ++m) {
+              const vf dv = splat(src[mo[m]]);
+              for (int n = 0; n < NVK; ++n) acc[m][n] = fmadd(dv, wv[n], acc[m][n]);
+            }
+          }
+        }
+      }
+      for (int m = 0; m < TP; ++m)
+        for (int n = 0; n < NVK; ++n) storeu(&tile[m][n * VL], acc[m][n]);
+      const int64_t cn = std::min<int64_t>(KB, g.C - cb * KB);
+      for (int64_t cc = 0; cc < cn; ++cc) {
+        float* dst = dxn + (cb * KB + cc) * plane + y * g.W + x0;
+        for (int m = 0; m < np; ++m) dst[m * g.sw] = tile[m][cc];
+      }
+    }
+  });
+}
+
+void cv_tconv_any(int nvk, const float* dyp, const Margins& mg, const float* wpt, float* dxn, const ConvGeom& g,
+                  const RowTile* rts, int64_t nrt) {
+  switch (nvk) {
+    case 2: cv_tconv<2>(dyp, mg, wpt, dxn, g, rts, nrt); break;
+    case 3: cv_tconv<3>(dyp, mg, wpt, dxn, g, rts, nrt); break;
+    default: cv_tconv<4>(dyp, mg, wpt, dxn, g, rts, nrt); break;
+  }
+}
+
+// ---- path 3: im2col + gemm ----------------------------------------------------
+
 // The valid output columns [j0, j1) of a kernel tap whose input column is
 // j·s + o: 0 ≤ j·s + o < W.
 inline void valid_range(int64_t o, int64_t s, int64_t W, int64_t n_out, int64_t* j0, int64_t* j1) {
-  const int64_t lo = o >= 0 ? 0 : (-o + s - 1) / s;      // ⌈−o/s⌉
+  const int64_t lo = o >= 0 ? 0 : (-o + s - 1) / s;          // ⌈−o/s⌉
   const int64_t hi = W - o <= 0 ? 0 : (W - o + s - 1) / s;  // ⌈(W−o)/s⌉
   *j0 = std::min(lo, n_out);
   *j1 = std::max(*j0, std::min(hi, n_out));
@@ -224,20 +923,13 @@ void nchw_to_chunk(const float* dy, float* out, int64_t Bc, int64_t K, int64_t P
       std::memcpy(out + k * Bc * P + s * P, dy + (s * K + k) * P, sizeof(float) * (size_t)P);
 }
 
-// Calls fn(n0, Bc) for the chunks of at most B samples of slice s of S.
-template <class F>
-void for_chunks(int64_t N, int64_t S, int64_t s, int64_t B, F&& fn) {
-  const int64_t n0 = N * s / S, n1 = N * (s + 1) / S;
-  for (int64_t n = n0; n < n1; n += B) fn(n, std::min(B, n1 - n));
-}
-
 }  // namespace
 
 int64_t conv2d_workspace_floats(const ConvGeom& g) {
   if (g.N <= 0 || g.K <= 0) return 0;
   const Plan p = plan_of(g);
   const int64_t S = std::min<int64_t>(max_slices(), g.N);
-  return S * p.slice + (S - 1) * g.K * p.R;
+  return p.shared + S * p.slice + (S - 1) * g.K * p.R;
 }
 
 void conv2d_forward(const float* x, const float* w, const float* b, float* y, const ConvGeom& g, float* ws) {
@@ -245,14 +937,31 @@ void conv2d_forward(const float* x, const float* w, const float* b, float* y, co
   const Plan pl = plan_of(g);
   const int64_t P = pl.P, R = pl.R, K = g.K, xs = g.C * g.H * g.W, ys = K * P;
   const int64_t S = slices_now(g.N);
+  if (pl.fwd == Path::Spatial) pack_weights(w, g, false, ws);
+  if (pl.fwd == Path::Channel) pack_weights_cv(w, g, false, pl.nvk_fwd * VL, ws);
+  float* slices = ws + pl.shared;
   for_slices(S, [&](int64_t s) {
-    float* col = ws + s * pl.slice;
-    float* out = col + pl.col;
-    for_chunks(g.N, S, s, pl.B, [&](int64_t n0, int64_t Bc) {
-      const float* src = x + n0 * xs;
-      if (!pl.direct)
+    float* buf = slices + s * pl.slice;
+    if (pl.fwd == Path::Channel) {
+      for_chunks(g.N, S, s, pl.Bf, [&](int64_t n0, int64_t Bc) {
+        pad_planes(x + n0 * xs, pl.xin, Bc, 0, buf);
+        cv_conv_any(pl.nvk_fwd, buf, pl.xin, Bc, ws, b, y + n0 * ys, K, g.sh, g.sw, g);
+      });
+      return;
+    }
+    if (pl.fwd == Path::Spatial) {
+      for_chunks(g.N, S, s, 1, [&](int64_t n, int64_t) {
+        pad_planes(x + n * xs, pl.xin, 1, pl.xin.slack, buf);
+        implicit_conv(buf, ws, b, y + n * ys, pl.xin, K, g);
+      });
+      return;
+    }
+    float* col = buf;
+    float* out = col + R * pl.B * P;
+    for_chunks(g.N, S, s, pl.fwd == Path::Direct ? 1 : pl.B, [&](int64_t n0, int64_t Bc) {
+      if (pl.fwd == Path::Unrolled)
         for (int64_t t = 0; t < Bc; ++t) im2col(x + (n0 + t) * xs, g, col + t * P, Bc * P);
-      const float* A = pl.direct ? src : col;
+      const float* A = pl.fwd == Path::Direct ? x + n0 * xs : col;
       if (Bc == 1) {  // straight into y[n0] [K, P]: bias first, then y += W·col
         float* yn = y + n0 * ys;
         if (b)
@@ -278,11 +987,43 @@ void conv2d_backward_data(const float* dy, const float* w, float* dx, const Conv
   const Plan pl = plan_of(g);
   const int64_t P = pl.P, R = pl.R, K = g.K, ys = K * P;
   const int64_t S = slices_now(g.N);
+  if (pl.data == Path::Spatial) pack_weights(w, g, true, ws);
+  if (pl.data == Path::Channel) pack_weights_cv(w, g, true, pl.nvk_data * VL, ws);
+  if (pl.data == Path::Transposed) pack_weights_t(w, g, pl.nvk_data * VL, ws);
+  std::vector<RowTile> row_tiles;  // a row's tiles, the same for every row (path 2 with strides)
+  if (pl.data == Path::Transposed) {
+    const int64_t TP = ACC / pl.nvk_data;
+    for (int64_t xf = 0; xf < std::min(g.sw, g.W); ++xf)
+      for (int64_t m0 = 0; m0 < ceil_div(g.W - xf, g.sw); m0 += TP) row_tiles.push_back({xf, m0});
+  }
+  float* slices = ws + pl.shared;
   for_slices(S, [&](int64_t s) {
-    float* col = ws + s * pl.slice;
-    float* out = col + pl.col;
-    for_chunks(g.N, S, s, pl.B, [&](int64_t n0, int64_t Bc) {
-      if (pl.direct) {  // dx[n0] [C, P] = Wᵀ·dy[n0]
+    float* buf = slices + s * pl.slice;
+    if (pl.data == Path::Transposed) {
+      for_chunks(g.N, S, s, 1, [&](int64_t n, int64_t) {
+        pad_margins(dy + n * ys, g, pl.dym, buf);
+        cv_tconv_any(pl.nvk_data, buf, pl.dym, ws, dx + n * xs, g, row_tiles.data(), (int64_t)row_tiles.size());
+      });
+      return;
+    }
+    if (pl.data == Path::Channel) {
+      for_chunks(g.N, S, s, pl.Bd, [&](int64_t n0, int64_t Bc) {
+        pad_planes(dy + n0 * ys, pl.dyin, Bc, 0, buf);
+        cv_conv_any(pl.nvk_data, buf, pl.dyin, Bc, ws, nullptr, dx + n0 * xs, g.C, 1, 1, g);
+      });
+      return;
+    }
+    if (pl.data == Path::Spatial) {
+      for_chunks(g.N, S, s, 1, [&](int64_t n, int64_t) {
+        pad_planes(dy + n * ys, pl.dyin, 1, pl.dyin.slack, buf);
+        implicit_conv(buf, ws, nullptr, dx + n * xs, pl.dyin, g.C, g);
+      });
+      return;
+    }
+    float* col = buf;
+    float* out = col + R * pl.B * P;
+    for_chunks(g.N, S, s, pl.data == Path::Direct ? 1 : pl.B, [&](int64_t n0, int64_t Bc) {
+      if (pl.data == Path::Direct) {  // dx[n0] [C, P] = Wᵀ·dy[n0]
         gemm(true, false, R, P, K, 1.0f, w, R, dy + n0 * ys, P, 0.0f, dx + n0 * xs, P);
         return;
       }
@@ -327,15 +1068,40 @@ void conv2d_backward_weight(const float* dy, const float* x, float* dw, float* d
     if (!accumulate) std::fill(dw, dw + KR, 0.0f);
     return;
   }
-  float* partials = ws + S * pl.slice;  // slices 1..S−1: [K, R] each
+  float* slices = ws + pl.shared;
+  float* partials = slices + S * pl.slice;  // slices 1..S−1: [K, R] each
   for_slices(S, [&](int64_t s) {
-    float* col = ws + s * pl.slice;
-    float* out = col + pl.col;
+    float* buf = slices + s * pl.slice;
     float* target = s == 0 ? dw : partials + (s - 1) * KR;
+    if (pl.weight == Path::Channel) {
+      if (s > 0 || !accumulate) std::fill(target, target + KR, 0.0f);
+      const int64_t Kp = round_up(K, pl.nvk_weight * VL);
+      for_chunks(g.N, S, s, pl.Bw, [&](int64_t n0, int64_t Bc) {
+        float* dyT = buf + g.C * Bc * pl.xin.L;
+        pad_planes(x + n0 * xs, pl.xin, Bc, 0, buf);
+        transpose_dy(dy + n0 * ys, Bc, K, P, Kp, dyT);
+        cv_wgrad_any(pl.nvk_weight, buf, dyT, target, pl.xin, Bc, g);
+      });
+      return;
+    }
+    if (pl.weight == Path::Spatial) {
+      if (s > 0 || !accumulate) std::fill(target, target + KR, 0.0f);
+      for_chunks(g.N, S, s, pl.Bw, [&](int64_t n0, int64_t Bc) {
+        const int64_t Qv = round_up(Bc * pl.xin.L, VL);
+        float* dyg = buf + g.C * Bc * pl.xin.L + wgrad_slack(pl.xin, g);
+        float* mask = dyg + round_up(K, WMR) * Qv;
+        pad_planes(x + n0 * xs, pl.xin, Bc, wgrad_slack(pl.xin, g), buf);
+        grid_dy(dy + n0 * ys, pl.xin, K, Bc, Qv, dyg, mask);
+        implicit_wgrad(buf, dyg, mask, target, pl.xin, Bc, Qv, g);
+      });
+      return;
+    }
+    float* col = buf;
+    float* out = col + R * pl.B * P;
     float beta = s == 0 && accumulate ? 1.0f : 0.0f;
-    for_chunks(g.N, S, s, pl.B, [&](int64_t n0, int64_t Bc) {
+    for_chunks(g.N, S, s, pl.weight == Path::Direct ? 1 : pl.B, [&](int64_t n0, int64_t Bc) {
       const float* X = x + n0 * xs;  // [R, P] on the 1×1 path
-      if (!pl.direct) {
+      if (pl.weight == Path::Unrolled) {
         for (int64_t t = 0; t < Bc; ++t) im2col(x + (n0 + t) * xs, g, col + t * P, Bc * P);
         X = col;
       }

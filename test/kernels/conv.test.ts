@@ -138,6 +138,25 @@ const CASES2D: Case[] = [
   [[4, 1, 6, 5], [1, 2, 2], { s: [2, 2], p: [1, 1] }, 'C = K = 1, even kernel with padding'],
   [[3, 16, 32, 32], [8, 3, 3], { p: [1, 1] }, 'a ResNet-20 layer shape (32×32, P ≥ one chunk)'],
   [[2, 3, 20, 1], [2, 3, 1], { s: [2, 1], p: [1, 0] }, 'width 1'],
+  // From 2 vectors of output channels the kernels vectorize over channels
+  // (K ≥ 32 with AVX-512, ≥ 16 with AVX2): the same geometries again there.
+  [[3, 32, 6, 6], [32, 3, 3], { p: [1, 1] }, 'channel-vectorized, 32 → 32'],
+  [[2, 33, 5, 7], [40, 3, 2], { p: [1, 0], d: [2, 1] }, 'channel-vectorized with channel tails (33 → 40), dilation'],
+  [[5, 8, 9, 9], [64, 3, 3], { s: [2, 2], p: [1, 1] }, 'channel-vectorized, stride 2 (8 → 64)'],
+  [[3, 48, 4, 4], [70, 3, 3], { p: [1, 1] }, 'channel-vectorized on a 4×4 plane, 48 → 70 (two channel blocks)'],
+  [[17, 32, 3, 3], [32, 3, 3], { p: [1, 1] }, 'channel-vectorized, 3×3 planes, odd N (chunks of samples)'],
+  [[2, 32, 7, 7], [36, 1, 1], { s: [3, 3] }, 'channel-vectorized 1×1, stride 3'],
+  [[2, 35, 10, 3], [36, 5, 3], { p: [2, 1], s: [1, 2] }, 'channel-vectorized, 5×3 kernel, stride (1, 2)'],
+  [[2, 32, 9, 9], [32, 3, 3], { p: [2, 2], d: [2, 2] }, 'channel-vectorized, dilation 2'],
+  [[2, 40, 3, 3], [48, 5, 5], { p: [1, 1] }, 'channel-vectorized, kernel larger than the input'],
+  [[1, 64, 2, 2], [128, 2, 2], {}, 'channel-vectorized, Ho = Wo = 1, N = 1'],
+  [[2, 24, 16, 16], [24, 1, 1], {}, '1×1 on a large plane with 24 channels'],
+  // The input gradient of a strided convolution, vectorized over its (≥ 2 vectors of) channels.
+  [[3, 32, 9, 9], [16, 3, 3], { s: [2, 2], p: [1, 1] }, 'strided input gradient, 32 channels'],
+  [[2, 40, 10, 11], [24, 3, 5], { s: [2, 3], p: [1, 2], d: [2, 1] }, 'strided input gradient, per-axis stride, dilation'],
+  [[2, 32, 7, 7], [8, 1, 1], { p: [1, 1] }, '1×1 with padding (the input gradient reads past dy)'],
+  [[2, 48, 5, 5], [16, 2, 2], { s: [3, 3] }, 'stride larger than the kernel (inputs no output reads)'],
+  [[1, 32, 12, 12], [64, 3, 3], { s: [2, 2], p: [1, 1] }, 'a ResNet downsampling conv, 32 → 64'],
 ];
 
 describe('conv2d against float64 loops (forward, backward data, backward weight)', () => {
@@ -203,6 +222,38 @@ describe('conv2d against float64 loops (forward, backward data, backward weight)
     expect(r.y.length).toBe(0);
     expect(Array.from(r.dx)).toEqual(new Array(96).fill(0));
   });
+});
+
+describe('conv2d with non-finite values', () => {
+  // Every kernel path (per-position vectors, per-channel vectors, im2col) must
+  // let an infinite input reach exactly the outputs whose sums read it: a
+  // padded or dropped position may never multiply it by 0 (NaN).
+  const cases: Case[] = [
+    [[2, 3, 7, 7], [8, 3, 3], { p: [1, 1] }, 'vectors of positions'],
+    [[2, 32, 6, 6], [32, 3, 3], { p: [1, 1] }, 'vectors of channels'],
+    [[2, 3, 7, 7], [8, 3, 3], { s: [2, 2], p: [1, 1] }, 'im2col'],
+    [[2, 3, 16, 16], [4, 1, 1], {}, '1×1'],
+  ];
+  const finite = (a: ArrayLike<number>) => Array.from(a, (v) => Number.isFinite(v));
+  for (const [xs, ks, o, why] of cases) {
+    it(why, () => {
+      const g = geom(xs, ks, o);
+      const { x, w, b, dy } = inputs(g, 3);
+      // Infinities at the corners and the middle of a plane, and one NaN.
+      const nx = g.H * g.W;
+      x[0] = Infinity;
+      x[nx - 1] = -Infinity;
+      x[nx + Math.floor(nx / 2)] = NaN;
+      const dyInf = Float32Array.from(dy);
+      dyInf[g.Ho * g.Wo - 1] = Infinity;
+      dyInf[1] = -Infinity;
+      const got = run(g, 2, x, w, b, dy);
+      expect(finite(got.y)).toEqual(finite(refForward(x, w, b, g)));
+      expect(finite(got.dw)).toEqual(finite(refBackwardWeight(dy, x, g).dw));
+      const gotD = run(g, 2, x, w, b, dyInf);
+      expect(finite(gotD.dx)).toEqual(finite(refBackwardData(dyInf, w, g)));
+    });
+  }
 });
 
 describe('conv2d gradients against central finite differences of L = Σ dy·y', () => {
@@ -271,6 +322,8 @@ describe('conv1d against float64 loops', () => {
     [[4, 3, 300], [6, 1], 1, 0, 1],
     [[9, 5, 20], [7, 1], 2, 0, 1],
     [[2, 3, 64], [4, 5], 1, 4, 2],
+    [[3, 32, 50], [48, 5], 2, 2, 1],
+    [[2, 40, 31], [33, 3], 1, 1, 3],
   ];
   for (const [[N, C, L], [K, k], s, p, d] of cases) {
     const g = geom([N!, C!, 1, L!], [K!, 1, k!], { s: [1, s], p: [0, p], d: [1, d] });
