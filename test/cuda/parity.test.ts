@@ -434,39 +434,48 @@ describe.skipIf(!HAVE_CUDA)('CPU ↔ CUDA parity', () => {
     ];
     const ws = (dev: Device, n: number) => (n > 0 ? Z(dev, [n]) : null);
 
-    it('conv2d forward (with and without bias), backward data, backward weight (overwrite and accumulate)', () => {
-      let seed = 100;
-      for (const [N, C, H, W, K, kh, kw, stride, padding, dilation] of cases2d) {
-        const opts = { stride, padding, dilation };
-        const Ho = ops.convOutSize(H, kh, stride[0], padding[0], dilation[0]);
-        const Wo = ops.convOutSize(W, kw, stride[1], padding[1], dilation[1]);
-        const x = randn(N * C * H * W, ++seed), w = randn(K * C * kh * kw, ++seed, 0.3), b = randn(K, ++seed);
-        const dy = randn(N * K * Ho * Wo, ++seed), dw0 = randn(K * C * kh * kw, ++seed), db0 = randn(K, ++seed);
-        const [c, g] = both((dev) => {
-          const tx = T(dev, x, [N, C, H, W]), tw = T(dev, w, [K, C, kh, kw]), tb = T(dev, b, [K]);
-          const tdy = T(dev, dy, [N, K, Ho, Wo]);
-          const wsp = ws(dev, ops.conv2dWorkspaceFloats(tx, tw, opts));
-          const y = Z(dev, [N, K, Ho, Wo]), yb = Z(dev, [N, K, Ho, Wo]);
-          ops.conv2dForward(tx, tw, null, y, wsp, opts);
-          ops.conv2dForward(tx, tw, tb, yb, wsp, opts);
-          const dx = T(dev, new Float32Array(N * C * H * W).fill(NaN), [N, C, H, W]);
-          ops.conv2dBackwardData(tdy, tw, dx, wsp, opts);
-          const dw = Z(dev, [K, C, kh, kw]), db = Z(dev, [K]);
-          ops.conv2dBackwardWeight(tdy, tx, dw, db, wsp, opts);
-          const dwa = T(dev, dw0, [K, C, kh, kw]), dba = T(dev, db0, [K]);
-          ops.conv2dBackwardWeight(tdy, tx, dwa, dba, wsp, { ...opts, accumulate: true });
-          const dwn = Z(dev, [K, C, kh, kw]);
-          ops.conv2dBackwardWeight(tdy, tx, dwn, null, wsp, opts);
-          return {
-            y: y.toArray(), yb: yb.toArray(), dx: dx.toArray(), dw: dw.toArray(), dwa: dwa.toArray(), dwn: dwn.toArray(),
-            db: db.toArray(), dba: dba.toArray(),
-          };
-        });
-        const tag = `conv2d ${N}x${C}x${H}x${W} K${K} k${kh}x${kw} s${stride} p${padding} d${dilation}`;
-        for (const k of ['y', 'yb', 'dx', 'dw', 'dwa', 'dwn'] as const) expectParity(g[k], c[k], 1e-4, 2e-4, `${tag} ${k}`);
-        for (const k of ['db', 'dba'] as const) expectParity(g[k], c[k], 1e-5, 1e-5, `${tag} ${k}`);
-      }
-    });
+    // conv runs on the backend's gemm: cuBLAS when it loads, and the tiled
+    // kernel (forced; the CIFAR-sized case is left out there to keep it short).
+    for (const tiled of [false, true]) {
+      it(`conv2d forward ± bias, backward data, backward weight ± accumulate (${tiled ? 'tiled gemm' : 'default gemm: cuBLAS if loaded'})`, () => {
+        nu.cudaSetTiledGemm(tiled);
+        try {
+          let seed = 100;
+          for (const [N, C, H, W, K, kh, kw, stride, padding, dilation] of tiled ? cases2d.slice(0, -1) : cases2d) {
+            const opts = { stride, padding, dilation };
+            const Ho = ops.convOutSize(H, kh, stride[0], padding[0], dilation[0]);
+            const Wo = ops.convOutSize(W, kw, stride[1], padding[1], dilation[1]);
+            const x = randn(N * C * H * W, ++seed), w = randn(K * C * kh * kw, ++seed, 0.3), b = randn(K, ++seed);
+            const dy = randn(N * K * Ho * Wo, ++seed), dw0 = randn(K * C * kh * kw, ++seed), db0 = randn(K, ++seed);
+            const [c, g] = both((dev) => {
+              const tx = T(dev, x, [N, C, H, W]), tw = T(dev, w, [K, C, kh, kw]), tb = T(dev, b, [K]);
+              const tdy = T(dev, dy, [N, K, Ho, Wo]);
+              const wsp = ws(dev, ops.conv2dWorkspaceFloats(tx, tw, opts));
+              const y = Z(dev, [N, K, Ho, Wo]), yb = Z(dev, [N, K, Ho, Wo]);
+              ops.conv2dForward(tx, tw, null, y, wsp, opts);
+              ops.conv2dForward(tx, tw, tb, yb, wsp, opts);
+              const dx = T(dev, new Float32Array(N * C * H * W).fill(NaN), [N, C, H, W]);
+              ops.conv2dBackwardData(tdy, tw, dx, wsp, opts);
+              const dw = Z(dev, [K, C, kh, kw]), db = Z(dev, [K]);
+              ops.conv2dBackwardWeight(tdy, tx, dw, db, wsp, opts);
+              const dwa = T(dev, dw0, [K, C, kh, kw]), dba = T(dev, db0, [K]);
+              ops.conv2dBackwardWeight(tdy, tx, dwa, dba, wsp, { ...opts, accumulate: true });
+              const dwn = Z(dev, [K, C, kh, kw]);
+              ops.conv2dBackwardWeight(tdy, tx, dwn, null, wsp, opts);
+              return {
+                y: y.toArray(), yb: yb.toArray(), dx: dx.toArray(), dw: dw.toArray(), dwa: dwa.toArray(), dwn: dwn.toArray(),
+                db: db.toArray(), dba: dba.toArray(),
+              };
+            });
+            const tag = `conv2d ${N}x${C}x${H}x${W} K${K} k${kh}x${kw} s${stride} p${padding} d${dilation}`;
+            for (const k of ['y', 'yb', 'dx', 'dw', 'dwa', 'dwn'] as const) expectParity(g[k], c[k], 1e-4, 2e-4, `${tag} ${k}`);
+            for (const k of ['db', 'dba'] as const) expectParity(g[k], c[k], 1e-5, 1e-5, `${tag} ${k}`);
+          }
+        } finally {
+          nu.cudaSetTiledGemm(false);
+        }
+      });
+    }
 
     it('conv1d (the H = 1 case): stride, padding, dilation, kernel 1, N = 1', () => {
       let seed = 200;
