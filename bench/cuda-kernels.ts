@@ -9,6 +9,8 @@
  * Without a usable CUDA device it prints why and exits 0.
  * IMIX_BENCH_SMOKE=1 divides every size by ~64 and takes one sample: a quick
  * check that every case runs (CI runs it on the emulated CUDA build).
+ * IMIX_BENCH_FILTER=<regex> runs only the cases whose name matches (e.g.
+ * `conv|batchnorm2d|pool` for the convolutional families).
  *
  * Timing: each sample issues `inner` calls back to back and then waits for
  * the stream (cudaSynchronize), so launch overhead is amortized as in a
@@ -297,7 +299,176 @@ function cases(): Case[] {
       },
     });
   }
+  convCases(out);
   return out;
+}
+
+/**
+ * The convolutional families at CIFAR ResNet-18 sizes (stage 1 and stage 4
+ * 3×3 convs, a 1-d conv), BatchNorm2d with the fused ReLU, max-pool 3×3/2
+ * with padding (a ResNet stem's) and the global average pool.
+ */
+function convCases(out: Case[]): void {
+  const N = sz(128, 2);
+  for (const [C, K, H] of [[sz(64, 4), sz(64, 4), sz(32, 8)], [sz(512, 8), sz(512, 8), 4]] as const) {
+    const opts = { padding: 1 };
+    const shape = `${N}x${C}x${H}x${H} K${K} 3x3 p1`;
+    const flops = 2 * N * K * H * H * C * 9;
+    const ref = { N, C, K, H, W: H, k: 3, stride: 1, padding: 1 };
+    const make = () => {
+      const x = F(N * C * H * H, 30, 1, [N, C, H, H]), w = F(K * C * 9, 31, 0.05, [K, C, 3, 3]), b = F(K, 32, 0.1);
+      const y = Zc([N, K, H, H]), dy = F(N * K * H * H, 33, 1, [N, K, H, H]), dx = Zc([N, C, H, H]);
+      const dw = Zc([K, C, 3, 3]), db = Zc([K]);
+      const nws = ops.conv2dWorkspaceFloats(x, w, opts);
+      const ws = nws > 0 ? Zc([nws]) : null;
+      const all = [x, w, b, y, dy, dx, dw, db, ...(ws ? [ws] : [])];
+      return { x, w, b, y, dy, dx, dw, db, ws, dispose: disposeAll(...all) };
+    };
+    out.push({
+      name: 'conv2d forward (+bias)',
+      shape,
+      flops,
+      inner: 10,
+      setup: () => {
+        const t = make();
+        return { run: () => ops.conv2dForward(t.x, t.w, t.b, t.y, t.ws, opts), dispose: t.dispose };
+      },
+      ref: { op: 'conv2d_fwd', ...ref },
+    });
+    out.push({
+      name: 'conv2d backward data',
+      shape,
+      flops,
+      inner: 10,
+      setup: () => {
+        const t = make();
+        return { run: () => ops.conv2dBackwardData(t.dy, t.w, t.dx, t.ws, opts), dispose: t.dispose };
+      },
+      ref: { op: 'conv2d_bwd_data', ...ref },
+    });
+    out.push({
+      name: 'conv2d backward weight (+db)',
+      shape,
+      flops,
+      inner: 10,
+      setup: () => {
+        const t = make();
+        return { run: () => ops.conv2dBackwardWeight(t.dy, t.x, t.dw, t.db, t.ws, opts), dispose: t.dispose };
+      },
+      ref: { op: 'conv2d_bwd_weight', ...ref },
+    });
+  }
+  {
+    const [C, K, L, k] = [sz(64, 4), sz(64, 4), sz(1024, 16), 7];
+    const opts = { padding: 3 };
+    out.push({
+      name: 'conv1d forward (+bias)',
+      shape: `${N}x${C}x${L} K${K} k${k} p3`,
+      flops: 2 * N * K * L * C * k,
+      inner: 10,
+      setup: () => {
+        const x = F(N * C * L, 34, 1, [N, C, L]), w = F(K * C * k, 35, 0.05, [K, C, k]), b = F(K, 36, 0.1);
+        const y = Zc([N, K, L]);
+        const nws = ops.conv1dWorkspaceFloats(x, w, opts);
+        const ws = nws > 0 ? Zc([nws]) : null;
+        return {
+          run: () => ops.conv1dForward(x, w, b, y, ws, opts),
+          dispose: disposeAll(x, w, b, y, ...(ws ? [ws] : [])),
+        };
+      },
+      ref: { op: 'conv1d_fwd', N, C, K, L, k, padding: 3 },
+    });
+  }
+  {
+    const [C, H] = [sz(64, 4), sz(32, 8)];
+    const n = N * C * H * H, shape = [N, C, H, H];
+    const bnSetup = () => {
+      const x = F(n, 37, 1, shape), y = Zc(shape), sm = Zc([C]), si = Zc([C]);
+      const g = Tensor.full([C], 1, { device: dev }), b = Zc([C]), rm = Zc([C]), rv = Tensor.full([C], 1, { device: dev });
+      return { x, y, sm, si, g, b, rm, rv };
+    };
+    out.push({
+      name: 'batchnorm2d forward (train, +ReLU)',
+      shape: shape.join('x'),
+      bytes: 2 * n * 4,
+      inner: 20,
+      setup: () => {
+        const t = bnSetup();
+        const o = { gamma: t.g, beta: t.b, runningMean: t.rm, runningVar: t.rv, relu: true };
+        return {
+          run: () => ops.batchnorm2dForwardTrain(t.x, t.y, t.sm, t.si, o),
+          dispose: disposeAll(t.x, t.y, t.sm, t.si, t.g, t.b, t.rm, t.rv),
+        };
+      },
+      ref: { op: 'batchnorm2d_fwd', N, C, H },
+    });
+    out.push({
+      name: 'batchnorm2d backward (+ReLU mask)',
+      shape: shape.join('x'),
+      bytes: 4 * n * 4,
+      inner: 20,
+      setup: () => {
+        const t = bnSetup();
+        ops.batchnorm2dForwardTrain(t.x, t.y, t.sm, t.si, { gamma: t.g, beta: t.b, relu: true });
+        const dy = F(n, 38, 1, shape), dx = Zc(shape), dg = Zc([C]), db = Zc([C]);
+        return {
+          run: () => ops.batchnorm2dBackward(dy, t.x, t.sm, t.si, dx, { gamma: t.g, dgamma: dg, dbeta: db, y: t.y }),
+          dispose: disposeAll(t.x, t.y, t.sm, t.si, t.g, t.b, t.rm, t.rv, dy, dx, dg, db),
+        };
+      },
+      ref: { op: 'batchnorm2d_bwd', N, C, H },
+    });
+  }
+  {
+    const [C, H] = [sz(64, 4), sz(56, 8)];
+    const opts = { kernelSize: 3, stride: 2, padding: 1 };
+    const Ho = ops.convOutSize(H, 3, 2, 1);
+    const nx = N * C * H * H, ny = N * C * Ho * Ho;
+    const poolSetup = () => {
+      const x = F(nx, 39, 1, [N, C, H, H]), y = Zc([N, C, Ho, Ho]);
+      const am = Tensor.zeros([N, C, Ho, Ho], { dtype: 'int32', device: dev });
+      return { x, y, am };
+    };
+    out.push({
+      name: 'maxpool2d forward',
+      shape: `${N}x${C}x${H}x${H} 3x3/2 p1`,
+      bytes: (nx + 2 * ny) * 4,
+      inner: 20,
+      setup: () => {
+        const t = poolSetup();
+        return { run: () => ops.maxpool2dForward(t.x, t.y, t.am, opts), dispose: disposeAll(t.x, t.y, t.am) };
+      },
+      ref: { op: 'maxpool_fwd', N, C, H },
+    });
+    out.push({
+      name: 'maxpool2d backward',
+      shape: `${N}x${C}x${H}x${H} 3x3/2 p1`,
+      bytes: (nx + 2 * ny) * 4,
+      inner: 20,
+      setup: () => {
+        const t = poolSetup();
+        ops.maxpool2dForward(t.x, t.y, t.am, opts);
+        const dy = F(ny, 40, 1, [N, C, Ho, Ho]), dx = Zc([N, C, H, H]);
+        return { run: () => ops.maxpool2dBackward(dy, t.am, dx, opts), dispose: disposeAll(t.x, t.y, t.am, dy, dx) };
+      },
+      ref: { op: 'maxpool_bwd', N, C, H },
+    });
+  }
+  {
+    const [C, H] = [sz(512, 8), 4];
+    const n = N * C * H * H;
+    out.push({
+      name: 'avgpool global forward',
+      shape: `${N}x${C}x${H}x${H}`,
+      bytes: (n + N * C) * 4,
+      inner: 50,
+      setup: () => {
+        const x = F(n, 41, 1, [N, C, H, H]), y = Zc([N, C]);
+        return { run: () => ops.avgpoolGlobalForward(x, y), dispose: disposeAll(x, y) };
+      },
+      ref: { op: 'avgpool', N, C, H },
+    });
+  }
 }
 
 interface RefOut {
@@ -348,7 +519,9 @@ function main(): void {
   const copyGBs = (2 * copyN * 4) / (copyMs * 1e6);
   console.log(`device-to-device copy: ${copyGBs.toFixed(0)} GB/s (read + write of ${(copyN * 4) / 2 ** 20} MiB)`);
 
-  const all = cases();
+  const filter = process.env.IMIX_BENCH_FILTER ? new RegExp(process.env.IMIX_BENCH_FILTER, 'i') : null;
+  const all = cases().filter((c) => !filter || filter.test(c.name));
+  if (filter) console.log(`IMIX_BENCH_FILTER=${process.env.IMIX_BENCH_FILTER}: ${all.length} cases`);
   const ref: RefOut = SMOKE ? { available: false, reason: 'smoke run' } : torchReference(all);
   console.log(ref.available ? `reference: torch ${ref.torch} on ${ref.device}` : `reference unavailable (${ref.reason ?? 'torch has no CUDA'})`);
 

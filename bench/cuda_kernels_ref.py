@@ -114,13 +114,60 @@ def main():
             src = rn(job["R"], job["F"])
             idx = torch.randint(0, job["R"], (job["B"],), device=dev, generator=g)
             return lambda: src.index_select(0, idx)
+        F = torch.nn.functional
+        if op in ("conv2d_fwd", "conv2d_bwd_data", "conv2d_bwd_weight"):
+            N, C, K, H, W, k = job["N"], job["C"], job["K"], job["H"], job["W"], job["k"]
+            s, p = job["stride"], job["padding"]
+            x, w, b = rn(N, C, H, W), rn(K, C, k, k) * 0.05, rn(K)
+            if op == "conv2d_fwd":
+                return lambda: F.conv2d(x, w, b, stride=s, padding=p)
+            Ho = (H + 2 * p - k) // s + 1
+            Wo = (W + 2 * p - k) // s + 1
+            dy = rn(N, K, Ho, Wo)
+            if op == "conv2d_bwd_data":
+                return lambda: torch.nn.grad.conv2d_input(x.shape, w, dy, stride=s, padding=p)
+            return lambda: (torch.nn.grad.conv2d_weight(x, w.shape, dy, stride=s, padding=p), dy.sum((0, 2, 3)))
+        if op == "conv1d_fwd":
+            x, w, b = rn(job["N"], job["C"], job["L"]), rn(job["K"], job["C"], job["k"]) * 0.05, rn(job["K"])
+            return lambda: F.conv1d(x, w, b, padding=job["padding"])
+        if op in ("batchnorm2d_fwd", "batchnorm2d_bwd"):
+            N, C, H = job["N"], job["C"], job["H"]
+            x = rn(N, C, H, H)
+            w, bb = torch.ones(C, device=dev), torch.zeros(C, device=dev)
+            rm, rv = torch.zeros(C, device=dev), torch.ones(C, device=dev)
+            if op == "batchnorm2d_fwd":
+                return lambda: F.relu_(F.batch_norm(x, rm, rv, w, bb, training=True))
+            y, sm, si = torch.ops.aten.native_batch_norm(x, w, bb, rm, rv, True, 0.1, 1e-5)
+            y = F.relu(y)
+            dy = rn(N, C, H, H)
+
+            def bwd():
+                g = torch.ops.aten.threshold_backward(dy, y, 0)
+                return torch.ops.aten.native_batch_norm_backward(g, x, w, rm, rv, sm, si, True, 1e-5, [True, True, True])
+
+            return bwd
+        if op in ("maxpool_fwd", "maxpool_bwd"):
+            N, C, H = job["N"], job["C"], job["H"]
+            x = rn(N, C, H, H)
+            if op == "maxpool_fwd":
+                return lambda: F.max_pool2d(x, 3, 2, 1, return_indices=True)
+            y, idx = F.max_pool2d(x, 3, 2, 1, return_indices=True)
+            dy = torch.randn_like(y)
+            return lambda: torch.ops.aten.max_pool2d_with_indices_backward(dy, x, [3, 3], [2, 2], [1, 1], [1, 1], False, idx)
+        if op == "avgpool":
+            x = rn(job["N"], job["C"], job["H"], job["H"])
+            return lambda: F.adaptive_avg_pool2d(x, 1)
         return None
 
+    torch.backends.cudnn.allow_tf32 = False
     results = {}
     for job in cfg["jobs"]:
-        fn = make(job)
-        if fn is not None:
-            results[job["key"]] = timed(fn, cfg.get("reps", 20))
+        try:
+            fn = make(job)
+            if fn is not None:
+                results[job["key"]] = timed(fn, cfg.get("reps", 20))
+        except Exception as e:  # one job's failure (an op this torch lacks) leaves the others
+            print(f"cuda_kernels_ref: {job['key']}: {e}", file=sys.stderr)
         torch.cuda.empty_cache()
     print(json.dumps({"available": True, "torch": torch.__version__, "device": torch.cuda.get_device_name(0),
                       "results": results}))
