@@ -10,6 +10,9 @@
 #   SANITIZE_TOOLS="memcheck initcheck" scripts/cuda-sanitize.sh
 #   COMPUTE_SANITIZER=/path/to/compute-sanitizer scripts/cuda-sanitize.sh
 #   IMIX_BUILD_DIR=build-cuda scripts/cuda-sanitize.sh   # another build
+#   SANITIZE_FILTER='conv family|BatchNorm2d' scripts/cuda-sanitize.sh
+#                                            # only the parity tests whose name
+#                                            # matches (vitest -t), e.g. one family
 #
 # Leak checking is off: the caching allocator keeps device blocks for the
 # life of the process by design. Exit status: 0 clean, 99 a tool reported
@@ -28,12 +31,14 @@ if ! node -e "const i=require('./dist/lib/index.js'); if (!i.cudaAvailable()) { 
   exit 2
 fi
 
+filter=()
+[ -n "${SANITIZE_FILTER:-}" ] && filter=(-t "$SANITIZE_FILTER")
 status=0
 for tool in ${SANITIZE_TOOLS:-memcheck racecheck synccheck}; do
   echo "cuda-sanitize: --tool $tool"
   # vitest runs the test file in a child process: follow it.
   if ! "$CS" --tool "$tool" --target-processes all --error-exitcode 99 \
-      node node_modules/vitest/vitest.mjs run test/cuda; then
+      node node_modules/vitest/vitest.mjs run test/cuda "${filter[@]}"; then
     echo "cuda-sanitize: $tool reported errors" >&2
     status=99
   fi

@@ -8,6 +8,12 @@
 #   scripts/gpu-session.sh                    # setup build test bench
 #   scripts/gpu-session.sh sanitize           # compute-sanitizer (slow: a call of its own)
 #   scripts/gpu-session.sh setup build test   # any subset, in this order
+#   scripts/gpu-session.sh setup build parity # the parity suite (test/cuda) alone
+#
+# Filters for a short run on one kernel family (scripts/device/ has such runs):
+# GPU_TEST_FILTER (vitest -t) narrows the parity phase, SANITIZE_FILTER the
+# sanitize phase (scripts/cuda-sanitize.sh), IMIX_BENCH_FILTER (a regex over
+# case names) the bench phase.
 #
 # Each phase writes $OUT/<phase>.log (OUT defaults to ./gpu-out) and a line
 # to $OUT/summary.txt; a phase that fails does not stop the later ones, so one
@@ -62,6 +68,15 @@ phase_test() {
   node node_modules/vitest/vitest.mjs run
 }
 
+phase_parity() {
+  # The CPU/CUDA parity suite alone (test/cuda), optionally narrowed.
+  if [ -n "${GPU_TEST_FILTER:-}" ]; then
+    node node_modules/vitest/vitest.mjs run test/cuda -t "$GPU_TEST_FILTER"
+  else
+    node node_modules/vitest/vitest.mjs run test/cuda
+  fi
+}
+
 phase_bench() {
   node dist/bench/cuda-kernels.js
 }
@@ -71,7 +86,7 @@ phase_sanitize() {
 }
 
 for p in "${phases[@]}"; do
-  case "$p" in setup | build | test | bench | sanitize) ;; *) echo "gpu-session: unknown phase '$p' (setup build test bench sanitize)" >&2; exit 2 ;; esac
+  case "$p" in setup | build | test | parity | bench | sanitize) ;; *) echo "gpu-session: unknown phase '$p' (setup build test parity bench sanitize)" >&2; exit 2 ;; esac
   t0=$(date +%s)
   limit=$((budget - (t0 - started)))
   if [ "$limit" -lt 15 ]; then
