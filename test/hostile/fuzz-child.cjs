@@ -340,6 +340,57 @@ class Gen {
 
 // ---------------------------------------------------------------------------
 // The cases. Each takes a Gen and returns the call's result (or throws).
+// ---------------------------------------------------------------------------
+// The convolutional families' geometries: a small valid one (dims 1 or 2
+// spatial axes), the shapes of its operands and the binding's window
+// arguments (stride, padding, dilation per axis, H then W).
+function convGeom(g, dims) {
+  const n = g.d(), c = g.dp(4), k = g.d(4), h = dims === 2 ? g.dp(8) : 1, w = g.dp(8);
+  let kh = dims === 2 ? ri(1, 3) : 1, kw = ri(1, 3);
+  const sh = dims === 2 ? ri(1, 2) : 1, sw = ri(1, 2), ph = dims === 2 ? ri(0, 1) : 0, pw = ri(0, 1);
+  let dh = dims === 2 ? ri(1, 2) : 1, dw = ri(1, 2);
+  const out = (i, kk, s, p, d) => Math.floor((i + 2 * p - d * (kk - 1) - 1) / s) + 1;
+  if (out(h, kh, sh, ph, dh) < 1) { kh = 1; dh = 1; }
+  if (out(w, kw, sw, pw, dw) < 1) { kw = 1; dw = 1; }
+  const Ho = out(h, kh, sh, ph, dh), Wo = out(w, kw, sw, pw, dw);
+  return {
+    k,
+    xs: dims === 2 ? [n, c, h, w] : [n, c, w],
+    wsh: dims === 2 ? [k, c, kh, kw] : [k, c, kw],
+    ys: dims === 2 ? [n, k, Ho, Wo] : [n, k, Wo],
+    hyper: dims === 2 ? [sh, sw, ph, pw, dh, dw] : [sw, pw, dw],
+  };
+}
+// The workspace the addon asks for this geometry (from stand-ins of x and w),
+// as an operand: null where none is needed, sometimes too small or hostile.
+function convWs(g, a, dims) {
+  if (prod(a.xs) > 2 ** 18 || prod(a.wsh) > 2 ** 18) throw new Skip();
+  let need = 0;
+  const x = Tensor.zeros(a.xs), w = Tensor.zeros(a.wsh);
+  try {
+    need = dims === 2 ? native.conv2dWorkspaceFloats(x.handle, w.handle, ...a.hyper) : native.conv1dWorkspaceFloats(x.handle, w.handle, ...a.hyper);
+  } catch (e) {
+    if (!(e instanceof ImixError)) throw e;
+  } finally {
+    x.dispose();
+    w.dispose();
+  }
+  if (need > 2 ** 18) throw new Skip();
+  if (need === 0) return g.Topt([ri(1, 4)], 'float32', null, 0.7);
+  return g.T([need + (chance(0.1) ? -1 : ri(0, 2))]);
+}
+function poolGeom(g) {
+  const n = g.d(), c = g.d(4), h = g.dp(8), w = g.dp(8);
+  let kh = ri(1, 3), kw = ri(1, 3);
+  const sh = ri(1, 3), sw = ri(1, 3);
+  let ph = ri(0, kh >> 1), pw = ri(0, kw >> 1);
+  if (h + 2 * ph < kh) { kh = 1; ph = 0; }
+  if (w + 2 * pw < kw) { kw = 1; pw = 0; }
+  const Ho = Math.floor((h + 2 * ph - kh) / sh) + 1, Wo = Math.floor((w + 2 * pw - kw) / sw) + 1;
+  return { xs: [n, c, h, w], ys: [n, c, Ho, Wo], plane: h * w, win: [kh, kw, sh, sw, ph, pw] };
+}
+const spatial = (g) => Array.from({ length: ri(1, 2) }, () => g.dp(5));
+
 const N = native;
 function mat(g, transposed, r, c) { return g.M(transposed ? [c, r] : [r, c]); }
 
@@ -494,6 +545,72 @@ const nativeOps = {
   cudaSetTiledGemm: (g) => {
     const on = g.B(false);
     try { return N.cudaSetTiledGemm(on); } finally { try { N.cudaSetTiledGemm(false); } catch { /* no CUDA */ } }
+  },
+  conv2dWorkspaceFloats: (g) => {
+    const a = convGeom(g, 2);
+    return N.conv2dWorkspaceFloats(g.T(a.xs), g.T(a.wsh), ...a.hyper.map((v) => g.S(v)));
+  },
+  conv2dForward: (g) => {
+    const a = convGeom(g, 2), ws = convWs(g, a, 2);
+    return N.conv2dForward(g.T(a.xs), g.T(a.wsh), g.Topt([a.k]), g.T(a.ys), ws, ...a.hyper.map((v) => g.S(v)));
+  },
+  conv2dBackwardData: (g) => {
+    const a = convGeom(g, 2), ws = convWs(g, a, 2);
+    return N.conv2dBackwardData(g.T(a.ys), g.T(a.wsh), g.T(a.xs), ws, ...a.hyper.map((v) => g.S(v)));
+  },
+  conv2dBackwardWeight: (g) => {
+    const a = convGeom(g, 2), ws = convWs(g, a, 2);
+    return N.conv2dBackwardWeight(g.T(a.ys), g.T(a.xs), g.T(a.wsh), g.Topt([a.k]), ws, ...a.hyper.map((v) => g.S(v)), g.B(chance(0.5)));
+  },
+  conv1dWorkspaceFloats: (g) => {
+    const a = convGeom(g, 1);
+    return N.conv1dWorkspaceFloats(g.T(a.xs), g.T(a.wsh), ...a.hyper.map((v) => g.S(v)));
+  },
+  conv1dForward: (g) => {
+    const a = convGeom(g, 1), ws = convWs(g, a, 1);
+    return N.conv1dForward(g.T(a.xs), g.T(a.wsh), g.Topt([a.k]), g.T(a.ys), ws, ...a.hyper.map((v) => g.S(v)));
+  },
+  conv1dBackwardData: (g) => {
+    const a = convGeom(g, 1), ws = convWs(g, a, 1);
+    return N.conv1dBackwardData(g.T(a.ys), g.T(a.wsh), g.T(a.xs), ws, ...a.hyper.map((v) => g.S(v)));
+  },
+  conv1dBackwardWeight: (g) => {
+    const a = convGeom(g, 1), ws = convWs(g, a, 1);
+    return N.conv1dBackwardWeight(g.T(a.ys), g.T(a.xs), g.T(a.wsh), g.Topt([a.k]), ws, ...a.hyper.map((v) => g.S(v)), g.B(chance(0.5)));
+  },
+  maxpool2dForward: (g) => {
+    const a = poolGeom(g);
+    return N.maxpool2dForward(g.T(a.xs), g.T(a.ys), g.T(a.ys, 'int32'), ...a.win.map((v) => g.S(v)));
+  },
+  maxpool2dBackward: (g) => {
+    const a = poolGeom(g);
+    return N.maxpool2dBackward(g.T(a.ys), g.T(a.ys, 'int32', (k) => idxArray(k, a.plane)), g.T(a.xs), ...a.win.map((v) => g.S(v)));
+  },
+  avgpoolGlobalForward: (g) => {
+    const n = g.d(), c = g.d();
+    return N.avgpoolGlobalForward(g.T([n, c, ...spatial(g)]), g.T([n, c]));
+  },
+  avgpoolGlobalBackward: (g) => {
+    const n = g.d(), c = g.d();
+    return N.avgpoolGlobalBackward(g.T([n, c]), g.T([n, c, ...spatial(g)]));
+  },
+  batchnorm2dForwardTrain: (g) => {
+    const c = g.d(), s = [ri(0, 3), c, ...spatial(g)];
+    return N.batchnorm2dForwardTrain(g.T(s), g.T(s), g.Topt([c]), g.Topt([c]), g.S(pick([1e-5, 1])), g.S(pick([0.1, 0, 1])),
+      g.Topt([c]), g.Topt([c], 'float32', posArray), g.T([c]), g.T([c]), g.B(chance(0.5)));
+  },
+  batchnorm2dForwardEval: (g) => {
+    const c = g.d(), s = [g.d(), c, ...spatial(g)];
+    return N.batchnorm2dForwardEval(g.T(s), g.T(s), g.Topt([c]), g.Topt([c]), g.T([c]), g.T([c], 'float32', posArray), g.S(1e-5), g.B(chance(0.5)));
+  },
+  batchnorm2dBackward: (g) => {
+    const c = g.d(), s = [g.d(), c, ...spatial(g)];
+    return N.batchnorm2dBackward(g.T(s), g.T(s), g.Topt(s), g.Topt([c]), g.T([c]), g.T([c], 'float32', posArray), g.T(s),
+      g.Topt([c]), g.Topt([c]), g.B(chance(0.5)));
+  },
+  addReluForward: (g) => {
+    const s = [g.d(8), ...(chance(0.5) ? [g.d()] : [])];
+    return N.addReluForward(g.T(s), g.T(s), g.T(s));
   },
   setErrorClasses: () => { // only ever invalid: a valid call would replace the error classes
     const partial = { ArgumentError: class Fake {}, ShapeError: class Fake2 {} };
@@ -685,6 +802,51 @@ const tsOps = {
   gatherRows: (g) => { const r = g.d(), c = g.d(), b = g.d(); return ops.gatherRows(g.T([r, c]), g.T([b], 'int32', (m) => idxArray(m, r)), g.T([b, c])); },
   sum: (g) => ops.sum(g.T([g.d(), g.d()])),
   randomCropFlip: (g) => { const s = [g.d(), g.d(3), g.d(), g.d()]; return ops.randomCropFlip(g.T(s), g.T(s), g.O({ seed: 1, pad: ri(0, 2), flipP: 0.5 })); },
+  conv2dForward: (g) => {
+    const a = convGeom(g, 2), ws = convWs(g, a, 2);
+    const [sh, sw, ph, pw, dh, dw] = a.hyper;
+    return ops.conv2dForward(g.T(a.xs), g.T(a.wsh), g.Topt([a.k]), g.T(a.ys), ws,
+      g.O({ stride: chance(0.5) ? [sh, sw] : sh, padding: [ph, pw], dilation: [dh, dw] }));
+  },
+  conv2dBackward: (g) => {
+    const a = convGeom(g, 2), ws = convWs(g, a, 2);
+    const [sh, sw, ph, pw, dh, dw] = a.hyper;
+    const o = { stride: [sh, sw], padding: [ph, pw], dilation: [dh, dw] };
+    if (chance(0.5)) return ops.conv2dBackwardData(g.T(a.ys), g.T(a.wsh), g.T(a.xs), ws, g.O(o));
+    return ops.conv2dBackwardWeight(g.T(a.ys), g.T(a.xs), g.T(a.wsh), g.Topt([a.k]), ws, g.O({ ...o, accumulate: chance(0.5) }));
+  },
+  conv1d: (g) => {
+    const a = convGeom(g, 1), ws = convWs(g, a, 1);
+    const [stride, padding, dilation] = a.hyper;
+    return ops.conv1dForward(g.T(a.xs), g.T(a.wsh), g.Topt([a.k]), g.T(a.ys), ws, g.O({ stride, padding, dilation }));
+  },
+  convOutSize: (g) => ops.convOutSize(g.S(ri(0, 9)), g.S(ri(1, 3)), g.S(ri(1, 2)), g.S(ri(0, 1)), g.S(ri(1, 2))),
+  maxpool2d: (g) => {
+    const a = poolGeom(g);
+    const [kh, kw, sh, sw, ph, pw] = a.win;
+    const o = g.O({ kernelSize: [kh, kw], stride: chance(0.3) ? undefined : [sh, sw], padding: [ph, pw] });
+    if (chance(0.5)) return ops.maxpool2dForward(g.T(a.xs), g.T(a.ys), g.T(a.ys, 'int32'), o);
+    return ops.maxpool2dBackward(g.T(a.ys), g.T(a.ys, 'int32', (k) => idxArray(k, a.plane)), g.T(a.xs), o);
+  },
+  avgpoolGlobal: (g) => {
+    const n = g.d(), c = g.d(), s = [n, c, ...spatial(g)];
+    if (chance(0.5)) return ops.avgpoolGlobalForward(g.T(s), g.T([n, c]));
+    return ops.avgpoolGlobalBackward(g.T([n, c]), g.T(s));
+  },
+  batchnorm2d: (g) => {
+    const c = g.d(), s = [ri(0, 3), c, ...spatial(g)];
+    switch (ri(0, 2)) {
+      case 0:
+        return ops.batchnorm2dForwardTrain(g.T(s), g.T(s), g.T([c]), g.T([c]), g.O({ gamma: g.Topt([c]), beta: g.Topt([c]),
+          eps: 1e-5, momentum: 0.1, runningMean: g.Topt([c]), runningVar: g.Topt([c], 'float32', posArray), relu: chance(0.5) }));
+      case 1:
+        return ops.batchnorm2dForwardEval(g.T(s), g.T(s), g.T([c]), g.T([c], 'float32', posArray), g.O({ relu: chance(0.5) }));
+      default:
+        return ops.batchnorm2dBackward(g.T(s), g.T(s), g.T([c]), g.T([c], 'float32', posArray), g.T(s),
+          g.O({ y: g.Topt(s), gamma: g.Topt([c]), dgamma: g.Topt([c]), dbeta: g.Topt([c]), accumulate: chance(0.5) }));
+    }
+  },
+  addReluForward: (g) => { const s = [g.d(8)]; return ops.addReluForward(g.T(s), g.T(s), g.T(s)); },
   randomCrop: (g) => { const s = [g.d(), g.d(3), g.d(), g.d()]; return ops.randomCrop(g.T(s), g.T(s), g.S(ri(0, 2)), g.O({ seed: 1 })); },
   horizontalFlip: (g) => { const s = [g.d(), g.d(3), g.d(), g.d()]; return ops.horizontalFlip(g.T(s), g.T(s), g.S(0.5), g.O({ seed: 1 })); },
   info: () => imix.info(),
@@ -955,6 +1117,17 @@ function emptyHuge() {
     inputDrop: () => ops.inputDrop(Z([B, 0]), Z([B, 0]), 0.5, { seed: 1 }),
     sgd: () => ops.sgdStep(Z([0, B]), Z([0, B]), Z([0, B]), { lr: 0.1, momentum: 0.9 }),
     adamw: () => ops.adamwStep(Z([B, 0]), Z([B, 0]), Z([B, 0]), Z([B, 0]), { step: 1 }),
+    maxpoolPlanes: () => ops.maxpool2dForward(Z([B, 0, 2, 2]), Z([B, 0, 1, 1]), Z([B, 0, 1, 1], 'int32'), { kernelSize: 2 }),
+    maxpoolBackward: () => ops.maxpool2dBackward(Z([0, B, 1, 1]), Z([0, B, 1, 1], 'int32'), Z([0, B, 2, 2]), { kernelSize: 2 }),
+    avgpool: () => ops.avgpoolGlobalForward(Z([B, 0, 1, 1]), Z([B, 0])),
+    avgpoolBackward: () => ops.avgpoolGlobalBackward(Z([0, B]), Z([0, B, 1, 1])),
+    batchnorm2dEval: () => ops.batchnorm2dForwardEval(Z([B, 0, 1, 1]), Z([B, 0, 1, 1]), Z([0]), Z([0])),
+    batchnorm2dBackward: () => ops.batchnorm2dBackward(Z([B, 0, 2]), Z([B, 0, 2]), Z([0]), Z([0]), Z([B, 0, 2])),
+    batchnorm2dNoPositions: () => ops.batchnorm2dBackward(Z([B, 1, 0]), Z([B, 1, 0]), Z([1]), Z([1]), Z([B, 1, 0])),
+    convEmptyBatch: () => ops.conv2dForward(Z([0, 1, 4, 4]), Z([2, 1, 3, 3]), null, Z([0, 2, 2, 2]), null),
+    convPlane: () => ops.conv2dWorkspaceFloats(Z([0, 1, 2 ** 20, 2 ** 19]), Z([1, 1, 1, 1])),
+    conv1dBatch: () => ops.conv1dBackwardWeight(Z([0, 1, 1]), Z([0, 1, 1]), Z([1, 1, 1]), Z([1]), null),
+    addRelu: () => ops.addReluForward(Z([B, 0]), Z([0, B]), Z([B, 0])),
     fill: () => Z([B, 0]).fill(1),
     viewEmpty: () => Z([4]).view(0, [B, 0], [1, 1]).fill(2),
     copy: () => Z([B, 0]).copyFrom(Z([0, B])),
