@@ -477,6 +477,36 @@ describe.skipIf(!HAVE_CUDA)('CPU ↔ CUDA parity', () => {
       });
     }
 
+    it('conv2d with infinities and NaN in x and dy: the same outputs are non-finite, alike, on both devices', () => {
+      let seed = 150;
+      // [N, C, H, W, K, k, stride, padding]: the CPU's per-position, per-channel, im2col and 1×1 paths
+      for (const [N, C, H, W, K, k, s, p] of [
+        [2, 3, 7, 7, 8, 3, 1, 1], [2, 32, 6, 6, 32, 3, 1, 1], [2, 3, 7, 7, 8, 3, 2, 1], [2, 3, 16, 16, 4, 1, 1, 0],
+      ] as const) {
+        const opts = { stride: s, padding: p };
+        const Ho = ops.convOutSize(H, k, s, p), Wo = ops.convOutSize(W, k, s, p);
+        const x = randn(N * C * H * W, ++seed), w = randn(K * C * k * k, ++seed, 0.3), dy = randn(N * K * Ho * Wo, ++seed);
+        x[0] = Infinity;
+        x[H * W - 1] = -Infinity;
+        x[H * W + Math.floor((H * W) / 2)] = NaN;
+        const dyi = Float32Array.from(dy);
+        dyi[Ho * Wo - 1] = Infinity;
+        dyi[1] = -Infinity;
+        const [c, g] = both((dev) => {
+          const tx = T(dev, x, [N, C, H, W]), tw = T(dev, w, [K, C, k, k]);
+          const n = ops.conv2dWorkspaceFloats(tx, tw, opts);
+          const wsp = n > 0 ? T(dev, new Float32Array(n).fill(NaN)) : null;
+          const y = Z(dev, [N, K, Ho, Wo]), dx = Z(dev, [N, C, H, W]), dw = Z(dev, [K, C, k, k]);
+          ops.conv2dForward(tx, tw, null, y, wsp, opts);
+          ops.conv2dBackwardWeight(T(dev, dy, [N, K, Ho, Wo]), tx, dw, null, wsp, opts);
+          ops.conv2dBackwardData(T(dev, dyi, [N, K, Ho, Wo]), tw, dx, wsp, opts);
+          return { y: y.toArray(), dw: dw.toArray(), dx: dx.toArray() };
+        });
+        for (const key of ['y', 'dw', 'dx'] as const)
+          expectParity(g[key], c[key], 1e-4, 2e-4, `conv2d non-finite ${N}x${C}x${H}x${W} k${k} s${s} p${p} ${key}`);
+      }
+    });
+
     it('conv1d (the H = 1 case): stride, padding, dilation, kernel 1, N = 1', () => {
       let seed = 200;
       // [N, C, L, K, k, stride, padding, dilation]

@@ -251,6 +251,36 @@ int main() {
       cmp(dw2, dw1, 1e-5, 1e-4, tg + " dw (no db)");
     }
   }
+  // conv2d with non-finite values: an infinity or NaN reaches exactly the
+  // outputs whose sums read it (a padded or skipped position never multiplies
+  // it by 0), on every path of both backends: the non-finite entries must
+  // match exactly (cmp: NaN with NaN, ±inf with the same sign).
+  {
+    struct CG { int N, C, H, W, K, kh, kw, s, p; };
+    for (CG t : std::vector<CG>{{2,3,7,7,8,3,3,1,1}, {2,32,6,6,32,3,3,1,1}, {2,3,7,7,8,3,3,2,1}, {2,3,16,16,4,1,1,1,0}, {3,2,5,6,3,1,1,2,0}}) {
+      ConvGeom g{t.N, t.C, t.H, t.W, t.K, t.kh, t.kw, t.s, t.s, t.p, t.p, 1, 1, 0, 0};
+      g.Ho = (g.H + 2 * g.ph - (g.kh - 1) - 1) / g.sh + 1;
+      g.Wo = (g.W + 2 * g.pw - (g.kw - 1) - 1) / g.sw + 1;
+      const int plane = t.H * t.W, oplane = (int)(g.Ho * g.Wo);
+      const size_t nx = (size_t)(t.N * t.C * plane), nw = (size_t)(t.K * t.C * t.kh * t.kw), ny = (size_t)(t.N * t.K * oplane);
+      V x = randn(nx), w = randn(nw, 0.3f), b = randn(t.K), dy = randn(ny);
+      x[0] = INFINITY; x[plane - 1] = -INFINITY; x[plane + plane / 2] = NAN;
+      V dyi = dy; dyi[oplane - 1] = INFINITY; dyi[1] = -INFINITY;
+      V wsc((size_t)cpu::conv2d_workspace_floats(g) + 1, NAN), wsg((size_t)cuda::conv2d_workspace_floats(g) + 1, NAN);
+      const std::string tg = "conv2d non-finite N" + std::to_string(t.N) + " C" + std::to_string(t.C) + " " + std::to_string(t.H) + "x" +
+                             std::to_string(t.W) + " k" + std::to_string(t.kh) + " s" + std::to_string(t.s) + " p" + std::to_string(t.p);
+      V y1(ny), y2(ny), dx1(nx), dx2(nx), dw1(nw), dw2(nw), db1(t.K), db2(t.K);
+      cpu::conv2d_forward(x.data(), w.data(), b.data(), y1.data(), g, wsc.data());
+      cuda::conv2d_forward(x.data(), w.data(), b.data(), y2.data(), g, wsg.data());
+      cmp(y2, y1, 1e-5, 1e-5, tg + " y");
+      cpu::conv2d_backward_weight(dy.data(), x.data(), dw1.data(), db1.data(), g, wsc.data(), false);
+      cuda::conv2d_backward_weight(dy.data(), x.data(), dw2.data(), db2.data(), g, wsg.data(), false);
+      cmp(dw2, dw1, 1e-5, 1e-4, tg + " dw");
+      cpu::conv2d_backward_data(dyi.data(), w.data(), dx1.data(), g, wsc.data());
+      cuda::conv2d_backward_data(dyi.data(), w.data(), dx2.data(), g, wsg.data());
+      cmp(dx2, dx1, 1e-5, 1e-5, tg + " dx");
+    }
+  }
   // batchnorm2d over [N, C, S]: several chunks a channel (M = N·S > 1024),
   // many channels, M = 1, a large mean; affine or not, fused ReLU or not
   // (the backward then masks dy by y > 0), overwrite and accumulate.
