@@ -243,7 +243,7 @@ Margins margins_of(const ConvGeom& g) {
   m.right = std::max<int64_t>(0, (g.W - 1 + g.pw) / g.sw - (g.Wo - 1));
   m.Hd = g.Ho + m.top + m.bottom;
   m.Wd = g.Wo + m.left + m.right;
-  m.L = m.Hd * m.Wd;
+  m.L = (double)m.Hd * (double)m.Wd <= 16777216.0 ? m.Hd * m.Wd : 0;  // used only where planes_fit
   return m;
 }
 
@@ -266,6 +266,16 @@ struct Plan {
   int64_t shared;  // floats before the slices (packed weights)
 };
 
+// Paths 1 and 2 copy planes padded to Hp×Wp (or dy inside its margins): only
+// while such a plane and a slice of them stay modest. A huge padding with a
+// huge stride (legal, and cheap for im2col: few outputs) would make them
+// astronomically large, so those geometries take path 4. In double: the
+// areas of hostile geometries do not fit int64.
+bool planes_fit(double Hp, double Wp, const ConvGeom& g) {
+  const double L = Hp * Wp;
+  return L <= 16777216.0 && ((double)g.C + (double)g.K + 64.0) * (L + 4096.0) <= 17179869184.0;  // 2^24, 2^34
+}
+
 Plan plan_of(const ConvGeom& g) {
   Plan p{};
   p.P = g.Ho * g.Wo;
@@ -273,22 +283,26 @@ Plan plan_of(const ConvGeom& g) {
   const bool s1 = g.sh == 1 && g.sw == 1;
   const bool direct = g.kh == 1 && g.kw == 1 && s1 && g.ph == 0 && g.pw == 0 && p.P >= kMinCols;
   const int64_t pdh = g.dh * (g.kh - 1) - g.ph, pdw = g.dw * (g.kw - 1) - g.pw;
-  p.xin = padded(g.C, g.H, g.W, g.ph, g.pw, g, g.Ho, g.Wo);
-  const bool data_s1 = s1 && pdh >= 0 && pdw >= 0;  // bwd data is a stride-1 convolution of dy
+  const bool x_fits = planes_fit((double)g.H + 2.0 * (double)g.ph, (double)g.W + 2.0 * (double)g.pw, g);
+  const bool data_s1 = s1 && pdh >= 0 && pdw >= 0 &&  // bwd data is a stride-1 convolution of dy
+                       planes_fit((double)g.Ho + 2.0 * (double)pdh, (double)g.Wo + 2.0 * (double)pdw, g);
+  if (x_fits) p.xin = padded(g.C, g.H, g.W, g.ph, g.pw, g, g.Ho, g.Wo);
   if (data_s1) p.dyin = padded(g.K, g.Ho, g.Wo, pdh, pdw, g, g.H, g.W);
+  const Margins mg = margins_of(g);
+  const bool t_fits = planes_fit((double)mg.Hd, (double)mg.Wd, g);
   p.nvk_fwd = p.nvk_weight = nvk_for(g.K);
   p.nvk_data = nvk_for(g.C);
-  p.fwd = direct                      ? Path::Direct
-          : channels_enough(g.K)      ? Path::Channel
-          : s1 && dense_enough(p.xin) ? Path::Spatial
-                                      : Path::Unrolled;
+  p.fwd = direct                                ? Path::Direct
+          : x_fits && channels_enough(g.K)      ? Path::Channel
+          : x_fits && s1 && dense_enough(p.xin) ? Path::Spatial
+                                                : Path::Unrolled;
   p.weight = p.fwd;
   p.data = direct                                ? Path::Direct
            : data_s1 && channels_enough(g.C)     ? Path::Channel
-           : channels_enough(g.C)                ? Path::Transposed
+           : t_fits && channels_enough(g.C)      ? Path::Transposed
            : data_s1 && dense_enough(p.dyin)     ? Path::Spatial
                                                  : Path::Unrolled;
-  if (p.data == Path::Transposed) p.dym = margins_of(g);
+  if (p.data == Path::Transposed) p.dym = mg;
   p.B = g.N <= 0 ? 0 : std::min<int64_t>(g.N, std::max<int64_t>(1, ceil_div(kMinCols, p.P)));
   const int64_t wcols = p.weight == Path::Spatial ? ceil_div(kWgradCols, p.xin.L) : ceil_div(kMinCols, p.P);
   p.Bw = g.N <= 0 ? 0 : std::min<int64_t>(g.N, std::max<int64_t>(1, wcols));

@@ -216,6 +216,37 @@ describe('conv2d against float64 loops (forward, backward data, backward weight)
     expect(a.db).toEqual(db0);
   });
 
+  it('a huge padding with a huge stride (legal, few outputs) needs a small workspace and reads only zeros', () => {
+    // Padded planes of (3 + 2^32)² would overflow int64: such geometries take im2col.
+    for (const K of [4, 40]) {
+      const stride = 2 ** 31 - 1, padding = 2 ** 31 - 1;
+      const x = Tensor.from(randn(2 * 3 * 9, 1), [2, 3, 3, 3]), w = Tensor.from(randn(K * 3, 2), [K, 3, 1, 1]);
+      const b = Tensor.from(randn(K, 3)), o = { stride, padding };
+      const Ho = ops.convOutSize(3, 1, stride, padding);
+      expect(Ho).toBe(3);
+      const n = ops.conv2dWorkspaceFloats(x, w, o);
+      expect(n).toBeLessThan(1e6);
+      const ws = n ? Tensor.full([n], NaN) : null;
+      const y = Tensor.full([2, K, Ho, Ho], NaN), dy = Tensor.from(randn(2 * K * 9, 4), [2, K, Ho, Ho]);
+      ops.conv2dForward(x, w, b, y, ws, o);
+      // Output (1, 1) reads x̃ at 2^31 − 1 − padding = 0: x[0, 0]; every other output reads padding.
+      const yv = y.toArray(), bv = b.toArray(), xv = x.toArray(), wv = w.toArray();
+      for (let n0 = 0; n0 < 2; n0++)
+        for (let k = 0; k < K; k++)
+          for (let q = 0; q < 9; q++) {
+            let want = bv[k]!;
+            if (q === 4) for (let c = 0; c < 3; c++) want += wv[k * 3 + c]! * xv[(n0 * 3 + c) * 9]!;
+            expect(yv[(n0 * K + k) * 9 + q]).toBeCloseTo(want, 5);
+          }
+      const dx = Tensor.full([2, 3, 3, 3], NaN), dw = Tensor.full([K, 3, 1, 1], NaN);
+      ops.conv2dBackwardData(dy, w, dx, ws, o);
+      ops.conv2dBackwardWeight(dy, x, dw, null, ws, o);
+      const g = geom([2, 3, 3, 3], [K, 1, 1], { s: [stride, stride], p: [padding, padding] });
+      expectClose(dx.toArray(), refBackwardData(dy.toArray(), wv, g), { rtol: 1e-5, atol: 1e-6 });
+      expectClose(dw.toArray(), refBackwardWeight(dy.toArray(), xv, g).dw, { rtol: 1e-5, atol: 1e-6 });
+    }
+  });
+
   it('K = 0 output channels: dx = 0', () => {
     const g = geom([2, 3, 4, 4], [0, 3, 3], { p: [1, 1] });
     const r = run(g, 2, randn(96, 1), new Float32Array(0), null, new Float32Array(0));
