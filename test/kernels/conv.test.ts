@@ -157,6 +157,9 @@ const CASES2D: Case[] = [
   [[2, 32, 7, 7], [8, 1, 1], { p: [1, 1] }, '1×1 with padding (the input gradient reads past dy)'],
   [[2, 48, 5, 5], [16, 2, 2], { s: [3, 3] }, 'stride larger than the kernel (inputs no output reads)'],
   [[1, 32, 12, 12], [64, 3, 3], { s: [2, 2], p: [1, 1] }, 'a ResNet downsampling conv, 32 → 64'],
+  [[3, 16, 9, 9], [32, 3, 3], { s: [2, 2], p: [1, 1] }, 'strided input gradient from one vector of channels, 16 → 32'],
+  [[2, 20, 7, 8], [8, 3, 3], { s: [2, 3], p: [1, 1] }, 'strided input gradient, 20 channels (a partial vector)'],
+  [[2, 16, 6, 6], [4, 1, 1], { p: [2, 2] }, 'stride 1 with padding beyond the kernel, 16 channels'],
 ];
 
 describe('conv2d against float64 loops (forward, backward data, backward weight)', () => {
