@@ -1,12 +1,14 @@
 /**
- * Layers: Linear, BatchNorm1d, ReLU, Maxout, Flatten, Sequential — the
- * building blocks of the encoders, projection heads and predictors.
+ * Layers: Linear, ReLU, Maxout, Flatten, Sequential — the building blocks of
+ * the encoders, projection heads and predictors (BatchNorm in ./batchnorm,
+ * convolutions and pooling in ./conv and ./pooling).
  * @module
  */
 import { ShapeError, ValueError } from '../errors';
 import * as ops from '../ops/index';
 import type { Tensor } from '../tensor';
-import { Module, ViewCache, Workspace, check2d, checkSampleShape, numelOf, shapeStr, type Parameter, type Buffer } from './module';
+import { Module, ViewCache, Workspace, check2d, checkSampleShape, numelOf, shapeStr, type Parameter } from './module';
+export { BatchNorm1d } from './batchnorm';
 
 /**
  * y = x·Wᵀ + b, initialized as PyTorch does: U(±1/√in) for W and b.
@@ -86,105 +88,6 @@ export class Linear extends Module {
   }
   clone(): Linear {
     return new Linear(this.inFeatures, this.outFeatures_, { bias: this.bias !== null });
-  }
-}
-
-/**
- * BatchNorm1d over [N, C]: batch statistics in training (running statistics
- * updated with `momentum`, unbiased variance, as PyTorch), running
- * statistics in eval mode.
- */
-export class BatchNorm1d extends Module {
-  readonly weight: Parameter | null;
-  readonly bias: Parameter | null;
-  readonly runningMean: Buffer;
-  readonly runningVar: Buffer;
-  private readonly ws = new Workspace(() => this.device);
-  private x: Tensor<'float32'> | null = null;
-
-  constructor(
-    readonly numFeatures: number,
-    readonly options: { eps?: number; momentum?: number; affine?: boolean } = {},
-  ) {
-    super();
-    if (!Number.isInteger(numFeatures) || numFeatures < 1) throw new ValueError(`numFeatures: expected a positive integer, got ${numFeatures}`);
-    const affine = options.affine ?? true;
-    this.weight = affine ? this.parameter('weight', [numFeatures], { kind: 'ones' }, { decay: false, lars: false }) : null;
-    this.bias = affine ? this.parameter('bias', [numFeatures], { kind: 'zeros' }, { decay: false, lars: false }) : null;
-    this.runningMean = this.buffer('running_mean', [numFeatures], 0);
-    this.runningVar = this.buffer('running_var', [numFeatures], 1);
-  }
-
-  get eps(): number {
-    return this.options.eps ?? 1e-5;
-  }
-  get momentum(): number {
-    return this.options.momentum ?? 0.1;
-  }
-
-  forward(x: Tensor<'float32'>): Tensor<'float32'> {
-    this.requireBound();
-    const n = check2d(x, this.numFeatures, 'x');
-    const y = this.ws.get('y', [n, this.numFeatures]);
-    if (this.training) {
-      if (n < 2) throw new ValueError(`x: BatchNorm1d needs more than 1 row per batch in training mode, got ${n}`);
-      ops.batchnorm1dForwardTrain(x, y, this.ws.get('mean', [this.numFeatures]), this.ws.get('invstd', [this.numFeatures]), {
-        gamma: this.weight?.data,
-        beta: this.bias?.data,
-        eps: this.eps,
-        momentum: this.momentum,
-        runningMean: this.runningMean.data,
-        runningVar: this.runningVar.data,
-      });
-      this.x = x;
-    } else {
-      ops.batchnorm1dForwardEval(x, y, this.runningMean.data, this.runningVar.data, {
-        gamma: this.weight?.data,
-        beta: this.bias?.data,
-        eps: this.eps,
-      });
-      this.x = null;
-    }
-    return y;
-  }
-
-  backward(dy: Tensor<'float32'>, needInputGrad = true): Tensor<'float32'> | null {
-    if (!this.x) throw new ShapeError('backward: BatchNorm1d needs a training-mode forward first');
-    const n = this.x.shape[0]!;
-    // dx is needed to get dgamma/dbeta anyway: the kernel computes all three in one pass.
-    const dx = this.ws.get('dx', [n, this.numFeatures]);
-    ops.batchnorm1dBackward(dy, this.x, this.ws.get('mean', [this.numFeatures]), this.ws.get('invstd', [this.numFeatures]), dx, {
-      gamma: this.weight?.data,
-      dgamma: this.weight?.grad,
-      dbeta: this.bias?.grad,
-      accumulate: true,
-    });
-    return needInputGrad ? dx : null;
-  }
-
-  /**
-   * `[numFeatures]` → the same. `[C, L]` samples (PyTorch: statistics per
-   * channel over N and L) are not implemented yet and throw.
-   */
-  outShape(inShape: readonly number[]): number[] {
-    checkSampleShape(inShape, this.describe());
-    if (inShape.length !== 1)
-      throw new ShapeError(
-        `${this.describe()}: expected samples of ${this.numFeatures} features [${this.numFeatures}], got ${shapeStr(inShape)}; ` +
-          'per-channel statistics over [C, L] samples are not implemented (Flatten first for per-feature statistics)',
-      );
-    if (inShape[0] !== this.numFeatures) throw new ShapeError(`${this.describe()}: expected ${this.numFeatures} features, got ${shapeStr(inShape)}`);
-    return [this.numFeatures];
-  }
-  protected override dropCache(): void {
-    this.ws.clear();
-    this.x = null;
-  }
-  describe(): string {
-    return `BatchNorm1d(${this.numFeatures}${this.weight ? '' : ', affine=false'})`;
-  }
-  clone(): BatchNorm1d {
-    return new BatchNorm1d(this.numFeatures, { ...this.options });
   }
 }
 
