@@ -87,7 +87,7 @@ describe('ParameterStore', () => {
     expect(() => new nn.Linear(0, 3)).toThrow(/inFeatures/);
     const bn = new nn.BatchNorm1d(3);
     const s2 = new nn.ParameterStore(bn);
-    expect(() => bn.forward(Tensor.zeros([1, 3]))).toThrow(/more than 1 row/);
+    expect(() => bn.forward(Tensor.zeros([1, 3]))).toThrow(/more than 1 value per channel in training mode/);
     expect(() => nn.tabularEncoder(4).outFeatures(5)).toThrow(ShapeError);
     store.dispose();
     s2.dispose();
@@ -143,9 +143,10 @@ describe('sample shapes', () => {
     expect(() => net.outShape([3, H, W])).toThrow(/^layer 0: Linear\(24, 16, bias=false\): expected 24 input features, got \[3, 3, 4\] \(36 values\)$/);
     expect(() => new nn.Linear(784, 10).outShape([1, 28, 29])).toThrow(/^Linear\(784, 10\): expected 784 input features, got \[1, 28, 29\] \(812 values\)$/);
     expect(() => new nn.Linear(5, 2).outFeatures(4)).toThrow(/^Linear\(5, 2\): expected 5 input features, got \[4\]$/);
-    expect(() => new nn.Sequential(new nn.Linear(6, 8), new nn.BatchNorm1d(4)).outShape([6])).toThrow(/^layer 1: BatchNorm1d\(4\): expected 4 features, got \[8\]$/);
-    // BatchNorm1d over [C, L] means per-channel statistics in PyTorch: not flattened silently
-    expect(() => new nn.BatchNorm1d(C).outShape([C, L])).toThrow(/^BatchNorm1d\(2\): expected samples of 2 features \[2\], got \[2, 5\]; per-channel statistics .* not implemented/);
+    expect(() => new nn.Sequential(new nn.Linear(6, 8), new nn.BatchNorm1d(4)).outShape([6])).toThrow(/^layer 1: BatchNorm1d\(4\): expected samples \[4\] or \[4, L\], got \[8\]$/);
+    // BatchNorm1d over [C, L]: per-channel statistics, as PyTorch; images are BatchNorm2d's
+    expect(new nn.BatchNorm1d(C).outShape([C, L])).toEqual([C, L]);
+    expect(() => new nn.BatchNorm1d(C).outShape([C, H, W])).toThrow(/^BatchNorm1d\(2\): expected samples \[2\] or \[2, L\], got \[2, 3, 4\] \(BatchNorm2d takes \[C, H, W\] images\)$/);
     expect(() => new nn.Maxout(2).outShape([C, L])).toThrow(/^Maxout\(2\): expected flat samples \[F\], got \[2, 5\] \(Flatten first\)$/);
     expect(() => new nn.Maxout(4).outShape([6])).toThrow(/^Maxout\(4\): 6 features do not split into groups of 4/);
     // nested Sequentials give the qualified name, as parameter names do
