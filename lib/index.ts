@@ -41,7 +41,7 @@ export {
   type PlannedSize,
   type EmbedOptions,
 } from './methods/base';
-export type { ResolvedOptimizerOptions } from './methods/options';
+export type { ResolvedOptimizerOptions, ResNetKind } from './methods/options';
 export { NPair } from './methods/npair';
 export { SimCLR } from './methods/simclr';
 export { MoCo, type MoCoOptions } from './methods/moco';

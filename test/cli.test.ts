@@ -177,6 +177,21 @@ describe('imix info and help', () => {
 describe('imix train, eval, embed', () => {
   let runA: string;
 
+  it('--encoder resnet20:0.25 trains a convolutional encoder on the bundled images, resumes, evaluates, exports the encoder', () => {
+    const out = path.join(tmp, 'run-resnet');
+    const args = ['--encoder', 'resnet20:0.25', '--projection', '32,16', '--views', 'crop:2+flip', '--mix', 'cutmix', '--batch', '32', '--limit', '128', '--queue', '64'];
+    const r = imix(['train', ...args, '--epochs', '2', '--max-steps', '3', '--knn-every', '0', '--quiet', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    const resumed = imix(['train', '--resume', out, '--quiet']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const cfg = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8'));
+    expect(cfg).toMatchObject({ encoder: { kind: 'resnet20', width: 0.25 }, sampleShape: [1, 28, 28], step: 8 });
+    expect(fs.existsSync(path.join(out, 'encoder.safetensors'))).toBe(true);
+    const e = imix(['eval', out, '--knn', '--k', '10']);
+    expect(e.code, e.stderr).toBe(0);
+    expect(e.stdout).toMatch(/kNN/);
+  }, 120_000);
+
   it('trains on the bundled data and writes the run folder', () => {
     runA = path.join(tmp, 'runA');
     const r = imix(['train', ...SMALL, '--epochs', '2', '--out', runA]);
@@ -670,6 +685,9 @@ describe('imix errors: one line, exit 2 for usage, 1 at run time, no stack', () 
     expectOneLineError(imix(['train', '--epochs', '0']), 2, /--epochs: expected an integer >= 1, got 0/);
     expectOneLineError(imix(['train', '--batch', '1']), 2, /--batch: expected an integer >= 2/);
     expectOneLineError(imix(['train', '--encoder', 'cnn:3']), 2, /--encoder: expected 'mlp:/);
+    expectOneLineError(imix(['train', '--encoder', 'resnet18:0']), 2, /--encoder: resnet18 width must be a positive number, got '0'/);
+    expectOneLineError(imix(['train', '--encoder', 'resnet20:x']), 2, /--encoder: expected a number, got 'x'/);
+    expectOneLineError(imix(['train', '--encoder', 'resnet20:1000']), 2, /--encoder: resnet20 width must be at most 64/);
     expectOneLineError(imix(['train', '--projection', '512']), 2, /--projection: expected two widths/);
     expectOneLineError(imix(['train', '--views', 'blur:1']), 2, /--views: expected 'drop:P'/);
     expectOneLineError(imix(['train', '--views', 'crop:1.5']), 2, /--views: crop padding must be a non-negative integer, got 1\.5/);
@@ -966,7 +984,9 @@ describe('CLI building blocks', () => {
   });
 
   it('encoder and view specs round-trip, and checkpoint view descriptions parse back', () => {
-    for (const e of ['mlp:512,512', 'mlp-nobn:64', 'tabular', 'tabular:0.25']) expect(formatEncoder(parseEncoder(e))).toBe(e);
+    for (const e of ['mlp:512,512', 'mlp-nobn:64', 'tabular', 'tabular:0.25', 'resnet18', 'resnet18:0.5', 'resnet20', 'resnet20:2', 'resnet1d:0.25'])
+      expect(formatEncoder(parseEncoder(e))).toBe(e);
+    expect(parseEncoder('resnet18:0.5')).toEqual({ kind: 'resnet18', width: 0.5 });
     for (const v of ['drop:0.2', 'drop:0.2+noise:0.1', 'noise:0']) expect(formatViews(parseViews(v))).toBe(v);
     expect(viewsFromDescribe('inputDrop(0.2) ∘ gaussianNoise(0.1)')).toEqual(parseViews('drop:0.2+noise:0.1'));
     expect(viewsFromDescribe('identity')).toEqual([]);

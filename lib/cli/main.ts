@@ -10,6 +10,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { packageRoot } from './commands/bench';
 import { EXIT_OK, EXIT_USAGE, UsageError, reportError } from './errors';
 import {
+  ENCODER_SPELLINGS,
   METHOD_OPTION_FLAGS,
   MIXES,
   OPTIMIZERS,
@@ -83,7 +84,7 @@ function methodOptions(c: Command): Command {
 /** `imix train`'s network and view options. */
 function networkOptions(c: Command): Command {
   return c
-    .addOption(new Option('--encoder <spec>', "encoder: 'mlp:W1,W2,…', 'mlp-nobn:W1,…' or 'tabular[:scale]'").argParser(parseEncoder).default(parseEncoder('mlp:512,512'), 'mlp:512,512'))
+    .addOption(new Option('--encoder <spec>', `encoder: ${ENCODER_SPELLINGS}`).argParser(parseEncoder).default(parseEncoder('mlp:512,512'), 'mlp:512,512'))
     .addOption(new Option('--projection <hidden,out>', 'projection head widths').argParser(parseProjection).default([512, 128], '512,128'))
     .addOption(new Option('--views <spec>', "views, applied in order, joined with '+': 'drop:P', 'noise:STD', 'none'; for images also 'crop:PAD' (random crop, zero padding) and 'flip[:P]' (horizontal flip, default P 0.5), e.g. 'crop:4+flip+drop:0.1'").argParser(parseViews).default(parseViews('drop:0.2'), 'drop:0.2'))
     .addOption(new Option('--seed <n>', 'random seed').argParser(integer('--seed', 0)).default(0));

@@ -132,7 +132,7 @@ export function settingsFromConfig(cfg: Record<string, unknown>, dir: string, fo
   const file = configFile(dir);
   const entry = entryOf(String(cfg.method), dir);
   const c = parseFile(configSchemaOf(entry.options), cfg, file, '');
-  if (c.encoder.kind === 'module') throw new CliError(`${file}: the encoder is a custom Module (trained from code); the CLI can only rebuild mlp and tabular encoders`);
+  if (c.encoder.kind === 'module') throw new CliError(`${file}: the encoder is a custom Module (trained from code); the CLI can only rebuild mlp, tabular and resnet encoders`);
   const { kind, alpha = 1, perBatchLambda } = c.mix;
   return {
     method: entry.name,

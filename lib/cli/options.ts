@@ -5,7 +5,7 @@
  * @module
  */
 import { UsageError } from './errors';
-import { FLOAT32_MAX, MAX_QUEUE_SIZE, MAX_TABULAR_SCALE, MAX_WIDTH } from '../util/options';
+import { FLOAT32_MAX, MAX_QUEUE_SIZE, MAX_RESNET_WIDTH, MAX_TABULAR_SCALE, MAX_WIDTH, isResNetKind, type ResNetKind } from '../util/options';
 
 function num(flag: string, s: string): number {
   const t = s.trim();
@@ -85,7 +85,10 @@ export const columnRef = (flag: string) => (s: string): ColumnRefData => column(
 export const columnList = (flag: string) => (s: string): ColumnRefData[] => s.split(',').map((p) => column(flag, p));
 
 /** Encoder spec as the library takes it (lib/methods/base.ts EncoderSpec). */
-export type EncoderSpecData = { kind: 'mlp'; hidden: number[]; batchNorm?: boolean } | { kind: 'tabular'; scale?: number };
+export type EncoderSpecData =
+  | { kind: 'mlp'; hidden: number[]; batchNorm?: boolean }
+  | { kind: 'tabular'; scale?: number }
+  | { kind: ResNetKind; width?: number };
 
 function widthList(flag: string, s: string): number[] {
   const parts = s.split(',').map((p) => p.trim());
@@ -99,10 +102,12 @@ function widthList(flag: string, s: string): number[] {
 /**
  * `mlp:512,512` (Linear+BatchNorm+ReLU layers of those widths),
  * `mlp-nobn:512,512` (without BatchNorm), `tabular` or `tabular:0.25`
- * (the i-Mix paper's tabular encoder, widths scaled).
+ * (the i-Mix paper's tabular encoder, widths scaled), `resnet18`,
+ * `resnet20`, `resnet1d`, each with an optional width multiplier
+ * (`resnet18:0.5`).
  */
 export function parseEncoder(s: string): EncoderSpecData {
-  const m = /^([a-z-]+)(?::(.*))?$/.exec(s.trim());
+  const m = /^([a-z][a-z0-9-]*)(?::(.*))?$/.exec(s.trim());
   const kind = m?.[1], arg = m?.[2];
   if (kind === 'mlp' || kind === 'mlp-nobn') {
     if (arg === undefined || arg === '') throw new UsageError(`--encoder: '${kind}' needs hidden widths, e.g. '${kind}:512,512'`);
@@ -116,13 +121,24 @@ export function parseEncoder(s: string): EncoderSpecData {
     if (scale > MAX_TABULAR_SCALE) throw new UsageError(`--encoder: tabular scale must be at most ${MAX_TABULAR_SCALE} (the widest layer is 8192 × scale), got '${arg}'`);
     return { kind: 'tabular', scale };
   }
-  throw new UsageError(`--encoder: expected 'mlp:W1,W2,...', 'mlp-nobn:W1,...' or 'tabular[:scale]', got '${s}'`);
+  if (isResNetKind(kind)) {
+    if (arg === undefined || arg === '') return { kind };
+    const width = num('--encoder', arg);
+    if (!(width > 0)) throw new UsageError(`--encoder: ${kind} width must be a positive number, got '${arg}'`);
+    if (width > MAX_RESNET_WIDTH) throw new UsageError(`--encoder: ${kind} width must be at most ${MAX_RESNET_WIDTH}, got '${arg}'`);
+    return { kind, width };
+  }
+  throw new UsageError(`--encoder: expected ${ENCODER_SPELLINGS}, got '${s}'`);
 }
+
+/** The --encoder spellings, for help and messages. */
+export const ENCODER_SPELLINGS = "'mlp:W1,W2,...', 'mlp-nobn:W1,...', 'tabular[:scale]', 'resnet18[:width]', 'resnet20[:width]' or 'resnet1d[:width]'";
 
 /** The CLI spelling of an encoder spec (inverse of parseEncoder). */
 export function formatEncoder(e: EncoderSpecData): string {
   if (e.kind === 'mlp') return `${e.batchNorm === false ? 'mlp-nobn' : 'mlp'}:${e.hidden.join(',')}`;
-  return e.scale === undefined ? 'tabular' : `tabular:${e.scale}`;
+  if (e.kind === 'tabular') return e.scale === undefined ? 'tabular' : `tabular:${e.scale}`;
+  return e.width === undefined ? e.kind : `${e.kind}:${e.width}`;
 }
 
 /** `512,128`: the projection head's hidden and output widths. */

@@ -79,8 +79,8 @@ export class MixedCosine {
    */
   pairs({ n, xq, xk, x1, mix }: ViewPair): CosinePairs {
     if (!this.symmetric) return { online: xq, target: xk, mix };
-    const F = xq.shape[1]!;
-    const online = this.ws.get('online', [2 * n, F]), target = this.ws.get('target', [2 * n, F]);
+    const sample = xq.shape.slice(1); // [F], or [C, H, W] for a convolutional encoder
+    const online = this.ws.get('online', [2 * n, ...sample]), target = this.ws.get('target', [2 * n, ...sample]);
     online.rows(0, n).copyFrom(xq);
     if (mix) ops.mixup(xk, online.rows(n, 2 * n), mix.perm, mix.lam);
     else online.rows(n, 2 * n).copyFrom(xk);

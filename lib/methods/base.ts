@@ -32,13 +32,15 @@ import {
   type ResolvedOptimizerOptions,
   buildEncoder,
   createOptimizer,
+  encoderFeatures,
+  isResNetKind,
   resolveMethodOptions,
 } from './options';
 import { EpochProgress, type EpochEvent, type FitOptions, type FitResult, type StepEvent, fit } from './trainer';
 import type { View } from './views';
 
 export type { EmbedOptions, EncoderSpec, MethodOptions, MixOptions, OptimizerOptions, ResolvedOptimizerOptions } from './options';
-export { buildEncoder } from './options';
+export { buildEncoder, encoderFeatures } from './options';
 export type { EpochEvent, FitOptions, FitResult, StepEvent } from './trainer';
 
 /**
@@ -48,13 +50,13 @@ export type { EpochEvent, FitOptions, FitResult, StepEvent } from './trainer';
 export interface Batch {
   /** Rows per view, N. */
   n: number;
-  /** `[2N, F]`: the (mixed) query view over the clean key view. */
+  /** `[2N, ...sampleShape]`: the (mixed) query view over the clean key view. */
   x: Tensor<'float32'>;
-  /** `[N, F]`: the query view t(x), mixed when i-Mix is on (rows 0..N of `x`). */
+  /** `[N, ...sampleShape]`: the query view t(x), mixed when i-Mix is on (rows 0..N of `x`). */
   xq: Tensor<'float32'>;
-  /** `[N, F]`: the key view t′(x), never mixed (rows N..2N of `x`). */
+  /** `[N, ...sampleShape]`: the key view t′(x), never mixed (rows N..2N of `x`). */
   xk: Tensor<'float32'>;
-  /** `[N, F]`: the query view before mixing (BYOL's symmetric loss uses it as a target input). */
+  /** `[N, ...sampleShape]`: the query view before mixing (BYOL's symmetric loss uses it as a target input). */
   x1: Tensor<'float32'>;
   /** The i-Mix draw the query view was mixed with; null without mixing. */
   mix: MixDraw | null;
@@ -126,11 +128,16 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
     number,
     {
       idx: Tensor<'int32'>;
-      /** The [2N, F] batch [xq; xk], and views of its two halves. */
+      /** The [2N, F] batch [xq; xk], and views of its two halves (flat rows: gather, views and mixing work on them). */
       x: Tensor<'float32'>;
       xq: Tensor<'float32'>;
       xk: Tensor<'float32'>;
       v1: Tensor<'float32'>;
+      /** The same memory as [2N, ...sampleShape] and its halves, and v1 as [N, ...sampleShape]: what the networks take. */
+      xS: Tensor<'float32'>;
+      xqS: Tensor<'float32'>;
+      xkS: Tensor<'float32'>;
+      v1S: Tensor<'float32'>;
       perm: Tensor<'int32'>;
       lam: Tensor<'float32'>;
     }
@@ -175,7 +182,7 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
           `views: ${v.describe ?? 'an image view'} needs image samples [C, H, W], got [${sampleShape.join(', ')}]; use inputDrop or gaussianNoise for non-image data`,
         );
     try {
-      this.buildNetworks(featureCount({ sampleShape }));
+      this.buildNetworks(sampleShape);
       this.optimizer = createOptimizer(this.online, this.optimizerOptions);
     } catch (e) {
       // e.g. a Module encoder that does not take this many features: stay unbuilt, not half-built.
@@ -193,13 +200,13 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
   }
 
   /** Creates the networks and `this.online` (the trained store, encoder first). */
-  protected abstract buildNetworks(inFeatures: number): void;
+  protected abstract buildNetworks(sampleShape: readonly number[]): void;
   /** Sets `this.encoder` and returns `Sequential(encoder, head)` with the projection head g on top. */
-  protected encoderWithHead(inFeatures: number): Sequential {
-    this.encoder = buildEncoder(this.encoderSpec, inFeatures);
+  protected encoderWithHead(sampleShape: readonly number[]): Sequential {
+    this.encoder = buildEncoder(this.encoderSpec, sampleShape);
     return Sequential.named([
       ['encoder', this.encoder],
-      ['head', projectionHead(this.encoder.outFeatures(inFeatures), this.projection[0], this.projection[1])],
+      ['head', projectionHead(encoderFeatures(this.encoder, sampleShape), this.projection[0], this.projection[1])],
     ]);
   }
   /** One forward/backward on `batch`, accumulating gradients into `this.online.grads`; returns the loss. */
@@ -225,14 +232,21 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
   protected buffers(n: number) {
     let b = this.batchBuf.get(n);
     if (!b) {
-      const F = featureCount({ sampleShape: this.sampleShape! });
+      const shape = this.sampleShape!;
+      const F = featureCount({ sampleShape: shape });
       const x = Tensor.zeros([2 * n, F], { device: this.device });
+      const v1 = Tensor.zeros([n, F], { device: this.device });
+      const xS = x.reshape([2 * n, ...shape]);
       b = {
         idx: Tensor.zeros([n], { dtype: 'int32', device: this.device }),
         x,
         xq: x.rows(0, n),
         xk: x.rows(n, 2 * n),
-        v1: Tensor.zeros([n, F], { device: this.device }),
+        v1,
+        xS,
+        xqS: xS.rows(0, n),
+        xkS: xS.rows(n, 2 * n),
+        v1S: v1.reshape([n, ...shape]),
         perm: Tensor.zeros([n], { dtype: 'int32', device: this.device }),
         lam: Tensor.zeros([n], { device: this.device }),
       };
@@ -277,7 +291,7 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
     }
     this.beforeStep({ step: scheduleStep, total: totalSteps });
     this.online.zeroGrad();
-    const loss = this.trainStep({ n, x: b.x, xq, xk, x1: clean, mix });
+    const loss = this.trainStep({ n, x: b.xS, xq: b.xqS, xk: b.xkS, x1: b.v1S, mix });
     // Named as progress events and metrics count steps, from 1. (Datasets hold only finite features, so it diverged.)
     if (!Number.isFinite(loss)) throw new ValueError(`loss: became ${loss} at step ${this.step + 1}; ${this.divergenceSettings()}`);
     this.optimizer.step(lr);
@@ -323,9 +337,8 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
    * sample shape or width cannot make it allocate more than the file holds.
    */
   protected plannedStateSizes(sampleShape: number[], dir: string): PlannedSize[] {
-    const F = featureCount({ sampleShape });
-    const enc = buildEncoder(this.encoderSpec, F);
-    const head = projectionHead(enc.outFeatures(F), this.projection[0], this.projection[1]);
+    const enc = buildEncoder(this.encoderSpec, sampleShape);
+    const head = projectionHead(encoderFeatures(enc, sampleShape), this.projection[0], this.projection[1]);
     const count = (m: Module) => m.namedParameters().reduce((s, [, p]) => s + p.numel, 0);
     const need = count(enc) + count(head);
     return [
@@ -391,18 +404,21 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
       throw new ShapeError(`data: ${F} features per row, the model takes ${featureCount({ sampleShape: this.sampleShape })}`);
     const wasTraining = this.encoder.training;
     this.encoder.eval();
-    const D = this.encoder.outFeatures(F);
+    const shape = this.sampleShape;
+    const D = encoderFeatures(this.encoder, shape);
     const out = new Float32Array(data.n * D);
-    const full = Tensor.zeros([Math.min(bs, data.n), F], { device: this.device });
+    const full = Tensor.zeros([Math.min(bs, data.n), ...shape], { device: this.device });
+    let last: Tensor<'float32'> | null = null; // the shorter last batch's view
     try {
       for (let s = 0; s < data.n; s += bs) {
         const e = Math.min(s + bs, data.n);
-        const xb = e - s === full.shape[0] ? full : full.rows(0, e - s);
+        const xb = e - s === full.shape[0] ? full : (last = full.rows(0, e - s));
         xb.set(data.x.subarray(s * F, e * F));
         const y = this.encoder.forward(xb);
         out.set(y.toArray(), s * D);
       }
     } finally {
+      last?.dispose();
       full.dispose();
       this.encoder.train(wasTraining);
     }
@@ -413,7 +429,7 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
   get features(): number {
     this.checkLive('features');
     if (!this.sampleShape) throw new ArgumentError('features: the model is not built yet');
-    return this.encoder.outFeatures(featureCount({ sampleShape: this.sampleShape }));
+    return encoderFeatures(this.encoder, this.sampleShape);
   }
 
   /** Serializable configuration (checkpoints store it as JSON). */
@@ -459,6 +475,11 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
       // With the unfinished epoch (0s at a boundary), so a resumed fit can check its batch size and data.
       scalars: { ...this.stateScalars(), ...this.epochProgress.scalars() },
       tensors: this.stateTensors(),
+      // A ResNet's parameters and statistics under torchvision's names, for PyTorch (scripts/imix_resnet.py).
+      encoder: this.encoderSpec instanceof Module || !isResNetKind(this.encoderSpec.kind) ? undefined : [
+        ...this.encoder.namedParameters().map(([k, p]): [string, Tensor<'float32'>] => [k, p.data]),
+        ...this.encoder.namedBuffers().map(([k, b]): [string, Tensor<'float32'>] => [k, b.data]),
+      ],
     });
   }
 
@@ -542,7 +563,7 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
     }
     b.v1.set(xq);
     this.online.zeroGrad();
-    const loss = this.trainStep({ n, x: b.x, xq: b.xq, xk: b.xk, x1: b.v1, mix: draw });
+    const loss = this.trainStep({ n, x: b.xS, xq: b.xqS, xk: b.xkS, x1: b.v1S, mix: draw });
     return { loss, grads: this.online.grads.toArray() };
   }
 

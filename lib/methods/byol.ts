@@ -18,7 +18,7 @@ import { mlp, projectionHead } from '../nn/presets';
 import * as ops from '../ops/index';
 import { emaMomentum } from '../optim/index';
 import type { Tensor } from '../tensor';
-import { ContrastiveMethod, buildEncoder, type Batch, type MethodOptions } from './base';
+import { ContrastiveMethod, buildEncoder, encoderFeatures, type Batch, type MethodOptions } from './base';
 import { MAX_WIDTH } from '../util/options';
 
 export interface BYOLOptions extends MethodOptions {
@@ -107,9 +107,9 @@ export class BYOL extends PredictorMethod {
     this.baseMomentum = m;
   }
 
-  protected buildNetworks(inFeatures: number): void {
-    this.encoder = buildEncoder(this.encoderSpec, inFeatures);
-    const f = this.encoder.outFeatures(inFeatures);
+  protected buildNetworks(sampleShape: readonly number[]): void {
+    this.encoder = buildEncoder(this.encoderSpec, sampleShape);
+    const f = encoderFeatures(this.encoder, sampleShape);
     const encoderAndProjector: Array<[string, Module]> = [
       ['encoder', this.encoder],
       ['projector', projectionHead(f, this.projection[0], this.projection[1])],

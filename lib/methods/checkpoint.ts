@@ -23,6 +23,8 @@ import type { Tensor } from '../tensor';
 
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
 export const CONFIG_FILE = 'config.json';
+/** A ResNet encoder's tensors under PyTorch names, written beside each of its checkpoints (an export for PyTorch; never read back). */
+export const ENCODER_FILE = 'encoder.safetensors';
 const FORMAT = 'imix-checkpoint/1';
 
 export { MAX_SAMPLE_FEATURES } from '../util/schemas';
@@ -92,13 +94,26 @@ export function prepareCheckpointDir(dir: string, what: string): void {
 }
 
 /** Writes the checkpoint, then its readable config.json, holding the folder's writer lock. */
-export function saveCheckpoint(dir: string, c: CheckpointInput & { tensors: Record<string, Tensor<'float32'>> }): void {
+export function saveCheckpoint(
+  dir: string,
+  c: CheckpointInput & { tensors: Record<string, Tensor<'float32'>>; encoder?: Array<[string, Tensor<'float32'>]> },
+): void {
+  const stored = (t: Tensor<'float32'>): StoredTensor => ({ shape: t.shape, data: t.toArray() as Float32Array });
   const tensors: Record<string, StoredTensor> = {};
-  for (const [k, t] of Object.entries(c.tensors)) tensors[k] = { shape: t.shape, data: t.toArray() as Float32Array };
+  for (const [k, t] of Object.entries(c.tensors)) tensors[k] = stored(t);
   const meta = { format: FORMAT, config: c.config, architecture: c.architecture, step: c.step, epoch: c.epoch, optimizerSteps: c.optimizerSteps, scalars: c.scalars };
   prepareCheckpointDir(dir, 'dir');
   const release = lockRunDir(dir, 'dir');
   try {
+    // The encoder alone, one tensor per parameter and buffer under its PyTorch
+    // name (`layer1.0.conv1.weight`): what load_state_dict takes (scripts/imix_resnet.py).
+    // An export: load() reads the checkpoint, never this file.
+    if (c.encoder)
+      saveSafetensors(path.join(dir, ENCODER_FILE), Object.fromEntries(c.encoder.map(([k, t]) => [k, stored(t)])), {
+        format: 'imix-encoder',
+        encoder: JSON.stringify(c.config.encoder ?? null),
+        sampleShape: JSON.stringify(c.config.sampleShape ?? null),
+      });
     saveSafetensors(path.join(dir, CHECKPOINT_FILE), tensors, { imix: JSON.stringify(meta) });
     writeConfigCopy(dir, c);
   } finally {

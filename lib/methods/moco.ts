@@ -74,8 +74,8 @@ export class MoCo extends ContrastiveMethod {
     return this.bank.ptr;
   }
 
-  protected buildNetworks(inFeatures: number): void {
-    this.qnet = this.encoderWithHead(inFeatures);
+  protected buildNetworks(sampleShape: readonly number[]): void {
+    this.qnet = this.encoderWithHead(sampleShape);
     this.knet = this.qnet.clone();
     this.online = new ParameterStore(this.qnet, { seed: this.seed, device: this.device });
     this.key = new ParameterStore(this.knet, { seed: this.seed, device: this.device });

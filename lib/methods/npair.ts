@@ -24,8 +24,8 @@ export abstract class SingleNetworkMethod extends ContrastiveMethod {
     this.nce = new InfoNCE({ temperature: this.temperature, device: () => this.device });
   }
 
-  protected buildNetworks(inFeatures: number): void {
-    this.net = this.encoderWithHead(inFeatures);
+  protected buildNetworks(sampleShape: readonly number[]): void {
+    this.net = this.encoderWithHead(sampleShape);
     this.online = new ParameterStore(this.net, { seed: this.seed, device: this.device });
   }
 

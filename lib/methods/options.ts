@@ -6,17 +6,21 @@
  * `build` makes the encoder and optimizer they describe.
  * @module
  */
-import { ArgumentError, ValueError } from '../errors';
-import { Module, type ParameterStore } from '../nn/module';
+import { ArgumentError, ShapeError, ValueError } from '../errors';
+import { Module, numelOf, type ParameterStore } from '../nn/module';
 import { mlp, projectionHead, tabularEncoder } from '../nn/presets';
+import { resnet18, resnet1d, resnet20 } from '../nn/resnet';
 import { AdamW, LARS, type Optimizer, SGD, adamwHyperparameters, larsHyperparameters, sgdHyperparameters } from '../optim/index';
 import { Tensor, type Device } from '../tensor';
 import {
   FLOAT32_MAX,
   MAX_MIX_ALPHA,
   MAX_PARAMETERS,
+  MAX_RESNET_WIDTH,
   MAX_TABULAR_SCALE,
   MAX_WIDTH,
+  isResNetKind,
+  type ResNetKind,
   MIN_MIX_ALPHA,
   MIN_TEMPERATURE,
   checkKeys,
@@ -37,7 +41,16 @@ export interface MixOptions {
 /** An encoder described as data (so checkpoints can rebuild it). */
 export type EncoderSpec =
   | { kind: 'mlp'; hidden: number[]; batchNorm?: boolean }
-  | { kind: 'tabular'; scale?: number };
+  | { kind: 'tabular'; scale?: number }
+  /** A convolutional encoder (lib/nn/resnet.ts); `width` multiplies every layer's channels (default 1). */
+  | { kind: ResNetKind; width?: number };
+
+export { isResNetKind, type ResNetKind } from '../util/options';
+const RESNETS: Record<ResNetKind, { build: (c: number, o: { width?: number }) => Module; dims: 1 | 2 }> = {
+  resnet18: { build: resnet18, dims: 2 },
+  resnet20: { build: resnet20, dims: 2 },
+  resnet1d: { build: resnet1d, dims: 1 },
+};
 
 export interface OptimizerOptions {
   kind?: 'sgd' | 'lars' | 'adamw';
@@ -101,14 +114,36 @@ export interface EmbedOptions {
 }
 export const EMBED_OPTION_KEYS: { [K in keyof Required<EmbedOptions>]: true } = { batchSize: true };
 
-export function buildEncoder(spec: EncoderSpec | Module, inFeatures: number): Module {
-  if (spec instanceof Module) {
-    spec.outFeatures(inFeatures); // throws a ShapeError naming the mismatch
-    return spec;
+/**
+ * The encoder `spec` describes, for samples of `sampleShape`, checked to
+ * take them (a ShapeError naming the layer otherwise). MLPs flatten any
+ * sample; ResNets need `[C, H, W]` images (resnet1d `[C, L]` signals).
+ */
+export function buildEncoder(spec: EncoderSpec | Module, sampleShape: readonly number[]): Module {
+  const enc = spec instanceof Module ? spec : newEncoder(spec, sampleShape);
+  enc.outShape(sampleShape); // throws a ShapeError naming the mismatch
+  return enc;
+}
+
+function newEncoder(spec: EncoderSpec, sampleShape: readonly number[]): Module {
+  const F = numelOf(sampleShape);
+  if (spec.kind === 'mlp') return mlp([F, ...spec.hidden], { batchNorm: spec.batchNorm ?? true, lastActivation: true });
+  if (spec.kind === 'tabular') return tabularEncoder(F, { scale: spec.scale });
+  if (isResNetKind(spec.kind)) {
+    const { build, dims } = RESNETS[spec.kind];
+    if (sampleShape.length !== dims + 1)
+      throw new ShapeError(
+        `encoder: ${spec.kind} needs ${dims === 2 ? 'image samples [C, H, W]' : 'signal samples [C, L]'}, got samples of shape [${sampleShape.join(', ')}]` +
+          (sampleShape.length === 1 ? ' (give the data its shape, e.g. --shape for .npy/CSV, or use an mlp encoder)' : ''),
+      );
+    return build(sampleShape[0]!, { width: spec.width });
   }
-  if (spec.kind === 'mlp') return mlp([inFeatures, ...spec.hidden], { batchNorm: spec.batchNorm ?? true, lastActivation: true });
-  if (spec.kind === 'tabular') return tabularEncoder(inFeatures, { scale: spec.scale });
   throw new ArgumentError(`encoder: unknown kind '${(spec as { kind: string }).kind}'`);
+}
+
+/** The encoder's output feature count for samples of `sampleShape`. */
+export function encoderFeatures(encoder: Module, sampleShape: readonly number[]): number {
+  return numelOf(encoder.outShape(sampleShape));
 }
 
 /** Checks an EncoderSpec when the method is constructed, before any data is seen. */
@@ -126,8 +161,13 @@ function checkEncoderSpec(spec: EncoderSpec): void {
     if (spec.scale !== undefined) positiveNumber(spec.scale, 'encoder.scale');
     if (spec.scale !== undefined && spec.scale > MAX_TABULAR_SCALE)
       throw new ValueError(`encoder.scale: expected at most ${MAX_TABULAR_SCALE} (the widest layer is 8192 × scale), got ${spec.scale}`);
+  } else if (isResNetKind(spec.kind)) {
+    checkKeys(spec, ['kind', 'width'], 'encoder.', `a '${spec.kind}' encoder's options`);
+    if (spec.width !== undefined) positiveNumber(spec.width, 'encoder.width');
+    if (spec.width !== undefined && spec.width > MAX_RESNET_WIDTH)
+      throw new ValueError(`encoder.width: expected at most ${MAX_RESNET_WIDTH}, got ${spec.width}`);
   } else {
-    throw new ArgumentError(`encoder.kind: expected 'mlp' or 'tabular' (or pass a Module), got ${JSON.stringify((spec as { kind: unknown }).kind)}`);
+    throw new ArgumentError(`encoder.kind: expected 'mlp', 'tabular', 'resnet18', 'resnet20' or 'resnet1d' (or pass a Module), got ${JSON.stringify((spec as { kind: unknown }).kind)}`);
   }
 }
 
@@ -138,10 +178,12 @@ function checkEncoderSpec(spec: EncoderSpec): void {
  */
 function checkNetworkSize(spec: EncoderSpec, projection: [number, number]): void {
   const count = (m: Module) => m.namedParameters().reduce((s, [, p]) => s + p.numel, 0);
-  const enc = buildEncoder(spec, 1);
-  const encoder = count(enc), head = count(projectionHead(enc.outFeatures(1), projection[0], projection[1]));
+  // The smallest sample each encoder takes: the count excludes the first layer's input side only.
+  const sample = isResNetKind(spec.kind) ? [1, ...Array<number>(RESNETS[spec.kind].dims).fill(8)] : [1];
+  const enc = newEncoder(spec, sample);
+  const encoder = count(enc), head = count(projectionHead(encoderFeatures(enc, sample), projection[0], projection[1]));
   if (encoder + head <= MAX_PARAMETERS) return;
-  const arg = encoder > head ? (spec.kind === 'tabular' ? 'encoder.scale' : 'encoder.hidden') : 'projection';
+  const arg = encoder > head ? (spec.kind === 'tabular' ? 'encoder.scale' : spec.kind === 'mlp' ? 'encoder.hidden' : 'encoder.width') : 'projection';
   throw new ValueError(
     `${arg}: the encoder and projection head would hold ${encoder + head} parameters besides the first layer's, more than ${MAX_PARAMETERS} (2^31, 8 GiB of float32)`,
   );

@@ -14,7 +14,7 @@
 import { ParameterStore } from '../nn/module';
 import { Sequential } from '../nn/layers';
 import { mlp } from '../nn/presets';
-import { buildEncoder, type MethodOptions } from './base';
+import { buildEncoder, encoderFeatures, type MethodOptions } from './base';
 import { PredictorMethod } from './byol';
 
 export interface SimSiamOptions extends MethodOptions {
@@ -40,9 +40,9 @@ export class SimSiam extends PredictorMethod {
    * online pass. The projector is Linear → BN → ReLU → Linear → BN without
    * affine parameters (BatchNorm on its output, as the paper's).
    */
-  protected buildNetworks(inFeatures: number): void {
-    this.encoder = buildEncoder(this.encoderSpec, inFeatures);
-    const projector = mlp([this.encoder.outFeatures(inFeatures), this.projection[0], this.projection[1]], { lastBatchNorm: true });
+  protected buildNetworks(sampleShape: readonly number[]): void {
+    this.encoder = buildEncoder(this.encoderSpec, sampleShape);
+    const projector = mlp([encoderFeatures(this.encoder, sampleShape), this.projection[0], this.projection[1]], { lastBatchNorm: true });
     this.targetNet = Sequential.named([
       ['encoder', this.encoder],
       ['projector', projector],

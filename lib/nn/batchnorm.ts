@@ -35,7 +35,9 @@ abstract class BatchNormBase extends Module {
   readonly bias: Parameter | null;
   readonly runningMean: Buffer;
   readonly runningVar: Buffer;
+  /** @internal Scratch and views shared with BatchNorm2d, which reuses this forward. */
   protected readonly ws = new Workspace(() => this.device);
+  /** @internal */
   protected readonly views = new ViewCache();
   /** The last training forward's input (as the kernel saw it) and output; null after an eval forward. */
   private x: Tensor<'float32'> | null = null;

@@ -164,3 +164,13 @@ export const MAX_TABULAR_SCALE = MAX_WIDTH / 8192;
  * paper's tabular encoder at scale 4 holds ~1.0e9.
  */
 export const MAX_PARAMETERS = 2 ** 31;
+/** The largest ResNet width multiplier (resnet18 at 64 has 32768-channel layers, 46 G parameters: MAX_PARAMETERS stops it before). */
+export const MAX_RESNET_WIDTH = 64;
+
+/** The ResNet encoders (lib/nn/resnet.ts): resnet18 and resnet20 take images `[C, H, W]`, resnet1d signals `[C, L]`. */
+export const RESNET_KINDS = ['resnet18', 'resnet20', 'resnet1d'] as const;
+export type ResNetKind = (typeof RESNET_KINDS)[number];
+/** Whether `kind` names a ResNet encoder. */
+export function isResNetKind(kind: unknown): kind is ResNetKind {
+  return (RESNET_KINDS as readonly unknown[]).includes(kind);
+}

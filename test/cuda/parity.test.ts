@@ -46,6 +46,7 @@ import {
   ValueError,
   cudaAvailable,
   info,
+  nn,
   ops,
   type Device,
 } from '../../lib/index';
@@ -748,10 +749,23 @@ describe.skipIf(!HAVE_CUDA)('CPU ↔ CUDA parity', () => {
       ['moco + mixup (queue 100, batch 32: wraps)', (device) => new MoCo({ ...tiny, device, mix: { kind: 'mixup' }, queueSize: 100 })],
       ['byol + mixup', (device) => new BYOL({ ...tiny, device, mix: { kind: 'mixup' }, predictorHidden: 16 })],
     ];
-    const data = fromArray(randn(256 * 20, 21), [20]);
-    for (const [name, make] of makers) {
+    // Convolutional encoders on [1, 6, 6] images: a stem and one downsampling
+    // BasicBlock, the layers of the ResNet presets (which test/resnet.test.ts
+    // holds to PyTorch) with few enough launches for the emulation (a whole
+    // resnet20 step takes it over 10 s).
+    const smallResNet = () =>
+      new nn.Sequential(new nn.Conv2d(1, 4, 3, { padding: 1, bias: false }), new nn.BatchNorm2d(4, { relu: true }), new nn.BasicBlock(4, 8, 2), new nn.AdaptiveAvgPool2d(1), new nn.Flatten());
+    const conv = { projection: [16, 8] as [number, number], seed: 3 };
+    const convMakers: Array<[string, (device: Device) => ContrastiveMethod]> = [
+      ['conv encoder, npair + cutmix', (device) => new NPair({ ...conv, encoder: smallResNet(), device, mix: { kind: 'cutmix' } })],
+      ['conv encoder, byol + mixup', (device) => new BYOL({ ...conv, encoder: smallResNet(), device, mix: { kind: 'mixup' }, predictorHidden: 8 })],
+    ];
+    const withShape = (shape: number[]) => ([n, m]: [string, (device: Device) => ContrastiveMethod]): [string, (device: Device) => ContrastiveMethod, number[]] => [n, m, shape];
+    for (const [name, make, shape] of [...makers.map(withShape([20])), ...convMakers.map(withShape([1, 6, 6]))]) {
+      const F = shape.reduce((a, b) => a * b, 1);
+      const data = fromArray(randn(256 * F, 21), shape);
       it(`${name}: one step's loss and gradients, then 6 training steps, match the CPU`, async () => {
-        const xq = randn(32 * 20, 1), xk = randn(32 * 20, 2);
+        const xq = randn(32 * F, 1), xk = randn(32 * F, 2);
         const mix = { perm: randperm(32, 3), lam: randu(32, 4, 0.5, 1) };
         const [c, g] = [await run('cpu'), await run('cuda')];
         expectParity([g.loss], [c.loss], 1e-4, 1e-6, `${name} loss`);
@@ -761,8 +775,8 @@ describe.skipIf(!HAVE_CUDA)('CPU ↔ CUDA parity', () => {
 
         async function run(device: Device) {
           const m = make(device);
-          m.build([20]);
-          const { loss, grads } = m.lossAndGradients(xq, xk, name.includes('mixup') ? mix : undefined);
+          m.build(shape);
+          const { loss, grads } = m.lossAndGradients(xq, xk, name.includes('mix') ? mix : undefined);
           m.dispose();
           const f = make(device);
           // Steady state: once the first steps have sized the workspaces and
@@ -782,7 +796,7 @@ describe.skipIf(!HAVE_CUDA)('CPU ↔ CUDA parity', () => {
           f.dispose();
           return { loss, grads: Float32Array.from(grads), losses: r.losses };
         }
-      });
+      }, 300_000); // a conv case takes the emulation ~50 s on 2 Zen 5 cores (many small launches)
     }
   });
 
