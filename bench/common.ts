@@ -47,6 +47,50 @@ export function timeEach(fn: () => void, reps: number): number[] {
   return t;
 }
 
+/** A PyTorch reference timed by {@link alternateRounds}: its server (null once it failed), every time and each round's median. */
+export interface RefTimes {
+  server: RefServer<unknown, { ms: number[] }> | null;
+  ms: number[];
+  rounds: number[];
+}
+
+/**
+ * Times `step` (`reps` calls a round) and each reference (the same `reps`,
+ * run by its server) in `rounds` alternating rounds, pausing with `settle`
+ * before each contender: idle thread pools spin-wait for a while after their
+ * last job (OpenMP, and OpenBLAS's pthreads much longer) and would steal the
+ * cores from whoever runs next. A reference that stops answering is dropped
+ * (its server set to null) and its error returned as `note`.
+ */
+export async function alternateRounds(
+  step: () => void,
+  refs: RefTimes[],
+  rounds: number,
+  reps: number,
+  settle: () => Promise<void>,
+): Promise<{ ms: number[]; rounds: number[]; note: string }> {
+  const ms: number[] = [], medians: number[] = [];
+  let note = '';
+  for (let r = 0; r < rounds; r++) {
+    await settle();
+    const t = timeEach(step, reps);
+    ms.push(...t);
+    medians.push(medianOf(t));
+    for (const ref of refs) {
+      await settle();
+      const out = ref.server ? await ref.server.request({ reps }) : null;
+      if (!out) {
+        if (ref.server) note = RefServer.lastError;
+        ref.server = null;
+        continue;
+      }
+      ref.ms.push(...out.ms);
+      ref.rounds.push(medianOf(out.ms));
+    }
+  }
+  return { ms, rounds: medians, note };
+}
+
 /** Median wall time of `fn` in milliseconds over `reps` calls, after `warmup` untimed calls. */
 export function median(fn: () => void, reps = 10, warmup = 2): number {
   for (let i = 0; i < warmup; i++) fn();

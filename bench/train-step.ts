@@ -9,7 +9,7 @@
  * @module
  */
 import { NPair, Tensor, setNumThreads, views } from '../lib/index';
-import { type BenchRow, RefServer, benchFile, fill, formatTable, header, medianOf, timeEach } from './common';
+import { type BenchRow, RefServer, alternateRounds, benchFile, fill, formatTable, header, medianOf } from './common';
 
 const BATCH = 256;
 const WIDTHS = [784, 512, 512];
@@ -74,27 +74,10 @@ export async function benchTrainStep(threads = 2, reps = 20, rounds = 10): Promi
   }
   const imixMs: number[] = [], imixRounds: number[] = [];
   try {
-    // Idle thread pools spin-wait for a while after their last job (OpenMP,
-    // and OpenBLAS's pthreads much longer) and would steal the cores from
-    // whoever runs next: a pause before each contender's round lets them sleep.
-    const settle = () => new Promise<void>((r) => setTimeout(r, 300));
-    for (let r = 0; r < rounds; r++) {
-      await settle();
-      const t = timeEach(imixStep, reps);
-      imixMs.push(...t);
-      imixRounds.push(medianOf(t));
-      for (const ref of refs) {
-        await settle();
-        const out = ref.server ? await ref.server.request({ reps }) : null;
-        if (!out) {
-          if (ref.server) note = RefServer.lastError;
-          ref.server = null;
-          continue;
-        }
-        ref.ms.push(...out.ms);
-        ref.rounds.push(medianOf(out.ms));
-      }
-    }
+    const timed = await alternateRounds(imixStep, refs, rounds, reps, () => new Promise<void>((r) => setTimeout(r, 300)));
+    imixMs.push(...timed.ms);
+    imixRounds.push(...timed.rounds);
+    note = timed.note || note;
   } finally {
     for (const ref of refs) ref.server?.close();
     data.dispose();

@@ -1,5 +1,7 @@
 // The benchmark harness's persistent reference runner (bench/common.ts):
-// what the alternating imix/PyTorch rounds of bench/train-step.ts rely on.
+// what the alternating imix/PyTorch rounds of bench/train-step.ts rely on;
+// and a smoke run of the compiled bench/conv.ts, with and without torch.
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -50,4 +52,40 @@ describe.skipIf(!fs.existsSync(PYTHON))('RefServer', () => {
     expect(await s!.request({})).toBeNull();
     expect(await s!.request({})).toBeNull();
   });
+});
+
+// `npm test` compiles first (tsc), so dist/bench/conv.js is the current bench/conv.ts.
+const convBench = path.join(__dirname, '..', 'dist', 'bench', 'conv.js');
+
+describe.skipIf(!fs.existsSync(convBench))('bench/conv.ts (IMIX_BENCH_SMOKE=1)', () => {
+  const run = (env: NodeJS.ProcessEnv) =>
+    spawnSync(process.execPath, [convBench], { env: { ...process.env, IMIX_BENCH_SMOKE: '1', ...env }, encoding: 'utf8', timeout: 240_000 });
+
+  it('runs every part at tiny sizes: conv layers, the training step, peak RSS', () => {
+    const r = run({});
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/run: smoke/);
+    for (const net of ['resnet18 w0.125 8x8x1', 'resnet18 w0.125 8x8x3', 'resnet20 w0.25 8x8x1', 'resnet20 w0.25 8x8x3']) {
+      expect(r.stdout).toContain(`${net} conv1 (no dx)`);
+      expect(r.stdout).toContain(`${net} layer2.0.downsample.0`);
+    }
+    expect(r.stdout).toContain('resnet18 w0.125 8x8x3 all 20 convs');
+    expect(r.stdout).toContain('resnet20 w0.25 8x8x1 all 21 convs');
+    expect(r.stdout).toMatch(/NPair \+ i-Mix step, resnet20/);
+    expect(r.stdout).toMatch(/imix \(2 threads\)\s+\d+/);
+  }, 300_000);
+
+  it('without torch it still times imix and says why the reference is missing', () => {
+    // A torch module that fails to import, ahead of the real one on the path.
+    const fake = path.join(dir, 'no-torch');
+    fs.mkdirSync(fake, { recursive: true });
+    fs.writeFileSync(path.join(fake, 'torch.py'), 'raise ModuleNotFoundError("No module named \'torch\' (hidden by the test)")\n');
+    const r = run({ PYTHONPATH: fake });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('resnet20 w0.25 8x8x1 layer1.0.conv1');
+    expect(r.stdout).toContain('reference: unavailable');
+    if (fs.existsSync(PYTHON)) expect(r.stdout).toMatch(/reference: .*No module named 'torch'/);
+    expect(r.stdout).toMatch(/imix \(2 threads\)\s+\d+/);
+    expect(r.stdout).not.toMatch(/torch 1\./);
+  }, 300_000);
 });
