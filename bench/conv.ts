@@ -420,11 +420,26 @@ export function benchRss(steps = PLAN.rssSteps): RssRow[] {
   return rows;
 }
 
+/**
+ * This process's peak RSS in KiB: VmHWM, the high-water mark of its own
+ * address space. Not getrusage's maxrss: Linux carries that across fork and
+ * exec, so a child of a parent that had grown to 1.5 GB reports 1.5 GB.
+ */
+function peakRssKb(): number {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]);
+  } catch {
+    // no /proc: fall through
+  }
+  return process.resourceUsage().maxRSS;
+}
+
 function rssChild(cfg: StepConfig, steps: number): void {
-  const baseline = process.resourceUsage().maxRSS;
+  const baseline = peakRssKb();
   const s = imixStep(cfg);
   for (let i = 0; i < 3 + steps; i++) s.step();
-  process.stdout.write(JSON.stringify({ maxrss_kb: process.resourceUsage().maxRSS, baseline_kb: baseline }) + '\n');
+  process.stdout.write(JSON.stringify({ maxrss_kb: peakRssKb(), baseline_kb: baseline }) + '\n');
   s.dispose();
 }
 
