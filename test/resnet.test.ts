@@ -112,4 +112,47 @@ describe('ResNet shapes and bad input', () => {
       store.dispose();
     }
   });
+
+  it('a backward buffer of the wrong shape is a ShapeError naming into', () => {
+    const conv = new nn.Conv2d(2, 4, 3, { padding: 1 });
+    const bn = new nn.BatchNorm2d(4);
+    const store = new nn.ParameterStore(new nn.Sequential(conv, bn));
+    const x = Tensor.zeros([2, 2, 5, 5]), wrong = Tensor.zeros([2, 4, 5, 4]);
+    try {
+      const y = bn.forward(conv.forward(x));
+      expect(() => bn.backward(y, true, wrong)).toThrow(/into: BatchNorm2d\(4.*writes dL\/dx of shape \[2, 4, 5, 5\], got a buffer of \[2, 4, 5, 4\]/);
+      expect(() => conv.backward(y, true, wrong)).toThrow(/into: Conv2d\(2, 4.*\[2, 2, 5, 5\], got a buffer of \[2, 4, 5, 4\]/);
+    } finally {
+      x.dispose();
+      wrong.dispose();
+      store.dispose();
+    }
+  });
+
+  it('blocks sharing their gradient buffers give the gradients of blocks with their own', () => {
+    // Two stacked blocks of one shape: the second's returned dL/dx is the
+    // buffer the first writes its own into (after reading it).
+    const make = (shared: boolean) => {
+      const g = new nn.BlockGradients();
+      return new nn.Sequential(new nn.BasicBlock(4, 4, 1, 2, shared ? g : undefined), new nn.BasicBlock(4, 8, 2, 2, shared ? g : undefined), new nn.BasicBlock(8, 8, 1, 2, shared ? g : undefined));
+    };
+    const run = (net: nn.Module) => {
+      const store = new nn.ParameterStore(net, { seed: 4 });
+      const x = Tensor.from(Float32Array.from({ length: 3 * 4 * 6 * 6 }, (_, i) => Math.sin(i * 0.37)), [3, 4, 6, 6]);
+      try {
+        const y = net.forward(x);
+        const dy = Tensor.from(Float32Array.from({ length: y.numel }, (_, i) => Math.cos(i * 0.11)), y.shape);
+        const dx = net.backward(dy, true)!.toArray();
+        dy.dispose();
+        return { dx, grads: store.grads.toArray() };
+      } finally {
+        x.dispose();
+        store.dispose();
+      }
+    };
+    const a = run(make(true)), b = run(make(false));
+    expect(a.dx).toEqual(b.dx);
+    expect(a.grads).toEqual(b.grads);
+    expect(Math.max(...Array.from(a.dx, Math.abs))).toBeGreaterThan(0);
+  });
 });

@@ -16,7 +16,7 @@
 import { ShapeError, ValueError } from '../errors';
 import * as ops from '../ops/index';
 import type { Tensor } from '../tensor';
-import { Module, ViewCache, Workspace, checkSampleShape, shapeStr, type Buffer, type Parameter } from './module';
+import { Module, ViewCache, Workspace, checkInto, checkSampleShape, shapeStr, type Buffer, type Parameter } from './module';
 
 /** Options of BatchNorm1d and BatchNorm2d. */
 export interface BatchNormOptions {
@@ -116,13 +116,14 @@ abstract class BatchNormBase extends Module {
     return x === input ? y : this.views.of(y, input.shape);
   }
 
-  backward(dyIn: Tensor<'float32'>, needInputGrad = true): Tensor<'float32'> | null {
+  /** As Module.backward; `into`, when given, receives dL/dx instead of the layer's own buffer (x's shape). */
+  backward(dyIn: Tensor<'float32'>, needInputGrad = true, into?: Tensor<'float32'>): Tensor<'float32'> | null {
     const x = this.x;
     if (!x) throw new ShapeError(`backward: ${this.describe()} needs a training-mode forward first`);
     const dy = dyIn.ndim === x.ndim ? dyIn : this.views.of(dyIn, x.shape);
     const C = this.numFeatures;
     // dx is needed to get dgamma/dbeta anyway: the kernel computes all three in one pass.
-    const dx = this.ws.get('dx', x.shape);
+    const dx = into ? checkInto(into, x, this) : this.ws.get('dx', x.shape);
     const grads = { gamma: this.weight?.data, dgamma: this.weight?.grad, dbeta: this.bias?.grad, accumulate: true };
     const mean = this.ws.get('mean', [C]), invstd = this.ws.get('invstd', [C]);
     if (this.spatial) ops.batchnorm2dBackward(dy, x, mean, invstd, dx, { ...grads, y: this.relu ? this.y : null });

@@ -8,7 +8,7 @@
 import { ShapeError, ValueError } from '../errors';
 import * as ops from '../ops/index';
 import type { Tensor } from '../tensor';
-import { Module, Workspace, checkSampleShape, shapeStr, type Parameter } from './module';
+import { Module, Workspace, checkInto, checkSampleShape, shapeStr, type Parameter } from './module';
 import { scratch } from './scratch';
 
 /** A size per spatial axis: one number for all, or one per axis (`[h, w]`). */
@@ -110,7 +110,8 @@ abstract class ConvNd extends Module {
     return y;
   }
 
-  backward(dy: Tensor<'float32'>, needInputGrad = true): Tensor<'float32'> | null {
+  /** As Module.backward; `into`, when given, receives dL/dx instead of the layer's own buffer (x's shape). */
+  backward(dy: Tensor<'float32'>, needInputGrad = true, into?: Tensor<'float32'>): Tensor<'float32'> | null {
     const x = this.x;
     if (!x) throw new ShapeError('backward: called before forward');
     const o = this.opts();
@@ -119,7 +120,7 @@ abstract class ConvNd extends Module {
     if (this.dims === 2) ops.conv2dBackwardWeight(dy, x, this.weight.grad, b, ws, { ...o, accumulate: true });
     else ops.conv1dBackwardWeight(dy, x, this.weight.grad, b, ws, { ...(o as ConvOptions<number>), accumulate: true });
     if (!needInputGrad) return null;
-    const dx = this.ws.get('dx', x.shape);
+    const dx = into ? checkInto(into, x, this) : this.ws.get('dx', x.shape);
     if (this.dims === 2) ops.conv2dBackwardData(dy, this.weight.data, dx, ws, o);
     else ops.conv1dBackwardData(dy, this.weight.data, dx, ws, o as ConvOptions<number>);
     return dx;

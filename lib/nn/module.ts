@@ -181,6 +181,13 @@ export class Workspace {
   }
 }
 
+/** `into`, checked to have `x`'s shape: the caller's buffer a layer's backward writes dL/dx into. */
+export function checkInto(into: Tensor<'float32'>, x: Tensor<'float32'>, layer: Module): Tensor<'float32'> {
+  if (into.ndim !== x.ndim || into.shape.some((d, i) => d !== x.shape[i]))
+    throw new ShapeError(`into: ${layer.describe()} writes dL/dx of shape ${shapeStr(x.shape)}, got a buffer of ${shapeStr(into.shape)}`);
+  return into;
+}
+
 /** The element count of a shape (1 for `[]`). */
 export function numelOf(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
