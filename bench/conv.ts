@@ -289,13 +289,13 @@ export interface StepConfig {
   pad: number;
   rows: number;
 }
-function stepConfig(): StepConfig {
+export function stepConfig(): StepConfig {
   const hw = PLAN.stepHw || 28;
   return { batch: PLAN.stepBatch, shape: [1, hw, hw], width: PLAN.stepWidth, head: PLAN.head, pad: 2, rows: SMOKE ? 64 : 4096 };
 }
 
 /** The imix step of `cfg` (built, data made): call `step()` to run one; `dispose()` frees it. */
-function imixStep(cfg: StepConfig): { step: () => number; dispose: () => void } {
+export function imixStep(cfg: StepConfig): { step: () => number; dispose: () => void } {
   setNumThreads(2);
   const m = new NPair({
     encoder: { kind: 'resnet20', width: cfg.width },
