@@ -60,15 +60,16 @@ export interface RefTimes {
  * before each contender: idle thread pools spin-wait for a while after their
  * last job (OpenMP, and OpenBLAS's pthreads much longer) and would steal the
  * cores from whoever runs next. A reference that stops answering is dropped
- * (its server set to null) and its error returned as `note`.
+ * (its server set to null) and its error returned as `note`. `ratios`: each
+ * round's median time of the fastest reference (`best`) over imix's.
  */
-export async function alternateRounds(
+export async function alternateRounds<R extends RefTimes>(
   step: () => void,
-  refs: RefTimes[],
+  refs: R[],
   rounds: number,
   reps: number,
   settle: () => Promise<void>,
-): Promise<{ ms: number[]; rounds: number[]; note: string }> {
+): Promise<{ ms: number[]; best: R | null; ratios: number[]; note: string }> {
   const ms: number[] = [], medians: number[] = [];
   let note = '';
   for (let r = 0; r < rounds; r++) {
@@ -88,7 +89,9 @@ export async function alternateRounds(
       ref.rounds.push(medianOf(out.ms));
     }
   }
-  return { ms, rounds: medians, note };
+  const measured = refs.filter((r) => r.ms.length);
+  const best = measured.length ? measured.reduce((a, b) => (medianOf(a.ms) <= medianOf(b.ms) ? a : b)) : null;
+  return { ms, best, ratios: best ? best.rounds.map((t, i) => t / medians[i]!) : [], note };
 }
 
 /** Median wall time of `fn` in milliseconds over `reps` calls, after `warmup` untimed calls. */
@@ -250,6 +253,15 @@ export function formatTable(rows: BenchRow[]): string {
   ];
   const w = cells[0]!.map((_, c) => Math.max(...cells.map((row) => row[c]!.length)));
   return cells.map((row) => row.map((s, c) => (c >= 2 && c !== 4 ? s.padStart(w[c]!) : s.padEnd(w[c]!))).join('  ')).join('\n');
+}
+
+/** The rows as a Markdown table (bench/README.md), times with `msDigits` decimals. */
+export function markdownTable(rows: BenchRow[], msDigits = 3): string {
+  const f = (v: number | null, d: number) => (v == null ? '–' : v.toFixed(d));
+  const lines = ['| case | shape | imix ms | imix rate | reference | ref ms | ref ms / imix ms |', '|---|---|---:|---:|---|---:|---:|'];
+  for (const r of rows)
+    lines.push(`| ${r.name} | ${r.shape} | ${f(r.imixMs, msDigits)} | ${f(r.imixRate, 1)} ${r.rateUnit} | ${r.refName ?? 'unavailable'} | ${f(r.refMs, msDigits)} | ${f(r.ratio, 2)} |`);
+  return lines.join('\n');
 }
 
 /** Path of a reference script in bench/, from the sources or from dist/bench. */

@@ -33,7 +33,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { NPair, Tensor, nn, setNumThreads, views } from '../lib/index';
-import { type BenchRow, RefServer, alternateRounds, benchFile, fill, formatTable, header, medianOf, pythonRef, timeEach } from './common';
+import { type BenchRow, RefServer, alternateRounds, benchFile, fill, formatTable, header, markdownTable, medianOf, pythonRef, timeEach } from './common';
 
 const flag = (name: string) => {
   const v = process.env[name];
@@ -345,7 +345,7 @@ export async function benchStep(rounds = PLAN.stepRounds, reps = PLAN.stepReps):
   const s = imixStep(cfg);
   const refs: Array<{ cfg: TorchConfig; server: RefServer<TorchInfo, { ms: number[] }> | null; ms: number[]; rounds: number[]; info?: TorchInfo }> = [];
   let note = '';
-  const imixMs: number[] = [], imixRounds: number[] = [];
+  let timed: Awaited<ReturnType<typeof alternateRounds<(typeof refs)[number]>>>;
   try {
     for (let i = 0; i < 3; i++) s.step();
     for (const c of TORCH_CONFIGS) {
@@ -361,18 +361,14 @@ export async function benchStep(rounds = PLAN.stepRounds, reps = PLAN.stepReps):
       }
       refs.push({ cfg: c, server, ms: [], rounds: [], info: server.info });
     }
-    const timed = await alternateRounds(s.step, refs, rounds, reps, settle);
-    imixMs.push(...timed.ms);
-    imixRounds.push(...timed.rounds);
-    note = timed.note || note;
+    timed = await alternateRounds(s.step, refs, rounds, reps, settle);
   } finally {
     for (const ref of refs) ref.server?.close();
     s.dispose();
   }
-  const ms = medianOf(imixMs);
-  const measured = refs.filter((r) => r.ms.length);
-  const best = measured.length ? measured.reduce((a, b) => (medianOf(a.ms) <= medianOf(b.ms) ? a : b)) : null;
-  lastStep = { rounds, reps, ratios: best ? best.rounds.map((t, i) => t / imixRounds[i]!) : [], note: note ? `reference: ${note}` : '' };
+  const ms = medianOf(timed.ms);
+  note = timed.note || note;
+  lastStep = { rounds, reps, ratios: timed.ratios, note: note ? `reference: ${note}` : '' };
   const name = 'NPair + i-Mix step, resnet20';
   const shape = `batch ${cfg.batch} (2N = ${2 * cfg.batch} rows) of ${cfg.shape.join('x')}, width ${cfg.width}, head ${cfg.head.join('-')}, crop+flip pad ${cfg.pad}, MixUp, SGD`;
   const rate = stepFlops(cfg) / (ms * 1e6);
@@ -383,7 +379,7 @@ export async function benchStep(rounds = PLAN.stepRounds, reps = PLAN.stepReps):
     imixMs: ms,
     imixRate: rate,
     rateUnit: 'GFLOP/s',
-    refName: ref.ms.length ? `torch ${ref.info?.torch ?? ''}, ${configLabel(ref.cfg, ref.info)}${ref === best ? ' [fastest]' : ''}` : null,
+    refName: ref.ms.length ? `torch ${ref.info?.torch ?? ''}, ${configLabel(ref.cfg, ref.info)}${ref === timed.best ? ' [fastest]' : ''}` : null,
     refMs: ref.ms.length ? medianOf(ref.ms) : null,
     ratio: ref.ms.length ? medianOf(ref.ms) / ms : null,
   }));
@@ -443,14 +439,6 @@ function rssChild(cfg: StepConfig, steps: number): void {
   s.dispose();
 }
 
-function markdown(rows: BenchRow[]): string {
-  const f = (v: number | null, d: number) => (v == null ? '–' : v.toFixed(d));
-  const lines = ['| case | shape | imix ms | imix rate | reference | ref ms | ref ms / imix ms |', '|---|---|---:|---:|---|---:|---:|'];
-  for (const r of rows)
-    lines.push(`| ${r.name} | ${r.shape} | ${f(r.imixMs, 1)} | ${f(r.imixRate, 1)} ${r.rateUnit} | ${r.refName ?? 'unavailable'} | ${f(r.refMs, 1)} | ${f(r.ratio, 2)} |`);
-  return lines.join('\n');
-}
-
 function rssTable(rows: RssRow[], md: boolean): string {
   const mib = (kb: number | null) => (kb == null ? '-' : (kb / 1024).toFixed(0));
   const cells = [
@@ -480,7 +468,7 @@ const load = () => os.loadavg().map((v) => v.toFixed(2)).join(' ');
 async function main(): Promise<void> {
   const md = process.argv.includes('--markdown');
   const out = (title: string, body: string) => console.log(`\n${md ? '### ' : '== '}${title}\n${body}`);
-  const table = (rows: BenchRow[]) => (md ? markdown(rows) : formatTable(rows));
+  const table = (rows: BenchRow[]) => (md ? markdownTable(rows, 1) : formatTable(rows));
   const head = [header(), cpuDetails(), `run: ${PLAN.mode}${FILTER ? `, IMIX_BENCH_FILTER=${FILTER}` : ''}; load average at start ${load()}`];
   console.log(md ? '```\n' + head.join('\n') + '\n```' : head.join('\n'));
   const t0 = Date.now();

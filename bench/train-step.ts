@@ -72,28 +72,24 @@ export async function benchTrainStep(threads = 2, reps = 20, rounds = 10): Promi
     if (!server) note = RefServer.lastError;
     refs.push({ label: c.label, server, ms: [], rounds: [] });
   }
-  const imixMs: number[] = [], imixRounds: number[] = [];
+  let timed: Awaited<ReturnType<typeof alternateRounds<(typeof refs)[number]>>>;
   try {
-    const timed = await alternateRounds(imixStep, refs, rounds, reps, () => new Promise<void>((r) => setTimeout(r, 300)));
-    imixMs.push(...timed.ms);
-    imixRounds.push(...timed.rounds);
-    note = timed.note || note;
+    timed = await alternateRounds(imixStep, refs, rounds, reps, () => new Promise<void>((r) => setTimeout(r, 300)));
   } finally {
     for (const ref of refs) ref.server?.close();
     data.dispose();
     m.dispose();
   }
-  const ms = medianOf(imixMs);
+  const ms = medianOf(timed.ms);
+  note = timed.note || note;
   // Forward + backward FLOPs of the gemms (2N rows; the first layer needs no input gradient).
   const layers = [[784, 512], [512, 512], [512, 512], [512, 128]] as const;
   const fwd = layers.reduce((s, [i, o]) => s + 2 * 2 * BATCH * i * o, 0);
   const bwd = fwd + layers.slice(1).reduce((s, [i, o]) => s + 2 * 2 * BATCH * i * o, 0);
-  const measured = refs.filter((r) => r.ms.length);
-  const best = measured.length ? measured.reduce((a, b) => (medianOf(a.ms) <= medianOf(b.ms) ? a : b)) : null;
   lastTrainStep = {
     rounds,
     reps,
-    ratios: best ? best.rounds.map((t, i) => t / imixRounds[i]!) : [],
+    ratios: timed.ratios,
     note: note ? `reference: ${note}` : '',
   };
   const info = TORCH_CONFIGS.map((c, i) => refs[i]!.server?.info);
@@ -103,7 +99,7 @@ export async function benchTrainStep(threads = 2, reps = 20, rounds = 10): Promi
     imixMs: ms,
     imixRate: (fwd + bwd) / (ms * 1e6),
     rateUnit: 'GFLOP/s',
-    refName: ref.ms.length ? `torch ${info[i]?.torch ?? ''}, ${ref.label} (${info[i]?.threads ?? '?'})${ref === best ? ' [fastest]' : ''}` : null,
+    refName: ref.ms.length ? `torch ${info[i]?.torch ?? ''}, ${ref.label} (${info[i]?.threads ?? '?'})${ref === timed.best ? ' [fastest]' : ''}` : null,
     refMs: ref.ms.length ? medianOf(ref.ms) : null,
     ratio: ref.ms.length ? medianOf(ref.ms) / ms : null,
   }));
