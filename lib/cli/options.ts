@@ -5,7 +5,7 @@
  * @module
  */
 import { UsageError } from './errors';
-import { FLOAT32_MAX, MAX_QUEUE_SIZE, MAX_RESNET_WIDTH, MAX_TABULAR_SCALE, MAX_WIDTH, isResNetKind, type ResNetKind } from '../util/options';
+import { FLOAT32_MAX, MAX_QUEUE_SIZE, MAX_RESNET_WIDTH, MAX_TABULAR_SCALE, MAX_WIDTH, RESNET_KINDS, isResNetKind, type ResNetKind } from '../util/options';
 
 function num(flag: string, s: string): number {
   const t = s.trim();
@@ -132,7 +132,7 @@ export function parseEncoder(s: string): EncoderSpecData {
 }
 
 /** The --encoder spellings, for help and messages. */
-export const ENCODER_SPELLINGS = "'mlp:W1,W2,...', 'mlp-nobn:W1,...', 'tabular[:scale]', 'resnet18[:width]', 'resnet20[:width]' or 'resnet1d[:width]'";
+export const ENCODER_SPELLINGS = ["'mlp:W1,W2,...'", "'mlp-nobn:W1,...'", "'tabular[:scale]'", ...RESNET_KINDS.slice(0, -1).map((k) => `'${k}[:width]'`)].join(', ') + ` or '${RESNET_KINDS.at(-1)}[:width]'`;
 
 /** The CLI spelling of an encoder spec (inverse of parseEncoder). */
 export function formatEncoder(e: EncoderSpecData): string {

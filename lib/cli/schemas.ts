@@ -11,7 +11,7 @@
 import { z } from 'zod';
 import { clip } from '../data/limits';
 import type { data } from '../index';
-import { MAX_RESNET_WIDTH } from '../util/options';
+import { MAX_RESNET_WIDTH, RESNET_KINDS } from '../util/options';
 import { sampleShapeSchema } from '../util/schemas';
 import { CliError } from './errors';
 import { MIXES } from './options';
@@ -114,10 +114,10 @@ export const configSettingsSchema = z.strictObject({
     [
       z.strictObject({ kind: z.literal('mlp'), hidden: z.array(width), batchNorm: z.boolean().optional() }),
       z.strictObject({ kind: z.literal('tabular'), scale: z.number().positive().optional() }),
-      z.strictObject({ kind: z.enum(['resnet18', 'resnet20', 'resnet1d']), width: z.number().positive().max(MAX_RESNET_WIDTH).optional() }),
+      z.strictObject({ kind: z.enum(RESNET_KINDS), width: z.number().positive().max(MAX_RESNET_WIDTH).optional() }),
       z.strictObject({ kind: z.literal('module'), describe: z.string() }),
     ],
-    { error: "an encoder ({kind: 'mlp', hidden}, {kind: 'tabular'} or {kind: 'resnet18' | 'resnet20' | 'resnet1d'})" },
+    { error: `an encoder ({kind: 'mlp', hidden}, {kind: 'tabular'} or {kind: ${RESNET_KINDS.map((k) => `'${k}'`).join(' | ')}})` },
   ),
   projection: z.tuple([width, width], { error: 'two widths [hidden, out]' }),
   mix: z.strictObject({ kind: z.enum(MIXES), alpha: z.number().positive().optional(), perBatchLambda: z.boolean().optional() }),

@@ -19,6 +19,7 @@ import {
   MAX_RESNET_WIDTH,
   MAX_TABULAR_SCALE,
   MAX_WIDTH,
+  RESNET_KINDS,
   isResNetKind,
   type ResNetKind,
   MIN_MIX_ALPHA,
@@ -167,7 +168,8 @@ function checkEncoderSpec(spec: EncoderSpec): void {
     if (spec.width !== undefined && spec.width > MAX_RESNET_WIDTH)
       throw new ValueError(`encoder.width: expected at most ${MAX_RESNET_WIDTH}, got ${spec.width}`);
   } else {
-    throw new ArgumentError(`encoder.kind: expected 'mlp', 'tabular', 'resnet18', 'resnet20' or 'resnet1d' (or pass a Module), got ${JSON.stringify((spec as { kind: unknown }).kind)}`);
+    const kinds = ['mlp', 'tabular', ...RESNET_KINDS].map((k) => `'${k}'`);
+    throw new ArgumentError(`encoder.kind: expected ${kinds.slice(0, -1).join(', ')} or ${kinds.at(-1)} (or pass a Module), got ${JSON.stringify((spec as { kind: unknown }).kind)}`);
   }
 }
 

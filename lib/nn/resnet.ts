@@ -70,7 +70,9 @@ export class BasicBlock extends Module {
   readonly bn2: BatchNorm1d | BatchNorm2d;
   readonly downsample: Sequential | null;
   private readonly ws = new Workspace(() => this.device);
+  /** The last forward's output, and its input (conv1's and the shortcut's). */
   private y: Tensor<'float32'> | null = null;
+  private x: Tensor<'float32'> | null = null;
 
   /**
    * `gradients`: the buffers of the backward pass (see {@link BlockGradients});
@@ -110,7 +112,7 @@ export class BasicBlock extends Module {
     const y = this.ws.get('y', h.shape);
     ops.addReluForward(h, s, y);
     this.y = y;
-    this.conv1Input = x;
+    this.x = x;
     return y;
   }
 
@@ -120,7 +122,7 @@ export class BasicBlock extends Module {
    * of them (a network's backward consumes it before that).
    */
   backward(dy: Tensor<'float32'>, needInputGrad = true): Tensor<'float32'> | null {
-    const y = this.y, x = this.conv1Input;
+    const y = this.y, x = this.x;
     if (!y || !x) throw new ShapeError('backward: called before forward');
     // The buffers by role (see BlockGradients): G = dL/d(h + s), the join's
     // ReLU, which both branches read; A and B alternate along the residual
@@ -141,14 +143,11 @@ export class BasicBlock extends Module {
     return dx;
   }
 
-  /** The input of the last forward (conv1's and the shortcut's). */
-  private conv1Input: Tensor<'float32'> | null = null;
-
   protected override dropCache(): void {
     this.ws.clear();
     this.gradients.clear();
     this.y = null;
-    this.conv1Input = null;
+    this.x = null;
   }
   describe(): string {
     return `BasicBlock${this.dims === 1 ? '1d' : ''}(${this.inPlanes}, ${this.planes}${this.stride !== 1 ? `, stride=${this.stride}` : ''})`;

@@ -169,7 +169,8 @@ export const MAX_RESNET_WIDTH = 64;
 
 /** The ResNet encoders (lib/nn/resnet.ts): resnet18 and resnet20 take images `[C, H, W]`, resnet1d signals `[C, L]`. */
 export type ResNetKind = 'resnet18' | 'resnet20' | 'resnet1d';
-const RESNET_KINDS: readonly ResNetKind[] = ['resnet18', 'resnet20', 'resnet1d'];
+/** @internal Every ResNetKind, for schemas and messages. */
+export const RESNET_KINDS = ['resnet18', 'resnet20', 'resnet1d'] as const satisfies readonly ResNetKind[];
 /** Whether `kind` names a ResNet encoder. */
 export function isResNetKind(kind: unknown): kind is ResNetKind {
   return (RESNET_KINDS as readonly unknown[]).includes(kind);

@@ -752,7 +752,7 @@ describe.skipIf(!HAVE_CUDA)('CPU ↔ CUDA parity', () => {
     // Convolutional encoders on [1, 6, 6] images: a stem and one downsampling
     // BasicBlock, the layers of the ResNet presets (which test/resnet.test.ts
     // holds to PyTorch) with few enough launches for the emulation (a whole
-    // resnet20 step takes it over 10 s).
+    // resnet20 case takes it over a minute).
     const smallResNet = () =>
       new nn.Sequential(new nn.Conv2d(1, 4, 3, { padding: 1, bias: false }), new nn.BatchNorm2d(4, { relu: true }), new nn.BasicBlock(4, 8, 2), new nn.AdaptiveAvgPool2d(1), new nn.Flatten());
     const conv = { projection: [16, 8] as [number, number], seed: 3 };
