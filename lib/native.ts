@@ -198,6 +198,24 @@ export interface NativeAddon {
 
   // ops_augment.cpp
   randomCropFlip(x: T, out: T, pad: number, flipP: number, seed: number, offset: number): void;
+  randomResizedCrop(
+    x: T, out: T, scaleLo: number, scaleHi: number, ratioLo: number, ratioHi: number, flipP: number, seed: number,
+    offset: number,
+  ): void;
+  resizedCrop(x: T, out: T, top: number, left: number, height: number, width: number, flip: boolean): void;
+
+  // ops_color.cpp
+  colorJitter(
+    x: T, out: T, brightness: number, contrast: number, saturation: number, hue: number, p: number, seed: number,
+    offset: number,
+  ): void;
+  colorAdjust(x: T, out: T, params: T): void;
+  randomGrayscale(x: T, out: T, p: number, seed: number, offset: number): void;
+
+  // ops_signal.cpp
+  timeShift(x: T, out: T, maxShift: number, seed: number, offset: number): void;
+  randomTimeCrop(x: T, out: T, minScale: number, maxScale: number, seed: number, offset: number): void;
+  amplitudeScale(x: T, out: T, lo: number, hi: number, seed: number, offset: number): void;
 
   // ops_cuda.cpp (device: a CUDA device index, default 0; a DeviceError in a build without CUDA)
   cudaSynchronize(device?: number): void;
@@ -273,6 +291,14 @@ export const nativeBindings = {
   avgpoolGlobalForward: 'ops_pool.cpp',
   avgpoolGlobalBackward: 'ops_pool.cpp',
   randomCropFlip: 'ops_augment.cpp',
+  randomResizedCrop: 'ops_augment.cpp',
+  resizedCrop: 'ops_augment.cpp',
+  colorJitter: 'ops_color.cpp',
+  colorAdjust: 'ops_color.cpp',
+  randomGrayscale: 'ops_color.cpp',
+  timeShift: 'ops_signal.cpp',
+  randomTimeCrop: 'ops_signal.cpp',
+  amplitudeScale: 'ops_signal.cpp',
   cudaSynchronize: 'ops_cuda.cpp',
   cudaMemoryStats: 'ops_cuda.cpp',
   cudaEmptyCache: 'ops_cuda.cpp',

@@ -181,6 +181,11 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
         throw new ShapeError(
           `views: ${v.describe ?? 'an image view'} needs image samples [C, H, W], got [${sampleShape.join(', ')}]; use inputDrop or gaussianNoise for non-image data`,
         );
+    for (const v of this.views)
+      if (v.signal && sampleShape.length !== 2)
+        throw new ShapeError(
+          `views: ${v.describe ?? 'a signal view'} needs signal samples [C, L], got [${sampleShape.join(', ')}]; use inputDrop or gaussianNoise for non-signal data`,
+        );
     try {
       this.buildNetworks(sampleShape);
       this.optimizer = createOptimizer(this.online, this.optimizerOptions);

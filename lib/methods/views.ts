@@ -2,13 +2,16 @@
  * Views: the random transformations t, t′ that make the two views of a row.
  * i-Mix's point is that they need no domain knowledge: input drop and
  * Gaussian noise work on any feature vector. For image data there are also
- * the usual image views, random crop with padding and horizontal flip.
+ * the usual image views, random crop with padding, random resized crop and
+ * horizontal flip.
+ * For signals `[C, L]` there are time shift, random time crop and amplitude
+ * scaling.
  * @module
  */
 import { ArgumentError, ShapeError, ValueError } from '../errors';
 import * as ops from '../ops/index';
 import { Tensor } from '../tensor';
-import { FLOAT32_MAX } from '../util/options';
+import { FLOAT32_MAX, checkOptions } from '../util/options';
 
 /** Where a view reads the Philox stream. */
 export interface ViewStream {
@@ -28,6 +31,8 @@ export type View = ((x: Tensor<'float32'>, out: Tensor<'float32'>, stream: ViewS
   describe?: string;
   /** Needs image samples [C, H, W] (checked when a method is built for the data). */
   spatial?: boolean;
+  /** Needs signal samples [C, L] (checked when a method is built for the data). */
+  signal?: boolean;
 };
 
 function named<T extends View>(v: T, d: string, spatial = false): T {
@@ -38,7 +43,7 @@ function named<T extends View>(v: T, d: string, spatial = false): T {
 
 /** Zero each element independently with probability `p` (no rescaling). */
 export function inputDrop(p: number): View {
-  if (typeof p !== 'number' || !(p >= 0 && p <= 1)) throw new ValueError(`p: expected a probability in [0, 1], got ${p}`);
+  checkProbability(p);
   return named((x, out, s) => ops.inputDrop(x, out, p, s), `inputDrop(${p})`);
 }
 
@@ -65,13 +70,15 @@ export function compose(...views: View[]): View {
   });
   if (views.length === 0) return identity();
   if (views.length > 16) throw new ValueError('views: at most 16 views can be composed');
-  return named(
+  const composed: View = named(
     (x, out, s, sampleShape) => {
       views.forEach((v, k) => v(k === 0 ? x : out, out, { seed: s.seed, offset: s.offset * 16 + k }, sampleShape));
     },
     views.map((v) => v.describe ?? 'custom').join(' ∘ '),
     views.some((v) => v.spatial),
   );
+  if (views.some((v) => v.signal)) composed.signal = true;
+  return composed;
 }
 
 /** `[N, C, H, W]` of a batch of images: `x` itself if 4-D, else its rows reshaped to `sampleShape`. */
@@ -88,28 +95,70 @@ function imageShape(x: Tensor<'float32'>, sampleShape: number[] | undefined, wha
   return [N, C, H, W];
 }
 
+/** The batch layout a kernel view reshapes `[N, F]` rows to. */
+type Layout = 'image' | 'signal';
+
 /**
- * An image view over the out-of-place crop/flip kernel. Applied in place
- * (`out` shares memory with `x`, as the training loop does for the query
- * view), it writes into a scratch batch kept for the next call, then copies.
+ * A view over one batched kernel of lib/ops: reshapes `[N, F]` rows to
+ * `[N, C, H, W]` (images) or `[N, C, L]` (signals) by the sample shape and
+ * runs `kernel(x, out, stream)`. A kernel that may not write over its input
+ * (`inPlace` false: crops, shifts, resampling), applied in place (`out`
+ * shares memory with `x`, as the training loop does for the query view),
+ * writes into a scratch batch kept for the next call, then copies.
  */
-function imageView(what: string, pad: number, flipP: number, describe: string): View {
+function kernelView(
+  layout: Layout,
+  what: string,
+  kernel: (x: Tensor<'float32'>, out: Tensor<'float32'>, s: ViewStream) => void,
+  describe: string,
+  inPlace: boolean,
+): View {
   let scratch: Tensor<'float32'> | null = null;
-  return named((x, out, s, sampleShape) => {
-    const shape = imageShape(x, sampleShape, what);
-    const x4 = x.ndim === 4 ? x : x.reshape(shape);
+  const v: View = named((x, out, s, sampleShape) => {
+    const shape = layout === 'image' ? imageShape(x, sampleShape, what) : signalShape(x, sampleShape, what);
     if (out.numel !== x.numel) throw new ShapeError(`out: shape [${out.shape.join(', ')}] does not match x [${x.shape.join(', ')}]`);
-    if (!x.sharesStorage(out)) {
-      ops.randomCropFlip(x4, out.ndim === 4 ? out : out.reshape(shape), { pad, flipP, seed: s.seed, offset: s.offset });
+    const asBatch = (t: Tensor<'float32'>) => (t.ndim === shape.length ? t : t.reshape(shape));
+    if (inPlace || !x.sharesStorage(out)) {
+      kernel(asBatch(x), asBatch(out), s);
       return;
     }
     if (!scratch || scratch.disposed || scratch.device !== x.device || scratch.shape.some((d, i) => d !== shape[i])) {
       scratch?.dispose();
       scratch = Tensor.zeros(shape, { device: x.device });
     }
-    ops.randomCropFlip(x4, scratch, { pad, flipP, seed: s.seed, offset: s.offset });
+    kernel(asBatch(x), scratch, s);
     out.copyFrom(scratch);
-  }, describe, true);
+  }, describe, layout === 'image');
+  if (layout === 'signal') v.signal = true;
+  return v;
+}
+
+/** The crop/flip views: one kernel, `ops.randomCropFlip`, with a padding and a flip probability. */
+function cropFlipView(what: string, pad: number, flipP: number, describe: string): View {
+  return kernelView('image', what, (x, out, s) => ops.randomCropFlip(x, out, { pad, flipP, seed: s.seed, offset: s.offset }), describe, false);
+}
+
+/** A probability in [0, 1], named `name` in the error. */
+function checkProbability(p: unknown, name = 'p'): number {
+  if (typeof p !== 'number' || !(p >= 0 && p <= 1)) throw new ValueError(`${name}: expected a probability in [0, 1], got ${String(p)}`);
+  return p;
+}
+
+/** A crop padding or time shift: a non-negative integer below 2^31. */
+function checkCount(v: unknown, name: string): number {
+  if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > 2 ** 31 - 1) throw new ValueError(`${name}: expected a non-negative integer below 2^31, got ${String(v)}`);
+  return v as number;
+}
+
+/** A range `[lo, hi]` of finite numbers with `0 < lo ≤ hi ≤ hiMax`. */
+function checkRange(v: unknown, name: string, what: string, hiMax: number): [number, number] {
+  const ok = Array.isArray(v) && v.length === 2 && v.every((e) => typeof e === 'number' && Number.isFinite(e));
+  const [lo, hi] = ok ? [(v as number[])[0]!, (v as number[])[1]!] : [NaN, NaN];
+  if (!(lo > 0 && lo <= hi && hi <= hiMax)) {
+    const bound = hiMax === Infinity ? '' : ` ≤ ${hiMax}`;
+    throw new ValueError(`${name}: expected ${what} [lo, hi] with 0 < lo ≤ hi${bound}, got ${Array.isArray(v) ? `[${v.join(', ')}]` : String(v)}`);
+  }
+  return [lo, hi];
 }
 
 /**
@@ -119,8 +168,8 @@ function imageView(what: string, pad: number, flipP: number, describe: string): 
  * `[C, H, W]`; a ShapeError on other data.
  */
 export function randomCrop(pad: number): View {
-  if (!Number.isInteger(pad) || pad < 0 || pad > 2 ** 31 - 1) throw new ValueError(`pad: expected a non-negative integer, got ${pad}`);
-  return imageView('randomCrop', pad, 0, `randomCrop(${pad})`);
+  checkCount(pad, 'pad');
+  return cropFlipView('randomCrop', pad, 0, `randomCrop(${pad})`);
 }
 
 /**
@@ -128,8 +177,8 @@ export function randomCrop(pad: number): View {
  * image samples `[C, H, W]`; a ShapeError on other data.
  */
 export function horizontalFlip(p = 0.5): View {
-  if (typeof p !== 'number' || !(p >= 0 && p <= 1)) throw new ValueError(`p: expected a probability in [0, 1], got ${p}`);
-  return imageView('horizontalFlip', 0, p, `horizontalFlip(${p})`);
+  checkProbability(p);
+  return cropFlipView('horizontalFlip', 0, p, `horizontalFlip(${p})`);
 }
 
 /**
@@ -138,7 +187,153 @@ export function horizontalFlip(p = 0.5): View {
  * distribution, with one kernel and one stream).
  */
 export function randomCropFlip(pad: number, p = 0.5): View {
-  if (!Number.isInteger(pad) || pad < 0 || pad > 2 ** 31 - 1) throw new ValueError(`pad: expected a non-negative integer, got ${pad}`);
-  if (typeof p !== 'number' || !(p >= 0 && p <= 1)) throw new ValueError(`p: expected a probability in [0, 1], got ${p}`);
-  return imageView('randomCropFlip', pad, p, `randomCropFlip(${pad}, ${p})`);
+  checkCount(pad, 'pad');
+  checkProbability(p);
+  return cropFlipView('randomCropFlip', pad, p, `randomCropFlip(${pad}, ${p})`);
+}
+
+/**
+ * Random resized crop (torchvision's `RandomResizedCrop((H, W), scale,
+ * ratio)`, bilinear, on tensors; SimCLR's and BYOL's crop), optionally
+ * followed by a horizontal flip with probability `flipP`, fused into one
+ * pass: each image keeps a box of `σ·H·W` pixels, `σ` uniform in `scale`
+ * (`0 < lo ≤ hi ≤ 1`, default `[0.08, 1]`), aspect ratio w/h log-uniform in
+ * `ratio` (`0 < lo ≤ hi`, default `[3/4, 4/3]`), at a uniform position (10
+ * tries, then torchvision's centre crop), resized back to `H × W` by bilinear
+ * interpolation (`align_corners=False`). Works on any pixel range. Needs image
+ * samples `[C, H, W]`; a ShapeError on other data. Kernel:
+ * `ops.randomResizedCrop` (its doc gives the formulas and the draw layout).
+ */
+export function randomResizedCrop(
+  scale: readonly [number, number] = [0.08, 1],
+  ratio: readonly [number, number] = [3 / 4, 4 / 3],
+  flipP = 0,
+): View {
+  const sc = checkRange(scale, 'scale', 'area fractions', 1);
+  const ra = checkRange(ratio, 'ratio', 'aspect ratios', Infinity);
+  checkProbability(flipP, 'flipP');
+  return kernelView(
+    'image',
+    'randomResizedCrop',
+    (x, out, s) => ops.randomResizedCrop(x, out, { scale: sc, ratio: ra, flipP, seed: s.seed, offset: s.offset }),
+    `randomResizedCrop(${sc[0]}, ${sc[1]}, ${ra[0]}, ${ra[1]}, ${flipP})`,
+    false,
+  );
+}
+
+/** A non-negative strength that stays finite as a float32 (the kernels take float32). */
+function checkStrength(v: unknown, name: string): number {
+  if (typeof v !== 'number' || !(v >= 0) || v > FLOAT32_MAX)
+    throw new ValueError(`${name}: expected a non-negative number within the float32 range, got ${String(v)}`);
+  return v;
+}
+
+/** Options of {@link colorJitter}: torchvision's ColorJitter strengths and RandomApply's `p`. */
+export interface ColorJitterViewOptions {
+  /** Brightness factor drawn from `[max(0, 1 − brightness), 1 + brightness]`; default 0 (off). */
+  brightness?: number;
+  /** Contrast factor drawn from `[max(0, 1 − contrast), 1 + contrast]`; default 0 (off). */
+  contrast?: number;
+  /** Saturation factor drawn from `[max(0, 1 − saturation), 1 + saturation]`; default 0 (off). */
+  saturation?: number;
+  /** Hue shift drawn from `[−hue, hue]`, hue in [0, 0.5]; default 0 (off). */
+  hue?: number;
+  /** Probability that an image is jittered at all; default 1. */
+  p?: number;
+}
+
+/**
+ * Colour jitter (torchvision's `RandomApply([ColorJitter(brightness,
+ * contrast, saturation, hue)], p)` for float images in [0, 1]): with
+ * probability `p`, each image gets its brightness, contrast, saturation and
+ * hue adjusted by factors drawn per image, in a random order. Grayscale
+ * images (`C = 1`) take brightness and contrast only. Needs image samples
+ * `[C, H, W]` with C = 1 or 3; a ShapeError on other data. Kernel:
+ * `ops.colorJitter` (formulas and draw layout there).
+ */
+export function colorJitter(options: ColorJitterViewOptions = {}): View {
+  checkOptions(options, ['brightness', 'contrast', 'saturation', 'hue', 'p']);
+  const brightness = checkStrength(options.brightness ?? 0, 'brightness');
+  const contrast = checkStrength(options.contrast ?? 0, 'contrast');
+  const saturation = checkStrength(options.saturation ?? 0, 'saturation');
+  const hue = options.hue ?? 0;
+  if (typeof hue !== 'number' || !(hue >= 0 && hue <= 0.5)) throw new ValueError(`hue: expected a number in [0, 0.5], got ${String(hue)}`);
+  const p = checkProbability(options.p ?? 1);
+  return kernelView(
+    'image',
+    'colorJitter',
+    (x, out, s) => ops.colorJitter(x, out, { brightness, contrast, saturation, hue, p, seed: s.seed, offset: s.offset }),
+    `colorJitter(${brightness}, ${contrast}, ${saturation}, ${hue}, ${p})`,
+    true,
+  );
+}
+
+/**
+ * Random grayscale (torchvision's `RandomGrayscale(p)`): with probability
+ * `p` (default 0.1), an RGB image becomes `0.2989·R + 0.587·G + 0.114·B` on
+ * all three channels; grayscale images are unchanged. Needs image samples
+ * `[C, H, W]` with C = 1 or 3; a ShapeError on other data. Kernel:
+ * `ops.randomGrayscale`.
+ */
+export function randomGrayscale(p = 0.1): View {
+  checkProbability(p);
+  return kernelView('image', 'randomGrayscale', (x, out, s) => ops.randomGrayscale(x, out, { p, seed: s.seed, offset: s.offset }), `randomGrayscale(${p})`, true);
+}
+
+/**
+ * `[N, C, L]` of a batch of signals: `x` itself if 3-D, else its rows
+ * reshaped to `sampleShape`, which must be `[C, L]` (a ShapeError naming `x`
+ * otherwise).
+ */
+function signalShape(x: Tensor<'float32'>, sampleShape: number[] | undefined, what: string): [number, number, number] {
+  if (x.ndim === 3) return x.shape as [number, number, number];
+  const N = x.shape[0] ?? 0;
+  const F = N > 0 ? x.numel / N : 0;
+  if (!sampleShape || sampleShape.length !== 2) {
+    const got = sampleShape ? `samples of shape [${sampleShape.join(', ')}]` : `rows of ${F} features with no sample shape`;
+    throw new ShapeError(`x: ${what} needs signal samples [C, L], got ${got}; use inputDrop or gaussianNoise for non-signal data`);
+  }
+  const [C, L] = sampleShape as [number, number];
+  if (C * L !== F) throw new ShapeError(`x: sample shape [${sampleShape.join(', ')}] does not match rows of ${F} features`);
+  return [N, C, L];
+}
+
+/**
+ * Random time shift with zero fill (the 1-d analogue of a random crop with
+ * padding): each signal moves, all its channels together, by an integer
+ * number of samples drawn uniformly in `[−maxShift, maxShift]`; samples
+ * shifted in are zeros. Needs signal samples `[C, L]`; a ShapeError on other
+ * data. Kernel: `ops.timeShift`.
+ */
+export function timeShift(maxShift: number): View {
+  checkCount(maxShift, 'maxShift');
+  return kernelView('signal', 'timeShift', (x, out, s) => ops.timeShift(x, out, { maxShift, seed: s.seed, offset: s.offset }), `timeShift(${maxShift})`, false);
+}
+
+/**
+ * Random time crop (the 1-d analogue of a random resized crop): each signal
+ * keeps a window of about `σ·L` samples, `σ` uniform in `scale = [lo, hi]`
+ * (`0 < lo ≤ hi ≤ 1`, default `[0.5, 1]`), at a uniformly random start, and
+ * stretches it back to L samples by linear interpolation (PyTorch's
+ * `F.interpolate(mode='linear', align_corners=False)`). Needs signal samples
+ * `[C, L]`; a ShapeError on other data. Kernel: `ops.randomTimeCrop`.
+ */
+export function randomTimeCrop(scale: readonly [number, number] = [0.5, 1]): View {
+  const range = checkRange(scale, 'scale', 'length fractions', 1);
+  return kernelView('signal', 'randomTimeCrop', (x, out, s) => ops.randomTimeCrop(x, out, { scale: range, seed: s.seed, offset: s.offset }), `randomTimeCrop(${range[0]}, ${range[1]})`, false);
+}
+
+/**
+ * Random amplitude scaling: multiplies each signal (all its channels) by a
+ * factor drawn uniformly in `[lo, hi]` (default `[0.8, 1.2]`; finite,
+ * `lo ≤ hi`). Runs in place when asked to. Needs signal samples `[C, L]`; a
+ * ShapeError on other data. Kernel: `ops.amplitudeScale`.
+ */
+export function amplitudeScale(lo = 0.8, hi = 1.2): View {
+  for (const [v, name] of [[lo, 'lo'], [hi, 'hi']] as const)
+    if (typeof v !== 'number' || !Number.isFinite(v) || Math.abs(v) > FLOAT32_MAX)
+      throw new ValueError(`${name}: expected a finite number within the float32 range, got ${v}`);
+  if (lo > hi) throw new ValueError(`hi: expected at least lo (${lo}), got ${hi}`);
+  const range: [number, number] = [lo, hi];
+  return kernelView('signal', 'amplitudeScale', (x, out, s) => ops.amplitudeScale(x, out, { range, seed: s.seed, offset: s.offset }), `amplitudeScale(${lo}, ${hi})`, true);
 }

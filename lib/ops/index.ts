@@ -11,5 +11,7 @@ export * from './optim';
 export * from './random';
 export * from './elementwise';
 export * from './augment';
+export * from './color';
+export * from './signal';
 export * from './conv';
 export * from './pool';

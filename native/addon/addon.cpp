@@ -88,6 +88,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   register_random_ops(env, exports);
   register_elementwise_ops(env, exports);
   register_augment_ops(env, exports);
+  register_color_ops(env, exports);
+  register_signal_ops(env, exports);
   register_conv_ops(env, exports);
   register_pool_ops(env, exports);
   register_cuda_ops(env, exports);

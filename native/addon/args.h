@@ -243,6 +243,24 @@ inline void expect_same_or_no_alias(const Tensor* dst, const Tensor* src, const 
   if (dst->storage == src->storage && dst->offset == src->offset && dst->numel() == src->numel()) return;
   expect_no_alias(dst, src, dn, sn);
 }
+// The operands of a batched view kernel (augment, color, signal views):
+// x float32, contiguous, of rank `rank` (`need` says so in the error:
+// "random resized crop needs spatial [N, C, H, W] data"); out float32 of
+// x's shape on x's device; `in_place`: out may be x itself, otherwise the
+// two may not overlap. Returns the device to run on.
+inline Dispatch batch_pair(Tensor* x, Tensor* out, int64_t rank, const char* need, bool in_place, const float** xp,
+                           float** op) {
+  *xp = f32(x, "x");
+  IMIX_CHECK(x->ndim() == rank, Shape, std::string("x: ") + need + ", got shape " + x->shape_str());
+  *op = f32(out, x->shape, "out");
+  expect_same_device(out, x, "out", "x");
+  const Dispatch dev(x, "x");
+  if (in_place)
+    expect_same_or_no_alias(x, out, "x", "out");
+  else
+    expect_no_alias(x, out, "x", "out");
+  return dev;
+}
 // Operands marked as outputs (written by the kernel) must not overlap any
 // other operand; inputs may share memory with each other. Pairs are checked
 // in list order (ops[0] with each later one, then ops[1], ...).

@@ -15,6 +15,8 @@ void register_elementwise_ops(Napi::Env env, Napi::Object exports); // axpby, ro
 void register_conv_ops(Napi::Env env, Napi::Object exports);       // conv2d, conv1d (im2col + gemm)
 void register_pool_ops(Napi::Env env, Napi::Object exports);       // max-pool 2d, global average pool
 void register_augment_ops(Napi::Env env, Napi::Object exports);     // random crop + horizontal flip
+void register_color_ops(Napi::Env env, Napi::Object exports);       // color jitter, random grayscale
+void register_signal_ops(Napi::Env env, Napi::Object exports);      // time shift, random time crop, amplitude scale
 void register_cuda_ops(Napi::Env env, Napi::Object exports);       // CUDA device utilities (ops_cuda.cpp)
 void register_fs_ops(Napi::Env env, Napi::Object exports);         // run-folder lock (fs_lock.cpp)
 Napi::Object cuda_info(Napi::Env env);                              // info().cuda

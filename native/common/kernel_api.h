@@ -138,6 +138,54 @@ void input_drop(const float* x, float* out, int64_t n, float p, uint64_t seed, u
 void gaussian_noise(const float* x, float* out, int64_t n, float std, uint64_t seed,
                     uint64_t offset);
 
+// ---- augment.cpp -----------------------------------------------------------
+// Geometric image views on x[N,C,H,W], out of place (out must not overlap x).
+// Random crop with zero padding, then horizontal flip (torchvision's
+// RandomCrop(size, padding=pad) followed by RandomHorizontalFlip(p)).
+// Image i draws from Philox block i of the stream (seed, offset):
+//   (w0, w1, w2, w3) = philox4x32_10(seed, block = i, offset)
+//   dy_i = ((w0 >> 8)·(2·pad+1)) >> 24,  dx_i = ((w1 >> 8)·(2·pad+1)) >> 24   ∈ [0, 2·pad]
+//   flip_i = u32_to_unit(w2) < flip_p                                  (w3 unused)
+//   c[i,ch,y,x]   = x[i,ch, y+dy_i−pad, x+dx_i−pad]   (0 outside the image)
+//   out[i,ch,y,x] = flip_i ? c[i,ch,y,W−1−x] : c[i,ch,y,x]
+// pad = 0 gives dy = dx = 0 (flip only); flip_p = 0 never flips (crop only).
+void random_crop_flip(const float* x, float* out, int64_t N, int64_t C, int64_t H, int64_t W,
+                      int64_t pad, float flip_p, uint64_t seed, uint64_t offset);
+// Random resized crop + flip (torchvision 0.14's RandomResizedCrop((H, W),
+// scale, ratio, bilinear) on tensors, then RandomHorizontalFlip(flip_p)):
+// image i's box b_i = rrc::draw_box(i, …) (blocks 16·i … 16·i+10 of the
+// stream; the draws and the arithmetic are native/common/resized_crop.h),
+//   out[i,ch,:,:] = flip_i ? mirror(R) : R,  R = bilinear resize (align_corners
+//   = False, no antialias) of x[i,ch, top:top+h, left:left+w] to H×W.
+// 0 < scale_lo ≤ scale_hi ≤ 1, 0 < ratio_lo ≤ ratio_hi finite; H, W < 2^31.
+void random_resized_crop(const float* x, float* out, int64_t N, int64_t C, int64_t H, int64_t W,
+                         double scale_lo, double scale_hi, double ratio_lo, double ratio_hi, float flip_p,
+                         uint64_t seed, uint64_t offset);
+// The same resampling with one given box for every image (torchvision's
+// F.resized_crop(x, top, left, h, w, (H, W)), mirrored when box.flip ≠ 0).
+void resized_crop(const float* x, float* out, int64_t N, int64_t C, int64_t H, int64_t W, CropBox box);
+
+// ---- color.cpp -------------------------------------------------------------
+// Photometric views on x[N, C, HW] images (C = 1 or 3, HW = H·W), out may be
+// x (in place) but not partially overlap it. Formulas (torchvision 0.14's
+// adjust_brightness/contrast/saturation/hue and rgb_to_grayscale) and the
+// Philox draw layout: native/common/color.h.
+// Colour jitter, RandomApply([ColorJitter(brightness, contrast, saturation,
+// hue)], p): image i draws (applied, order, factors) from blocks 2i, 2i+1 of
+// (seed, offset) and applies its adjustments in that order; strength 0 skips
+// an adjustment; saturation and hue are identities when C = 1.
+void color_jitter(const float* x, float* out, int64_t N, int64_t C, int64_t HW, float brightness,
+                  float contrast, float saturation, float hue, float p, uint64_t seed, uint64_t offset);
+// The same adjustments with given parameters: params[N, 8], row i =
+// (f_brightness, f_contrast, f_saturation, f_hue, step0, step1, step2, step3),
+// step k = the adjustment applied k-th (0 brightness, 1 contrast,
+// 2 saturation, 3 hue) or −1 (none). Validated by the addon.
+void color_adjust(const float* x, float* out, int64_t N, int64_t C, int64_t HW, const float* params);
+// RandomGrayscale(p): image i turns gray (gray(x) on all three channels)
+// iff u(word 0 of block i) < p; identity when C = 1.
+void random_grayscale(const float* x, float* out, int64_t N, int64_t C, int64_t HW, float p, uint64_t seed,
+                      uint64_t offset);
+
 // ---- elementwise.cpp -------------------------------------------------------
 // Small glue kernels the training loops need between the big ones.
 // y = a·x + b·y over n floats (b == 0 does not read y).
@@ -217,3 +265,24 @@ void avgpool_global_backward(const float* dy, float* dx, int64_t P, int64_t S);
 // The residual join of a BasicBlock: y = max(a + b, 0) over n floats
 // (y may alias a or b). Its backward is relu_backward on y.
 void add_relu_forward(const float* a, const float* b, float* y, int64_t n);
+
+// ---- signal_views.cpp ------------------------------------------------------
+// Signal views on x[N, C, L] (NCL). Signal i draws from Philox block i of the
+// stream (seed, offset), shared by its channels; the draws s_i, ℓ_i, a_i, g_i
+// and the resampling arithmetic are native/common/signal_views.h.
+// Out of place (out must not overlap x):
+//   time_shift        out[i,c,t] = x[i,c,t − s_i] if 0 ≤ t − s_i < L, else 0;
+//                     s_i uniform integer in [−max_shift, max_shift]
+//   random_time_crop  ℓ_i = clamp(⌊σ_i·L + ½⌋, 1, L), σ_i ~ U[min_scale, max_scale),
+//                     a_i uniform integer in [0, L − ℓ_i]; out[i,c,:] = the window
+//                     x[i,c, a_i .. a_i+ℓ_i) resampled to L samples by linear
+//                     interpolation with align_corners=False (F.interpolate):
+//                     src = max(0, ℓ_i/L·(t+½) − ½), blend of ⌊src⌋ and the next sample
+// In place allowed (out == x):
+//   amplitude_scale   out[i,c,t] = g_i · x[i,c,t], g_i ~ U[lo, hi) rounded to float
+void time_shift(const float* x, float* out, int64_t N, int64_t C, int64_t L, int64_t max_shift,
+                uint64_t seed, uint64_t offset);
+void random_time_crop(const float* x, float* out, int64_t N, int64_t C, int64_t L, double min_scale,
+                      double max_scale, uint64_t seed, uint64_t offset);
+void amplitude_scale(const float* x, float* out, int64_t N, int64_t C, int64_t L, double lo, double hi,
+                     uint64_t seed, uint64_t offset);

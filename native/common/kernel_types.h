@@ -9,6 +9,14 @@ struct Box {
   int64_t y0, x0, y1, x1;
 };
 
+// A resized crop's box: rows [top, top+h) × columns [left, left+w) of an
+// H×W image (1 ≤ h ≤ H, 1 ≤ w ≤ W), resampled to H×W and mirrored left–right
+// when flip ≠ 0 (augment.cpp / augment.cu; native/common/resized_crop.h).
+struct CropBox {
+  int64_t top, left, h, w;
+  int32_t flip;
+};
+
 // The geometry of one 2-d convolution (conv.cpp / conv.cu), NCHW:
 // x [N, C, H, W], w [K, C, kh, kw] (PyTorch's layout), y [N, K, Ho, Wo] with
 //   Ho = (H + 2·ph − dh·(kh−1) − 1)/sh + 1,  Wo likewise (floor division).

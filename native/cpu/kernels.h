@@ -26,19 +26,8 @@ const char* blas_name();
 // clipped; *lam_out = 1 − area/(H·W). Host code, shared by both backends.
 Box cutmix_box(float lam, int64_t H, int64_t W, uint64_t seed, uint64_t offset, float* lam_out);
 
-// ---- augment.cpp -----------------------------------------------------------
-// Image views on x[N,C,H,W], out of place (out must not overlap x).
-// Image i draws from Philox block i of the stream (seed, offset):
-//   (w0, w1, w2, w3) = philox4x32_10(seed, block = i, offset)
-//   dy_i = ((w0 >> 8)·(2·pad+1)) >> 24,  dx_i = ((w1 >> 8)·(2·pad+1)) >> 24   ∈ [0, 2·pad]
-//   flip_i = u32_to_unit(w2) < flip_p                                  (w3 unused)
-// Random crop of the zero-padded image, then horizontal flip (torchvision's
-// RandomCrop(size, padding=pad) followed by RandomHorizontalFlip(p)):
-//   c[i,ch,y,x]   = x[i,ch, y+dy_i−pad, x+dx_i−pad]   (0 outside the image)
-//   out[i,ch,y,x] = flip_i ? c[i,ch,y,W−1−x] : c[i,ch,y,x]
-// pad = 0 gives dy = dx = 0 (flip only); flip_p = 0 never flips (crop only).
-void random_crop_flip(const float* x, float* out, int64_t N, int64_t C, int64_t H, int64_t W,
-                      int64_t pad, float flip_p, uint64_t seed, uint64_t offset);
+// (augment.cpp: random_crop_flip, random_resized_crop and resized_crop are
+// shared kernels now, declared in kernel_api.h.)
 
 
 }  // namespace imix::cpu

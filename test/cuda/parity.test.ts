@@ -27,6 +27,15 @@
 //   BatchNorm2d    double statistics as BatchNorm1d: rtol 1e-5, atol 1e-5 (the
 //                  backward's ReLU mask comes from one fixed array, so a value
 //                  that rounds to ±0 differently cannot flip it between devices)
+//   colour views   colorJitter / colorAdjust: the same draws and float
+//                  expressions (native/common/color.h); FMA contraction and
+//                  the contrast mean's double summation order may move a
+//                  pixel by an ulp, which the hue step amplifies (its
+//                  (h/6 + 1) mod 1 rounds h to ulp(1), then ×6): atol 5e-6;
+//                  randomGrayscale atol 2e-7; brightness-only draws bit-exact
+//   image views    randomCropFlip, randomResizedCrop and resizedCrop bit-exact
+//                  (the same draws, boxes and correctly rounded operations:
+//                  native/common/resized_crop.h)
 //   pooling        max-pool y, argmax and dx bit-exact (the CUDA gather adds
 //                  the same terms in the same order as the CPU's scatter;
 //                  argmax entries outside their window, which only a caller
@@ -49,8 +58,10 @@ import {
   nn,
   ops,
   type Device,
+  views,
 } from '../../lib/index';
 import { fromArray } from '../../lib/data/dataset';
+import * as viewsLib from '../../lib/methods/views';
 import type { ContrastiveMethod } from '../../lib/methods/base';
 import { native } from '../../lib/native';
 import { expectClose, randn, randperm, randu } from '../helpers';
@@ -392,6 +403,106 @@ describe.skipIf(!HAVE_CUDA)('CPU ↔ CUDA parity', () => {
     });
   });
 
+  describe('augment family', () => {
+    // Bit-exact: the crop offsets, resized-crop boxes and flips are the same
+    // draws (philox.h, resized_crop.h: doubles from basic operations only,
+    // imix's own log/exp), the crop/flip only moves floats, and the bilinear
+    // resampling is the same correctly rounded operations (explicit fmaf,
+    // products rounded on their own) on both devices.
+    const shapes = [[1, 1, 1, 1], [3, 2, 5, 7], [64, 3, 32, 32], [2, 3, 40, 300]] as const;
+
+    it('randomCropFlip (and randomCrop, horizontalFlip) are bit-identical', () => {
+      for (const [N, C, H, W] of shapes) {
+        const shape = [N, C, H, W];
+        const x = randn(N * C * H * W, 21);
+        const [c, g] = both((dev) => {
+          const tx = T(dev, x, shape);
+          const r: Record<string, Float32Array> = {};
+          for (const [pad, flipP] of [[0, 1], [4, 0.5], [H + 2, 0.5]] as const) {
+            const o = Tensor.full(shape, NaN, { device: dev }); // every element must be written
+            ops.randomCropFlip(tx, o, { pad, flipP, seed: 7, offset: 2 ** 40 + 3 });
+            r[`randomCropFlip(${pad}, ${flipP})`] = o.toArray();
+          }
+          const o = Tensor.full(shape, NaN, { device: dev });
+          ops.randomCrop(tx, o, 3, { seed: 1, offset: 2 });
+          r['randomCrop(3)'] = o.toArray();
+          ops.horizontalFlip(tx, o, 0.5, { seed: 1, offset: 2 });
+          r['horizontalFlip(0.5)'] = o.toArray();
+          return r;
+        });
+        for (const k of Object.keys(c)) expectBitExact(g[k]!, c[k]!, `${k} [${shape.join(', ')}]`);
+      }
+    });
+
+    it('randomResizedCrop and resizedCrop are bit-identical (fallback boxes, extreme ratios, flips)', () => {
+      for (const [N, C, H, W] of shapes) {
+        const shape = [N, C, H, W];
+        const x = randu(N * C * H * W, 22, -1, 2);
+        const [c, g] = both((dev) => {
+          const tx = T(dev, x, shape);
+          const r: Record<string, Float32Array> = {};
+          for (const [scale, ratio, flipP] of [
+            [[0.08, 1], [3 / 4, 4 / 3], 0.5], [[1, 1], [1, 1], 1], [[0.001, 0.002], [1, 1], 0], [[0.5, 1], [8, 9], 0.5],
+            [[0.2, 0.9], [1e-300, 1e300], 0.5],
+          ] as const) {
+            const o = Tensor.full(shape, NaN, { device: dev });
+            ops.randomResizedCrop(tx, o, { scale, ratio, flipP, seed: 5, offset: 2 ** 45 + 1 });
+            r[`randomResizedCrop([${scale}], [${ratio}], ${flipP})`] = o.toArray();
+          }
+          for (const box of [
+            { top: 0, left: 0, height: H, width: W }, { top: H - 1, left: W - 1, height: 1, width: 1, flip: true },
+            { top: Math.floor(H / 3), left: Math.floor(W / 4), height: Math.ceil(H / 2), width: Math.ceil(W / 3), flip: true },
+          ]) {
+            const o = Tensor.full(shape, NaN, { device: dev });
+            ops.resizedCrop(tx, o, box);
+            r[`resizedCrop(${JSON.stringify(box)})`] = o.toArray();
+          }
+          return r;
+        });
+        for (const k of Object.keys(c)) {
+          expectBitExact(g[k]!, c[k]!, `${k} [${shape.join(', ')}]`);
+          expect(c[k]!.some(Number.isNaN), k).toBe(false);
+        }
+      }
+    });
+
+    it('same seed gives the same views on both devices (library views on [N, F] rows, in place too)', () => {
+      const N = 16, C = 3, H = 32, W = 32, F = C * H * W;
+      const x = randu(N * F, 23);
+      const list = [
+        views.randomResizedCrop(),
+        views.randomResizedCrop([0.2, 1], [3 / 4, 4 / 3], 0.5),
+        views.randomCropFlip(4, 0.5),
+        views.compose(views.randomResizedCrop([0.08, 1], [3 / 4, 4 / 3], 0.5), views.randomCrop(2), views.inputDrop(0.1)),
+      ];
+      for (const v of list) {
+        const [c, g] = both((dev) => {
+          const out = Z(dev, [N, F]);
+          v(T(dev, x, [N, F]), out, { seed: 3, offset: 2 ** 33 + 7 }, [C, H, W]);
+          const inPlace = T(dev, x, [N, F]);
+          v(inPlace, inPlace, { seed: 3, offset: 2 ** 33 + 7 }, [C, H, W]);
+          return { out: out.toArray(), inPlace: inPlace.toArray() };
+        });
+        expectBitExact(g.out, c.out, `${v.describe}`);
+        expectBitExact(g.inPlace, c.inPlace, `${v.describe} in place`);
+        expectBitExact(c.inPlace, c.out, `${v.describe}: in place = out of place`);
+      }
+    });
+
+    it('validates CUDA tensors as CPU ones (devices, aliasing, shapes)', () => {
+      const x = Z('cuda', [2, 1, 4, 4]), out = Z('cuda', [2, 1, 4, 4]), cpuOut = Z('cpu', [2, 1, 4, 4]);
+      const s = { seed: 1, offset: 0 };
+      expect(() => ops.randomResizedCrop(x, cpuOut, s)).toThrow(DeviceError);
+      expect(() => ops.randomCropFlip(x, cpuOut, { ...s, pad: 1 })).toThrow(DeviceError);
+      expect(() => ops.resizedCrop(x, cpuOut, { top: 0, left: 0, height: 2, width: 2 })).toThrow(DeviceError);
+      expect(() => ops.randomResizedCrop(x, x, s)).toThrow(/x and out overlap/);
+      expect(() => ops.randomCropFlip(x, x, s)).toThrow(/x and out overlap/);
+      expect(() => ops.resizedCrop(x, out, { top: 3, left: 0, height: 2, width: 2 })).toThrow(ValueError);
+      expect(() => ops.randomResizedCrop(x, Z('cuda', [2, 1, 4, 5]), s)).toThrow(/out: expected shape/);
+      expect(() => ops.randomResizedCrop(x, out, { ...s, scale: [0.5, 2] })).toThrow(ValueError);
+    });
+  });
+
   describe('batchnorm family', () => {
     it('BatchNorm1d train/eval forward and backward (affine and not, large mean/std ratio, many rows)', () => {
       for (const [N, Cn, shift, affine] of [[2, 1, 0, true], [32, 33, 0, false], [4096, 64, 1000, true], [300, 700, 3, true]] as const) {
@@ -694,6 +805,151 @@ describe.skipIf(!HAVE_CUDA)('CPU ↔ CUDA parity', () => {
         for (const k of ['u', 'd', 'dIn'] as const) expectBitExact(g[k], c[k], `${k} n=${n}`);
         for (const k of ['z', 'nz'] as const) expectParity(g[k], c[k], 1e-5, 1e-6, `${k} n=${n}`);
       }
+    });
+  });
+
+  describe('signal family', () => {
+    // Bit-exact: the draws (Philox block i per signal) and the per-sample
+    // expressions are the same functions (native/common/signal_views.h),
+    // written so that no FMA contraction can change them.
+    it('time shift, random time crop and amplitude scaling are bit-identical', () => {
+      for (const [N, C, L, seed, offset] of [[1, 1, 1, 0, 0], [5, 3, 300, 42, 3], [64, 12, 1000, 2 ** 40 + 5, 2 ** 33 + 1], [3, 2, 4097, 7, 9]] as const) {
+        const x = randn(N * C * L, 11);
+        const [c, g] = both((dev) => {
+          const tx = T(dev, x, [N, C, L]);
+          const r: Record<string, Float32Array> = {};
+          const fresh = () => Tensor.full([N, C, L], NaN, { device: dev }); // every sample must be written
+          for (const maxShift of [0, 5, L + 2]) {
+            const o = fresh();
+            ops.timeShift(tx, o, { maxShift, seed, offset });
+            r[`timeShift(${maxShift})`] = o.toArray();
+          }
+          for (const scale of [[0.5, 1], [0.05, 0.3], [1, 1], [0.001, 0.001]] as const) {
+            const o = fresh();
+            ops.randomTimeCrop(tx, o, { scale, seed, offset });
+            r[`randomTimeCrop(${scale.join(', ')})`] = o.toArray();
+          }
+          const a = fresh();
+          ops.amplitudeScale(tx, a, { range: [-0.5, 2], seed, offset });
+          r['amplitudeScale(-0.5, 2)'] = a.toArray();
+          const ai = T(dev, x, [N, C, L]);
+          ops.amplitudeScale(ai, ai, { range: [-0.5, 2], seed, offset }); // in place
+          r['amplitudeScale in place'] = ai.toArray();
+          return r;
+        });
+        for (const k of Object.keys(c)) expectBitExact(g[k]!, c[k]!, `${k} [${N}, ${C}, ${L}]`);
+        expect(c['timeShift(5)']!.some(Number.isNaN)).toBe(false);
+      }
+    });
+
+    it('same seed gives the same views on both devices (library views on [N, F] rows, in place too)', () => {
+      const N = 16, C = 2, L = 128;
+      const x = randn(N * C * L, 12);
+      const list = [
+        viewsLib.timeShift(10),
+        viewsLib.randomTimeCrop(),
+        viewsLib.amplitudeScale(),
+        viewsLib.compose(viewsLib.randomTimeCrop([0.3, 0.9]), viewsLib.timeShift(4), viewsLib.amplitudeScale(0.5, 1.5), viewsLib.inputDrop(0.1)),
+      ];
+      for (const v of list) {
+        const [c, g] = both((dev) => {
+          const out = Z(dev, [N, C * L]);
+          v(T(dev, x, [N, C * L]), out, { seed: 3, offset: 2 ** 33 + 7 }, [C, L]);
+          const inPlace = T(dev, x, [N, C * L]);
+          v(inPlace, inPlace, { seed: 3, offset: 2 ** 33 + 7 }, [C, L]);
+          return { out: out.toArray(), inPlace: inPlace.toArray() };
+        });
+        expectBitExact(g.out, c.out, v.describe!);
+        expectBitExact(g.inPlace, c.out, `${v.describe} in place`);
+        expectBitExact(c.inPlace, c.out, `${v.describe} in place (cpu)`);
+      }
+    });
+
+    it('signal kernels check CUDA operands like CPU ones (device, shape, aliasing)', () => {
+      const x = Z('cuda', [2, 3, 8]);
+      expect(() => ops.timeShift(x, Z('cpu', [2, 3, 8]), { maxShift: 1, seed: 1 })).toThrow(DeviceError);
+      expect(() => ops.randomTimeCrop(x, Z('cpu', [2, 3, 8]), { seed: 1 })).toThrow(/out: on cpu but x is on cuda/);
+      expect(() => ops.amplitudeScale(Z('cpu', [2, 3, 8]), x, { seed: 1 })).toThrow(DeviceError);
+      expect(() => ops.timeShift(x, Z('cuda', [2, 3, 9]), { maxShift: 1, seed: 1 })).toThrow(/out: expected shape \[2, 3, 8\]/);
+      expect(() => ops.randomTimeCrop(x, x, { seed: 1 })).toThrow(/x and out overlap in memory/);
+      expect(() => ops.randomTimeCrop(x, Z('cuda', [2, 3, 8]), { scale: [0, 1], seed: 1 })).toThrow(ValueError);
+    });
+  });
+
+  describe('color family', () => {
+    // The draws are identical (same Philox words, same double-then-float
+    // factor formula); the per-pixel float expressions are the same source
+    // (native/common/color.h), but nvcc and the host compiler may contract
+    // a·x + b into an FMA differently and the contrast mean is a double sum in
+    // another order, so a pixel may differ by an ulp, which the hue step can
+    // amplify to ~1e-6 (its (h/6 + 1) mod 1 rounds h to ulp(1), then ×6): atol 5e-6.
+    const J = { brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: 0.1, p: 0.8 };
+    it('colorJitter (C = 3 and 1, clipped ranges, in place), colorAdjust over every order, randomGrayscale', () => {
+      for (const [shape, j] of [
+        [[8, 3, 5, 7], J],
+        [[40, 3, 16, 16], { brightness: 1.5, contrast: 0.9, saturation: 2, hue: 0.5 }],
+        [[5, 1, 6, 6], J],
+        [[3, 3, 70, 70], { contrast: 0.8, hue: 0.3 }],
+      ] as const) {
+        const n = shape.reduce((a, b) => a * b, 1), N = shape[0];
+        const x = randu(n, n);
+        // Row i: the (i mod 24)-th of the 24 orders (contrast at every position), some with gaps.
+        const perms: number[][] = [];
+        const grow = (p: number[]) => (p.length === 4 ? perms.push(p) : [0, 1, 2, 3].filter((v) => !p.includes(v)).forEach((v) => grow([...p, v])));
+        grow([]);
+        const params = new Float32Array(N * 8);
+        for (let i = 0; i < N; i++) {
+          const steps = perms[i % 24]!.map((v, k) => (i % 5 === 3 && k === 2 ? -1 : v));
+          params.set([0.5 + 0.1 * (i % 9), 0.3 * (i % 7), 1.9 - 0.2 * (i % 5), -0.5 + 0.07 * (i % 15), ...steps], i * 8);
+        }
+        const [c, g] = both((dev) => {
+          const tx = T(dev, x, [...shape]), o = Z(dev, [...shape]);
+          ops.colorJitter(tx, o, { ...j, seed: 42, offset: 7 });
+          ops.colorJitter(tx, tx, { ...j, seed: 42, offset: 8 }); // in place
+          const a = Z(dev, [...shape]);
+          ops.colorAdjust(T(dev, x, [...shape]), a, T(dev, params, [N, 8]));
+          const gr = Z(dev, [...shape]);
+          ops.randomGrayscale(T(dev, x, [...shape]), gr, { p: 0.5, seed: 3, offset: 9 });
+          return { o: o.toArray(), inPlace: tx.toArray(), a: a.toArray(), gr: gr.toArray() };
+        });
+        for (const k of ['o', 'inPlace', 'a'] as const) expectParity(g[k], c[k], 0, 5e-6, `${k} [${shape.join(', ')}]`);
+        expectParity(g.gr, c.gr, 0, 2e-7, `grayscale [${shape.join(', ')}]`);
+      }
+    });
+
+    it('same seed gives the same views on both devices: applied, factors, order, grayscale choice', () => {
+      // 1×1 images of 0.5 with brightness only: out = 0.5·b (exact), or 0.5 when not applied.
+      const N = 512, half = new Float32Array(N).fill(0.5);
+      const [cb, gb] = both((dev) => {
+        const o = Z(dev, [N, 1, 1, 1]);
+        ops.colorJitter(T(dev, half, [N, 1, 1, 1]), o, { brightness: 0.5, p: 0.5, seed: 11, offset: 2 ** 33 + 1 });
+        return o.toArray();
+      });
+      expectBitExact(gb, cb, 'brightness factors');
+      expect(cb.some((v) => v === 0.5) && cb.some((v) => v !== 0.5)).toBe(true);
+      // Full jitter on small RGB images: each image follows the same order on both devices
+      // (another order would differ by far more than the tolerance).
+      const x = randu(N * 12, 5);
+      const [cj, gj] = both((dev) => {
+        const o = Z(dev, [N, 3, 2, 2]);
+        ops.colorJitter(T(dev, x, [N, 3, 2, 2]), o, { ...J, seed: 11, offset: 3 });
+        return o.toArray();
+      });
+      expectParity(gj, cj, 0, 5e-6, 'jitter');
+      // Grayscale: the same images turn gray (r = g = b) on both devices.
+      const [cg, gg] = both((dev) => {
+        const o = Z(dev, [N, 3, 2, 2]);
+        ops.randomGrayscale(T(dev, x, [N, 3, 2, 2]), o, { p: 0.3, seed: 11, offset: 4 });
+        return o.toArray();
+      });
+      const grayed = (a: Float32Array) => Array.from({ length: N }, (_, i) => a[i * 12] === a[i * 12 + 4] && a[i * 12] === a[i * 12 + 8]);
+      expect(grayed(gg)).toEqual(grayed(cg));
+      expectParity(gg, cg, 0, 2e-7, 'grayscale');
+      // params on the device are validated through a host copy; operands on two devices are refused.
+      const bad = Float32Array.from([1, 1, 1, 0.7, 3, -1, -1, -1]);
+      expect(() => ops.colorAdjust(Z('cuda', [1, 3, 2, 2]), Z('cuda', [1, 3, 2, 2]), T('cuda', bad, [1, 8]))).toThrow(/params: row 0: hue shift .* is outside \[-0.5, 0.5\]/);
+      expect(() => ops.colorJitter(Z('cpu', [1, 3, 2, 2]), Z('cuda', [1, 3, 2, 2]), { seed: 1 })).toThrow(DeviceError);
+      expect(() => ops.colorAdjust(Z('cuda', [1, 3, 2, 2]), Z('cuda', [1, 3, 2, 2]), Z('cpu', [1, 8]))).toThrow(/params: on cpu but x is on cuda:0/);
     });
   });
 

@@ -534,6 +534,45 @@ const nativeOps = {
     const s = [g.d(), g.d(3), g.d(), g.d()];
     return N.randomCropFlip(g.T(s), g.T(s), g.S(ri(0, 3)), g.S(R()), g.seed(), g.seed());
   },
+  randomResizedCrop: (g) => {
+    const s = [g.d(), g.d(3), g.d(), g.d()];
+    const lo = pick([0.08, 0.5, 1, 1e-9]);
+    return N.randomResizedCrop(g.T(s), g.T(s), g.S(lo), g.S(1), g.S(pick([0.75, 1e-300, 4])), g.S(pick([4 / 3, 1e300, 8])), g.S(R()), g.seed(), g.seed());
+  },
+  resizedCrop: (g) => {
+    const s = [g.d(), g.d(3), g.d(), g.d()];
+    return N.resizedCrop(g.T(s), g.T(s), g.S(ri(0, 2)), g.S(ri(0, 2)), g.S(ri(1, 3)), g.S(ri(1, 3)), g.B(chance(0.5)));
+  },
+  timeShift: (g) => {
+    const s = [g.d(), g.d(3), g.d()];
+    return N.timeShift(g.T(s), g.T(s), g.S(ri(0, 5)), g.seed(), g.seed());
+  },
+  randomTimeCrop: (g) => {
+    const s = [g.d(), g.d(3), g.d()];
+    return N.randomTimeCrop(g.T(s), g.T(s), g.S(pick([0.5, 0.01, 1])), g.S(1), g.seed(), g.seed());
+  },
+  amplitudeScale: (g) => {
+    const s = [g.d(), g.d(3), g.d()], x = g.T(s);
+    return N.amplitudeScale(x, chance(0.3) ? x : g.T(s), g.S(0.8), g.S(1.2), g.seed(), g.seed());
+  },
+  colorJitter: (g) => {
+    const s = [g.d(), pick([1, 3, 3, 2]), g.d(), g.d()];
+    const x = g.T(s);
+    return N.colorJitter(x, chance(0.3) ? x : g.T(s), g.S(R()), g.S(R()), g.S(R()), g.S(R() / 2), g.S(R()), g.seed(), g.seed());
+  },
+  colorAdjust: (g) => {
+    const s = [g.d(), pick([1, 3, 3, 2]), g.d(), g.d()];
+    const x = g.T(s);
+    // Valid rows (factors 1.5, 0.5, 1.2, hue 0.1; steps 3 1 0 2), sometimes a hostile value.
+    const row = [1.5, 0.5, 1.2, 0.1, 3, 1, 0, 2];
+    const params = (m) => Float32Array.from({ length: m }, (_, i) => (chance(0.02) ? pick([NaN, -1, 0.7, 5, 2.5, Infinity]) : row[i % 8]));
+    return N.colorAdjust(x, chance(0.3) ? x : g.T(s), g.T([s[0], 8], 'float32', params));
+  },
+  randomGrayscale: (g) => {
+    const s = [g.d(), pick([1, 3, 3, 2]), g.d(), g.d()];
+    const x = g.T(s);
+    return N.randomGrayscale(x, chance(0.3) ? x : g.T(s), g.S(R()), g.seed(), g.seed());
+  },
   info: () => N.info(),
   setNumThreads: (g) => {
     const before = N.info().threads;
@@ -802,6 +841,14 @@ const tsOps = {
   gatherRows: (g) => { const r = g.d(), c = g.d(), b = g.d(); return ops.gatherRows(g.T([r, c]), g.T([b], 'int32', (m) => idxArray(m, r)), g.T([b, c])); },
   sum: (g) => ops.sum(g.T([g.d(), g.d()])),
   randomCropFlip: (g) => { const s = [g.d(), g.d(3), g.d(), g.d()]; return ops.randomCropFlip(g.T(s), g.T(s), g.O({ seed: 1, pad: ri(0, 2), flipP: 0.5 })); },
+  randomResizedCrop: (g) => { const s = [g.d(), g.d(3), g.d(), g.d()]; return ops.randomResizedCrop(g.T(s), g.T(s), g.O({ seed: 1, scale: [0.08, 1], ratio: [0.75, 4 / 3], flipP: 0.5 })); },
+  resizedCrop: (g) => { const s = [g.d(), g.d(3), g.d(), g.d()]; return ops.resizedCrop(g.T(s), g.T(s), g.O({ top: ri(0, 1), left: ri(0, 1), height: ri(1, 2), width: ri(1, 2), flip: chance(0.5) })); },
+  timeShift: (g) => { const s = [g.d(), g.d(3), g.d()]; return ops.timeShift(g.T(s), g.T(s), g.O({ seed: 1, maxShift: ri(0, 4) })); },
+  randomTimeCrop: (g) => { const s = [g.d(), g.d(3), g.d()]; return ops.randomTimeCrop(g.T(s), g.T(s), g.O({ seed: 1, scale: [0.3, 1] })); },
+  amplitudeScale: (g) => { const s = [g.d(), g.d(3), g.d()]; return ops.amplitudeScale(g.T(s), g.T(s), g.O({ seed: 1, range: [0.8, 1.2] })); },
+  colorJitter: (g) => { const s = [g.d(), pick([1, 3]), g.d(), g.d()]; return ops.colorJitter(g.T(s), g.T(s), g.O({ seed: 1, brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: 0.1, p: 0.8 })); },
+  colorAdjust: (g) => { const s = [g.d(), pick([1, 3]), g.d(), g.d()]; return ops.colorAdjust(g.T(s), g.T(s), g.T([s[0], 8], 'float32', (m) => Float32Array.from({ length: m }, (_, i) => [1, 1, 1, 0, 0, 1, 2, 3][i % 8]))); },
+  randomGrayscale: (g) => { const s = [g.d(), pick([1, 3]), g.d(), g.d()]; return ops.randomGrayscale(g.T(s), g.T(s), g.O({ seed: 1, p: 0.5 })); },
   conv2dForward: (g) => {
     const a = convGeom(g, 2), ws = convWs(g, a, 2);
     const [sh, sw, ph, pw, dh, dw] = a.hyper;
@@ -1096,6 +1143,11 @@ function emptyHuge() {
     queueEnqueuePtr: () => ops.queueEnqueue(Z([B, 0]), Z([1, 0]), B - 1),
     randomCropFlipPlanes: () => ops.randomCropFlip(Z([1, B, 0, 1]), Z([1, B, 0, 1]), { seed: 1, pad: 1, flipP: 0.5 }),
     randomCropFlipRows: () => ops.randomCropFlip(Z([1, 1, B, 0]), Z([1, 1, B, 0]), { seed: 1, pad: 2 ** 31 - 1, flipP: 1 }),
+    randomResizedCropPlanes: () => ops.randomResizedCrop(Z([B, 1, 0, 1]), Z([B, 1, 0, 1]), { seed: 1, flipP: 0.5 }),
+    randomResizedCropRows: () => ops.randomResizedCrop(Z([1, 1, I, 0]), Z([1, 1, I, 0]), { seed: 1, scale: [1e-9, 1], ratio: [1e-300, 1e300] }),
+    timeShiftPlanes: () => ops.timeShift(Z([B, 1, 0]), Z([B, 1, 0]), { seed: 1, maxShift: 2 ** 31 - 1 }),
+    randomTimeCropPlanes: () => ops.randomTimeCrop(Z([1, B, 0]), Z([1, B, 0]), { seed: 1, scale: [0.5, 1] }),
+    amplitudeScalePlanes: () => ops.amplitudeScale(Z([B, 0, 1]), Z([B, 0, 1]), { seed: 1 }),
     cutmixPlanes: () => ops.cutmix(Z([1, B, 1, 0]), Z([1, B, 1, 0]), one(), { y0: 0, y1: 1, x0: 0, x1: 0 }),
     cutmixRows: () => ops.cutmix(Z([1, 1, B, 0]), Z([1, 1, B, 0]), one(), { y0: 0, y1: B, x0: 0, x1: 0 }),
     linearForward: () => ops.linearForward(Z([I, 0]), Z([0, 0]), null, Z([I, 0])),

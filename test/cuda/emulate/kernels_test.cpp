@@ -16,6 +16,7 @@
 #include <algorithm>
 #include "native/cpu/kernels.h"
 #include "native/cuda/kernels.h"
+#include "native/common/resized_crop.h"
 using namespace imix;
 using V = std::vector<float>;
 static int failures = 0, passes = 0;
@@ -180,6 +181,77 @@ int main() {
     cpu::rand_normal(z1.data(), n, seed, offset, 1, 2); cuda::rand_normal(z2.data(), n, seed, offset, 1, 2); cmp(z2, z1, 1e-6, 1e-6, "normal");
     cpu::input_drop(x.data(), d1.data(), n, 0.3f, seed, offset); cuda::input_drop(x.data(), d2.data(), n, 0.3f, seed, offset); cmp(d2, d1, 0, 0, "input_drop");
     cpu::gaussian_noise(x.data(), nz1.data(), n, 0.5f, seed, offset); cuda::gaussian_noise(x.data(), nz2.data(), n, 0.5f, seed, offset); cmp(nz2, nz1, 1e-6, 1e-6, "noise");
+  }
+  // geometric image views (augment): random crop/flip, random resized crop
+  // and the fixed-box resized crop, bit-identical (same draws from philox.h
+  // and resized_crop.h, the same correctly rounded operations). Planes
+  // shorter and longer than a block, more planes than the grid cap (so a
+  // block redraws its shared box between planes), rows wider than a column
+  // chunk, boxes that fall back to the centre crop, large stream offsets.
+  // The outputs start as NaN (CPU) and 12345 (CUDA): an element either one
+  // leaves unwritten differs.
+  {
+    // imix's own exp/log of the box draw: a few ulp from libm's, everywhere.
+    double worst_exp = 0, worst_log = 0;
+    for (int k = 0; k <= 4000; ++k) {
+      const double t = -700.0 + 1400.0 * k / 4000.0 + 1e-3 * (k % 7);
+      worst_exp = std::max(worst_exp, std::fabs(rrc::det_exp(t) - std::exp(t)) / std::exp(t));
+      const double v = std::exp(t * 0.9);
+      worst_log = std::max(worst_log, std::fabs(rrc::det_log(v) - std::log(v)) / std::max(std::fabs(std::log(v)), 1e-300));
+    }
+    cmp(std::vector<double>{worst_exp, worst_log}, std::vector<double>{0, 0}, 0, 1e-15, "augment det_exp/det_log relative error");
+  }
+  for (auto [N, C, H, W, seed, offset] : std::vector<std::tuple<int,int,int,int,uint64_t,uint64_t>>{
+           {1,1,1,1,0,0}, {3,2,5,7,42,3}, {4,3,32,32,7,(1ull<<40)+5}, {9,1,6,10,(1ull<<45)+3,17}, {2,2,9,300,5,6}}) {
+    const size_t n = (size_t)N * C * H * W;
+    const std::string tg = " N" + std::to_string(N) + " C" + std::to_string(C) + " " + std::to_string(H) + "x" + std::to_string(W);
+    V x = randn(n);
+    for (auto [pad, p] : std::vector<std::pair<int,float>>{{0, 1.0f}, {2, 0.5f}, {H + 3, 0.5f}}) {
+      V o1(n, NAN), o2(n, 12345.0f);
+      cpu::random_crop_flip(x.data(), o1.data(), N, C, H, W, pad, p, seed, offset);
+      cuda::random_crop_flip(x.data(), o2.data(), N, C, H, W, pad, p, seed, offset);
+      cmp(o2, o1, 0, 0, "random_crop_flip pad" + std::to_string(pad) + tg);
+    }
+    for (auto [slo, shi, rlo, rhi, p] : std::vector<std::tuple<double,double,double,double,float>>{
+             {0.08, 1, 0.75, 4.0 / 3, 0.5f}, {1, 1, 1, 1, 1.0f}, {0.001, 0.002, 1, 1, 0.0f}, {0.5, 1, 8, 9, 0.5f},
+             {0.2, 0.9, 1e-300, 1e300, 0.5f}}) {
+      V o1(n, NAN), o2(n, 12345.0f);
+      cpu::random_resized_crop(x.data(), o1.data(), N, C, H, W, slo, shi, rlo, rhi, p, seed, offset);
+      cuda::random_resized_crop(x.data(), o2.data(), N, C, H, W, slo, shi, rlo, rhi, p, seed, offset);
+      cmp(o2, o1, 0, 0, "random_resized_crop scale [" + std::to_string(slo) + ", " + std::to_string(shi) + "] ratio [" +
+                            std::to_string(rlo) + ", " + std::to_string(rhi) + "]" + tg);
+    }
+    for (CropBox b : std::vector<CropBox>{{0, 0, H, W, 0}, {H / 3, W / 4, (H + 1) / 2, (W + 2) / 3, 1}, {H - 1, W - 1, 1, 1, 0}, {0, W / 2, H, W - W / 2, 1}}) {
+      V o1(n, NAN), o2(n, 12345.0f);
+      cpu::resized_crop(x.data(), o1.data(), N, C, H, W, b);
+      cuda::resized_crop(x.data(), o2.data(), N, C, H, W, b);
+      cmp(o2, o1, 0, 0, "resized_crop box (" + std::to_string(b.top) + ", " + std::to_string(b.left) + ", " + std::to_string(b.h) + ", " +
+                            std::to_string(b.w) + (b.flip ? ", flip)" : ")") + tg);
+    }
+  }
+  // signal views on [N, C, L]: bit-identical (same draws, same float
+  // expressions); rows longer than a block, more planes than the grid cap,
+  // shifts past L, one-sample windows, no crop, a large stream offset,
+  // amplitude scaling in place. Outputs start as NaN: every sample is written.
+  for (auto [N, C, L, seed, offset] : std::vector<std::tuple<int,int,int,uint64_t,uint64_t>>{
+           {1,1,1,0,0}, {3,2,7,42,3}, {5,3,300,7,(1ull<<40)+5}, {9,4,33,(1ull<<45)+3,17}, {2,1,1000,5,6}}) {
+    const int n = N * C * L;
+    const std::string tg = " N" + std::to_string(N) + " C" + std::to_string(C) + " L" + std::to_string(L);
+    V x = randn(n);
+    for (int m : {0, 2, L + 3}) {
+      V o1(n, NAN), o2(n, NAN);
+      cpu::time_shift(x.data(), o1.data(), N, C, L, m, seed, offset); cuda::time_shift(x.data(), o2.data(), N, C, L, m, seed, offset);
+      cmp(o2, o1, 0, 0, "time_shift m" + std::to_string(m) + tg);
+    }
+    for (auto [lo, hi] : std::vector<std::pair<double,double>>{{0.5, 1}, {0.05, 0.3}, {1, 1}, {0.001, 0.001}}) {
+      V o1(n, NAN), o2(n, NAN);
+      cpu::random_time_crop(x.data(), o1.data(), N, C, L, lo, hi, seed, offset); cuda::random_time_crop(x.data(), o2.data(), N, C, L, lo, hi, seed, offset);
+      cmp(o2, o1, 0, 0, "random_time_crop [" + std::to_string(lo) + ", " + std::to_string(hi) + "]" + tg);
+    }
+    V a1(n, NAN), a2(n, NAN), ai = x;
+    cpu::amplitude_scale(x.data(), a1.data(), N, C, L, 0.5, 2, seed, offset); cuda::amplitude_scale(x.data(), a2.data(), N, C, L, 0.5, 2, seed, offset);
+    cmp(a2, a1, 0, 0, "amplitude_scale" + tg);
+    cuda::amplitude_scale(ai.data(), ai.data(), N, C, L, 0.5, 2, seed, offset); cmp(ai, a1, 0, 0, "amplitude_scale in place" + tg);
   }
   // elementwise
   {
@@ -358,6 +430,50 @@ int main() {
     cpu::add_relu_forward(a.data(), b.data(), y1.data(), n); cuda::add_relu_forward(a.data(), b.data(), y2.data(), n);
     cmp(y2, y1, 0, 0, "add_relu_forward");
     V a2 = a; cuda::add_relu_forward(a2.data(), b.data(), a2.data(), n); cmp(a2, y1, 0, 0, "add_relu_forward in place");
+  }
+  // colour jitter (random and from params) and random grayscale, C = 3 and 1:
+  // one block per image, several images a block under the tiny grid caps,
+  // planes shorter and longer than a block, contrast at every position of the
+  // order (its mean is a block reduction), in place. Same draws, same float
+  // expressions: only the double mean's summation order differs, and the hue
+  // step amplifies an ulp of its input to ~1e-6 (parity.test.ts).
+  for (auto [N, C, HW, p] : std::vector<std::tuple<int,int,int,float>>{{1,3,1,1.0f},{7,3,35,0.8f},{5,3,700,1.0f},{24,3,9,1.0f},{6,1,300,0.9f},{3,1,1,1.0f}}) {
+    const size_t n = (size_t)N * C * HW;
+    V x = randu(n, 0, 1), o1(n, NAN), o2(n, NAN);
+    const std::string t = "color N=" + std::to_string(N) + " C=" + std::to_string(C) + " HW=" + std::to_string(HW);
+    for (auto [b, c, s, h] : std::vector<std::tuple<float,float,float,float>>{{0.4f,0.4f,0.4f,0.1f},{1.5f,0.9f,2.0f,0.5f},{0,0.8f,0,0.3f},{0,0,0,0}}) {
+      cpu::color_jitter(x.data(), o1.data(), N, C, HW, b, c, s, h, p, 42, 7);
+      cuda::color_jitter(x.data(), o2.data(), N, C, HW, b, c, s, h, p, 42, 7);
+      cmp(o2, o1, 0, 5e-6, t + " jitter b=" + std::to_string(b) + " h=" + std::to_string(h));
+      V xi = x;
+      cuda::color_jitter(xi.data(), xi.data(), N, C, HW, b, c, s, h, p, 42, 7);
+      cmp(xi, o2, 0, 0, t + " jitter in place");
+    }
+    // params: every order of the four adjustments across the images (contrast at each position), a row of none, gaps.
+    V params((size_t)N * 8);
+    for (int i = 0; i < N; ++i) {
+      int perm[4] = {0, 1, 2, 3};
+      for (int k = 0; k < i % 24; ++k) std::next_permutation(perm, perm + 4);
+      const float row[8] = {0.5f + 0.1f * (i % 9), 0.3f * (i % 7), 1.9f - 0.2f * (i % 5), -0.5f + 0.07f * (i % 15),
+                            (float)perm[0], (float)perm[1], i % 5 == 3 ? -1.0f : (float)perm[2], (float)perm[3]};
+      std::copy(row, row + 8, params.begin() + 8 * i);
+      if (i % 11 == 10) std::fill(params.begin() + 8 * i + 4, params.begin() + 8 * i + 8, -1.0f);
+    }
+    cpu::color_adjust(x.data(), o1.data(), N, C, HW, params.data());
+    cuda::color_adjust(x.data(), o2.data(), N, C, HW, params.data());
+    cmp(o2, o1, 0, 5e-6, t + " adjust");
+    V xa = x;
+    cuda::color_adjust(xa.data(), xa.data(), N, C, HW, params.data());
+    cmp(xa, o2, 0, 0, t + " adjust in place");
+    for (float gp : {0.0f, 0.5f, 1.0f}) {
+      cpu::random_grayscale(x.data(), o1.data(), N, C, HW, gp, 3, 9);
+      cuda::random_grayscale(x.data(), o2.data(), N, C, HW, gp, 3, 9);
+      cmp(o2, o1, 0, 0, t + " grayscale p=" + std::to_string(gp));
+    }
+    V xg = x;
+    cpu::random_grayscale(x.data(), o1.data(), N, C, HW, 0.5f, 3, 9);
+    cuda::random_grayscale(xg.data(), xg.data(), N, C, HW, 0.5f, 3, 9);
+    cmp(xg, o1, 0, 0, t + " grayscale in place");
   }
   std::printf("cuda-emulate: %ld emulated launches\n", emu::launches);
   std::printf("%d passed, %d failed\n", passes, failures);
