@@ -364,6 +364,33 @@ describe('imix train, eval, embed', () => {
     expect(JSON.parse(fs.readFileSync(path.join(tmp, 'runViews2', 'config.json'), 'utf8')).views[0]).toBe('horizontalFlip(0.3) ∘ randomCrop(1)');
   });
 
+  it("SimCLR's image recipe (rrc+flip+jitter+gray) and signal views (shift+tcrop+scale) train, record their views and resume exactly", () => {
+    // Images: the bundled data, an MLP for speed (the views act on [1, 28, 28] whatever the encoder).
+    const img = ['--views', 'rrc:0.2+flip+jitter:0.4:0.8+gray:0.2', '--mix', 'mixup', '--knn-every', '0', '--epochs', '1'];
+    const full = path.join(tmp, 'runRrcFull'), part = path.join(tmp, 'runRrc');
+    expect(imix(['train', ...SMALL, ...img, '--out', full]).code).toBe(0);
+    const a = imix(['train', ...SMALL, ...img, '--max-steps', '2', '--out', part]);
+    expect(a.code, a.stderr).toBe(0);
+    const cfg = JSON.parse(fs.readFileSync(path.join(part, 'config.json'), 'utf8'));
+    expect(cfg.views[0]).toBe(`randomResizedCrop(0.2, 1, 0.75, ${4 / 3}, 0.5) ∘ colorJitter(0.4, 0.4, 0.4, 0.1, 0.8) ∘ randomGrayscale(0.2)`);
+    expect(JSON.parse(fs.readFileSync(path.join(part, 'run.json'), 'utf8')).settings.views).toBe('rrc:0.2:1+flip:0.5+jitter:0.4:0.8+gray:0.2');
+    expect(imix(['train', '--resume', part]).code).toBe(0);
+    const losses = (dir: string) => readJsonl(path.join(dir, 'metrics.jsonl')).filter((r) => r.type === 'step').map((r) => r.loss as number);
+    expect(losses(part)).toHaveLength(4);
+    losses(part).forEach((l, i) => expect(l).toBeCloseTo(losses(full)[i]!, 5));
+    // Signals [N, C, L] (an NPY of 2-channel sines) with a 1-d ResNet and the signal views.
+    const sig = path.join(tmp, 'signals.npy');
+    writeNpy(sig, new Float32Array(128 * 2 * 64).map((_, i) => Math.sin(i / (3 + ((i >> 7) % 5)))), [128, 2, 64]);
+    const sv = ['--data', sig, '--encoder', 'resnet1d:0.25', '--projection', '32,16', '--batch', '32', '--views', 'shift:6+tcrop:0.6+scale:0.8:1.2+noise:0.05', '--max-steps', '2'];
+    const r = imix(['train', ...sv, '--out', path.join(tmp, 'runSignals')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(fs.readFileSync(path.join(tmp, 'runSignals', 'config.json'), 'utf8')).views[0]).toBe('timeShift(6) ∘ randomTimeCrop(0.6, 1) ∘ amplitudeScale(0.8, 1.2) ∘ gaussianNoise(0.05)');
+    expect(imix(['train', '--resume', path.join(tmp, 'runSignals'), '--max-steps', '1']).code).toBe(0);
+    // Each family on the other's data: one line naming --views, before training.
+    expectOneLineError(imix(['train', ...sv.slice(0, 8), '--views', 'rrc:0.2', '--out', path.join(tmp, 'runSignalsBad')]), 1, /--views: rrc:0\.2:1 needs image samples \[C, H, W\], got samples of shape \[2, 64\]/);
+    expectOneLineError(imix(['train', ...SMALL, '--views', 'shift:3', '--out', path.join(tmp, 'runImgBad')]), 1, /--views: shift:3 needs signal samples \[C, L\], got samples of shape \[1, 28, 28\]/);
+  });
+
   it('trains on the bundled splits named fashion-mnist:test and fashion-mnist:train', () => {
     const t = imix(['train', ...SMALL, '--data', 'fashion-mnist:test', '--max-steps', '1', '--out', path.join(tmp, 'runFmTest')]);
     expect(t.code, t.stderr).toBe(0);
@@ -689,12 +716,12 @@ describe('imix errors: one line, exit 2 for usage, 1 at run time, no stack', () 
     expectOneLineError(imix(['train', '--encoder', 'resnet20:x']), 2, /--encoder: expected a number, got 'x'/);
     expectOneLineError(imix(['train', '--encoder', 'resnet20:1000']), 2, /--encoder: resnet20 width must be at most 64/);
     expectOneLineError(imix(['train', '--projection', '512']), 2, /--projection: expected two widths/);
-    expectOneLineError(imix(['train', '--views', 'blur:1']), 2, /--views: expected 'drop:P'/);
+    expectOneLineError(imix(['train', '--views', 'blur:1']), 2, /--views: expected views among 'none', 'drop:P'/);
     expectOneLineError(imix(['train', '--views', 'crop:1.5']), 2, /--views: crop padding must be a non-negative integer, got 1\.5/);
     expectOneLineError(imix(['train', '--views', 'crop:-1+flip']), 2, /--views: crop padding must be a non-negative integer, got -1/);
     expectOneLineError(imix(['train', '--views', 'crop']), 2, /--views: 'crop' needs the padding in pixels/);
     expectOneLineError(imix(['train', '--views', 'flip:1.5']), 2, /--views: flip probability must be in \[0, 1\], got 1\.5/);
-    expectOneLineError(imix(['train', '--views', 'flip:x']), 2, /--views: expected a number, got 'x'/);
+    expectOneLineError(imix(['train', '--views', 'flip:x']), 2, /--views: expected a number in 'flip:x', got 'x'/);
     expectOneLineError(imix(['train', '--momentum', '1.5']), 2, /--momentum: expected a number in \[0, 1\]/);
     expectOneLineError(imix(['train', '--device', 'gpu']), 2, /--device: expected 'cpu', 'cuda' or 'cuda:N', got 'gpu'/);
     expectOneLineError(imix(['train', '--method', 'simclr', '--mix', 'mixup']), 2, /--mix: SimCLR/);
@@ -993,19 +1020,69 @@ describe('CLI building blocks', () => {
     // Image views: crop directly followed by flip is one fused step; flip's P defaults to 0.5 and is always written.
     for (const v of ['crop:4', 'flip:0.3', 'crop:4+flip:0.5+drop:0.1', 'flip:1+crop:0', 'crop:2+noise:0.1+flip:0.5', 'none+crop:3'])
       expect(formatViews(parseViews(v))).toBe(v);
-    expect(parseViews('crop:4+flip+drop:0.1')).toEqual([{ kind: 'cropFlip', pad: 4, p: 0.5 }, { kind: 'drop', p: 0.1 }]);
-    expect(parseViews(' flip ')).toEqual([{ kind: 'flip', p: 0.5 }]);
-    expect(parseViews('flip+crop:4')).toEqual([{ kind: 'flip', p: 0.5 }, { kind: 'crop', pad: 4 }]);
+    expect(parseViews('crop:4+flip+drop:0.1')).toEqual([{ kind: 'cropFlip', args: [4, 0.5] }, { kind: 'drop', args: [0.1] }]);
+    expect(parseViews(' flip ')).toEqual([{ kind: 'flip', args: [0.5] }]);
+    expect(parseViews('flip+crop:4')).toEqual([{ kind: 'flip', args: [0.5] }, { kind: 'crop', args: [4] }]);
     expect(formatViews(parseViews('crop:4+flip'))).toBe('crop:4+flip:0.5');
     // The library's descriptions of the image views (lib/methods/views.ts) parse back to what the CLI built.
     expect(viewsFromDescribe('randomCropFlip(4, 0.5) ∘ inputDrop(0.1)')).toEqual(parseViews('crop:4+flip+drop:0.1'));
     expect(viewsFromDescribe('horizontalFlip(0.3) ∘ randomCrop(2)')).toEqual(parseViews('flip:0.3+crop:2'));
     // Composed separately in code, crop and flip stay two steps (the same random draws on rebuild).
-    expect(viewsFromDescribe('randomCrop(4) ∘ horizontalFlip(0.5)')).toEqual([{ kind: 'crop', pad: 4 }, { kind: 'flip', p: 0.5 }]);
+    expect(viewsFromDescribe('randomCrop(4) ∘ horizontalFlip(0.5)')).toEqual([{ kind: 'crop', args: [4] }, { kind: 'flip', args: [0.5] }]);
     expect(viewsFromDescribe('randomCropFlip(4)')).toBeNull();
     expect(viewsFromDescribe('randomCrop(x)')).toBeNull();
     expect(viewsFromDescribe('blur(1)')).toBeNull();
     expect(viewsFromDescribe('custom')).toBeNull();
+  });
+
+  it('the image and signal views of --views: spellings, defaults, fusion, round trips and errors', () => {
+    // SimCLR's recipe for small images: a random resized crop fused with the flip, colour jitter, grayscale.
+    const simclr = parseViews('rrc:0.2+flip+jitter:0.4:0.8+gray:0.2');
+    expect(simclr).toEqual([
+      { kind: 'rrc', args: [0.2, 1, 3 / 4, 4 / 3, 0.5] },
+      { kind: 'jitter', args: [0.4, 0.4, 0.4, 0.1, 0.8] },
+      { kind: 'gray', args: [0.2] },
+    ]);
+    expect(formatViews(simclr)).toBe('rrc:0.2:1+flip:0.5+jitter:0.4:0.8+gray:0.2');
+    // Defaults: torchvision's scale 0.08–1, jitter applied with p 0.8, grayscale 0.2, a time crop of 0.5–1.
+    expect(parseViews('rrc')).toEqual([{ kind: 'rrc', args: [0.08, 1, 3 / 4, 4 / 3, 0] }]);
+    expect(parseViews('jitter:0.8')[0]!.args).toEqual([0.8, 0.8, 0.8, 0.2, 0.8]);
+    expect(parseViews('jitter:0.4,0.3,0.2,0.1:1')[0]!.args).toEqual([0.4, 0.3, 0.2, 0.1, 1]);
+    expect(parseViews('gray')[0]!.args).toEqual([0.2]);
+    expect(parseViews('shift:8+tcrop+scale:0.8:1.2+noise:0.05')).toEqual([
+      { kind: 'shift', args: [8] },
+      { kind: 'tcrop', args: [0.5, 1] },
+      { kind: 'scale', args: [0.8, 1.2] },
+      { kind: 'noise', args: [0.05] },
+    ]);
+    // A flip after an rrc that already flips is a second, separate flip.
+    expect(parseViews('rrc:0.2+flip+flip:0.1').map((s) => s.kind)).toEqual(['rrc', 'flip']);
+    for (const v of ['rrc:0.2:1', 'rrc:0.3:0.9+flip:0.5+gray:0.1', 'jitter:0.4:0.8', 'jitter:0.4,0.3,0.2,0.1:1', 'shift:3+tcrop:0.5:1+scale:0.9:1.1'])
+      expect(formatViews(parseViews(v))).toBe(v);
+    // The library's descriptions of the new views parse back to what the CLI built.
+    expect(viewsFromDescribe(`randomResizedCrop(0.2, 1, 0.75, ${4 / 3}, 0.5) ∘ colorJitter(0.4, 0.4, 0.4, 0.1, 0.8) ∘ randomGrayscale(0.2)`)).toEqual(simclr);
+    expect(viewsFromDescribe('timeShift(8) ∘ randomTimeCrop(0.5, 1) ∘ amplitudeScale(0.8, 1.2)')).toEqual(parseViews('shift:8+tcrop+scale:0.8:1.2'));
+    expect(viewsFromDescribe('randomResizedCrop(0.2, 1)')).toBeNull();
+    expect(viewsFromDescribe('colorJitter(0.4)')).toBeNull();
+    // Usage errors name --views and the bad part.
+    const bad: Array<[string, RegExp]> = [
+      ['rrc:0', /rrc scale must be > 0, got 0/],
+      ['rrc:0.5:1.5', /rrc scale must be at most 1, got 1.5/],
+      ['rrc:0.9:0.2', /lower end 0.9 is above the upper end 0.2/],
+      ['rrc:0.2:1:3', /'rrc:0.2:1:3': expected 'rrc', 'rrc:MIN' or 'rrc:MIN:MAX'/],
+      ['jitter', /'jitter': expected 'jitter:S\[:P\]'/],
+      ['jitter:0.4,0.4', /expected one strength S or four 'B,C,S,H'/],
+      ['jitter:2.4', /jitter hue must be in \[0, 0.5\], got 0.6/],
+      ['jitter:-1', /jitter brightness must be >= 0/],
+      ['jitter:0.4:1.2', /jitter probability must be in \[0, 1\], got 1.2/],
+      ['gray:x', /expected a number in 'gray:x', got 'x'/],
+      ['shift:1.5', /shift must be a non-negative integer, got 1.5/],
+      ['tcrop:0:1', /tcrop scale must be > 0, got 0/],
+      ['scale:1.2:0.8', /lower end 1.2 is above the upper end 0.8/],
+      ['scale:1', /'scale:1': expected 'scale:LO:HI'/],
+      ['blur:1', /--views: expected views among 'none', 'drop:P'.*'rrc\[:MIN\[:MAX\]\]' \(images\).*joined with '\+', got 'blur:1'/],
+    ];
+    for (const [v, re] of bad) expect(() => parseViews(v), v).toThrow(re);
   });
 
   it('library errors become one line naming the CLI flag', () => {

@@ -1,12 +1,14 @@
 /**
  * Where the CLI's data comes from. ONE function, `resolveData`, turns the
  * `--data` / `--labels` / `--label-column` / `--categorical` / `--missing` /
- * `--limit` options into a training split and, where there is one, a
- * labelled test split. Every format is read by the library's loader
- * (`data.loadDataset`); this module adds the CLI's policy: the bundled data
- * and IDX directories bring their test split, `--limit` cuts the training
- * split, options that do not fit the data are usage errors, and a missing
- * path is a one-line error naming the flag.
+ * `--image-size` / `--channels` / `--limit` options into a training split
+ * and, where there is one, a labelled test split. Every format is read by
+ * the library's loaders (`data.loadDataset`, and `data.loadImageFolder` for
+ * image folders, which decode asynchronously); this module adds the CLI's
+ * policy: the bundled data, IDX directories and image folders with splits
+ * bring their test split, `--limit` cuts the training split, options that
+ * do not fit the data are usage errors, and a missing path is a one-line
+ * error naming the flag.
  * @module
  */
 import * as fs from 'node:fs';
@@ -31,6 +33,8 @@ export interface ResolvedData {
   description: string;
   /** CSV data: the schema it was encoded with (the one given, or the one the file defined). */
   schema?: CsvSchema;
+  /** Image folders: the size and channels the images were read at (run.json records them, so later reads match). */
+  image?: { size: [number, number]; channels: 1 | 3 };
 }
 
 export const BUNDLED = 'fashion-mnist';
@@ -44,6 +48,12 @@ export function isBundled(src: string): boolean {
   return src === BUNDLED || ((src === `${BUNDLED}:train` || src === `${BUNDLED}:test`) && !fs.existsSync(src));
 }
 
+/** Whether `--data src` names an image folder, or one split of one (`dir:test`). */
+export function isImageData(src: string): boolean {
+  const split = /^(.*):(train|test)$/.exec(src);
+  return data.isImageFolder(!fs.existsSync(src) && split ? split[1]! : src);
+}
+
 function limitRows(ds: Dataset, limit: number | undefined): Dataset {
   if (limit === undefined || limit >= ds.n) return ds;
   return data.subset(ds, 0, limit);
@@ -52,6 +62,12 @@ function limitRows(ds: Dataset, limit: number | undefined): Dataset {
 /** `N` or `N of M`, after --limit. */
 function count(t: Dataset, all: Dataset): string {
   return `${t.n}${t.n < all.n ? ` of ${all.n}` : ''}`;
+}
+
+/** --image-size and --channels are for image folders only. */
+function imagesOnly(spec: DataSpec, what: string): void {
+  const flag = spec.imageSize !== undefined ? '--image-size' : spec.channels !== undefined ? '--channels' : undefined;
+  if (flag) throw new UsageError(`${flag}: only for image folders (class subfolders of images), and ${what}`);
 }
 
 function csvOnly(spec: DataSpec, what: string): void {
@@ -134,11 +150,12 @@ function checkAgainstSchema(spec: DataSpec, schema: CsvSchema): void {
  * data; the library's DataError messages (truncated or malformed files,
  * naming the file and, for tables, the line) pass through.
  */
-export function resolveData(spec: DataSpec, csvSchema?: CsvSchema, read: ReadOptions = {}): ResolvedData {
+export async function resolveData(spec: DataSpec, csvSchema?: CsvSchema, read: ReadOptions = {}): Promise<ResolvedData> {
   const src = spec.data ?? BUNDLED;
   if (isBundled(src)) {
     if (spec.labels) throw new UsageError(`--labels: the bundled ${BUNDLED} data has its own labels`);
     csvOnly(spec, `${src} is the bundled image data`);
+    imagesOnly(spec, `${src} is the bundled IDX data`);
     if (src === `${BUNDLED}:test`) {
       const t = data.loadDataset(src);
       const l = limitRows(t, spec.limit);
@@ -158,12 +175,14 @@ export function resolveData(spec: DataSpec, csvSchema?: CsvSchema, read: ReadOpt
   } catch {
     throw new CliError(`--data ${src}: no such file or directory`);
   }
-  if (base !== src && !st.isDirectory()) throw new CliError(`--data ${src}: ':${split![2]}' names a split of an IDX directory, and ${base} is a file`);
+  if (base !== src && !st.isDirectory()) throw new CliError(`--data ${src}: ':${split![2]}' names a split of an IDX directory or image folder, and ${base} is a file`);
   if (spec.labels !== undefined && !fs.existsSync(spec.labels)) throw new CliError(`--labels ${spec.labels}: no such file`);
 
+  if (st.isDirectory() && data.isImageFolder(base)) return resolveImages(spec, src, base);
   if (st.isDirectory()) {
     if (spec.labels) throw new UsageError(`--labels: not used with a data directory (labels are found in ${base})`);
     csvOnly(spec, `${base} is a directory of IDX files`);
+    imagesOnly(spec, `${base} is a directory of IDX files`);
     if (base !== src) {
       // One split of the directory, as training data.
       const t = load(src, {});
@@ -189,10 +208,53 @@ export function resolveData(spec: DataSpec, csvSchema?: CsvSchema, read: ReadOpt
     if (spec.categorical?.length) options.categorical = spec.categorical;
     if (spec.missing !== undefined) options.missing = spec.missing;
   }
+  imagesOnly(spec, `${src} is a file`);
   const train = load(src, options);
   if (train.format !== 'csv') csvOnly(spec, `${src} is ${train.format === 'npy' ? 'an NPY' : 'an IDX'} file`);
   else if (csvSchema) checkAgainstSchema(spec, csvSchema);
   const t = limitRows(train, spec.limit);
   const what = train.format === 'csv' ? `CSV; ${count(t, train)} rows, ${data.featureCount(t)} features` : `${count(t, train)} rows`;
   return { train: t, description: `${src} (${what}${t.labels ? `, labelled, ${t.numClasses} classes` : ''})`, ...(train.schema ? { schema: train.schema } : {}) };
+}
+
+/**
+ * An image folder (`base`; `src` may name one split, `base:test`): its
+ * training split (decoding only the first --limit images) and, for a folder
+ * with train/ and test/ splits, its test split, both read with the same
+ * --image-size and --channels (default: the first image's size, RGB).
+ */
+async function resolveImages(spec: DataSpec, src: string, base: string): Promise<ResolvedData> {
+  if (spec.labels) throw new UsageError('--labels: not used with an image folder (its class subfolders are the labels)');
+  csvOnly(spec, `${base} is an image folder`);
+  const options: data.ImageFolderOptions = { channels: spec.channels ?? 3, ...(spec.imageSize ? { size: spec.imageSize } : {}) };
+  const of = (t: Dataset, total: number) => `${t.n}${t.n < total ? ` of ${total}` : ''}`;
+  const info = (t: Dataset) => `[${t.sampleShape.join(', ')}], ${t.numClasses} classes`;
+  const image = (t: Dataset): ResolvedData['image'] => ({ size: [t.sampleShape[1]!, t.sampleShape[2]!], channels: t.sampleShape[0] as 1 | 3 });
+  if (base !== src) {
+    // One split of the folder, as training data.
+    const split = src.slice(base.length + 1) as 'train' | 'test';
+    const total = data.listImageFolder(base, { split }).files.length; // listing is cheap; only --limit images are decoded
+    const t = await data.loadImageFolder(base, { ...options, split, limit: spec.limit });
+    return { train: t, description: `${src} (images; ${of(t, total)} rows, ${info(t)})`, image: image(t) };
+  }
+  const listing = data.listImageFolder(base);
+  const train = await data.loadImageFolder(base, { ...options, limit: spec.limit });
+  let test: Dataset | undefined;
+  if (listing.hasSplits && hasImageTestSplit(base)) {
+    test = await data.loadImageFolder(base, { ...options, split: 'test' });
+    if (test.sampleShape.some((d, i) => d !== train.sampleShape[i]))
+      throw new CliError(`${base}: the test images are [${test.sampleShape.join(', ')}] and the training images [${train.sampleShape.join(', ')}]; give --image-size H[xW] to read both at one size`);
+  }
+  return { train, test, description: `${src} (images; train ${of(train, listing.files.length)}${test ? `, test ${test.n}` : ''}; ${info(train)})`, image: image(train) };
+}
+
+/** Whether the image folder `dir`, which has splits, has a test (or val) one; other problems with it are errors. */
+function hasImageTestSplit(dir: string): boolean {
+  try {
+    data.listImageFolder(dir, { split: 'test' });
+    return true;
+  } catch (e) {
+    if (e instanceof DataError && /^[^\n]*: no test split \(/.test(e.message)) return false;
+    throw e;
+  }
 }

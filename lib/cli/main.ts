@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { packageRoot } from './commands/bench';
 import { EXIT_OK, EXIT_USAGE, UsageError, reportError } from './errors';
+import { MAX_IMAGE_SIDE } from '../data/images';
 import {
   ENCODER_SPELLINGS,
   METHOD_OPTION_FLAGS,
@@ -22,6 +23,7 @@ import {
   parseEncoder,
   parseProjection,
   parseViews,
+  VIEW_SPELLINGS,
   positiveNumber,
 } from './options';
 import { FLOAT32_MAX, MAX_MIX_ALPHA, MIN_MIX_ALPHA, MIN_TEMPERATURE } from '../util/options';
@@ -45,6 +47,23 @@ function deviceOptions(c: Command): Command {
     .addOption(new Option('--threads <n>', 'CPU threads for the kernels and the BLAS (default: all cores)').argParser(integer('--threads', 1, 1024)));
 }
 
+/** `--image-size H[xW]`: [H, W], each side an integer from 1 to MAX_IMAGE_SIDE (one number: a square). */
+export function parseImageSize(s: string): [number, number] {
+  const m = /^\s*(\d+)\s*(?:[xX×]\s*(\d+)\s*)?$/.exec(s);
+  const side = (t: string) => Number(t);
+  const [h, w] = m ? [side(m[1]!), side(m[2] ?? m[1]!)] : [NaN, NaN];
+  if (!(h >= 1 && w >= 1 && h <= MAX_IMAGE_SIDE && w <= MAX_IMAGE_SIDE))
+    throw new UsageError(`--image-size: expected H or HxW, integers from 1 to ${MAX_IMAGE_SIDE} (e.g. 32 or 64x48), got '${s}'`);
+  return [h, w];
+}
+
+/** `--channels 1|3`. */
+export function parseChannels(s: string): 1 | 3 {
+  const t = s.trim();
+  if (t !== '1' && t !== '3') throw new UsageError(`--channels: expected 1 (grayscale) or 3 (RGB), got '${s}'`);
+  return Number(t) as 1 | 3;
+}
+
 /** The options that name the data (docs/cli.md#data); the `--data` and `--limit` help differ per command. */
 function dataOptions(c: Command, data: Option, limit: string, limitMin: number): Command {
   return c
@@ -52,6 +71,8 @@ function dataOptions(c: Command, data: Option, limit: string, limitMin: number):
     .addOption(new Option('--labels <file>', 'labels (.npy or IDX) for a single NPY or IDX --data file'))
     .addOption(new Option('--label-column <col>', 'CSV/TSV --data: the label column (header name or 0-based index)').argParser(columnRef('--label-column')))
     .addOption(new Option('--categorical <cols>', 'CSV/TSV --data: comma-separated columns to one-hot encode').argParser(columnList('--categorical')))
+    .addOption(new Option('--image-size <HxW>', "image-folder --data: resize every image to H x W (one number: a square), scaled to cover it and centre-cropped (default: the first image's size, which every image must then have)").argParser(parseImageSize))
+    .addOption(new Option('--channels <n>', 'image-folder --data: 3 (RGB, default) or 1 (grayscale)').argParser(parseChannels))
     .addOption(new Option('--limit <n>', limit).argParser(integer('--limit', limitMin)));
 }
 
@@ -86,7 +107,7 @@ function networkOptions(c: Command): Command {
   return c
     .addOption(new Option('--encoder <spec>', `encoder: ${ENCODER_SPELLINGS}`).argParser(parseEncoder).default(parseEncoder('mlp:512,512'), 'mlp:512,512'))
     .addOption(new Option('--projection <hidden,out>', 'projection head widths').argParser(parseProjection).default([512, 128], '512,128'))
-    .addOption(new Option('--views <spec>', "views, applied in order, joined with '+': 'drop:P', 'noise:STD', 'none'; for images also 'crop:PAD' (random crop, zero padding) and 'flip[:P]' (horizontal flip, default P 0.5), e.g. 'crop:4+flip+drop:0.1'").argParser(parseViews).default(parseViews('drop:0.2'), 'drop:0.2'))
+    .addOption(new Option('--views <spec>', `views, applied in order, joined with '+': ${VIEW_SPELLINGS}; e.g. 'rrc:0.2+flip+jitter:0.4:0.8+gray:0.2' (docs/cli.md)`).argParser(parseViews).default(parseViews('drop:0.2'), 'drop:0.2'))
     .addOption(new Option('--seed <n>', 'random seed').argParser(integer('--seed', 0)).default(0));
 }
 
@@ -94,7 +115,7 @@ function networkOptions(c: Command): Command {
 function runOptions(c: Command): Command {
   return dataOptions(
     c,
-    new Option('--data <path>', "training data: 'fashion-mnist' (bundled), an IDX directory, or a CSV/TSV, NPY or IDX file").default(undefined, 'fashion-mnist'),
+    new Option('--data <path>', "training data: 'fashion-mnist' (bundled), an IDX directory, an image folder (<class>/<image> subfolders, optionally in train/ and test/), or a CSV/TSV, NPY or IDX file").default(undefined, 'fashion-mnist'),
     'use only the first N training rows',
     2,
   )

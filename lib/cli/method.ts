@@ -8,7 +8,8 @@
 import { type ContrastiveMethod, type Device, type OptimizerOptions, Tensor, views as V } from '../index';
 import { type MethodEntry, methodEntry } from '../methods/registry';
 import { CliError, UsageError, flagMessage } from './errors';
-import { type EncoderSpecData, formatViews, isImageView, type MixName, type ViewStep, viewsFromDescribe } from './options';
+import type { EncoderSpecData, MixName } from './options';
+import { buildViews, formatViews, type ViewNeeds, type ViewStep, viewNeeds, viewsFromDescribe } from './views';
 import { configFile, readRunConfig } from './run-folder';
 import { configSchemaOf, parseFile } from './schemas';
 
@@ -27,47 +28,39 @@ export interface MethodSettings {
   own: Record<string, unknown>;
 }
 
-function buildStep(s: Exclude<ViewStep, { kind: 'identity' }>): V.View {
-  switch (s.kind) {
-    case 'drop':
-      return V.inputDrop(s.p);
-    case 'noise':
-      return V.gaussianNoise(s.std);
-    case 'crop':
-      return V.randomCrop(s.pad);
-    case 'flip':
-      return V.horizontalFlip(s.p);
-    case 'cropFlip':
-      return V.randomCropFlip(s.pad, s.p);
-  }
-}
-
 /**
  * The library view of a step list: `compose` of the steps in order (the
- * k-th step reads stream slot k), `none` steps dropped. A `cropFlip` step
- * (`crop:PAD+flip:P` on the command line) is the fused randomCropFlip.
+ * k-th step reads stream slot k), `none` steps dropped; a crop directly
+ * followed by a flip (`crop:PAD+flip:P`, `rrc:…+flip:P`) is one fused step.
  */
-function buildView(steps: ViewStep[]): V.View {
-  return V.compose(...steps.flatMap((s) => (s.kind === 'identity' ? [] : [buildStep(s)])));
+export function buildView(steps: ViewStep[]): V.View {
+  return buildViews(V, steps);
 }
 
 function isPair(v: MethodSettings['views']): v is [ViewStep[], ViewStep[]] {
   return v.length === 2 && Array.isArray(v[0]);
 }
 
+const NEEDS: Record<Exclude<ViewNeeds, 'any'>, { rank: number; what: string; hint: string }> = {
+  image: { rank: 3, what: 'image samples [C, H, W]', hint: 'use drop:P or noise:STD for non-image data' },
+  signal: { rank: 2, what: 'signal samples [C, L]', hint: 'use drop:P or noise:STD for data that is not a signal' },
+};
+
 /**
- * Image views (crop, flip) need `[C, H, W]` samples. Throws a one-line
- * error naming --views (or the run's config.json) for other data, so a
- * wrong combination stops before training rather than at the first step.
+ * Image views (crop, flip, rrc, jitter, gray) need `[C, H, W]` samples and
+ * signal views (shift, tcrop, scale) `[C, L]` ones. Throws a one-line error
+ * naming --views (or the run's config.json) for other data, so a wrong
+ * combination stops before training rather than at the first step.
  */
 export function checkViews(views: MethodSettings['views'], sampleShape: number[], fromConfig?: string): void {
-  if (sampleShape.length === 3) return;
   const steps = isPair(views) ? [...views[0], ...views[1]] : views;
-  const img = steps.find(isImageView);
-  if (!img) return;
-  const what = `${formatViews([img])} needs image samples [C, H, W], got samples of shape [${sampleShape.join(', ')}]`;
-  if (fromConfig) throw new CliError(`${fromConfig}: cannot rebuild the method from config.json (the views: ${what})`);
-  throw new UsageError(`--views: ${what}; use drop:P or noise:STD for non-image data`);
+  for (const st of steps) {
+    const needs = viewNeeds(st);
+    if (needs === 'any' || sampleShape.length === NEEDS[needs].rank) continue;
+    const what = `${formatViews([st])} needs ${NEEDS[needs].what}, got samples of shape [${sampleShape.join(', ')}]`;
+    if (fromConfig) throw new CliError(`${fromConfig}: cannot rebuild the method from config.json (the views: ${what})`);
+    throw new UsageError(`--views: ${what}; ${NEEDS[needs].hint}`);
+  }
 }
 
 /** The registry entry of method `name`; `fromConfig`: the run folder whose configuration names it. */

@@ -49,7 +49,7 @@ export function standardizeData(ds: ResolvedData, s: SavedStandardizer, source: 
  * Reads `spec` as the run in `dir` reads data: CSV through the run's schema,
  * features through the run's saved standardizer.
  */
-export function resolveRunData(dir: string, spec: DataSpec, standardize: boolean, read: ReadOptions = {}): ResolvedData {
-  const ds = resolveData(spec, readCsvSchema(dir), read);
+export async function resolveRunData(dir: string, spec: DataSpec, standardize: boolean, read: ReadOptions = {}): Promise<ResolvedData> {
+  const ds = await resolveData(spec, readCsvSchema(dir), read);
   return standardize ? standardizeData(ds, readStandardizer(dir), spec.data ?? BUNDLED) : ds;
 }

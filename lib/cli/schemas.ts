@@ -9,6 +9,7 @@
  * @module
  */
 import { z } from 'zod';
+import { MAX_IMAGE_SIDE } from '../data/images';
 import { clip } from '../data/limits';
 import type { data } from '../index';
 import { MAX_RESNET_WIDTH, RESNET_KINDS } from '../util/options';
@@ -27,9 +28,9 @@ function int(min: number) {
 /** A CSV column: a header name or a 0-based index (negative counts from the end). */
 const columnRef = z.union([z.string(), z.number().int()], { error: 'a column name or index' });
 
-/** How the user named the data: the `--data`, `--labels`, `--label-column`, `--categorical`, `--missing` and `--limit` options. */
+/** How the user named the data: the `--data`, `--labels`, `--label-column`, `--categorical`, `--missing`, `--image-size`, `--channels` and `--limit` options. */
 const dataSpecSchema = z.strictObject({
-  /** 'fashion-mnist' (default), a directory of IDX files (`dir:test` for its test split), or a CSV/TSV, NPY or IDX file. */
+  /** 'fashion-mnist' (default), a directory of IDX files or an image folder (`dir:test` for its test split), or a CSV/TSV, NPY or IDX file. */
   data: z.string().optional(),
   /** Labels file (.npy of integers or IDX) for a single NPY or IDX data file. */
   labels: z.string().optional(),
@@ -39,6 +40,14 @@ const dataSpecSchema = z.strictObject({
   categorical: z.array(columnRef).optional(),
   /** CSV/TSV: missing cells are an error (default), or filled with the feature's mean or 0. */
   missing: z.enum(['error', 'mean', 'zero']).optional(),
+  /**
+   * Image folders: [H, W] every image is resized to. A run records the size
+   * it read (the first image's when --image-size was not given), so that
+   * --resume, eval and embed read the images at the same size.
+   */
+  imageSize: z.tuple([int(1).max(MAX_IMAGE_SIDE, { error: `an integer <= ${MAX_IMAGE_SIDE}` }), int(1).max(MAX_IMAGE_SIDE, { error: `an integer <= ${MAX_IMAGE_SIDE}` })], { error: 'two sizes [H, W]' }).optional(),
+  /** Image folders: 1 (grayscale) or 3 (RGB) channels; recorded like imageSize. */
+  channels: z.union([z.literal(1), z.literal(3)], { error: '1 or 3' }).optional(),
   /** Use only the first N training rows. */
   limit: int(2).optional(),
 });

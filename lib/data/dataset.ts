@@ -17,6 +17,11 @@ export interface Dataset {
   /** Class of each row (for evaluation only; training never reads it). */
   labels?: Int32Array;
   numClasses?: number;
+  /**
+   * Class names, where the data has them (image folders: the class
+   * subfolders, sorted): label k is `classes[k]`.
+   */
+  classes?: string[];
   name: string;
 }
 

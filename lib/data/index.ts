@@ -19,4 +19,17 @@ export {
   type WriteCsvOptions,
 } from './csv';
 export { readNpy, readNpyLabels, parseNpy, parseNpyHeader, writeNpy, encodeNpy, type NpyArray, type NpyHeader } from './npy';
-export { loadDataset, trainTestSplit, selectRows, idxSplitFiles, type LoadOptions, type LoadedDataset, type DataFormat } from './load';
+export { loadDataset, loadDatasetAsync, trainTestSplit, selectRows, idxSplitFiles, type LoadOptions, type AsyncLoadOptions, type LoadedDataset, type DataFormat } from './load';
+export {
+  loadImageFolder,
+  listImageFolder,
+  isImageFolder,
+  IMAGE_EXTENSIONS,
+  MAX_IMAGE_SIDE,
+  MAX_IMAGE_PIXELS,
+  MAX_IMAGE_FILE_BYTES,
+  DEFAULT_IMAGE_CONCURRENCY,
+  imageFolderOptionKeys,
+  type ImageFolderOptions,
+  type ImageFolderListing,
+} from './images';

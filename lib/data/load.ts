@@ -1,7 +1,9 @@
 /**
  * One entry point for every data format imix reads: {@link loadDataset}
- * picks the loader from the name, the extension or the content, and
- * {@link trainTestSplit} cuts a held-out split reproducibly.
+ * picks the loader from the name, the extension or the content
+ * ({@link loadDatasetAsync} also reads image folders, which decode
+ * asynchronously), and {@link trainTestSplit} cuts a held-out split
+ * reproducibly.
  * @module
  */
 import * as fs from 'node:fs';
@@ -11,11 +13,12 @@ import { Generator } from '../random';
 import { type CsvOptions, type CsvSchema, checkOptionKeys, csvOptionKeys, loadCsv } from './csv';
 import { type Dataset, checkFiniteFeatures, fashionMnist, featureCount, loadIdxDataset } from './dataset';
 import { readIdx } from './idx';
+import { type ImageFolderOptions, imageFolderOptionKeys, isImageFolder, loadImageFolder } from './images';
 import { clip, formatDims, readHead } from './limits';
 import { readNpy, readNpyLabels } from './npy';
 
-/** The formats {@link loadDataset} recognizes. */
-export type DataFormat = 'csv' | 'npy' | 'idx' | 'bundled';
+/** The formats {@link loadDataset} recognizes, and image folders (`'images'`: {@link loadDatasetAsync}, {@link loadImageFolder}). */
+export type DataFormat = 'csv' | 'npy' | 'idx' | 'bundled' | 'images';
 
 /** Options of {@link loadDataset}. CSV options apply to CSV/TSV files only. */
 export interface LoadOptions extends CsvOptions {
@@ -23,7 +26,7 @@ export interface LoadOptions extends CsvOptions {
   format?: DataFormat;
   /** Labels for a .npy or IDX features file: a .npy of integers or an IDX labels file, one per row. */
   labels?: string;
-  /** Which split of an IDX directory: `'train'` (default) or `'test'`. */
+  /** Which split of an IDX directory or an image folder: `'train'` (default) or `'test'`. */
   split?: 'train' | 'test';
   /**
    * Reinterpret each row as this sample shape (its product must equal the
@@ -68,7 +71,9 @@ export function idxSplitFiles(dir: string, split: 'train' | 'test'): { images: s
     } catch {
       // reported below
     }
-    throw new DataError(`${dir}: no ${split} images in this directory (looked for ${prefixes.map((p) => `${p}-images-idx3-ubyte[.gz]`).join(', ')}; found: ${listing || 'nothing'})`);
+    throw new DataError(
+      `${dir}: no ${split} images in this directory (looked for ${prefixes.map((p) => `${p}-images-idx3-ubyte[.gz]`).join(', ')}, or class subfolders of images; found: ${listing || 'nothing'})`,
+    );
   }
   return { images, labels: find('labels-idx1') };
 }
@@ -154,6 +159,8 @@ function labelsFor(labelsFile: string, n: number, featuresFile: string): Int32Ar
  *   names a 1-D .npy of integers (or an IDX labels file).
  * - an IDX file (`*-ubyte`, `.idx`, gzip or not), with optional `labels`.
  * - anything else is sniffed: .npy magic, IDX header, or text as CSV.
+ * - an image folder (class subfolders of images) is a DataError: read it
+ *   with {@link loadDatasetAsync} or {@link loadImageFolder}.
  *
  * Errors are {@link DataError}s naming the file (and the line and column for
  * tables); features must be finite.
@@ -170,21 +177,10 @@ export function loadDataset(spec: string, options: LoadOptions = {}): LoadedData
     const ds = fashionMnist(split);
     return reshape({ ...ds, name: o.name ?? ds.name, format: 'bundled', source: 'fashion-mnist' }, o.sampleShape, spec);
   }
-  let file = spec;
-  let split = o.split;
-  const m = /^(.*):(train|test)$/.exec(spec);
-  if (m && !fs.existsSync(spec) && fs.existsSync(m[1]!)) {
-    file = m[1]!;
-    split = m[2] as 'train' | 'test';
-  }
-  let stat: fs.Stats;
-  try {
-    stat = fs.statSync(file);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-    throw new DataError(`${file}: cannot read (${code})${code === 'ENOENT' ? '; expected a file, an IDX directory or fashion-mnist[:test]' : ''}`);
-  }
+  const { file, split, stat } = locate(spec, o.split);
   if (stat.isDirectory()) {
+    if (o.format !== 'idx' && (o.format === 'images' || isImageFolder(file)))
+      throw new DataError(`${file}: an image folder; images decode asynchronously: read it with loadDatasetAsync or loadImageFolder`);
     if (o.format !== undefined && o.format !== 'idx') throw new DataError(`${file}: is a directory, but format '${clip(o.format)}' was asked for`);
     const f = idxSplitFiles(file, split ?? 'train');
     const labels = o.labels ?? f.labels;
@@ -211,9 +207,69 @@ export function loadDataset(spec: string, options: LoadOptions = {}): LoadedData
       const ds = fashionMnist(split ?? 'train');
       return reshape({ ...ds, format: 'bundled', source: 'fashion-mnist' }, o.sampleShape, spec);
     }
+    case 'images':
+      throw new DataError(`${file}: format 'images' is a folder of class subfolders, and this is a file`);
     default:
-      throw new ArgumentError(`format: expected 'csv', 'npy', 'idx' or 'bundled', got ${clip(format)}`);
+      throw new ArgumentError(`format: expected 'csv', 'npy', 'idx', 'bundled' or 'images', got ${clip(format)}`);
   }
+}
+
+/**
+ * The path `spec` names, its split and its stat: `dir:test` names a split of
+ * a directory that exists when `dir:test` itself does not.
+ */
+function locate(spec: string, split: 'train' | 'test' | undefined): { file: string; split: 'train' | 'test' | undefined; stat: fs.Stats } {
+  let file = spec;
+  const m = /^(.*):(train|test)$/.exec(spec);
+  if (m && !fs.existsSync(spec) && fs.existsSync(m[1]!)) {
+    file = m[1]!;
+    split = m[2] as 'train' | 'test';
+  }
+  try {
+    return { file, split, stat: fs.statSync(file) };
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    throw new DataError(`${file}: cannot read (${code})${code === 'ENOENT' ? '; expected a file, an IDX directory, an image folder or fashion-mnist[:test]' : ''}`);
+  }
+}
+
+/** Options of {@link loadDatasetAsync}: {@link LoadOptions}, and for image folders {@link ImageFolderOptions}. */
+export interface AsyncLoadOptions extends LoadOptions, ImageFolderOptions {}
+
+/** The keys of AsyncLoadOptions that only image folders take. */
+const IMAGE_ONLY_KEYS = imageFolderOptionKeys.filter((k) => k !== 'split' && k !== 'name');
+
+/**
+ * {@link loadDataset}, and image folders: a directory (or `dir:train`,
+ * `dir:test`) with class subfolders of images and no IDX files is read by
+ * {@link loadImageFolder} with the image options (`size`, `channels`,
+ * `limit`, `concurrency`, `maxPixels`; for other data they are an
+ * `ArgumentError`). CSV options, `labels` and `sampleShape` do not apply to
+ * an image folder (an `ArgumentError`). Everything else is exactly
+ * `loadDataset`.
+ *
+ * ```ts
+ * const photos = await data.loadDatasetAsync('photos:test', { size: [48, 64], channels: 1 });
+ * ```
+ */
+export async function loadDatasetAsync(spec: string, options: AsyncLoadOptions = {}): Promise<LoadedDataset> {
+  if (typeof spec !== 'string' || spec.length === 0) throw new ArgumentError('spec: expected a path or a dataset name such as "fashion-mnist"');
+  if (options === null || typeof options !== 'object') throw new ArgumentError('options: expected an object');
+  checkOptionKeys(options, csvOptionKeys(...Object.keys(LOAD_OPTION_KEYS), ...IMAGE_ONLY_KEYS));
+  const given = (keys: readonly string[]) => keys.filter((k) => (options as Record<string, unknown>)[k] !== undefined);
+  const bundled = BUNDLED.exec(spec) && !fs.existsSync(spec);
+  const folder = !bundled && options.format !== 'idx' ? locate(spec, options.split) : undefined;
+  if (folder && folder.stat.isDirectory() && (options.format === 'images' || isImageFolder(folder.file))) {
+    const other = given([...csvOptionKeys('labels', 'sampleShape')].filter((k) => k !== 'name'));
+    if (other.length) throw new ArgumentError(`${other[0]}: not an option for an image folder (${folder.file}); its options are ${imageFolderOptionKeys.join(', ')}`);
+    const imageOptions: Record<string, unknown> = {};
+    for (const k of given(imageFolderOptionKeys)) imageOptions[k] = (options as Record<string, unknown>)[k];
+    return loadImageFolder(folder.file, { ...(imageOptions as ImageFolderOptions), split: folder.split });
+  }
+  const imageOnly = given(IMAGE_ONLY_KEYS);
+  if (imageOnly.length) throw new ArgumentError(`${imageOnly[0]}: only for image folders, and ${spec} is not one`);
+  if (options.format === 'images') throw new DataError(`${spec}: format 'images' needs a folder of class subfolders of images`);
+  return loadDataset(spec, options as LoadOptions);
 }
 
 /** Rows `idx` of `ds` (a copy) as a new dataset. */

@@ -21,6 +21,8 @@ export interface EmbedOptions {
   labels?: string;
   labelColumn?: ColumnRefData;
   categorical?: ColumnRefData[];
+  imageSize?: [number, number];
+  channels?: 1 | 3;
   split: 'train' | 'test';
   limit?: number;
   device: string;
@@ -36,7 +38,7 @@ export async function embed(dir: string, o: EmbedOptions): Promise<number> {
   const { method } = await loadRun(dir, o.device);
   try {
     // Labels are never written: CSV rows without (or with new) labels embed too.
-    const ds = resolveRunData(dir, runDataSpec(dir, o), runStandardizes(dir, readRunFile(dir)?.standardize), { ignoreLabel: true });
+    const ds = await resolveRunData(dir, runDataSpec(dir, o), runStandardizes(dir, readRunFile(dir)?.standardize), { ignoreLabel: true });
     const rows = o.split === 'test' ? ds.test : ds.train;
     if (!rows) throw new CliError(`--split test: ${ds.description} has no test split`);
     // resolveData limits the training split; --limit applies to the test split here.

@@ -5,7 +5,7 @@
  * @module
  */
 import { evaluation, setNumThreads } from '../../index';
-import { type DataSpec, BUNDLED } from '../data';
+import { type DataSpec, BUNDLED, isImageData } from '../data';
 import { CliError, EXIT_OK, UsageError } from '../errors';
 import { checkDevice, loadRun } from '../method';
 import type { ColumnRefData } from '../options';
@@ -21,6 +21,8 @@ export interface EvalOptions {
   labels?: string;
   labelColumn?: ColumnRefData;
   categorical?: ColumnRefData[];
+  imageSize?: [number, number];
+  channels?: 1 | 3;
   limit?: number;
   device: string;
   threads?: number;
@@ -42,16 +44,30 @@ export interface EvalReport {
 }
 
 /**
- * Which data the run was trained on (its run.json, with its labels and CSV
- * columns), unless --data overrides it; the full splits by default.
+ * Which data the run was trained on (its run.json, with its labels, CSV
+ * columns and image size), unless --data overrides it; the full splits by
+ * default. An image folder given with --data is read at the run's image size
+ * and channels (the encoder's input), unless --image-size or --channels say
+ * otherwise.
  */
 export function runDataSpec(dir: string, o: Omit<DataSpec, 'data'> & { data?: string }): DataSpec {
-  if (o.data !== undefined) return { data: o.data, labels: o.labels, labelColumn: o.labelColumn, categorical: o.categorical, limit: o.limit };
-  const flag = o.labels !== undefined ? '--labels' : o.labelColumn !== undefined ? '--label-column' : o.categorical !== undefined ? '--categorical' : undefined;
+  if (o.data !== undefined) {
+    const d = readRunFile(dir)?.data;
+    const images = d?.imageSize !== undefined && isImageData(o.data);
+    const imageSize = o.imageSize ?? (images ? d.imageSize : undefined), channels = o.channels ?? (images ? d.channels : undefined);
+    return { data: o.data, labels: o.labels, labelColumn: o.labelColumn, categorical: o.categorical, imageSize, channels, limit: o.limit };
+  }
+  const flag =
+    o.labels !== undefined ? '--labels'
+    : o.labelColumn !== undefined ? '--label-column'
+    : o.categorical !== undefined ? '--categorical'
+    : o.imageSize !== undefined ? '--image-size'
+    : o.channels !== undefined ? '--channels'
+    : undefined;
   if (flag) throw new UsageError(`${flag}: only with --data (the run's own data is read as it was for training)`);
   const run = readRunFile(dir);
   const d = run?.data ?? { data: BUNDLED };
-  return { data: d.data, labels: d.labels, labelColumn: d.labelColumn, categorical: d.categorical, missing: d.missing, limit: o.limit };
+  return { data: d.data, labels: d.labels, labelColumn: d.labelColumn, categorical: d.categorical, missing: d.missing, imageSize: d.imageSize, channels: d.channels, limit: o.limit };
 }
 
 export async function evaluate(dir: string, o: EvalOptions): Promise<number> {
@@ -62,7 +78,7 @@ export async function evaluate(dir: string, o: EvalOptions): Promise<number> {
   checkDevice(o.device);
   const { method } = await loadRun(dir, o.device);
   try {
-    const ds = resolveRunData(dir, runDataSpec(dir, o), runStandardizes(dir, readRunFile(dir)?.standardize));
+    const ds = await resolveRunData(dir, runDataSpec(dir, o), runStandardizes(dir, readRunFile(dir)?.standardize));
     const { train, test } = ds;
     if (!train.labels) throw new CliError(`eval: the training data (${ds.description}) has no labels`);
     if (!test?.labels) throw new CliError(`eval: needs a labelled test split, and ${ds.description} has none (give --data a directory with train- and test- IDX files)`);

@@ -50,6 +50,8 @@ export interface TrainOptions {
   labelColumn?: ColumnRefData;
   categorical?: ColumnRefData[];
   missing?: DataSpec['missing'];
+  imageSize?: [number, number];
+  channels?: 1 | 3;
   limit?: number;
   standardize: StandardizeMode;
   out: string;
@@ -160,6 +162,8 @@ function newRunFile(o: TrainOptions, s: MethodSettings): RunFile {
       ...(o.labelColumn !== undefined ? { labelColumn: o.labelColumn } : {}),
       ...(o.categorical?.length ? { categorical: o.categorical } : {}),
       ...(o.missing !== undefined ? { missing: o.missing } : {}),
+      ...(o.imageSize !== undefined ? { imageSize: o.imageSize } : {}),
+      ...(o.channels !== undefined ? { channels: o.channels } : {}),
       ...(o.limit !== undefined ? { limit: o.limit } : {}),
     },
     epochs: o.epochs,
@@ -228,10 +232,12 @@ function continuedRun(dir: string, method: ContrastiveMethod, o: TrainOptions, g
 }
 
 /** The training data: a resumed run reads it through its saved CSV schema and standardizer; a new run fits them. */
-function trainingData(job: Job, o: TrainOptions): { ds: ResolvedData; standardizer?: SavedStandardizer } {
+async function trainingData(job: Job, o: TrainOptions): Promise<{ ds: ResolvedData; standardizer?: SavedStandardizer }> {
   const { run, dir } = job;
-  if (job.resumed) return { ds: resolveRunData(dir, run.data, runStandardizes(dir, run.standardize)) };
-  const ds = resolveData(run.data);
+  if (job.resumed) return { ds: await resolveRunData(dir, run.data, runStandardizes(dir, run.standardize)) };
+  const ds = await resolveData(run.data);
+  // Images are recorded at the size and channels they were read at (the first image's size by default), so later reads match.
+  if (ds.image) run.data = { ...run.data, imageSize: ds.image.size, channels: ds.image.channels };
   run.standardize = wantsStandardize(o.standardize, ds.train.sampleShape) ? 'on' : 'off';
   if (run.standardize === 'off') return { ds };
   const standardizer = fitStandardizer(ds.train); // the training split after --limit only
@@ -264,7 +270,7 @@ function prepareModel(job: Job, ds: ResolvedData): { knn: FitOptions['knn']; knn
 
 async function runJob(job: Job, o: TrainOptions, out: Output): Promise<number> {
   const { run, method, dir } = job;
-  const { ds, standardizer } = trainingData(job, o);
+  const { ds, standardizer } = await trainingData(job, o);
   const { knn, knnEvery } = prepareModel(job, ds);
   const stepsPerEpoch = Math.floor(ds.train.n / run.batch);
   const totalSteps = run.epochs * stepsPerEpoch;
