@@ -74,8 +74,8 @@ async function main(): Promise<void> {
         batchSize: 256,
         knn: monitor,
         onEpoch: (e) => {
-          if (e.epoch % 10 === 9 || e.knnAccuracy !== undefined)
-            process.stderr.write(`${name}/${mix} epoch ${e.epoch + 1}: loss ${e.loss.toFixed(4)}${e.knnAccuracy !== undefined ? ` knn ${(100 * e.knnAccuracy).toFixed(2)}%` : ''}\n`);
+          if (e.epoch % 10 === 0 || e.knnAccuracy !== undefined) // epochs count from 1
+            process.stderr.write(`${name}/${mix} epoch ${e.epoch}: loss ${e.loss.toFixed(4)}${e.knnAccuracy !== undefined ? ` knn ${(100 * e.knnAccuracy).toFixed(2)}%` : ''}\n`);
         },
       });
       const seconds = (performance.now() - t0) / 1000;

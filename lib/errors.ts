@@ -43,6 +43,21 @@ export class BackendError extends ImixError {
   override readonly code = 'IMIX_BACKEND';
 }
 
+/**
+ * Training diverged: a step's loss was not finite or was above the bound it
+ * can reach with finite weights, or the weights themselves stopped being
+ * finite. Nothing of the diverged state is saved: a checkpoint folder keeps
+ * its last checkpoint. A ValueError, as the settings that caused it are.
+ */
+export class DivergenceError extends ValueError {
+  /** The step (counted from 1, as progress events count them) at which it was seen. */
+  readonly step: number;
+  constructor(message: string, step: number) {
+    super(message);
+    this.step = step;
+  }
+}
+
 /** A data or checkpoint file that is missing, truncated or malformed. */
 export class DataError extends ImixError {
   override readonly code = 'IMIX_DATA';

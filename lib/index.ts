@@ -39,6 +39,7 @@ export {
   type MethodEvents,
   type Batch,
   type PlannedSize,
+  type LossLimit,
   type EmbedOptions,
 } from './methods/base';
 export type { ResolvedOptimizerOptions, ResNetKind } from './methods/options';
@@ -47,6 +48,7 @@ export { SimCLR } from './methods/simclr';
 export { MoCo, type MoCoOptions } from './methods/moco';
 export { BYOL, type BYOLOptions } from './methods/byol';
 export { SimSiam, type SimSiamOptions } from './methods/simsiam';
+export { loadRun, LoadedRun, type LoadRunOptions, type RunInput, type CsvRow, type CsvCell, type EncodeOptions } from './run';
 
 /** The CUDA part of {@link info}. */
 export interface CudaInfo {

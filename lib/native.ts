@@ -36,6 +36,8 @@ export interface NativeInfo {
   version: string;
   backend: string;
   blas: 'openblas' | 'cblas' | 'fallback';
+  /** The kernel set OpenBLAS picked for this CPU at load time (e.g. `'Cooperlake'`, `'Zen'`); `''` for another BLAS or the built-in gemm. Summation orders differ between kernel sets. */
+  blasCore: string;
   threads: number;
   openmp: boolean;
   simd: string[];
@@ -217,6 +219,9 @@ export interface NativeAddon {
   randomTimeCrop(x: T, out: T, minScale: number, maxScale: number, seed: number, offset: number): void;
   amplitudeScale(x: T, out: T, lo: number, hi: number, seed: number, offset: number): void;
 
+  // ops_resample.cpp
+  resampleFeatures(x: T, pool: T, out: T, p: number, seed: number, offset: number): void;
+
   // ops_cuda.cpp (device: a CUDA device index, default 0; a DeviceError in a build without CUDA)
   cudaSynchronize(device?: number): void;
   cudaMemoryStats(device?: number): NativeCudaMemoryStats;
@@ -299,6 +304,7 @@ export const nativeBindings = {
   timeShift: 'ops_signal.cpp',
   randomTimeCrop: 'ops_signal.cpp',
   amplitudeScale: 'ops_signal.cpp',
+  resampleFeatures: 'ops_resample.cpp',
   cudaSynchronize: 'ops_cuda.cpp',
   cudaMemoryStats: 'ops_cuda.cpp',
   cudaEmptyCache: 'ops_cuda.cpp',

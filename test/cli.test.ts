@@ -7,12 +7,15 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeError, flagMessage } from '../lib/cli/errors';
 import { writeMatrix } from '../lib/cli/npy';
-import { Standardizer, loadDataset, parseNpyHeader, readNpy as libReadNpy, writeNpy } from '../lib/data';
+import { Standardizer, fromArray, loadDataset, parseNpyHeader, readNpy as libReadNpy, trainTestSplit, writeNpy } from '../lib/data';
 import { loadRun } from '../lib/cli/method';
 import { formatEncoder, formatViews, parseEncoder, parseViews, viewsFromDescribe } from '../lib/cli/options';
 import { niceTicks, renderPlot } from '../lib/cli/plot';
 import { formatDuration } from '../lib/cli/progress';
 import { ensureDist } from './hostile/cli-helpers';
+import { fashionMnist } from '../lib/data/dataset';
+import { evaluation } from '../lib/index';
+import { loadCheckpoint } from '../lib/methods/checkpoint';
 
 const ROOT = path.resolve(__dirname, '..');
 const BIN = path.join(ROOT, 'bin', 'imix.js');
@@ -35,7 +38,7 @@ function imix(args: string[], options: { env?: Record<string, string>; cwd?: str
 }
 
 /** Small, fast training settings on the bundled data. */
-const SMALL = ['--encoder', 'mlp:64', '--projection', '64,32', '--batch', '64', '--limit', '256', '--queue', '256'];
+const SMALL = ['--encoder', 'mlp:64', '--projection', '64,32', '--batch', '64', '--limit', '256', '--queue', '128'];
 
 beforeAll(() => {
   ensureDist();
@@ -207,7 +210,7 @@ describe('imix train, eval, embed', () => {
     expect(fs.existsSync(path.join(runA, 'standardizer.json'))).toBe(false);
     expect(fs.existsSync(path.join(runA, 'csv-schema.json'))).toBe(false);
     const cfg = JSON.parse(fs.readFileSync(path.join(runA, 'config.json'), 'utf8'));
-    expect(cfg).toMatchObject({ method: 'moco', encoder: { kind: 'mlp', hidden: [64] }, projection: [64, 32], queueSize: 256, step: 8, epoch: 2 });
+    expect(cfg).toMatchObject({ method: 'moco', encoder: { kind: 'mlp', hidden: [64] }, projection: [64, 32], queueSize: 128, step: 8, epoch: 2 });
     expect(cfg.mix).toMatchObject({ kind: 'mixup', alpha: 1 });
     expect(cfg.views).toEqual(['inputDrop(0.2)', 'inputDrop(0.2)']);
     const m = readJsonl(path.join(runA, 'metrics.jsonl'));
@@ -381,14 +384,43 @@ describe('imix train, eval, embed', () => {
     // Signals [N, C, L] (an NPY of 2-channel sines) with a 1-d ResNet and the signal views.
     const sig = path.join(tmp, 'signals.npy');
     writeNpy(sig, new Float32Array(128 * 2 * 64).map((_, i) => Math.sin(i / (3 + ((i >> 7) % 5)))), [128, 2, 64]);
-    const sv = ['--data', sig, '--encoder', 'resnet1d:0.25', '--projection', '32,16', '--batch', '32', '--views', 'shift:6+tcrop:0.6+scale:0.8:1.2+noise:0.05', '--max-steps', '2'];
+    const sv = ['--data', sig, '--encoder', 'resnet1d:0.25', '--projection', '32,16', '--batch', '32', '--queue', '64', '--views', 'shift:6+tcrop:0.6+scale:0.8:1.2+noise:0.05', '--max-steps', '2'];
     const r = imix(['train', ...sv, '--out', path.join(tmp, 'runSignals')]);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(fs.readFileSync(path.join(tmp, 'runSignals', 'config.json'), 'utf8')).views[0]).toBe('timeShift(6) ∘ randomTimeCrop(0.6, 1) ∘ amplitudeScale(0.8, 1.2) ∘ gaussianNoise(0.05)');
     expect(imix(['train', '--resume', path.join(tmp, 'runSignals'), '--max-steps', '1']).code).toBe(0);
     // Each family on the other's data: one line naming --views, before training.
-    expectOneLineError(imix(['train', ...sv.slice(0, 8), '--views', 'rrc:0.2', '--out', path.join(tmp, 'runSignalsBad')]), 1, /--views: rrc:0\.2:1 needs image samples \[C, H, W\], got samples of shape \[2, 64\]/);
+    expectOneLineError(imix(['train', ...sv.slice(0, 10), '--views', 'rrc:0.2', '--out', path.join(tmp, 'runSignalsBad')]), 1, /--views: rrc:0\.2:1 needs image samples \[C, H, W\], got samples of shape \[2, 64\]/);
     expectOneLineError(imix(['train', ...SMALL, '--views', 'shift:3', '--out', path.join(tmp, 'runImgBad')]), 1, /--views: shift:3 needs signal samples \[C, L\], got samples of shape \[1, 28, 28\]/);
+  });
+
+  it("SCARF's resample view trains on a table, records its views and resumes exactly", () => {
+    // A CSV of 3 clusters in 6 columns of different scales (standardized by the CLI): 192 rows, 6 steps an epoch.
+    const csv = path.join(tmp, 'scarf.csv');
+    const lines = ['a,b,c,d,e,f,label'];
+    for (let i = 0; i < 192; i++) {
+      const k = i % 3;
+      lines.push([...[0, 1, 2, 3, 4, 5].map((j) => ((j % 3 === k ? 3 : 0) + Math.sin(i * 7.1 + j * 1.3)) * (1 + j)), k].map((v) => (typeof v === 'number' ? v.toFixed(4) : v)).join(','));
+    }
+    fs.writeFileSync(csv, lines.join('\n') + '\n');
+    const args = ['--data', csv, '--label-column', 'label', '--encoder', 'mlp:32', '--projection', '32,16', '--batch', '32', '--views', 'resample:0.6+noise:0.05', '--mix', 'mixup', '--epochs', '2', '--queue', '128'];
+    const full = path.join(tmp, 'runScarfFull'), part = path.join(tmp, 'runScarf');
+    const f = imix(['train', ...args, '--out', full]);
+    expect(f.code, f.stderr).toBe(0);
+    const a = imix(['train', ...args, '--max-steps', '4', '--out', part]);
+    expect(a.code, a.stderr).toBe(0);
+    expect(JSON.parse(fs.readFileSync(path.join(part, 'config.json'), 'utf8')).views).toEqual(['resample(0.6) ∘ gaussianNoise(0.05)', 'resample(0.6) ∘ gaussianNoise(0.05)']);
+    expect(JSON.parse(fs.readFileSync(path.join(part, 'run.json'), 'utf8')).settings.views).toBe('resample:0.6+noise:0.05');
+    // --resume rebuilds the view from the checkpoint's description; fit hands it the training rows again.
+    const r = imix(['train', '--resume', part]);
+    expect(r.code, r.stderr).toBe(0);
+    const losses = (dir: string) => readJsonl(path.join(dir, 'metrics.jsonl')).filter((m) => m.type === 'step').map((m) => m.loss as number);
+    expect(losses(full)).toHaveLength(12);
+    expect(losses(part)).toHaveLength(12);
+    losses(part).forEach((l, i) => expect(l).toBeCloseTo(losses(full)[i]!, 5));
+    // The default rate is SCARF's 0.6; a bad rate is a usage error naming --views.
+    expect(parseViews('resample')).toEqual([{ kind: 'resample', args: [0.6] }]);
+    expectOneLineError(imix(['train', ...args.slice(0, 10), '--views', 'resample:1.5', '--out', path.join(tmp, 'runScarfBad')]), 2, /--views: resample probability must be in \[0, 1\], got 1\.5/);
   });
 
   it('trains on the bundled splits named fashion-mnist:test and fashion-mnist:train', () => {
@@ -1062,6 +1094,8 @@ describe('CLI building blocks', () => {
     // The library's descriptions of the new views parse back to what the CLI built.
     expect(viewsFromDescribe(`randomResizedCrop(0.2, 1, 0.75, ${4 / 3}, 0.5) ∘ colorJitter(0.4, 0.4, 0.4, 0.1, 0.8) ∘ randomGrayscale(0.2)`)).toEqual(simclr);
     expect(viewsFromDescribe('timeShift(8) ∘ randomTimeCrop(0.5, 1) ∘ amplitudeScale(0.8, 1.2)')).toEqual(parseViews('shift:8+tcrop+scale:0.8:1.2'));
+    expect(viewsFromDescribe('resample(0.6) ∘ inputDrop(0.1)')).toEqual(parseViews('resample:0.6+drop:0.1'));
+    expect(formatViews(parseViews('resample+noise:0.05'))).toBe('resample:0.6+noise:0.05');
     expect(viewsFromDescribe('randomResizedCrop(0.2, 1)')).toBeNull();
     expect(viewsFromDescribe('colorJitter(0.4)')).toBeNull();
     // Usage errors name --views and the bad part.
@@ -1080,6 +1114,8 @@ describe('CLI building blocks', () => {
       ['tcrop:0:1', /tcrop scale must be > 0, got 0/],
       ['scale:1.2:0.8', /lower end 1.2 is above the upper end 0.8/],
       ['scale:1', /'scale:1': expected 'scale:LO:HI'/],
+      ['resample:0.5:1', /'resample:0.5:1': expected 'resample' or 'resample:P'/],
+      ['resample:-0.1', /resample probability must be in \[0, 1\], got -0.1/],
       ['blur:1', /--views: expected views among 'none', 'drop:P'.*'rrc\[:MIN\[:MAX\]\]' \(images\).*joined with '\+', got 'blur:1'/],
     ];
     for (const [v, re] of bad) expect(() => parseViews(v), v).toThrow(re);
@@ -1104,5 +1140,301 @@ describe('CLI building blocks', () => {
     expect(formatDuration(75)).toBe('1m15s');
     expect(formatDuration(3725)).toBe('1h02m');
     expect(formatDuration(NaN)).toBe('?');
+  });
+});
+
+describe('test splits for a single file: --test and --holdout (issue 15)', () => {
+  const tiny = ['--encoder', 'mlp:16', '--projection', '16,8', '--batch', '40', '--queue', '80', '--epochs', '2'];
+  const CLASSES = ['Rad.Flow', 'High', 'Bypass', 'Fpv.Close', 'Fpv.Open'];
+
+  /**
+   * An mlbench-like table (the layout of Shuttle, smaller): nine integer readings V1..V9, a
+   * categorical `sensor` and an imbalanced string label `Class` (60/20/10/6/4%), each class
+   * shifting two readings. Returns the data lines (after the header).
+   */
+  function writeShuttle(file: string, rows: number, seed = 11): string[] {
+    let s = seed;
+    const r = () => ((s = (s * 1103515245 + 12345) >>> 0) >>> 8) / 2 ** 24;
+    const freq = [0.6, 0.2, 0.1, 0.06, 0.04];
+    const lines: string[] = [];
+    for (let i = 0; i < rows; i++) {
+      let c = 0;
+      for (let u = r(), acc = freq[0]!; u > acc && c < freq.length - 1; ) acc += freq[++c]!;
+      const v = Array.from({ length: 9 }, (_, j) => Math.round(40 * r() + (j === c || j === c + 4 ? 30 : 0)));
+      lines.push([...v, ['a', 'b', 'c'][Math.floor(3 * r())], CLASSES[c]].join(','));
+    }
+    fs.writeFileSync(file, ['V1,V2,V3,V4,V5,V6,V7,V8,V9,sensor,Class', ...lines].join('\n') + '\n');
+    return lines;
+  }
+  const csvArgs = (csv: string) => ['--data', csv, '--label-column', 'Class', '--categorical', 'sensor'];
+  const losses = (dir: string) => readJsonl(path.join(dir, 'metrics.jsonl')).filter((m) => m.type === 'step').map((m) => m.loss as number);
+  const knn = (dir: string) => readJsonl(path.join(dir, 'metrics.jsonl')).filter((m) => m.type === 'epoch').map((m) => m.knnAccuracy as number);
+
+  it('--holdout: a seeded, stratified split recorded in run.json, used by the kNN monitor, eval, embed --split test and --resume', () => {
+    const csv = path.join(tmp, 'shuttle.csv');
+    writeShuttle(csv, 300);
+    const full = path.join(tmp, 'runHold');
+    const args = [...csvArgs(csv), '--holdout', '0.2', '--seed', '5', ...tiny];
+    const r = imix(['train', ...args, '--out', full]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/shuttle\.csv \(CSV; 240 rows, 12 features, labelled, 5 classes; test: 60 rows held out \(--holdout 0\.2, stratified, seed 5\)\), standardized; 2 epochs of 6 steps .*kNN every 1 epoch/);
+    expect(JSON.parse(fs.readFileSync(path.join(full, 'run.json'), 'utf8')).data).toEqual({ data: csv, labelColumn: 'Class', categorical: ['sensor'], holdout: 0.2, holdoutSeed: 5 });
+    const accs = knn(full);
+    expect(accs).toHaveLength(2);
+    for (const a of accs) expect(a).toBeGreaterThanOrEqual(0), expect(a).toBeLessThanOrEqual(1);
+    // The split is data.trainTestSplit's: every class keeps its share of the test rows. The split depends on the
+    // labels, the row count and the seed only, so rows numbered 0..n-1 with the file's labels show which ones.
+    const ds = loadDataset(csv, { label: 'Class', categorical: ['sensor'] });
+    const { train: trainIdx, test: testIdx } = trainTestSplit(fromArray(Float32Array.from({ length: ds.n }, (_, i) => i), [1], { labels: ds.labels! }), 0.2, 5);
+    const perClass = (l: Int32Array) => Array.from({ length: 5 }, (_, c) => l.filter((v) => v === c).length);
+    const all = perClass(ds.labels!), held = perClass(testIdx.labels!);
+    for (let c = 0; c < 5; c++) expect(Math.abs(held[c]! - 0.2 * all[c]!), `class ${c}`).toBeLessThan(1);
+    // eval: the same split (240 training rows, 60 test rows).
+    const e = imix(['eval', full, '--knn', '--json', '--k', '20']);
+    expect(e.code, e.stderr).toBe(0);
+    expect(JSON.parse(e.stdout)).toMatchObject({ train: 240, test: 60 });
+    expect(JSON.parse(e.stdout).data).toMatch(/60 rows held out/);
+    // embed --split test/train: the held-out rows and the others, as `embed --data` of the whole file has them.
+    const outAll = path.join(tmp, 'out', 'hold-all.npy'), outTest = path.join(tmp, 'out', 'hold-test.npy'), outTrain = path.join(tmp, 'out', 'hold-train.npy');
+    for (const [extra, out] of [[['--data', csv], outAll], [['--split', 'test'], outTest], [[], outTrain]] as const) {
+      const x = imix(['embed', full, ...extra, '--out', out, '--quiet']);
+      expect(x.code, x.stderr).toBe(0);
+    }
+    const whole = readNpy(outAll), test = readNpy(outTest), train = readNpy(outTrain);
+    expect([whole.shape, test.shape, train.shape]).toEqual([[300, 16], [60, 16], [240, 16]]);
+    const rowsOf = (idx: Float32Array) => Array.from(idx).flatMap((i) => Array.from(whole.data.subarray(i * 16, (i + 1) * 16)));
+    expect(Array.from(test.data)).toEqual(rowsOf(testIdx.x));
+    expect(Array.from(train.data)).toEqual(rowsOf(trainIdx.x));
+    // --resume draws the same split: a run stopped after 3 steps and resumed trains on the same rows and
+    // monitors the same test rows as the uninterrupted run.
+    const part = path.join(tmp, 'runHoldPart');
+    const a = imix(['train', ...args, '--max-steps', '3', '--out', part]);
+    expect(a.code, a.stderr).toBe(0);
+    const b = imix(['train', '--resume', part]);
+    expect(b.code, b.stderr).toBe(0);
+    expect(b.stderr).toMatch(/test: 60 rows held out \(--holdout 0\.2, stratified, seed 5\)/);
+    expect(losses(part)).toHaveLength(12);
+    losses(part).forEach((l, i) => expect(l).toBeCloseTo(losses(full)[i]!, 5));
+    expect(knn(part)).toEqual(accs);
+    // Another seed holds out other rows.
+    const other = path.join(tmp, 'runHoldSeed');
+    expect(imix(['train', ...csvArgs(csv), '--holdout', '0.2', '--seed', '6', ...tiny, '--max-steps', '1', '--quiet', '--out', other]).code).toBe(0);
+    const o = path.join(tmp, 'out', 'hold-test6.npy');
+    expect(imix(['embed', other, '--split', 'test', '--out', o, '--quiet']).code).toBe(0);
+    expect(readNpy(o).shape).toEqual([60, 16]);
+  });
+
+  it("--test: a second CSV encoded with the training file's schema, used by the kNN monitor, eval, embed --split test and --resume", () => {
+    const lines = writeShuttle(path.join(tmp, 'shuttle-all.csv'), 300, 23);
+    const header = 'V1,V2,V3,V4,V5,V6,V7,V8,V9,sensor,Class';
+    const trainCsv = path.join(tmp, 'shuttle-train.csv'), testCsv = path.join(tmp, 'shuttle-test.csv');
+    fs.writeFileSync(trainCsv, [header, ...lines.slice(0, 240)].join('\n') + '\n');
+    // The test file lists its rows in another order: categories and classes are numbered by the training file.
+    fs.writeFileSync(testCsv, [header, ...lines.slice(240).reverse()].join('\n') + '\n');
+    const out = path.join(tmp, 'runTest');
+    const args = [...csvArgs(trainCsv), '--test', testCsv, ...tiny];
+    const r = imix(['train', ...args, '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/shuttle-train\.csv \(CSV; 240 rows, 12 features, labelled, 5 classes; test: .*shuttle-test\.csv, 60 rows, labelled\).*kNN every 1 epoch/);
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'run.json'), 'utf8')).data).toEqual({ data: trainCsv, labelColumn: 'Class', categorical: ['sensor'], test: testCsv });
+    expect(knn(out)).toHaveLength(2);
+    const e = imix(['eval', out, '--knn', '--json', '--k', '20']);
+    expect(e.code, e.stderr).toBe(0);
+    expect(JSON.parse(e.stdout)).toMatchObject({ train: 240, test: 60 });
+    // embed --split test is the test file, read through the run's csv-schema.json.
+    const t1 = path.join(tmp, 'out', 'test-split.npy'), t2 = path.join(tmp, 'out', 'test-data.npy');
+    expect(imix(['embed', out, '--split', 'test', '--out', t1, '--quiet']).code).toBe(0);
+    expect(imix(['embed', out, '--data', testCsv, '--out', t2, '--quiet']).code).toBe(0);
+    expect(readNpy(t1).shape).toEqual([60, 16]);
+    expect(Array.from(readNpy(t1).data)).toEqual(Array.from(readNpy(t2).data));
+    // --resume reads the same test file.
+    const part = path.join(tmp, 'runTestPart');
+    expect(imix(['train', ...args, '--max-steps', '2', '--quiet', '--out', part]).code).toBe(0);
+    const b = imix(['train', '--resume', part, '--quiet']);
+    expect(b.code, b.stderr).toBe(0);
+    losses(part).forEach((l, i) => expect(l).toBeCloseTo(losses(out)[i]!, 5));
+    expect(knn(part)).toEqual(knn(out));
+    // A test file that does not fit the training file's schema: one line naming the test file, line and column.
+    const bad = (name: string, text: string[]) => {
+      const f = path.join(tmp, name);
+      fs.writeFileSync(f, text.join('\n') + '\n');
+      return f;
+    };
+    const renamed = bad('test-renamed.csv', [header.replace('sensor', 'sensr'), ...lines.slice(240, 250)]);
+    expectOneLineError(imix(['train', ...csvArgs(trainCsv), '--test', renamed, ...tiny, '--out', path.join(tmp, 'runX')]), 1, /test-renamed\.csv:1: header does not match the schema: column 9 is "sensr", expected "sensor"/);
+    const purple = bad('test-purple.csv', [header, lines[240]!, lines[241]!.replace(/,[abc],/, ',purple,')]);
+    expectOneLineError(imix(['train', ...csvArgs(trainCsv), '--test', purple, ...tiny, '--out', path.join(tmp, 'runX')]), 1, /test-purple\.csv:3: column 9 \("sensor"\): category "purple" does not occur in the training file/);
+    const narrow = bad('test-narrow.csv', [header.replace(',sensor', ''), ...lines.slice(240, 245).map((l) => l.replace(/,[abc],/, ','))]);
+    expectOneLineError(imix(['train', ...csvArgs(trainCsv), '--test', narrow, ...tiny, '--out', path.join(tmp, 'runX')]), 1, /test-narrow\.csv:1: 10 columns, but the schema \(from the training file\) has 11/);
+    expect(fs.existsSync(path.join(tmp, 'runX'))).toBe(false);
+  });
+
+  it('--test with NPY files: the same sample shape, labels from --test-labels', () => {
+    const F = 6, rowsOf = (n: number, off: number) => Float32Array.from({ length: n * F }, (_, i) => Math.sin((i + off) * 0.37) + (Math.floor(i / F) % 2) * 2);
+    const npy = (name: string, a: Float32Array | Int32Array, shape: number[]) => {
+      const f = path.join(tmp, name);
+      writeNpy(f, a, shape);
+      return f;
+    };
+    const labels = (n: number) => Int32Array.from({ length: n }, (_, i) => i % 2);
+    const x = npy('split-x.npy', rowsOf(200, 0), [200, F]), y = npy('split-y.npy', labels(200), [200]);
+    const tx = npy('split-tx.npy', rowsOf(50, 1000), [50, F]), ty = npy('split-ty.npy', labels(50), [50]);
+    const out = path.join(tmp, 'runNpyTest');
+    const r = imix(['train', '--data', x, '--labels', y, '--test', tx, '--test-labels', ty, ...tiny, '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/split-x\.npy \(200 rows, labelled, 2 classes; test: .*split-tx\.npy, 50 rows, labelled\).*kNN every 1 epoch/);
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'run.json'), 'utf8')).data).toMatchObject({ test: tx, testLabels: ty });
+    const e = imix(['eval', out, '--knn', '--json', '--k', '10']);
+    expect(e.code, e.stderr).toBe(0);
+    expect(JSON.parse(e.stdout)).toMatchObject({ train: 200, test: 50 });
+    const wide = npy('split-wide.npy', rowsOf(50, 0).subarray(0, 50 * 5), [50, 5]);
+    expectOneLineError(imix(['train', '--data', x, '--test', wide, ...tiny, '--out', path.join(tmp, 'runX')]), 1, /--test .*split-wide\.npy: samples of shape \[5\], the training data's are \[6\]/);
+    expectOneLineError(imix(['train', '--data', x, '--test', path.join(tmp, 'shuttle.csv'), ...tiny, '--out', path.join(tmp, 'runX')]), 2, /--test .*shuttle\.csv: a CSV file, and the training data is an NPY file/);
+    expectOneLineError(imix(['train', ...csvArgs(path.join(tmp, 'shuttle.csv')), '--test', tx, ...tiny, '--out', path.join(tmp, 'runX')]), 2, /--test .*split-tx\.npy: an NPY file, and the training data is a CSV file/);
+  });
+
+  it('refused cases: one line naming the flag, with the fix', () => {
+    const csv = path.join(tmp, 'shuttle.csv');
+    const runX = path.join(tmp, 'runX');
+    const cases: Array<[string[], number, RegExp]> = [
+      [[...csvArgs(csv), '--test', csv, '--holdout', '0.2'], 2, /^imix: error: --holdout: give either --test \(a test file\) or --holdout \(a split of the data\), not both$/],
+      [[...csvArgs(csv), '--test-labels', csv], 2, /^imix: error: --test-labels: labels of a --test file; give --test too$/],
+      [['--holdout', '0.2'], 2, /^imix: error: --holdout: the bundled fashion-mnist data has its own test split/],
+      [['--test', csv], 2, /^imix: error: --test: the bundled fashion-mnist data has its own test split; leave --test out$/],
+      [[...csvArgs(csv), '--holdout', '1'], 2, /^imix: error: --holdout: expected a fraction between 0 and 1 \(exclusive\), e\.g\. 0\.2, got 1$/],
+      [[...csvArgs(csv), '--holdout', 'half'], 2, /^imix: error: --holdout: expected a number, got 'half'$/],
+      [[...csvArgs(csv), '--test', path.join(tmp, 'no-such.csv')], 1, /^imix: error: --test .*no-such\.csv: no such file or directory$/],
+      [[...csvArgs(csv), '--test', tmp], 2, /^imix: error: --test .*: a directory; --test takes one CSV\/NPY\/IDX file/],
+      [[...csvArgs(csv), '--test', csv, '--test-labels', csv], 2, /^imix: error: --test-labels: not used with a CSV test file \(its labels are in the training file's label column, "Class"\)$/],
+      // MoCo on a small table: a queue reaching the batch's own keys of the previous epoch.
+      [[...csvArgs(csv), '--batch', '40', '--epochs', '1'], 2, /^imix: error: --queue: a queue of 4096 keys on 300 rows reaches the batch's own keys of the previous epoch \(it must be shorter than the rows minus a batch, 300 - 40 = 260\); use --queue 259 or less$/],
+      [[...csvArgs(csv), '--batch', '40', '--queue', '260', '--holdout', '0.2'], 2, /^imix: error: --queue: a queue of 260 keys on 240 rows .*; use --queue 199 or less$/],
+      [[...csvArgs(csv), '--batch', '128', '--queue', '128', '--limit', '200'], 2, /^imix: error: --queue: .*no queue both holds a batch of 128 and stays below that; use --batch 99 or less .*method without a queue \(npair, byol\)$/],
+    ];
+    for (const [args, code, re] of cases) expectOneLineError(imix(['train', ...args, '--out', runX]), code, re);
+    expect(fs.existsSync(runX)).toBe(false);
+    // The split comes from the run folder: not given again with --resume, eval or embed (but with other --data).
+    const run = path.join(tmp, 'runHold');
+    expectOneLineError(imix(['train', '--resume', run, '--holdout', '0.3']), 2, /^imix: error: --holdout cannot be given with --resume/);
+    expectOneLineError(imix(['eval', run, '--holdout', '0.3']), 2, /^imix: error: --holdout: only with --data \(the run's own data is read as it was for training\)$/);
+    expectOneLineError(imix(['embed', run, '--test', csv, '--out', path.join(tmp, 'out', 'x.npy')]), 2, /^imix: error: --test: only with --data/);
+    const e = imix(['eval', run, '--data', csv, '--holdout', '0.5', '--knn', '--json', '--k', '10']);
+    expect(e.code, e.stderr).toBe(0);
+    expect(JSON.parse(e.stdout)).toMatchObject({ train: 150, test: 150 });
+    // A single file without --test or --holdout: no test split, and the messages say how to get one.
+    const plain = path.join(tmp, 'runPlain');
+    expect(imix(['train', ...csvArgs(csv), ...tiny, '--max-steps', '1', '--quiet', '--out', plain]).code).toBe(0);
+    expectOneLineError(imix(['eval', plain]), 1, /needs a labelled test split, and .* has none \(train with --test FILE or --holdout FRACTION/);
+    expectOneLineError(imix(['embed', plain, '--split', 'test', '--out', path.join(tmp, 'out', 'x.npy')]), 1, /--split test: .* has no test split \(a run trained with --test FILE or --holdout FRACTION has one\)$/);
+    expectOneLineError(imix(['train', ...csvArgs(csv), ...tiny, '--knn-every', '1', '--out', runX]), 1, /--knn-every: .*a single file gets one with --test FILE or --holdout FRACTION/);
+  });
+});
+
+describe('imix eval: probes beside the raw input, few labels; training monitors', () => {
+  let run: string;
+  const probeLine = (label: string) => new RegExp(`^${label} +test accuracy [01]\\.\\d{4}`, 'm');
+  const rawLine = /^ {2}raw input: +test accuracy [01]\.\d{4}/m;
+
+  it('metrics.jsonl, the progress line, the epoch lines and loss.svg carry the collapse monitor', () => {
+    run = path.join(tmp, 'runProbes');
+    const r = imix(['train', ...SMALL, '--epochs', '2', '--knn-every', '0', '--log-every', '3', '--out', run]);
+    expect(r.code, r.stderr).toBe(0);
+    // The progress line and the epoch summary: d = 32 (--projection 64,32).
+    expect(r.stderr).toMatch(/ETA \S+ {2}collapse 0\.\d+/);
+    expect(r.stderr).toMatch(/epoch 2\/2 {2}loss \d+\.\d+ {2}collapse 0\.\d+ \(spread 1\/√32 = 0\.1768\)/);
+    const records = readJsonl(path.join(run, 'metrics.jsonl'));
+    // Step lines every --log-every 3 steps (and the last); the monitor runs on the same steps (and each epoch's last).
+    const steps = records.filter((m) => m.type === 'step');
+    expect(steps.map((m) => m.step)).toEqual([3, 6, 8]);
+    for (const m of records) {
+      expect(m.collapse, JSON.stringify(m)).toBeGreaterThan(0);
+      expect(m.collapse).toBeLessThanOrEqual(Math.sqrt(64 / 63) / Math.sqrt(32) + 1e-6);
+    }
+    const svg = fs.readFileSync(path.join(run, 'loss.svg'), 'utf8');
+    xmlElements(svg);
+    expect(svg).toContain('spread std·√d (right)');
+    // The plot of epochs with a spread of exactly 1/√d (std·√d = 1) and a collapsed one (0).
+    const plot = renderPlot({ title: 't', epochs: [{ epoch: 1, loss: 2, collapse: 1 / Math.sqrt(16) }, { epoch: 2, loss: 1, collapse: 0 }], collapseScale: 4 });
+    expect(plot).toMatch(/stroke="#31a354"[^>]*points="[\d.]+,[\d.]+ [\d.]+,[\d.]+"/);
+    expect(plot).toContain('spread (std·√d)');
+  });
+
+  it('eval prints the encoder line and the raw-input line for --probe linear, pinv and knn', () => {
+    const cases: Array<[string[], string]> = [
+      [['--probe', 'linear', '--probe-epochs', '1'], 'linear probe:'],
+      [['--probe', 'pinv'], 'pinv probe:'],
+      [['--probe', 'knn', '--k', '20'], 'kNN \\(k=20\\):'],
+    ];
+    for (const [args, label] of cases) {
+      const e = imix(['eval', run, '--limit', '600', ...args]);
+      expect(e.code, e.stderr).toBe(0);
+      expect(e.stdout).toMatch(/^features: +64 \(raw input: 784, standardized\)$/m);
+      expect(e.stdout, label).toMatch(probeLine(label));
+      expect(e.stdout, label).toMatch(rawLine);
+      // The raw line comes right under its probe's line, and the other probes are not run.
+      const lines = e.stdout.trim().split('\n');
+      expect(lines.slice(-2)[0]).toMatch(probeLine(label));
+      expect(lines).toHaveLength(5);
+    }
+    const j = imix(['eval', run, '--limit', '600', '--probe', 'pinv', '--json']);
+    expect(j.code, j.stderr).toBe(0);
+    const r = JSON.parse(j.stdout);
+    // 600 rows: [X, 1] of 65 columns for the encoder, 785 (some pixels constant) for the raw input.
+    expect(r.pinvProbe.rank).toBeLessThanOrEqual(65);
+    expect(r.raw.features).toBe(784);
+    expect(r.raw.pinvProbe.rank).toBeLessThanOrEqual(600);
+    for (const a of [r.pinvProbe.testAccuracy, r.pinvProbe.trainAccuracy, r.raw.pinvProbe.testAccuracy]) expect(a).toBeGreaterThan(0.3);
+    expect(r.linearProbe).toBeUndefined();
+    expect(r.knn).toBeUndefined();
+    // --no-raw: the encoder's probe alone.
+    const n = imix(['eval', run, '--limit', '600', '--probe', 'pinv', '--no-raw']);
+    expect(n.code, n.stderr).toBe(0);
+    expect(n.stdout).toMatch(/^features: +64$/m);
+    expect(n.stdout).toMatch(probeLine('pinv probe:'));
+    expect(n.stdout).not.toContain('raw input');
+  });
+
+  it('eval --label-fraction: the same seeded stratified subsets for the encoder and the raw input, mean ± std over the draws', () => {
+    const e = imix(['eval', run, '--limit', '1000', '--probe', 'pinv', '--label-fraction', '0.02', '--label-draws', '3', '--json']);
+    expect(e.code, e.stderr).toBe(0);
+    const r = JSON.parse(e.stdout);
+    // The subsets are stratifiedSubset(labels of the 1000 rows, 0.02, the run's seed 0, draw).
+    const labels = fashionMnist('train').labels!.subarray(0, 1000);
+    expect(r.labels).toEqual({ fraction: 0.02, draws: 3, rows: evaluation.stratifiedSubset(labels, 0.02, 0, 0).length });
+    for (const p of [r.pinvProbe, r.raw.pinvProbe]) {
+      expect(p.testAccuracies).toHaveLength(3);
+      const { mean, std } = evaluation.meanStd(p.testAccuracies);
+      expect(p.testAccuracy).toBeCloseTo(mean, 12);
+      expect(p.testAccuracyStd).toBeCloseTo(std, 12);
+      expect(p.testAccuracy).toBeGreaterThan(0.2);
+    }
+    const t = imix(['eval', run, '--limit', '1000', '--probe', 'knn', '--k', '10', '--label-fraction', '0.02', '--label-draws', '3']);
+    expect(t.code, t.stderr).toBe(0);
+    expect(t.stdout).toMatch(/^labels: +2% of each class's training labels \(at least 1\): \d+ rows, 3 seeded draws \(mean ± std\)$/m);
+    expect(t.stdout).toMatch(/^kNN \(k=10\): +test accuracy [01]\.\d{4} ± 0\.\d{4}$/m);
+    expect(t.stdout).toMatch(/^ {2}raw input: +test accuracy [01]\.\d{4} ± 0\.\d{4}$/m);
+    const l = imix(['eval', run, '--limit', '1000', '--probe', 'linear', '--probe-epochs', '1', '--label-fraction', '0.02', '--label-draws', '2']);
+    expect(l.code, l.stderr).toBe(0);
+    expect(l.stdout).toMatch(/^linear probe: +test accuracy [01]\.\d{4} ± 0\.\d{4}$/m);
+    expect(l.stdout).toMatch(rawLine);
+    expectOneLineError(imix(['eval', run, '--label-fraction', '0']), 2, /^imix: error: --label-fraction: expected a positive number, got 0$/);
+    expectOneLineError(imix(['eval', run, '--label-fraction', '1.5']), 2, /^imix: error: --label-fraction: expected a number <= 1, got 1\.5$/);
+    expectOneLineError(imix(['eval', run, '--label-draws', '0']), 2, /^imix: error: --label-draws: expected an integer >= 1, got 0$/);
+  });
+
+  it('an absurd learning rate stops the run naming the step, and the checkpoint kept has finite weights', () => {
+    // One step an epoch: the first epoch's checkpoint is written, and the second step's loss is NaN.
+    const out = path.join(tmp, 'runDiverged');
+    const r = imix(['train', '--method', 'npair', '--encoder', 'mlp:16', '--projection', '16,8', '--batch', '32', '--limit', '32', '--epochs', '3', '--knn-every', '0', '--lr', '1e30', '-q', '--out', out]);
+    expectOneLineError(r, 1, /^imix: error: loss: became NaN at step 2; settings that can make training diverge: learning rate \(--lr 1e\+30\).*; .*runDiverged keeps the last good checkpoint, of epoch 1 \(step 1\)$/);
+    expect(r.stderr).not.toMatch(/optimizer\.lr/);
+    const ck = loadCheckpoint(out);
+    expect(ck.step).toBe(1);
+    for (const [name, t] of Object.entries(ck.tensors)) expect(Array.from(t.data as Float32Array).every(Number.isFinite), name).toBe(true);
+    // Before any epoch finished: nothing is written, and the message says so.
+    const early = path.join(tmp, 'runDivergedEarly');
+    const e = imix(['train', '--method', 'npair', '--encoder', 'mlp:16', '--projection', '16,8', '--batch', '32', '--limit', '128', '--epochs', '1', '--knn-every', '0', '--lr', '1e30', '-q', '--out', early]);
+    expectOneLineError(e, 1, /^imix: error: loss: became NaN at step 2; .*; no checkpoint was written in .*runDivergedEarly \(no epoch finished before it\)$/);
+    expect(fs.existsSync(path.join(early, 'checkpoint.safetensors'))).toBe(false);
   });
 });

@@ -500,7 +500,7 @@ describe('imix on an image folder', () => {
     expect(JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8'))).toMatchObject({ sampleShape: [1, 8, 8] });
     const resumed = imix(['train', '--resume', out, '--max-steps', '1']);
     expect(resumed.code, resumed.stderr).toBe(0);
-    expect(resumed.stderr).toMatch(/resuming .* at epoch 1, step 2/);
+    expect(resumed.stderr).toMatch(/resuming .* after step 2 \(1 epochs done\)/);
     const e = imix(['eval', out, '--json', '--knn', '--k', '3']);
     expect(e.code, e.stderr).toBe(0);
     expect(JSON.parse(e.stdout)).toMatchObject({ train: 24, test: 8, features: 16 });

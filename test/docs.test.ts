@@ -155,7 +155,7 @@ describe('documentation examples', () => {
     try {
       await import(file);
       const printed = log.mock.calls.map((c) => String(c[0]));
-      expect(printed[0]).toMatch(/^epoch 0: loss \d+\.\d{3}$/);
+      expect(printed[0]).toMatch(/^epoch 1: loss \d+\.\d{3}$/); // epochs are counted from 1 in events, as the CLI prints them
       const probe = printed.find((l) => l.startsWith('linear probe accuracy'));
       expect(probe).toMatch(/^linear probe accuracy: \d+\.\d%$/);
       // One epoch of MoCo already beats chance (10%) by far on Fashion-MNIST.

@@ -1,9 +1,12 @@
 // The loss sequence of every method over 20 steps, for a fixed seed, held to
 // values recorded before the structure changes of issue 12: a refactoring
 // must not change a single bit. Summation orders differ between kernel sets
-// (AVX-512 vs AVX2 gemm, OpenBLAS vs the built-in one, thread counts), so the
-// sequences are bit-identical on a machine whose kernel set matches the
-// recording (`info()`'s blas and simd), and within 1e-5 relative elsewhere.
+// (AVX-512 vs AVX2 gemm, OpenBLAS vs the built-in one, OpenBLAS's per-CPU
+// kernel choice, thread counts), so the sequences are bit-identical on a
+// machine whose kernel set matches the recording (`info()`'s blas, blasCore
+// and simd, and the thread count), and within 1e-5 relative elsewhere. (Two
+// Zen 5 machines with the same blas and simd once differed by 1e-8 from step
+// one: OpenBLAS had picked another core there, so blasCore is part of the set.)
 //
 // Re-record (only when a change is meant to alter training):
 //   IMIX_RECORD_GOLDEN=1 npx vitest run test/golden-losses.test.ts
@@ -16,8 +19,14 @@ import { fromArray } from '../lib/data/dataset';
 const FILE = path.join(__dirname, 'fixtures', 'golden-losses.json');
 
 interface Golden {
-  machine: { blas: string; simd: string[]; threads: number };
+  machine: { blas: string; blasCore?: string; simd: string[]; threads: number };
   sequences: Record<string, number[]>;
+  /**
+   * Sequences recorded on another machine than `machine` (with the same blas, simd and
+   * threads, which do not pin every summation order): held within 1e-5 until the next
+   * full recording. (The MoCo cases, re-recorded for issue 15's queue rule.)
+   */
+  approximate?: string[];
 }
 
 // 128 images [1, 8, 8] of smooth, distinct patterns; 4 steps of 32 an epoch, 5 epochs.
@@ -35,8 +44,10 @@ const CASES: Record<string, () => ContrastiveMethod> = {
   'npair+mixup': () => new NPair({ ...common, mix: mixup }),
   'npair+cutmix': () => new NPair({ ...common, mix: cutmix }),
   'simclr': () => new SimCLR({ ...common, mix: none }),
-  'moco': () => new MoCo({ ...common, mix: none, queueSize: 96 }),
-  'moco+mixup': () => new MoCo({ ...common, mix: mixup, queueSize: 96 }),
+  // Queue 64 (re-recorded in issue 15: fit now refuses a queue of rows − batch = 96 or more, which
+  // reaches the batch's own keys of the previous epoch; the other cases are unchanged).
+  'moco': () => new MoCo({ ...common, mix: none, queueSize: 64 }),
+  'moco+mixup': () => new MoCo({ ...common, mix: mixup, queueSize: 64 }),
   'byol': () => new BYOL({ ...common, mix: none }),
   'byol+mixup': () => new BYOL({ ...common, mix: mixup }),
   'byol+mixup+symmetric': () => new BYOL({ ...common, mix: mixup, symmetric: true }),
@@ -58,18 +69,20 @@ async function sequence(make: () => ContrastiveMethod): Promise<number[]> {
 
 describe('every method loses exactly what it lost before the restructuring (20 steps, fixed seed)', async () => {
   const i = info();
-  const machine = { blas: i.blas, simd: i.simd, threads: i.threads };
+  const machine = { blas: i.blas, blasCore: i.blasCore, simd: i.simd, threads: i.threads };
   if (process.env.IMIX_RECORD_GOLDEN === '1') {
     const sequences: Record<string, number[]> = {};
     for (const [name, make] of Object.entries(CASES)) sequences[name] = await sequence(make);
-    fs.writeFileSync(FILE, JSON.stringify({ machine, sequences } satisfies Golden, null, 1) + '\n');
+    fs.writeFileSync(FILE, JSON.stringify({ machine, sequences } satisfies Golden, null, 1) + '\n'); // a full recording: nothing approximate
   }
   const golden = JSON.parse(fs.readFileSync(FILE, 'utf8')) as Golden;
-  const exact = JSON.stringify([golden.machine.blas, golden.machine.simd, golden.machine.threads]) === JSON.stringify([machine.blas, machine.simd, machine.threads]);
+  const key = (m: Golden['machine']) => JSON.stringify([m.blas, m.blasCore ?? '(not recorded)', m.simd, m.threads]);
+  const sameSet = key(golden.machine) === key(machine);
   it('holds a sequence for every case', () => {
     expect(Object.keys(golden.sequences).sort()).toEqual(Object.keys(CASES).sort());
   });
   for (const [name, make] of Object.entries(CASES)) {
+    const exact = sameSet && !golden.approximate?.includes(name);
     it(`${name}${exact ? ' (bit-identical: same kernel set as the recording)' : ' (within 1e-5: another kernel set)'}`, async () => {
       const got = await sequence(make);
       const want = golden.sequences[name]!;

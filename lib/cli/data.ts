@@ -1,14 +1,18 @@
 /**
  * Where the CLI's data comes from. ONE function, `resolveData`, turns the
  * `--data` / `--labels` / `--label-column` / `--categorical` / `--missing` /
- * `--image-size` / `--channels` / `--limit` options into a training split
- * and, where there is one, a labelled test split. Every format is read by
- * the library's loaders (`data.loadDataset`, and `data.loadImageFolder` for
- * image folders, which decode asynchronously); this module adds the CLI's
- * policy: the bundled data, IDX directories and image folders with splits
- * bring their test split, `--limit` cuts the training split, options that
- * do not fit the data are usage errors, and a missing path is a one-line
- * error naming the flag.
+ * `--image-size` / `--channels` / `--limit` / `--test` / `--test-labels` /
+ * `--holdout` options into a training split and, where there is one, a
+ * test split. Every format is read by the library's loaders
+ * (`data.loadDataset`, and `data.loadImageFolder` for image folders, which
+ * decode asynchronously); this module adds the CLI's policy: the bundled
+ * data, IDX directories and image folders with splits bring their test
+ * split; other data gets one from `--test` (a second CSV/NPY/IDX file, a CSV
+ * encoded with the training file's schema) or `--holdout` (a seeded split of
+ * the data, stratified by its labels: `data.trainTestSplit`, so the same
+ * spec always gives the same split); `--limit` then cuts the training
+ * split; options that do not fit the data are usage errors, and a missing
+ * path is a one-line error naming the flag.
  * @module
  */
 import * as fs from 'node:fs';
@@ -27,7 +31,11 @@ export type { DataSpec };
 
 export interface ResolvedData {
   train: Dataset;
-  /** A labelled test split, when the data has one (the bundled data and IDX directories with test files do). */
+  /**
+   * A test split, when the data has one: the bundled data's, an IDX
+   * directory's or an image folder's own, a `--test` file, or the rows
+   * `--holdout` set aside (labelled when the data is).
+   */
   test?: Dataset;
   /** One line for humans: where the data came from. */
   description: string;
@@ -102,6 +110,72 @@ function load(src: string, options: data.LoadOptions): LoadedDataset {
   }
 }
 
+/** --test / --test-labels / --holdout given for data with its own test split (`what` says which). */
+function ownTestSplit(spec: DataSpec, what: string): void {
+  if (spec.test !== undefined) throw new UsageError(`--test: ${what} has its own test split; leave --test out`);
+  if (spec.holdout !== undefined) throw new UsageError(`--holdout: ${what} has its own test split; leave --holdout out (or name one split as the data, e.g. dir:train)`);
+}
+
+/** --test is for single files: `what` says why this data is not one. */
+function noTestFile(spec: DataSpec, what: string): void {
+  if (spec.test !== undefined)
+    throw new UsageError(`--test: only for a single CSV/NPY/IDX --data file, and ${what} (an IDX directory's test files are its t10k-* or test-* files, an image folder's its test/ subfolder; or use --holdout)`);
+}
+
+/** The options that name a test split, checked against each other. */
+function checkTestOptions(spec: DataSpec): void {
+  if (spec.test !== undefined && spec.holdout !== undefined) throw new UsageError('--holdout: give either --test (a test file) or --holdout (a split of the data), not both');
+  if (spec.testLabels !== undefined && spec.test === undefined) throw new UsageError('--test-labels: labels of a --test file; give --test too');
+  if (spec.test !== undefined && !fs.existsSync(spec.test)) throw new CliError(`--test ${spec.test}: no such file or directory`);
+  if (spec.testLabels !== undefined && !fs.existsSync(spec.testLabels)) throw new CliError(`--test-labels ${spec.testLabels}: no such file`);
+}
+
+/**
+ * The training set `full` (without a test split of its own) split by
+ * --holdout (data.trainTestSplit: seeded by the run's --seed, stratified by
+ * the labels when `full` has them), then cut by --limit; `what` describes
+ * the rows for the description line.
+ */
+function holdoutAndLimit(full: Dataset, spec: DataSpec, what: (t: Dataset, all: Dataset) => string): { train: Dataset; test?: Dataset; description: string } {
+  if (spec.holdout === undefined) {
+    const t = limitRows(full, spec.limit);
+    return { train: t, description: what(t, full) };
+  }
+  const seed = spec.holdoutSeed ?? 0;
+  if (full.n < 2) throw new CliError(`--holdout ${spec.holdout}: ${full.n} row cannot be split into a training and a test part`);
+  const { train, test } = data.trainTestSplit(full, spec.holdout, seed);
+  const t = limitRows(train, spec.limit);
+  return { train: t, test, description: `${what(t, train)}; test: ${test.n} rows held out (--holdout ${spec.holdout}${full.labels ? ', stratified' : ''}, seed ${seed})` };
+}
+
+/**
+ * The --test file of a training file `train` (loaded with `trainOptions`):
+ * a CSV is encoded with the training file's schema (its columns,
+ * categories, label classes and missing-cell policy; a mismatch is an
+ * error naming the test file, its line and column); an NPY or IDX file must
+ * hold samples of the training data's shape, with --test-labels for labels.
+ */
+function loadTestFile(spec: DataSpec, train: LoadedDataset, read: ReadOptions): LoadedDataset {
+  const file = spec.test!;
+  if (fs.statSync(file).isDirectory()) throw new UsageError(`--test ${file}: a directory; --test takes one CSV/NPY/IDX file (an IDX directory or image folder brings its own test split as --data)`);
+  const kind = (f: data.DataFormat) => (f === 'csv' ? 'a CSV file' : f === 'npy' ? 'an NPY file' : 'an IDX file');
+  if (train.format === 'csv') {
+    if (spec.testLabels !== undefined) throw new UsageError(`--test-labels: not used with a CSV test file (its labels are in the training file's label column, ${train.schema!.label === null ? 'which it has none of' : JSON.stringify(train.schema!.columns[train.schema!.label])})`);
+    const options: data.LoadOptions = { schema: train.schema! };
+    if (read.ignoreLabel) options.ignoreLabel = true;
+    const test = load(file, options);
+    if (test.format !== 'csv') throw new UsageError(`--test ${file}: ${kind(test.format)}, and the training data is a CSV file; give a CSV file with the training file's columns`);
+    return test;
+  }
+  // A table by its name is refused before it is parsed without the schema a CSV test file needs.
+  const named = /\.(csv|tsv|tab|txt)(\.gz)?$/i.test(file);
+  const test = named ? undefined : load(file, spec.testLabels !== undefined ? { labels: spec.testLabels } : {});
+  if (!test || test.format === 'csv') throw new UsageError(`--test ${file}: a CSV file, and the training data is ${kind(train.format)}; give an NPY or IDX file of the same samples`);
+  if (test.sampleShape.join() !== train.sampleShape.join())
+    throw new CliError(`--test ${file}: samples of shape [${test.sampleShape.join(', ')}], the training data's are [${train.sampleShape.join(', ')}]`);
+  return test;
+}
+
 /** Whether the IDX directory `dir` has test images (t10k-* or test-*). */
 function hasTestSplit(dir: string): boolean {
   try {
@@ -152,15 +226,17 @@ function checkAgainstSchema(spec: DataSpec, schema: CsvSchema): void {
  */
 export async function resolveData(spec: DataSpec, csvSchema?: CsvSchema, read: ReadOptions = {}): Promise<ResolvedData> {
   const src = spec.data ?? BUNDLED;
+  checkTestOptions(spec);
   if (isBundled(src)) {
     if (spec.labels) throw new UsageError(`--labels: the bundled ${BUNDLED} data has its own labels`);
     csvOnly(spec, `${src} is the bundled image data`);
     imagesOnly(spec, `${src} is the bundled IDX data`);
     if (src === `${BUNDLED}:test`) {
-      const t = data.loadDataset(src);
-      const l = limitRows(t, spec.limit);
-      return { train: l, description: `${src} (bundled test split as training data; ${count(l, t)} rows)` };
+      noTestFile(spec, `${src} is the bundled data`);
+      const r = holdoutAndLimit(data.loadDataset(src), spec, (l, t) => `${count(l, t)} rows`);
+      return { ...r, description: `${src} (bundled test split as training data; ${r.description})` };
     }
+    ownTestSplit(spec, `the bundled ${BUNDLED} data`);
     const train = data.loadDataset(BUNDLED), test = data.loadDataset(`${BUNDLED}:test`);
     const t = limitRows(train, spec.limit);
     return { train: t, test, description: `${BUNDLED} (bundled; train ${count(t, train)}, test ${test.n})` };
@@ -183,14 +259,19 @@ export async function resolveData(spec: DataSpec, csvSchema?: CsvSchema, read: R
     if (spec.labels) throw new UsageError(`--labels: not used with a data directory (labels are found in ${base})`);
     csvOnly(spec, `${base} is a directory of IDX files`);
     imagesOnly(spec, `${base} is a directory of IDX files`);
+    noTestFile(spec, `${base} is a directory of IDX files`);
     if (base !== src) {
       // One split of the directory, as training data.
-      const t = load(src, {});
-      const l = limitRows(t, spec.limit);
-      return { train: l, description: `${src} (${count(l, t)} rows${l.labels ? ', labelled' : ''})` };
+      const r = holdoutAndLimit(load(src, {}), spec, (l, t) => `${count(l, t)} rows${l.labels ? ', labelled' : ''}`);
+      return { ...r, description: `${src} (${r.description})` };
     }
     const train = load(src, { split: 'train' });
     const test = hasTestSplit(src) ? load(src, { split: 'test' }) : undefined;
+    if (test) ownTestSplit(spec, `${src} (with test files)`);
+    else if (spec.holdout !== undefined) {
+      const r = holdoutAndLimit(train, spec, (l, t) => `train ${count(l, t)}`);
+      return { ...r, description: `${src} (${r.description})` };
+    }
     if (test && data.featureCount(test) !== data.featureCount(train))
       throw new CliError(`${data.idxSplitFiles(src, 'test').images}: ${data.featureCount(test)} features per row, the training images have ${data.featureCount(train)}`);
     const t = limitRows(train, spec.limit);
@@ -209,12 +290,21 @@ export async function resolveData(spec: DataSpec, csvSchema?: CsvSchema, read: R
     if (spec.missing !== undefined) options.missing = spec.missing;
   }
   imagesOnly(spec, `${src} is a file`);
+  // A --holdout split is stratified by the labels: re-deriving it (embed, which reads no labels otherwise) needs them.
+  if (options.ignoreLabel && spec.holdout !== undefined) delete options.ignoreLabel;
   const train = load(src, options);
   if (train.format !== 'csv') csvOnly(spec, `${src} is ${train.format === 'npy' ? 'an NPY' : 'an IDX'} file`);
   else if (csvSchema) checkAgainstSchema(spec, csvSchema);
-  const t = limitRows(train, spec.limit);
-  const what = train.format === 'csv' ? `CSV; ${count(t, train)} rows, ${data.featureCount(t)} features` : `${count(t, train)} rows`;
-  return { train: t, description: `${src} (${what}${t.labels ? `, labelled, ${t.numClasses} classes` : ''})`, ...(train.schema ? { schema: train.schema } : {}) };
+  const labelled = (t: Dataset) => (t.labels ? `, labelled, ${t.numClasses} classes` : '');
+  const what = (t: Dataset, all: Dataset) => (train.format === 'csv' ? `CSV; ${count(t, all)} rows, ${data.featureCount(t)} features` : `${count(t, all)} rows`) + labelled(t);
+  const schema = train.schema ? { schema: train.schema } : {};
+  if (spec.test !== undefined) {
+    const test = loadTestFile(spec, train, read);
+    const t = limitRows(train, spec.limit);
+    return { train: t, test, description: `${src} (${what(t, train)}; test: ${spec.test}, ${test.n} rows${test.labels ? ', labelled' : ''})`, ...schema };
+  }
+  const r = holdoutAndLimit(train, spec, what);
+  return { ...r, description: `${src} (${r.description})`, ...schema };
 }
 
 /**
@@ -226,6 +316,9 @@ export async function resolveData(spec: DataSpec, csvSchema?: CsvSchema, read: R
 async function resolveImages(spec: DataSpec, src: string, base: string): Promise<ResolvedData> {
   if (spec.labels) throw new UsageError('--labels: not used with an image folder (its class subfolders are the labels)');
   csvOnly(spec, `${base} is an image folder`);
+  noTestFile(spec, `${base} is an image folder`);
+  // A --holdout split is drawn from every image, and --limit then cuts its training part: all are decoded.
+  const limit = spec.holdout === undefined ? spec.limit : undefined;
   const options: data.ImageFolderOptions = { channels: spec.channels ?? 3, ...(spec.imageSize ? { size: spec.imageSize } : {}) };
   const of = (t: Dataset, total: number) => `${t.n}${t.n < total ? ` of ${total}` : ''}`;
   const info = (t: Dataset) => `[${t.sampleShape.join(', ')}], ${t.numClasses} classes`;
@@ -234,16 +327,25 @@ async function resolveImages(spec: DataSpec, src: string, base: string): Promise
     // One split of the folder, as training data.
     const split = src.slice(base.length + 1) as 'train' | 'test';
     const total = data.listImageFolder(base, { split }).files.length; // listing is cheap; only --limit images are decoded
-    const t = await data.loadImageFolder(base, { ...options, split, limit: spec.limit });
+    const t = await data.loadImageFolder(base, { ...options, split, limit });
+    if (spec.holdout !== undefined) {
+      const r = holdoutAndLimit(t, spec, (l, a) => `${of(l, a.n)} rows`);
+      return { ...r, description: `${src} (images; ${r.description}; ${info(t)})`, image: image(t) };
+    }
     return { train: t, description: `${src} (images; ${of(t, total)} rows, ${info(t)})`, image: image(t) };
   }
   const listing = data.listImageFolder(base);
-  const train = await data.loadImageFolder(base, { ...options, limit: spec.limit });
+  const train = await data.loadImageFolder(base, { ...options, limit });
   let test: Dataset | undefined;
   if (listing.hasSplits && hasImageTestSplit(base)) {
+    ownTestSplit(spec, `${base} (with a test split)`);
     test = await data.loadImageFolder(base, { ...options, split: 'test' });
     if (test.sampleShape.some((d, i) => d !== train.sampleShape[i]))
       throw new CliError(`${base}: the test images are [${test.sampleShape.join(', ')}] and the training images [${train.sampleShape.join(', ')}]; give --image-size H[xW] to read both at one size`);
+  }
+  if (!test && spec.holdout !== undefined) {
+    const r = holdoutAndLimit(train, spec, (l, a) => `train ${of(l, a.n)}`);
+    return { ...r, description: `${src} (images; ${r.description}; ${info(train)})`, image: image(train) };
   }
   return { train, test, description: `${src} (images; train ${of(train, listing.files.length)}${test ? `, test ${test.n}` : ''}; ${info(train)})`, image: image(train) };
 }

@@ -19,6 +19,7 @@ import {
   columnRef,
   integer,
   nonNegativeNumber,
+  openFraction,
   parseDevice,
   parseEncoder,
   parseProjection,
@@ -64,8 +65,12 @@ export function parseChannels(s: string): 1 | 3 {
   return Number(t) as 1 | 3;
 }
 
-/** The options that name the data (docs/cli.md#data); the `--data` and `--limit` help differ per command. */
-function dataOptions(c: Command, data: Option, limit: string, limitMin: number): Command {
+/**
+ * The options that name the data (docs/cli.md#data); the `--data` and `--limit` help differ per command.
+ * `forRun`: eval and embed, where they name other data than the run's (with --data only).
+ */
+function dataOptions(c: Command, data: Option, limit: string, limitMin: number, forRun = false): Command {
+  const own = forRun ? " (with --data; the run's own split is read as it was for training)" : '';
   return c
     .addOption(data)
     .addOption(new Option('--labels <file>', 'labels (.npy or IDX) for a single NPY or IDX --data file'))
@@ -73,7 +78,10 @@ function dataOptions(c: Command, data: Option, limit: string, limitMin: number):
     .addOption(new Option('--categorical <cols>', 'CSV/TSV --data: comma-separated columns to one-hot encode').argParser(columnList('--categorical')))
     .addOption(new Option('--image-size <HxW>', "image-folder --data: resize every image to H x W (one number: a square), scaled to cover it and centre-cropped (default: the first image's size, which every image must then have)").argParser(parseImageSize))
     .addOption(new Option('--channels <n>', 'image-folder --data: 3 (RGB, default) or 1 (grayscale)').argParser(parseChannels))
-    .addOption(new Option('--limit <n>', limit).argParser(integer('--limit', limitMin)));
+    .addOption(new Option('--limit <n>', limit).argParser(integer('--limit', limitMin)))
+    .addOption(new Option('--test <file>', `a test split for a single CSV/NPY/IDX --data file: a second file of the same columns (a CSV is encoded with the training file's schema) or samples${own}`))
+    .addOption(new Option('--test-labels <file>', 'labels (.npy or IDX) for an NPY or IDX --test file'))
+    .addOption(new Option('--holdout <fraction>', `hold out this fraction of the --data rows as the test split: seeded${own ? " (by the run's seed)" : ' by --seed'}, stratified by the labels when the data has them; --limit then cuts the training part${own}`).argParser(openFraction('--holdout')));
 }
 
 /** The names of the methods for which `has` holds, `npair, simclr`. */
@@ -156,13 +164,17 @@ function evalCommand(program: Command, run: (code: number) => void): void {
         .command('eval')
         .description("accuracy of a run's frozen encoder: linear probe and/or kNN on the test split")
         .argument('<run>', 'run folder')
-        .addOption(new Option('--probe <kind>', 'train a linear probe on the frozen features').choices(['linear']))
+        .addOption(new Option('--probe <kind>', "the probe: 'linear' (softmax classifier, AdamW), 'pinv' (closed-form least squares on one-hot labels, as SCARF's tables) or 'knn' (as --knn); each also runs on the raw standardized input for comparison").choices(['linear', 'pinv', 'knn']))
         .addOption(new Option('--knn', 'kNN classification (cosine, temperature-weighted votes)'))
         .addOption(new Option('--k <n>', 'neighbours for --knn').argParser(integer('--k', 1)).default(200))
-        .addOption(new Option('--probe-epochs <n>', 'linear probe training epochs').argParser(integer('--probe-epochs', 1)).default(30)),
-      new Option('--data <path>', "data to evaluate on (default: the run's data)"),
+        .addOption(new Option('--probe-epochs <n>', 'linear probe training epochs').argParser(integer('--probe-epochs', 1)).default(30))
+        .addOption(new Option('--label-fraction <f>', "few-label probe: train on this fraction of each class's training labels (e.g. 0.01; at least one row per class), a seeded stratified subset; reports mean ± std over --label-draws draws").argParser(positiveNumber('--label-fraction', { max: 1 })))
+        .addOption(new Option('--label-draws <k>', 'subsets drawn for --label-fraction').argParser(integer('--label-draws', 1, 1000)).default(5))
+        .addOption(new Option('--no-raw', 'skip the baseline: the same probes on the raw standardized input (pinv on wide raw input, e.g. images, costs rows x pixels^2)')),
+      new Option('--data <path>', "data to evaluate on (default: the run's data, with its test split)"),
       'use only the first N training rows',
       2,
+      true,
     ).addOption(new Option('--json', 'print one JSON object')),
   ).action(async (dir: string, opts: Record<string, unknown>) => {
     const { evaluate } = require('./commands/eval') as typeof import('./commands/eval');
@@ -183,8 +195,9 @@ function embedCommand(program: Command, run: (code: number) => void): void {
       new Option('--data <path>', "data to embed (default: the run's data)"),
       'embed only the first N rows',
       1,
+      true,
     )
-      .addOption(new Option('--split <split>', 'for data with train/test splits: which one').choices(['train', 'test']).default('train'))
+      .addOption(new Option('--split <split>', 'for data with a test split (its own, --test or --holdout): which one').choices(['train', 'test']).default('train'))
       .addOption(new Option('-q, --quiet', 'no summary line')),
   ).action(async (dir: string, opts: Record<string, unknown>) => {
     if (opts.out === undefined) throw new UsageError("required option '--out <file>' not specified");

@@ -1,10 +1,12 @@
 /**
  * metrics.jsonl: one JSON object per line, appended as training runs.
- *   {"type":"step","step":12,"epoch":1,"loss":5.01,"lr":0.05,"throughput":2300,"time":"…"}
- *   {"type":"epoch","epoch":1,"step":39,"loss":5.2,"seconds":4.1,"knnAccuracy":0.71,"time":"…"}
+ *   {"type":"step","step":12,"epoch":1,"loss":5.01,"lr":0.05,"throughput":2300,"collapse":0.0812,"time":"…"}
+ *   {"type":"epoch","epoch":1,"step":39,"loss":5.2,"seconds":4.1,"knnAccuracy":0.71,"collapse":0.0809,"time":"…"}
  * `step` counts optimizer steps taken so far (1-based after the first);
  * `epoch` is 1-based (on a step line, the epoch the step belongs to; on an
- * epoch line, the epoch that just finished).
+ * epoch line, the epoch that just finished). `collapse` is the embedding
+ * collapse monitor (evaluation.stdOfL2Normalized of the step's batch; on an
+ * epoch line the mean over the epoch's measured steps).
  * @module
  */
 import * as fs from 'node:fs';
@@ -18,6 +20,8 @@ export interface StepRecord {
   loss: number;
   lr: number;
   throughput: number;
+  /** The collapse monitor on this step's batch (about 1/√d when spread, 0 when collapsed). */
+  collapse?: number;
   time?: string;
 }
 export interface EpochRecord {
@@ -27,6 +31,8 @@ export interface EpochRecord {
   loss: number;
   seconds: number;
   knnAccuracy?: number;
+  /** Mean collapse monitor over the epoch's measured steps. */
+  collapse?: number;
   time?: string;
 }
 export type MetricsRecord = StepRecord | EpochRecord;

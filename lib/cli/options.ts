@@ -57,6 +57,13 @@ export const unitInterval = (flag: string) => (s: string): number => {
   return v;
 };
 
+/** A fraction strictly between 0 and 1 (`--holdout 0.2`). */
+export const openFraction = (flag: string) => (s: string): number => {
+  const v = num(flag, s);
+  if (!(v > 0 && v < 1)) throw new UsageError(`${flag}: expected a fraction between 0 and 1 (exclusive), e.g. 0.2, got ${s}`);
+  return v;
+};
+
 /** An integer >= min, and at most `max` (by default 2^53 - 1, the largest a double holds exactly). */
 export const integer = (flag: string, min: number, max = Number.MAX_SAFE_INTEGER, why = '') => (s: string): number => {
   const v = num(flag, s);

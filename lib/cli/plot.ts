@@ -1,22 +1,26 @@
 /**
  * loss.svg: a hand-written SVG line chart of a run: the training loss (per
- * step, faint, and per-epoch mean, solid) on the left axis and the kNN
- * monitor accuracy per epoch on a second axis at the right, against epochs.
+ * step, faint, and per-epoch mean, solid) on the left axis, and on a second
+ * axis at the right the kNN monitor accuracy and the collapse monitor per
+ * epoch (as std·√d, 1 for embeddings spread over the sphere and 0 for
+ * collapsed ones, so both live on [0, 1]), against epochs.
  * @module
  */
 
 export interface PlotData {
   title: string;
   /** Per-epoch points; `epoch` is 1-based (the epoch just finished). */
-  epochs: Array<{ epoch: number; loss: number; knn?: number }>;
+  epochs: Array<{ epoch: number; loss: number; knn?: number; collapse?: number }>;
   /** Per-step losses; `x` in epochs (step / steps per epoch). */
   steps?: Array<{ x: number; loss: number }>;
+  /** √d for embeddings of width d: the collapse monitor is plotted times this (1 = spread); default 1 (as recorded). */
+  collapseScale?: number;
 }
 
 const W = 720, H = 400;
 const M = { left: 70, right: 70, top: 48, bottom: 56 };
 const PW = W - M.left - M.right, PH = H - M.top - M.bottom;
-const LOSS = '#1f77b4', STEPLOSS = '#9ecae1', KNN = '#e6550d';
+const LOSS = '#1f77b4', STEPLOSS = '#9ecae1', KNN = '#e6550d', SPREAD = '#31a354';
 
 /** Round numbers covering [lo, hi] with about `count` intervals. */
 export function niceTicks(lo: number, hi: number, count = 5): { lo: number; hi: number; step: number; ticks: number[] } {
@@ -67,7 +71,10 @@ export function renderPlot(d: PlotData): string {
   const steps = downsample((d.steps ?? []).filter((p) => Number.isFinite(p.loss) && Number.isFinite(p.x)), 600);
   const epochs = d.epochs.filter((e) => Number.isFinite(e.loss));
   const knn = d.epochs.filter((e) => typeof e.knn === 'number' && Number.isFinite(e.knn)) as Array<{ epoch: number; knn: number }>;
-  const xmaxData = Math.max(1, ...epochs.map((e) => e.epoch), ...steps.map((p) => p.x), ...knn.map((e) => e.epoch));
+  const scale = d.collapseScale ?? 1;
+  const spread = d.epochs.flatMap((e) => (typeof e.collapse === 'number' && Number.isFinite(e.collapse) ? [{ epoch: e.epoch, v: e.collapse * scale }] : []));
+  const right = [...knn.map((e) => e.knn), ...spread.map((e) => e.v)];
+  const xmaxData = Math.max(1, ...epochs.map((e) => e.epoch), ...steps.map((p) => p.x), ...knn.map((e) => e.epoch), ...spread.map((e) => e.epoch));
   const xt = niceTicks(0, xmaxData, Math.min(10, Math.max(2, Math.ceil(xmaxData))));
   // Integer epoch ticks when there are few epochs.
   if (xt.step < 1) {
@@ -77,7 +84,8 @@ export function renderPlot(d: PlotData): string {
   }
   const losses = [...epochs.map((e) => e.loss), ...steps.map((p) => p.loss)];
   const yt = losses.length ? niceTicks(Math.min(...losses), Math.max(...losses)) : niceTicks(0, 1);
-  const kt = knn.length ? niceTicks(Math.max(0, Math.min(...knn.map((e) => e.knn)) - 0.02), Math.min(1, Math.max(...knn.map((e) => e.knn)) + 0.02), 5) : null;
+  const rmax = Math.max(...right);
+  const kt = right.length ? niceTicks(Math.max(0, Math.min(...right) - 0.02), rmax <= 1 ? Math.min(1, rmax + 0.02) : rmax + 0.02, 5) : null;
   const X = (v: number) => r2(M.left + ((v - xt.lo) / (xt.hi - xt.lo)) * PW);
   const Y = (v: number) => r2(M.top + PH - ((v - yt.lo) / (yt.hi - yt.lo)) * PH);
   const K = (v: number) => r2(M.top + PH - ((v - kt!.lo) / (kt!.hi - kt!.lo)) * PH);
@@ -106,7 +114,8 @@ export function renderPlot(d: PlotData): string {
   if (kt) for (const v of kt.ticks) o.push(`<text x="${M.left + PW + 8}" y="${K(v) + 4}" text-anchor="start">${fmt(v, kt.step)}</text>`);
   o.push(`<text x="${M.left + PW / 2}" y="${H - 12}" text-anchor="middle">epoch</text>`);
   o.push(`<text transform="translate(18 ${M.top + PH / 2}) rotate(-90)" text-anchor="middle" fill="${LOSS}">training loss</text>`);
-  if (kt) o.push(`<text transform="translate(${W - 14} ${M.top + PH / 2}) rotate(90)" text-anchor="middle" fill="${KNN}">kNN accuracy</text>`);
+  const rightTitle = [knn.length ? 'kNN accuracy' : '', spread.length ? (scale !== 1 ? 'spread (std·√d)' : 'collapse (std)') : ''].filter(Boolean).join(', ');
+  if (kt) o.push(`<text transform="translate(${W - 14} ${M.top + PH / 2}) rotate(90)" text-anchor="middle" fill="${knn.length ? KNN : SPREAD}">${esc(rightTitle)}</text>`);
   o.push(`</g>`);
   // Series.
   if (steps.length > 1)
@@ -119,6 +128,10 @@ export function renderPlot(d: PlotData): string {
     o.push(`<polyline fill="none" stroke="${KNN}" stroke-width="2" stroke-dasharray="6 3" points="${knn.map((e) => `${X(e.epoch)},${K(e.knn)}`).join(' ')}"/>`);
     o.push(`<g fill="${KNN}">${knn.map((e) => `<rect x="${X(e.epoch) - 3}" y="${K(e.knn) - 3}" width="6" height="6"/>`).join('')}</g>`);
   }
+  if (kt && spread.length) {
+    o.push(`<polyline fill="none" stroke="${SPREAD}" stroke-width="2" stroke-dasharray="2 3" points="${spread.map((e) => `${X(e.epoch)},${K(e.v)}`).join(' ')}"/>`);
+    o.push(`<g fill="${SPREAD}">${spread.map((e) => `<circle cx="${X(e.epoch)}" cy="${K(e.v)}" r="2.5"/>`).join('')}</g>`);
+  }
   if (!epochs.length && steps.length < 2)
     o.push(`<text x="${M.left + PW / 2}" y="${M.top + PH / 2}" text-anchor="middle" fill="#999999">no finished epoch yet</text>`);
   // Legend.
@@ -126,8 +139,12 @@ export function renderPlot(d: PlotData): string {
   o.push(`<g font-size="11">`);
   o.push(`<line x1="${lx}" y1="36" x2="${lx + 20}" y2="36" stroke="${STEPLOSS}" stroke-width="1"/><text x="${lx + 25}" y="40">loss per step</text>`);
   o.push(`<line x1="${lx + 120}" y1="36" x2="${lx + 140}" y2="36" stroke="${LOSS}" stroke-width="2"/><text x="${lx + 145}" y="40">loss per epoch</text>`);
-  if (kt)
+  if (knn.length)
     o.push(`<line x1="${lx + 250}" y1="36" x2="${lx + 270}" y2="36" stroke="${KNN}" stroke-width="2" stroke-dasharray="6 3"/><text x="${lx + 275}" y="40">kNN accuracy (right axis)</text>`);
+  if (spread.length) {
+    const sx = lx + (knn.length ? 430 : 250);
+    o.push(`<line x1="${sx}" y1="36" x2="${sx + 20}" y2="36" stroke="${SPREAD}" stroke-width="2" stroke-dasharray="2 3"/><text x="${sx + 25}" y="40">${scale !== 1 ? 'spread std·√d' : 'collapse std'} (right)</text>`);
+  }
   o.push(`</g>`);
   o.push(`</svg>`);
   return o.join('\n') + '\n';

@@ -16,6 +16,8 @@ export interface ProgressState {
   lr: number;
   throughput: number; // samples/s
   etaSeconds: number;
+  /** The collapse monitor's last value (evaluation.stdOfL2Normalized), when one was measured. */
+  collapse?: number;
 }
 
 /** `1h02m`, `3m12s`, `45s`. */
@@ -31,6 +33,11 @@ export function formatDuration(s: number): string {
 
 export function formatLoss(v: number): string {
   return Number.isFinite(v) ? v.toFixed(4) : String(v);
+}
+
+/** The collapse monitor with 4 significant digits (0.0812); a bare 0 for a collapsed batch. */
+export function formatCollapse(v: number): string {
+  return v === 0 ? '0' : Number.isFinite(v) ? v.toPrecision(4) : String(v);
 }
 
 export function formatLr(v: number): string {
@@ -63,6 +70,7 @@ export class Progress {
       `${Math.round(p.throughput)} samples/s`,
       `ETA ${formatDuration(p.etaSeconds)}`,
     ];
+    if (p.collapse !== undefined) parts.push(`collapse ${formatCollapse(p.collapse)}`);
     return parts.join('  ');
   }
 

@@ -7,61 +7,39 @@
  *   loss.svg               loss and kNN accuracy per epoch
  *   standardizer.json      per-feature mean/std fitted on the training split (--standardize)
  *   csv-schema.json        CSV data: the columns, categories and label classes
- * Each file's name, its reading (checked by its schema, lib/cli/schemas.ts),
- * writing and clearing are here, and the folder's writer lock. Everything
+ * Each file's name, its reading (checked by its schema: the library's readers
+ * in lib/run.ts, which loadRun uses too, with the CLI's errors), writing and
+ * clearing are here, and the folder's writer lock. Everything
  * but metrics.jsonl is written atomically; nothing is written before the
  * run's first step (see startRun).
  * @module
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { z } from 'zod';
 import type { data } from '../index';
 import { fsStep, writeFileAtomic } from '../io/atomic';
 import { lockRunDir } from '../io/lock';
-import { CHECKPOINT_FILE, CONFIG_FILE, prepareCheckpointDir, readCheckpointMeta, refreshConfigCopy } from '../methods/checkpoint';
+import { CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE, RUN_FILE, heldRunFiles, prepareCheckpointDir, refreshConfigCopy } from '../methods/checkpoint';
+import { CSV_SCHEMA_FILE, STANDARDIZER_FILE, readRunConfig as libraryRunConfig, readRunSettings, readSavedCsvSchema, readSavedStandardizer, runStandardizes } from '../run';
 import { CliError } from './errors';
 import { MetricsLog, type MetricsRecord, readMetrics, recordsUpTo } from './metrics';
-import { csvSchemaSchema, parseFile, type RunFile, runFileSchema, type SavedStandardizer, standardizerSchema } from './schemas';
+import type { RunFile, SavedStandardizer } from './schemas';
 
 type CsvSchema = NonNullable<data.LoadedDataset['schema']>;
 
 /** refreshConfigCopy(dir): rewrites config.json from the checkpoint if a kill between their writes left it missing or stale. */
-export { CHECKPOINT_FILE, CONFIG_FILE, refreshConfigCopy };
-export const RUN_FILE = 'run.json';
-export const METRICS_FILE = 'metrics.jsonl';
+export { CHECKPOINT_FILE, CONFIG_FILE, CSV_SCHEMA_FILE, METRICS_FILE, RUN_FILE, STANDARDIZER_FILE, refreshConfigCopy, runStandardizes };
 export const PLOT_FILE = 'loss.svg';
-export const STANDARDIZER_FILE = 'standardizer.json';
-export const CSV_SCHEMA_FILE = 'csv-schema.json';
 
 /** Every file imix writes in a run folder, the checkpoint first (clearRun removes them in this order). */
 const RUN_FILES = [CHECKPOINT_FILE, CONFIG_FILE, RUN_FILE, METRICS_FILE, PLOT_FILE, STANDARDIZER_FILE, CSV_SCHEMA_FILE];
 
-/**
- * One JSON file of the run, checked by `schema`: undefined when it does not
- * exist; not JSON, or another `format`, is `damaged (not <what>)`.
- */
-function readJsonFile<T>(file: string, format: string, schema: z.ZodType<T>, what: string): T | undefined {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    // reported below
-  }
-  if (!raw || typeof raw !== 'object' || (raw as { format?: unknown }).format !== format) throw new CliError(`${file}: damaged (not ${what})`);
-  return parseFile(schema, raw, file);
-}
+/** The files of a run folder are read by the library (lib/run.ts, as loadRun reads them); the CLI reports a damaged one as its own one-line error. */
+const cliError = (m: string) => new CliError(m);
 
 /** The run's run.json, or null for a folder without one. */
 export function readRunFile(dir: string): RunFile | null {
-  return readJsonFile(path.join(dir, RUN_FILE), 'imix-run/1', runFileSchema, 'an imix run.json') ?? null;
+  return readRunSettings(dir, cliError);
 }
 
 export function writeRunFile(dir: string, run: RunFile): void {
@@ -70,9 +48,8 @@ export function writeRunFile(dir: string, run: RunFile): void {
 
 /** The run's standardizer.json (the run standardizes its input). */
 export function readStandardizer(dir: string): SavedStandardizer {
-  const file = path.join(dir, STANDARDIZER_FILE);
-  const s = readJsonFile(file, 'imix-standardizer/1', standardizerSchema, 'an imix standardizer');
-  if (!s) throw new CliError(`${file}: missing (run.json says the run standardizes its input)`);
+  const s = readSavedStandardizer(dir, cliError);
+  if (!s) throw new CliError(`${path.join(dir, STANDARDIZER_FILE)}: missing (run.json says the run standardizes its input)`);
   return s;
 }
 
@@ -80,14 +57,9 @@ export function writeStandardizer(dir: string, s: SavedStandardizer): void {
   writeFileAtomic(path.join(dir, STANDARDIZER_FILE), JSON.stringify(s) + '\n');
 }
 
-/** Whether a run standardizes its input: run.json's record (a run folder without one: whether it holds standardizer.json). */
-export function runStandardizes(dir: string, recorded: 'on' | 'off' | undefined): boolean {
-  return recorded !== undefined ? recorded === 'on' : fs.existsSync(path.join(dir, STANDARDIZER_FILE));
-}
-
 /** The run's CSV schema, or undefined when the run was not trained on a CSV. */
 export function readCsvSchema(dir: string): CsvSchema | undefined {
-  return readJsonFile(path.join(dir, CSV_SCHEMA_FILE), 'imix-csv-schema', csvSchemaSchema, 'an imix CSV schema');
+  return readSavedCsvSchema(dir, cliError);
 }
 
 export function writeCsvSchema(dir: string, schema: CsvSchema): void {
@@ -101,16 +73,7 @@ export function writeCsvSchema(dir: string, schema: CsvSchema): void {
  * missing or one checkpoint behind).
  */
 export function readRunConfig(dir: string): Record<string, unknown> {
-  let st: fs.Stats;
-  try {
-    st = fs.statSync(dir);
-  } catch {
-    throw new CliError(`${dir}: no such run folder`);
-  }
-  if (!st.isDirectory()) throw new CliError(`${dir}: not a run folder (expected a directory holding ${CHECKPOINT_FILE})`);
-  if (!fs.existsSync(path.join(dir, CHECKPOINT_FILE)))
-    throw new CliError(`${dir}: no ${CHECKPOINT_FILE} in this folder (not a run folder, or no epoch finished yet)`);
-  return readCheckpointMeta(dir).config;
+  return libraryRunConfig(dir, cliError);
 }
 
 /** config.json of the run in `dir`, as errors name it. */
@@ -133,7 +96,7 @@ export function writePlot(dir: string, svg: string): void {
  * metrics.jsonl only, and a new run must neither mix with nor append to them).
  */
 export function refuseHeldRun(dir: string, force: boolean | undefined): void {
-  const held = [CHECKPOINT_FILE, CONFIG_FILE, RUN_FILE, METRICS_FILE].filter((f) => fs.existsSync(path.join(dir, f)));
+  const held = heldRunFiles(dir); // the files the library's fit refuses too (checkpointDir without overwrite)
   if (!held.length || force) return;
   if (held.includes(CHECKPOINT_FILE))
     throw new CliError(`${dir} already holds a run (${CHECKPOINT_FILE}); continue it with --resume ${dir}, or pass --force to start over, or choose another --out`);

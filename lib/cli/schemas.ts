@@ -1,7 +1,8 @@
 /**
  * One zod schema per file the command line persists in a run folder and
- * reads back: run.json, standardizer.json, csv-schema.json, and the method
- * settings of a checkpoint's configuration (config.json's content; the
+ * reads back: run.json here; standardizer.json, csv-schema.json and the
+ * method settings of a checkpoint's configuration (config.json's content)
+ * in lib/util/schemas.ts, since the library's loadRun reads them too (the
  * checkpoint metadata itself has its schema in lib/methods/checkpoint.ts).
  * Every object is strict (an unknown key is refused), and every check says
  * what the field should be, so a failure reads
@@ -10,25 +11,15 @@
  */
 import { z } from 'zod';
 import { MAX_IMAGE_SIDE } from '../data/images';
-import { clip } from '../data/limits';
-import type { data } from '../index';
-import { MAX_RESNET_WIDTH, RESNET_KINDS } from '../util/options';
-import { sampleShapeSchema } from '../util/schemas';
+import { intSchema, parseChecked } from '../util/schemas';
 import { CliError } from './errors';
-import { MIXES } from './options';
 
-const list = (values: readonly string[]) => values.map((v) => `'${v}'`).join(', ').replace(/, ([^,]*)$/, ' or $1');
-
-/** An integer >= min: one message for each of its checks (`'epochs' should be an integer >= 1, got "ten"`). */
-function int(min: number) {
-  const error = `an integer >= ${min}`;
-  return z.number({ error }).int({ error }).min(min, { error });
-}
+const int = intSchema;
 
 /** A CSV column: a header name or a 0-based index (negative counts from the end). */
 const columnRef = z.union([z.string(), z.number().int()], { error: 'a column name or index' });
 
-/** How the user named the data: the `--data`, `--labels`, `--label-column`, `--categorical`, `--missing`, `--image-size`, `--channels` and `--limit` options. */
+/** How the user named the data: the `--data`, `--labels`, `--label-column`, `--categorical`, `--missing`, `--image-size`, `--channels`, `--limit`, `--test`, `--test-labels` and `--holdout` options. */
 const dataSpecSchema = z.strictObject({
   /** 'fashion-mnist' (default), a directory of IDX files or an image folder (`dir:test` for its test split), or a CSV/TSV, NPY or IDX file. */
   data: z.string().optional(),
@@ -48,8 +39,16 @@ const dataSpecSchema = z.strictObject({
   imageSize: z.tuple([int(1).max(MAX_IMAGE_SIDE, { error: `an integer <= ${MAX_IMAGE_SIDE}` }), int(1).max(MAX_IMAGE_SIDE, { error: `an integer <= ${MAX_IMAGE_SIDE}` })], { error: 'two sizes [H, W]' }).optional(),
   /** Image folders: 1 (grayscale) or 3 (RGB) channels; recorded like imageSize. */
   channels: z.union([z.literal(1), z.literal(3)], { error: '1 or 3' }).optional(),
-  /** Use only the first N training rows. */
+  /** Use only the first N training rows (of the training part, after a --holdout split). */
   limit: int(2).optional(),
+  /** A test file for a single CSV/NPY/IDX data file: the same columns (a CSV is encoded with the training file's schema) or sample shape. */
+  test: z.string().optional(),
+  /** Labels file (.npy of integers or IDX) for an NPY or IDX test file. */
+  testLabels: z.string().optional(),
+  /** Hold out this fraction of the data's rows as the test split (stratified by the labels when the data has them; data.trainTestSplit). */
+  holdout: z.number({ error: 'a fraction in (0, 1)' }).gt(0, { error: 'a fraction in (0, 1)' }).lt(1, { error: 'a fraction in (0, 1)' }).optional(),
+  /** The seed of the --holdout split (the run's --seed). */
+  holdoutSeed: int(0).optional(),
 });
 export type DataSpec = z.infer<typeof dataSpecSchema>;
 
@@ -71,88 +70,8 @@ export const runFileSchema = z.strictObject({
 });
 export type RunFile = z.infer<typeof runFileSchema>;
 
-/** standardizer.json: x' = (x - mean) / std per feature (float32 values). */
-export const standardizerSchema = z
-  .strictObject({
-    format: z.literal('imix-standardizer/1'),
-    features: int(1),
-    mean: z.array(z.number()),
-    std: z.array(z.number().positive()),
-  })
-  .superRefine((s, ctx) => {
-    for (const key of ['mean', 'std'] as const)
-      if (s[key].length !== s.features) ctx.addIssue({ code: 'custom', path: [key], input: `${s[key].length} values`, message: `${s.features} values ('features')` });
-  });
-export type SavedStandardizer = z.infer<typeof standardizerSchema>;
-
-/** csv-schema.json: the library's CSV schema (data.loadCsv), which encodes every later CSV read of the run. */
-export const csvSchemaSchema = z.strictObject({
-  format: z.literal('imix-csv-schema'),
-  version: z.literal(1),
-  delimiter: z.string(),
-  header: z.boolean(),
-  columns: z.array(z.string()),
-  label: int(0).nullable(),
-  labelClasses: z.array(z.string()).nullable(),
-  numClasses: int(0).nullable(),
-  categorical: z.array(z.strictObject({ column: int(0), categories: z.array(z.string()) })),
-  ignored: z.array(int(0)),
-  features: z.array(z.string()),
-  means: z.array(z.number()),
-  missing: z.enum(['error', 'mean', 'zero']),
-  naValues: z.array(z.string()),
-});
-/** Each of two types is assignable to the other. */
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-/** The compiler keeps this schema the library's CsvSchema. */
-const _sameType: Same<z.infer<typeof csvSchemaSchema>, data.CsvSchema> = true;
-void _sameType;
-
-const width = int(1);
-
-/**
- * The method settings of a checkpoint's configuration (the model's
- * config()): the keys every method records, extended by the method's own
- * (its registry entry's `options`). The optimizer options pass through to
- * the method's constructor, which checks them.
- */
-export const configSettingsSchema = z.strictObject({
-  method: z.string(),
-  encoder: z.discriminatedUnion(
-    'kind',
-    [
-      z.strictObject({ kind: z.literal('mlp'), hidden: z.array(width), batchNorm: z.boolean().optional() }),
-      z.strictObject({ kind: z.literal('tabular'), scale: z.number().positive().optional() }),
-      z.strictObject({ kind: z.enum(RESNET_KINDS), width: z.number().positive().max(MAX_RESNET_WIDTH).optional() }),
-      z.strictObject({ kind: z.literal('module'), describe: z.string() }),
-    ],
-    { error: `an encoder ({kind: 'mlp', hidden}, {kind: 'tabular'} or {kind: ${RESNET_KINDS.map((k) => `'${k}'`).join(' | ')}})` },
-  ),
-  projection: z.tuple([width, width], { error: 'two widths [hidden, out]' }),
-  mix: z.strictObject({ kind: z.enum(MIXES), alpha: z.number().positive().optional(), perBatchLambda: z.boolean().optional() }),
-  temperature: z.number().positive().optional(),
-  seed: int(0),
-  optimizer: z.record(z.string(), z.unknown(), { error: 'an object' }),
-  views: z.tuple([z.string(), z.string()], { error: 'two view descriptions' }),
-  sampleShape: sampleShapeSchema,
-});
-export type ConfigSettings = z.infer<typeof configSettingsSchema>;
-
-/** The configuration schema of one method: the keys every method records and `own`, the method's (its registry entry's `options`). */
-export function configSchemaOf(own: { shape: z.ZodRawShape }): z.ZodType<ConfigSettings & Record<string, unknown>> {
-  return configSettingsSchema.extend(own.shape) as z.ZodType as z.ZodType<ConfigSettings & Record<string, unknown>>;
-}
-
-/** What a field should be, for the checks a schema leaves unphrased (a registry entry's plain `z.number()`). */
-function expectation(i: z.core.$ZodRawIssue): string | undefined {
-  if (i.code === 'invalid_type') return i.expected === 'int' ? 'an integer' : `${/^[aeiou]/.test(i.expected) ? 'an' : 'a'} ${i.expected}`;
-  if (i.code === 'invalid_value') return list(i.values.map((v) => String(v)));
-  if ((i.code === 'too_small' || i.code === 'too_big') && i.origin === 'number') {
-    const bound = i.code === 'too_small' ? i.minimum : i.maximum;
-    return `a number ${i.code === 'too_small' ? '>' : '<'}${i.inclusive ? '=' : ''} ${String(bound)}`;
-  }
-  return undefined;
-}
+// The schemas of the files the library reads back too (loadRun, lib/run.ts) live in lib/util/schemas.ts.
+export { type ConfigSettings, type SavedStandardizer, configSchemaOf, configSettingsSchema, csvSchemaSchema, standardizerSchema } from '../util/schemas';
 
 /**
  * `raw` parsed with `schema`. A failure is a CliError of one line naming
@@ -160,9 +79,5 @@ function expectation(i: z.core.$ZodRawIssue): string | undefined {
  * <value>`, or `<file>: <lead>unknown key '<field>'`.
  */
 export function parseFile<T>(schema: z.ZodType<T>, raw: unknown, file: string, lead = 'damaged: '): T {
-  const r = schema.safeParse(raw, { reportInput: true, error: expectation });
-  if (r.success) return r.data;
-  const i = r.error.issues[0]!;
-  if (i.code === 'unrecognized_keys') throw new CliError(`${file}: ${lead}unknown key '${z.core.toDotPath([...i.path, i.keys[0]!])}'`);
-  throw new CliError(`${file}: ${lead}'${z.core.toDotPath(i.path)}' should be ${i.message}, got ${clip(JSON.stringify(i.input), 80)}`);
+  return parseChecked(schema, raw, file, lead, (m) => new CliError(m));
 }

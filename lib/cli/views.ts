@@ -27,6 +27,7 @@ export interface ViewLibrary {
   timeShift(maxShift: number): View;
   randomTimeCrop(scale: [number, number]): View;
   amplitudeScale(lo: number, hi: number): View;
+  resample(p: number): View;
   compose(...views: View[]): View;
 }
 
@@ -130,6 +131,17 @@ export const VIEW_KINDS = {
     },
     format: ([sd]) => `noise:${sd}`,
     build: (V, [sd]) => V.gaussianNoise(sd!),
+  },
+  resample: {
+    cli: 'resample',
+    lib: 'resample',
+    needs: 'any',
+    usage: "'resample[:P]'",
+    arity: 1,
+    // SCARF (Bahri et al., ICLR 2022): their corruption rate 0.6 by default.
+    parse: (a, s) => (arity(a, s, 0, 1, "'resample' or 'resample:P' (replace each feature with probability P by the same feature of a random training row, default 0.6)"), [a.length ? probability('resample', a[0]!, s) : 0.6]),
+    format: ([p]) => `resample:${p}`,
+    build: (V, [p]) => V.resample(p!),
   },
   crop: {
     cli: 'crop',

@@ -19,7 +19,7 @@ export {
   type WriteCsvOptions,
 } from './csv';
 export { readNpy, readNpyLabels, parseNpy, parseNpyHeader, writeNpy, encodeNpy, type NpyArray, type NpyHeader } from './npy';
-export { loadDataset, loadDatasetAsync, trainTestSplit, selectRows, idxSplitFiles, type LoadOptions, type AsyncLoadOptions, type LoadedDataset, type DataFormat } from './load';
+export { loadDataset, loadDatasetAsync, trainTestSplit, selectRows, idxSplitFiles, type SplitOptions, type LoadOptions, type AsyncLoadOptions, type LoadedDataset, type DataFormat } from './load';
 export {
   loadImageFolder,
   listImageFolder,

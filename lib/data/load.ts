@@ -286,21 +286,87 @@ export function selectRows<T extends Dataset>(ds: T, idx: ArrayLike<number>, nam
   return { ...ds, x, n: idx.length, labels, sampleShape: [...ds.sampleShape], name: name ?? ds.name };
 }
 
+/** Options of {@link trainTestSplit}. */
+export interface SplitOptions {
+  /**
+   * Keep each class's share in both parts (default: true when `ds` has
+   * labels; without labels the split is a plain random one).
+   */
+  stratify?: boolean;
+}
+
 /**
- * Splits `ds` into a training and a test part: a uniformly random
- * `round(n·testFraction)` rows (at least one, at most n−1) go to the test
- * part. The draw is a permutation from the Philox generator `(seed, 0)` of
- * lib/random.ts, so a seed gives the same split on every machine. Both parts
- * keep the file's row order and `numClasses`.
+ * Test rows per class for a stratified split of `nTest` of `counts`' rows:
+ * each class c gets floor(n_c·nTest/n), and the rows left over go one each
+ * to the classes with the largest remainders n_c·nTest/n − floor(…) (ties:
+ * the lower class index), so the counts sum to exactly `nTest` and no class
+ * gives more than its share rounded up (a class of one row keeps it for
+ * training unless the remainders reach it).
  */
-export function trainTestSplit<T extends Dataset>(ds: T, testFraction: number, seed = 0): { train: T; test: T } {
+function stratifiedCounts(counts: number[], n: number, nTest: number): number[] {
+  // In BigInt: n_c·nTest reaches 2^62 for the largest datasets, past a double's exact integers.
+  const N = BigInt(n), T = BigInt(nTest);
+  const want = counts.map((c) => Number((BigInt(c) * T) / N));
+  let left = nTest - want.reduce((a, b) => a + b, 0);
+  const order = counts
+    .map((c, k) => ({ k, rem: (BigInt(c) * T) % N })) // the remainder in units of 1/n
+    .filter((e) => e.rem > 0n)
+    .sort((a, b) => (b.rem > a.rem ? 1 : b.rem < a.rem ? -1 : a.k - b.k));
+  for (const e of order) {
+    if (left === 0) break;
+    want[e.k]!++;
+    left--;
+  }
+  return want;
+}
+
+/**
+ * Splits `ds` into a training and a test part: `round(n·testFraction)` rows
+ * (at least one, at most n−1) go to the test part. The draw is one
+ * permutation from the Philox generator `(seed, 0)` of lib/random.ts, so a
+ * seed gives the same split on every machine:
+ *
+ * - **stratified** (the default when `ds` has labels): class c gives
+ *   floor(n_c·nTest/n) test rows, plus one for the classes with the largest
+ *   remainders until the total is `nTest` (ties: the lower class index); a
+ *   class's test rows are the first of its rows in the permutation's order.
+ *   Each class keeps its share of the data in both parts, as scikit-learn's
+ *   `train_test_split(stratify=labels)` does.
+ * - **plain** (no labels, or `stratify: false`): the permutation's first
+ *   `nTest` rows.
+ *
+ * Both parts keep the file's row order and `numClasses`.
+ */
+export function trainTestSplit<T extends Dataset>(ds: T, testFraction: number, seed = 0, options: SplitOptions = {}): { train: T; test: T } {
   if (!ds || !(ds.x instanceof Float32Array)) throw new ArgumentError('ds: expected a Dataset');
   if (typeof testFraction !== 'number' || !(testFraction > 0 && testFraction < 1))
     throw new ValueError(`testFraction: expected a number in (0, 1), got ${testFraction}`);
+  if (options === null || typeof options !== 'object') throw new ArgumentError('options: expected an object');
+  checkOptionKeys(options, ['stratify']);
+  if (options.stratify !== undefined && typeof options.stratify !== 'boolean') throw new ArgumentError(`stratify: expected a boolean, got ${clip(options.stratify)}`);
   if (ds.n < 2) throw new ValueError(`ds: ${ds.n} rows cannot be split into two non-empty parts`);
+  if (options.stratify && !ds.labels) throw new ArgumentError('stratify: the dataset has no labels to stratify by');
   const nTest = Math.min(ds.n - 1, Math.max(1, Math.round(ds.n * testFraction)));
   const perm = new Generator(seed).permutation(ds.n);
-  const test = perm.slice(0, nTest).sort();
-  const train = perm.slice(nTest).sort();
+  const labels = options.stratify === false ? undefined : ds.labels;
+  const isTest = new Uint8Array(ds.n);
+  if (labels) {
+    const counts: number[] = [];
+    for (let i = 0; i < ds.n; i++) counts[labels[i]!] = (counts[labels[i]!] ?? 0) + 1;
+    for (let c = 0; c < counts.length; c++) counts[c] ??= 0;
+    const need = stratifiedCounts(counts, ds.n, nTest);
+    for (let k = 0; k < ds.n; k++) {
+      const i = perm[k]!, c = labels[i]!;
+      if (need[c]! > 0) {
+        need[c]!--;
+        isTest[i] = 1;
+      }
+    }
+  } else for (let k = 0; k < nTest; k++) isTest[perm[k]!] = 1;
+  const test = new Int32Array(nTest), train = new Int32Array(ds.n - nTest);
+  for (let i = 0, a = 0, b = 0; i < ds.n; i++) {
+    if (isTest[i]) test[a++] = i;
+    else train[b++] = i;
+  }
   return { train: selectRows(ds, train, `${ds.name}:train`), test: selectRows(ds, test, `${ds.name}:test`) };
 }

@@ -56,6 +56,24 @@ export interface ProbeResult {
 }
 
 /**
+ * The checks every probe makes of its inputs: shapes, labels in range,
+ * finite features. @internal
+ */
+export function checkProbeInputs(
+  trainFeatures: Float32Array,
+  trainLabels: Int32Array,
+  testFeatures: Float32Array,
+  testLabels: Int32Array,
+  D: number,
+  numClasses: number,
+): void {
+  checkProbeArrays(trainFeatures, trainLabels, testFeatures, testLabels, D);
+  checkProbeLabels(trainLabels, testLabels, numClasses);
+  checkFinite(trainFeatures, D, 'trainFeatures');
+  checkFinite(testFeatures, D, 'testFeatures');
+}
+
+/**
  * Trains a linear classifier on `trainFeatures` (standardized with their own
  * statistics) and reports accuracy on both splits. AdamW on mini-batches
  * with a cosine learning-rate schedule, for `epochs` epochs or `minSteps`
@@ -71,10 +89,7 @@ export function linearProbe(
   options: ProbeOptions = {},
 ): ProbeResult {
   checkOptions(options, Object.keys(PROBE_OPTION_KEYS), 'options', 'linearProbe options');
-  checkProbeArrays(trainFeatures, trainLabels, testFeatures, testLabels, D);
-  checkProbeLabels(trainLabels, testLabels, numClasses);
-  checkFinite(trainFeatures, D, 'trainFeatures');
-  checkFinite(testFeatures, D, 'testFeatures');
+  checkProbeInputs(trainFeatures, trainLabels, testFeatures, testLabels, D, numClasses);
   const plan = probePlan(options, trainLabels.length);
   const nTr = trainLabels.length, nTe = testLabels.length;
   const device = options.device ?? 'cpu';
@@ -101,8 +116,8 @@ export function linearProbe(
   }
 }
 
-/** The feature and label arrays: their types, and `D` values per labelled row. */
-function checkProbeArrays(trainFeatures: Float32Array, trainLabels: Int32Array, testFeatures: Float32Array, testLabels: Int32Array, D: number): void {
+/** The feature and label arrays: their types, and `D` values per labelled row. @internal */
+export function checkProbeArrays(trainFeatures: Float32Array, trainLabels: Int32Array, testFeatures: Float32Array, testLabels: Int32Array, D: number): void {
   if (!Number.isSafeInteger(D) || D < 1) throw new ValueError(`D: expected a positive integer, got ${D}`);
   for (const [arr, arg] of [[trainFeatures, 'trainFeatures'], [testFeatures, 'testFeatures']] as const)
     if (!(arr instanceof Float32Array)) throw new ArgumentError(`${arg}: expected a Float32Array`);
@@ -113,8 +128,8 @@ function checkProbeArrays(trainFeatures: Float32Array, trainLabels: Int32Array, 
   if (testFeatures.length !== nTe * D) throw new ShapeError(`testFeatures: ${testFeatures.length} values for ${nTe} rows of ${D}`);
 }
 
-/** The labels and the class count: some training rows, every label a class, and no more classes than the rows or labels need. */
-function checkProbeLabels(trainLabels: Int32Array, testLabels: Int32Array, numClasses: number): void {
+/** The labels and the class count: some training rows, every label a class, and no more classes than the rows or labels need. @internal */
+export function checkProbeLabels(trainLabels: Int32Array, testLabels: Int32Array, numClasses: number): void {
   const nTr = trainLabels.length;
   checkNumClasses(numClasses, 2, Infinity); // bounded below, once the labels are known
   if (nTr === 0) throw new ValueError('trainLabels: no training rows');

@@ -12,8 +12,9 @@
  * @module
  */
 import { EventEmitter } from 'node:events';
-import { ArgumentError, DisposedError, ShapeError, ValueError } from '../errors';
-import { type Dataset, checkDataset, featureCount } from '../data/dataset';
+import { ArgumentError, DisposedError, DivergenceError, ShapeError, ValueError } from '../errors';
+import { type Dataset, checkDataset, featureCount, firstNonFinite } from '../data/dataset';
+import { stdOfL2Normalized } from '../eval/monitors';
 import { Module, type ParameterStore } from '../nn/module';
 import { Sequential } from '../nn/layers';
 import { projectionHead } from '../nn/presets';
@@ -22,7 +23,7 @@ import type { Optimizer } from '../optim/index';
 import { Generator, sampleLambda } from '../random';
 import { Tensor, type Device } from '../tensor';
 import { checkOptions } from '../util/options';
-import { checkSameSettings, loadCheckpoint, saveCheckpoint } from './checkpoint';
+import { canonicalDir, checkSameSettings, loadCheckpoint, saveCheckpoint } from './checkpoint';
 import {
   type EmbedOptions,
   EMBED_OPTION_KEYS,
@@ -86,6 +87,12 @@ export function streamOffset(step: number, purpose: Purpose): number {
 
 
 
+/** The largest loss a step may have (stepOn refuses a larger one with a DivergenceError), and what the bound is, for its message. */
+export interface LossLimit {
+  maxLoss: number;
+  why: string;
+}
+
 /** A state tensor's least size for a model, known before it is built, and the error when a checkpoint's is smaller. */
 export interface PlannedSize {
   name: string;
@@ -118,6 +125,12 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
   epoch = 0;
   /** Where the model stands inside its current epoch (kept in checkpoints). @internal */
   readonly epochProgress = new EpochProgress();
+  /**
+   * The folder (canonical path) this model last loaded from or saved to:
+   * its own run, which `fit`'s checkpointDir may write on (another run's
+   * folder needs `overwrite: true`). @internal
+   */
+  runDir: string | null = null;
   protected encoderSpec: EncoderSpec | Module;
   protected sampleShape: number[] | null = null;
   /** The trained network (encoder first) and its optimizer, set by build(). */
@@ -143,6 +156,12 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
     }
   >();
   private dataTensor: Tensor<'float32'> | null = null;
+  /**
+   * The last step's embeddings of the unmixed view, as its loss saw them
+   * ([rows, projection[1]]; set by trainStep): the collapse monitor reads
+   * them, so it costs no forward pass. Null for a method that sets none.
+   */
+  protected stepEmbeddings: Tensor<'float32'> | null = null;
   private fitting = false;
   private disposed = false;
 
@@ -264,9 +283,11 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
    * Runs one training step on the rows `rows` of `data`: views, mixing,
    * forward/backward, optimizer update. Returns the loss. `scheduleStep` of
    * `totalSteps` is the position on the schedules (BYOL's EMA momentum);
-   * fit passes the position within its epochs.
+   * fit passes the position within its epochs. A loss that is not finite,
+   * or above `limit.maxLoss`, is a DivergenceError before the update (the
+   * model stays as it was, its step count included).
    */
-  stepOn(data: Tensor<'float32'>, rows: Int32Array, lr: number, totalSteps: number, scheduleStep = this.step): number {
+  stepOn(data: Tensor<'float32'>, rows: Int32Array, lr: number, totalSteps: number, scheduleStep = this.step, limit?: LossLimit): number {
     const n = rows.length;
     if (n < 2) throw new ValueError(`batchSize: a contrastive batch needs at least 2 rows, got ${n}`);
     const b = this.buffers(n);
@@ -298,7 +319,10 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
     this.online.zeroGrad();
     const loss = this.trainStep({ n, x: b.xS, xq: b.xqS, xk: b.xkS, x1: b.v1S, mix });
     // Named as progress events and metrics count steps, from 1. (Datasets hold only finite features, so it diverged.)
-    if (!Number.isFinite(loss)) throw new ValueError(`loss: became ${loss} at step ${this.step + 1}; ${this.divergenceSettings()}`);
+    if (!Number.isFinite(loss)) throw new DivergenceError(`loss: became ${loss} at step ${this.step + 1}; ${this.divergenceSettings()}`, this.step + 1);
+    // Above the limit (fit's maxLoss, by default lossBound): refused before the update too, so the model stays at the last good step.
+    if (limit && loss > limit.maxLoss)
+      throw new DivergenceError(`loss: ${loss} at step ${this.step + 1} is above ${+limit.maxLoss.toPrecision(6)}, ${limit.why}; ${this.divergenceSettings()}`, this.step + 1);
     this.optimizer.step(lr);
     this.afterStep();
     this.step++;
@@ -310,7 +334,8 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
    * `name=value` (the CLI rewrites the names to its flags). Which one did is
    * not known here, so none is singled out.
    */
-  private divergenceSettings(): string {
+  /** @internal */
+  divergenceSettings(): string {
     const o = this.optimizerOptions;
     const s = [`learning rate (optimizer.lr=${o.lr})`, `warmup (optimizer.warmupEpochs=${o.warmupEpochs})`];
     if (this.usesTemperature) s.push(`temperature (temperature=${this.temperature})`);
@@ -319,6 +344,32 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
   }
   /** Whether the loss uses `temperature` (BYOL's does not). */
   protected readonly usesTemperature: boolean = true;
+
+  /**
+   * The largest loss a step of `batchSize` rows can have while the weights
+   * are finite, so a larger one means training broke down (fit stops there,
+   * see FitOptions.maxLoss). The embeddings are unit vectors, so
+   *   InfoNCE (N-pair, SimCLR, MoCo): logits lie in [−1/τ, 1/τ] and a
+   *     cross-entropy over M columns is at most 2/τ + ln M, with M at most
+   *     2·batchSize + the MoCo queue;
+   *   BYOL, SimSiam: 2 − 2·cos ≤ 4 per loss, 8 for the symmetric sum.
+   */
+  lossBound(batchSize: number): number {
+    if (!this.usesTemperature) return 8;
+    const queue = (this.extraConfig() as { queueSize?: unknown }).queueSize;
+    return 2 / this.temperature + Math.log(2 * batchSize + (typeof queue === 'number' ? queue : 0));
+  }
+
+  /**
+   * The collapse statistic ({@link stdOfL2Normalized}) of the last step's
+   * unmixed-view embeddings; undefined when the method records none.
+   * @internal
+   */
+  collapseStatistic(): number | undefined {
+    const z = this.stepEmbeddings;
+    if (!z || z.shape.length !== 2 || z.shape[0]! < 2) return undefined;
+    return stdOfL2Normalized(z.toArray(), z.shape[1]!);
+  }
 
   /**
    * The training rows on the device. Copied at every fit, not cached by
@@ -331,6 +382,17 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
     t?.dispose();
     this.dataTensor = Tensor.from(ds.x, [ds.n, F], { device: this.device });
     return this.dataTensor;
+  }
+
+  /**
+   * Hands both views the training rows on the device (`View.prepare`), before
+   * the first step of a fit: views that draw from the training set keep the
+   * tensor by reference (no copy, nothing allocated per step). A view used
+   * for both the query and the key is prepared once.
+   * @internal
+   */
+  prepareViews(train: Tensor<'float32'>): void {
+    for (const v of new Set(this.views)) v.prepare?.(train);
   }
 
 
@@ -363,13 +425,13 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
     }
   }
 
-  /** Method-specific batch checks (e.g. MoCo's queue must hold a batch). */
-  protected checkBatch(_batchSize: number): void {}
+  /** Method-specific checks of the batch size and the data's row count (e.g. MoCo's queue must hold a batch, and be shorter than the rows minus a batch). */
+  protected checkBatch(_batchSize: number, _rows?: number): void {}
 
-  /** Builds the model for `sampleShape` and checks batches of `batchSize` fit it (the trainer, before the first step). @internal */
-  prepareFit(sampleShape: number[], batchSize: number): void {
+  /** Builds the model for `sampleShape` and checks batches of `batchSize` from `rows` rows fit it (the trainer, before the first step). @internal */
+  prepareFit(sampleShape: number[], batchSize: number, rows?: number): void {
     this.build(sampleShape);
-    this.checkBatch(batchSize);
+    this.checkBatch(batchSize, rows);
   }
 
   /** Train (or evaluation) mode for the trained network's BatchNorm layers. @internal */
@@ -467,10 +529,30 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
   }
   protected loadScalars(_s: Record<string, number>): void {}
 
-  /** Writes a checkpoint (safetensors + JSON) into `dir`, atomically. */
+  /**
+   * A checkpoint of non-finite weights would be a run that can only produce
+   * NaN: refused (a DivergenceError), so the folder keeps its last good one.
+   */
+  private checkFiniteState(dir: string): void {
+    for (const [name, t] of Object.entries(this.stateTensors())) {
+      const i = firstNonFinite(t.toArray());
+      if (i >= 0)
+        throw new DivergenceError(
+          `save: the model's state is not finite at step ${this.step} ('${name}' value ${i} is ${t.toArray()[i]}): training diverged, and ${dir} keeps its last checkpoint; ${this.divergenceSettings()}`,
+          this.step,
+        );
+    }
+  }
+
+  /**
+   * Writes a checkpoint (safetensors + JSON) into `dir`, atomically. A model
+   * whose weights or optimizer state are not finite (training diverged) is
+   * refused with a DivergenceError and `dir` is left as it was.
+   */
   async save(dir: string): Promise<void> {
     this.checkLive('save');
     if (!this.sampleShape) throw new ArgumentError('save: the model is not built yet (fit or load it first)');
+    this.checkFiniteState(dir);
     saveCheckpoint(dir, {
       config: this.config(),
       architecture: this.online.module.describe(),
@@ -486,6 +568,7 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
         ...this.encoder.namedBuffers().map(([k, b]): [string, Tensor<'float32'>] => [k, b.data]),
       ],
     });
+    this.runDir = canonicalDir(dir);
   }
 
   /**
@@ -529,6 +612,7 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
     this.epoch = ck.epoch;
     this.optimizer.steps = ck.optimizerSteps;
     this.epochProgress.restore(progress);
+    this.runDir = canonicalDir(dir);
     return this;
   }
 
@@ -580,6 +664,7 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
 
   /** Frees what build() made: the networks (subclasses add their own) and the optimizer. */
   protected releaseNetworks(): void {
+    this.stepEmbeddings = null;
     this.optimizer?.dispose();
     this.online?.dispose();
   }

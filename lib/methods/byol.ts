@@ -76,6 +76,7 @@ export abstract class PredictorMethod extends ContrastiveMethod {
     // The target branch first: it may be the online branch's own modules (SimSiam), and
     // backward must see the activations of the online pass.
     const k = this.targetNorm.forward(this.targetNet.forward(target)); // no gradient
+    this.stepEmbeddings = k; // the unmixed target views', for the collapse monitor
     const p = this.onlineNorm.forward(this.onlineNet.forward(online));
     const dp = this.onlineNorm.gradOutput();
     const loss = this.loss.forwardBackward({ p, k, mix, dp, n: batch.n });

@@ -23,6 +23,48 @@ import type { Tensor } from '../tensor';
 
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
 export const CONFIG_FILE = 'config.json';
+/** The command line's settings of a run (lib/cli/run-folder.ts writes it at a run's first step). */
+export const RUN_FILE = 'run.json';
+/** The command line's step and epoch records (lib/cli/metrics.ts). */
+export const METRICS_FILE = 'metrics.jsonl';
+/**
+ * The files that make a folder hold a run: a checkpoint and its config.json
+ * (the library's and the CLI's), and the command line's run.json and
+ * metrics.jsonl (a CLI run stopped before its first checkpoint has only
+ * these). A new run must neither mix with nor append to them.
+ */
+export const RUN_MARKER_FILES = [CHECKPOINT_FILE, CONFIG_FILE, RUN_FILE, METRICS_FILE] as const;
+
+/** Which of {@link RUN_MARKER_FILES} are in `dir` (none: the folder holds no run). */
+export function heldRunFiles(dir: string): string[] {
+  return RUN_MARKER_FILES.filter((f) => fs.existsSync(path.join(dir, f)));
+}
+
+/** `dir` resolved through symlinks (as far as it exists), so two spellings of one folder compare equal. */
+export function canonicalDir(dir: string): string {
+  const abs = path.resolve(dir);
+  try {
+    return fs.realpathSync(abs);
+  } catch {
+    return abs;
+  }
+}
+
+/**
+ * `fit`'s guard for `checkpointDir`: refuses a folder that holds another run
+ * (any of {@link RUN_MARKER_FILES}) unless `overwrite`. The model's own run
+ * is not another: `own` is the folder the model last loaded from or saved
+ * to (canonical), so a resumed or continued fit writes on.
+ */
+export function refuseOtherRun(dir: string, own: string | null, overwrite: boolean): void {
+  if (overwrite) return;
+  const held = heldRunFiles(dir);
+  if (!held.length || (own !== null && own === canonicalDir(dir))) return;
+  throw new ArgumentError(
+    `checkpointDir: ${dir} already holds another run (${held.join(', ')}); load it first to continue it (await model.load(${JSON.stringify(dir)})), pass overwrite: true to replace it, or choose another checkpointDir`,
+  );
+}
+
 /** A ResNet encoder's tensors under PyTorch names, written beside each of its checkpoints (an export for PyTorch; never read back). */
 export const ENCODER_FILE = 'encoder.safetensors';
 const FORMAT = 'imix-checkpoint/1';

@@ -21,10 +21,14 @@ import { ParameterStore } from '../nn/module';
 import * as ops from '../ops/index';
 import type { Tensor } from '../tensor';
 import { ContrastiveMethod, type PlannedSize, Purpose, streamOffset, type Batch, type MethodOptions } from './base';
-import { MAX_QUEUE_SIZE, MAX_QUEUE_VALUES } from '../util/options';
+import { MAX_QUEUE_SIZE, MAX_QUEUE_VALUES, mocoQueueProblem } from '../util/options';
 
 export interface MoCoOptions extends MethodOptions {
-  /** Queue length K (any size ≥ the batch size; it need not be a multiple). Default 4096. */
+  /**
+   * Queue length K (at least the batch size; it need not be a multiple). Default
+   * 4096. `fit` refuses a queue as long as the data's rows minus a batch (K ≥
+   * rows − batchSize): it would reach the batch's own keys of the previous epoch.
+   */
   queueSize?: number;
   /** EMA momentum m of the key network; default 0.99. */
   momentum?: number;
@@ -89,9 +93,9 @@ export class MoCo extends ContrastiveMethod {
     this.key.buffers.copyFrom(this.online.buffers);
   }
 
-  protected override checkBatch(batchSize: number): void {
-    if (batchSize > this.queueSize)
-      throw new ValueError(`queueSize: the queue (${this.queueSize} keys) must hold at least one batch (${batchSize} rows)`);
+  protected override checkBatch(batchSize: number, rows?: number): void {
+    const problem = mocoQueueProblem(this.queueSize, batchSize, rows);
+    if (problem) throw new ValueError(problem);
   }
 
   protected override beforeStep(): void {
@@ -107,6 +111,7 @@ export class MoCo extends ContrastiveMethod {
     const loss = this.nce.forwardBackward({ q, k, negatives: this.bank.keys, batchNegatives: mix !== null, mix, dq });
     this.qnet.backward(this.queryNorm.backward(dq), false);
     this.lastKeys = k;
+    this.stepEmbeddings = k; // the clean key view's, for the collapse monitor
     return loss;
   }
 

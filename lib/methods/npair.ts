@@ -32,6 +32,8 @@ export abstract class SingleNetworkMethod extends ContrastiveMethod {
   /** z = normalize(g(f(x))) for the whole [2N, F] batch, and the buffer for dL/dz. */
   protected embedNormalized(x: Tensor<'float32'>): { z: Tensor<'float32'>; dz: Tensor<'float32'> } {
     const z = this.norm.forward(this.net.forward(x));
+    const n = z.shape[0]! / 2;
+    this.stepEmbeddings = z.rows(n, 2 * n); // the clean key view's, for the collapse monitor
     return { z, dz: this.norm.gradOutput() };
   }
 

@@ -11,6 +11,7 @@
  */
 import { z } from 'zod';
 import { ValueError } from '../errors';
+import { mocoQueueProblem } from '../util/options';
 import type { ContrastiveMethod, MethodOptions } from './base';
 import type { BYOLOptions } from './byol';
 import type { MoCo, MoCoOptions } from './moco';
@@ -42,11 +43,12 @@ export interface MethodEntry<M extends ContrastiveMethod = ContrastiveMethod, Ow
    */
   create(options: MethodOptions & Own): Promise<M>;
   /**
-   * A batch size the method cannot train with, found before training starts:
-   * throws a ValueError whose message starts with the option at fault and
-   * quotes the batch size as `batchSize=N` (the command line names its flags).
+   * A batch size the method cannot train with (on `rows` rows, when the data
+   * is known), found before training starts: throws a ValueError whose
+   * message starts with the option at fault and quotes settings as
+   * `batchSize=N` (the command line names its flags).
    */
-  checkBatch?(method: M, batchSize: number): void;
+  checkBatch?(method: M, batchSize: number, rows?: number): void;
 }
 
 const npair: MethodEntry = {
@@ -77,8 +79,9 @@ const moco: MethodEntry<MoCo, Omit<MoCoOptions, keyof MethodOptions>> = {
   usesTemperature: true,
   defaultMix: 'mixup',
   create: async (o) => new (await import('./moco.js')).MoCo(o),
-  checkBatch(method, batchSize) {
-    if (batchSize > method.queueSize) throw new ValueError(`queueSize: the queue (${method.queueSize} keys) must hold at least one batch (batchSize=${batchSize})`);
+  checkBatch(method, batchSize, rows) {
+    const problem = mocoQueueProblem(method.queueSize, batchSize, rows);
+    if (problem) throw new ValueError(problem);
   },
 };
 

@@ -17,18 +17,30 @@ import { warmupCosine } from '../optim/index';
 import { Generator } from '../random';
 import { MAX_STEPS, checkKeys } from '../util/options';
 import type { ContrastiveMethod } from './base';
-import { prepareCheckpointDir } from './checkpoint';
+import { prepareCheckpointDir, refuseOtherRun } from './checkpoint';
 
 export interface StepEvent {
+  /** Optimizer steps taken so far in the run, counting this one (the first step is 1). */
   step: number;
+  /** The epoch this step belongs to, counted from 1 (as the CLI prints it and metrics.jsonl records it). */
   epoch: number;
   loss: number;
   lr: number;
   /** Samples per second over the last step. */
   throughput: number;
+  /**
+   * Embedding collapse of this step's batch ({@link evaluation.stdOfL2Normalized} of the
+   * unmixed view's embeddings: about 1/√d when spread, 0 when collapsed), on
+   * the steps FitOptions.collapseEvery picks.
+   */
+  collapse?: number;
 }
 export interface EpochEvent {
-  /** The epoch just finished, counted from 0. */
+  /**
+   * The epoch just finished, counted from 1: the epochs the model has
+   * completed (`model.epoch` after it), as the CLI prints it and
+   * metrics.jsonl records it.
+   */
   epoch: number;
   /** Optimizer steps taken so far in the run (a resumed run counts the saved ones). */
   step: number;
@@ -38,6 +50,8 @@ export interface EpochEvent {
   seconds: number;
   /** kNN accuracy on the monitor split, when a monitor is configured. */
   knnAccuracy?: number;
+  /** Mean of the epoch's StepEvent.collapse values (of this fit's steps), when any was measured. */
+  collapse?: number;
 }
 
 export interface FitOptions {
@@ -54,10 +68,34 @@ export interface FitOptions {
   batchSize?: number;
   /** Stop cleanly (after a checkpoint, when checkpointDir is set) when this aborts. */
   signal?: AbortSignal;
-  /** Write a checkpoint here at the end of every epoch and on abort. */
+  /**
+   * Write a checkpoint here at the end of every epoch and on abort. A folder
+   * that holds another run (a checkpoint, config.json, or the command
+   * line's run.json or metrics.jsonl) is refused before the first step unless
+   * `overwrite` is set; the model's own run (the folder it was loaded from or
+   * last saved to) is continued.
+   */
   checkpointDir?: string;
+  /** Let `checkpointDir` replace another run's checkpoint (as the CLI's `--force`). */
+  overwrite?: boolean;
   /** Stop after this many steps of this fit call (for tests and time-boxed runs). */
   maxSteps?: number;
+  /**
+   * Measure StepEvent.collapse every this many steps (counted as
+   * StepEvent.step), on the first step of the fit and on the last step of
+   * every epoch; 0: never.
+   * Default 1: it reads the embeddings the step computed (one device-to-host
+   * copy of a [batch, projection[1]] block), no extra forward pass.
+   */
+  collapseEvery?: number;
+  /**
+   * Stop with a DivergenceError when a step's loss is above this (or not
+   * finite). Default: the method's `lossBound(batchSize)`, the largest loss
+   * it can reach with finite weights (2/τ + ln(2·batch + queue) for the
+   * InfoNCE methods, 8 for BYOL and SimSiam). No checkpoint is written
+   * after a diverged step: checkpointDir keeps its last one.
+   */
+  maxLoss?: number;
   /** Per-epoch kNN monitor on labelled data. */
   knn?: KnnMonitorOptions;
   /** Called after every step (listeners of the method's 'step' event are called too). */
@@ -71,8 +109,11 @@ const FIT_OPTION_KEYS: { [K in keyof Required<FitOptions>]: true } = {
   batchSize: true,
   signal: true,
   checkpointDir: true,
+  overwrite: true,
   maxSteps: true,
   knn: true,
+  collapseEvery: true,
+  maxLoss: true,
   onStep: true,
   onEpoch: true,
 };
@@ -188,6 +229,11 @@ function checkFitOptions(data: Dataset, options: FitOptions): number {
     throw new ValueError(`maxSteps: expected a non-negative integer, got ${options.maxSteps}`);
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new ArgumentError('signal: expected an AbortSignal');
   if (options.knn !== undefined) checkKnnMonitor(options.knn, featureCount(data));
+  if (options.collapseEvery !== undefined && (!Number.isSafeInteger(options.collapseEvery) || options.collapseEvery < 0))
+    throw new ValueError(`collapseEvery: expected a non-negative integer, got ${options.collapseEvery}`);
+  if (options.maxLoss !== undefined && (typeof options.maxLoss !== 'number' || !(options.maxLoss > 0)))
+    throw new ValueError(`maxLoss: expected a positive number, got ${String(options.maxLoss)}`);
+  if (options.overwrite !== undefined && typeof options.overwrite !== 'boolean') throw new ArgumentError(`overwrite: expected a boolean, got ${typeof options.overwrite}`);
   if (options.checkpointDir !== undefined) prepareCheckpointDir(options.checkpointDir, 'checkpointDir');
   return B;
 }
@@ -202,7 +248,8 @@ export async function fit(m: ContrastiveMethod, data: Dataset, options: FitOptio
   const B = checkFitOptions(data, options);
   const unlock = options.checkpointDir !== undefined ? lockRunDir(options.checkpointDir, 'checkpointDir') : undefined; // one writer per folder
   try {
-    m.prepareFit(data.sampleShape, B);
+    if (options.checkpointDir !== undefined) refuseOtherRun(options.checkpointDir, m.runDir, options.overwrite ?? false);
+    m.prepareFit(data.sampleShape, B, data.n);
     return await epochs(m, data, options, B);
   } finally {
     unlock?.();
@@ -221,13 +268,20 @@ async function epochs(m: ContrastiveMethod, data: Dataset, options: FitOptions, 
     totalSteps: Math.max(totalSteps, 1),
     warmupSteps: Math.min(Math.round(m.optimizerOptions.warmupEpochs * stepsPerEpoch), Math.max(totalSteps, 1)),
   });
+  const limit =
+    options.maxLoss !== undefined
+      ? { maxLoss: options.maxLoss, why: 'maxLoss' }
+      : { maxLoss: m.lossBound(B) * (1 + 1e-3), why: 'the most this loss can be with finite weights' }; // (float32 rounding may touch the exact bound)
+  const collapseEvery = options.collapseEvery ?? 1;
   const dataT = m.uploadData(data);
+  m.prepareViews(dataT); // views that draw from the training set (SCARF's resample) get its rows, every fit (and resume)
   const result: FitResult = { steps: 0, epochs: 0, stopped: 'completed', losses: [], epochLosses: [], knnAccuracy: [] };
   m.setTraining(true);
   for (; m.epoch < epochs; first = 0) {
     const order = new Generator(m.seed, EPOCH_STREAM + m.epoch).permutation(data.n);
     const t0 = performance.now();
     if (first === 0) progress.lossSum = progress.lossCount = 0;
+    let collapseSum = 0, collapseCount = 0;
     // Resume mid-epoch: skip the steps already taken in this epoch.
     for (let s = first; s < stepsPerEpoch; s++) {
       m.checkLive('fit');
@@ -238,27 +292,33 @@ async function epochs(m: ContrastiveMethod, data: Dataset, options: FitOptions, 
       // earlier fit used another batch size or data size, whose epochs had another step count).
       const at = m.epoch * stepsPerEpoch + s;
       const lr = sched(at);
-      const loss = m.stepOn(dataT, order.subarray(s * B, (s + 1) * B), lr, totalSteps, at);
+      // A non-finite loss, or one above the limit, is a DivergenceError before the step's update.
+      const loss = m.stepOn(dataT, order.subarray(s * B, (s + 1) * B), lr, totalSteps, at, limit);
       progress.partial = { steps: s + 1, batchSize: B, rows: data.n };
       result.losses.push(loss);
       result.steps++;
       progress.lossSum += loss;
       progress.lossCount++;
-      const se: StepEvent = { step: m.step, epoch: m.epoch, loss, lr, throughput: (B * 1000) / (performance.now() - ts) };
+      const se: StepEvent = { step: m.step, epoch: m.epoch + 1, loss, lr, throughput: (B * 1000) / (performance.now() - ts) };
+      if (collapseEvery > 0 && (m.step % collapseEvery === 0 || s === stepsPerEpoch - 1 || result.steps === 1)) {
+        se.collapse = m.collapseStatistic();
+        if (se.collapse !== undefined) (collapseSum += se.collapse, collapseCount++);
+      }
       m.emit('step', se);
       options.onStep?.(se);
       // Yield to the event loop once per step: progress, signals and timers keep running.
       await new Promise<void>((r) => setImmediate(r));
     }
-    await endEpoch(m, result, options, performance.now() - t0);
+    await endEpoch(m, result, options, performance.now() - t0, collapseCount ? collapseSum / collapseCount : undefined);
   }
   return result;
 }
 
 /** Closes the epoch just run: counters, the kNN monitor, events, then the checkpoint. */
-async function endEpoch(m: ContrastiveMethod, result: FitResult, options: FitOptions, ms: number): Promise<void> {
+async function endEpoch(m: ContrastiveMethod, result: FitResult, options: FitOptions, ms: number, collapse?: number): Promise<void> {
   const progress = m.epochProgress;
-  const ev: EpochEvent = { epoch: m.epoch, step: m.step, loss: progress.lossCount ? progress.lossSum / progress.lossCount : NaN, seconds: ms / 1000 };
+  const ev: EpochEvent = { epoch: m.epoch + 1, step: m.step, loss: progress.lossCount ? progress.lossSum / progress.lossCount : NaN, seconds: ms / 1000 };
+  if (collapse !== undefined) ev.collapse = collapse;
   m.epoch++;
   progress.partial = null;
   if (options.knn && (m.epoch % (options.knn.every ?? 1) === 0 || m.epoch === options.epochs)) {

@@ -5,10 +5,11 @@
  * the usual image views, random crop with padding, random resized crop and
  * horizontal flip.
  * For signals `[C, L]` there are time shift, random time crop and amplitude
- * scaling.
+ * scaling. For tables, SCARF's {@link resample} replaces features by values
+ * drawn from the training set.
  * @module
  */
-import { ArgumentError, ShapeError, ValueError } from '../errors';
+import { ArgumentError, DisposedError, ShapeError, ValueError } from '../errors';
 import * as ops from '../ops/index';
 import { Tensor } from '../tensor';
 import { FLOAT32_MAX, checkOptions } from '../util/options';
@@ -33,6 +34,14 @@ export type View = ((x: Tensor<'float32'>, out: Tensor<'float32'>, stream: ViewS
   spatial?: boolean;
   /** Needs signal samples [C, L] (checked when a method is built for the data). */
   signal?: boolean;
+  /**
+   * Hands the view the training rows `train` (`[M, F]` float32, on the
+   * method's device) once per fit, before its first step; the training loop
+   * calls it (and {@link compose} passes it on to the views it composes).
+   * Views that draw from the training set ({@link resample}) keep the
+   * tensor by reference, without copying it; they throw until prepared.
+   */
+  prepare?: (train: Tensor<'float32'>) => void;
 };
 
 function named<T extends View>(v: T, d: string, spatial = false): T {
@@ -78,6 +87,7 @@ export function compose(...views: View[]): View {
     views.some((v) => v.spatial),
   );
   if (views.some((v) => v.signal)) composed.signal = true;
+  if (views.some((v) => v.prepare)) composed.prepare = (train) => views.forEach((v) => v.prepare?.(train));
   return composed;
 }
 
@@ -336,4 +346,47 @@ export function amplitudeScale(lo = 0.8, hi = 1.2): View {
   if (lo > hi) throw new ValueError(`hi: expected at least lo (${lo}), got ${hi}`);
   const range: [number, number] = [lo, hi];
   return kernelView('signal', 'amplitudeScale', (x, out, s) => ops.amplitudeScale(x, out, { range, seed: s.seed, offset: s.offset }), `amplitudeScale(${lo}, ${hi})`, true);
+}
+
+/**
+ * SCARF's random feature corruption (Bahri et al., ICLR 2022; their recipe
+ * is `p = 0.6`): each feature of a row is replaced, independently with
+ * probability `p`, by the same feature of a uniformly drawn row of the
+ * training set, i.e. by a draw from that feature's empirical marginal. Needs
+ * no domain knowledge and keeps every value in its column's range, which
+ * suits tables (mixed scales, one-hot columns) better than zeros or noise.
+ * Works on any samples (rows of F features).
+ *
+ * The training loop hands the view its training rows before the first step
+ * of each fit (`View.prepare`); the view keeps them by reference, on the
+ * method's device, and reads them in place. Called before it was prepared
+ * (outside a fit, or by code that does not call `prepare`), it throws an
+ * ArgumentError. One view object holds one pool: a view shared by two
+ * methods uses the rows of the fit that prepared it last. Kernel:
+ * `ops.resampleFeatures` (its doc gives the draw layout).
+ */
+export function resample(p: number): View {
+  checkProbability(p);
+  const describe = `resample(${p})`;
+  let pool: Tensor<'float32'> | null = null;
+  const v: View = named((x, out, s) => {
+    if (!pool) throw new ArgumentError(`${describe}: no training rows to draw from; the view gets them from fit() (View.prepare) before the first step`);
+    if (pool.disposed) throw new DisposedError(`${describe}: the training rows it was prepared with were disposed (the model that trained with them was disposed); prepare it again`);
+    if (x.ndim === 2) {
+      ops.resampleFeatures(x, pool, out, { p, seed: s.seed, offset: s.offset });
+      return;
+    }
+    // Rows of any sample shape as [N, F] (views of the same memory).
+    const N = x.shape[0] ?? 0;
+    const F = N > 0 ? x.numel / N : pool.shape[1]!;
+    if (out.numel !== x.numel) throw new ShapeError(`out: shape [${out.shape.join(', ')}] does not match x [${x.shape.join(', ')}]`);
+    ops.resampleFeatures(x.reshape([N, F]), pool, out.reshape([N, F]), { p, seed: s.seed, offset: s.offset });
+  }, describe);
+  v.prepare = (train) => {
+    if (!(train instanceof Tensor)) throw new ArgumentError(`train: expected the training rows as a Tensor, got ${train === null ? 'null' : typeof train}`);
+    const M = train.shape[0] ?? 0;
+    if (M < 1) throw new ShapeError(`train: ${describe} needs at least one training row, got shape [${train.shape.join(', ')}]`);
+    pool = train.ndim === 2 ? train : train.reshape([M, train.numel / M]);
+  };
+  return v;
 }

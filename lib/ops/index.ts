@@ -13,5 +13,6 @@ export * from './elementwise';
 export * from './augment';
 export * from './color';
 export * from './signal';
+export * from './resample';
 export * from './conv';
 export * from './pool';

@@ -139,6 +139,28 @@ export const MAX_QUEUE_SIZE = 2 ** 24;
 export const MAX_QUEUE_VALUES = 2 ** 30;
 
 /**
+ * Why a MoCo queue of `K` keys cannot train batches of `B` rows (of `rows`
+ * rows, when the data is known), or undefined when it can; the message
+ * starts with `queueSize:` and quotes settings as `queueSize=N` and
+ * `batchSize=N` (the command line names its flags).
+ *
+ * The queue must hold a batch (K ≥ B), and on data of n rows it must stay
+ * shorter than the rest of an epoch (K < n − B): the queue holds the keys of
+ * the last K rows trained on, and once it spans n − B of them it reaches
+ * back past every other row of the epoch to the current batch's own rows of
+ * the previous epoch, so each query meets its positive's earlier copy as a
+ * "negative" (on small tables, at every step).
+ */
+export function mocoQueueProblem(K: number, B: number, rows?: number): string | undefined {
+  if (B > K) return `queueSize: the queue (${K} keys) must hold at least one batch (batchSize=${B})`;
+  if (rows === undefined || K < rows - B) return undefined;
+  const why = `queueSize: a queue of ${K} keys on ${rows} rows reaches the batch's own keys of the previous epoch (it must be shorter than the rows minus a batch, ${rows} - ${B} = ${rows - B})`;
+  if (rows - B - 1 >= B) return `${why}; use queueSize=${rows - B - 1} or less`;
+  const maxB = Math.floor((rows - 1) / 2);
+  return `${why}, and no queue both holds a batch of ${B} and stays below that; use ${maxB >= 2 ? `batchSize=${maxB} or less (with a queue of at least the batch size and below the rows minus the batch size), ` : ''}more rows, or a method without a queue (npair, byol)`;
+}
+
+/**
  * The most optimizer steps one run can take (epochs × steps per epoch).
  * Each step's random streams sit at offset (step·16 + purpose)·16, and a
  * composed view reads offset·16 + k of that: below 2^38 steps they stay

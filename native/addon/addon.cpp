@@ -27,6 +27,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   o.Set("version", IMIX_VERSION);
   o.Set("backend", "cpu");
   o.Set("blas", cpu::blas_name());
+  o.Set("blasCore", cpu::blas_core());
   o.Set("threads", cpu::num_threads());
 #if defined(_OPENMP)
   o.Set("openmp", true);
@@ -90,6 +91,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   register_augment_ops(env, exports);
   register_color_ops(env, exports);
   register_signal_ops(env, exports);
+  register_resample_ops(env, exports);
   register_conv_ops(env, exports);
   register_pool_ops(env, exports);
   register_cuda_ops(env, exports);

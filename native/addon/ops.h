@@ -17,6 +17,7 @@ void register_pool_ops(Napi::Env env, Napi::Object exports);       // max-pool 2
 void register_augment_ops(Napi::Env env, Napi::Object exports);     // random crop + horizontal flip
 void register_color_ops(Napi::Env env, Napi::Object exports);       // color jitter, random grayscale
 void register_signal_ops(Napi::Env env, Napi::Object exports);      // time shift, random time crop, amplitude scale
+void register_resample_ops(Napi::Env env, Napi::Object exports);    // SCARF feature resampling
 void register_cuda_ops(Napi::Env env, Napi::Object exports);       // CUDA device utilities (ops_cuda.cpp)
 void register_fs_ops(Napi::Env env, Napi::Object exports);         // run-folder lock (fs_lock.cpp)
 Napi::Object cuda_info(Napi::Env env);                              // info().cuda

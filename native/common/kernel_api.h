@@ -286,3 +286,13 @@ void random_time_crop(const float* x, float* out, int64_t N, int64_t C, int64_t 
                       double max_scale, uint64_t seed, uint64_t offset);
 void amplitude_scale(const float* x, float* out, int64_t N, int64_t C, int64_t L, double lo, double hi,
                      uint64_t seed, uint64_t offset);
+
+// ---- resample.cpp ----------------------------------------------------------
+// SCARF feature resampling (Bahri et al., ICLR 2022) of rows x[N, F] from a
+// pool of training rows pool[M, F], M ≥ 1, p in [0, 1]:
+//   out[i,j] = u_ij < p ? pool[r_ij, j] : x[i,j]
+// element e = i·F + j draws Philox block e of (seed, offset): u_ij = u(w0),
+// r_ij = ⌊(w1·2³² + w2)·M / 2⁶⁴⌋ uniform in [0, M) (native/common/resample.h).
+// In place allowed (out == x); pool must not overlap out.
+void resample_features(const float* x, const float* pool, float* out, int64_t N, int64_t F, int64_t M, double p,
+                       uint64_t seed, uint64_t offset);

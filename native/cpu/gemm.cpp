@@ -63,6 +63,22 @@ const char* blas_name() {
 #endif
 }
 
+#if defined(IMIX_HAVE_OPENBLAS)
+extern "C" char* openblas_get_corename(void);
+#endif
+
+// The kernel set the BLAS runs: OpenBLAS's DYNAMIC_ARCH build picks one per
+// CPU at load time (e.g. "Cooperlake", "Zen", "Haswell"), and two picks sum
+// in different orders; "" for other BLAS and the built-in gemm.
+const char* blas_core() {
+#if defined(IMIX_HAVE_OPENBLAS)
+  const char* c = openblas_get_corename();
+  return c ? c : "";
+#else
+  return "";
+#endif
+}
+
 namespace {
 
 // C = beta·C over an M×N block (the K == 0 case); beta == 0 writes zeros.

@@ -19,6 +19,8 @@ using imix::SegFlag;
 
 // Which gemm implementation was compiled in: "openblas", "cblas" or "fallback".
 const char* blas_name();
+// The BLAS's own kernel set (OpenBLAS's core name), or "" (gemm.cpp).
+const char* blas_core();
 
 // ---- mix.cpp (host) --------------------------------------------------------
 // Samples the box the authors' code samples: side ratio sqrt(1−λ), centre

@@ -876,6 +876,68 @@ describe.skipIf(!HAVE_CUDA)('CPU ↔ CUDA parity', () => {
     });
   });
 
+  describe('resample family', () => {
+    // Bit-exact: element (i, j) draws Philox block i·F + j on both devices and
+    // picks its pool row with the same integer multiply-high
+    // (native/common/resample.h); the output is a copied float.
+    it('SCARF resampling is bit-identical (one pool row and many, p = 0 and 1, in place)', () => {
+      for (const [N, F, M, seed, offset] of [[1, 1, 1, 0, 0], [5, 7, 1, 42, 3], [64, 33, 500, 2 ** 40 + 5, 2 ** 33 + 1], [3, 5000, 7, 7, 9], [4096, 3, 100_000, 2 ** 53 - 1, 2 ** 53 - 1]] as const) {
+        const x = randn(N * F, 13), pool = randn(M * F, 14, 3);
+        const [c, g] = both((dev) => {
+          const tx = T(dev, x, [N, F]), tp = T(dev, pool, [M, F]);
+          const r: Record<string, Float32Array> = {};
+          for (const p of [0, 0.6, 1]) {
+            const o = Tensor.full([N, F], NaN, { device: dev }); // every element must be written
+            ops.resampleFeatures(tx, tp, o, { p, seed, offset });
+            r[`p ${p}`] = o.toArray();
+            const io = T(dev, x, [N, F]);
+            ops.resampleFeatures(io, tp, io, { p, seed, offset }); // in place
+            r[`p ${p} in place`] = io.toArray();
+          }
+          return r;
+        });
+        for (const k of Object.keys(c)) expectBitExact(g[k]!, c[k]!, `${k} x [${N}, ${F}] pool [${M}, ${F}]`);
+        expectBitExact(c['p 0.6 in place']!, c['p 0.6']!, 'in place (cpu)');
+      }
+    });
+
+    it('same seed gives the same views on both devices (prepared library views on [N, F] rows, composed, in place too)', () => {
+      const N = 32, F = 24, M = 300;
+      const x = randn(N * F, 15), train = randn(M * F, 16);
+      const list = [() => viewsLib.resample(0.6), () => viewsLib.compose(viewsLib.inputDrop(0.1), viewsLib.resample(0.3), viewsLib.gaussianNoise(0))];
+      for (const make of list) {
+        const [c, g] = both((dev) => {
+          const v = make();
+          v.prepare!(T(dev, train, [M, F]));
+          const out = Z(dev, [N, F]);
+          v(T(dev, x, [N, F]), out, { seed: 3, offset: 2 ** 33 + 7 });
+          const inPlace = T(dev, x, [N, F]);
+          v(inPlace, inPlace, { seed: 3, offset: 2 ** 33 + 7 });
+          return { out: out.toArray(), inPlace: inPlace.toArray(), describe: v.describe! };
+        });
+        expectBitExact(g.out, c.out, c.describe);
+        expectBitExact(g.inPlace, c.out, `${c.describe} in place`);
+        expectBitExact(c.inPlace, c.out, `${c.describe} in place (cpu)`);
+      }
+    });
+
+    it('checks CUDA operands like CPU ones (devices, shapes, aliasing)', () => {
+      const x = Z('cuda', [4, 5]), pool = Z('cuda', [3, 5]), out = Z('cuda', [4, 5]);
+      const s = { p: 0.6, seed: 1 };
+      expect(() => ops.resampleFeatures(x, Z('cpu', [3, 5]), out, s)).toThrow(/pool: on cpu but x is on cuda/);
+      expect(() => ops.resampleFeatures(x, pool, Z('cpu', [4, 5]), s)).toThrow(DeviceError);
+      expect(() => ops.resampleFeatures(Z('cpu', [4, 5]), pool, out, s)).toThrow(DeviceError);
+      expect(() => ops.resampleFeatures(x, Z('cuda', [3, 4]), out, s)).toThrow(/pool: expected shape \[\*, 5\], got \[3, 4\]/);
+      expect(() => ops.resampleFeatures(x, Z('cuda', [0, 5]), out, s)).toThrow(/pool: expected at least one row/);
+      const buf = Z('cuda', [60]);
+      expect(() => ops.resampleFeatures(x, buf.view(0, [3, 5]), buf.view(10, [4, 5]), s)).toThrow(/pool and out overlap in memory/);
+      // A view prepared with CPU rows, applied to CUDA rows: the kernel's device check.
+      const v = viewsLib.resample(0.6);
+      v.prepare!(Z('cpu', [3, 5]));
+      expect(() => v(x, out, { seed: 1, offset: 0 })).toThrow(DeviceError);
+    });
+  });
+
   describe('color family', () => {
     // The draws are identical (same Philox words, same double-then-float
     // factor formula); the per-pixel float expressions are the same source
@@ -1004,6 +1066,7 @@ describe.skipIf(!HAVE_CUDA)('CPU ↔ CUDA parity', () => {
       ['simclr', (device) => new SimCLR({ ...tiny, device })],
       ['moco + mixup (queue 100, batch 32: wraps)', (device) => new MoCo({ ...tiny, device, mix: { kind: 'mixup' }, queueSize: 100 })],
       ['byol + mixup', (device) => new BYOL({ ...tiny, device, mix: { kind: 'mixup' }, predictorHidden: 16 })],
+      ['npair + mixup, SCARF resample views (the pool on the device)', (device) => new NPair({ ...tiny, device, mix: { kind: 'mixup' }, views: views.resample(0.6) })],
     ];
     // Convolutional encoders on [1, 6, 6] images: a stem and one downsampling
     // BasicBlock, the layers of the ResNet presets (which test/resnet.test.ts

@@ -173,7 +173,9 @@ describe('writes never follow planted files or symlinks (defect 6)', () => {
     // The pre-0.2 temporary name pattern (pid and counter), as an attacker would predict it.
     for (let i = 0; i < 4; i++) fs.symlinkSync(victim, path.join(dir, `.checkpoint.safetensors.${process.pid}.${i}.tmp`));
     const m = new NPair(tiny);
-    await m.fit(data, { epochs: 1, batchSize: 16, checkpointDir: dir });
+    // A config.json makes the folder hold a run, which fit replaces only when told to.
+    await expect(m.fit(data, { epochs: 1, batchSize: 16, checkpointDir: dir })).rejects.toThrow(/already holds another run \(config\.json\)/);
+    await m.fit(data, { epochs: 1, batchSize: 16, checkpointDir: dir, overwrite: true });
     m.dispose();
     expect(fs.readFileSync(victim, 'utf8')).toBe('precious');
     expect(fs.lstatSync(path.join(dir, 'config.json')).isSymbolicLink()).toBe(false);
@@ -185,7 +187,7 @@ describe('writes never follow planted files or symlinks (defect 6)', () => {
     const dir = path.join(tmp, 'planted-cli');
     const victim = path.join(tmp, 'victim2.txt');
     fs.writeFileSync(victim, 'precious');
-    const small = ['--encoder', 'mlp:16', '--projection', '16,8', '--batch', '32', '--limit', '64', '--queue', '64', '--knn-every', '0'];
+    const small = ['--encoder', 'mlp:16', '--projection', '16,8', '--batch', '16', '--limit', '64', '--queue', '32', '--knn-every', '0'];
     expect(imix(['train', ...small, '--epochs', '1', '--out', dir, '--max-steps', '1']).code).toBe(0);
     fs.rmSync(path.join(dir, 'metrics.jsonl'));
     fs.symlinkSync(victim, path.join(dir, 'metrics.jsonl'));

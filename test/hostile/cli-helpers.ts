@@ -7,7 +7,7 @@ export const ROOT = path.resolve(__dirname, '..', '..');
 export const BIN = path.join(ROOT, 'bin', 'imix.js');
 
 /** Small, fast training settings on the bundled data (256 rows, 4 steps an epoch). */
-export const SMALL = ['--encoder', 'mlp:64', '--projection', '64,32', '--batch', '64', '--limit', '256', '--queue', '256'];
+export const SMALL = ['--encoder', 'mlp:64', '--projection', '64,32', '--batch', '64', '--limit', '256', '--queue', '128'];
 
 function newestMtime(dir: string): number {
   let t = 0;

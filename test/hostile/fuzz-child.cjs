@@ -555,6 +555,11 @@ const nativeOps = {
     const s = [g.d(), g.d(3), g.d()], x = g.T(s);
     return N.amplitudeScale(x, chance(0.3) ? x : g.T(s), g.S(0.8), g.S(1.2), g.seed(), g.seed());
   },
+  resampleFeatures: (g) => {
+    // out may be x (in place); the pool may be x (both read) but never out.
+    const n = g.d(), f = g.d(), x = g.T([n, f]);
+    return N.resampleFeatures(x, chance(0.2) ? x : g.T([g.dp(), f]), chance(0.3) ? x : g.T([n, f]), g.S(R()), g.seed(), g.seed());
+  },
   colorJitter: (g) => {
     const s = [g.d(), pick([1, 3, 3, 2]), g.d(), g.d()];
     const x = g.T(s);
@@ -846,6 +851,7 @@ const tsOps = {
   timeShift: (g) => { const s = [g.d(), g.d(3), g.d()]; return ops.timeShift(g.T(s), g.T(s), g.O({ seed: 1, maxShift: ri(0, 4) })); },
   randomTimeCrop: (g) => { const s = [g.d(), g.d(3), g.d()]; return ops.randomTimeCrop(g.T(s), g.T(s), g.O({ seed: 1, scale: [0.3, 1] })); },
   amplitudeScale: (g) => { const s = [g.d(), g.d(3), g.d()]; return ops.amplitudeScale(g.T(s), g.T(s), g.O({ seed: 1, range: [0.8, 1.2] })); },
+  resampleFeatures: (g) => { const n = g.d(), f = g.d(); return ops.resampleFeatures(g.T([n, f]), g.T([g.dp(), f]), g.T([n, f]), g.O({ seed: 1, p: 0.6 })); },
   colorJitter: (g) => { const s = [g.d(), pick([1, 3]), g.d(), g.d()]; return ops.colorJitter(g.T(s), g.T(s), g.O({ seed: 1, brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: 0.1, p: 0.8 })); },
   colorAdjust: (g) => { const s = [g.d(), pick([1, 3]), g.d(), g.d()]; return ops.colorAdjust(g.T(s), g.T(s), g.T([s[0], 8], 'float32', (m) => Float32Array.from({ length: m }, (_, i) => [1, 1, 1, 0, 0, 1, 2, 3][i % 8]))); },
   randomGrayscale: (g) => { const s = [g.d(), pick([1, 3]), g.d(), g.d()]; return ops.randomGrayscale(g.T(s), g.T(s), g.O({ seed: 1, p: 0.5 })); },
@@ -1148,6 +1154,7 @@ function emptyHuge() {
     timeShiftPlanes: () => ops.timeShift(Z([B, 1, 0]), Z([B, 1, 0]), { seed: 1, maxShift: 2 ** 31 - 1 }),
     randomTimeCropPlanes: () => ops.randomTimeCrop(Z([1, B, 0]), Z([1, B, 0]), { seed: 1, scale: [0.5, 1] }),
     amplitudeScalePlanes: () => ops.amplitudeScale(Z([B, 0, 1]), Z([B, 0, 1]), { seed: 1 }),
+    resampleFeaturesRows: () => ops.resampleFeatures(Z([B, 0]), Z([B, 0]), Z([B, 0]), { seed: 1, p: 1 }),
     cutmixPlanes: () => ops.cutmix(Z([1, B, 1, 0]), Z([1, B, 1, 0]), one(), { y0: 0, y1: 1, x0: 0, x1: 0 }),
     cutmixRows: () => ops.cutmix(Z([1, 1, B, 0]), Z([1, 1, B, 0]), one(), { y0: 0, y1: B, x0: 0, x1: 0 }),
     linearForward: () => ops.linearForward(Z([I, 0]), Z([0, 0]), null, Z([I, 0])),

@@ -25,6 +25,9 @@ export interface EmbedOptions {
   channels?: 1 | 3;
   split: 'train' | 'test';
   limit?: number;
+  test?: string;
+  testLabels?: string;
+  holdout?: number;
   device: string;
   threads?: number;
   quiet?: boolean;
@@ -40,7 +43,7 @@ export async function embed(dir: string, o: EmbedOptions): Promise<number> {
     // Labels are never written: CSV rows without (or with new) labels embed too.
     const ds = await resolveRunData(dir, runDataSpec(dir, o), runStandardizes(dir, readRunFile(dir)?.standardize), { ignoreLabel: true });
     const rows = o.split === 'test' ? ds.test : ds.train;
-    if (!rows) throw new CliError(`--split test: ${ds.description} has no test split`);
+    if (!rows) throw new CliError(`--split test: ${ds.description} has no test split (a run trained with --test FILE or --holdout FRACTION has one)`);
     // resolveData limits the training split; --limit applies to the test split here.
     const lim = o.split === 'test' && o.limit !== undefined ? data.subset(rows, 0, Math.min(o.limit, rows.n)) : rows;
     const D = method.features;

@@ -19,7 +19,7 @@ import { type ColumnRefData, formatEncoder, formatViews, type EncoderSpecData, M
 import { checkOutputDir } from '../paths';
 import { type StandardizeMode, fitStandardizer, resolveRunData, standardizeData, wantsStandardize } from '../preprocess';
 import { Progress, formatDuration, formatLoss } from '../progress';
-import { TrainingReporter } from '../reporter';
+import { TrainingReporter, divergedRun } from '../reporter';
 import { lockRun, metricsUpTo, readRunConfig, readRunFile, refreshConfigCopy, refuseHeldRun, runStandardizes, startRun, writePlot } from '../run-folder';
 import type { RunFile, SavedStandardizer } from '../schemas';
 import { StopSignals } from '../signals';
@@ -53,6 +53,9 @@ export interface TrainOptions {
   imageSize?: [number, number];
   channels?: 1 | 3;
   limit?: number;
+  test?: string;
+  testLabels?: string;
+  holdout?: number;
   standardize: StandardizeMode;
   out: string;
   force?: boolean;
@@ -165,6 +168,10 @@ function newRunFile(o: TrainOptions, s: MethodSettings): RunFile {
       ...(o.imageSize !== undefined ? { imageSize: o.imageSize } : {}),
       ...(o.channels !== undefined ? { channels: o.channels } : {}),
       ...(o.limit !== undefined ? { limit: o.limit } : {}),
+      ...(o.test !== undefined ? { test: path.resolve(o.test) } : {}),
+      ...(o.testLabels !== undefined ? { testLabels: path.resolve(o.testLabels) } : {}),
+      // The split is drawn with the run's seed, recorded so --resume, eval and embed draw the same one.
+      ...(o.holdout !== undefined ? { holdout: o.holdout, holdoutSeed: o.seed } : {}),
     },
     epochs: o.epochs,
     batch: o.batch,
@@ -201,7 +208,7 @@ async function resumeJob(dir: string, o: TrainOptions, given: Set<string>, locke
   try {
     await method.load(dir);
     const run = continuedRun(dir, method, o, given);
-    out.say(`imix: resuming ${dir} (${settings.method}) at epoch ${method.epoch}, step ${method.step}`);
+    out.say(`imix: resuming ${dir} (${settings.method}) after step ${method.step} (${method.epoch} epochs done)`);
     return { dir, method, entry: entryOf(settings.method), run, resumed: true, checkViews: (shape) => checkViews(settings.views, shape, dir) };
   } catch (e) {
     method.dispose();
@@ -250,7 +257,7 @@ function prepareModel(job: Job, ds: ResolvedData): { knn: FitOptions['knn']; knn
   const train = ds.train;
   if (run.batch > train.n) throw new CliError(`--batch ${run.batch} is larger than the training data (${train.n} rows)`);
   try {
-    job.entry.checkBatch?.(method, run.batch);
+    job.entry.checkBatch?.(method, run.batch, train.n); // MoCo: the queue against the batch and the rows
   } catch (e) {
     throw new UsageError(flagMessage((e as Error).message));
   }
@@ -263,7 +270,7 @@ function prepareModel(job: Job, ds: ResolvedData): { knn: FitOptions['knn']; knn
   // kNN monitor: every epoch by default when a labelled test split exists.
   const canKnn = Boolean(ds.test?.labels && train.labels);
   if (run.knnEvery && run.knnEvery > 0 && !canKnn)
-    throw new CliError(`--knn-every: the kNN monitor needs labelled training data and a labelled test split (${ds.description} has none)`);
+    throw new CliError(`--knn-every: the kNN monitor needs labelled training data and a labelled test split (${ds.description} has none; a single file gets one with --test FILE or --holdout FRACTION)`);
   const knnEvery = run.knnEvery ?? (canKnn ? 1 : 0);
   return { knn: knnEvery > 0 && canKnn ? { train, test: ds.test!, every: knnEvery } : undefined, knnEvery };
 }
@@ -295,12 +302,14 @@ async function runJob(job: Job, o: TrainOptions, out: Output): Promise<number> {
     // survive that. No signal is handled and no checkpoint saved before the first step either.
     start: () => startRun(dir, job.resumed ? { run, from } : { run, fresh: { standardizer, csvSchema: ds.schema } }),
     writePlot: (svg) => writePlot(dir, svg),
+    embeddingDim: method.projection[1],
   });
   out.say(
     `imix: training ${method.name} (mix ${method.mix.kind}${mix ? `, alpha ${method.mix.alpha}` : ''}) on ${ds.description}${run.standardize === 'on' ? ', standardized' : ''}; ` +
       `${run.epochs} epochs of ${stepsPerEpoch} steps (batch ${run.batch}), device ${method.device}${knn ? `, kNN every ${knnEvery} epoch(s)` : ''} -> ${dir}`,
   );
-  return fitAndReport(job, o, out, reporter, ds.train, { epochs: run.epochs, batchSize: run.batch, checkpointDir: dir, maxSteps: o.maxSteps, knn });
+  // A new run's folder was checked by refuseHeldRun (with --force, the old run's files go at the first step); a resumed one is the model's own.
+  return fitAndReport(job, o, out, reporter, ds.train, { epochs: run.epochs, batchSize: run.batch, checkpointDir: dir, overwrite: !job.resumed, maxSteps: o.maxSteps, knn, collapseEvery: run.logEvery });
 }
 
 /** Runs the fit, stoppable by SIGINT/SIGTERM, and reports how it ended; returns the exit code. */
@@ -311,6 +320,8 @@ async function fitAndReport(job: Job, o: TrainOptions, out: Output, reporter: Tr
   const t0 = performance.now();
   try {
     result = await method.fit(train, { ...fit, signal: stop.signal, onStep: reporter.onStep, onEpoch: reporter.onEpoch });
+  } catch (e) {
+    throw divergedRun(e, dir); // a diverged run says which checkpoint it kept
   } finally {
     stop.fitEnded();
     reporter.close();

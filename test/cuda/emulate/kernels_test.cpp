@@ -253,6 +253,24 @@ int main() {
     cmp(a2, a1, 0, 0, "amplitude_scale" + tg);
     cuda::amplitude_scale(ai.data(), ai.data(), N, C, L, 0.5, 2, seed, offset); cmp(ai, a1, 0, 0, "amplitude_scale in place" + tg);
   }
+  // SCARF resampling of x[N, F] from pool[M, F]: bit-identical (the same
+  // Philox block per element, the same integer row draw); one pool row and
+  // many, p = 0 and 1, rows longer than a block, more elements than the grid
+  // cap, large seeds and offsets, in place. Outputs start as NaN.
+  for (auto [N, F, M, seed, offset] : std::vector<std::tuple<int,int,int,uint64_t,uint64_t>>{
+           {1,1,1,0,0}, {3,7,1,42,3}, {40,33,97,7,(1ull<<40)+5}, {2,700,5,(1ull<<52)+3,17}, {300,4,1000,5,(1ull<<53)-1}}) {
+    const int n = N * F;
+    const std::string tg = " N" + std::to_string(N) + " F" + std::to_string(F) + " M" + std::to_string(M);
+    V x = randn(n), pool = randn((size_t)M * F, 3);
+    for (double p : {0.0, 0.6, 1.0}) {
+      V o1(n, NAN), o2(n, NAN), oi = x;
+      cpu::resample_features(x.data(), pool.data(), o1.data(), N, F, M, p, seed, offset);
+      cuda::resample_features(x.data(), pool.data(), o2.data(), N, F, M, p, seed, offset);
+      cmp(o2, o1, 0, 0, "resample_features p" + std::to_string(p) + tg);
+      cuda::resample_features(oi.data(), pool.data(), oi.data(), N, F, M, p, seed, offset);
+      cmp(oi, o1, 0, 0, "resample_features in place p" + std::to_string(p) + tg);
+    }
+  }
   // elementwise
   {
     int N = 37, D = 130, k = 3, F = 11;
