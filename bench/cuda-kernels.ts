@@ -11,6 +11,17 @@
  * check that every case runs (CI runs it on the emulated CUDA build).
  * IMIX_BENCH_FILTER=<regex> runs only the cases whose name matches (e.g.
  * `conv|batchnorm2d|pool` for the convolutional families).
+ * IMIX_BENCH_OUT=<folder> also writes the results there as cuda-kernels.json
+ * and cuda-kernels.md (scripts/device-check.sh: $OUT): once imix's rows are
+ * measured, before PyTorch starts (so a run cut short still has them), and
+ * again with PyTorch's times. IMIX_BENCH_REF_TIMEOUT_S bounds the PyTorch
+ * run (default 900 s), and so does IMIX_BENCH_DEADLINE (Unix seconds: the
+ * PyTorch run ends 10 s before it; scripts/device-check.sh sets it to the end
+ * of its bench stage).
+ *
+ * imix runs first, PyTorch second (a child process, after imix's cached
+ * device memory went back to the driver). A case that throws is reported
+ * with its error and the others still run.
  *
  * Timing: each sample issues `inner` calls back to back and then waits for
  * the stream (cudaSynchronize), so launch overhead is amortized as in a
@@ -19,12 +30,15 @@
  * @module
  */
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Tensor, cudaAvailable, info, ops } from '../lib/index';
 import { native } from '../lib/native';
 import { benchFile, fill, medianOf } from './common';
 
 interface CudaUtils {
   cudaSynchronize(device?: number): void;
+  cudaEmptyCache(device?: number): void;
   cudaSetTiledGemm(on: boolean): string;
 }
 const nu = native as unknown as CudaUtils;
@@ -50,6 +64,8 @@ interface Row {
   rate: string;
   ofCopy: string;
   refMs: number | null;
+  /** Why the case could not be measured (then ms is NaN). */
+  error?: string;
 }
 
 const dev = 'cuda' as const;
@@ -483,7 +499,12 @@ function torchReference(all: Case[]): RefOut {
   const python = process.env.IMIX_PYTHON ?? '/usr/bin/python3';
   const file = benchFile('cuda_kernels_ref.py');
   const jobs = all.filter((c) => c.ref).map((c) => ({ key: `${c.name}|${c.shape}`, ...c.ref }));
-  const r = spawnSync(python, [file, JSON.stringify({ jobs, reps: 20 })], { encoding: 'utf8', timeout: 900_000 });
+  let timeoutS = Number(process.env.IMIX_BENCH_REF_TIMEOUT_S ?? 900);
+  if (!(timeoutS > 0)) timeoutS = 900;
+  const deadline = Number(process.env.IMIX_BENCH_DEADLINE);
+  if (Number.isFinite(deadline)) timeoutS = Math.min(timeoutS, deadline - 10 - Date.now() / 1000);
+  if (timeoutS < 5) return { available: false, reason: 'no time left for PyTorch before IMIX_BENCH_DEADLINE' };
+  const r = spawnSync(python, [file, JSON.stringify({ jobs, reps: 20 })], { encoding: 'utf8', timeout: Math.round(timeoutS * 1000) });
   if (r.error) return { available: false, reason: `${python}: ${r.error.message}` };
   try {
     return JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as RefOut;
@@ -522,38 +543,76 @@ function main(): void {
   const filter = process.env.IMIX_BENCH_FILTER ? new RegExp(process.env.IMIX_BENCH_FILTER, 'i') : null;
   const all = cases().filter((c) => !filter || filter.test(c.name));
   if (filter) console.log(`IMIX_BENCH_FILTER=${process.env.IMIX_BENCH_FILTER}: ${all.length} cases`);
-  const ref: RefOut = SMOKE ? { available: false, reason: 'smoke run' } : torchReference(all);
-  console.log(ref.available ? `reference: torch ${ref.torch} on ${ref.device}` : `reference unavailable (${ref.reason ?? 'torch has no CUDA'})`);
 
+  // imix first: its rows are on disk before PyTorch starts.
   const rows: Row[] = [];
   for (const c of all) {
-    const { run, dispose } = c.setup();
-    const ms = median(run, c.inner, 7);
-    dispose();
+    let ms = NaN, error: string | undefined;
+    try {
+      const { run, dispose } = c.setup();
+      try {
+        ms = median(run, c.inner, 7);
+      } finally {
+        dispose();
+      }
+    } catch (e) {
+      error = (e as Error).message;
+      console.log(`${c.name} ${c.shape}: FAILED: ${error}`);
+    }
     let rate = '-', ofCopy = '-';
-    if (c.flops) rate = `${(c.flops / (ms * 1e9)).toFixed(2)} TFLOP/s`;
-    if (c.bytes) {
+    if (error === undefined && c.flops) rate = `${(c.flops / (ms * 1e9)).toFixed(2)} TFLOP/s`;
+    if (error === undefined && c.bytes) {
       const gbs = c.bytes / (ms * 1e6);
       rate = `${gbs.toFixed(0)} GB/s`;
       ofCopy = `${((100 * gbs) / copyGBs).toFixed(0)}%`;
     }
-    const refMs = ref.available ? (ref.results?.[`${c.name}|${c.shape}`] ?? null) : null;
-    rows.push({ name: c.name, shape: c.shape, ms, rate, ofCopy, refMs });
+    rows.push({ name: c.name, shape: c.shape, ms, rate, ofCopy, refMs: null, ...(error !== undefined ? { error } : {}) });
   }
+  const outDir = process.env.IMIX_BENCH_OUT;
+  const write = (ref: RefOut | null) => {
+    if (!outDir) return;
+    fs.mkdirSync(outDir, { recursive: true });
+    const when = new Date().toISOString();
+    const refLine = ref === null ? 'PyTorch: not run yet' : ref.available ? `PyTorch: torch ${ref.torch} on ${ref.device}` : `PyTorch: unavailable (${ref.reason ?? 'torch has no CUDA'})`;
+    const json = { date: when, device: d, cuda: { runtime: i.cuda.runtime, driver: i.cuda.driver, gemm: i.cuda.gemmDetail ?? i.cuda.gemm, emulated: !!i.cuda.emulated }, smoke: SMOKE, filter: process.env.IMIX_BENCH_FILTER ?? null, copyGBs, reference: ref, rows };
+    fs.writeFileSync(path.join(outDir, 'cuda-kernels.json'), JSON.stringify(json, null, 1) + '\n');
+    const md = [
+      `# bench/cuda-kernels.ts, ${when}`,
+      '',
+      `${d.name} (capability ${d.capability}), CUDA runtime ${i.cuda.runtime}, driver ${i.cuda.driver}; gemm: ${i.cuda.gemmDetail ?? i.cuda.gemm}${i.cuda.emulated ? '; THE CPU EMULATION (numbers mean nothing)' : ''}${SMOKE ? '; smoke run' : ''}`,
+      `device-to-device copy: ${copyGBs.toFixed(0)} GB/s; ${refLine}`,
+      '',
+      '| kernel | shape | ms | achieved | of copy | torch ms | torch/imix |',
+      '|---|---|---:|---:|---:|---:|---:|',
+      ...rows.map((r) => `| ${r.name} | ${r.shape} | ${r.error !== undefined ? `FAILED: ${r.error.replace(/\|/g, '/')}` : r.ms.toFixed(4)} | ${r.rate} | ${r.ofCopy} | ${r.refMs != null ? r.refMs.toFixed(4) : '-'} | ${r.refMs != null ? `${(r.refMs / r.ms).toFixed(2)}x` : '-'} |`),
+      '',
+    ];
+    fs.writeFileSync(path.join(outDir, 'cuda-kernels.md'), md.join('\n'));
+  };
+  write(null);
+
+  // Then PyTorch, in a child process, with imix's cached blocks given back.
+  nu.cudaEmptyCache(0);
+  const ref: RefOut = SMOKE ? { available: false, reason: 'smoke run' } : torchReference(all);
+  console.log(ref.available ? `reference: torch ${ref.torch} on ${ref.device}` : `reference unavailable (${ref.reason ?? 'torch has no CUDA'})`);
+  for (const r of rows) r.refMs = ref.available ? (ref.results?.[`${r.name}|${r.shape}`] ?? null) : null;
+  write(ref);
   console.log(
     table(
       ['kernel', 'shape', 'ms', 'achieved', 'of copy', 'torch ms', 'torch/imix'],
       rows.map((r) => [
         r.name,
         r.shape,
-        r.ms.toFixed(4),
+        r.error !== undefined ? 'FAILED' : r.ms.toFixed(4),
         r.rate,
         r.ofCopy,
         r.refMs != null ? r.refMs.toFixed(4) : '-',
-        r.refMs != null ? `${(r.refMs / r.ms).toFixed(2)}x` : '-',
+        r.refMs != null && r.error === undefined ? `${(r.refMs / r.ms).toFixed(2)}x` : '-',
       ]),
     ),
   );
+  if (outDir) console.log(`results: ${path.join(outDir, 'cuda-kernels.json')} and cuda-kernels.md`);
+  if (rows.some((r) => r.error !== undefined)) process.exitCode = 1;
 }
 
 if (require.main === module) {

@@ -66,6 +66,13 @@ export interface CudaInfo {
   gemmDetail?: string;
   /** Only in test builds (CMake IMIX_CUDA_EMULATE=ON): the "device" is a CPU emulation of CUDA. */
   emulated?: boolean;
+  /**
+   * The debugging modes in effect, by their environment variable; absent when none is
+   * (docs/cuda.md): `'IMIX_CUDA_NO_CACHE'` (every allocation an exact-size cudaMalloc, every
+   * free a cudaFree) and `'IMIX_CUDA_SYNC_LAUNCH'` (a stream sync after each kernel launch, so
+   * a kernel that faults is the one the error names). Both are for compute-sanitizer runs.
+   */
+  debug?: Array<'IMIX_CUDA_NO_CACHE' | 'IMIX_CUDA_SYNC_LAUNCH'>;
 }
 
 /** What the loaded addon is: backend, BLAS, threads, SIMD, CUDA devices. */
@@ -84,6 +91,52 @@ export function info(): Info {
 export function cudaAvailable(): boolean {
   const c = info().cuda;
   return c.compiled && c.reason === undefined && c.devices.some((d) => d.supported !== false);
+}
+
+/**
+ * How often the host waited for a CUDA device, and the host copies it made
+ * ({@link cudaStats}; docs/cuda.md, "Host synchronizations").
+ */
+export interface CudaStats {
+  /**
+   * Calls after which the host had waited for the device's stream: stream
+   * syncs (a loss's or `ops.sum`'s read-back, `cudaSynchronize`), downloads
+   * (`toArray`, and the value checks of an op given a λ, π or index tensor
+   * whose contents the addon did not write itself), and event waits that
+   * found the device behind (an upload whose staging buffer was still in
+   * use). A training step makes one: its loss's read-back.
+   */
+  syncs: number;
+  /** Device→host copies and their bytes (staged read-backs, which do not wait, included). */
+  downloads: number;
+  downloadBytes: number;
+  /** Host→device copies and their bytes. */
+  uploads: number;
+  uploadBytes: number;
+}
+
+/**
+ * The host synchronizations and host copies of CUDA device `device` (an
+ * index, default 0) since the process started or the last
+ * {@link resetCudaStats}. A DeviceError when the device cannot be used (no
+ * CUDA build, driver or device).
+ *
+ * ```ts
+ * import { NPair, cudaStats, data, resetCudaStats } from 'imix';
+ * const model = new NPair({ encoder: { kind: 'mlp', hidden: [512] }, device: 'cuda', mix: { kind: 'mixup' } });
+ * resetCudaStats();
+ * await model.fit(data.fashionMnist('train'), { epochs: 1, batchSize: 256, onStep: () => console.log(cudaStats().syncs) }); // one more each step
+ * ```
+ */
+export function cudaStats(device = 0): CudaStats {
+  checkInt(device, 'device', 0, 1023);
+  return native.cudaStats(device, false);
+}
+
+/** Zeroes {@link cudaStats}'s counters of `device` (default 0); returns the counts it cleared. */
+export function resetCudaStats(device = 0): CudaStats {
+  checkInt(device, 'device', 0, 1023);
+  return native.cudaStats(device, true);
 }
 
 /** Sets the number of CPU threads the kernels (and the BLAS) use. Returns it. */

@@ -52,7 +52,17 @@ export interface NativeInfo {
     gemm?: string;
     gemmDetail?: string;
     emulated?: boolean;
+    debug?: string[];
   };
+}
+
+/** A CUDA device's host synchronizations and host copies (`cudaStats`, native/addon/ops_cuda.cpp). */
+export interface NativeCudaStats {
+  syncs: number;
+  downloads: number;
+  downloadBytes: number;
+  uploads: number;
+  uploadBytes: number;
 }
 
 /** The caching allocator's counters (`cudaMemoryStats`, native/addon/ops_cuda.cpp). */
@@ -228,6 +238,13 @@ export interface NativeAddon {
   cudaEmptyCache(device?: number): void;
   /** Forces imix's tiled sgemm (true) or cuBLAS where loaded (false); returns the gemm now in use. */
   cudaSetTiledGemm(on: boolean): string;
+  /** Host synchronizations and host copies of a device so far (native/cuda/runtime.h SyncStats); `reset` zeroes them after reading. */
+  cudaStats(device?: number, reset?: boolean): NativeCudaStats;
+
+  // ops_readback.cpp: a device→host copy issued now, read later (one pending per device)
+  readbackStart(t: T): number;
+  /** Copies the staged elements into `target`; returns whether the host had to wait for the device. */
+  readbackFinish(ticket: number, target: Float32Array | Int32Array): boolean;
 
   // fs_lock.cpp: an exclusive, non-blocking flock on the run folder's lock file; false if another process holds it
   tryLockFile(fd: number): boolean;
@@ -309,6 +326,9 @@ export const nativeBindings = {
   cudaMemoryStats: 'ops_cuda.cpp',
   cudaEmptyCache: 'ops_cuda.cpp',
   cudaSetTiledGemm: 'ops_cuda.cpp',
+  cudaStats: 'ops_cuda.cpp',
+  readbackStart: 'ops_readback.cpp',
+  readbackFinish: 'ops_readback.cpp',
   tryLockFile: 'fs_lock.cpp',
 } as const satisfies { readonly [K in keyof NativeAddon]: string };
 

@@ -32,7 +32,7 @@ import type { OptimizerOptions } from './methods/options';
 import { type MethodEntry, methodEntry } from './methods/registry';
 import * as V from './methods/views';
 import type { Device } from './tensor';
-import { closestKey } from './util/options';
+import { didYouMean, guessColumn, listColumns } from './data/columns';
 import { type SavedStandardizer, configSchemaOf, csvSchemaSchema, parseChecked, standardizerSchema } from './util/schemas';
 // Plain data modules of the command line (no native code, no CLI behaviour): the
 // schema of its run.json and the table of view spellings checkpoints are described in.
@@ -295,7 +295,7 @@ function rowsAsCsv(rows: readonly CsvRow[], s: CsvSchema): { text: string; befor
     const withLabel = width === ncol;
     if (!withLabel && !(s.label !== null && width === ncol - 1))
       throw new ArgumentError(
-        `rows[0]: ${width} cells, the run's CSV schema has ${ncol} columns${s.label !== null ? ` (${ncol - 1} without the label column ${JSON.stringify(s.columns[s.label])})` : ''}: ${clip(s.columns.join(', '), 200)}`,
+        `rows[0]: ${width} cells, the run's CSV schema has ${ncol} columns${s.label !== null ? ` (${ncol - 1} without the label column ${JSON.stringify(s.columns[s.label])})` : ''}: ${listColumns(s.columns)}`,
       );
     columns = withLabel ? s.columns : s.columns.filter((_, j) => j !== s.label);
     rows.forEach((r, i) => {
@@ -312,8 +312,8 @@ function rowsAsCsv(rows: readonly CsvRow[], s: CsvSchema): { text: string; befor
       for (const [k, v] of Object.entries(r)) {
         const j = index.get(k);
         if (j === undefined) {
-          const near = closestKey(k, s.columns);
-          throw new ArgumentError(`rows[${i}]: no column ${JSON.stringify(clip(k))} in the run's CSV schema${near !== undefined ? `; did you mean ${JSON.stringify(near)}?` : ''} (columns: ${clip(s.columns.join(', '), 200)})`);
+          const near = guessColumn(k, s.columns);
+          throw new ArgumentError(`rows[${i}]: no column ${JSON.stringify(clip(k))} in the run's CSV schema${didYouMean(k, s.columns)} (columns: ${listColumns(s.columns, near >= 0 ? [near] : [])})`);
         }
         cells[j] = cellText(v, i, k);
       }

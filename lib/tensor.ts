@@ -148,6 +148,29 @@ export class Tensor<D extends DType = DType> {
     return out as ArrayFor<D>;
   }
 
+  /**
+   * Issues a copy of the elements (a contiguous tensor) to the host without
+   * waiting for it, and returns a ticket for {@link Tensor.finishRead}: on a
+   * CUDA device the copy goes into pinned memory on the device's stream, so
+   * it is complete, and finishRead costs no synchronization, once any later
+   * call has waited for that stream (a loss's read-back). One read is staged
+   * per device; a later startRead on the same device replaces it. @internal
+   */
+  startRead(): number {
+    return native.readbackStart(handleOf(this, 'tensor'));
+  }
+
+  /**
+   * The elements a {@link Tensor.startRead} ticket of this tensor staged
+   * (waiting for the device only if it has not reached the copy yet). A
+   * ValueError when the ticket was finished already or replaced. @internal
+   */
+  finishRead(ticket: number): ArrayFor<D> {
+    const out = this.dtype === 'float32' ? new Float32Array(this.numel) : new Int32Array(this.numel);
+    native.readbackFinish(ticket, out);
+    return out as ArrayFor<D>;
+  }
+
   /** Overwrites this tensor's data from a typed array of the same length. */
   set(data: ArrayFor<D>): this {
     this.handle.copyFromArray(data);

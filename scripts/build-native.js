@@ -3,6 +3,8 @@
 // Skips the build when a prebuilt addon for this platform is already present,
 // unless --force is given. Extra CMake options come from the environment:
 //   IMIX_BLAS=AUTO|ON|OFF   IMIX_CUDA=AUTO|ON|OFF   IMIX_NATIVE_ARCH=ON|OFF   IMIX_BUILD_DIR=build
+//   IMIX_CUDA_ARCHITECTURES=90-real   (CMAKE_CUDA_ARCHITECTURES: only the GPU at hand, a faster
+//                                      build; default sm_80, sm_90 and compute_90 PTX)
 'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -23,6 +25,7 @@ const args = [cmakeJs, 'build', '--out', outDir, '--parallel', String(require('n
 for (const opt of ['IMIX_BLAS', 'IMIX_NATIVE_ARCH', 'IMIX_OPENMP', 'IMIX_CUDA', 'IMIX_CUDA_EMULATE']) {
   if (process.env[opt]) args.push(`--CD${opt}=${process.env[opt]}`);
 }
+if (process.env.IMIX_CUDA_ARCHITECTURES) args.push(`--CDCMAKE_CUDA_ARCHITECTURES=${process.env.IMIX_CUDA_ARCHITECTURES}`);
 // Node's own headers (Debian/nodesource ship them under the install prefix):
 // no download needed when npm was told where they are.
 const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });

@@ -17,6 +17,15 @@
 # Leak checking is off: the caching allocator keeps device blocks for the
 # life of the process by design. Exit status: 0 clean, 99 a tool reported
 # errors, 2 no usable CUDA device (nothing would have been checked).
+#
+# This is the slow, thorough run (the whole parity suite, many minutes under
+# each tool). The one-call GPU check, scripts/device-check.sh, instead runs
+# compute-sanitizer over a short workload of every kernel family
+# (dist/bench/cuda-workload.js) with the exact-size allocator
+# (IMIX_CUDA_NO_CACHE=1) and a sync after each launch (IMIX_CUDA_SYNC_LAUNCH=1).
+# IMIX_CUDA_SYNC_LAUNCH=1 works here too; IMIX_CUDA_NO_CACHE=1 does not (the
+# suite asserts the cache's reuse). No npx and no network: dist/ is compiled
+# with the local typescript when it is installed, else used as it is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,7 +35,12 @@ if [ ! -x "$CS" ]; then
   exit 1
 fi
 
-npx tsc -p tsconfig.json
+if [ -f node_modules/typescript/bin/tsc ]; then
+  node node_modules/typescript/bin/tsc -p tsconfig.json
+elif [ ! -f dist/lib/index.js ]; then
+  echo "cuda-sanitize: no dist/ and no node_modules/typescript to compile it (npm ci, or scripts/prepare-device-carry.sh)" >&2
+  exit 1
+fi
 if ! node -e "const i=require('./dist/lib/index.js'); if (!i.cudaAvailable()) { console.error('cuda-sanitize: no usable CUDA device: ' + i.info().cuda.reason); process.exit(2) }"; then
   exit 2
 fi

@@ -591,6 +591,7 @@ describe('imix on tables: CSV and NPY', () => {
     // Options that agree with the schema are accepted; others, and unseen categories, are errors.
     expect(imix(['embed', out, '--data', csv2, '--label-column', '-1', '--categorical', 'color', '--out', f2]).code).toBe(0);
     expectOneLineError(imix(['embed', out, '--data', csv2, '--categorical', 'x0', '--out', f2]), 2, /--categorical x0: the run's csv-schema\.json fixes the CSV columns \(categorical: color\)/);
+    expectOneLineError(imix(['embed', out, '--data', csv2, '--categorical', 'Colour', '--out', f2]), 2, /--categorical Colour: .*\(categorical: color\); leave the option out \(no column "Colour" in the run's CSV; did you mean "color"\?\)$/);
     const csv3 = path.join(tmp, 'table3.csv');
     fs.writeFileSync(csv3, [lines[0], lines[1], lines[2]!.replace(/,(red|green|blue),/, ',purple,')].join('\n') + '\n');
     expectOneLineError(imix(['embed', out, '--data', csv3, '--out', f2]), 1, /table3\.csv:3: column 2 \("color"\): category "purple" does not occur in the training file .*\(the run's csv-schema\.json\)$/);
@@ -642,6 +643,9 @@ describe('imix on tables: CSV and NPY', () => {
     expectOneLineError(imix(['train', '--data', bad, '--label-column', 'label', ...tiny, '--out', path.join(tmp, 'runRag')]), 1, /ragged\.csv:4: 3 fields, expected 4/);
     const ok = path.join(tmp, 'table.csv');
     expectOneLineError(imix(['train', '--data', ok, '--label-column', 'species', ...tiny, '--out', path.join(tmp, 'runX')]), 1, /table\.csv: --label-column: no column "species"/);
+    // A miscased or misspelled column: the one it most likely meant.
+    expectOneLineError(imix(['train', '--data', ok, '--label-column', 'KIND', ...tiny, '--out', path.join(tmp, 'runX')]), 1, /table\.csv: --label-column: no column "KIND"; did you mean "kind"\? \(columns: .*kind.*\)$/);
+    expectOneLineError(imix(['train', '--data', ok, '--label-column', 'kind', '--categorical', 'colour', ...tiny, '--out', path.join(tmp, 'runX')]), 1, /table\.csv: --categorical: no column "colour"; did you mean "color"\?/);
     expectOneLineError(imix(['train', '--data', ok, '--labels', path.join(tmp, 'feat-labels.npy'), ...tiny, '--out', path.join(tmp, 'runX')]), 2, /--labels: not used with CSV\/TSV data/);
     expectOneLineError(imix(['train', '--label-column', 'kind', ...tiny, '--out', path.join(tmp, 'runX')]), 2, /--label-column: only for CSV\/TSV data/);
     expectOneLineError(imix(['train', '--data', path.join(tmp, 'feat.npy'), '--categorical', 'a', ...tiny, '--out', path.join(tmp, 'runX')]), 2, /--categorical: only for CSV\/TSV data, and .*feat\.npy is an NPY file/);

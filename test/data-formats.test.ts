@@ -93,7 +93,13 @@ describe('CSV tokenizer (RFC 4180)', () => {
 
   it('rejects an unclosed quote, text after a closing quote, and bad delimiters', () => {
     expect(() => tokenizeCsv('a,b\n1,"open\n2,3\n', ',', 'f.csv')).toThrow(/f\.csv:2: column 1: quoted field is never closed/);
-    expect(() => tokenizeCsv('a,b\n"x"y,2\n', ',', 'f.csv')).toThrow(/f\.csv:2: column 0: unexpected "y" after the closing quote/);
+    // csv-parse does not say which character followed the quote: the message names the line and the column.
+    expect(() => tokenizeCsv('a,b\n"x"y,2\n', ',', 'f.csv')).toThrow(/f\.csv:2: column 0: unexpected text after the closing quote/);
+    expect(() => tokenizeCsv('a,b\n1,"x" y\n', ',', 'f.csv')).toThrow(/f\.csv:2: column 1: unexpected text after the closing quote/);
+    // The line of the text after the quote, past line breaks inside the field; the line the open quote starts on.
+    expect(() => tokenizeCsv('a,b\n1,2\n\n"p\r\nq\nr"s,2\n', ',', 'f.csv')).toThrow(/f\.csv:6: column 0: unexpected text/);
+    expect(() => tokenizeCsv('a,b\r\n\r\n"two\r\nlines",\r\n"open\n', ',', 'f.csv')).toThrow(/f\.csv:5: column 0: quoted field is never closed/);
+    expect(() => tokenizeCsv('a,b\r\n\r\n"two\r\nlines","open\n', ',', 'f.csv')).toThrow(/f\.csv:4: column 1: quoted field is never closed/);
     expect(() => tokenizeCsv('a', '"')).toThrow(ArgumentError);
     expect(() => tokenizeCsv('a', ',,')).toThrow(/delimiter: expected one character/);
   });

@@ -16,7 +16,8 @@
  * @module
  */
 import * as fs from 'node:fs';
-import { clip } from '../data/limits';
+import { didYouMean, listColumns } from '../data/columns';
+import { clip, quote } from '../data/limits';
 import { ArgumentError, DataError, data } from '../index';
 import { CliError, UsageError } from './errors';
 import type { DataSpec } from './schemas';
@@ -208,13 +209,20 @@ function schemaColumn(schema: CsvSchema, ref: ColumnRef): number | undefined {
 /** --label-column / --categorical given with a schema must name the schema's own columns. */
 function checkAgainstSchema(spec: DataSpec, schema: CsvSchema): void {
   const why = "the run's csv-schema.json fixes the CSV columns";
+  // A name that is no column of the run's CSV at all: say so, with the column it most likely meant.
+  const unknown = (refs: ColumnRef[]) => {
+    const r = refs.find((c) => schemaColumn(schema, c) === undefined);
+    return r === undefined ? '' : ` (no column ${quote(r)} in the run's CSV${typeof r === 'string' ? didYouMean(r, schema.columns) : ''})`;
+  };
   if (spec.labelColumn !== undefined && schemaColumn(schema, spec.labelColumn) !== (schema.label ?? undefined))
-    throw new UsageError(`--label-column ${clip(spec.labelColumn)}: ${why} (label: ${schema.label === null ? 'none' : clip(schema.columns[schema.label])}); leave the option out`);
+    throw new UsageError(`--label-column ${clip(spec.labelColumn)}: ${why} (label: ${schema.label === null ? 'none' : clip(schema.columns[schema.label])}); leave the option out${unknown([spec.labelColumn])}`);
   if (spec.categorical?.length) {
     const given = spec.categorical.map((c) => schemaColumn(schema, c)).sort((a, b) => (a ?? -1) - (b ?? -1));
     const want = schema.categorical.map((c) => c.column).sort((a, b) => a - b);
     if (given.length !== want.length || given.some((g, i) => g !== want[i]))
-      throw new UsageError(`--categorical ${clip(spec.categorical.join(','), 80)}: ${why} (categorical: ${clip(want.map((j) => schema.columns[j]).join(','), 80) || 'none'}); leave the option out`);
+      throw new UsageError(
+        `--categorical ${clip(spec.categorical.join(','), 80)}: ${why} (categorical: ${listColumns(want.map((j) => schema.columns[j]!)) || 'none'}); leave the option out${unknown(spec.categorical)}`,
+      );
   }
 }
 

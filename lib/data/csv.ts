@@ -1,13 +1,14 @@
 /**
  * CSV / TSV tables (RFC 4180) as datasets.
  *
- * The tokenizer ({@link CsvTokenizer}) is a streaming state machine: it takes
- * the text in chunks of any size and emits one record (an array of field
- * strings) at a time, with the physical line the record starts on. It
- * handles quoted fields (`"a, b"`), escaped quotes (`""`), delimiters and
- * line breaks inside quotes, CRLF, LF and lone-CR line ends, a UTF-8 byte
- * order mark, and skips blank lines. {@link loadCsv} reads the file in 1 MiB
- * chunks through it, so only the parsed numbers are held in memory.
+ * The tokenizing is csv-parse's (the csv project's parser, csv.js.org),
+ * driven through {@link CsvTokenizer}: it takes the text in chunks of any
+ * size and emits one record (an array of field strings) at a time, with the
+ * physical line the record starts on. Quoted fields (`"a, b"`), escaped
+ * quotes (`""`), delimiters and line breaks inside quotes, CRLF, LF and
+ * lone-CR line ends, a byte order mark (UTF-8, or UTF-16LE, which switches
+ * the decoding), blank lines skipped. {@link loadCsv} reads the file in
+ * 1 MiB chunks through it, so only the parsed numbers are held in memory.
  *
  * {@link loadCsv} turns the table into a {@link Dataset}: every column is a
  * float feature except the label column, the ignored columns and the
@@ -23,9 +24,10 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { StringDecoder } from 'node:string_decoder';
+import { CsvError, Parser, type Options as CsvParseOptions } from 'csv-parse';
 import { ArgumentError, DataError } from '../errors';
 import { writeFileAtomic } from '../io/atomic';
+import { didYouMean, guessColumn, listColumns } from './columns';
 import type { Dataset } from './dataset';
 import { MAX_GZIP_CSV_BYTES, MAX_VALUES, clip, inflateAtMost, isGzip, quote } from './limits';
 
@@ -33,229 +35,258 @@ import { MAX_GZIP_CSV_BYTES, MAX_VALUES, clip, inflateAtMost, isGzip, quote } fr
 // Tokenizer
 // ---------------------------------------------------------------------------
 
-const QUOTE = 0x22, LF = 0x0a, CR = 0x0d, SPACE = 0x20;
-/** The longest field the tokenizer accepts: 16 Mi characters. */
-export const MAX_FIELD_CHARS = 2 ** 24;
+const SPACE = 0x20;
+/**
+ * The longest field the tokenizer accepts: 16 MiB (2²⁴ bytes of UTF-8; an
+ * ASCII character is one byte). Checked while the field is read, so a
+ * hostile field is refused before it is held whole.
+ */
+export const MAX_FIELD_BYTES = 2 ** 24;
 /** The most fields one record may have: 2²⁰. */
 export const MAX_FIELDS = 2 ** 20;
-const enum St {
-  FieldStart,
-  Unquoted,
-  Quoted,
-  AfterQuote,
+/** The longest record the tokenizer accepts: 256 MiB of field text (csv-parse's `max_record_size`). */
+export const MAX_RECORD_BYTES = 2 ** 28;
+/**
+ * The most bytes handed to csv-parse at once. The bounds on a field's
+ * length and on a record's number of fields are checked between pieces, so
+ * a hostile record goes past them by at most this much before it is refused.
+ */
+const PIECE = 64 * 1024;
+
+/**
+ * csv-parse's options for imix's dialect (RFC 4180 and the lenient cases the
+ * hand-written tokenizer before it accepted):
+ * - line ends: CRLF, LF and a lone CR, each of them anywhere (csv-parse would
+ *   otherwise take the first one it meets as the only one);
+ * - `relax_quotes`: a quote inside an unquoted field is text (`5'11"`);
+ * - `rtrim`: spaces between a closing quote and the delimiter are skipped
+ *   (`"tail" ,4`). It also trims the end of unquoted fields, which the table
+ *   reads trimmed anyway. Together with `relax_quotes`, other text after a
+ *   closing quote (`"x"y`) stays an error;
+ * - `relax_column_count`: ragged rows reach the table builder, whose message
+ *   names the line, the count and the fix;
+ * - `skip_empty_lines`, `bom`, and the record bound {@link MAX_RECORD_BYTES}.
+ */
+function parserOptions(delimiter: string): CsvParseOptions {
+  return {
+    delimiter,
+    quote: '"',
+    escape: '"',
+    record_delimiter: ['\r\n', '\n', '\r'],
+    bom: true,
+    relax_quotes: true,
+    rtrim: true,
+    relax_column_count: true,
+    skip_empty_lines: true,
+    max_record_size: MAX_RECORD_BYTES,
+  };
 }
 
 /**
- * Streaming RFC 4180 tokenizer. Feed text with {@link push} (chunks may cut
- * anywhere, even inside a quoted field or between CR and LF), then call
+ * What csv-parse holds of the record it is reading (its parser's `state`):
+ * the fields read so far and the bytes of the current field. Read between
+ * pieces for the bounds and for the line of a parse error; optional, so a
+ * csv-parse without it still parses (then only {@link MAX_RECORD_BYTES}
+ * bounds a record while it is read, and test/hostile/data.test.ts says so).
+ */
+interface PartialRecord {
+  record: unknown[];
+  field: { length: number; toString(encoding: BufferEncoding): string };
+}
+
+/** csv-parse's stream parser run synchronously: `_transform`/`_flush` called directly, each record handed to `sink` as it is parsed. */
+class RecordParser extends Parser {
+  constructor(
+    options: CsvParseOptions,
+    private readonly sink: (record: string[]) => void,
+  ) {
+    super(options);
+  }
+
+  /** The parser pushes each record here (Transform's readable side is not used). */
+  override push(record: unknown): boolean {
+    if (record !== null) this.sink(record as string[]);
+    return true;
+  }
+
+  /** Parses `piece` (`end`: the input ends after it); returns csv-parse's error, if any. */
+  feed(piece: Buffer | undefined, end: boolean): Error | undefined {
+    let err: Error | undefined;
+    const done = (e?: Error | null) => {
+      if (e) err = e;
+    };
+    if (piece) this._transform(piece, 'utf8', done);
+    if (end && !err) this._flush(done);
+    return err;
+  }
+
+  /** The record being read, when this csv-parse exposes it. */
+  get partial(): PartialRecord | undefined {
+    const s = (this as unknown as { state?: Partial<PartialRecord> }).state;
+    return s && Array.isArray(s.record) && s.field && typeof s.field.length === 'number' ? (s as PartialRecord) : undefined;
+  }
+}
+
+/** The line breaks in `fields` (CRLF, LF or a lone CR, each one). */
+function lineBreaks(fields: readonly unknown[]): number {
+  let n = 0;
+  for (const f of fields) if (typeof f === 'string' && (f.includes('\n') || f.includes('\r'))) n += f.match(/\r\n|\r|\n/g)!.length;
+  return n;
+}
+
+/** `s`'s UTF-8 length when it may exceed {@link MAX_FIELD_BYTES} (a UTF-16 unit is at most 3 bytes), else a lower bound. */
+function fieldBytes(s: string): number {
+  return s.length * 3 > MAX_FIELD_BYTES ? Buffer.byteLength(s, 'utf8') : s.length;
+}
+
+/**
+ * Streaming CSV tokenizer (csv-parse underneath, see the module comment).
+ * Feed text or bytes with {@link push} (chunks may cut anywhere, even inside
+ * a quoted field, a UTF-8 sequence or between CR and LF), then call
  * {@link end}. `onRecord(fields, line)` receives each record's fields and
- * the 1-based line it starts on; the array is not reused.
+ * the 1-based physical line it starts on; the array is not reused.
  *
  * Lenient where it is harmless: a quote inside an unquoted field is taken
  * literally, and spaces between a closing quote and the delimiter are
- * skipped. Malformed input — any other text after a closing quote, or a
- * quoted field still open at the end — is a {@link DataError} naming
- * `source` and the line.
+ * skipped (as is trailing white space of an unquoted field). Malformed input
+ * — any other text after a closing quote, or a quoted field still open at
+ * the end — is a {@link DataError} naming `source`, the line and the column,
+ * and so is a field longer than 16 MiB (2²⁴ bytes of UTF-8), a record of
+ * more than 2²⁰ fields or of more than 256 MiB.
  */
 export class CsvTokenizer {
-  private readonly delim: number;
-  private state = St.FieldStart;
-  private fields: string[] = [];
-  private partial = '';
-  private line = 1;
-  private recordLine = 1;
-  private recordQuoted = false;
-  private quoteLine = 1;
-  private skipLF = false;
-  private prevCR = false;
-  private started = false;
+  private readonly parser: RecordParser;
+  /** The physical line after the last record (where blank lines, then the next record, begin). */
+  private nextLine = 1;
+  /** csv-parse's line and blank-line counts at the last record: their changes locate the next one. */
+  private linesSeen = 1;
+  private emptySeen = 0;
+  private records = 0;
+  /** A high surrogate that ended the last string chunk, held for the low one. */
+  private pendingHigh = '';
   private ended = false;
-  /** While {@link push} runs: the index reached in the chunk. */
-  private at = 0;
-  /** While {@link push} runs: where the current field's text in the chunk begins. */
-  private from = 0;
 
   constructor(
     delimiter: string,
     private readonly onRecord: (fields: string[], line: number) => void,
     private readonly source = 'csv',
   ) {
-    if (typeof delimiter !== 'string' || delimiter.length !== 1 || delimiter === '"' || delimiter === '\n' || delimiter === '\r')
+    if (
+      typeof delimiter !== 'string' ||
+      delimiter.length !== 1 ||
+      delimiter === '"' ||
+      delimiter === '\n' ||
+      delimiter === '\r' ||
+      (delimiter >= '\ud800' && delimiter <= '\udfff')
+    )
       throw new ArgumentError(`delimiter: expected one character other than a quote or a line break, got ${typeof delimiter === 'string' ? quote(delimiter) : clip(String(JSON.stringify(delimiter)))}`);
-    this.delim = delimiter.charCodeAt(0);
+    this.parser = new RecordParser(parserOptions(delimiter), this.record);
   }
 
   /** The line the tokenizer has reached (1-based). */
   get currentLine(): number {
-    return this.line;
+    const info = this.parser.info;
+    return this.nextLine + Math.max(0, info.lines - this.linesSeen - (this.records > 0 ? 1 : 0));
   }
 
-  private endRecord(): void {
-    const f = this.fields;
-    this.fields = [];
-    if (!(f.length === 1 && f[0] === '' && !this.recordQuoted)) this.onRecord(f, this.recordLine);
-    this.recordQuoted = false;
+  /** The line the record being read starts on (after the blank lines csv-parse skipped since the last record). */
+  private recordLine(): number {
+    return this.nextLine + (this.parser.info.empty_lines - this.emptySeen);
   }
 
   /**
-   * Ends a field at the separator `c` (chunk[i]): a delimiter starts the next
-   * field, a line break (LF, CR or CRLF, possibly split across chunks) also
-   * ends the record. Returns the index after the separator.
+   * A record from csv-parse. Its line: csv-parse counts every CR and every
+   * LF (so a CRLF inside a quoted field counts twice) and the blank lines it
+   * skips; the record starts after the blank lines since the last one, and
+   * ends as many lines further as its fields hold line breaks (counted in
+   * the fields, only when csv-parse's count says there are some).
    */
-  private endField(value: string, c: number, chunk: string, i: number): number {
-    if (value.length > MAX_FIELD_CHARS) this.tooLong(value.length, true);
-    if (this.fields.length >= MAX_FIELDS)
-      throw new DataError(`${this.source}:${this.recordLine}: more than ${MAX_FIELDS} fields in one record (the most imix reads)`);
-    this.fields.push(value);
-    this.partial = '';
-    i++;
-    if (c !== this.delim) {
-      this.line++;
-      this.endRecord();
-      if (c === CR) {
-        if (i < chunk.length) {
-          if (chunk.charCodeAt(i) === LF) i++;
-        } else this.skipLF = true;
-      }
+  private record = (fields: string[]): void => {
+    const info = this.parser.info;
+    const blank = info.empty_lines - this.emptySeen;
+    const inside = info.lines - this.linesSeen - (this.records > 0 ? 1 : 0) - blank;
+    const line = this.nextLine + blank;
+    this.nextLine = line + 1 + (inside > 0 ? lineBreaks(fields) : 0);
+    this.linesSeen = info.lines;
+    this.emptySeen = info.empty_lines;
+    this.records++;
+    if (fields.length > MAX_FIELDS) throw this.tooManyFields(line);
+    for (let j = 0; j < fields.length; j++) {
+      const bytes = fieldBytes(fields[j]!);
+      if (bytes > MAX_FIELD_BYTES) throw new DataError(`${this.source}:${line}: column ${j}: a field of ${bytes} bytes, more than the ${MAX_FIELD_BYTES} (16 MiB) imix reads`);
     }
-    return i;
+    this.onRecord(fields, line);
+  };
+
+  private tooManyFields(line: number): DataError {
+    return new DataError(`${this.source}:${line}: more than ${MAX_FIELDS} fields in one record (the most imix reads)`);
   }
 
-  /** A field of `length` characters (`whole`: the field has ended; else it goes on). */
-  private tooLong(length: number, whole: boolean): never {
-    throw new DataError(
-      `${this.source}:${this.recordLine}: column ${this.fields.length}: ${whole ? `a field of ${length} characters, more than the ${MAX_FIELD_CHARS} imix reads` : `a field of more than ${MAX_FIELD_CHARS} characters (the most imix reads)`}`,
-    );
-  }
-
-  /** Feeds the next piece of text. */
-  push(chunk: string): void {
+  /** Feeds the next piece of text, or of UTF-8 bytes (copied where kept: the caller may reuse its buffer). */
+  push(chunk: string | Uint8Array): void {
     if (this.ended) throw new ArgumentError('push: the tokenizer has ended');
-    const n = chunk.length;
-    this.at = this.skipLeading(chunk);
-    this.from = this.at;
-    let st = this.state;
-    while (this.at < n) {
-      if (st === St.FieldStart) st = this.fieldStart(chunk);
-      else if (st === St.Unquoted) st = this.unquoted(chunk);
-      else if (st === St.Quoted) st = this.quoted(chunk);
-      else st = this.afterQuote(chunk);
+    let bytes: Buffer;
+    if (typeof chunk === 'string') {
+      let text = this.pendingHigh + chunk;
+      this.pendingHigh = '';
+      const last = text.charCodeAt(text.length - 1);
+      if (last >= 0xd800 && last <= 0xdbff) {
+        // The chunk cut a surrogate pair: its first half waits for the second (alone it would encode as U+FFFD).
+        this.pendingHigh = text.slice(-1);
+        text = text.slice(0, -1);
+      }
+      bytes = Buffer.from(text, 'utf8');
+    } else if (chunk instanceof Uint8Array) bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    else throw new ArgumentError(`push: expected a string or a Uint8Array, got ${chunk === null ? 'null' : typeof chunk}`);
+    for (let off = 0; off < bytes.length; off += PIECE) {
+      const end = Math.min(off + PIECE, bytes.length);
+      // csv-parse keeps the unparsed tail of a piece (a few bytes) as a view: the last piece is copied, so the caller may reuse its buffer.
+      const piece = end === bytes.length && typeof chunk !== 'string' ? Buffer.from(bytes.subarray(off, end)) : bytes.subarray(off, end);
+      this.check(this.parser.feed(piece, false));
     }
-    if (st === St.Unquoted || st === St.Quoted) this.partial += chunk.slice(this.from, n);
-    this.state = st;
-    if (this.partial.length > MAX_FIELD_CHARS) this.tooLong(this.partial.length, false);
-  }
-
-  /**
-   * Where the text of `chunk` begins: after a byte order mark at the very
-   * start of the input, and after the LF of a CRLF that the previous chunk
-   * cut after its CR.
-   */
-  private skipLeading(chunk: string): number {
-    const n = chunk.length;
-    let i = 0;
-    if (!this.started && n > 0) {
-      this.started = true;
-      if (chunk.charCodeAt(0) === 0xfeff) i = 1;
-    }
-    if (this.skipLF && i < n) {
-      this.skipLF = false;
-      if (chunk.charCodeAt(i) === LF) i++;
-    }
-    return i;
-  }
-
-  /** At a field's first character: a quote opens a quoted field (and is consumed), anything else starts an unquoted one. */
-  private fieldStart(chunk: string): St {
-    if (this.fields.length === 0) this.recordLine = this.line;
-    if (chunk.charCodeAt(this.at) === QUOTE) {
-      this.recordQuoted = true;
-      this.quoteLine = this.line;
-      this.prevCR = false;
-      this.from = ++this.at;
-      return St.Quoted;
-    }
-    this.from = this.at;
-    return St.Unquoted;
-  }
-
-  /** In an unquoted field: scans to the delimiter or line break that ends it, or to the end of the chunk. */
-  private unquoted(chunk: string): St {
-    const n = chunk.length, D = this.delim;
-    let i = this.at, c = 0;
-    while (i < n) {
-      c = chunk.charCodeAt(i);
-      if (c === D || c === LF || c === CR) break;
-      i++;
-    }
-    this.at = i;
-    if (i === n) return St.Unquoted;
-    const text = chunk.slice(this.from, i);
-    this.at = this.endField(this.partial.length ? this.partial + text : text, c, chunk, i);
-    return St.FieldStart;
-  }
-
-  /** In a quoted field: scans to the next quote or the end of the chunk, counting the line breaks inside. */
-  private quoted(chunk: string): St {
-    const n = chunk.length;
-    let i = this.at, prevCR = this.prevCR;
-    while (i < n) {
-      const c = chunk.charCodeAt(i);
-      if (c === QUOTE) break;
-      if (c === LF) {
-        if (!prevCR) this.line++;
-        prevCR = false;
-      } else if (c === CR) {
-        this.line++;
-        prevCR = true;
-      } else prevCR = false;
-      i++;
-    }
-    this.prevCR = prevCR;
-    this.at = i;
-    if (i === n) return St.Quoted;
-    this.partial += chunk.slice(this.from, i);
-    this.from = this.at = i + 1;
-    return St.AfterQuote;
-  }
-
-  /**
-   * The character after a quote inside a quoted field: a second quote (an
-   * escaped one), a space before the separator, the separator, or an error.
-   */
-  private afterQuote(chunk: string): St {
-    const i = this.at, c = chunk.charCodeAt(i), D = this.delim;
-    if (c === QUOTE) {
-      this.partial += '"';
-      this.prevCR = false;
-      this.from = this.at = i + 1;
-      return St.Quoted;
-    }
-    if (c === SPACE && c !== D) {
-      this.from = this.at = i + 1;
-      return St.AfterQuote;
-    }
-    if (c === D || c === LF || c === CR) {
-      this.from = this.at = this.endField(this.partial, c, chunk, i);
-      return St.FieldStart;
-    }
-    throw new DataError(
-      `${this.source}:${this.line}: column ${this.fields.length}: unexpected ${JSON.stringify(chunk[i])} after the closing quote of a quoted field (a quote inside a quoted field is written "")`,
-    );
   }
 
   /** Flushes the last record (a file need not end with a line break). */
   end(): void {
     if (this.ended) return;
-    this.ended = true;
-    if (this.state === St.Quoted)
-      throw new DataError(`${this.source}:${this.quoteLine}: column ${this.fields.length}: quoted field is never closed (unbalanced ")`);
-    if (this.state === St.Unquoted || this.state === St.AfterQuote || this.fields.length > 0) {
-      this.fields.push(this.partial);
-      this.partial = '';
-      this.endRecord();
+    if (this.pendingHigh) {
+      const high = this.pendingHigh;
+      this.pendingHigh = '';
+      this.check(this.parser.feed(Buffer.from(high, 'utf8'), false));
     }
-    this.state = St.FieldStart;
+    this.ended = true;
+    this.check(this.parser.feed(undefined, true));
+  }
+
+  /** After a piece: csv-parse's error as a DataError, and the bounds on the record being read. */
+  private check(err: Error | undefined): void {
+    const p = this.parser.partial;
+    if (err) throw this.parseError(err, p);
+    if (!p) return;
+    if (p.record.length >= MAX_FIELDS) throw this.tooManyFields(this.recordLine());
+    if (p.field.length > MAX_FIELD_BYTES)
+      throw new DataError(`${this.source}:${this.recordLine()}: column ${p.record.length}: a field of more than ${MAX_FIELD_BYTES} bytes (16 MiB, the most imix reads)`);
+  }
+
+  /** csv-parse's error, with imix's wording, the physical line and the 0-based column. */
+  private parseError(err: Error, p: PartialRecord | undefined): Error {
+    if (!(err instanceof CsvError)) return err;
+    const start = this.recordLine();
+    const column = p ? p.record.length : typeof err.column === 'number' ? err.column : 0;
+    const before = p ? lineBreaks(p.record) : 0;
+    switch (err.code) {
+      case 'CSV_QUOTE_NOT_CLOSED':
+        return new DataError(`${this.source}:${start + before}: column ${column}: quoted field is never closed (unbalanced ")`);
+      case 'CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE':
+      case 'CSV_INVALID_CLOSING_QUOTE': {
+        const line = start + before + (p ? lineBreaks([p.field.toString('utf8')]) : 0);
+        return new DataError(`${this.source}:${line}: column ${column}: unexpected text after the closing quote of a quoted field (a quote inside a quoted field is written "")`);
+      }
+      case 'CSV_MAX_RECORD_SIZE':
+        return new DataError(`${this.source}:${start}: a record of more than ${MAX_RECORD_BYTES} bytes (256 MiB, the most imix reads)`);
+      default:
+        return new DataError(`${this.source}:${start}: ${clip(err.message, 200)}`);
+    }
   }
 }
 
@@ -448,8 +479,44 @@ function resolveColumn(ref: ColumnRef, names: string[] | null, ncol: number, sou
   if (typeof ref !== 'string') throw new ArgumentError(`${what}: expected a column name or index, got ${typeof ref}`);
   if (!names) throw new DataError(`${source}: ${what}: column ${quote(ref)} named, but the file has no header row`);
   const j = names.indexOf(ref);
-  if (j < 0) throw new DataError(`${source}: ${what}: no column ${quote(ref)} (columns: ${listValues(names)})`);
+  if (j < 0) {
+    const guess = guessColumn(ref, names);
+    throw new DataError(`${source}: ${what}: no column ${quote(ref)}${didYouMean(ref, names)} (columns: ${listColumns(names, guess >= 0 ? [guess] : [])})`);
+  }
   return j;
+}
+
+/**
+ * Which columns differ between a file of header `names` (null: no header)
+ * and the schema `s0` when their counts do: the schema's columns the file
+ * lacks and the file's the schema lacks (the label column may be left out
+ * under `ignoreLabel`), each with its index and, for a name the schema
+ * lacks, the one it most likely meant. Without names, the schema's columns.
+ */
+function columnCountDiff(names: string[] | null, s0: CsvSchema, ignoreLabel: boolean): string {
+  if (!names) return `${listColumns(s0.columns)}`;
+  const inFile = new Set(names), inSchema = new Set(s0.columns);
+  const lacks = s0.columns.map((c, j) => j).filter((j) => !inFile.has(s0.columns[j]!) && !(ignoreLabel && j === s0.label));
+  const adds = names.map((c, k) => k).filter((k) => !inSchema.has(names[k]!));
+  const lacked = lacks.map((j) => s0.columns[j]!);
+  const some = (idx: number[], show: (i: number) => string) => idx.slice(0, 5).map(show).join(', ') + (idx.length > 5 ? `, and ${idx.length - 5} more` : '');
+  const parts: string[] = [];
+  if (lacks.length) parts.push(`the file has no column ${some(lacks, (j) => `${quote(s0.columns[j])} (schema column ${j})`)}`);
+  if (adds.length)
+    parts.push(
+      `the schema has no column ${some(adds, (k) => {
+        const g = guessColumn(names[k]!, lacked);
+        return `${quote(names[k])} (file column ${k}${g >= 0 ? `; did you mean ${quote(lacked[g])}?` : ''})`;
+      })}`,
+    );
+  return parts.length ? parts.join('; ') : `schema columns ${listColumns(s0.columns)}`;
+}
+
+/** For a header cell `a` where the schema has `b`: where the file has `b` instead, or that names differ in case only. */
+function headerHint(a: string, b: string, names: readonly string[]): string {
+  const k = names.indexOf(b);
+  if (k >= 0) return ` (the file has it as column ${k})`;
+  return a.toLowerCase() === b.toLowerCase() ? ' (names are case-sensitive)' : '';
 }
 
 /** How a table's columns become output features (see TableBuilder.layout). */
@@ -559,12 +626,19 @@ class TableBuilder {
     if (schema) {
       if (schema.columns.length !== ncol) {
         const s0 = o.schema!, label = s0.label !== null && o.ignoreLabel ? ` (${s0.columns.length - 1} without the label column ${quote(s0.columns[s0.label])})` : '';
-        throw new DataError(`${src}:${first.line}: ${ncol} columns, but the schema (from the training file) has ${s0.columns.length}${label}: ${listValues(s0.columns)}`);
+        throw new DataError(`${src}:${first.line}: ${ncol} columns, but the schema (from the training file) has ${s0.columns.length}${label}: ${columnCountDiff(s0.header ? names : null, s0, o.ignoreLabel === true)}`);
       }
       if (schema.header && names) {
         const bad = names.map((nm, j) => [nm, schema.columns[j]!, j] as const).filter(([a, b]) => a !== b);
         if (bad.length)
-          throw new DataError(`${src}:${first.line}: header does not match the schema: ` + bad.slice(0, 5).map(([a, b, j]) => `column ${j} is ${quote(a)}, expected ${quote(b)}`).join('; '));
+          throw new DataError(
+            `${src}:${first.line}: header does not match the schema: ` +
+              bad
+                .slice(0, 5)
+                .map(([a, b, j]) => `column ${j} is ${quote(a)}, expected ${quote(b)}${headerHint(a, b, names)}`)
+                .join('; ') +
+              (bad.length > 5 ? `; and ${bad.length - 5} more` : ''),
+          );
       }
       if (schema.label !== null) roles[schema.label] = Role.Label;
       for (const c of schema.categorical) roles[c.column] = Role.Categorical;
@@ -980,12 +1054,14 @@ const CHUNK = 1 << 20;
  * a missing file, an empty file or one with only a header, a row with the
  * wrong number of fields, text or NaN/Inf in a numeric column, a value out
  * of float32 range, an unclosed quote, a label or categorical column that
- * does not exist, missing cells under `missing: 'error'` (one error listing
+ * does not exist (with the column a miscased or misspelled name most likely
+ * meant), missing cells under `missing: 'error'` (one error listing
  * every column's count and first lines), a category or class the schema
  * does not know. Bounds (hostile files): a gzip file may inflate to at most
- * 256 MiB, a field hold at most 16 Mi characters, a record at most 2²⁰
- * fields, the table at most 2³¹ − 1 values (one-hot features included).
- * Values quoted in messages are cut to their first 40 characters.
+ * 256 MiB, a field hold at most 16 MiB, a record at most 2²⁰ fields and
+ * 256 MiB, the table at most 2³¹ − 1 values (one-hot features included).
+ * Values quoted in messages are cut to their first 40 characters, and lists
+ * of a wide table's columns keep the columns a message is about.
  *
  * @example
  * const { dataset: train, schema } = loadCsv('train.csv', { label: 'species', categorical: ['island'] });
@@ -1002,7 +1078,6 @@ export function loadCsv(file: string, options: CsvOptions = {}): CsvResult {
   } catch (e) {
     throw new DataError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
-  const dec = new StringDecoder('utf8');
   try {
     const head = Buffer.alloc(2);
     const hn = fs.readSync(fd, head, 0, 2, 0);
@@ -1017,7 +1092,8 @@ export function loadCsv(file: string, options: CsvOptions = {}): CsvResult {
       const raw = inflateAtMost(compressed, MAX_GZIP_CSV_BYTES, file, () =>
         new DataError(`${file}: inflates to more than ${MAX_GZIP_CSV_BYTES} bytes (256 MiB), the most imix inflates a gzip CSV to; decompress it first (an uncompressed CSV is read in 1 MiB pieces, any size)`),
       );
-      for (let off = 0; off < raw.length; off += CHUNK) t.push(dec.write(raw.subarray(off, Math.min(off + CHUNK, raw.length))));
+      // Bytes go to the tokenizer as they are: csv-parse decodes each field (a UTF-8 sequence may straddle two chunks).
+      for (let off = 0; off < raw.length; off += CHUNK) t.push(raw.subarray(off, Math.min(off + CHUNK, raw.length)));
     } else {
       const buf = Buffer.allocUnsafe(CHUNK);
       let pos = 0;
@@ -1025,10 +1101,9 @@ export function loadCsv(file: string, options: CsvOptions = {}): CsvResult {
         const got = fs.readSync(fd, buf, 0, CHUNK, pos);
         if (got <= 0) break;
         pos += got;
-        t.push(dec.write(buf.subarray(0, got)));
+        t.push(buf.subarray(0, got));
       }
     }
-    t.push(dec.end());
     t.end();
   } finally {
     fs.closeSync(fd);

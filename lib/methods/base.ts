@@ -158,10 +158,32 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
   private dataTensor: Tensor<'float32'> | null = null;
   /**
    * The last step's embeddings of the unmixed view, as its loss saw them
-   * ([rows, projection[1]]; set by trainStep): the collapse monitor reads
-   * them, so it costs no forward pass. Null for a method that sets none.
+   * ([rows, projection[1]]; set by trainStep, before it computes the loss):
+   * the collapse monitor reads them, so it costs no forward pass. Null for a
+   * method that sets none. On a CUDA device, on a step whose collapse the
+   * training loop reads (`measureCollapse`), setting them issues their
+   * device→host copy at once (a staged read-back, `Tensor.startRead`):
+   * the loss's read-back, which waits for the stream after it, brings them
+   * along, so the monitor costs no synchronization of its own.
    */
-  protected stepEmbeddings: Tensor<'float32'> | null = null;
+  protected get stepEmbeddings(): Tensor<'float32'> | null {
+    return this.stepZ;
+  }
+  protected set stepEmbeddings(z: Tensor<'float32'> | null) {
+    this.stepZ = z;
+    this.stagedZ = null;
+    if (z && this.measureCollapse && this.device !== 'cpu' && !z.disposed && z.isContiguous)
+      this.stagedZ = { ticket: z.startRead(), z };
+  }
+  private stepZ: Tensor<'float32'> | null = null;
+  /** The staged read-back of stepZ (Tensor.startRead), if one was issued. */
+  private stagedZ: { ticket: number; z: Tensor<'float32'> } | null = null;
+  /**
+   * Set by the training loop before a step whose collapse statistic it will
+   * read (collapseStatistic), so that the step stages its embeddings'
+   * read-back. @internal
+   */
+  measureCollapse = false;
   private fitting = false;
   private disposed = false;
 
@@ -366,9 +388,24 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
    * @internal
    */
   collapseStatistic(): number | undefined {
-    const z = this.stepEmbeddings;
+    const z = this.stepZ;
     if (!z || z.shape.length !== 2 || z.shape[0]! < 2) return undefined;
-    return stdOfL2Normalized(z.toArray(), z.shape[1]!);
+    return stdOfL2Normalized(this.embeddingValues(z), z.shape[1]!);
+  }
+
+  /** z's values: from its staged read-back when the step issued one (no wait after the loss's read-back), else read now. */
+  private embeddingValues(z: Tensor<'float32'>): Float32Array {
+    const staged = this.stagedZ;
+    this.stagedZ = null;
+    if (staged?.z === z) {
+      try {
+        return z.finishRead(staged.ticket);
+      } catch (e) {
+        // Replaced by a later read-back on the same device (another model's): read z itself.
+        if (!(e instanceof ValueError)) throw e;
+      }
+    }
+    return z.toArray();
   }
 
   /**

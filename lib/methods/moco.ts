@@ -105,13 +105,13 @@ export class MoCo extends ContrastiveMethod {
 
   protected trainStep({ xq, xk, mix }: Batch): number {
     const k = this.keyNorm.forward(this.knet.forward(xk)); // no gradient flows into the key network
+    this.stepEmbeddings = k; // the clean key view's, for the collapse monitor (set before the loss: see ContrastiveMethod.stepEmbeddings)
     const q = this.queryNorm.forward(this.qnet.forward(xq));
     const dq = this.queryNorm.gradOutput();
     // i-Mix: N×(N+K) logits against [k_batch; queue]; baseline: N×(1+K), [q·k_i, q·queue].
     const loss = this.nce.forwardBackward({ q, k, negatives: this.bank.keys, batchNegatives: mix !== null, mix, dq });
     this.qnet.backward(this.queryNorm.backward(dq), false);
     this.lastKeys = k;
-    this.stepEmbeddings = k; // the clean key view's, for the collapse monitor
     return loss;
   }
 

@@ -85,7 +85,9 @@ export interface FitOptions {
    * StepEvent.step), on the first step of the fit and on the last step of
    * every epoch; 0: never.
    * Default 1: it reads the embeddings the step computed (one device-to-host
-   * copy of a [batch, projection[1]] block), no extra forward pass.
+   * copy of a [batch, projection[1]] block), no extra forward pass. On a CUDA
+   * device the step issues that copy before its loss, whose read-back then
+   * brings it along: the monitor adds no host synchronization.
    */
   collapseEvery?: number;
   /**
@@ -292,15 +294,25 @@ async function epochs(m: ContrastiveMethod, data: Dataset, options: FitOptions, 
       // earlier fit used another batch size or data size, whose epochs had another step count).
       const at = m.epoch * stepsPerEpoch + s;
       const lr = sched(at);
+      // Collapse measured on every collapseEvery-th step (counted from 1, as StepEvent.step), the
+      // first of this fit and the last of each epoch. Told before the step, so that on CUDA the
+      // step stages the embeddings' read-back and the loss's read-back brings them (no extra sync).
+      const measure = collapseEvery > 0 && ((m.step + 1) % collapseEvery === 0 || s === stepsPerEpoch - 1 || result.steps === 0);
+      m.measureCollapse = measure;
       // A non-finite loss, or one above the limit, is a DivergenceError before the step's update.
-      const loss = m.stepOn(dataT, order.subarray(s * B, (s + 1) * B), lr, totalSteps, at, limit);
+      let loss: number;
+      try {
+        loss = m.stepOn(dataT, order.subarray(s * B, (s + 1) * B), lr, totalSteps, at, limit);
+      } finally {
+        m.measureCollapse = false;
+      }
       progress.partial = { steps: s + 1, batchSize: B, rows: data.n };
       result.losses.push(loss);
       result.steps++;
       progress.lossSum += loss;
       progress.lossCount++;
       const se: StepEvent = { step: m.step, epoch: m.epoch + 1, loss, lr, throughput: (B * 1000) / (performance.now() - ts) };
-      if (collapseEvery > 0 && (m.step % collapseEvery === 0 || s === stepsPerEpoch - 1 || result.steps === 1)) {
+      if (measure) {
         se.collapse = m.collapseStatistic();
         if (se.collapse !== undefined) (collapseSum += se.collapse, collapseCount++);
       }

@@ -95,6 +95,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   register_conv_ops(env, exports);
   register_pool_ops(env, exports);
   register_cuda_ops(env, exports);
+  register_readback_ops(env, exports);
   register_fs_ops(env, exports);
   return exports;
 }

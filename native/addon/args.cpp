@@ -1,5 +1,6 @@
 #include "args.h"
 
+#include <algorithm>
 #include <vector>
 
 namespace imix {
@@ -29,6 +30,36 @@ void check_unit_interval(const float* v, int64_t n, const char* name) {
     IMIX_CHECK(v[i] >= 0.0f && v[i] <= 1.0f, Value,
                std::string(name) + ": entry " + std::to_string(i) + " is " + std::to_string(v[i]) +
                    ", outside [0, 1]");
+}
+
+ContentFacts facts_of_i32(const int32_t* v, int64_t n) {
+  ContentFacts f;
+  if (n <= 0) return f;
+  int32_t lo = v[0], hi = v[0];
+  for (int64_t i = 1; i < n; ++i) {
+    lo = std::min(lo, v[i]);
+    hi = std::max(hi, v[i]);
+  }
+  f.lo = lo;
+  f.hi = hi;
+  if (lo == 0 && (int64_t)hi == n - 1) {  // n values in [0, n): a permutation iff none repeats
+    std::vector<uint8_t> seen((size_t)n, 0);
+    bool perm = true;
+    for (int64_t i = 0; i < n && perm; ++i) {
+      perm = !seen[(size_t)v[i]];
+      seen[(size_t)v[i]] = 1;
+    }
+    f.permutation = perm;
+  }
+  return f;
+}
+
+ContentFacts facts_of_f32(const float* v, int64_t n) {
+  ContentFacts f;
+  bool unit = true;
+  for (int64_t i = 0; i < n; ++i) unit = unit && v[i] >= 0.0f && v[i] <= 1.0f;  // NaN fails both
+  f.unit = unit;
+  return f;
 }
 
 }  // namespace imix

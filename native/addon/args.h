@@ -148,19 +148,20 @@ struct Dispatch {
 
 // A host-readable view of a (small, contiguous) tensor for the value checks
 // below: a CPU tensor's own memory, or for a CUDA tensor a host copy (one
-// device→host copy, which waits for the stream: validating λ/π/index
-// vectors costs one synchronization per call on CUDA). t may be null.
+// device→host copy, which waits for the stream: one synchronization). The
+// checks use it only when the tensor's content facts (tensor.h) do not
+// settle them. t may be null.
 template <class T>
 class HostData {
  public:
   explicit HostData(const Tensor* t) {
     if (!t) return;
     if (t->device().type == Device::CPU) {
-      p_ = (const T*)t->data();
+      p_ = (const T*)t->read_data();
       return;
     }
     buf_.resize((size_t)t->numel());
-    backend_for(t->device()).copy_to_host(buf_.data(), t->data(), buf_.size() * sizeof(T));
+    backend_for(t->device()).copy_to_host(buf_.data(), t->read_data(), buf_.size() * sizeof(T));
     p_ = buf_.data();
   }
   const T* get() const { return p_; }
@@ -199,6 +200,32 @@ inline float* f32_opt(Tensor* t, const std::vector<int64_t>& shape, const char* 
 }
 inline int32_t* i32_opt(Tensor* t, const std::vector<int64_t>& shape, const char* name) {
   return t ? i32(t, shape, name) : nullptr;
+}
+// Read-only operands whose contents a value check reads (λ, π, indices,
+// targets, argmax): the same checks, but a const pointer that keeps the
+// storage's content facts (f32()/i32() hand out a writable pointer, which
+// forgets them).
+inline const float* f32_in(const Tensor* t, const std::vector<int64_t>& shape, const char* name) {
+  expect_dtype(t, DType::F32, name);
+  expect_contiguous(t, name);
+  expect_shape(t, shape, name);
+  return (const float*)t->read_data();
+}
+inline const int32_t* i32_in(const Tensor* t, const char* name) {
+  expect_dtype(t, DType::I32, name);
+  expect_contiguous(t, name);
+  return (const int32_t*)t->read_data();
+}
+inline const int32_t* i32_in(const Tensor* t, const std::vector<int64_t>& shape, const char* name) {
+  const int32_t* p = i32_in(t, name);
+  expect_shape(t, shape, name);
+  return p;
+}
+inline const float* f32_in_opt(const Tensor* t, const std::vector<int64_t>& shape, const char* name) {
+  return t ? f32_in(t, shape, name) : nullptr;
+}
+inline const int32_t* i32_in_opt(const Tensor* t, const std::vector<int64_t>& shape, const char* name) {
+  return t ? i32_in(t, shape, name) : nullptr;
 }
 // For bindings that check each operand fully before the next one: dtype,
 // contiguity, shape, then ref's device. t may be null (optional operand).
@@ -282,17 +309,39 @@ void check_permutation(const int32_t* perm, int64_t N, const char* name);
 void check_indices(const int32_t* idx, int64_t n, int64_t lo, int64_t hi, const char* name);
 // Every λ finite and in [0, 1].
 void check_unit_interval(const float* v, int64_t n, const char* name);
+// Content facts (tensor.h) of n values as the addon writes them from the
+// host: their int32 range and whether they are a permutation of 0..n−1, or
+// whether every float32 lies in [0, 1].
+ContentFacts facts_of_i32(const int32_t* v, int64_t n);
+ContentFacts facts_of_f32(const float* v, int64_t n);
+// Arrays longer than this get no facts from copyFromArray (the scan and the
+// private copy it needs are only worth it for the small vectors the checks
+// read; the training data itself is never checked this way).
+constexpr int64_t kFactsMaxElems = int64_t{1} << 20;
+// Whether t's content facts alone show that its values (read as int32) all
+// lie in [lo, hi).
+inline bool facts_in_range(const Tensor* t, int64_t lo, int64_t hi) {
+  const ContentFacts* f = t->facts();
+  return f && (f->n == 0 || ((int64_t)f->lo >= lo && (int64_t)f->hi < hi));
+}
 // The same on a tensor already checked for dtype, shape and device (its
-// first n values, read through HostData); a null tensor (an absent optional
-// operand) passes.
+// first n values); a null tensor (an absent optional operand) passes. Its
+// content facts settle the check when they can (no device read); otherwise
+// it is read through HostData (on CUDA: one synchronization).
 inline void check_permutation(const Tensor* perm, int64_t N, const char* name) {
-  if (perm) check_permutation(HostData<int32_t>(perm).get(), N, name);
+  if (!perm) return;
+  if (const ContentFacts* f = perm->facts(); f && f->permutation && f->n == N) return;
+  check_permutation(HostData<int32_t>(perm).get(), N, name);
 }
 inline void check_indices(const Tensor* idx, int64_t n, int64_t lo, int64_t hi, const char* name) {
-  if (idx) check_indices(HostData<int32_t>(idx).get(), n, lo, hi, name);
+  if (!idx) return;
+  if (idx->numel() == n && facts_in_range(idx, lo, hi)) return;
+  check_indices(HostData<int32_t>(idx).get(), n, lo, hi, name);
 }
 inline void check_unit_interval(const Tensor* v, int64_t n, const char* name) {
-  if (v) check_unit_interval(HostData<float>(v).get(), n, name);
+  if (!v) return;
+  if (const ContentFacts* f = v->facts(); f && f->unit && f->n == n) return;
+  check_unit_interval(HostData<float>(v).get(), n, name);
 }
 
 }  // namespace imix

@@ -19,6 +19,7 @@ void register_color_ops(Napi::Env env, Napi::Object exports);       // color jit
 void register_signal_ops(Napi::Env env, Napi::Object exports);      // time shift, random time crop, amplitude scale
 void register_resample_ops(Napi::Env env, Napi::Object exports);    // SCARF feature resampling
 void register_cuda_ops(Napi::Env env, Napi::Object exports);       // CUDA device utilities (ops_cuda.cpp)
+void register_readback_ops(Napi::Env env, Napi::Object exports);   // staged read-backs (ops_readback.cpp)
 void register_fs_ops(Napi::Env env, Napi::Object exports);         // run-folder lock (fs_lock.cpp)
 Napi::Object cuda_info(Napi::Env env);                              // info().cuda
 }  // namespace imix

@@ -3,6 +3,7 @@
 //   cudaMemoryStats(device)          the caching allocator's counters
 //   cudaEmptyCache(device)           returns cached blocks to the driver
 //   cudaSetTiledGemm(on)             force imix's tiled sgemm instead of cuBLAS
+//   cudaStats(device, reset)         host synchronizations and host copies so far
 // In a build without CUDA they throw a DeviceError saying so; info().cuda
 // says {compiled: false, devices: [], reason}.
 #include <string>
@@ -41,6 +42,15 @@ Napi::Object cuda_info(Napi::Env env) {
 #if IMIX_CUDA_EMULATED
   cuda.Set("emulated", true);  // test build: the CPU emulation of test/cuda/emulate
 #endif
+  {
+    // Debugging modes read from the environment (IMIX_CUDA_NO_CACHE, IMIX_CUDA_SYNC_LAUNCH).
+    const std::vector<std::string> modes = cuda::debug_modes();
+    if (!modes.empty()) {
+      Napi::Array dbg = Napi::Array::New(env, modes.size());
+      for (uint32_t i = 0; i < modes.size(); ++i) dbg.Set(i, modes[i]);
+      cuda.Set("debug", dbg);
+    }
+  }
   if (!st.devices.empty()) cuda.Set("gemmDetail", cuda::gemm_detail());
 #else
   cuda.Set("compiled", false);
@@ -101,6 +111,26 @@ Napi::Value EmptyCache(const Napi::CallbackInfo& info) {
 #endif
 }
 
+// cudaStats(device = 0, reset = false): the device's SyncStats
+// (native/cuda/runtime.h) since the process started or the last reset.
+Napi::Value Stats(const Napi::CallbackInfo& info) {
+#if IMIX_WITH_CUDA
+  Args a(info);
+  const int d = device_arg(a, 0);
+  const bool reset = a.boolean_or(1, "reset", false);
+  const cuda::SyncStats s = cuda::sync_stats(d, reset);
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("syncs", (double)s.syncs);
+  o.Set("downloads", (double)s.downloads);
+  o.Set("downloadBytes", (double)s.download_bytes);
+  o.Set("uploads", (double)s.uploads);
+  o.Set("uploadBytes", (double)s.upload_bytes);
+  return o;
+#else
+  no_cuda("cudaStats");
+#endif
+}
+
 Napi::Value SetTiledGemm(const Napi::CallbackInfo& info) {
   Args a(info);
   bool on = a.boolean(0, "on");
@@ -120,6 +150,7 @@ void register_cuda_ops(Napi::Env env, Napi::Object exports) {
   bind(env, exports, "cudaMemoryStats", MemoryStats);
   bind(env, exports, "cudaEmptyCache", EmptyCache);
   bind(env, exports, "cudaSetTiledGemm", SetTiledGemm);
+  bind(env, exports, "cudaStats", Stats);
 }
 
 }  // namespace imix

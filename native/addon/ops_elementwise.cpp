@@ -1,5 +1,7 @@
 // Bindings: axpby, rowdot, rowScaleAdd, maxoutForward/Backward, gatherRows, sum,
 // addReluForward (the residual join y = max(a + b, 0)).
+#include <algorithm>
+
 #include "../cpu/kernels.h"
 #include "args.h"
 #include "errors.h"
@@ -108,6 +110,11 @@ Napi::Value MaxoutForward(const Napi::CallbackInfo& info) {
   const Dispatch dev(x, "x");
   expect_no_alias(x, y, "x", "y");
   IMIX_KERNEL(dev, maxout_forward, xp, yp, ap, N, F, k);
+  // Every argmax the kernel writes is a group index in [0, k) (maxout_group:
+  // NaN included), so maxoutBackward need not read it back to check it.
+  ContentFacts f;
+  f.hi = (int32_t)std::min<int64_t>(k - 1, INT32_MAX);
+  am->set_facts(f);
   return info.Env().Undefined();
 }
 
@@ -122,7 +129,7 @@ Napi::Value MaxoutBackward(const Napi::CallbackInfo& info) {
   expect_shape(am, {N, F}, "argmax");
   expect_shape(dx, {N, checked_mul(F, k, "k")}, "dx");  // k < 2^53: F·k can overflow
   const float* dyp = f32(dy, "dy");
-  const int32_t* ap = i32(am, "argmax");
+  const int32_t* ap = i32_in(am, "argmax");
   float* dxp = f32(dx, "dx");
   expect_same_device({{am, "argmax"}, {dx, "dx"}}, dy, "dy");
   const Dispatch dev(dy, "dy");
@@ -146,7 +153,7 @@ Napi::Value GatherRows(const Napi::CallbackInfo& info) {
   want[0] = B;
   expect_shape(out, want, "out");
   const float* sp = f32(src, "src");
-  const int32_t* ip = i32(idx, "idx");
+  const int32_t* ip = i32_in(idx, "idx");
   float* op = f32(out, "out");
   expect_same_device({{idx, "idx"}, {out, "out"}}, src, "src");
   const Dispatch dev(src, "src");

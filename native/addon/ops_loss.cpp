@@ -89,9 +89,10 @@ Napi::Value MixedCrossEntropy(const Napi::CallbackInfo& info) {
   float* lp = f32(logits, "logits");
   expect_ndim(logits, 2, "logits");
   const int64_t N = logits->shape[0], M = logits->shape[1];
-  const int32_t* tp = i32_opt(targets, {N}, "targets");
-  const int32_t* pp = i32_opt(perm, {N}, "perm");
-  const float* lamp = f32_opt(lam, {N}, "lam");
+  // (read-only: their content facts let the checks below skip a device read)
+  const int32_t* tp = i32_in_opt(targets, {N}, "targets");
+  const int32_t* pp = i32_in_opt(perm, {N}, "perm");
+  const float* lamp = f32_in_opt(lam, {N}, "lam");
   float* lossp = f32_opt(losses, {N}, "losses");
   expect_same_device({{targets, "targets"}, {perm, "perm"}, {lam, "lam"}, {losses, "losses"}}, logits, "logits");
   const Dispatch dev(logits, "logits");
@@ -104,7 +105,7 @@ Napi::Value MixedCrossEntropy(const Napi::CallbackInfo& info) {
     IMIX_CHECK(col_offset < M, Value,
                "colOffset: " + std::to_string(col_offset) + " leaves no target column in logits of " +
                    std::to_string(M) + " columns");
-    if (tp) {
+    if (tp && !facts_in_range(targets, 0, M - col_offset)) {
       const int64_t hi = M - col_offset;
       const HostData<int32_t> th(targets);
       const int32_t* t = th.get();
@@ -113,7 +114,7 @@ Napi::Value MixedCrossEntropy(const Napi::CallbackInfo& info) {
                    "targets: entry " + std::to_string(i) + " is " + std::to_string(t[i]) + ", outside [0, " +
                        std::to_string(hi) + ") (logits has " + std::to_string(M) + " columns, colOffset " +
                        std::to_string(col_offset) + ")");
-    } else {
+    } else if (!tp) {
       IMIX_CHECK(N <= M - col_offset, Value,  // col_offset < M: no overflow
                  "colOffset: target columns colOffset + i (i < " + std::to_string(N) + ") run past the " +
                      std::to_string(M) + " columns of logits (colOffset " + std::to_string(col_offset) +
@@ -141,8 +142,8 @@ Napi::Value MixedCosine(const Napi::CallbackInfo& info) {
   expect_ndim(p, 2, "p");
   const int64_t N = p->shape[0], D = p->shape[1];
   const float* kptr = f32(k, {N, D}, "k");
-  const int32_t* permp = i32_opt(perm, {N}, "perm");
-  const float* lamp = f32_opt(lam, {N}, "lam");
+  const int32_t* permp = i32_in_opt(perm, {N}, "perm");
+  const float* lamp = f32_in_opt(lam, {N}, "lam");
   float* dpp = f32_opt(dp, {N, D}, "dp");
   float* lossp = f32_opt(losses, {N}, "losses");
   // Rows without features have no direction (the cosine is 0/0); and the

@@ -29,8 +29,8 @@ Napi::Value Mixup(const Napi::CallbackInfo& info) {
   const int64_t N = x->shape[0];
   const int64_t F = N > 0 ? x->numel() / N : 0;
   float* op = f32(out, x->shape, "out");
-  const int32_t* pp = i32(perm, {N}, "perm");
-  const float* lp = f32_opt(lam, {N}, "lam");
+  const int32_t* pp = i32_in(perm, {N}, "perm");  // read-only: keeps its content facts
+  const float* lp = f32_in_opt(lam, {N}, "lam");
   expect_same_device({{out, "out"}, {perm, "perm"}, {lam, "lam"}}, x, "x");
   const Dispatch dev(x, "x");
   expect_no_alias(x, out, "x", "out");
@@ -96,7 +96,7 @@ Napi::Value Cutmix(const Napi::CallbackInfo& info) {
                  " (use mixup for non-image data)");
   const int64_t N = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
   float* op = f32(out, x->shape, "out");
-  const int32_t* pp = i32(perm, {N}, "perm");
+  const int32_t* pp = i32_in(perm, {N}, "perm");
   cpu::Box b;
   b.y0 = box_field(by0, "y0", 0, "0", H, "H");
   b.y1 = box_field(by1, "y1", b.y0, "y0", H, "H");

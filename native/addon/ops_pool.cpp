@@ -83,6 +83,11 @@ Napi::Value MaxForward(const Napi::CallbackInfo& info) {
   const Dispatch dev(x, "x");
   expect_disjoint({{x, "x", false}, {y, "y", true}, {am, "argmax", true}});
   IMIX_KERNEL(dev, maxpool2d_forward, xp, yp, ap, g);
+  // Every argmax is an in-image position y·W + x (windows always overlap the
+  // image: padding ≤ kernelSize/2), so the backward need not read it back.
+  ContentFacts f;
+  f.hi = (int32_t)(g.H * g.W - 1);
+  am->set_facts(f);
   return info.Env().Undefined();
 }
 
@@ -96,7 +101,7 @@ Napi::Value MaxBackward(const Napi::CallbackInfo& info) {
   float* dxp = f32(dx, "dx");
   const PoolGeom g = pool_geom(dx, "dx", w);
   const float* dyp = f32(dy, {g.N, g.C, g.Ho, g.Wo}, "dy");
-  const int32_t* ap = i32(am, {g.N, g.C, g.Ho, g.Wo}, "argmax");
+  const int32_t* ap = i32_in(am, {g.N, g.C, g.Ho, g.Wo}, "argmax");
   expect_same_device({{dy, "dy"}, {am, "argmax"}}, dx, "dx");
   const Dispatch dev(dx, "dx");
   expect_disjoint({{dy, "dy", false}, {am, "argmax", false}, {dx, "dx", true}});

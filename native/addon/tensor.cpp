@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 #include "args.h"
 #include "errors.h"
@@ -31,6 +32,11 @@ Storage::Storage(Napi::Env env, int64_t n, size_t elem_size, Device dev, const c
     : bytes(checked_bytes(n, elem_size, shape_arg)), device(dev), memory(env_data(env).memory) {
   data = backend_for(dev, device_arg).allocate(bytes);  // zero-filled, ≥ 64-byte aligned
   memory->adjust((int64_t)bytes);
+  // Zero bits: int32 0 and float32 +0 alike.
+  facts.known = true;
+  facts.n = (int64_t)(bytes / elem_size);
+  facts.permutation = facts.n == 1;
+  facts.unit = true;
 }
 
 Storage::~Storage() {
@@ -266,7 +272,23 @@ Napi::Value Tensor::CopyFromArray(const Napi::CallbackInfo& info) {
     check_array_matches(*this, arr, "source");
     // CUDA: through a pinned staging buffer; returns before the device copy ends.
     const size_t bytes = checked_bytes(numel(), dtype_size(dtype), "source");
-    if (bytes > 0) backend_for(device()).copy_from_host(data(), typed_data(arr), bytes);
+    if (bytes == 0) return info.This();
+    Backend& be = backend_for(device());
+    void* dst = data();  // forgets the storage's content facts
+    const int64_t n = numel();
+    if (n > kFactsMaxElems) {
+      be.copy_from_host(dst, typed_data(arr), bytes);
+      return info.This();
+    }
+    // Small arrays (λ, π, batch indices, targets): the facts the value
+    // checks need, from a private copy (a SharedArrayBuffer may change under
+    // us between a scan and the upload), which is what gets uploaded.
+    std::vector<uint32_t> tmp((size_t)n);
+    std::memcpy(tmp.data(), typed_data(arr), bytes);
+    const ContentFacts f = dtype == DType::I32 ? facts_of_i32((const int32_t*)tmp.data(), n)
+                                               : facts_of_f32((const float*)tmp.data(), n);
+    be.copy_from_host(dst, tmp.data(), bytes);
+    set_facts(f);
     return info.This();
   });
 }
@@ -279,7 +301,7 @@ Napi::Value Tensor::CopyToArray(const Napi::CallbackInfo& info) {
     check_array_matches(*this, arr, "target");
     // CUDA: waits for the stream, then copies out through a pinned staging buffer.
     const size_t bytes = checked_bytes(numel(), dtype_size(dtype), "target");
-    if (bytes > 0) backend_for(device()).copy_to_host(typed_data(arr), data(), bytes);
+    if (bytes > 0) backend_for(device()).copy_to_host(typed_data(arr), read_data(), bytes);
     return info[0];
   });
 }
@@ -296,7 +318,7 @@ Napi::Value Tensor::CopyFrom(const Napi::CallbackInfo& info) {
     IMIX_CHECK(src->device() == device(), Device, "source: on " + src->device().str() + ", target on " + device().str());
     IMIX_CHECK(src->contiguous() && contiguous(), Shape, "source: both tensors must be contiguous");
     const size_t bytes = checked_bytes(numel(), dtype_size(dtype), "source");
-    if (bytes > 0) backend_for(device()).copy(data(), src->data(), bytes);
+    if (bytes > 0) backend_for(device()).copy(data(), src->read_data(), bytes);
     return info.This();
   });
 }
@@ -321,6 +343,16 @@ Napi::Value Tensor::Fill(const Napi::CallbackInfo& info) {
     Backend& be = backend_for(device());
     if (contiguous()) {
       if (numel() > 0) be.fill32(data(), bits, numel());
+      // One value everywhere: its facts (for a constant int32 target vector, say).
+      ContentFacts f;
+      if (dtype == DType::I32) {
+        f.lo = f.hi = (int32_t)v;
+        f.permutation = numel() == 1 && v == 0.0;
+      } else {
+        const float fv = (float)v;  // what was written
+        f.unit = fv >= 0.0f && fv <= 1.0f;
+      }
+      set_facts(f);
     } else {
       be.fill32_strided(data(), bits, shape.data(), strides.data(), (int)shape.size());
     }

@@ -22,8 +22,12 @@ inline void check(cudaError_t e, const char* what) {
 }
 #define IMIX_CUDA_CHECK(expr) ::imix::cuda::check((expr), #expr)
 // After a kernel launch: launch-configuration errors are reported at once;
-// errors while the kernel runs surface at the next synchronizing call.
-#define IMIX_CUDA_LAUNCHED(name) ::imix::cuda::check(cudaGetLastError(), name)
+// errors while the kernel runs surface at the next synchronizing call, which
+// then names that call, not the kernel. With IMIX_CUDA_SYNC_LAUNCH=1 (a
+// debugging mode: device.cu) the stream is also synchronized after every
+// launch, so a fault while the kernel runs is reported naming it.
+void after_launch(const char* name);
+#define IMIX_CUDA_LAUNCHED(name) ::imix::cuda::after_launch(name)
 
 // The current device's stream: every kernel and copy of the backend runs on it.
 inline cudaStream_t stream() { return static_cast<cudaStream_t>(current_stream()); }

@@ -22,11 +22,34 @@
 //   last chunks are in flight); a download pipelines device→pinned copies
 //   with the host memcpy out of the other half. If pinned memory cannot be
 //   had, plain (pageable) copies plus a stream sync are used instead.
+// - Two debugging modes, read from the environment once (for
+//   compute-sanitizer runs: scripts/device-check.sh):
+//   IMIX_CUDA_NO_CACHE=1  no cache: every allocation is a cudaMalloc of
+//     exactly the bytes asked for, every free a stream sync and cudaFree, so
+//     memcheck sees each tensor and scratch buffer at its true size (an
+//     access past its end, or to a freed block, is an error instead of a hit
+//     on the slack of a size class or on a block the cache handed out again).
+//   IMIX_CUDA_SYNC_LAUNCH=1  the stream is synchronized after every kernel
+//     launch (after_launch, IMIX_CUDA_LAUNCHED), so a kernel that faults is
+//     the one the error names, not the next synchronizing call.
+//   info().cuda.debug lists the modes in effect. Both are slow; never for
+//   training.
+// - Host synchronizations are counted (SyncStats, cudaStats() in the
+//   library): every call after which the host has waited for the device's
+//   stream — a stream sync, a download (copy_to_host, the scalar read-back
+//   of sum_to_host), an event wait that found its event not yet reached
+//   (wait_event). Small uploads go through a ring of pinned slots (an event
+//   each) so that a training step's few index/λ uploads never wait for the
+//   previous ones; a staged download (stage_download) issues a device→host
+//   copy now and is read later, after some other synchronizing call, without
+//   waiting (the collapse monitor's embeddings ride on the loss read-back).
 #include <cuda_runtime.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -71,6 +94,45 @@ void throw_cuda(cudaError_t e, const char* what) {
   if (is_sticky(e))
     msg += "; the CUDA context is no longer usable, restart the process to use the GPU again";
   fail(ErrorKind::Backend, msg);
+}
+
+// ---- debugging modes ------------------------------------------------------------
+
+namespace {
+bool env_on(const char* name) {
+  const char* v = std::getenv(name);
+  return v && *v && std::strcmp(v, "0") != 0;
+}
+bool no_cache_mode() {
+  static const bool on = env_on("IMIX_CUDA_NO_CACHE");
+  return on;
+}
+bool sync_launch_mode() {
+  static const bool on = env_on("IMIX_CUDA_SYNC_LAUNCH");
+  return on;
+}
+}  // namespace
+
+std::vector<std::string> debug_modes() {
+  std::vector<std::string> m;
+  if (no_cache_mode()) m.push_back("IMIX_CUDA_NO_CACHE");
+  if (sync_launch_mode()) m.push_back("IMIX_CUDA_SYNC_LAUNCH");
+  return m;
+}
+
+namespace {
+void count_sync_current() noexcept;  // (below: cudaStats counts the debugging syncs too)
+}  // namespace
+
+void after_launch(const char* name) {
+  check(cudaGetLastError(), name);
+  if (!sync_launch_mode()) return;
+  count_sync_current();
+  // A fault while the kernel ran (illegal address, trap, ...) is reported by
+  // the next call that waits for the stream: wait here, and name the kernel.
+  const cudaError_t e = cudaStreamSynchronize(stream());
+  if (e != cudaSuccess)
+    throw_cuda(e, (std::string(name) + " (the kernel failed while running: IMIX_CUDA_SYNC_LAUNCH=1 waits after each launch)").c_str());
 }
 
 // ---- status --------------------------------------------------------------------
@@ -143,6 +205,12 @@ const Status& status() {
 namespace {
 
 constexpr size_t kStagingBytes = size_t{4} << 20;  // per half
+// Small uploads (≤ kSlotBytes: λ, π, batch indices, targets) each take the
+// next of kSlots pinned slots: a slot is reused only kSlots uploads later,
+// by which time a training step (a few uploads and one read-back each) has
+// long passed it, so the host never waits for the stream to reach it.
+constexpr size_t kSlotBytes = size_t{64} << 10;
+constexpr int kSlots = 32;
 
 struct DeviceState {
   int index = 0;
@@ -156,6 +224,19 @@ struct DeviceState {
   char* staging[2] = {nullptr, nullptr};
   cudaEvent_t staging_ev[2] = {nullptr, nullptr};
   double* result = nullptr;  // pinned slot for scalar readbacks
+  // The small-upload ring (in the same pinned block as the halves).
+  char* slot = nullptr;
+  cudaEvent_t slot_ev[kSlots] = {};
+  int next_slot = 0;
+  // The staged download (stage_download): one per device, pinned, grown on demand.
+  char* staged = nullptr;
+  size_t staged_cap = 0, staged_bytes = 0;
+  cudaEvent_t staged_ev = nullptr;
+  uint64_t staged_gen = 0;  // 0: none pending
+  bool staged_pinned = false;  // the pending one went to `staged` (else staged_host)
+  std::vector<char> staged_host;  // without pinned memory: a host copy, made at once (a sync)
+  // Host synchronizations and host copies (runtime.h SyncStats).
+  std::atomic<uint64_t> syncs{0}, downloads{0}, download_bytes{0}, uploads{0}, upload_bytes{0};
 };
 
 std::mutex g_states_mu;
@@ -189,6 +270,30 @@ DeviceState& cur() {
   return state(t_current);
 }
 
+// Waits until the stream has passed `ev` (recorded on it, or never
+// recorded). Returns whether the host had to wait: an event already reached
+// costs nothing and is not a synchronization.
+bool wait_event(cudaEvent_t ev) {
+  const cudaError_t q = cudaEventQuery(ev);
+  if (q == cudaSuccess) return false;
+  if (q != cudaErrorNotReady) check(q, "cudaEventQuery");
+  // "Not ready" is not an error; make sure no later check reports it.
+  if (cudaPeekAtLastError() == cudaErrorNotReady) cudaGetLastError();
+  IMIX_CUDA_CHECK(cudaEventSynchronize(ev));
+  return true;
+}
+void count_sync_current() noexcept {
+  try {
+    if (t_current >= 0) ++state(t_current).syncs;
+  } catch (...) {
+  }
+}
+// A stream sync, counted.
+void sync_stream(DeviceState& s) {
+  ++s.syncs;
+  IMIX_CUDA_CHECK(cudaStreamSynchronize(s.stream));
+}
+
 // Size classes: 512-byte steps up to 1 MiB, then four classes per power of two.
 size_t size_class(size_t n) {
   if (n <= 512) return 512;
@@ -198,6 +303,10 @@ size_t size_class(size_t n) {
   size_t step = p / 4;
   return (n + step - 1) / step * step;
 }
+
+// The bytes a block of `n` requested bytes takes: its size class, or exactly
+// n (at least 1: cudaMalloc(0) gives no pointer) without the cache.
+size_t block_bytes(size_t n) { return no_cache_mode() ? std::max<size_t>(n, 1) : size_class(n); }
 
 std::string mib(uint64_t b) {
   char buf[32];
@@ -209,6 +318,7 @@ std::string mib(uint64_t b) {
 // has made the device current.
 void release_cache_locked(DeviceState& s) {
   if (s.stats.cached == 0) return;
+  ++s.syncs;
   cudaStreamSynchronize(s.stream);  // cached blocks may be read by work still queued
   for (auto& kv : s.free_lists)
     for (void* p : kv.second) {
@@ -221,9 +331,9 @@ void release_cache_locked(DeviceState& s) {
 }
 
 void* pool_alloc_on(DeviceState& s, size_t bytes) {
-  const size_t cls = size_class(bytes);
+  const size_t cls = block_bytes(bytes);
   std::lock_guard<std::mutex> lk(s.mu);
-  auto it = s.free_lists.find(cls);
+  auto it = s.free_lists.find(cls);  // (always empty without the cache)
   if (it != s.free_lists.end() && !it->second.empty()) {
     void* p = it->second.back();
     it->second.pop_back();
@@ -265,6 +375,20 @@ void pool_free_on(DeviceState& s, void* p) noexcept {
   const size_t cls = it->second;
   s.live.erase(it);
   s.stats.in_use -= cls;
+  if (no_cache_mode()) {
+    // Straight back to the driver, once the work queued so far (which may
+    // still read the block) is done. This runs from destructors and
+    // finalizers, so it cannot throw: a sticky error (a kernel that faulted)
+    // stays for the next checked call to report; a passing one is cleared
+    // so that it is not blamed on the next kernel.
+    if (t_current != s.index && cudaSetDevice(s.index) == cudaSuccess) t_current = s.index;
+    ++s.syncs;
+    cudaStreamSynchronize(s.stream);
+    cudaFree(p);
+    cudaGetLastError();
+    ++s.stats.frees;
+    return;
+  }
   s.stats.cached += cls;
   try {
     s.free_lists[cls].push_back(p);
@@ -279,14 +403,20 @@ bool staging_ready(DeviceState& s) {
   if (!s.staging_tried) {
     s.staging_tried = true;
     void* p = nullptr;
-    if (cudaHostAlloc(&p, 2 * kStagingBytes + 64, cudaHostAllocDefault) == cudaSuccess) {
+    // One block: the two halves, the upload slots, the scalar result.
+    if (cudaHostAlloc(&p, 2 * kStagingBytes + kSlots * kSlotBytes + 64, cudaHostAllocDefault) == cudaSuccess) {
       s.staging[0] = (char*)p;
       s.staging[1] = (char*)p + kStagingBytes;
-      s.result = (double*)((char*)p + 2 * kStagingBytes);
-      if (cudaEventCreateWithFlags(&s.staging_ev[0], cudaEventDisableTiming) != cudaSuccess ||
-          cudaEventCreateWithFlags(&s.staging_ev[1], cudaEventDisableTiming) != cudaSuccess) {
+      s.slot = (char*)p + 2 * kStagingBytes;
+      s.result = (double*)((char*)p + 2 * kStagingBytes + kSlots * kSlotBytes);
+      bool events = cudaEventCreateWithFlags(&s.staging_ev[0], cudaEventDisableTiming) == cudaSuccess &&
+                    cudaEventCreateWithFlags(&s.staging_ev[1], cudaEventDisableTiming) == cudaSuccess;
+      for (int i = 0; i < kSlots && events; ++i)
+        events = cudaEventCreateWithFlags(&s.slot_ev[i], cudaEventDisableTiming) == cudaSuccess;
+      if (!events) {
         cudaGetLastError();
         s.staging[0] = s.staging[1] = nullptr;
+        s.slot = nullptr;
         s.result = nullptr;  // (the pinned block is kept; it is small)
       }
     } else {
@@ -299,27 +429,45 @@ bool staging_ready(DeviceState& s) {
 void upload_on(DeviceState& s, void* dst, const void* src, size_t bytes) {
   if (bytes == 0) return;
   std::lock_guard<std::mutex> lk(s.mu);
+  ++s.uploads;
+  s.upload_bytes += bytes;
   if (!staging_ready(s)) {
     // Pageable: cudaMemcpyAsync stages it itself; sync so src may be reused.
     IMIX_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, s.stream));
-    IMIX_CUDA_CHECK(cudaStreamSynchronize(s.stream));
+    sync_stream(s);
     return;
   }
+  if (bytes <= kSlotBytes) {
+    const int k = s.next_slot;
+    s.next_slot = (k + 1) % kSlots;
+    char* slot = s.slot + (size_t)k * kSlotBytes;
+    if (wait_event(s.slot_ev[k])) ++s.syncs;  // the slot's copy of kSlots uploads ago is done
+    std::memcpy(slot, src, bytes);
+    IMIX_CUDA_CHECK(cudaMemcpyAsync(dst, slot, bytes, cudaMemcpyHostToDevice, s.stream));
+    IMIX_CUDA_CHECK(cudaEventRecord(s.slot_ev[k], s.stream));
+    return;
+  }
+  bool waited = false;
   size_t off = 0;
   for (int c = 0; off < bytes; ++c) {
     const int h = c & 1;
     const size_t len = std::min(kStagingBytes, bytes - off);
-    IMIX_CUDA_CHECK(cudaEventSynchronize(s.staging_ev[h]));  // the half's previous copy is done
+    waited = wait_event(s.staging_ev[h]) || waited;  // the half's previous copy is done
     std::memcpy(s.staging[h], (const char*)src + off, len);
     IMIX_CUDA_CHECK(cudaMemcpyAsync((char*)dst + off, s.staging[h], len, cudaMemcpyHostToDevice, s.stream));
     IMIX_CUDA_CHECK(cudaEventRecord(s.staging_ev[h], s.stream));
     off += len;
   }
+  if (waited) ++s.syncs;
 }
 
 void download_on(DeviceState& s, void* dst, const void* src, size_t bytes) {
   if (bytes == 0) return;
   std::lock_guard<std::mutex> lk(s.mu);
+  // One synchronization, however many chunks: the host waits for the stream.
+  ++s.syncs;
+  ++s.downloads;
+  s.download_bytes += bytes;
   if (!staging_ready(s)) {
     IMIX_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, s.stream));
     IMIX_CUDA_CHECK(cudaStreamSynchronize(s.stream));
@@ -383,7 +531,7 @@ class CudaBackend final : public Backend {
   void* allocate(size_t bytes) override {
     DeviceState& s = cur();
     void* p = pool_alloc_on(s, bytes);
-    cudaError_t e = cudaMemsetAsync(p, 0, size_class(bytes), s.stream);
+    cudaError_t e = cudaMemsetAsync(p, 0, block_bytes(bytes), s.stream);
     if (e != cudaSuccess) {
       pool_free_on(s, p);
       throw_cuda(e, "cudaMemsetAsync (zero-filling a new tensor)");
@@ -433,7 +581,7 @@ class CudaBackend final : public Backend {
     IMIX_CUDA_LAUNCHED("fill (strided)");
   }
 
-  void synchronize() override { IMIX_CUDA_CHECK(cudaStreamSynchronize(cur().stream)); }
+  void synchronize() override { sync_stream(cur()); }
 };
 
 CudaBackend g_backend;
@@ -478,6 +626,88 @@ void empty_cache(int index) {
   release_cache_locked(s);
 }
 
+SyncStats sync_stats(int index, bool reset) {
+  DeviceState& s = state(index);
+  SyncStats r;
+  r.syncs = reset ? s.syncs.exchange(0) : s.syncs.load();
+  r.downloads = reset ? s.downloads.exchange(0) : s.downloads.load();
+  r.download_bytes = reset ? s.download_bytes.exchange(0) : s.download_bytes.load();
+  r.uploads = reset ? s.uploads.exchange(0) : s.uploads.load();
+  r.upload_bytes = reset ? s.upload_bytes.exchange(0) : s.upload_bytes.load();
+  return r;
+}
+
+uint64_t stage_download(const void* src, size_t bytes) {
+  DeviceState& s = cur();
+  std::lock_guard<std::mutex> lk(s.mu);
+  static std::atomic<uint64_t> g_gen{0};
+  const uint64_t gen = ++g_gen;
+  ++s.downloads;
+  s.download_bytes += bytes;
+  s.staged_gen = 0;  // the previous one is replaced (a failure below leaves none)
+  s.staged_bytes = bytes;
+  s.staged_pinned = false;
+  if (bytes > 0 && staging_ready(s)) {
+    if (!s.staged_ev && cudaEventCreateWithFlags(&s.staged_ev, cudaEventDisableTiming) != cudaSuccess) {
+      cudaGetLastError();
+      s.staged_ev = nullptr;
+    }
+    if (s.staged_ev && s.staged_cap < bytes) {
+      // Grow. The old block may still be the target of a queued copy, and
+      // cudaFreeHost waits for the device anyway: a synchronization (rare:
+      // the block only grows).
+      if (s.staged) {
+        ++s.syncs;
+        IMIX_CUDA_CHECK(cudaEventSynchronize(s.staged_ev));
+        cudaFreeHost(s.staged);
+        s.staged = nullptr;
+        s.staged_cap = 0;
+      }
+      const size_t cap = std::max<size_t>((bytes + 65535) & ~size_t{65535}, size_t{64} << 10);
+      void* p = nullptr;
+      if (cudaHostAlloc(&p, cap, cudaHostAllocDefault) == cudaSuccess) {
+        s.staged = (char*)p;
+        s.staged_cap = cap;
+      } else {
+        cudaGetLastError();
+      }
+    }
+    s.staged_pinned = s.staged_ev && s.staged_cap >= bytes;
+  }
+  if (s.staged_pinned) {
+    IMIX_CUDA_CHECK(cudaMemcpyAsync(s.staged, src, bytes, cudaMemcpyDeviceToHost, s.stream));
+    IMIX_CUDA_CHECK(cudaEventRecord(s.staged_ev, s.stream));
+  } else if (bytes > 0) {
+    // No pinned memory: a plain download, now (it waits).
+    s.staged_host.resize(bytes);
+    IMIX_CUDA_CHECK(cudaMemcpyAsync(s.staged_host.data(), src, bytes, cudaMemcpyDeviceToHost, s.stream));
+    sync_stream(s);
+  }
+  s.staged_gen = gen;
+  return gen;
+}
+
+bool finish_staged(int index, uint64_t gen, void* dst, size_t bytes) {
+  DeviceState& s = state(index);
+  std::lock_guard<std::mutex> lk(s.mu);
+  IMIX_CHECK(gen != 0 && s.staged_gen == gen, Value,
+             "ticket: cuda:" + std::to_string(index) + " has no staged read-back " + std::to_string(gen) +
+                 " (finished already, or replaced by a later one: a device keeps one)");
+  IMIX_CHECK(bytes == s.staged_bytes, Shape,
+             "target: has " + std::to_string(bytes) + " bytes, the staged read-back " +
+                 std::to_string(s.staged_bytes));
+  s.staged_gen = 0;
+  if (bytes == 0) return false;
+  if (!s.staged_pinned) {
+    std::memcpy(dst, s.staged_host.data(), bytes);
+    return false;
+  }
+  const bool waited = wait_event(s.staged_ev);
+  if (waited) ++s.syncs;
+  std::memcpy(dst, s.staged, bytes);
+  return waited;
+}
+
 // ---- common.cuh -----------------------------------------------------------------
 
 void* pool_alloc(size_t bytes) { return pool_alloc_on(cur(), bytes); }
@@ -494,6 +724,9 @@ double sum_to_host(const double* v, int64_t n) {
   IMIX_CUDA_LAUNCHED("sum (row losses)");
   double r = 0.0;
   std::lock_guard<std::mutex> lk(s.mu);
+  ++s.syncs;  // the one read-back: waits for the stream
+  ++s.downloads;
+  s.download_bytes += sizeof(double);
   if (staging_ready(s) && s.result) {
     IMIX_CUDA_CHECK(cudaMemcpyAsync(s.result, out.as<double>(), sizeof(double), cudaMemcpyDeviceToHost, s.stream));
     IMIX_CUDA_CHECK(cudaStreamSynchronize(s.stream));

@@ -244,6 +244,7 @@ void gemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha
     fail(ErrorKind::Backend, std::string("cublasSgemm failed: ") + cublas::status_name(st) + " (M " +
                                  std::to_string(M) + ", N " + std::to_string(N) + ", K " + std::to_string(K) + ")");
   }
+  IMIX_CUDA_LAUNCHED("gemm (cuBLAS sgemm)");  // cuBLAS launched its kernels on the stream (IMIX_CUDA_SYNC_LAUNCH waits here)
 }
 
 }  // namespace imix::cuda

@@ -49,7 +49,7 @@ void* current_stream();
 
 // Caching allocator statistics for a device (bytes and counts).
 struct PoolStats {
-  uint64_t in_use = 0;      // bytes handed out (rounded to the size class)
+  uint64_t in_use = 0;      // bytes handed out (rounded to the size class; exact with IMIX_CUDA_NO_CACHE)
   uint64_t cached = 0;      // bytes held in the free lists
   uint64_t mallocs = 0;     // cudaMalloc calls so far
   uint64_t frees = 0;       // cudaFree calls so far (cache releases)
@@ -58,6 +58,40 @@ struct PoolStats {
 PoolStats pool_stats(int index);
 // Returns the cached blocks of a device to the driver (after a stream sync).
 void empty_cache(int index);
+
+// Host synchronizations and host copies of a device (cudaStats() in the
+// library). `syncs` counts the calls after which the host had waited for the
+// device's stream: stream syncs (cudaSynchronize, the read-back of a loss or
+// a sum, the pageable fallbacks), downloads (copyToArray, the value checks'
+// HostData when content facts do not settle them), event waits that found
+// their event not yet reached (an upload whose staging buffer was still in
+// use, a staged read-back finished too early), and the syncs of the
+// debugging modes. Uploads that find their staging free, fills, kernels and
+// staged downloads do not wait and are not counted as syncs.
+struct SyncStats {
+  uint64_t syncs = 0;
+  uint64_t downloads = 0, download_bytes = 0;  // device→host copies (staged ones included)
+  uint64_t uploads = 0, upload_bytes = 0;      // host→device copies
+};
+// The counters of device `index` since the process started or the last
+// reset; reset: zero them after reading.
+SyncStats sync_stats(int index, bool reset);
+
+// A staged read-back: issues a device→host copy of `bytes` at `src` (on the
+// current device, after everything issued before it) into pinned memory and
+// returns at once with a ticket. finish_staged copies it into `dst`: without
+// waiting when the stream has passed the copy already — as it has after any
+// synchronizing call issued after it, e.g. a training step's loss read-back.
+// A device keeps one staged read-back: a later stage_download replaces it.
+// Without pinned memory the copy is made at once (a synchronization).
+uint64_t stage_download(const void* src, size_t bytes);
+// Returns whether the host had to wait. A ValueError when `ticket` is not
+// the pending one of device `index`; a ShapeError when `bytes` differs.
+bool finish_staged(int index, uint64_t ticket, void* dst, size_t bytes);
+
+// The debugging modes in effect, by their environment variable
+// (IMIX_CUDA_NO_CACHE, IMIX_CUDA_SYNC_LAUNCH: device.cu); empty normally.
+std::vector<std::string> debug_modes();
 
 // Which gemm the CUDA backend uses: "cublas" (libcublas loaded at run time)
 // or "tiled" (imix's own kernel); gemm_detail() says which library or why

@@ -51,9 +51,12 @@ import {
   MoCo,
   NPair,
   SimCLR,
+  SimSiam,
   Tensor,
   ValueError,
   cudaAvailable,
+  cudaStats,
+  resetCudaStats,
   info,
   nn,
   ops,
@@ -1091,6 +1094,9 @@ describe.skipIf(!HAVE_CUDA)('CPU ↔ CUDA parity', () => {
         const scale = Math.max(...Array.from(c.grads, Math.abs));
         expectParity(g.grads, c.grads, 1e-3, 1e-5 * scale, `${name} grads`);
         expectParity(g.losses, c.losses, 1e-3, 1e-5, `${name} fit losses`);
+        // The collapse monitor (every step): on CUDA from the staged read-back that rides on the loss's.
+        expect(g.collapses.length, `${name} collapse measured every step`).toBe(6);
+        expectParity(g.collapses, c.collapses, 1e-3, 1e-5, `${name} collapse`);
 
         async function run(device: Device) {
           const m = make(device);
@@ -1103,19 +1109,105 @@ describe.skipIf(!HAVE_CUDA)('CPU ↔ CUDA parity', () => {
           // size the first one took from blocks cached at build time), later
           // steps reuse them and never call cudaMalloc.
           let mallocs = -1, steps = 0;
+          const collapses: number[] = [];
           const r = await f.fit(data, {
             epochs: 1,
             batchSize: 32,
             maxSteps: 6,
-            onStep: () => {
+            onStep: (e) => {
               if (device === 'cuda' && ++steps === 2) mallocs = nu.cudaMemoryStats(0).mallocs;
+              if (e.collapse !== undefined) collapses.push(e.collapse);
             },
           });
           if (device === 'cuda') expect(nu.cudaMemoryStats(0).mallocs, `${name}: cudaMalloc after the second step`).toBe(mallocs);
           f.dispose();
-          return { loss, grads: Float32Array.from(grads), losses: r.losses };
+          return { loss, grads: Float32Array.from(grads), losses: r.losses, collapses };
         }
       }, 300_000); // a conv case takes the emulation ~50 s on 2 Zen 5 cores (many small launches)
+    }
+  });
+
+  describe('host synchronizations (cudaStats)', () => {
+    it('value checks: tensors the addon uploaded cost no synchronization; others are read back (one each) and still checked', () => {
+      const dev: Device = 'cuda';
+      const x = T(dev, randn(8 * 3, 5), [8, 3]), out = Z(dev, [8, 3]);
+      const perm = T(dev, randperm(8, 6)), lam = T(dev, randu(8, 7));
+      const logits = T(dev, randn(8 * 12, 8), [8, 12]);
+      resetCudaStats();
+      ops.mixup(x, out, perm, lam);
+      ops.gatherRows(x, T(dev, Int32Array.from([7, 0, 3])), Z(dev, [3, 3]));
+      const am = Tensor.zeros([8, 3], { dtype: 'int32', device: dev });
+      ops.maxoutForward(T(dev, randn(8 * 6, 9), [8, 6]), Z(dev, [8, 3]), am, 2);
+      ops.maxoutBackward(T(dev, randn(8 * 3, 10), [8, 3]), am, Z(dev, [8, 6]), 2);
+      expect(cudaStats().syncs, 'uploads, kernels and checks settled by content facts').toBe(0);
+      ops.mixedCrossEntropy(logits, { perm, lam, scale: 1 / 8 });
+      ops.mixedCrossEntropy(logits, { targets: Tensor.zeros([8], { dtype: 'int32', device: dev }), colOffset: 4 });
+      expect(cudaStats().syncs, 'two losses: their two read-backs').toBe(2);
+      // Written by a kernel (maxout's argmax, all 0 here): no facts, so the check reads it, and rejects it.
+      ops.maxoutForward(Z(dev, [1, 16]), Z(dev, [1, 8]), perm.reshape([1, 8]), 2);
+      resetCudaStats();
+      expect(() => ops.mixup(x, out, perm, lam)).toThrow(/perm: value 0 appears twice/);
+      expect(cudaStats().syncs, 'the check read perm back').toBe(1);
+      const st = resetCudaStats();
+      expect(st.downloads).toBe(1);
+      expect(st.downloadBytes).toBe(32);
+    });
+
+    // Every method and kind of encoder trained through fit on the device:
+    // each step makes exactly one host synchronization, its loss's
+    // read-back. The value checks are settled by content facts, uploads take
+    // free staging slots, and the collapse monitor's embeddings (read every
+    // step by default) ride on the loss's read-back. Steps counted from the
+    // first (fit's set-up: data upload, parameters, views, is in it too).
+    const F = 20;
+    const mlp = { encoder: { kind: 'mlp' as const, hidden: [32] }, projection: [32, 16] as [number, number], seed: 5 };
+    const tab = { encoder: { kind: 'tabular' as const, scale: 1 / 128 }, projection: [16, 8] as [number, number], seed: 5 };
+    const r20 = { encoder: { kind: 'resnet20' as const, width: 1 / 16 }, projection: [8, 8] as [number, number], seed: 5 };
+    const r1d = { encoder: { kind: 'resnet1d' as const, width: 1 / 16 }, projection: [8, 8] as [number, number], seed: 5 };
+    const signalViews = viewsLib.compose(viewsLib.randomTimeCrop([0.6, 1]), viewsLib.timeShift(2), viewsLib.amplitudeScale(0.8, 1.2));
+    const imageViews = viewsLib.compose(
+      viewsLib.randomResizedCrop([0.3, 1], [3 / 4, 4 / 3], 0.5),
+      viewsLib.colorJitter({ brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: 0.1, p: 0.8 }),
+      viewsLib.randomGrayscale(0.2),
+    );
+    const syncCases: Array<[string, (device: Device) => ContrastiveMethod, number[], number]> = [
+      ['npair + mixup, mlp, input-drop views', (device) => new NPair({ ...mlp, device, mix: { kind: 'mixup' }, views: views.inputDrop(0.2) }), [F], 3],
+      ['simclr, mlp, gaussian-noise views, LARS', (device) => new SimCLR({ ...mlp, device, views: views.gaussianNoise(0.1), optimizer: { kind: 'lars', lr: 0.1 } }), [F], 3],
+      ['moco + mixup, mlp (queue 32)', (device) => new MoCo({ ...mlp, device, mix: { kind: 'mixup' }, queueSize: 32 }), [F], 3],
+      ['moco baseline, mlp (pair logits, constant targets)', (device) => new MoCo({ ...mlp, device, queueSize: 32 }), [F], 3],
+      ['byol + mixup, mlp, AdamW', (device) => new BYOL({ ...mlp, device, mix: { kind: 'mixup' }, predictorHidden: 16, optimizer: { kind: 'adamw', lr: 1e-3 } }), [F], 3],
+      ['simsiam + mixup (symmetric), mlp', (device) => new SimSiam({ ...mlp, device, mix: { kind: 'mixup' }, predictorHidden: 8 }), [F], 3],
+      ['npair + mixup, tabular (maxout), SCARF resample views', (device) => new NPair({ ...tab, device, mix: { kind: 'mixup' }, views: views.resample(0.6) }), [F], 3],
+      ['npair + cutmix, resnet20, image views', (device) => new NPair({ ...r20, device, mix: { kind: 'cutmix' }, views: imageViews }), [3, 8, 8], 2],
+      ['byol + mixup, resnet20, crop + flip', (device) => new BYOL({ ...r20, device, mix: { kind: 'mixup' }, predictorHidden: 8, views: views.randomCropFlip(1) }), [3, 8, 8], 2],
+      ['moco + mixup, resnet1d, signal views', (device) => new MoCo({ ...r1d, device, mix: { kind: 'mixup' }, queueSize: 32, views: signalViews }), [2, 16], 2],
+    ];
+    for (const [name, make, shape, steps] of syncCases) {
+      it(`${name}: one host synchronization per step (the loss)`, async () => {
+        const n = shape.reduce((a, b) => a * b, 1);
+        const data = fromArray(randu(64 * n, 31), shape);
+        const m = make('cuda');
+        const perStep: number[] = [];
+        const losses: number[] = [];
+        resetCudaStats();
+        let last = 0;
+        const r = await m.fit(data, {
+          epochs: 1,
+          batchSize: 16,
+          maxSteps: steps,
+          onStep: (e) => {
+            const now = cudaStats().syncs;
+            perStep.push(now - last);
+            last = now;
+            losses.push(e.loss);
+            expect(e.collapse, `${name}: the collapse monitor ran`).toBeGreaterThan(0);
+          },
+        });
+        m.dispose();
+        expect(r.steps).toBe(steps);
+        expect(losses.every(Number.isFinite)).toBe(true);
+        expect(perStep, `${name}: host synchronizations per step`).toEqual(Array<number>(steps).fill(1));
+      }, 300_000);
     }
   });
 

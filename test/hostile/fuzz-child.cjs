@@ -586,6 +586,14 @@ const nativeOps = {
   cudaSynchronize: (g) => N.cudaSynchronize(g.S(0)),
   cudaMemoryStats: (g) => N.cudaMemoryStats(g.S(0)),
   cudaEmptyCache: (g) => N.cudaEmptyCache(g.S(0)),
+  cudaStats: (g) => N.cudaStats(g.S(0), g.B(false)),
+  readbackStart: (g) => N.readbackStart(g.T([g.d(), g.d()])),
+  readbackFinish: (g) => {
+    let ticket = 2048;
+    try { ticket = N.readbackStart(g.T([g.d(), g.d()])); } catch { /* a hostile operand */ }
+    const n = ri(0, 40);
+    return N.readbackFinish(g.S(ticket), chance(0.8) ? (chance(0.5) ? new Float32Array(n) : new Int32Array(n)) : pick(GARBAGE));
+  },
   cudaSetTiledGemm: (g) => {
     const on = g.B(false);
     try { return N.cudaSetTiledGemm(on); } finally { try { N.cudaSetTiledGemm(false); } catch { /* no CUDA */ } }

@@ -20,7 +20,23 @@ static void drain() {
   }
 }
 void enqueue(std::function<void()> f) { queue.push_back(std::move(f)); }
-static void submit_launch(std::function<void()>&& f) { enqueue(std::move(f)); }
+// IMIX_FAKE_FAULT_LAUNCH=N (tests of IMIX_CUDA_SYNC_LAUNCH, test/cuda/debug-modes.test.ts):
+// the process's Nth kernel launch faults when the stream runs it, as a kernel
+// that makes an illegal access does on a GPU: it does not complete, and the
+// context reports cudaErrorIllegalAddress from then on, first to whichever
+// call waits for the stream next.
+static long launches = 0;
+static const long fault_at = [] {
+  const char* v = std::getenv("IMIX_FAKE_FAULT_LAUNCH");
+  return v ? std::atol(v) : 0L;
+}();
+static void submit_launch(std::function<void()>&& f) {
+  if (++launches == fault_at) {
+    enqueue([] { sticky = cudaErrorIllegalAddress; });
+    return;
+  }
+  enqueue(std::move(f));
+}
 static const bool installed = (emu::submit = submit_launch, true);
 struct Event {
   unsigned long recorded = 0, completed = 0;
@@ -44,6 +60,7 @@ cudaError_t cudaGetLastError() {
   last = cudaSuccess;
   return e;
 }
+cudaError_t cudaPeekAtLastError() { return sticky ? sticky : last; }
 const char* cudaGetErrorString(cudaError_t e) {
   switch (e) {
     case cudaErrorMemoryAllocation: return "out of memory";
@@ -110,6 +127,11 @@ cudaError_t cudaFree(void* p) {
 }
 cudaError_t cudaMemGetInfo(size_t* fr, size_t* tot) { *fr = budget - used; *tot = budget; return cudaSuccess; }
 cudaError_t cudaHostAlloc(void** p, size_t n, unsigned) { *p = std::malloc(n); ++host_allocs; return ret(cudaSuccess); }
+cudaError_t cudaFreeHost(void* p) {
+  drain();  // like cudaFree, it waits for the device
+  std::free(p);
+  return ret(cudaSuccess);
+}
 cudaError_t cudaEventCreateWithFlags(cudaEvent_t* e, unsigned) {
   *e = new Event();
   return ret(cudaSuccess);
@@ -128,6 +150,12 @@ cudaError_t cudaEventSynchronize(cudaEvent_t e) {
     f();
   }
   return ret(cudaSuccess);
+}
+// Not an error: the stream has not reached the event yet (nothing runs).
+cudaError_t cudaEventQuery(cudaEvent_t e) {
+  if (sticky) return ret(sticky);
+  const Event* ev = (const Event*)e;
+  return ev->completed < ev->recorded ? cudaErrorNotReady : cudaSuccess;
 }
 cudaError_t cudaMemcpyAsync(void* d, const void* s, size_t n, cudaMemcpyKind, cudaStream_t) {
   if (sticky) return ret(sticky);

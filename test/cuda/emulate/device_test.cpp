@@ -123,6 +123,58 @@ int main() {
   check(std::fabs(got - want) < 1e-9, "sum_to_host");
   be.deallocate(dv, vals.size() * 8, 0);
 
+  // Host synchronizations (cudaStats): small uploads take slots of the ring
+  // and never wait while it has room; downloads, read-backs and stream syncs
+  // each count one; an upload that wraps onto a slot the stream has not
+  // passed waits, and counts. (The fake stream runs nothing until the host
+  // waits, so every un-synchronized copy is still "in flight".)
+  {
+    cuda::sync_stats(0, true);
+    std::vector<int32_t> idx(512), back32(512);
+    for (size_t i = 0; i < idx.size(); ++i) idx[i] = (int32_t)(511 - i);
+    void* di = be.allocate(idx.size() * 4);
+    for (int r = 0; r < 10; ++r) be.copy_from_host(di, idx.data(), idx.size() * 4);
+    cuda::SyncStats a0 = cuda::sync_stats(0, false);
+    check(a0.syncs == 0 && a0.uploads == 10 && a0.upload_bytes == 10 * 2048, "10 small uploads: no synchronization");
+    be.copy_to_host(back32.data(), di, back32.size() * 4);
+    cuda::SyncStats a1 = cuda::sync_stats(0, false);
+    check(back32 == idx && a1.syncs == 1 && a1.downloads == 1 && a1.download_bytes == 2048, "a download: one synchronization");
+    be.synchronize();
+    check(cuda::sync_stats(0, false).syncs == 2, "synchronize: one");
+    for (int r = 0; r < 32; ++r) be.copy_from_host(di, idx.data(), idx.size() * 4);
+    check(cuda::sync_stats(0, false).syncs == 2, "32 small uploads (the ring's size) after a sync: none");
+    be.copy_from_host(di, idx.data(), idx.size() * 4);
+    check(cuda::sync_stats(0, false).syncs == 3, "the 33rd wraps onto a slot the stream has not passed: it waits");
+
+    // A staged read-back: issued without waiting; finished after another
+    // synchronizing call, it does not wait either.
+    std::vector<int32_t> staged(512, -1);
+    for (size_t i = 0; i < idx.size(); ++i) idx[i] = (int32_t)(3 * i);
+    be.copy_from_host(di, idx.data(), idx.size() * 4);
+    be.synchronize();  // the ring's slots all passed (the loop above filled it)
+    cuda::sync_stats(0, true);
+    const uint64_t t1 = cuda::stage_download(di, 2048);
+    for (size_t i = 0; i < idx.size(); ++i) idx[i] = -7;
+    be.copy_from_host(di, idx.data(), idx.size() * 4);  // after the staged copy on the stream
+    check(cuda::sync_stats(0, false).syncs == 0, "stage_download does not wait");
+    be.synchronize();
+    const bool waited1 = cuda::finish_staged(0, t1, staged.data(), 2048);
+    bool stagedOk = true;
+    for (size_t i = 0; i < staged.size(); ++i) stagedOk = stagedOk && staged[i] == (int32_t)(3 * i);
+    check(!waited1 && stagedOk && cuda::sync_stats(0, false).syncs == 1,
+          "finished after a sync: no wait, and the values as of the stage (not the later upload)");
+    const uint64_t t2 = cuda::stage_download(di, 2048);
+    const bool waited2 = cuda::finish_staged(0, t2, staged.data(), 2048);
+    check(waited2 && staged[5] == -7 && cuda::sync_stats(0, false).syncs == 2, "finished before any sync: it waits, counted");
+    const uint64_t t3 = cuda::stage_download(di, 2048);
+    cuda::stage_download(di, 1024);
+    k = ErrorKind::Argument;
+    m = error_of([&] { cuda::finish_staged(0, t3, staged.data(), 2048); }, &k);
+    check(k == ErrorKind::Value && m.find("replaced by a later one") != std::string::npos,
+          "a replaced staged read-back is a ValueError: " + m);
+    be.deallocate(di, idx.size() * 4, 0);
+  }
+
   // A sticky CUDA error: BackendError with the CUDA string, context lost.
   fake::sticky = cudaErrorIllegalAddress;
   k = ErrorKind::Argument;
