@@ -11,7 +11,9 @@
  * ```
  * @module
  */
-import { native, type NativeInfo } from './native';
+import { blasCoreSource, native, type NativeInfo } from './native';
+import type { BlasCoreSource } from './util/openblas-core';
+export type { BlasCoreSource } from './util/openblas-core';
 export type { NativeInfo } from './native';
 import { checkInt } from './ops/util';
 
@@ -76,11 +78,19 @@ export interface CudaInfo {
 }
 
 /** What the loaded addon is: backend, BLAS, threads, SIMD, CUDA devices. */
-export type Info = Omit<NativeInfo, 'cuda'> & { cuda: CudaInfo };
+export type Info = Omit<NativeInfo, 'cuda'> & {
+  cuda: CudaInfo;
+  /**
+   * Who chose OpenBLAS's kernel set (`blasCore`): the user's `OPENBLAS_CORETYPE`, imix from
+   * the CPU's feature flags (so a CPU newer than the OpenBLAS build still gets its AVX2 or
+   * AVX-512 kernels rather than the SSE3 fallback), or OpenBLAS itself (other platforms).
+   */
+  blasCoreSource: BlasCoreSource;
+};
 
 /** Reports the backend, BLAS, thread count, build flags and CUDA devices in use. */
 export function info(): Info {
-  return native.info() as Info;
+  return { ...(native.info() as Omit<Info, 'blasCoreSource'>), blasCoreSource };
 }
 
 /**

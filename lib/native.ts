@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import nodeGypBuild from 'node-gyp-build';
 import { errorClasses } from './errors';
+import { type BlasCoreSource, pinOpenblasCore } from './util/openblas-core';
 
 /** The addon's tensor handle (native/addon/tensor.cpp). */
 export interface NativeTensor {
@@ -344,8 +345,12 @@ export function packageRoot(): string {
   }
 }
 
+/** Who chose OpenBLAS's kernel set (lib/util/openblas-core.ts); set once, right before the addon loads. */
+export let blasCoreSource: BlasCoreSource = 'openblas';
+
 function load(): NativeAddon {
   const root = packageRoot();
+  blasCoreSource = pinOpenblasCore();
   let addon: NativeAddon;
   // IMIX_BUILD_DIR lets a second build (e.g. without BLAS) be loaded side by side.
   const dir = process.env.IMIX_BUILD_DIR;

@@ -15,7 +15,7 @@ export function infoRows(i = info()): Array<[string, string]> {
   const rows: Array<[string, string]> = [
     ['version', i.version],
     ['backend', i.backend],
-    ['blas', i.blas],
+    ['blas', i.blasCore ? `${i.blas} (${i.blasCore} kernels, chosen by ${i.blasCoreSource})` : i.blas],
     ['threads', String(i.threads)],
     ['openmp', i.openmp ? 'yes' : 'no'],
     ['simd', i.simd.length ? i.simd.join(' ') : 'none'],
