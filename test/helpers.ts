@@ -68,6 +68,20 @@ export function expectClose(
     );
 }
 
+/** Bitwise equality of two float arrays, reporting the first difference. */
+export function expectSame(a: Float32Array, b: Float32Array, label = ''): void {
+  expect(a.length, label).toBe(b.length);
+  if (Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength))) return;
+  const i = a.findIndex((v, k) => !Object.is(v, b[k]));
+  expect.fail(`${label} element ${i}: got ${a[i]}, expected ${b[i]}`);
+}
+
+/**
+ * u(w) = (w >>> 8)·2⁻²⁴: the 24-bit uniform in [0, 1) the kernels draw from a
+ * Philox word (u32_to_unit in native/common/philox.h, exact in float32).
+ */
+export const unit = (w: number): number => (w >>> 8) / 2 ** 24;
+
 /** Loads test/fixtures/<name>.json (made by test/fixtures/gen_*.py with python3-torch). */
 export function fixture<T = any>(name: string): T {
   return JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', `${name}.json`), 'utf8')) as T;

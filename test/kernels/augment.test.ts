@@ -4,7 +4,7 @@ import { fashionMnist, subset } from '../../lib/data/dataset';
 import { native } from '../../lib/native';
 import type { NativeTensor } from '../../lib/native';
 import { philoxBlock } from '../../lib/random';
-import { fixture, randn, randu } from '../helpers';
+import { expectSame, fixture, randn, randu, unit } from '../helpers';
 
 type NT = NativeTensor;
 // The addon's raw entry point, to check the C++ validation behind the TS checks.
@@ -23,9 +23,8 @@ const raw = native as unknown as {
  */
 function params(i: number, pad: number, p: number, seed: number, offset: number): { dy: number; dx: number; flip: boolean } {
   const [w0, w1, w2] = philoxBlock(seed, i, offset);
-  const u = (w: number) => (w >>> 8) / 2 ** 24;
   const span = 2 * pad + 1;
-  return { dy: Math.floor(u(w0!) * span), dx: Math.floor(u(w1!) * span), flip: u(w2!) < Math.fround(p) };
+  return { dy: Math.floor(unit(w0!) * span), dx: Math.floor(unit(w1!) * span), flip: unit(w2!) < Math.fround(p) };
 }
 
 /** Pad with zeros, crop at (dy, dx), then flip, element by element. */
@@ -43,14 +42,6 @@ function refCropFlip(x: Float32Array, [N, C, H, W]: number[], pad: number, p: nu
         }
   }
   return out;
-}
-
-/** Bitwise equality of two float arrays, reporting the first difference. */
-function expectSame(a: Float32Array, b: Float32Array, label = ''): void {
-  expect(a.length, label).toBe(b.length);
-  if (Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength))) return;
-  const i = a.findIndex((v, k) => !Object.is(v, b[k]));
-  expect.fail(`${label} element ${i}: got ${a[i]}, expected ${b[i]}`);
 }
 
 function run(x: Float32Array, shape: number[], pad: number, p: number, seed: number, offset: number): Float32Array {
@@ -328,19 +319,18 @@ function detLog(x: number): number {
 }
 
 interface Box { top: number; left: number; h: number; w: number; flip: boolean; fallback: boolean }
-const u24 = (w: number) => (w >>> 8) / 2 ** 24;
 
 /** Image i's box, as documented in lib/ops/augment.ts (blocks 16·i + a of the stream). */
 function drawBox(i: number, H: number, W: number, [sLo, sHi]: number[], [rLo, rHi]: number[], p: number, seed: number, offset: number): Box {
   const lrLo = detLog(rLo!), lrHi = detLog(rHi!);
-  const flip = u24(philoxBlock(seed, 16 * i + 10, offset)[0]!) < Math.fround(p);
+  const flip = unit(philoxBlock(seed, 16 * i + 10, offset)[0]!) < Math.fround(p);
   for (let a = 0; a < 10; a++) {
     const [w0, w1, w2, w3] = philoxBlock(seed, 16 * i + a, offset);
-    const target = H * W * (sLo! + (sHi! - sLo!) * u24(w0!));
-    const aspect = detExp(lrLo + (lrHi - lrLo) * u24(w1!));
+    const target = H * W * (sLo! + (sHi! - sLo!) * unit(w0!));
+    const aspect = detExp(lrLo + (lrHi - lrLo) * unit(w1!));
     const w = rint(Math.sqrt(target * aspect)), h = rint(Math.sqrt(target / aspect));
     if (w > 0 && w <= W && h > 0 && h <= H)
-      return { h, w, top: Math.floor(u24(w2!) * (H - h + 1)), left: Math.floor(u24(w3!) * (W - w + 1)), flip, fallback: false };
+      return { h, w, top: Math.floor(unit(w2!) * (H - h + 1)), left: Math.floor(unit(w3!) * (W - w + 1)), flip, fallback: false };
   }
   const inRatio = W / H;
   let w = W, h = H;

@@ -11,7 +11,7 @@ import { fashionMnist, subset } from '../../lib/data/dataset';
 import { native } from '../../lib/native';
 import type { NativeTensor } from '../../lib/native';
 import { philoxBlock } from '../../lib/random';
-import { expectClose, fixture, randu } from '../helpers';
+import { expectClose, expectSame, fixture, randu, unit } from '../helpers';
 
 type NT = NativeTensor;
 // The addon's raw entry points, to check the C++ validation behind the TS checks.
@@ -100,12 +100,11 @@ interface Jitter {
  */
 function draw(i: number, j: Jitter, C: number, seed: number, offset: number): Op & { applied: boolean; perm: number[] } {
   const A = philoxBlock(seed, 2 * i, offset), B = philoxBlock(seed, 2 * i + 1, offset);
-  const u = (w: number) => (w >>> 8) / 2 ** 24;
   const factor = (w: number, k: number) => {
     const lo = Math.max(0, f(1 - f(k)));
-    return f(lo + u(w) * f(f(1 + f(k)) - lo));
+    return f(lo + unit(w) * f(f(1 + f(k)) - lo));
   };
-  const fh = f(-f(j.hue) + u(B[1]) * f(2 * f(j.hue)));
+  const fh = f(-f(j.hue) + unit(B[1]) * f(2 * f(j.hue)));
   const factors: [number, number, number, number] = [factor(A[2], j.brightness), factor(A[3], j.contrast), factor(B[0], j.saturation), fh];
   let r = Math.floor((A[1] * 24) / 2 ** 32);
   const avail = [0, 1, 2, 3], perm: number[] = [];
@@ -115,7 +114,7 @@ function draw(i: number, j: Jitter, C: number, seed: number, offset: number): Op
     r = Math.floor(r / m);
   }
   const on = [j.brightness > 0, j.contrast > 0, j.saturation > 0 && C === 3, j.hue > 0 && C === 3];
-  const applied = u(A[0]) < f(j.p);
+  const applied = unit(A[0]) < f(j.p);
   return { factors, steps: applied ? perm.filter((s) => on[s]) : [], applied, perm };
 }
 
@@ -127,14 +126,6 @@ function paramsOf(ops_: Op[]): Float32Array {
     for (let k = 0; k < 4; k++) p[i * 8 + 4 + k] = o.steps[k] ?? -1;
   });
   return p;
-}
-
-/** Bitwise equality of two float arrays, reporting the first difference. */
-function expectSame(a: Float32Array, b: Float32Array, label = ''): void {
-  expect(a.length, label).toBe(b.length);
-  if (Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength))) return;
-  const i = a.findIndex((v, k) => !Object.is(v, b[k]));
-  expect.fail(`${label} element ${i}: got ${a[i]}, expected ${b[i]}`);
 }
 
 function jitter(x: Float32Array, shape: number[], j: Partial<Jitter>, seed: number, offset: number): Float32Array {

@@ -3,7 +3,7 @@ import { ArgumentError, DisposedError, DTypeError, ShapeError, Tensor, ValueErro
 import { native } from '../../lib/native';
 import type { NativeTensor } from '../../lib/native';
 import { mulhilo, philox4x32_10 } from '../../lib/random';
-import { expectClose, randn } from '../helpers';
+import { expectClose, randn, unit } from '../helpers';
 
 // The TS Philox4x32-10 (lib/random.ts) is an implementation independent of the
 // C++; it is checked against the Random123 known answers below, then the
@@ -16,7 +16,6 @@ function word(seed: number, offset: number, i: number): number {
   const b = Math.floor(i / 4);
   return philox4x32_10([lo32(b), hi32(b), lo32(offset), hi32(offset)], [lo32(seed), hi32(seed)])[i % 4]!;
 }
-const unit = (w: number) => (w >>> 8) / 2 ** 24;
 const unitOpen0 = (w: number) => ((w >>> 8) + 1) / 2 ** 24;
 
 /** philox_normal_at, with float32 rounding where the C++ rounds (libm calls in double). */

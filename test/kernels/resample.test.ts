@@ -15,15 +15,13 @@ import { fromArray } from '../../lib/data/dataset';
 import { native } from '../../lib/native';
 import type { NativeTensor } from '../../lib/native';
 import { philoxBlock } from '../../lib/random';
-import { randn, rng } from '../helpers';
+import { expectSame, randn, rng, unit } from '../helpers';
 
 type NT = NativeTensor;
 const raw = native as unknown as { resampleFeatures(x: NT, pool: NT, out: NT, p: unknown, seed: unknown, offset: unknown): void };
 
 // ---- the documented draws, reproduced ----
 
-/** u(w) = (w >>> 8)·2⁻²⁴. */
-const unit = (w: number) => (w >>> 8) / 2 ** 24;
 /** Element e's draw: whether it is replaced, and by which pool row (⌊(w1·2³² + w2)·M / 2⁶⁴⌋, exactly). */
 function draw(e: number, M: number, p: number, seed: number, offset: number): { replace: boolean; row: number } {
   const [w0, w1, w2] = philoxBlock(seed, e, offset);
@@ -42,14 +40,6 @@ function ref(x: Float32Array, pool: Float32Array, N: number, F: number, p: numbe
       out[e] = d.replace ? pool[d.row * F + j]! : x[e]!;
     }
   return out;
-}
-
-/** Bitwise equality of two float arrays, reporting the first difference. */
-function expectSame(a: Float32Array, b: Float32Array, label = ''): void {
-  expect(a.length, label).toBe(b.length);
-  if (Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength))) return;
-  const i = a.findIndex((v, k) => !Object.is(v, b[k]));
-  expect.fail(`${label} element ${i}: got ${a[i]}, expected ${b[i]}`);
 }
 
 /** Runs the kernel into an output prefilled with NaN (every element must be written). */

@@ -12,7 +12,7 @@ import { fashionMnist, fromArray, subset } from '../../lib/data/dataset';
 import { native } from '../../lib/native';
 import type { NativeTensor } from '../../lib/native';
 import { philoxBlock } from '../../lib/random';
-import { expectClose, fixture, randn } from '../helpers';
+import { expectClose, expectSame, fixture, randn, unit } from '../helpers';
 
 type NT = NativeTensor;
 // The addon's raw entry points, to check the C++ validation behind the TS checks.
@@ -24,8 +24,6 @@ const raw = native as unknown as {
 
 // ---- the documented draws, reproduced ----
 
-/** u(w) = (w >>> 8)·2⁻²⁴. */
-const unit = (w: number) => (w >>> 8) / 2 ** 24;
 /** ⌊u(w)·span⌋, exactly (the product can pass 2⁵³). */
 const below = (w: number, span: number) => Number((BigInt(w >>> 8) * BigInt(span)) >> 24n);
 
@@ -94,14 +92,6 @@ function refAmp(x: Float32Array, [N, C, L]: number[], lo: number, hi: number, se
     for (let k = i * C! * L!; k < (i + 1) * C! * L!; k++) out[k] = Math.fround(g * x[k]!);
   }
   return out;
-}
-
-/** Bitwise equality of two float arrays, reporting the first difference. */
-function expectSame(a: Float32Array, b: Float32Array, label = ''): void {
-  expect(a.length, label).toBe(b.length);
-  if (Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength))) return;
-  const i = a.findIndex((v, k) => !Object.is(v, b[k]));
-  expect.fail(`${label} element ${i}: got ${a[i]}, expected ${b[i]}`);
 }
 
 type Kernel = (x: Tensor<'float32'>, out: Tensor<'float32'>, seed: number, offset: number) => void;
