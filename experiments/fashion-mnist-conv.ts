@@ -30,12 +30,9 @@ import { linearProbe } from '../lib/eval/probe';
 import { writeFileAtomic } from '../lib/io/atomic';
 import { createMethod, type MethodSettings } from '../lib/cli/method';
 import { type MixName, parseEncoder, parseViews } from '../lib/cli/options';
+import { arg } from './common';
 
 const SRC = process.env.FASHION_MNIST_DIR ?? '/usr/share/datasets/fashion-mnist';
-const arg = (name: string, dflt: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1]! : dflt;
-};
 const OUT = arg('out', 'experiments/results-conv');
 const ONLY = new RegExp(arg('only', '.'));
 const THREADS = arg('threads', '');
@@ -177,7 +174,7 @@ async function runPiece(p: Piece, train: Dataset, test: Dataset): Promise<void> 
     }
     const e0 = performance.now();
     const fTrain = m.embed(train), fTest = m.embed(test);
-    const probe = linearProbe(fTrain, train.labels!, fTest, test.labels!, m.features, 10, { ...P.probe, seed: p.seed });
+    const probe = linearProbe({ trainFeatures: fTrain, trainLabels: train.labels!, testFeatures: fTest, testLabels: test.labels!, D: m.features, numClasses: 10 }, { ...P.probe, seed: p.seed });
     const knn = accuracy(knnPredict(fTrain, train.labels!, fTest, m.features, 10, P.knn), test.labels!);
     const epochs = [...records.values()].sort((a, b) => a.epoch - b.epoch);
     const result = {

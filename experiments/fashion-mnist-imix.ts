@@ -17,12 +17,9 @@ import { BYOL, MoCo, NPair, type ContrastiveMethod, type MethodOptions, setNumTh
 import { loadIdxDataset, subset, type Dataset } from '../lib/data/dataset';
 import { linearProbe } from '../lib/eval/probe';
 import { writeFileAtomic } from '../lib/io/atomic';
+import { arg } from './common';
 
 const SRC = process.env.FASHION_MNIST_DIR ?? '/usr/share/datasets/fashion-mnist';
-const arg = (name: string, dflt: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1]! : dflt;
-};
 const EPOCHS = Number(arg('epochs', '100'));
 const OUT = arg('out', 'experiments/results');
 const ONLY = arg('only', '');
@@ -79,7 +76,7 @@ async function main(): Promise<void> {
         },
       });
       const seconds = (performance.now() - t0) / 1000;
-      const probe = linearProbe(m.embed(train), train.labels!, m.embed(test), test.labels!, m.features, 10, { epochs: 30, lr: 1e-3, seed: 7 });
+      const probe = linearProbe({ trainFeatures: m.embed(train), trainLabels: train.labels!, testFeatures: m.embed(test), testLabels: test.labels!, D: m.features, numClasses: 10 }, { epochs: 30, lr: 1e-3, seed: 7 });
       const run: Run = {
         method: name,
         mix,

@@ -6,10 +6,10 @@
  *   node dist/experiments/report-conv.js [experiments/results-conv]
  * @module
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { renderPlot } from '../lib/cli/plot';
 import { writeFileAtomic } from '../lib/io/atomic';
+import { METHOD_NAMES as NAMES, METHODS, pct, readResults, stat } from './common';
 
 interface Result {
   piece: { name: string; method: string; mix: string; seed: number; encoder: string; views: string; untrained?: boolean };
@@ -21,24 +21,8 @@ interface Result {
 }
 
 const dir = process.argv[2] ?? 'experiments/results-conv';
-const results: Result[] = fs
-  .readdirSync(dir)
-  .filter((f) => f.endsWith('.json'))
-  .map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as Result);
+const results = readResults<Result>(dir);
 const by = (tag: string, method: string, mix: string) => results.filter((r) => r.piece.name.startsWith(`${tag}-${method}-${mix}-`));
-
-const NAMES: Record<string, string> = { npair: 'N-pair (SimCLR)', moco: 'MoCo v2', byol: 'BYOL' };
-const METHODS = ['npair', 'moco', 'byol'];
-
-/** `mean ± std` (sample std) in percent, with the number of seeds when not 3. */
-function stat(vals: number[]): string {
-  if (vals.length === 0) return '—';
-  const m = vals.reduce((a, b) => a + b, 0) / vals.length;
-  const sd = vals.length > 1 ? Math.sqrt(vals.reduce((a, b) => a + (b - m) ** 2, 0) / (vals.length - 1)) : NaN;
-  const n = vals.length === 3 ? '' : ` (n=${vals.length})`;
-  return `${(100 * m).toFixed(2)}${Number.isNaN(sd) ? '' : ` ± ${(100 * sd).toFixed(2)}`}${n}`;
-}
-const pct = (v: number | undefined) => (v === undefined ? '—' : (100 * v).toFixed(2));
 
 console.log('### Linear probe and kNN, ResNet-20 (width 0.5), domain-specific views, three seeds\n');
 console.log('| method | probe: baseline | probe: i-Mix | kNN: baseline | kNN: i-Mix |');
