@@ -92,34 +92,34 @@ describe('linearProbe', () => {
   it('separates separable clusters and is near chance on random labels', () => {
     const D = 8, C = 3;
     const tr = clusters(600, D, C, 5, 0.5), te = clusters(200, D, C, 5, 0.5);
-    const good = evaluation.linearProbe(tr.x, tr.y, te.x, te.y, D, C, { epochs: 20, lr: 1e-2 });
+    const good = evaluation.linearProbe({ trainFeatures: tr.x, trainLabels: tr.y, testFeatures: te.x, testLabels: te.y, D, numClasses: C }, { epochs: 20, lr: 1e-2 });
     expect(good.testAccuracy).toBeGreaterThan(0.97);
     expect(good.trainAccuracy).toBeGreaterThan(0.97);
     const r = rng(9);
     const shuffled = Int32Array.from(te.y, () => Math.floor(r() * C));
-    const chance = evaluation.linearProbe(tr.x, tr.y, te.x, shuffled, D, C, { epochs: 20, lr: 1e-2 });
+    const chance = evaluation.linearProbe({ trainFeatures: tr.x, trainLabels: tr.y, testFeatures: te.x, testLabels: shuffled, D, numClasses: C }, { epochs: 20, lr: 1e-2 });
     expect(chance.testAccuracy).toBeLessThan(0.5);
   });
   it('rejects bad labels, features and options by name', () => {
     const x = new Float32Array(8), y = Int32Array.from([0, 1, 0, 1]);
-    expect(() => evaluation.linearProbe(x, y, x, Int32Array.from([0, 1, 2, 1]), 2, 2)).toThrow(/testLabels: entry 2 is 2, outside \[0, 2\)/);
-    expect(() => evaluation.linearProbe(x, Int32Array.from([0, -1, 0, 1]), x, y, 2, 2)).toThrow(/trainLabels: entry 1 is -1/);
-    expect(() => evaluation.linearProbe(new Float32Array(8).fill(NaN), y, x, y, 2, 2)).toThrow(/trainFeatures: row 0 has a non-finite value/);
-    expect(() => evaluation.linearProbe(new Float32Array(0), new Int32Array(0), x, y, 2, 2)).toThrow(/trainLabels: no training rows/);
-    expect(() => evaluation.linearProbe(x, y, x, y, 2, 2, { epochs: 0 })).toThrow(/epochs/);
-    expect(() => evaluation.linearProbe(x, y, x, y, 2, 2, { batchSize: 1.5 })).toThrow(/batchSize/);
-    expect(() => evaluation.linearProbe(x, y, x, y, 2, 1)).toThrow(ValueError);
-    for (const lr of [0, -1, NaN, Infinity]) expect(() => evaluation.linearProbe(x, y, x, y, 2, 2, { lr })).toThrow(/lr: expected a positive finite number/);
-    expect(() => evaluation.linearProbe(x, y, x, y, 2, 2, { minSteps: -1 })).toThrow(/minSteps/);
-    expect(() => evaluation.linearProbe(x, y, x, y, 2, 2, { lr: 1e30 })).toThrow(/lr: the probe's loss became NaN at step \d+; lower lr/);
+    expect(() => evaluation.linearProbe({ trainFeatures: x, trainLabels: y, testFeatures: x, testLabels: Int32Array.from([0, 1, 2, 1]), D: 2, numClasses: 2 })).toThrow(/testLabels: entry 2 is 2, outside \[0, 2\)/);
+    expect(() => evaluation.linearProbe({ trainFeatures: x, trainLabels: Int32Array.from([0, -1, 0, 1]), testFeatures: x, testLabels: y, D: 2, numClasses: 2 })).toThrow(/trainLabels: entry 1 is -1/);
+    expect(() => evaluation.linearProbe({ trainFeatures: new Float32Array(8).fill(NaN), trainLabels: y, testFeatures: x, testLabels: y, D: 2, numClasses: 2 })).toThrow(/trainFeatures: row 0 has a non-finite value/);
+    expect(() => evaluation.linearProbe({ trainFeatures: new Float32Array(0), trainLabels: new Int32Array(0), testFeatures: x, testLabels: y, D: 2, numClasses: 2 })).toThrow(/trainLabels: no training rows/);
+    expect(() => evaluation.linearProbe({ trainFeatures: x, trainLabels: y, testFeatures: x, testLabels: y, D: 2, numClasses: 2 }, { epochs: 0 })).toThrow(/epochs/);
+    expect(() => evaluation.linearProbe({ trainFeatures: x, trainLabels: y, testFeatures: x, testLabels: y, D: 2, numClasses: 2 }, { batchSize: 1.5 })).toThrow(/batchSize/);
+    expect(() => evaluation.linearProbe({ trainFeatures: x, trainLabels: y, testFeatures: x, testLabels: y, D: 2, numClasses: 1 })).toThrow(ValueError);
+    for (const lr of [0, -1, NaN, Infinity]) expect(() => evaluation.linearProbe({ trainFeatures: x, trainLabels: y, testFeatures: x, testLabels: y, D: 2, numClasses: 2 }, { lr })).toThrow(/lr: expected a positive finite number/);
+    expect(() => evaluation.linearProbe({ trainFeatures: x, trainLabels: y, testFeatures: x, testLabels: y, D: 2, numClasses: 2 }, { minSteps: -1 })).toThrow(/minSteps/);
+    expect(() => evaluation.linearProbe({ trainFeatures: x, trainLabels: y, testFeatures: x, testLabels: y, D: 2, numClasses: 2 }, { lr: 1e30 })).toThrow(/lr: the probe's loss became NaN at step \d+; lower lr/);
   });
   it('bounds numClasses by the training rows (or the labels), not by memory', () => {
     const x = new Float32Array(8).map((_, i) => i % 3), y = Int32Array.from([0, 1, 0, 1]);
     // 1e9 classes: a 2 × 1e9 weight matrix got the process OOM-killed.
-    expect(() => evaluation.linearProbe(x, y, x, y, 2, 1e9)).toThrow(/numClasses: 1000000000 classes is more than 4 \(the 4 training rows, or the largest label \+ 1\)/);
-    expect(evaluation.linearProbe(x, y, x, y, 2, 4, { minSteps: 10 }).steps).toBe(30);
+    expect(() => evaluation.linearProbe({ trainFeatures: x, trainLabels: y, testFeatures: x, testLabels: y, D: 2, numClasses: 1e9 })).toThrow(/numClasses: 1000000000 classes is more than 4 \(the 4 training rows, or the largest label \+ 1\)/);
+    expect(evaluation.linearProbe({ trainFeatures: x, trainLabels: y, testFeatures: x, testLabels: y, D: 2, numClasses: 4 }, { minSteps: 10 }).steps).toBe(30);
     // Labels may need more classes than there are training rows.
-    expect(() => evaluation.linearProbe(x, y, x, Int32Array.from([0, 1, 6, 1]), 2, 7, { minSteps: 10 })).not.toThrow();
+    expect(() => evaluation.linearProbe({ trainFeatures: x, trainLabels: y, testFeatures: x, testLabels: Int32Array.from([0, 1, 6, 1]), D: 2, numClasses: 7 }, { minSteps: 10 })).not.toThrow();
   });
   it('trains to a useful classifier however small the training set, deterministically', () => {
     // A linearly separable 2-class set (label = sign of the first feature) of 200 rows:
@@ -130,18 +130,18 @@ describe('linearProbe', () => {
       return { x, y: Int32Array.from({ length: n }, (_, i) => (x[i * 4]! > 0 ? 1 : 0)) };
     };
     const tr = sep(200), te = sep(500);
-    const a = evaluation.linearProbe(tr.x, tr.y, te.x, te.y, 4, 2);
+    const a = evaluation.linearProbe({ trainFeatures: tr.x, trainLabels: tr.y, testFeatures: te.x, testLabels: te.y, D: 4, numClasses: 2 });
     expect(a.steps).toBe(2000);
     expect(a.trainAccuracy).toBeGreaterThan(0.95);
     expect(a.testAccuracy).toBeGreaterThan(0.93);
-    const b = evaluation.linearProbe(tr.x, tr.y, te.x, te.y, 4, 2);
+    const b = evaluation.linearProbe({ trainFeatures: tr.x, trainLabels: tr.y, testFeatures: te.x, testLabels: te.y, D: 4, numClasses: 2 });
     expect(b).toEqual(a);
     // 20 rows: well above chance too.
     const few = sep(20);
-    expect(evaluation.linearProbe(few.x, few.y, te.x, te.y, 4, 2).testAccuracy).toBeGreaterThan(0.7);
+    expect(evaluation.linearProbe({ trainFeatures: few.x, trainLabels: few.y, testFeatures: te.x, testLabels: te.y, D: 4, numClasses: 2 }).testAccuracy).toBeGreaterThan(0.7);
     // A large set keeps its epochs when they give at least minSteps steps (30 × 78 of 256 rows).
     const big = sep(20000);
-    expect(evaluation.linearProbe(big.x, big.y, te.x, te.y, 4, 2, { epochs: 30 })).toMatchObject({ epochs: 30, steps: 30 * 78 });
+    expect(evaluation.linearProbe({ trainFeatures: big.x, trainLabels: big.y, testFeatures: te.x, testLabels: te.y, D: 4, numClasses: 2 }, { epochs: 30 })).toMatchObject({ epochs: 30, steps: 30 * 78 });
   });
 });
 
@@ -234,14 +234,14 @@ describe('leastSquares', () => {
 describe('pinvProbe', () => {
   it("equals SCARF's probe computed with numpy.linalg.pinv: weights, rank and predictions", () => {
     for (const c of pinvFixture.probes) {
-      const r = evaluation.pinvProbe(
-        Float32Array.from(c.trainFeatures),
-        Int32Array.from(c.trainLabels),
-        Float32Array.from(c.testFeatures),
-        Int32Array.from(c.testLabels),
-        c.D,
-        c.numClasses,
-      );
+      const r = evaluation.pinvProbe({
+        trainFeatures: Float32Array.from(c.trainFeatures),
+        trainLabels: Int32Array.from(c.trainLabels),
+        testFeatures: Float32Array.from(c.testFeatures),
+        testLabels: Int32Array.from(c.testLabels),
+        D: c.D,
+        numClasses: c.numClasses,
+      });
       expect(r.rank, c.name).toBe(c.rank);
       expect(relErr(r.weights, c.weights), c.name).toBeLessThan(1e-9);
       const agree = (pred: number[], labels: number[]) => pred.filter((p, i) => p === labels[i]).length / labels.length;
@@ -253,23 +253,23 @@ describe('pinvProbe', () => {
   it('fits separable clusters, and its train accuracy is 1 when the rows are fewer than the features', () => {
     const D = 8, C = 3;
     const tr = clusters(600, D, C, 5, 0.5), te = clusters(200, D, C, 5, 0.5);
-    const r = evaluation.pinvProbe(tr.x, tr.y, te.x, te.y, D, C);
+    const r = evaluation.pinvProbe({ trainFeatures: tr.x, trainLabels: tr.y, testFeatures: te.x, testLabels: te.y, D, numClasses: C });
     expect(r.rank).toBe(D + 1);
     expect(r.testAccuracy).toBeGreaterThan(0.97);
     // 6 rows, 8 features: [X, 1] has full row rank, so X·W = Y exactly and every training row is right.
     const few = clusters(6, D, C, 7, 2);
-    const f = evaluation.pinvProbe(few.x, few.y, te.x, te.y, D, C);
+    const f = evaluation.pinvProbe({ trainFeatures: few.x, trainLabels: few.y, testFeatures: te.x, testLabels: te.y, D, numClasses: C });
     expect(f.rank).toBe(6);
     expect(f.trainAccuracy).toBe(1);
   });
 
   it('rejects what the linear probe rejects, and unknown options', () => {
     const x = new Float32Array(8), y = Int32Array.from([0, 1, 0, 1]);
-    expect(() => evaluation.pinvProbe(x, y, x, Int32Array.from([0, 1, 2, 1]), 2, 2)).toThrow(/testLabels: entry 2 is 2, outside \[0, 2\)/);
-    expect(() => evaluation.pinvProbe(new Float32Array(8).fill(NaN), y, x, y, 2, 2)).toThrow(/trainFeatures: row 0 has a non-finite value/);
-    expect(() => evaluation.pinvProbe(x, y, new Float32Array(6), y, 2, 2)).toThrow(ShapeError);
-    expect(() => evaluation.pinvProbe(x, y, x, y, 2, 2, { rcond: 2 })).toThrow(/rcond: expected a number in \[0, 1\)/);
-    expect(() => evaluation.pinvProbe(x, y, x, y, 2, 2, { rcnd: 1 } as never)).toThrow(/rcnd: unknown option; did you mean 'rcond'\?/);
+    expect(() => evaluation.pinvProbe({ trainFeatures: x, trainLabels: y, testFeatures: x, testLabels: Int32Array.from([0, 1, 2, 1]), D: 2, numClasses: 2 })).toThrow(/testLabels: entry 2 is 2, outside \[0, 2\)/);
+    expect(() => evaluation.pinvProbe({ trainFeatures: new Float32Array(8).fill(NaN), trainLabels: y, testFeatures: x, testLabels: y, D: 2, numClasses: 2 })).toThrow(/trainFeatures: row 0 has a non-finite value/);
+    expect(() => evaluation.pinvProbe({ trainFeatures: x, trainLabels: y, testFeatures: new Float32Array(6), testLabels: y, D: 2, numClasses: 2 })).toThrow(ShapeError);
+    expect(() => evaluation.pinvProbe({ trainFeatures: x, trainLabels: y, testFeatures: x, testLabels: y, D: 2, numClasses: 2 }, { rcond: 2 })).toThrow(/rcond: expected a number in \[0, 1\)/);
+    expect(() => evaluation.pinvProbe({ trainFeatures: x, trainLabels: y, testFeatures: x, testLabels: y, D: 2, numClasses: 2 }, { rcnd: 1 } as never)).toThrow(/rcnd: unknown option; did you mean 'rcond'\?/);
   });
 });
 
@@ -321,7 +321,7 @@ describe('fewLabelProbe', () => {
     const tr = clusters(900, D, C, 21, 1.5), te = clusters(300, D, C, 21, 1.5);
     for (const kind of ['pinv', 'knn', 'linear'] as const) {
       const spec = { kind, linear: { minSteps: 200, lr: 1e-2 }, knn: { k: 5 } };
-      const r = evaluation.fewLabelProbe(spec, tr.x, tr.y, te.x, te.y, D, C, { fraction: 0.02, draws: 3, seed: 4 });
+      const r = evaluation.fewLabelProbe(spec, { trainFeatures: tr.x, trainLabels: tr.y, testFeatures: te.x, testLabels: te.y, D, numClasses: C }, { fraction: 0.02, draws: 3, seed: 4 });
       expect(r.draws).toHaveLength(3);
       // Each draw is the probe on stratifiedSubset(labels, 0.02, 4, d).
       for (let d = 0; d < 3; d++) {
@@ -330,7 +330,7 @@ describe('fewLabelProbe', () => {
         const x = new Float32Array(idx.length * D);
         idx.forEach((i, k) => x.set(tr.x.subarray(i * D, (i + 1) * D), k * D));
         const y = Int32Array.from(idx, (i) => tr.y[i]!);
-        expect(r.draws[d], `${kind} draw ${d}`).toEqual(evaluation.runProbe(spec, x, y, te.x, te.y, D, C));
+        expect(r.draws[d], `${kind} draw ${d}`).toEqual(evaluation.runProbe(spec, { trainFeatures: x, trainLabels: y, testFeatures: te.x, testLabels: te.y, D, numClasses: C }));
       }
       const accs = r.draws.map((o) => o.testAccuracy);
       const mean = (accs[0]! + accs[1]! + accs[2]!) / 3;
@@ -339,8 +339,8 @@ describe('fewLabelProbe', () => {
       expect(r.mean, kind).toBeGreaterThan(0.6);
     }
     expect(evaluation.meanStd([0.5])).toEqual({ mean: 0.5, std: 0 });
-    expect(() => evaluation.fewLabelProbe({ kind: 'svm' as never }, tr.x, tr.y, te.x, te.y, D, C, { fraction: 0.1 })).toThrow(/probe.kind: expected one of linear, pinv, knn/);
-    expect(() => evaluation.fewLabelProbe({ kind: 'knn' }, tr.x, tr.y, te.x, te.y, D, C, { fraction: 0.1, draws: 0 })).toThrow(/draws: expected an integer from 1 to 1000/);
+    expect(() => evaluation.fewLabelProbe({ kind: 'svm' as never }, { trainFeatures: tr.x, trainLabels: tr.y, testFeatures: te.x, testLabels: te.y, D, numClasses: C }, { fraction: 0.1 })).toThrow(/probe.kind: expected one of linear, pinv, knn/);
+    expect(() => evaluation.fewLabelProbe({ kind: 'knn' }, { trainFeatures: tr.x, trainLabels: tr.y, testFeatures: te.x, testLabels: te.y, D, numClasses: C }, { fraction: 0.1, draws: 0 })).toThrow(/draws: expected an integer from 1 to 1000/);
   });
 });
 

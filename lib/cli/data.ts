@@ -235,21 +235,35 @@ function checkAgainstSchema(spec: DataSpec, schema: CsvSchema): void {
 export async function resolveData(spec: DataSpec, csvSchema?: CsvSchema, read: ReadOptions = {}): Promise<ResolvedData> {
   const src = spec.data ?? BUNDLED;
   checkTestOptions(spec);
-  if (isBundled(src)) {
-    if (spec.labels) throw new UsageError(`--labels: the bundled ${BUNDLED} data has its own labels`);
-    csvOnly(spec, `${src} is the bundled image data`);
-    imagesOnly(spec, `${src} is the bundled IDX data`);
-    if (src === `${BUNDLED}:test`) {
-      noTestFile(spec, `${src} is the bundled data`);
-      const r = holdoutAndLimit(data.loadDataset(src), spec, (l, t) => `${count(l, t)} rows`);
-      return { ...r, description: `${src} (bundled test split as training data; ${r.description})` };
-    }
-    ownTestSplit(spec, `the bundled ${BUNDLED} data`);
-    const train = data.loadDataset(BUNDLED), test = data.loadDataset(`${BUNDLED}:test`);
-    const t = limitRows(train, spec.limit);
-    return { train: t, test, description: `${BUNDLED} (bundled; train ${count(t, train)}, test ${test.n})` };
-  }
+  if (isBundled(src)) return resolveBundled(spec, src);
+  const { base, isDirectory } = locateData(spec, src);
+  if (isDirectory && data.isImageFolder(base)) return resolveImages(spec, src, base);
+  if (isDirectory) return resolveIdxDirectory(spec, src, base);
+  return resolveFile(spec, src, csvSchema, read);
+}
 
+/** The bundled data (`src`: all of it, or one split): its own labels, and its test split unless `src` is that split. */
+function resolveBundled(spec: DataSpec, src: string): ResolvedData {
+  if (spec.labels) throw new UsageError(`--labels: the bundled ${BUNDLED} data has its own labels`);
+  csvOnly(spec, `${src} is the bundled image data`);
+  imagesOnly(spec, `${src} is the bundled IDX data`);
+  if (src === `${BUNDLED}:test`) {
+    noTestFile(spec, `${src} is the bundled data`);
+    const r = holdoutAndLimit(data.loadDataset(src), spec, (l, t) => `${count(l, t)} rows`);
+    return { ...r, description: `${src} (bundled test split as training data; ${r.description})` };
+  }
+  ownTestSplit(spec, `the bundled ${BUNDLED} data`);
+  const train = data.loadDataset(BUNDLED), test = data.loadDataset(`${BUNDLED}:test`);
+  const t = limitRows(train, spec.limit);
+  return { train: t, test, description: `${BUNDLED} (bundled; train ${count(t, train)}, test ${test.n})` };
+}
+
+/**
+ * The path `--data src` names: `src` itself, or for `dir:train` / `dir:test`
+ * (when no file has that name) the directory `dir`; it, and the --labels
+ * file, must exist (a CliError naming the flag).
+ */
+function locateData(spec: DataSpec, src: string): { base: string; isDirectory: boolean } {
   // `dir:test` names a split of an IDX directory; anything else must exist.
   const split = /^(.*):(train|test)$/.exec(src);
   const base = !fs.existsSync(src) && split && fs.existsSync(split[1]!) ? split[1]! : src;
@@ -261,31 +275,38 @@ export async function resolveData(spec: DataSpec, csvSchema?: CsvSchema, read: R
   }
   if (base !== src && !st.isDirectory()) throw new CliError(`--data ${src}: ':${split![2]}' names a split of an IDX directory or image folder, and ${base} is a file`);
   if (spec.labels !== undefined && !fs.existsSync(spec.labels)) throw new CliError(`--labels ${spec.labels}: no such file`);
+  return { base, isDirectory: st.isDirectory() };
+}
 
-  if (st.isDirectory() && data.isImageFolder(base)) return resolveImages(spec, src, base);
-  if (st.isDirectory()) {
-    if (spec.labels) throw new UsageError(`--labels: not used with a data directory (labels are found in ${base})`);
-    csvOnly(spec, `${base} is a directory of IDX files`);
-    imagesOnly(spec, `${base} is a directory of IDX files`);
-    noTestFile(spec, `${base} is a directory of IDX files`);
-    if (base !== src) {
-      // One split of the directory, as training data.
-      const r = holdoutAndLimit(load(src, {}), spec, (l, t) => `${count(l, t)} rows${l.labels ? ', labelled' : ''}`);
-      return { ...r, description: `${src} (${r.description})` };
-    }
-    const train = load(src, { split: 'train' });
-    const test = hasTestSplit(src) ? load(src, { split: 'test' }) : undefined;
-    if (test) ownTestSplit(spec, `${src} (with test files)`);
-    else if (spec.holdout !== undefined) {
-      const r = holdoutAndLimit(train, spec, (l, t) => `train ${count(l, t)}`);
-      return { ...r, description: `${src} (${r.description})` };
-    }
-    if (test && data.featureCount(test) !== data.featureCount(train))
-      throw new CliError(`${data.idxSplitFiles(src, 'test').images}: ${data.featureCount(test)} features per row, the training images have ${data.featureCount(train)}`);
-    const t = limitRows(train, spec.limit);
-    return { train: t, test, description: `${src} (train ${count(t, train)}${test ? `, test ${test.n}` : ''})` };
+/** A directory of IDX files (`base`; `src` may name one split, `base:test`, read as training data). */
+function resolveIdxDirectory(spec: DataSpec, src: string, base: string): ResolvedData {
+  if (spec.labels) throw new UsageError(`--labels: not used with a data directory (labels are found in ${base})`);
+  csvOnly(spec, `${base} is a directory of IDX files`);
+  imagesOnly(spec, `${base} is a directory of IDX files`);
+  noTestFile(spec, `${base} is a directory of IDX files`);
+  if (base === src) return resolveIdxSplits(spec, src);
+  // One split of the directory, as training data.
+  const r = holdoutAndLimit(load(src, {}), spec, (l, t) => `${count(l, t)} rows${l.labels ? ', labelled' : ''}`);
+  return { ...r, description: `${src} (${r.description})` };
+}
+
+/** An IDX directory's training files and, where it has them, its test files (of as many features); else a --holdout split. */
+function resolveIdxSplits(spec: DataSpec, src: string): ResolvedData {
+  const train = load(src, { split: 'train' });
+  const test = hasTestSplit(src) ? load(src, { split: 'test' }) : undefined;
+  if (test) ownTestSplit(spec, `${src} (with test files)`);
+  else if (spec.holdout !== undefined) {
+    const r = holdoutAndLimit(train, spec, (l, t) => `train ${count(l, t)}`);
+    return { ...r, description: `${src} (${r.description})` };
   }
+  if (test && data.featureCount(test) !== data.featureCount(train))
+    throw new CliError(`${data.idxSplitFiles(src, 'test').images}: ${data.featureCount(test)} features per row, the training images have ${data.featureCount(train)}`);
+  const t = limitRows(train, spec.limit);
+  return { train: t, test, description: `${src} (train ${count(t, train)}${test ? `, test ${test.n}` : ''})` };
+}
 
+/** How a data file is loaded: with the run's CSV schema (as its training CSV was encoded), or with the CSV flags. */
+function fileLoadOptions(spec: DataSpec, csvSchema: CsvSchema | undefined, read: ReadOptions): data.LoadOptions {
   const options: data.LoadOptions = {};
   if (spec.labels !== undefined) options.labels = spec.labels;
   if (csvSchema) {
@@ -297,10 +318,15 @@ export async function resolveData(spec: DataSpec, csvSchema?: CsvSchema, read: R
     if (spec.categorical?.length) options.categorical = spec.categorical;
     if (spec.missing !== undefined) options.missing = spec.missing;
   }
-  imagesOnly(spec, `${src} is a file`);
   // A --holdout split is stratified by the labels: re-deriving it (embed, which reads no labels otherwise) needs them.
   if (options.ignoreLabel && spec.holdout !== undefined) delete options.ignoreLabel;
-  const train = load(src, options);
+  return options;
+}
+
+/** A CSV, NPY or IDX file: its test split is the --test file or a --holdout split, if any. */
+function resolveFile(spec: DataSpec, src: string, csvSchema: CsvSchema | undefined, read: ReadOptions): ResolvedData {
+  imagesOnly(spec, `${src} is a file`);
+  const train = load(src, fileLoadOptions(spec, csvSchema, read));
   if (train.format !== 'csv') csvOnly(spec, `${src} is ${train.format === 'npy' ? 'an NPY' : 'an IDX'} file`);
   else if (csvSchema) checkAgainstSchema(spec, csvSchema);
   const labelled = (t: Dataset) => (t.labels ? `, labelled, ${t.numClasses} classes` : '');
@@ -313,6 +339,21 @@ export async function resolveData(spec: DataSpec, csvSchema?: CsvSchema, read: R
   }
   const r = holdoutAndLimit(train, spec, what);
   return { ...r, description: `${src} (${r.description})`, ...schema };
+}
+
+/** `N` or `N of total`, for images (`total`: the files listed). */
+function ofImages(t: Dataset, total: number): string {
+  return `${t.n}${t.n < total ? ` of ${total}` : ''}`;
+}
+
+/** The decoded images' shape and classes, for the description line. */
+function imageInfo(t: Dataset): string {
+  return `[${t.sampleShape.join(', ')}], ${t.numClasses} classes`;
+}
+
+/** The size and channels the images of `t` were read at (its samples are [channels, height, width]). */
+function readAt(t: Dataset): ResolvedData['image'] {
+  return { size: [t.sampleShape[1]!, t.sampleShape[2]!], channels: t.sampleShape[0] as 1 | 3 };
 }
 
 /**
@@ -328,34 +369,40 @@ async function resolveImages(spec: DataSpec, src: string, base: string): Promise
   // A --holdout split is drawn from every image, and --limit then cuts its training part: all are decoded.
   const limit = spec.holdout === undefined ? spec.limit : undefined;
   const options: data.ImageFolderOptions = { channels: spec.channels ?? 3, ...(spec.imageSize ? { size: spec.imageSize } : {}) };
-  const of = (t: Dataset, total: number) => `${t.n}${t.n < total ? ` of ${total}` : ''}`;
-  const info = (t: Dataset) => `[${t.sampleShape.join(', ')}], ${t.numClasses} classes`;
-  const image = (t: Dataset): ResolvedData['image'] => ({ size: [t.sampleShape[1]!, t.sampleShape[2]!], channels: t.sampleShape[0] as 1 | 3 });
-  if (base !== src) {
-    // One split of the folder, as training data.
-    const split = src.slice(base.length + 1) as 'train' | 'test';
-    const total = data.listImageFolder(base, { split }).files.length; // listing is cheap; only --limit images are decoded
-    const t = await data.loadImageFolder(base, { ...options, split, limit });
-    if (spec.holdout !== undefined) {
-      const r = holdoutAndLimit(t, spec, (l, a) => `${of(l, a.n)} rows`);
-      return { ...r, description: `${src} (images; ${r.description}; ${info(t)})`, image: image(t) };
-    }
-    return { train: t, description: `${src} (images; ${of(t, total)} rows, ${info(t)})`, image: image(t) };
+  return base !== src ? resolveImageSplit(spec, src, base, options, limit) : resolveImageFolder(spec, src, base, options, limit);
+}
+
+/** One split of an image folder (`src`: `base:train` or `base:test`), as training data. */
+async function resolveImageSplit(spec: DataSpec, src: string, base: string, options: data.ImageFolderOptions, limit: number | undefined): Promise<ResolvedData> {
+  const split = src.slice(base.length + 1) as 'train' | 'test';
+  const total = data.listImageFolder(base, { split }).files.length; // listing is cheap; only --limit images are decoded
+  const t = await data.loadImageFolder(base, { ...options, split, limit });
+  if (spec.holdout !== undefined) {
+    const r = holdoutAndLimit(t, spec, (l, a) => `${ofImages(l, a.n)} rows`);
+    return { ...r, description: `${src} (images; ${r.description}; ${imageInfo(t)})`, image: readAt(t) };
   }
+  return { train: t, description: `${src} (images; ${ofImages(t, total)} rows, ${imageInfo(t)})`, image: readAt(t) };
+}
+
+/** A whole image folder: its training images and, where it has one, its test split; else a --holdout split. */
+async function resolveImageFolder(spec: DataSpec, src: string, base: string, options: data.ImageFolderOptions, limit: number | undefined): Promise<ResolvedData> {
   const listing = data.listImageFolder(base);
   const train = await data.loadImageFolder(base, { ...options, limit });
-  let test: Dataset | undefined;
-  if (listing.hasSplits && hasImageTestSplit(base)) {
-    ownTestSplit(spec, `${base} (with a test split)`);
-    test = await data.loadImageFolder(base, { ...options, split: 'test' });
-    if (test.sampleShape.some((d, i) => d !== train.sampleShape[i]))
-      throw new CliError(`${base}: the test images are [${test.sampleShape.join(', ')}] and the training images [${train.sampleShape.join(', ')}]; give --image-size H[xW] to read both at one size`);
-  }
+  const test = listing.hasSplits && hasImageTestSplit(base) ? await loadImageTestSplit(spec, base, options, train) : undefined;
   if (!test && spec.holdout !== undefined) {
-    const r = holdoutAndLimit(train, spec, (l, a) => `train ${of(l, a.n)}`);
-    return { ...r, description: `${src} (images; ${r.description}; ${info(train)})`, image: image(train) };
+    const r = holdoutAndLimit(train, spec, (l, a) => `train ${ofImages(l, a.n)}`);
+    return { ...r, description: `${src} (images; ${r.description}; ${imageInfo(train)})`, image: readAt(train) };
   }
-  return { train, test, description: `${src} (images; train ${of(train, listing.files.length)}${test ? `, test ${test.n}` : ''}; ${info(train)})`, image: image(train) };
+  return { train, test, description: `${src} (images; train ${ofImages(train, listing.files.length)}${test ? `, test ${test.n}` : ''}; ${imageInfo(train)})`, image: readAt(train) };
+}
+
+/** The test split of the image folder `base`, read as its training images were and of their shape. */
+async function loadImageTestSplit(spec: DataSpec, base: string, options: data.ImageFolderOptions, train: Dataset): Promise<Dataset> {
+  ownTestSplit(spec, `${base} (with a test split)`);
+  const test = await data.loadImageFolder(base, { ...options, split: 'test' });
+  if (test.sampleShape.some((d, i) => d !== train.sampleShape[i]))
+    throw new CliError(`${base}: the test images are [${test.sampleShape.join(', ')}] and the training images [${train.sampleShape.join(', ')}]; give --image-size H[xW] to read both at one size`);
+  return test;
 }
 
 /** Whether the image folder `dir`, which has splits, has a test (or val) one; other problems with it are errors. */

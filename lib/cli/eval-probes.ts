@@ -79,12 +79,12 @@ function runOn(f: Features, trainLabels: Int32Array, testLabels: Int32Array, num
   if (p.knn) specs.push(['knn', { kind: 'knn', knn: { k: p.k, device: p.device } }]);
   for (const [key, spec] of specs) {
     if (p.labelFraction === undefined) {
-      const r = evaluation.runProbe(spec, f.train, trainLabels, f.test, testLabels, f.D, numClasses);
+      const r = evaluation.runProbe(spec, { trainFeatures: f.train, trainLabels, testFeatures: f.test, testLabels, D: f.D, numClasses });
       if (key === 'knn') out.knn = { k: p.k, accuracy: r.testAccuracy };
       else out[key] = r;
       continue;
     }
-    const r = evaluation.fewLabelProbe(spec, f.train, trainLabels, f.test, testLabels, f.D, numClasses, { fraction: p.labelFraction, draws: p.labelDraws, seed: p.seed });
+    const r = evaluation.fewLabelProbe(spec, { trainFeatures: f.train, trainLabels, testFeatures: f.test, testLabels, D: f.D, numClasses }, { fraction: p.labelFraction, draws: p.labelDraws, seed: p.seed });
     labels!.rows = r.rows;
     const accs = r.draws.map((d) => d.testAccuracy);
     if (key === 'knn') out.knn = { k: p.k, accuracy: r.mean, accuracyStd: r.std, accuracies: accs };

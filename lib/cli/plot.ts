@@ -66,14 +66,40 @@ function downsample(pts: Array<{ x: number; loss: number }>, max: number): Array
   return out;
 }
 
-/** The SVG document for `d`. */
-export function renderPlot(d: PlotData): string {
+/** What is plotted: the finite points of each series, and the right axis's values (kNN accuracy and spread). */
+interface Series {
+  steps: Array<{ x: number; loss: number }>;
+  epochs: PlotData['epochs'];
+  knn: Array<{ epoch: number; knn: number }>;
+  spread: Array<{ epoch: number; v: number }>;
+  /** The collapse monitor's scale (√d, or 1). */
+  scale: number;
+  right: number[];
+}
+
+/** The axes: ticks of x (epochs), of the loss (left) and of the right axis (null without kNN or spread), and the maps to pixels. */
+interface Axes {
+  xt: ReturnType<typeof niceTicks>;
+  yt: ReturnType<typeof niceTicks>;
+  kt: ReturnType<typeof niceTicks> | null;
+  X: (v: number) => number;
+  Y: (v: number) => number;
+  K: (v: number) => number;
+}
+
+/** The series of `d`, without non-finite points; the per-step losses averaged down to at most 600 points. */
+function plotSeries(d: PlotData): Series {
   const steps = downsample((d.steps ?? []).filter((p) => Number.isFinite(p.loss) && Number.isFinite(p.x)), 600);
   const epochs = d.epochs.filter((e) => Number.isFinite(e.loss));
   const knn = d.epochs.filter((e) => typeof e.knn === 'number' && Number.isFinite(e.knn)) as Array<{ epoch: number; knn: number }>;
   const scale = d.collapseScale ?? 1;
   const spread = d.epochs.flatMap((e) => (typeof e.collapse === 'number' && Number.isFinite(e.collapse) ? [{ epoch: e.epoch, v: e.collapse * scale }] : []));
   const right = [...knn.map((e) => e.knn), ...spread.map((e) => e.v)];
+  return { steps, epochs, knn, spread, scale, right };
+}
+
+/** Axes covering every series, and the maps from values to pixels. */
+function plotAxes({ steps, epochs, knn, spread, right }: Series): Axes {
   const xmaxData = Math.max(1, ...epochs.map((e) => e.epoch), ...steps.map((p) => p.x), ...knn.map((e) => e.epoch), ...spread.map((e) => e.epoch));
   const xt = niceTicks(0, xmaxData, Math.min(10, Math.max(2, Math.ceil(xmaxData))));
   // Integer epoch ticks when there are few epochs.
@@ -89,13 +115,23 @@ export function renderPlot(d: PlotData): string {
   const X = (v: number) => r2(M.left + ((v - xt.lo) / (xt.hi - xt.lo)) * PW);
   const Y = (v: number) => r2(M.top + PH - ((v - yt.lo) / (yt.hi - yt.lo)) * PH);
   const K = (v: number) => r2(M.top + PH - ((v - kt!.lo) / (kt!.hi - kt!.lo)) * PH);
+  return { xt, yt, kt, X, Y, K };
+}
+
+/** The document's opening: the svg element, its title, background and heading. */
+function svgHead(title: string): string[] {
+  return [
+    `<?xml version="1.0" encoding="UTF-8"?>`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+    `<title>${esc(title)}</title>`,
+    `<rect x="0" y="0" width="${W}" height="${H}" fill="#ffffff"/>`,
+    `<text x="${W / 2}" y="20" text-anchor="middle" font-size="14" font-weight="bold">${esc(title)}</text>`,
+  ];
+}
+
+/** The grid lines of the loss ticks, the axes and their tick marks. */
+function svgAxes({ xt, yt, kt, X, Y, K }: Axes): string[] {
   const o: string[] = [];
-  o.push(`<?xml version="1.0" encoding="UTF-8"?>`);
-  o.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
-  o.push(`<title>${esc(d.title)}</title>`);
-  o.push(`<rect x="0" y="0" width="${W}" height="${H}" fill="#ffffff"/>`);
-  o.push(`<text x="${W / 2}" y="20" text-anchor="middle" font-size="14" font-weight="bold">${esc(d.title)}</text>`);
-  // Grid and axes.
   o.push(`<g stroke="#e5e5e5" stroke-width="1">`);
   for (const v of yt.ticks) o.push(`<line x1="${M.left}" y1="${Y(v)}" x2="${M.left + PW}" y2="${Y(v)}"/>`);
   o.push(`</g>`);
@@ -107,7 +143,12 @@ export function renderPlot(d: PlotData): string {
   for (const v of yt.ticks) o.push(`<line x1="${M.left - 5}" y1="${Y(v)}" x2="${M.left}" y2="${Y(v)}"/>`);
   if (kt) for (const v of kt.ticks) o.push(`<line x1="${M.left + PW}" y1="${K(v)}" x2="${M.left + PW + 5}" y2="${K(v)}"/>`);
   o.push(`</g>`);
-  // Tick labels and axis titles.
+  return o;
+}
+
+/** The tick labels and the axis titles (the right one names the series it carries). */
+function svgLabels({ xt, yt, kt, X, Y, K }: Axes, { knn, spread, scale }: Series): string[] {
+  const o: string[] = [];
   o.push(`<g fill="#333333">`);
   for (const v of xt.ticks) o.push(`<text x="${X(v)}" y="${M.top + PH + 19}" text-anchor="middle">${fmt(v, xt.step)}</text>`);
   for (const v of yt.ticks) o.push(`<text x="${M.left - 8}" y="${Y(v) + 4}" text-anchor="end">${fmt(v, yt.step)}</text>`);
@@ -117,7 +158,12 @@ export function renderPlot(d: PlotData): string {
   const rightTitle = [knn.length ? 'kNN accuracy' : '', spread.length ? (scale !== 1 ? 'spread (std·√d)' : 'collapse (std)') : ''].filter(Boolean).join(', ');
   if (kt) o.push(`<text transform="translate(${W - 14} ${M.top + PH / 2}) rotate(90)" text-anchor="middle" fill="${knn.length ? KNN : SPREAD}">${esc(rightTitle)}</text>`);
   o.push(`</g>`);
-  // Series.
+  return o;
+}
+
+/** The lines and markers of each series, or a note when there is nothing to draw yet. */
+function svgSeries({ kt, X, Y, K }: Axes, { steps, epochs, knn, spread }: Series): string[] {
+  const o: string[] = [];
   if (steps.length > 1)
     o.push(`<polyline fill="none" stroke="${STEPLOSS}" stroke-width="1" points="${steps.map((p) => `${X(p.x)},${Y(p.loss)}`).join(' ')}"/>`);
   if (epochs.length) {
@@ -134,8 +180,13 @@ export function renderPlot(d: PlotData): string {
   }
   if (!epochs.length && steps.length < 2)
     o.push(`<text x="${M.left + PW / 2}" y="${M.top + PH / 2}" text-anchor="middle" fill="#999999">no finished epoch yet</text>`);
-  // Legend.
+  return o;
+}
+
+/** The legend above the plot: both losses, and kNN and spread where they are plotted. */
+function svgLegend({ knn, spread, scale }: Series): string[] {
   const lx = M.left + 10;
+  const o: string[] = [];
   o.push(`<g font-size="11">`);
   o.push(`<line x1="${lx}" y1="36" x2="${lx + 20}" y2="36" stroke="${STEPLOSS}" stroke-width="1"/><text x="${lx + 25}" y="40">loss per step</text>`);
   o.push(`<line x1="${lx + 120}" y1="36" x2="${lx + 140}" y2="36" stroke="${LOSS}" stroke-width="2"/><text x="${lx + 145}" y="40">loss per epoch</text>`);
@@ -146,6 +197,13 @@ export function renderPlot(d: PlotData): string {
     o.push(`<line x1="${sx}" y1="36" x2="${sx + 20}" y2="36" stroke="${SPREAD}" stroke-width="2" stroke-dasharray="2 3"/><text x="${sx + 25}" y="40">${scale !== 1 ? 'spread std·√d' : 'collapse std'} (right)</text>`);
   }
   o.push(`</g>`);
-  o.push(`</svg>`);
+  return o;
+}
+
+/** The SVG document for `d`. */
+export function renderPlot(d: PlotData): string {
+  const series = plotSeries(d);
+  const axes = plotAxes(series);
+  const o = [...svgHead(d.title), ...svgAxes(axes), ...svgLabels(axes, series), ...svgSeries(axes, series), ...svgLegend(series), `</svg>`];
   return o.join('\n') + '\n';
 }

@@ -11,7 +11,7 @@ import { Generator } from '../random';
 import { checkOptions } from '../util/options';
 import { type KnnOptions, accuracy, knnPredict } from './knn';
 import { type PinvProbeOptions, pinvProbe } from './pinv';
-import { type ProbeOptions, checkProbeArrays, linearProbe } from './probe';
+import { type ProbeData, type ProbeOptions, checkProbeArrays, checkProbeData, linearProbe } from './probe';
 
 /**
  * Draw d of a subset is the permutation of the Philox stream
@@ -90,27 +90,24 @@ function checkSpec(spec: ProbeSpec): void {
   if (!PROBE_KINDS.includes(spec.kind)) throw new ValueError(`probe.kind: expected one of ${PROBE_KINDS.join(', ')}, got ${JSON.stringify(spec.kind)}`);
 }
 
-/** Runs the probe `spec` names (see {@link linearProbe}, {@link pinvProbe}, {@link knnPredict}); arguments as theirs. */
-export function runProbe(
-  spec: ProbeSpec,
-  trainFeatures: Float32Array,
-  trainLabels: Int32Array,
-  testFeatures: Float32Array,
-  testLabels: Int32Array,
-  D: number,
-  numClasses: number,
-): ProbeOutcome {
+/**
+ * Runs the probe `spec` names on `data` (see {@link linearProbe},
+ * {@link pinvProbe}, {@link knnPredict}, which votes for the test rows and
+ * is scored against `data.testLabels`).
+ */
+export function runProbe(spec: ProbeSpec, data: ProbeData): ProbeOutcome {
   checkSpec(spec);
+  checkProbeData(data);
   if (spec.kind === 'linear') {
-    const r = linearProbe(trainFeatures, trainLabels, testFeatures, testLabels, D, numClasses, spec.linear);
+    const r = linearProbe(data, spec.linear);
     return { testAccuracy: r.testAccuracy, trainAccuracy: r.trainAccuracy, epochs: r.epochs, steps: r.steps };
   }
   if (spec.kind === 'pinv') {
-    const r = pinvProbe(trainFeatures, trainLabels, testFeatures, testLabels, D, numClasses, spec.pinv);
+    const r = pinvProbe(data, spec.pinv);
     return { testAccuracy: r.testAccuracy, trainAccuracy: r.trainAccuracy, rank: r.rank };
   }
-  const pred = knnPredict(trainFeatures, trainLabels, testFeatures, D, numClasses, spec.knn);
-  return { testAccuracy: accuracy(pred, testLabels) };
+  const pred = knnPredict(data.trainFeatures, data.trainLabels, data.testFeatures, data.D, data.numClasses, spec.knn);
+  return { testAccuracy: accuracy(pred, data.testLabels) };
 }
 
 /** Options of {@link fewLabelProbe}. */
@@ -157,34 +154,25 @@ function selectRows(x: Float32Array, labels: Int32Array, D: number, idx: Int32Ar
 
 /**
  * The few-label protocol: for draw d = 0..draws−1, the probe `spec` trained
- * on the stratified subset {@link stratifiedSubset}(trainLabels, fraction,
- * seed, d) of the training rows and tested on every test row. The subsets
- * depend only on the labels, fraction, seed and draw, so two feature sets
- * of the same rows (an encoder's and the raw input) get the same subsets.
+ * on the stratified subset {@link stratifiedSubset}(data.trainLabels,
+ * fraction, seed, d) of the training rows and tested on every test row. The
+ * subsets depend only on the labels, fraction, seed and draw, so two feature
+ * sets of the same rows (an encoder's and the raw input) get the same subsets.
  */
-export function fewLabelProbe(
-  spec: ProbeSpec,
-  trainFeatures: Float32Array,
-  trainLabels: Int32Array,
-  testFeatures: Float32Array,
-  testLabels: Int32Array,
-  D: number,
-  numClasses: number,
-  options: FewLabelOptions,
-): FewLabelResult {
+export function fewLabelProbe(spec: ProbeSpec, data: ProbeData, options: FewLabelOptions): FewLabelResult {
   checkSpec(spec);
   if (!options || typeof options !== 'object') throw new ArgumentError('options: expected { fraction, draws?, seed? }');
   checkOptions(options, Object.keys(FEW_LABEL_KEYS), 'options', 'fewLabelProbe options');
   const draws = options.draws ?? 5;
   if (!Number.isSafeInteger(draws) || draws < 1 || draws > MAX_DRAWS) throw new ValueError(`draws: expected an integer from 1 to ${MAX_DRAWS}, got ${String(draws)}`);
-  checkProbeArrays(trainFeatures, trainLabels, testFeatures, testLabels, D);
+  checkProbeArrays(data);
   const out: ProbeOutcome[] = [];
   let rows = 0;
   for (let d = 0; d < draws; d++) {
-    const idx = stratifiedSubset(trainLabels, options.fraction, options.seed ?? 0, d);
+    const idx = stratifiedSubset(data.trainLabels, options.fraction, options.seed ?? 0, d);
     rows = idx.length;
-    const sub = selectRows(trainFeatures, trainLabels, D, idx);
-    out.push(runProbe(spec, sub.x, sub.labels, testFeatures, testLabels, D, numClasses));
+    const sub = selectRows(data.trainFeatures, data.trainLabels, data.D, idx);
+    out.push(runProbe(spec, { ...data, trainFeatures: sub.x, trainLabels: sub.labels }));
   }
   const { mean, std } = meanStd(out.map((o) => o.testAccuracy));
   return { mean, std, draws: out, rows };

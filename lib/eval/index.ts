@@ -4,7 +4,7 @@
  * @module
  */
 export { knnPredict, knnMonitor, checkKnnMonitor, accuracy, type KnnOptions, type KnnMonitorOptions, type Embedder } from './knn';
-export { linearProbe, type ProbeOptions, type ProbeResult } from './probe';
+export { linearProbe, type ProbeData, type ProbeOptions, type ProbeResult } from './probe';
 export { leastSquares, MAX_LSTSQ_ENTRIES, type LeastSquaresOptions, type LeastSquaresResult } from './lstsq';
 export { pinvProbe, type PinvProbeOptions, type PinvProbeResult } from './pinv';
 export {

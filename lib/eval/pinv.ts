@@ -9,7 +9,7 @@
 import { ValueError } from '../errors';
 import { accuracy } from './knn';
 import { type LeastSquaresOptions, MAX_LSTSQ_ENTRIES, leastSquares } from './lstsq';
-import { checkProbeInputs } from './probe';
+import { type ProbeData, checkProbeInputs } from './probe';
 import { checkOptions } from '../util/options';
 
 /** Options of {@link pinvProbe}. */
@@ -98,17 +98,10 @@ function predict(A: Float64Array, n: number, P: number, W: Float64Array, C: numb
  * minimum-norm solution). Costs about 2·n·(D+1)² flops: seconds for
  * 10,000 rows of 512 features.
  */
-export function pinvProbe(
-  trainFeatures: Float32Array,
-  trainLabels: Int32Array,
-  testFeatures: Float32Array,
-  testLabels: Int32Array,
-  D: number,
-  numClasses: number,
-  options: PinvProbeOptions = {},
-): PinvProbeResult {
+export function pinvProbe(data: ProbeData, options: PinvProbeOptions = {}): PinvProbeResult {
   checkOptions(options, Object.keys(PINV_OPTION_KEYS), 'options', 'pinvProbe options');
-  checkProbeInputs(trainFeatures, trainLabels, testFeatures, testLabels, D, numClasses);
+  checkProbeInputs(data);
+  const { trainFeatures, trainLabels, testFeatures, testLabels, D, numClasses } = data;
   const nTr = trainLabels.length, nTe = testLabels.length, P = D + 1;
   if (nTr * P > MAX_LSTSQ_ENTRIES || nTe * P > MAX_LSTSQ_ENTRIES || nTr * numClasses > MAX_LSTSQ_ENTRIES)
     throw new ValueError(`trainFeatures: ${Math.max(nTr, nTe)} rows of ${D} features (+ bias) are more than ${MAX_LSTSQ_ENTRIES} (2^28) entries, the most the double-precision solve takes; use linearProbe`);

@@ -56,40 +56,46 @@ export interface ProbeResult {
 }
 
 /**
- * The checks every probe makes of its inputs: shapes, labels in range,
- * finite features. @internal
+ * What a probe is trained and tested on: row-major [n, D] features of the
+ * training and test rows, and their class labels. {@link linearProbe},
+ * {@link pinvProbe}, {@link runProbe} and {@link fewLabelProbe} take one.
  */
-export function checkProbeInputs(
-  trainFeatures: Float32Array,
-  trainLabels: Int32Array,
-  testFeatures: Float32Array,
-  testLabels: Int32Array,
-  D: number,
-  numClasses: number,
-): void {
-  checkProbeArrays(trainFeatures, trainLabels, testFeatures, testLabels, D);
-  checkProbeLabels(trainLabels, testLabels, numClasses);
-  checkFinite(trainFeatures, D, 'trainFeatures');
-  checkFinite(testFeatures, D, 'testFeatures');
+export interface ProbeData {
+  /** Training features, row-major [trainLabels.length, D]. */
+  trainFeatures: Float32Array;
+  /** The class of each training row, in [0, numClasses). */
+  trainLabels: Int32Array;
+  /** Test features, row-major [testLabels.length, D]. */
+  testFeatures: Float32Array;
+  /** The class of each test row, in [0, numClasses). */
+  testLabels: Int32Array;
+  /** Features per row. */
+  D: number;
+  /** Classes (at least 2). */
+  numClasses: number;
 }
 
 /**
- * Trains a linear classifier on `trainFeatures` (standardized with their own
- * statistics) and reports accuracy on both splits. AdamW on mini-batches
+ * The checks every probe makes of its inputs: shapes, labels in range,
+ * finite features. @internal
+ */
+export function checkProbeInputs(data: ProbeData): void {
+  checkProbeArrays(data);
+  checkProbeLabels(data.trainLabels, data.testLabels, data.numClasses);
+  checkFinite(data.trainFeatures, data.D, 'trainFeatures');
+  checkFinite(data.testFeatures, data.D, 'testFeatures');
+}
+
+/**
+ * Trains a linear classifier on `data.trainFeatures` (standardized with their
+ * own statistics) and reports accuracy on both splits. AdamW on mini-batches
  * with a cosine learning-rate schedule, for `epochs` epochs or `minSteps`
  * steps, whichever is more; deterministic for a given seed.
  */
-export function linearProbe(
-  trainFeatures: Float32Array,
-  trainLabels: Int32Array,
-  testFeatures: Float32Array,
-  testLabels: Int32Array,
-  D: number,
-  numClasses: number,
-  options: ProbeOptions = {},
-): ProbeResult {
+export function linearProbe(data: ProbeData, options: ProbeOptions = {}): ProbeResult {
   checkOptions(options, Object.keys(PROBE_OPTION_KEYS), 'options', 'linearProbe options');
-  checkProbeInputs(trainFeatures, trainLabels, testFeatures, testLabels, D, numClasses);
+  checkProbeInputs(data);
+  const { trainFeatures, trainLabels, testFeatures, testLabels, D, numClasses } = data;
   const plan = probePlan(options, trainLabels.length);
   const nTr = trainLabels.length, nTe = testLabels.length;
   const device = options.device ?? 'cpu';
@@ -116,8 +122,15 @@ export function linearProbe(
   }
 }
 
-/** The feature and label arrays: their types, and `D` values per labelled row. @internal */
-export function checkProbeArrays(trainFeatures: Float32Array, trainLabels: Int32Array, testFeatures: Float32Array, testLabels: Int32Array, D: number): void {
+/** That `data` is an object (its fields are checked by the probe that reads them). @internal */
+export function checkProbeData(data: ProbeData): void {
+  if (!data || typeof data !== 'object') throw new ArgumentError('data: expected { trainFeatures, trainLabels, testFeatures, testLabels, D, numClasses }');
+}
+
+/** The feature and label arrays: their types, and `D` values per labelled row (not the class count). @internal */
+export function checkProbeArrays(data: ProbeData): void {
+  checkProbeData(data);
+  const { trainFeatures, trainLabels, testFeatures, testLabels, D } = data;
   if (!Number.isSafeInteger(D) || D < 1) throw new ValueError(`D: expected a positive integer, got ${D}`);
   for (const [arr, arg] of [[trainFeatures, 'trainFeatures'], [testFeatures, 'testFeatures']] as const)
     if (!(arr instanceof Float32Array)) throw new ArgumentError(`${arg}: expected a Float32Array`);

@@ -157,7 +157,7 @@ describe('defect 10: unknown option keys are an ArgumentError naming the key', (
     const k = thrown(() => evaluation.knnPredict(x, y, x, 2, 2, { kk: 3 } as never));
     expect(k).toBeInstanceOf(ArgumentError);
     expect(k.message).toMatch(/^kk: unknown option; did you mean 'k'\? \(knnPredict options: /);
-    const p = thrown(() => evaluation.linearProbe(x, y, x, y, 2, 2, { epoch: 3 } as never));
+    const p = thrown(() => evaluation.linearProbe({ trainFeatures: x, trainLabels: y, testFeatures: x, testLabels: y, D: 2, numClasses: 2 }, { epoch: 3 } as never));
     expect(p).toBeInstanceOf(ArgumentError);
     expect(p.message).toMatch(/^epoch: unknown option; did you mean 'epochs'\? \(linearProbe options: /);
     expect(thrown(() => evaluation.knnPredict(x, y, x, 2, 2, null as never))).toBeInstanceOf(ArgumentError);
