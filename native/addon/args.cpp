@@ -5,6 +5,20 @@
 
 namespace imix {
 
+Range Args::range(size_t i, const char* lo_name, const char* hi_name, double min, double max) const {
+  const double lo = number_in(i, lo_name, min, max);
+  const double hi = number_in(i + 1, hi_name, min, max);
+  IMIX_CHECK(lo <= hi, Value,
+             std::string(hi_name) + ": " + std::to_string(hi) + " is below " + lo_name + " " + std::to_string(lo));
+  return {lo, hi};
+}
+
+PhiloxStream Args::philox(size_t i) const {
+  const uint64_t seed = u64(i, "seed");
+  const uint64_t offset = u64(i + 1, "offset");
+  return {seed, offset};
+}
+
 void check_permutation(const int32_t* perm, int64_t N, const char* name) {
   std::vector<uint8_t> seen((size_t)N, 0);
   for (int64_t i = 0; i < N; ++i) {

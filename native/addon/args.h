@@ -16,6 +16,16 @@
 
 namespace imix {
 
+// A (lo, hi) range of numbers, as Args::range reads it.
+struct Range {
+  double lo, hi;
+};
+// The Philox stream a random kernel draws from, as Args::philox reads it:
+// the key and the counter offset.
+struct PhiloxStream {
+  uint64_t seed, offset;
+};
+
 class Args {
  public:
   explicit Args(const Napi::CallbackInfo& info) : info_(info) {}
@@ -68,6 +78,13 @@ class Args {
     IMIX_CHECK(v >= 0, Value, std::string(name) + ": expected a non-negative integer");
     return (uint64_t)v;
   }
+  // A range: arguments i (lo_name) and i + 1 (hi_name), each a finite number
+  // in [min, max] (number_in), then lo <= hi ("<hi_name>: <hi> is below
+  // <lo_name> <lo>").
+  Range range(size_t i, const char* lo_name, const char* hi_name, double min, double max) const;
+  // A random kernel's (seed, offset): arguments i ("seed") and i + 1
+  // ("offset"), each a non-negative integer below 2^53 (u64).
+  PhiloxStream philox(size_t i) const;
   bool boolean(size_t i, const char* name) const {
     IMIX_CHECK(present(i) && info_[i].IsBoolean(), Argument, std::string(name) + ": expected a boolean");
     return info_[i].As<Napi::Boolean>().Value();

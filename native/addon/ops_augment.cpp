@@ -4,7 +4,7 @@
 //   randomCropFlip(x, out, pad, flipP, seed, offset)
 //   randomResizedCrop(x, out, scaleLo, scaleHi, ratioLo, ratioHi, flipP, seed, offset)
 //   resizedCrop(x, out, top, left, height, width, flip)
-// seed/offset: non-negative integers below 2^53 (Args::u64).
+// seed/offset: non-negative integers below 2^53 (Args::philox).
 #include <string>
 
 #include "../cpu/kernels.h"
@@ -27,8 +27,7 @@ Napi::Value RandomCropFlip(const Napi::CallbackInfo& info) {
   Tensor* out = a.tensor(1, "out");
   int64_t pad = a.integer(2, "pad");
   double flip_p = a.number_in(3, "flipP", 0.0, 1.0);
-  uint64_t seed = a.u64(4, "seed");
-  uint64_t offset = a.u64(5, "offset");
+  const PhiloxStream rng = a.philox(4);
   IMIX_CHECK(pad >= 0 && pad <= kMaxPad, Value,
              "pad: expected an integer in [0, 2^31), got " + std::to_string(pad));
 
@@ -36,7 +35,7 @@ Napi::Value RandomCropFlip(const Napi::CallbackInfo& info) {
   float* op;
   const Dispatch dev = batch_pair(x, out, 4, "random crop and flip need spatial [N, C, H, W] data", false, &xp, &op);
   IMIX_KERNEL(dev, random_crop_flip, xp, op, x->shape[0], x->shape[1], x->shape[2], x->shape[3], pad,
-              (float)flip_p, seed, offset);
+              (float)flip_p, rng.seed, rng.offset);
   return info.Env().Undefined();
 }
 
@@ -49,8 +48,7 @@ Napi::Value RandomResizedCrop(const Napi::CallbackInfo& info) {
   double ratio_lo = a.number(4, "ratioLo");
   double ratio_hi = a.number(5, "ratioHi");
   double flip_p = a.number_in(6, "flipP", 0.0, 1.0);
-  uint64_t seed = a.u64(7, "seed");
-  uint64_t offset = a.u64(8, "offset");
+  const PhiloxStream rng = a.philox(7);
   IMIX_CHECK(scale_lo > 0.0 && scale_lo <= 1.0, Value,
              "scaleLo: expected an area fraction in (0, 1], got " + std::to_string(scale_lo));
   IMIX_CHECK(scale_hi >= scale_lo && scale_hi <= 1.0, Value,
@@ -68,7 +66,7 @@ Napi::Value RandomResizedCrop(const Napi::CallbackInfo& info) {
   IMIX_CHECK(H <= kMaxSide && W <= kMaxSide, Shape,
              "x: random resized crop takes images up to 2^31 - 1 pixels a side, got shape " + x->shape_str());
   IMIX_KERNEL(dev, random_resized_crop, xp, op, x->shape[0], x->shape[1], H, W, scale_lo, scale_hi, ratio_lo,
-              ratio_hi, (float)flip_p, seed, offset);
+              ratio_hi, (float)flip_p, rng.seed, rng.offset);
   return info.Env().Undefined();
 }
 

@@ -3,7 +3,7 @@
 // seed, offset) — photometric views of [N, C, H, W] images, C = 1 or 3
 // (formulas and draw layout: native/common/color.h). out may be x itself (in
 // place: each pixel is read before it is written) but must not partially
-// overlap it. seed/offset: non-negative integers below 2^53 (Args::u64).
+// overlap it. seed/offset: non-negative integers below 2^53 (Args::philox).
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -51,13 +51,12 @@ Napi::Value ColorJitter(const Napi::CallbackInfo& info) {
   const float saturation = strength(a, 4, "saturation");
   const float hue = (float)a.number_in(5, "hue", 0.0, 0.5);
   const float p = (float)a.number_in(6, "p", 0.0, 1.0);
-  const uint64_t seed = a.u64(7, "seed");
-  const uint64_t offset = a.u64(8, "offset");
+  const PhiloxStream rng = a.philox(7);
   const float* xp;
   float* op;
   const Dispatch dev = images(x, out, "color jitter", &xp, &op);
   IMIX_KERNEL(dev, color_jitter, xp, op, x->shape[0], x->shape[1], x->shape[2] * x->shape[3], brightness, contrast,
-              saturation, hue, p, seed, offset);
+              saturation, hue, p, rng.seed, rng.offset);
   return info.Env().Undefined();
 }
 
@@ -110,13 +109,12 @@ Napi::Value RandomGrayscale(const Napi::CallbackInfo& info) {
   Tensor* x = a.tensor(0, "x");
   Tensor* out = a.tensor(1, "out");
   const float p = (float)a.number_in(2, "p", 0.0, 1.0);
-  const uint64_t seed = a.u64(3, "seed");
-  const uint64_t offset = a.u64(4, "offset");
+  const PhiloxStream rng = a.philox(3);
   const float* xp;
   float* op;
   const Dispatch dev = images(x, out, "random grayscale", &xp, &op);
-  IMIX_KERNEL(dev, random_grayscale, xp, op, x->shape[0], x->shape[1], x->shape[2] * x->shape[3], p, seed,
-              offset);
+  IMIX_KERNEL(dev, random_grayscale, xp, op, x->shape[0], x->shape[1], x->shape[2] * x->shape[3], p, rng.seed,
+              rng.offset);
   return info.Env().Undefined();
 }
 

@@ -46,14 +46,13 @@ Napi::Value CutmixBox(const Napi::CallbackInfo& info) {
   float lam = (float)a.number_in(0, "lam", 0.0, 1.0);
   int64_t H = a.integer(1, "H");
   int64_t W = a.integer(2, "W");
-  uint64_t seed = a.u64(3, "seed");
-  uint64_t offset = a.u64(4, "offset");
+  const PhiloxStream rng = a.philox(3);
   IMIX_CHECK(H >= 1 && H <= kMaxSide, Value,
              "H: expected an image height in [1, 2^31), got " + std::to_string(H));
   IMIX_CHECK(W >= 1 && W <= kMaxSide, Value,
              "W: expected an image width in [1, 2^31), got " + std::to_string(W));
   float lam_out = 1.0f;
-  cpu::Box b = cpu::cutmix_box(lam, H, W, seed, offset, &lam_out);
+  cpu::Box b = cpu::cutmix_box(lam, H, W, rng.seed, rng.offset, &lam_out);
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
   o.Set("y0", Napi::Number::New(env, (double)b.y0));

@@ -1,6 +1,6 @@
 // Bindings: randUniform(out, seed, offset), randNormal(out, seed, offset, mean, std),
 // inputDrop(x, out, p, seed, offset), gaussianNoise(x, out, std, seed, offset).
-// seed/offset: non-negative integers below 2^53 (Args::u64). The elementwise
+// seed/offset: non-negative integers below 2^53 (Args::philox). The elementwise
 // ones may run in place (out is x itself); a partial overlap is rejected.
 #include <cmath>
 #include <limits>
@@ -37,24 +37,22 @@ Dispatch elementwise_pair(Tensor* x, Tensor* out, const float** xp, float** op) 
 Napi::Value RandUniform(const Napi::CallbackInfo& info) {
   Args a(info);
   Tensor* out = a.tensor(0, "out");
-  uint64_t seed = a.u64(1, "seed");
-  uint64_t offset = a.u64(2, "offset");
+  const PhiloxStream rng = a.philox(1);
   float* op = f32(out, "out");
   const Dispatch dev(out, "out");
-  IMIX_KERNEL(dev, rand_uniform, op, out->numel(), seed, offset);
+  IMIX_KERNEL(dev, rand_uniform, op, out->numel(), rng.seed, rng.offset);
   return info.Env().Undefined();
 }
 
 Napi::Value RandNormal(const Napi::CallbackInfo& info) {
   Args a(info);
   Tensor* out = a.tensor(0, "out");
-  uint64_t seed = a.u64(1, "seed");
-  uint64_t offset = a.u64(2, "offset");
+  const PhiloxStream rng = a.philox(1);
   float mean = float_arg(a, 3, "mean", -HUGE_VAL);
   float sd = float_arg(a, 4, "std", 0.0);
   float* op = f32(out, "out");
   const Dispatch dev(out, "out");
-  IMIX_KERNEL(dev, rand_normal, op, out->numel(), seed, offset, mean, sd);
+  IMIX_KERNEL(dev, rand_normal, op, out->numel(), rng.seed, rng.offset, mean, sd);
   return info.Env().Undefined();
 }
 
@@ -63,12 +61,11 @@ Napi::Value InputDrop(const Napi::CallbackInfo& info) {
   Tensor* x = a.tensor(0, "x");
   Tensor* out = a.tensor(1, "out");
   double p = a.number_in(2, "p", 0.0, 1.0);
-  uint64_t seed = a.u64(3, "seed");
-  uint64_t offset = a.u64(4, "offset");
+  const PhiloxStream rng = a.philox(3);
   const float* xp;
   float* op;
   const Dispatch dev = elementwise_pair(x, out, &xp, &op);
-  IMIX_KERNEL(dev, input_drop, xp, op, x->numel(), (float)p, seed, offset);
+  IMIX_KERNEL(dev, input_drop, xp, op, x->numel(), (float)p, rng.seed, rng.offset);
   return info.Env().Undefined();
 }
 
@@ -77,12 +74,11 @@ Napi::Value GaussianNoise(const Napi::CallbackInfo& info) {
   Tensor* x = a.tensor(0, "x");
   Tensor* out = a.tensor(1, "out");
   float sd = float_arg(a, 2, "std", 0.0);
-  uint64_t seed = a.u64(3, "seed");
-  uint64_t offset = a.u64(4, "offset");
+  const PhiloxStream rng = a.philox(3);
   const float* xp;
   float* op;
   const Dispatch dev = elementwise_pair(x, out, &xp, &op);
-  IMIX_KERNEL(dev, gaussian_noise, xp, op, x->numel(), sd, seed, offset);
+  IMIX_KERNEL(dev, gaussian_noise, xp, op, x->numel(), sd, rng.seed, rng.offset);
   return info.Env().Undefined();
 }
 

@@ -4,7 +4,7 @@
 // x: float32, contiguous, 2-D rows [N, F]; pool: float32, contiguous,
 // [M, F] with M ≥ 1 (the training rows a replaced feature is drawn from);
 // out: float32 of x's shape; all three on one device. p: a probability in
-// [0, 1]. seed/offset: non-negative integers below 2^53 (Args::u64).
+// [0, 1]. seed/offset: non-negative integers below 2^53 (Args::philox).
 // Aliasing: out may be x itself (in place) but not partially overlap it;
 // the pool may share memory with x (both are only read) but not with out,
 // whose writes would change the rows later elements draw from. Sizes need no
@@ -26,8 +26,7 @@ Napi::Value ResampleFeatures(const Napi::CallbackInfo& info) {
   Tensor* pool = a.tensor(1, "pool");
   Tensor* out = a.tensor(2, "out");
   double p = a.number_in(3, "p", 0.0, 1.0);
-  uint64_t seed = a.u64(4, "seed");
-  uint64_t offset = a.u64(5, "offset");
+  const PhiloxStream rng = a.philox(4);
   const float* xp;
   float* op;
   const Dispatch dev = batch_pair(x, out, 2, "SCARF resampling needs rows [N, F]", true, &xp, &op);
@@ -41,7 +40,7 @@ Napi::Value ResampleFeatures(const Napi::CallbackInfo& info) {
     IMIX_CHECK(p1 <= o0 || o1 <= p0, Value,
                "pool and out overlap in memory; out may be x itself, but the pool must stay apart from it");
   }
-  IMIX_KERNEL(dev, resample_features, xp, pp, op, N, F, pool->shape[0], p, seed, offset);
+  IMIX_KERNEL(dev, resample_features, xp, pp, op, N, F, pool->shape[0], p, rng.seed, rng.offset);
   return info.Env().Undefined();
 }
 

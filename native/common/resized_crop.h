@@ -161,6 +161,13 @@ IMIX_HD double between(uint32_t w, double lo, double hi) {
   return lo + mul_rn(hi - lo, (double)(w >> 8) * (1.0 / 16777216.0));
 }
 
+// A fallback crop side (rint(W/r_lo) or rint(H·r_hi)) clamped to [1, side].
+// Why: for an aspect ratio far outside the image's own (r_lo ≥ 2·W, or
+// r_hi ≤ 1/(2·H)) the side rounds to 0, an empty crop that torchvision would
+// fail on and the bilinear taps cannot read; the upper bound only guards
+// (the branch that sets a side has W/r_lo < H, or H·r_hi < W).
+IMIX_HD double clamp_side(double v, int64_t side) { return v < 1.0 ? 1.0 : (v > (double)side ? (double)side : v); }
+
 // Image i's box and flip (the layout above). H, W ≥ 1 and below 2^31; the
 // scale and ratio ranges are validated by the addon (0 < s_lo ≤ s_hi ≤ 1,
 // 0 < r_lo ≤ r_hi finite, flip_p ∈ [0, 1]).
@@ -193,10 +200,8 @@ IMIX_HD CropBox draw_box(int64_t i, int64_t H, int64_t W, double scale_lo, doubl
     } else if (in_ratio > ratio_hi) {
       w = rint(mul_rn((double)H, ratio_hi));
     }
-    h = h < 1.0 ? 1.0 : (h > (double)H ? (double)H : h);
-    w = w < 1.0 ? 1.0 : (w > (double)W ? (double)W : w);
-    b.h = (int64_t)h;
-    b.w = (int64_t)w;
+    b.h = (int64_t)clamp_side(h, H);
+    b.w = (int64_t)clamp_side(w, W);
     b.top = (H - b.h) / 2;
     b.left = (W - b.w) / 2;
   }
