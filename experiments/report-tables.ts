@@ -17,6 +17,8 @@ interface Result {
   mix: string;
   views: string;
   seed: number;
+  /** MixUp's α (absent in results written before the ablation: 1). */
+  alpha?: number;
   trainSeconds: number;
   epochs: Array<{ epoch: number; loss: number; knn?: number; collapse?: number }>;
   linear: { encoder: number; raw: number };
@@ -28,7 +30,9 @@ const TITLES: Record<string, string> = {
   dna: 'DNA (mlbench; 3,186 rows × 180 binary features, 3 classes; stratified 20% holdout per seed)',
 };
 
-const results = readResults<Result>(process.argv[2] ?? 'experiments/results-tables');
+const all = readResults<Result>(process.argv[2] ?? 'experiments/results-tables');
+const results = all.filter((r) => (r.alpha ?? 1) === 1);
+const ablation = all.filter((r) => (r.alpha ?? 1) !== 1);
 const groups = [...new Set(results.map((r) => `${r.table}|${r.views}`))].sort();
 
 for (const g of groups) {
@@ -49,10 +53,24 @@ for (const g of groups) {
   console.log(`\n(${frac} labels = ${rs[0]!.fewLabel.rows} training rows, 5 stratified draws per run.)\n`);
 }
 
+if (ablation.length) {
+  console.log('### Ablation: N-pair i-Mix with a smaller α\n');
+  console.log('| table, views | α | linear | few-label |');
+  console.log('|---|---:|---:|---:|');
+  for (const g of [...new Set(ablation.map((r) => `${r.table}|${r.views}|${r.alpha}`))].sort()) {
+    const [table, views, alpha] = g.split('|') as [string, string, string];
+    const base = results.filter((r) => r.table === table && r.views === views && r.method === 'npair' && r.mix === 'mixup');
+    const rs = ablation.filter((r) => r.table === table && r.views === views && String(r.alpha) === alpha);
+    console.log(`| ${table}, \`${views}\` | 1 | ${stat(base.map((r) => r.linear.encoder))} | ${stat(base.map((r) => r.fewLabel.encoder))} |`);
+    console.log(`| ${table}, \`${views}\` | ${alpha} | ${stat(rs.map((r) => r.linear.encoder))} | ${stat(rs.map((r) => r.fewLabel.encoder))} |`);
+  }
+  console.log('');
+}
+
 console.log('### Every run\n');
 console.log('| run | train s | final loss | kNN (last) | collapse (last) | linear | raw linear | few-label | raw few-label |');
 console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
-for (const r of results.sort((a, b) => a.piece.localeCompare(b.piece))) {
+for (const r of all.sort((a, b) => a.piece.localeCompare(b.piece))) {
   const last = r.epochs.at(-1);
   const knn = [...r.epochs].reverse().find((e) => e.knn !== undefined)?.knn;
   console.log(
