@@ -12,7 +12,7 @@ import { writeFileAtomic } from '../lib/io/atomic';
 import { METHOD_NAMES as NAMES, METHODS, pct, readResults, stat } from './common';
 
 interface Result {
-  piece: { name: string; method: string; mix: string; seed: number; encoder: string; views: string; untrained?: boolean };
+  piece: { name: string; method: string; mix: string; seed: number; encoder: string; views: string; untrained?: boolean; epochs?: number };
   features: number;
   pretrainSeconds: number;
   epochs: Array<{ epoch: number; loss: number; knn?: number }>;
@@ -22,7 +22,9 @@ interface Result {
 
 const dir = process.argv[2] ?? 'experiments/results-conv';
 const results = readResults<Result>(dir);
-const by = (tag: string, method: string, mix: string) => results.filter((r) => r.piece.name.startsWith(`${tag}-${method}-${mix}-`));
+// The protocol's pieces (3 epochs); the longer BYOL pieces are reported apart.
+const by = (tag: string, method: string, mix: string) =>
+  results.filter((r) => r.piece.epochs === undefined && r.piece.name.startsWith(`${tag}-${method}-${mix}-`));
 
 console.log('### Linear probe and kNN, ResNet-20 (width 0.5), domain-specific views, three seeds\n');
 console.log('| method | probe: baseline | probe: i-Mix | kNN: baseline | kNN: i-Mix |');
@@ -52,6 +54,18 @@ for (const [tag, label] of rows)
   }
 const untrained = results.find((r) => r.piece.untrained);
 if (untrained) console.log(`\nUntrained ResNet-20 (random initialization): probe ${pct(untrained.probe.testAccuracy)}%, kNN ${pct(untrained.knnAccuracy)}%.`);
+
+const longer = results.filter((r) => r.piece.epochs !== undefined);
+if (longer.length) {
+  console.log('\n### BYOL, ResNet-20, crop + flip, seed 1: 3 vs 10 epochs (linear probe / kNN, %)\n');
+  console.log('| epochs | none | MixUp |');
+  console.log('|---:|---:|---:|');
+  const cell = (r: Result | undefined) => (r ? `${pct(r.probe.testAccuracy)} / ${pct(r.knnAccuracy)}` : '—');
+  const three = (mix: string) => by('conv-aug', 'byol', mix).find((r) => r.piece.seed === 1);
+  const more = (mix: string) => longer.find((r) => r.piece.method === 'byol' && r.piece.mix === mix);
+  console.log(`| 3 | ${cell(three('none'))} | ${cell(three('mixup'))} |`);
+  console.log(`| ${longer[0]!.piece.epochs} | ${cell(more('none'))} | ${cell(more('mixup'))} |`);
+}
 
 console.log('\n### Every run\n');
 console.log('| run | features | pretrain s | final loss | kNN monitor (last) | probe train | probe test | kNN (60k memory) |');
