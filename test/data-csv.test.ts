@@ -12,19 +12,9 @@ import { describe, expect, it } from 'vitest';
 import { CsvTokenizer, loadCsv, parseCsv, tokenizeCsv } from '../lib/data/index';
 import { didYouMean, guessColumn, listColumns } from '../lib/data/columns';
 import { DataError } from '../lib/errors';
-import { rng } from './helpers';
+import { caught, rng } from './helpers';
 
 type Rec = { fields: string[]; line: number };
-
-/** Catches the error `fn` throws (fails if it does not). */
-function caught(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected a throw');
-}
 
 /**
  * A random table in imix's dialect, with the records it must parse to and

@@ -24,7 +24,7 @@ import {
   writeNpy,
 } from '../lib/data/index';
 import { writeFileAtomic } from '../lib/io/atomic';
-import { randn, rng } from './helpers';
+import { caught, randn, rng } from './helpers';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'imix-data-'));
 const write = (dir: string, name: string, text: string | Uint8Array) => {
@@ -34,16 +34,6 @@ const write = (dir: string, name: string, text: string | Uint8Array) => {
 };
 const FIX = path.join(__dirname, 'fixtures', 'npy');
 const FMNIST = path.join(__dirname, '..', 'data', 'fashion-mnist');
-
-/** Catches the error `fn` throws (fails if it does not). */
-function caught(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected a throw');
-}
 
 // ---------------------------------------------------------------------------
 describe('CSV tokenizer (RFC 4180)', () => {

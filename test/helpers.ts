@@ -86,3 +86,13 @@ export const unit = (w: number): number => (w >>> 8) / 2 ** 24;
 export function fixture<T = any>(name: string): T {
   return JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', `${name}.json`), 'utf8')) as T;
 }
+
+/** The error `fn` throws (failing the test if it throws none). */
+export function caught(fn: () => unknown): Error {
+  try {
+    fn();
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error('expected an error, none was thrown');
+}

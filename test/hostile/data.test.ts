@@ -13,6 +13,7 @@ import { DataError } from '../../lib/errors';
 import { loadCsv, loadDataset, parseCsv, parseIdx, readIdx, readNpy } from '../../lib/data';
 import { MAX_GZIP_CSV_BYTES, MAX_VALUES } from '../../lib/data/limits';
 import { BIN, ensureDist, ROOT } from './cli-helpers';
+import { caught } from '../helpers';
 
 const DIST = path.join(ROOT, 'dist', 'lib', 'index.js');
 let tmp: string;
@@ -33,15 +34,6 @@ function write(name: string, bytes: Uint8Array | string): string {
   const f = path.join(tmp, name);
   fs.writeFileSync(f, bytes);
   return f;
-}
-
-function caught(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected an error');
 }
 
 function idxHeader(type: number, dims: number[]): Buffer {

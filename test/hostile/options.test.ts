@@ -13,6 +13,7 @@ import { ArgumentError, BYOL, MoCo, NPair, SimCLR, ValueError, evaluation } from
 import { type Dataset, fromArray } from '../../lib/data/dataset';
 import { flagMessage } from '../../lib/cli/errors';
 import { checkKeys, closestKey } from '../../lib/util/options';
+import { caught } from '../helpers';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const BIN = path.join(ROOT, 'bin', 'imix.js');
@@ -20,16 +21,6 @@ const tiny = { encoder: { kind: 'mlp' as const, hidden: [8] }, projection: [8, 4
 const rows = (n: number, F = 6): Dataset => fromArray(new Float32Array(n * F).map((_, i) => Math.sin(i * 0.7)), [F]);
 const labelled = (n: number): Dataset =>
   fromArray(new Float32Array(n * 6).map((_, i) => Math.cos(i * 0.3)), [6], { labels: Int32Array.from({ length: n }, (_, i) => i % 3) });
-
-/** The error `f` throws (failing the test if it throws none). */
-function thrown(f: () => unknown): Error {
-  try {
-    f();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected an error, none was thrown');
-}
 
 async function rejected(p: Promise<unknown>): Promise<Error> {
   try {
@@ -72,7 +63,7 @@ describe('the key helper', () => {
   });
 
   it('names the first unknown key with its argument path, lists the others and the accepted keys', () => {
-    const e = thrown(() => checkKeys({ epochs: 1, epoch: 2, zzz: 3 }, ['epochs', 'batchSize'], 'fit.', 'fit options'));
+    const e = caught(() => checkKeys({ epochs: 1, epoch: 2, zzz: 3 }, ['epochs', 'batchSize'], 'fit.', 'fit options'));
     expect(e).toBeInstanceOf(ArgumentError);
     expect(e.message).toBe("fit.epoch: unknown option; did you mean 'fit.epochs'? (also unknown: fit.zzz) (fit options: epochs, batchSize)");
     expect(() => checkKeys({ epochs: 1 }, ['epochs'])).not.toThrow();
@@ -83,21 +74,21 @@ describe('the key helper', () => {
 
 describe('defect 10: unknown option keys are an ArgumentError naming the key', () => {
   it("new MoCo({ ..., queuesize: 10 }) names 'queuesize' and suggests 'queueSize'", () => {
-    const e = thrown(() => new MoCo({ ...tiny, queuesize: 10 } as never));
+    const e = caught(() => new MoCo({ ...tiny, queuesize: 10 } as never));
     expect(e).toBeInstanceOf(ArgumentError);
     expect(e.message).toMatch(/^queuesize: unknown option; did you mean 'queueSize'\?/);
     expect(e.message).toMatch(/MoCo options: encoder, projection, .*queueSize, momentum\)$/);
   });
 
   it("each method's own keys, and only its own, are accepted", () => {
-    expect(thrown(() => new NPair({ ...tiny, temprature: 0.1 } as never)).message).toMatch(/^temprature: unknown option; did you mean 'temperature'\?/);
-    expect(thrown(() => new BYOL({ ...tiny, momentm: 0.9 } as never)).message).toMatch(/^momentm: unknown option; did you mean 'momentum'\?.*BYOL options/);
-    expect(thrown(() => new BYOL({ ...tiny, symetric: true } as never)).message).toMatch(/^symetric: .*did you mean 'symmetric'\?/);
+    expect(caught(() => new NPair({ ...tiny, temprature: 0.1 } as never)).message).toMatch(/^temprature: unknown option; did you mean 'temperature'\?/);
+    expect(caught(() => new BYOL({ ...tiny, momentm: 0.9 } as never)).message).toMatch(/^momentm: unknown option; did you mean 'momentum'\?.*BYOL options/);
+    expect(caught(() => new BYOL({ ...tiny, symetric: true } as never)).message).toMatch(/^symetric: .*did you mean 'symmetric'\?/);
     // A MoCo option given to another method would be ignored.
-    const e = thrown(() => new NPair({ ...tiny, queueSize: 64 } as never));
+    const e = caught(() => new NPair({ ...tiny, queueSize: 64 } as never));
     expect(e).toBeInstanceOf(ArgumentError);
     expect(e.message).toMatch(/^queueSize: unknown option \(NPair options: /);
-    expect(thrown(() => new SimCLR({ ...tiny, momentum: 0.9 } as never))).toBeInstanceOf(ArgumentError);
+    expect(caught(() => new SimCLR({ ...tiny, momentum: 0.9 } as never))).toBeInstanceOf(ArgumentError);
     expect(() => new MoCo({ ...tiny, queueSize: 64, momentum: 0.9 }).dispose()).not.toThrow();
     expect(() => new BYOL({ ...tiny, predictorHidden: 8, momentum: 0.99, symmetric: true }).dispose()).not.toThrow();
   });
@@ -112,17 +103,17 @@ describe('defect 10: unknown option keys are an ArgumentError naming the key', (
       [() => new NPair({ ...tiny, encoder: { kind: 'tabular', hidden: [8] } } as never), /^encoder\.hidden: unknown option \(a 'tabular' encoder's options: kind, scale\)/],
     ];
     for (const [f, re] of cases) {
-      const e = thrown(f);
+      const e = caught(f);
       expect(e, re.source).toBeInstanceOf(ArgumentError);
       expect(e.message).toMatch(re);
     }
     // Options of another optimizer kind would be ignored just the same.
-    expect(thrown(() => new NPair({ ...tiny, optimizer: { lr: 1e-3, betas: [0.9, 0.99] } })).message).toBe(
+    expect(caught(() => new NPair({ ...tiny, optimizer: { lr: 1e-3, betas: [0.9, 0.99] } })).message).toBe(
       "optimizer.betas: only for optimizer.kind 'adamw'; this optimizer is 'sgd'",
     );
-    expect(thrown(() => new NPair({ ...tiny, optimizer: { kind: 'sgd', eta: 0.01 } }))).toBeInstanceOf(ArgumentError);
-    expect(thrown(() => new NPair({ ...tiny, optimizer: { kind: 'adamw', nesterov: true } }))).toBeInstanceOf(ArgumentError);
-    expect(thrown(() => new NPair({ ...tiny, mix: 'mixup' } as never)).message).toMatch(/^mix: expected an options object/);
+    expect(caught(() => new NPair({ ...tiny, optimizer: { kind: 'sgd', eta: 0.01 } }))).toBeInstanceOf(ArgumentError);
+    expect(caught(() => new NPair({ ...tiny, optimizer: { kind: 'adamw', nesterov: true } }))).toBeInstanceOf(ArgumentError);
+    expect(caught(() => new NPair({ ...tiny, mix: 'mixup' } as never)).message).toMatch(/^mix: expected an options object/);
     // The keys each kind takes are accepted.
     for (const optimizer of [{ kind: 'lars' as const, eta: 0.01, nesterov: true }, { kind: 'adamw' as const, betas: [0.9, 0.99] as [number, number] }])
       expect(() => new NPair({ ...tiny, optimizer }).dispose()).not.toThrow();
@@ -148,19 +139,19 @@ describe('defect 10: unknown option keys are an ArgumentError naming the key', (
   it('embed, knnPredict and linearProbe options', async () => {
     const m = new NPair(tiny);
     await m.fit(rows(32), { epochs: 1, batchSize: 8 });
-    const e = thrown(() => m.embed(rows(4), { batchsize: 2 } as never));
+    const e = caught(() => m.embed(rows(4), { batchsize: 2 } as never));
     expect(e).toBeInstanceOf(ArgumentError);
     expect(e.message).toMatch(/^batchsize: unknown option; did you mean 'batchSize'\? \(embed options: batchSize\)/);
     expect(m.embed(rows(5), { batchSize: 2 })).toEqual(m.embed(rows(5)));
     m.dispose();
     const x = new Float32Array(12 * 2).map((_, i) => Math.sin(i)), y = Int32Array.from({ length: 12 }, (_, i) => i % 2);
-    const k = thrown(() => evaluation.knnPredict(x, y, x, 2, 2, { kk: 3 } as never));
+    const k = caught(() => evaluation.knnPredict(x, y, x, 2, 2, { kk: 3 } as never));
     expect(k).toBeInstanceOf(ArgumentError);
     expect(k.message).toMatch(/^kk: unknown option; did you mean 'k'\? \(knnPredict options: /);
-    const p = thrown(() => evaluation.linearProbe({ trainFeatures: x, trainLabels: y, testFeatures: x, testLabels: y, D: 2, numClasses: 2 }, { epoch: 3 } as never));
+    const p = caught(() => evaluation.linearProbe({ trainFeatures: x, trainLabels: y, testFeatures: x, testLabels: y, D: 2, numClasses: 2 }, { epoch: 3 } as never));
     expect(p).toBeInstanceOf(ArgumentError);
     expect(p.message).toMatch(/^epoch: unknown option; did you mean 'epochs'\? \(linearProbe options: /);
-    expect(thrown(() => evaluation.knnPredict(x, y, x, 2, 2, null as never))).toBeInstanceOf(ArgumentError);
+    expect(caught(() => evaluation.knnPredict(x, y, x, 2, 2, null as never))).toBeInstanceOf(ArgumentError);
   });
 });
 
@@ -200,7 +191,7 @@ describe('defect 12: absurd hyperparameters are rejected up front, a diverged lo
       [{ queueSize: 1e12 }, /^queueSize: expected at most 16777216 \(2\^24\) keys, got 1000000000000$/],
       [{ queueSize: 2 ** 24, projection: [8, 4096] }, /^queueSize: a queue of 16777216 keys of 4096 values .* at most 262144 keys of this width$/],
     ] as const) {
-      const e = thrown(() => new MoCo({ ...tiny, ...o } as never));
+      const e = caught(() => new MoCo({ ...tiny, ...o } as never));
       expect(e).toBeInstanceOf(ValueError);
       expect(e.message).toMatch(re);
     }
@@ -220,11 +211,11 @@ describe('defect 12: absurd hyperparameters are rejected up front, a diverged lo
       [{ projection: [100000, 100000] }, /^projection: the encoder and projection head would hold \d+ parameters/],
     ];
     for (const [o, re] of cases) {
-      const e = thrown(() => new NPair({ ...tiny, ...o } as never));
+      const e = caught(() => new NPair({ ...tiny, ...o } as never));
       expect(e, re.source).toBeInstanceOf(ValueError);
       expect(e.message).toMatch(re);
     }
-    expect(thrown(() => new BYOL({ ...tiny, predictorHidden: 2 ** 25 }))).toBeInstanceOf(ValueError);
+    expect(caught(() => new BYOL({ ...tiny, predictorHidden: 2 ** 25 }))).toBeInstanceOf(ValueError);
     // The bounds leave every practical setting alone.
     expect(() => new NPair({ ...tiny, temperature: 0.01, mix: { kind: 'mixup', alpha: 0.1 }, optimizer: { lr: 10 } }).dispose()).not.toThrow();
   });
