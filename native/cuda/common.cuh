@@ -106,6 +106,36 @@ inline unsigned blocks_for(int64_t n, int per_block = kThreads, int64_t cap = kM
   return (unsigned)b;
 }
 
+// ---- (row, column) of a grid-stride loop, without division -----------------
+// A 1-D grid-stride loop over the R·C elements of a row-major [R, C] array
+// whose body needs each element's row or column: a thread divides once, for
+// its first element and for the grid's stride as whole rows + columns, then
+// follows both by additions. (A 64-bit `/` or `%` is a subroutine of tens of
+// instructions on a GPU; nvcc's bypass to a 32-bit one when both operands
+// fit still costs about twenty, per element.)
+//   for (RowColWalk w(C); w.q < n; w.next()) y[w.q] += b[w.c];
+struct RowColWalk {
+  int64_t q, r, c;       // flat index, its row and column
+  int64_t C;             // columns
+  int32_t step, dr, dc;  // the grid's stride (< 2^31 threads: every launch here), as dr rows + dc columns
+  __device__ explicit RowColWalk(int64_t cols)
+      : q(blockIdx.x * (int64_t)blockDim.x + threadIdx.x), C(cols), step((int32_t)(gridDim.x * blockDim.x)) {
+    r = q / C;
+    c = q - r * C;
+    dr = (int32_t)(step / C);
+    dc = (int32_t)(step - dr * C);
+  }
+  __device__ void next() {
+    q += step;
+    r += dr;
+    c += dc;
+    if (c >= C) {  // c < 2C: one carry at most
+      c -= C;
+      ++r;
+    }
+  }
+};
+
 // ---- reductions (deterministic: fixed shuffle trees) -----------------------
 template <class T>
 __device__ __forceinline__ T warp_sum(T v) {

@@ -48,10 +48,10 @@ __global__ void rowdot_kernel(const float* __restrict a, const float* __restrict
 
 __global__ void row_scale_add_kernel(float* __restrict y, const float* __restrict s, int64_t s_stride,
                                      const float* __restrict x, int64_t N, int64_t D, float alpha) {
-  IMIX_GRID_STRIDE(q, N * D) {
-    const int64_t i = q / D;
-    const float c = alpha * s[i * s_stride];
-    y[q] += c * x[q];
+  const int64_t n = N * D;
+  for (RowColWalk w(D); w.q < n; w.next()) {  // the row by additions, not q / D
+    const float c = alpha * s[w.r * s_stride];
+    y[w.q] += c * x[w.q];
   }
 }
 

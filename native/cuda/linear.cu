@@ -2,7 +2,8 @@
 // native/cpu/linear.cpp):
 //   forward   y = x·Wᵀ (+ b)          gemm NT, then bias_add
 //   backward  dx = dy·W, dW (+)= dyᵀ·x, db (+)= Σ_rows dy
-//   bias_add, relu forward/backward: grid-stride elementwise kernels
+//   bias_add, relu forward/backward: grid-stride elementwise kernels (bias_add
+//   follows each element's column by additions: RowColWalk, common.cuh)
 //   bias_grad: a column reduction (colreduce.cuh), double accumulation
 #include "colreduce.cuh"
 #include "kernels.h"
@@ -10,10 +11,10 @@
 namespace imix::cuda {
 namespace {
 
+// The column of each element by RowColWalk (common.cuh): no per-element modulo.
 __global__ void bias_add_kernel(float* __restrict y, const float* __restrict b, int64_t N, int64_t C) {
   const int64_t n = N * C;
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
-    y[i] += b[i % C];
+  for (RowColWalk w(C); w.q < n; w.next()) y[w.q] += b[w.c];
 }
 
 struct DySum {

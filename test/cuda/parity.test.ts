@@ -277,24 +277,38 @@ describe.skipIf(!HAVE_CUDA)('CPU ↔ CUDA parity', () => {
       }
     });
 
-    it('fused mixed cross-entropy: register rows, streaming rows, π = identity, λ ∈ {0.5, 1, per-row}, targets/colOffset', () => {
-      const cases: Array<{ N: number; M: number; perm: 'rand' | 'id' | 'none'; lam: 'row' | 0.5 | 1 | 'none'; targets?: boolean; colOffset?: number }> = [
+    it('fused mixed cross-entropy: register rows, split rows, π = identity, λ ∈ {0.5, 1, per-row}, targets/colOffset, every M mod 4, rows off the 16-byte boundary', () => {
+      // offset: the logits are a view that many floats into a bigger tensor (its spare floats before and after
+      // must stay untouched), so rows start off the 16-byte boundary; with M mod 4 ≠ 0 every row starts elsewhere.
+      const cases: Array<{ N: number; M: number; perm: 'rand' | 'id' | 'none'; lam: 'row' | 0.5 | 1 | 'none'; targets?: boolean; colOffset?: number; offset?: number }> = [
         { N: 1, M: 1, perm: 'none', lam: 'none' },
         { N: 1, M: 5, perm: 'id', lam: 0.5 },
         { N: 8, M: 8, perm: 'rand', lam: 'row' },
         { N: 16, M: 16 + 1000, perm: 'rand', lam: 0.5 }, // MoCo-i-Mix shape, K not a multiple of N
         { N: 6, M: 6 + 4096, perm: 'id', lam: 1 },
-        { N: 4, M: 9001, perm: 'rand', lam: 'row' }, // > 8192: the streaming path
+        { N: 4, M: 9001, perm: 'rand', lam: 'row' }, // > 8192 and few rows: split over blocks
         { N: 5, M: 33, perm: 'rand', lam: 'row', targets: true, colOffset: 3 },
+        { N: 7, M: 1, perm: 'rand', lam: 'row', targets: true, offset: 1 }, // edge floats only
+        { N: 7, M: 3, perm: 'rand', lam: 'row', targets: true, offset: 2 },
+        { N: 7, M: 4, perm: 'rand', lam: 0.5, targets: true, colOffset: 1, offset: 3 },
+        { N: 7, M: 5, perm: 'rand', lam: 'row', targets: true, colOffset: 2, offset: 1 },
+        { N: 6, M: 1023, perm: 'rand', lam: 'row', offset: 3 },
+        { N: 5, M: 4097, perm: 'rand', lam: 'row', targets: true, colOffset: 7, offset: 2 },
+        { N: 256, M: 9001, perm: 'rand', lam: 'row', offset: 1 }, // rows enough for one wide block per row
+        { N: 8, M: 65600, perm: 'rand', lam: 'row', colOffset: 65592, offset: 1 }, // MoCo's N + K: split; a target in the tail
+        { N: 8, M: 65601, perm: 'rand', lam: 0.5, targets: true, colOffset: 1 },
       ];
       for (const cs of cases) {
         const { N, M } = cs;
+        const off = cs.offset ?? 0;
         const logits = randn(N * M, N * 31 + M, 3);
         const perm = cs.perm === 'id' ? Int32Array.from({ length: N }, (_, i) => i) : randperm(N, M);
         const lamv = cs.lam === 'row' ? randu(N, 7, 0.5, 1) : new Float32Array(N).fill(cs.lam === 'none' ? 1 : cs.lam);
         const targets = cs.targets ? Int32Array.from({ length: N }, (_, i) => (i * 7) % (M - (cs.colOffset ?? 0))) : undefined;
+        const buf = new Float32Array(off + N * M + 3).fill(7);
+        buf.set(logits, off);
         const [c, g] = both((dev) => {
-          const L = T(dev, logits, [N, M]), losses = Z(dev, [N]);
+          const base = T(dev, buf), L = base.view(off, [N, M]), losses = Z(dev, [N]);
           const sum = ops.mixedCrossEntropy(L, {
             perm: cs.perm === 'none' ? undefined : T(dev, perm),
             lam: cs.lam === 'none' ? undefined : T(dev, lamv),
@@ -303,28 +317,38 @@ describe.skipIf(!HAVE_CUDA)('CPU ↔ CUDA parity', () => {
             scale: 1 / N,
             losses,
           });
-          return { sum, grad: L.toArray(), losses: losses.toArray() };
+          return { sum, all: base.toArray(), grad: L.toArray(), losses: losses.toArray() };
         });
-        const label = `CE N=${N} M=${M} perm=${cs.perm} lam=${cs.lam}`;
+        const label = `CE N=${N} M=${M} perm=${cs.perm} lam=${cs.lam} offset=${off}`;
         expectParity(g.grad, c.grad, 1e-5, 1e-7, `${label} dlogits`);
         expectParity(g.losses, c.losses, 1e-5, 1e-6, `${label} losses`);
         expectParity([g.sum], [c.sum], 1e-5, 1e-6, `${label} sum`);
+        const spare = (a: Float32Array) => [...a.subarray(0, off), ...a.subarray(off + N * M)];
+        expect(spare(g.all), `${label}: floats outside the view`).toEqual(spare(buf));
       }
     });
 
-    it('mixed cross-entropy with non-finite logits matches the CPU (NaN row, −inf entries)', () => {
-      const N = 3, M = 40;
-      const logits = randn(N * M, 99);
-      logits[5] = NaN; // row 0: NaN
-      logits[M + 1] = -Infinity; // row 1: a −inf entry gets probability 0
-      logits[M + 7] = -Infinity;
-      const [c, g] = both((dev) => {
-        const L = T(dev, logits, [N, M]), losses = Z(dev, [N]);
-        ops.mixedCrossEntropy(L, { losses, perm: T(dev, Int32Array.from([2, 0, 1])), lam: T(dev, Float32Array.from([0.7, 1, 0.6])) });
-        return { grad: L.toArray(), losses: losses.toArray() };
-      });
-      expectParity(g.grad, c.grad, 1e-5, 1e-7, 'non-finite dlogits');
-      expectParity(g.losses, c.losses, 1e-5, 1e-6, 'non-finite losses');
+    it('mixed cross-entropy with non-finite logits matches the CPU (NaN row, −inf entries, an all −inf row, +inf), one block a row and split rows', () => {
+      for (const [M, off] of [[40, 0], [4097, 1], [65600, 3], [65602, 2]] as const) {
+        const N = 4;
+        const logits = randn(N * M, 99 + M);
+        logits[5] = NaN; // row 0: NaN
+        logits[M + 1] = -Infinity; // row 1: −inf entries get probability 0 (one is row 1's target, λ = 1)
+        logits[M + 7] = -Infinity;
+        logits[M + M - 1] = -Infinity;
+        logits.fill(-Infinity, 2 * M, 3 * M); // row 2: all −inf
+        logits[3 * M + (M >> 1)] = Infinity; // row 3: +inf
+        const buf = new Float32Array(off + N * M);
+        buf.set(logits, off);
+        const [c, g] = both((dev) => {
+          const L = T(dev, buf).view(off, [N, M]), losses = Z(dev, [N]);
+          ops.mixedCrossEntropy(L, { losses, perm: T(dev, Int32Array.from([2, 0, 3, 1])), lam: T(dev, Float32Array.from([0.7, 1, 0.6, 0.5])) });
+          return { grad: L.toArray(), losses: losses.toArray() };
+        });
+        expectParity(g.grad, c.grad, 1e-5, 1e-7, `non-finite dlogits M=${M}`);
+        expectParity(g.losses, c.losses, 1e-5, 1e-6, `non-finite losses M=${M}`);
+        expect(Number.isNaN(c.losses[0]) && Number.isNaN(c.losses[2]) && Number.isNaN(c.losses[3])).toBe(true);
+      }
     });
 
     it('BYOL mixed cosine: loss, dp, per-row losses (π = identity, λ = 1 too)', () => {

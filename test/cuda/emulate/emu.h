@@ -55,7 +55,7 @@ inline dim3 blockDim, gridDim;
 #define __host__
 #define __forceinline__ inline
 #define __shared__ static
-#define __launch_bounds__(x)
+#define __launch_bounds__(...)  // (max threads[, min blocks per SM[, max blocks per cluster]])
 #define __restrict__ __restrict
 
 namespace emu {
@@ -275,9 +275,26 @@ T __shfl_xor_sync(unsigned, T v, int o) {
   emu::wait(w);
   return r;
 }
-template <class T> T __ldcs(const T* p) { return *p; }
-template <class T> void __stcs(T* p, T v) { *p = v; }
+// The cache-hinted loads and stores (__ldcs: evict-first, __ldcg: cached in
+// L2 only, __stcs: streaming store) are plain accesses here. A GPU faults on
+// an access not aligned to its size (a float4 off a 16-byte boundary:
+// cudaErrorMisalignedAddress); through these the emulation stops there too.
+namespace emu {
+template <class T>
+T* aligned_access(T* p) {
+  if ((uintptr_t)p % alignof(T)) {
+    std::fprintf(stderr, "emu: misaligned %zu-byte access at %p (a GPU faults: misaligned address)\n", sizeof(T),
+                 (const void*)p);
+    std::abort();
+  }
+  return p;
+}
+}  // namespace emu
+template <class T> T __ldcs(const T* p) { return *emu::aligned_access(p); }
+template <class T> T __ldcg(const T* p) { return *emu::aligned_access(p); }
+template <class T> void __stcs(T* p, T v) { *emu::aligned_access(p) = v; }
 struct alignas(16) float4 { float x, y, z, w; };
+inline float4 make_float4(float x, float y, float z, float w) { return {x, y, z, w}; }
 struct alignas(16) double2 { double x, y; };
 inline double2 make_double2(double a, double b) { return {a, b}; }
 #ifndef EMU_FAKE_RUNTIME

@@ -68,6 +68,12 @@ int main() {
     cmp(dx2, dx1, 1e-5, 1e-5, "linear_backward dx"); cmp(dW2, dW1, 1e-5, 1e-4, "linear_backward dW"); cmp(db2, db1, 1e-6, 1e-6, "linear_backward db");
     cpu::bias_grad(dy.data(), db1.data(), N, out, false); cuda::bias_grad(dy.data(), db2.data(), N, out, false);
     cmp(db2, db1, 1e-6, 1e-6, "bias_grad");
+    // bias_add alone: a row shorter and longer than the grid's stride (the column walk's carry and its whole rows)
+    for (auto [R, C] : std::vector<std::pair<int,int>>{{1, 1}, {300, 33}, {7, 1000}, {3, 5000}, {2000, 3}}) {
+      V ya = randn((size_t)R * C), yb = ya, bb = randn(C);
+      cpu::bias_add(ya.data(), bb.data(), R, C); cuda::bias_add(yb.data(), bb.data(), R, C);
+      cmp(yb, ya, 0, 0, "bias_add " + std::to_string(R) + "x" + std::to_string(C));
+    }
     V r1 = randn(N*out); r1[0] = NAN; r1[1] = -0.0f; V r2 = r1;
     cpu::relu_forward(r1.data(), r1.data(), N*out); cuda::relu_forward(r2.data(), r2.data(), N*out); cmp(r2, r1, 0, 0, "relu_forward");
     V d1 = dy, d2 = dy; cpu::relu_backward(d1.data(), r1.data(), d1.data(), N*out); cuda::relu_backward(d2.data(), r2.data(), d2.data(), N*out); cmp(d2, d1, 0, 0, "relu_backward");
@@ -82,17 +88,24 @@ int main() {
     cmp(dx2, dx1, 1e-5, 1e-6, "l2n bwd D=" + std::to_string(D));
     V xi = x; cuda::l2normalize_forward(xi.data(), xi.data(), n2.data(), N, D, 1e-8f); cmp(xi, y1, 1e-6, 1e-7, "l2n in place");
   }
-  // cross-entropy
-  for (auto [N, M, mode] : std::vector<std::tuple<int,int,int>>{{1,1,0},{4,300,1},{3,5000,2},{3,9001,1},{5,33,3},{3,40,4},{2,9001,4}}) {
-    V L = randn((size_t)N*M, 3); auto perm = randperm(N); V lam = randu(N, 0.5f, 1.0f);
+  // cross-entropy: one block per row (registers; 1, 2, 4 or 8 float4s a thread), rows split over blocks (two
+  // passes), M of every residue mod 4 and rows starting off the 16-byte boundary (off: the logits start that
+  // many floats into the buffer), targets/col_offset, non-finite rows (mode 4)
+  for (auto [N, M, mode, off] : std::vector<std::tuple<int,int,int,int>>{
+           {1,1,0,0},{4,300,1,0},{3,5000,2,0},{3,9001,1,0},{5,33,3,0},{3,40,4,0},{2,9001,4,0},
+           {7,1,3,1},{7,3,3,2},{7,4,3,3},{7,5,3,1},{6,1023,1,3},{5,4097,3,2},{3,9001,4,1},{4,20001,4,2},
+           {8,65600,3,1},{8,65601,1,0},{256,16390,1,1}}) {
+    const size_t n = (size_t)N * M + 3 + off;  // 3 spare floats after the logits too: nothing may touch them
+    V L = randn(n, 3); auto perm = randperm(N); V lam = randu(N, 0.5f, 1.0f);
+    float* l = L.data() + off;
     std::vector<int32_t> tg; int64_t co = 0;
-    if (mode == 3) { tg.resize(N); for (int i = 0; i < N; ++i) tg[i] = (i * 7) % (M - 3); co = 3; }
-    if (mode == 4) { L[5] = NAN; L[M + 1] = -INFINITY; L[M + 7] = -INFINITY; if (N > 2) for (int j = 0; j < M; ++j) L[2*M + j] = -INFINITY; }
+    if (mode == 3) { tg.resize(N); co = M > 3 ? 3 : 0; for (int i = 0; i < N; ++i) tg[i] = (i * 7) % (M - co); }
+    if (mode == 4) { l[5] = NAN; l[M + 1] = -INFINITY; l[M + 7] = -INFINITY; if (N > 2) for (int j = 0; j < M; ++j) l[2*M + j] = -INFINITY; if (N > 3) l[3*M + M / 2] = INFINITY; }
     V L2 = L, ls1(N), ls2(N);
     const int32_t* pp = mode == 0 ? nullptr : perm.data(); const float* lp = mode == 0 ? nullptr : lam.data();
-    double s1 = cpu::mixed_cross_entropy(L.data(), N, M, tg.empty() ? nullptr : tg.data(), pp, lp, co, 1.0f / N, ls1.data());
-    double s2 = cuda::mixed_cross_entropy(L2.data(), N, M, tg.empty() ? nullptr : tg.data(), pp, lp, co, 1.0f / N, ls2.data());
-    std::string tag = "CE N=" + std::to_string(N) + " M=" + std::to_string(M) + " mode=" + std::to_string(mode);
+    double s1 = cpu::mixed_cross_entropy(l, N, M, tg.empty() ? nullptr : tg.data(), pp, lp, co, 1.0f / N, ls1.data());
+    double s2 = cuda::mixed_cross_entropy(L2.data() + off, N, M, tg.empty() ? nullptr : tg.data(), pp, lp, co, 1.0f / N, ls2.data());
+    std::string tag = "CE N=" + std::to_string(N) + " M=" + std::to_string(M) + " mode=" + std::to_string(mode) + " off=" + std::to_string(off);
     cmp(L2, L, 1e-5, 1e-8, tag + " grad"); cmp(ls2, ls1, 1e-5, 1e-6, tag + " losses");
     if (!std::isnan(s1)) cmpd(s2, s1, 1e-6, tag + " sum");
   }
@@ -181,6 +194,18 @@ int main() {
     cpu::rand_normal(z1.data(), n, seed, offset, 1, 2); cuda::rand_normal(z2.data(), n, seed, offset, 1, 2); cmp(z2, z1, 1e-6, 1e-6, "normal");
     cpu::input_drop(x.data(), d1.data(), n, 0.3f, seed, offset); cuda::input_drop(x.data(), d2.data(), n, 0.3f, seed, offset); cmp(d2, d1, 0, 0, "input_drop");
     cpu::gaussian_noise(x.data(), nz1.data(), n, 0.5f, seed, offset); cuda::gaussian_noise(x.data(), nz2.data(), n, 0.5f, seed, offset); cmp(nz2, nz1, 1e-6, 1e-6, "noise");
+    // Buffers off the 16-byte boundary (the scalar kernels) and in place (the float4 ones when aligned).
+    for (int a : {0, 1, 3}) {
+      const std::string t = " n=" + std::to_string(n) + " at +" + std::to_string(a);
+      V xa = randn(n + a), p1 = xa, p2 = xa;
+      cpu::input_drop(p1.data() + a, p1.data() + a, n, 0.3f, seed, offset); cuda::input_drop(p2.data() + a, p2.data() + a, n, 0.3f, seed, offset); cmp(p2, p1, 0, 0, "input_drop in place" + t);
+      p1 = xa, p2 = xa;
+      cpu::gaussian_noise(p1.data() + a, p1.data() + a, n, 0.5f, seed, offset); cuda::gaussian_noise(p2.data() + a, p2.data() + a, n, 0.5f, seed, offset); cmp(p2, p1, 1e-6, 1e-6, "noise in place" + t);
+      V q1(n + a, 5.0f), q2 = q1;
+      cpu::input_drop(xa.data(), q1.data() + a, n, 0.3f, seed, offset); cuda::input_drop(xa.data(), q2.data() + a, n, 0.3f, seed, offset); cmp(q2, q1, 0, 0, "input_drop out of place" + t);
+      cpu::rand_uniform(q1.data() + a, n, seed, offset); cuda::rand_uniform(q2.data() + a, n, seed, offset); cmp(q2, q1, 0, 0, "uniform" + t);
+      cpu::rand_normal(q1.data() + a, n, seed, offset, 1, 2); cuda::rand_normal(q2.data() + a, n, seed, offset, 1, 2); cmp(q2, q1, 1e-6, 1e-6, "normal" + t);
+    }
   }
   // geometric image views (augment): random crop/flip, random resized crop
   // and the fixed-box resized crop, bit-identical (same draws from philox.h
@@ -279,6 +304,11 @@ int main() {
     V yn1(N*D, NAN), yn2 = yn1; cpu::axpby(3, x.data(), 0, yn1.data(), N*D); cuda::axpby(3, x.data(), 0, yn2.data(), N*D); cmp(yn2, yn1, 1e-6, 1e-7, "axpby b=0");
     V o1(N*5), o2(N*5); cpu::rowdot(x.data(), b.data(), o1.data(), 5, N, D, 5); cuda::rowdot(x.data(), b.data(), o2.data(), 5, N, D, 5); cmp(o2, o1, 1e-5, 1e-5, "rowdot");
     V r1 = y1, r2 = y1; cpu::row_scale_add(r1.data(), o1.data(), 5, b.data(), N, D, -0.5f); cuda::row_scale_add(r2.data(), o1.data(), 5, b.data(), N, D, -0.5f); cmp(r2, r1, 1e-6, 1e-6, "row_scale_add");
+    for (auto [R, Dr] : std::vector<std::pair<int,int>>{{3, 1000}, {600, 1}, {5, 2049}}) {
+      V ys = randn((size_t)R * Dr), ys2 = ys, xs = randn((size_t)R * Dr), ss = randn((size_t)R * 2);
+      cpu::row_scale_add(ys.data(), ss.data(), 2, xs.data(), R, Dr, 0.75f); cuda::row_scale_add(ys2.data(), ss.data(), 2, xs.data(), R, Dr, 0.75f);
+      cmp(ys2, ys, 1e-6, 1e-6, "row_scale_add " + std::to_string(R) + "x" + std::to_string(Dr));
+    }
     V mx = randn(N*F*k); mx[5] = mx[4]; V my1(N*F), my2(N*F); std::vector<int32_t> am1(N*F), am2(N*F);
     cpu::maxout_forward(mx.data(), my1.data(), am1.data(), N, F, k); cuda::maxout_forward(mx.data(), my2.data(), am2.data(), N, F, k); cmp(my2, my1, 0, 0, "maxout y"); cmp(am2, am1, 0, 0, "maxout argmax");
     V mdy = randn(N*F), md1 = randn(N*F*k), md2 = md1; cpu::maxout_backward(mdy.data(), am1.data(), md1.data(), N, F, k); cuda::maxout_backward(mdy.data(), am1.data(), md2.data(), N, F, k); cmp(md2, md1, 0, 0, "maxout dx");
