@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import nodeGypBuild from 'node-gyp-build';
-import { errorClasses } from './errors';
+import { BackendError, ValueError, errorClasses } from './errors';
 import { type BlasCoreSource, pinOpenblasCore } from './util/openblas-core';
 
 /** The addon's tensor handle (native/addon/tensor.cpp). */
@@ -41,6 +41,11 @@ export interface NativeInfo {
   blasCore: string;
   threads: number;
   openmp: boolean;
+  /** The CPU kernel set in use (native/addon/cpu_dispatch.cpp): `'avx512'`, `'avx2'`, `'baseline'`; `'native'` or `'default'` for a build with one set. `IMIX_CPU_KERNELS` forces one. */
+  cpuKernels: string;
+  /** The kernel sets of this build that this CPU can run, best first. */
+  cpuKernelSets: string[];
+  /** The instruction-set extensions the kernel set in use was compiled for. */
   simd: string[];
   buildType: string;
   cxxFlags: string;
@@ -354,20 +359,29 @@ function load(): NativeAddon {
   let addon: NativeAddon;
   // IMIX_BUILD_DIR lets a second build (e.g. without BLAS) be loaded side by side.
   const dir = process.env.IMIX_BUILD_DIR;
-  if (dir) {
-    addon = require(path.resolve(root, dir, 'Release', 'imix.node')) as NativeAddon;
-  } else {
-    try {
-      addon = nodeGypBuild(root) as NativeAddon;
-    } catch (e) {
-      throw new Error(
-        `imix: the native addon is not built (${(e as Error).message}). Run \`npm run build:native\`; ` +
-          'it needs cmake >= 3.18 and a C++17 compiler.',
-      );
-    }
+  try {
+    addon = (dir ? require(path.resolve(root, dir, 'Release', 'imix.node')) : nodeGypBuild(root)) as NativeAddon;
+  } catch (e) {
+    throw loadError(e as Error, dir);
   }
   addon.setErrorClasses(errorClasses);
   return addon;
+}
+
+/**
+ * The error a failed load reports. The addon's own refusals at load (the CPU
+ * kernel set, native/addon/cpu_dispatch.cpp) keep their message, typed: a bad
+ * `IMIX_CPU_KERNELS` is a ValueError naming the variable, a missing or stale
+ * kernel library a BackendError. Anything else means no addon was found.
+ */
+function loadError(e: Error, dir: string | undefined): Error {
+  const msg = e.message;
+  if (msg.startsWith('IMIX_CPU_KERNELS:')) return new ValueError(msg);
+  if (msg.startsWith('imix:')) return new BackendError(msg);
+  if (dir) return e;
+  return new Error(
+    `imix: the native addon is not built (${msg}). Run \`npm run build:native\`; it needs cmake >= 3.18 and a C++17 compiler.`,
+  );
 }
 
 /** The loaded addon (loaded once, on first import). */

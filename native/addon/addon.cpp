@@ -2,8 +2,10 @@
 // registration, and every kernel family's bindings.
 #include <napi.h>
 
+#include <sstream>
+
 #include "../cpu/kernels.h"
-#include "../cpu/parallel.h"
+#include "cpu_dispatch.h"
 #include "errors.h"
 #include "ops.h"
 #include "tensor.h"
@@ -13,9 +15,6 @@
 #endif
 #ifndef IMIX_BUILD_TYPE
 #define IMIX_BUILD_TYPE "unknown"
-#endif
-#ifndef IMIX_CXX_FLAGS
-#define IMIX_CXX_FLAGS ""
 #endif
 
 namespace imix {
@@ -29,31 +28,18 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   o.Set("blas", cpu::blas_name());
   o.Set("blasCore", cpu::blas_core());
   o.Set("threads", cpu::num_threads());
-#if defined(_OPENMP)
-  o.Set("openmp", true);
-#else
-  o.Set("openmp", false);
-#endif
+  o.Set("openmp", cpu::openmp());
+  o.Set("cpuKernels", cpu::kernel_set());
+  Napi::Array sets = Napi::Array::New(env);
+  for (const CpuKernelSet& k : cpu_kernel_sets())
+    if (k.missing.empty()) sets.Set(sets.Length(), k.name);
+  o.Set("cpuKernelSets", sets);
   Napi::Array simd = Napi::Array::New(env);
-  uint32_t k = 0;
-#if defined(__SSE4_2__)
-  simd.Set(k++, "sse4.2");
-#endif
-#if defined(__AVX2__)
-  simd.Set(k++, "avx2");
-#endif
-#if defined(__FMA__)
-  simd.Set(k++, "fma");
-#endif
-#if defined(__AVX512F__)
-  simd.Set(k++, "avx512f");
-#endif
-#if defined(__ARM_NEON)
-  simd.Set(k++, "neon");
-#endif
+  std::istringstream flags(cpu::simd_flags());
+  for (std::string f; flags >> f;) simd.Set(simd.Length(), f);
   o.Set("simd", simd);
   o.Set("buildType", IMIX_BUILD_TYPE);
-  o.Set("cxxFlags", IMIX_CXX_FLAGS);
+  o.Set("cxxFlags", cpu::cxx_flags());
   o.Set("cuda", cuda_info(env));
   return o;
 }
@@ -76,6 +62,12 @@ Napi::Value SetErrorClasses(const Napi::CallbackInfo& info) {
 }  // namespace
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  // First: every binding below may call a CPU kernel.
+  try {
+    load_cpu_kernels();
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(env, e.what());
+  }
   exports.Set("Tensor", Tensor::Init(env));
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads, "setNumThreads"));

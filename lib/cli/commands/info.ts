@@ -1,5 +1,5 @@
 /**
- * `imix info`: what the loaded addon is (backend, BLAS, threads, SIMD,
+ * `imix info`: what the loaded addon is (backend, BLAS, threads, CPU kernel set, SIMD,
  * build, CUDA devices) as a table, or `--json`.
  * @module
  */
@@ -10,6 +10,14 @@ function gib(bytes: number): string {
   return `${(bytes / 2 ** 30).toFixed(1)} GiB`;
 }
 
+/** The kernel set in use, who chose it, and the others this CPU could run. */
+function cpuKernelsRow(i: ReturnType<typeof info>): string {
+  const forced = process.env.IMIX_CPU_KERNELS && process.env.IMIX_CPU_KERNELS !== 'auto';
+  const others = i.cpuKernelSets.filter((s) => s !== i.cpuKernels);
+  return `${i.cpuKernels} (${forced ? 'forced by IMIX_CPU_KERNELS' : 'chosen by the CPU features'})` +
+    (others.length ? `; also runs here: ${others.join(', ')}` : '');
+}
+
 /** Rows of the info table. */
 export function infoRows(i = info()): Array<[string, string]> {
   const rows: Array<[string, string]> = [
@@ -18,6 +26,7 @@ export function infoRows(i = info()): Array<[string, string]> {
     ['blas', i.blasCore ? `${i.blas} (${i.blasCore} kernels, chosen by ${i.blasCoreSource})` : i.blas],
     ['threads', String(i.threads)],
     ['openmp', i.openmp ? 'yes' : 'no'],
+    ['cpu kernels', cpuKernelsRow(i)],
     ['simd', i.simd.length ? i.simd.join(' ') : 'none'],
     ['build', i.buildType],
     ['cxx flags', i.cxxFlags],
