@@ -4,7 +4,7 @@
  * a plain-text table.
  * @module
  */
-import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -62,6 +62,8 @@ export interface RefTimes {
  * cores from whoever runs next. A reference that stops answering is dropped
  * (its server set to null) and its error returned as `note`. `ratios`: each
  * round's median time of the fastest reference (`best`) over imix's.
+ * `request`: more fields of every request to the references (e.g. the
+ * batch size), besides `reps`.
  */
 export async function alternateRounds<R extends RefTimes>(
   step: () => void,
@@ -69,6 +71,7 @@ export async function alternateRounds<R extends RefTimes>(
   rounds: number,
   reps: number,
   settle: () => Promise<void>,
+  request: Record<string, unknown> = {},
 ): Promise<{ ms: number[]; best: R | null; ratios: number[]; note: string }> {
   const ms: number[] = [], medians: number[] = [];
   let note = '';
@@ -79,7 +82,7 @@ export async function alternateRounds<R extends RefTimes>(
     medians.push(medianOf(t));
     for (const ref of refs) {
       await settle();
-      const out = ref.server ? await ref.server.request({ reps }) : null;
+      const out = ref.server ? await ref.server.request({ ...request, reps }) : null;
       if (!out) {
         if (ref.server) note = RefServer.lastError;
         ref.server = null;
@@ -289,4 +292,256 @@ export function fill(n: number, seed: number, scale = 1): Float32Array {
     out[i] = ((a / 4294967296) * 2 - 1) * scale;
   }
   return out;
+}
+
+/** CPU family/model and the SIMD flags that matter for fp32 kernels, from /proc/cpuinfo. */
+export function cpuDetails(): string {
+  try {
+    const t = fs.readFileSync('/proc/cpuinfo', 'utf8');
+    const get = (k: string) => new RegExp(`^${k}\\s*:\\s*(.+)$`, 'm').exec(t)?.[1]?.trim() ?? '?';
+    const flags = new Set(get('flags').split(/\s+/));
+    const isa = ['sse4_2', 'avx', 'avx2', 'fma', 'f16c', 'avx512f', 'avx512bw', 'avx512vl', 'avx512_vnni', 'avx512_bf16', 'avx_vnni', 'amx_tile'].filter((f) => flags.has(f));
+    return `/proc/cpuinfo: vendor ${get('vendor_id')}, family ${get('cpu family')} model ${get('model')}, flags ${isa.join(' ')}`;
+  } catch {
+    return '/proc/cpuinfo: unavailable';
+  }
+}
+
+/**
+ * imix's default thread count (`info().threads` when this module was first
+ * loaded, before any benchmark called `setNumThreads`): what a user gets
+ * without `--threads`.
+ */
+export const defaultThreads: number = info().threads;
+
+/** The machine's peak fp32 FMA rate, as bench/peak-fma.c measures it (GFLOP/s; one FMA counts 2 flops). */
+export interface FmaPeak {
+  /** Vector width in fp32 lanes (16: AVX-512, 8: AVX2). */
+  lanes: number;
+  /** Best rate on one thread. */
+  oneThread: number;
+  /** Thread count of {@link FmaPeak.allThreads} (every logical CPU). */
+  threads: number;
+  /** Best rate with every logical CPU running chains. */
+  allThreads: number;
+}
+
+/** Parses bench/peak-fma.c's output line; null when it is not there. */
+export function parsePeakFma(text: string): FmaPeak | null {
+  const m = /(\d+)-wide vectors: 1 thread ([\d.]+) GFLOP\/s, (\d+) threads ([\d.]+) GFLOP\/s/.exec(text);
+  if (!m) return null;
+  return { lanes: Number(m[1]), oneThread: Number(m[2]), threads: Number(m[3]), allThreads: Number(m[4]) };
+}
+
+/** The peak that applies to `threads` threads: the one-thread rate for 1, the all-CPU rate otherwise. */
+export function peakFor(peak: FmaPeak, threads: number): number {
+  return threads <= 1 ? peak.oneThread : peak.allThreads;
+}
+
+/**
+ * Compiles bench/peak-fma.c with the system C compiler (`$CC`, default `cc`;
+ * `-O2 -march=native -fopenmp`) into a temporary folder, runs it and parses
+ * its line. Never throws: no compiler, no source or a failed run come back
+ * as `{ ok: false, reason }`. Takes a second or two (5 runs per setting).
+ */
+export function peakFma(): PythonResult<FmaPeak> {
+  const src = benchFile('peak-fma.c');
+  if (!fs.existsSync(src)) return { ok: false, reason: `${src} not found` };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'imix-peak-fma-'));
+  try {
+    const exe = path.join(dir, 'peak-fma');
+    const cc = process.env.CC || 'cc';
+    const c = spawnSync(cc, ['-O2', '-march=native', '-fopenmp', src, '-o', exe], { encoding: 'utf8', timeout: 120_000 });
+    if (c.error) return { ok: false, reason: `${cc}: ${c.error.message}` };
+    if (c.status !== 0) return { ok: false, reason: `${cc} failed: ${(c.stderr || '').trim().split('\n').slice(-1)[0] ?? ''}` };
+    const r = spawnSync(exe, [], { encoding: 'utf8', timeout: 300_000 });
+    if (r.error) return { ok: false, reason: r.error.message };
+    const p = parsePeakFma(r.stdout);
+    return p ? { ok: true, value: p } : { ok: false, reason: `unexpected output: ${r.stdout.slice(0, 200)}` };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The fp32 FMA peak as one line, or why it is unknown. */
+export function peakLine(p: PythonResult<FmaPeak>): string {
+  return p.ok
+    ? `peak fp32 FMA (bench/peak-fma.c, cc -O2 -march=native -fopenmp, ${p.value.lanes}-wide vectors): 1 thread ${p.value.oneThread.toFixed(1)} GFLOP/s, ${p.value.threads} threads ${p.value.allThreads.toFixed(1)} GFLOP/s`
+    : `peak fp32 FMA: unavailable (${p.reason})`;
+}
+
+/** A Linear layer of an MLP, `[in, out]` features. */
+export type LinearShape = readonly [number, number];
+
+/**
+ * The Linear layers of the MLP encoder `widths` (`[in, h1, h2, ...]`) followed
+ * by the projection head `head` (`[hidden, out]`): e.g. widths 784-512-512 and
+ * head 512-128 give 784→512, 512→512, 512→512, 512→128.
+ */
+export function mlpLayers(widths: readonly number[], head: readonly [number, number]): LinearShape[] {
+  const dims = [...widths, ...head];
+  return dims.slice(1).map((o, i) => [dims[i]!, o] as const);
+}
+
+/**
+ * Gemm FLOPs of one forward (and, with `backward`, one backward) of `layers`
+ * over `rows` rows (one multiply-add counts 2):
+ *
+ *     forward      Σ_l 2·rows·in_l·out_l         y = x·Wᵀ
+ *     weight grad  Σ_l 2·rows·in_l·out_l         dW = dyᵀ·x
+ *     input grad   Σ_{l≥2} 2·rows·in_l·out_l     dx = dy·W (the data needs no gradient)
+ *
+ * For NPair at batch N the network sees rows = 2N (both views); MLP
+ * 784-512-512, head 512-128, N = 256: 2·1.015 + 0.604 = 2.634 GFLOP.
+ */
+export function mlpGemmFlops(rows: number, layers: readonly LinearShape[], backward = true): number {
+  const pass = (ls: readonly LinearShape[]) => ls.reduce((s, [i, o]) => s + 2 * rows * i * o, 0);
+  return backward ? 2 * pass(layers) + pass(layers.slice(1)) : pass(layers);
+}
+
+/**
+ * Gemm FLOPs of the InfoNCE logits of N queries of D features against
+ * `cols` keys, forward and backward: s = q·keysᵀ (2·N·cols·D), dq = G·keys
+ * (2·N·cols·D), and with `keyGrad` dk = Gᵀ·q over the batch keys (2·N·N·D).
+ * N-pair: cols = N, keyGrad; MoCo + i-Mix: cols = N + K, no key gradient.
+ */
+export function logitsGemmFlops(n: number, cols: number, d: number, keyGrad: boolean): number {
+  return 4 * n * cols * d + (keyGrad ? 2 * n * n * d : 0);
+}
+
+/** One level of the CPU cache, from /sys/devices/system/cpu/cpu0/cache. */
+export interface CacheLevel {
+  /** e.g. `'L1d'`, `'L2'`, `'L3'`. */
+  name: string;
+  /** Bytes, as seen by one core (a shared level's whole size). */
+  bytes: number;
+  /** The CPUs that share it, as the kernel lists them (e.g. `'0-1'`). */
+  sharedBy: string;
+}
+
+/** Parses a sysfs cache size such as `48K`, `2048K` or `260M` into bytes. */
+export function parseCacheSize(s: string): number | null {
+  const m = /^\s*(\d+)\s*([KMG]?)/i.exec(s);
+  if (!m) return null;
+  return Number(m[1]) * ({ '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 } as Record<string, number>)[m[2]!.toUpperCase()]!;
+}
+
+/** The data and unified caches of CPU 0 (L1d, L2, L3...), smallest first; empty where sysfs has none. */
+export function cacheSizes(): CacheLevel[] {
+  const base = '/sys/devices/system/cpu/cpu0/cache';
+  const out: CacheLevel[] = [];
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(base).filter((e) => /^index\d+$/.test(e));
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    try {
+      const read = (f: string) => fs.readFileSync(path.join(base, e, f), 'utf8').trim();
+      const type = read('type');
+      if (type === 'Instruction') continue;
+      const bytes = parseCacheSize(read('size'));
+      if (bytes == null) continue;
+      let shared = '';
+      try {
+        shared = read('shared_cpu_list');
+      } catch {
+        // older kernels
+      }
+      out.push({ name: `L${read('level')}${type === 'Data' ? 'd' : ''}`, bytes, sharedBy: shared });
+    } catch {
+      // an unreadable entry: skip it
+    }
+  }
+  return out.sort((a, b) => a.bytes - b.bytes);
+}
+
+/** Bytes as KiB/MiB/GiB with 3 significant digits or so. */
+export function formatBytes(b: number): string {
+  if (b < 1024 ** 2) return `${+(b / 1024).toFixed(1)} KiB`;
+  if (b < 1024 ** 3) return `${+(b / 1024 ** 2).toFixed(1)} MiB`;
+  return `${+(b / 1024 ** 3).toFixed(2)} GiB`;
+}
+
+/**
+ * A table of strings: aligned plain text, or Markdown with `md`. Columns in
+ * `left` (by index) are left-aligned, the others right-aligned (numbers).
+ */
+export function textTable(head: readonly string[], rows: ReadonlyArray<readonly string[]>, md: boolean, left: readonly number[] = [0]): string {
+  if (md)
+    return [
+      `| ${head.join(' | ')} |`,
+      `|${head.map((_, i) => (left.includes(i) ? '---' : '---:')).join('|')}|`,
+      ...rows.map((r) => `| ${r.join(' | ')} |`),
+    ].join('\n');
+  const cells = [head, ...rows];
+  const w = head.map((_, c) => Math.max(...cells.map((r) => (r[c] ?? '').length)));
+  return cells.map((r) => r.map((s, c) => (left.includes(c) ? s.padEnd(w[c]!) : s.padStart(w[c]!))).join('  ').trimEnd()).join('\n');
+}
+
+/** A CPU-bound competitor process, see {@link startCompetitor}. */
+export interface Competitor {
+  /** Its process id. */
+  pid: number;
+  /** Whether it is running (started and not exited). */
+  alive(): boolean;
+  /** Kills it (SIGKILL) and resolves once it has exited; safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/** Competitors not yet stopped, killed on exit or a fatal signal of this process. */
+const liveCompetitors = new Set<ChildProcess>();
+let competitorHooks = false;
+
+function killCompetitors(): void {
+  for (const c of liveCompetitors) {
+    try {
+      c.kill('SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  liveCompetitors.clear();
+}
+
+/**
+ * Starts one competing process that keeps one CPU busy with all-but-zero
+ * work (a tight integer loop in a second Node.js), as another program on a
+ * shared laptop or CI box would. It is killed by {@link Competitor.stop}, and
+ * in any case when this process exits or gets SIGINT/SIGTERM/SIGHUP; should
+ * this process die without running any handler (SIGKILL), the competitor
+ * notices within ~0.1 s that its parent changed and exits by itself.
+ */
+export function startCompetitor(): Competitor {
+  const script = `const parent = ${process.pid}; let x = 0; for (;;) { for (let i = 0; i < 2e7; i++) x = (x + i) | 0; if (process.ppid !== parent) process.exit(x & 0); }`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: 'ignore' });
+  liveCompetitors.add(child);
+  if (!competitorHooks) {
+    competitorHooks = true;
+    process.on('exit', killCompetitors);
+    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
+      process.once(sig, () => {
+        killCompetitors();
+        process.kill(process.pid, sig); // the default action, now that the handler is gone
+      });
+  }
+  let failed = false;
+  child.once('error', () => (failed = true));
+  const exited = new Promise<void>((r) => {
+    if (child.exitCode != null || child.signalCode != null) r();
+    else {
+      child.once('exit', () => r());
+      child.once('error', () => r()); // it could not start: nothing to wait for
+    }
+  });
+  return {
+    pid: child.pid ?? -1,
+    alive: () => !failed && child.pid != null && child.exitCode == null && child.signalCode == null,
+    async stop() {
+      liveCompetitors.delete(child);
+      if (child.exitCode == null && child.signalCode == null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
 }

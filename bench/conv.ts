@@ -33,7 +33,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { NPair, Tensor, nn, setNumThreads, views } from '../lib/index';
-import { type BenchRow, RefServer, alternateRounds, benchFile, fill, formatTable, header, markdownTable, medianOf, pythonRef, timeEach } from './common';
+import { type BenchRow, RefServer, alternateRounds, benchFile, cpuDetails, fill, formatTable, header, markdownTable, medianOf, pythonRef, timeEach } from './common';
 
 const flag = (name: string) => {
   const v = process.env[name];
@@ -448,19 +448,6 @@ function rssTable(rows: RssRow[], md: boolean): string {
   if (md) return [`| ${cells[0]!.join(' | ')} |`, '|---|---:|---:|---:|', ...cells.slice(1).map((c) => `| ${c.join(' | ')} |`)].join('\n');
   const w = cells[0]!.map((_, i) => Math.max(...cells.map((c) => c[i]!.length)));
   return cells.map((c) => c.map((s, i) => (i ? s.padStart(w[i]!) : s.padEnd(w[i]!))).join('  ')).join('\n');
-}
-
-/** CPU family/model and the SIMD flags that matter for fp32 convolutions, from /proc/cpuinfo. */
-function cpuDetails(): string {
-  try {
-    const t = fs.readFileSync('/proc/cpuinfo', 'utf8');
-    const get = (k: string) => new RegExp(`^${k}\\s*:\\s*(.+)$`, 'm').exec(t)?.[1]?.trim() ?? '?';
-    const flags = new Set(get('flags').split(/\s+/));
-    const isa = ['sse4_2', 'avx', 'avx2', 'fma', 'f16c', 'avx512f', 'avx512bw', 'avx512vl', 'avx512_vnni', 'avx512_bf16', 'avx_vnni', 'amx_tile'].filter((f) => flags.has(f));
-    return `/proc/cpuinfo: vendor ${get('vendor_id')}, family ${get('cpu family')} model ${get('model')}, flags ${isa.join(' ')}`;
-  } catch {
-    return '/proc/cpuinfo: unavailable';
-  }
 }
 
 const load = () => os.loadavg().map((v) => v.toFixed(2)).join(' ');

@@ -3,17 +3,55 @@
  * MixUp of the query view, MLP encoder 784-512-512 (Linear+BatchNorm+ReLU),
  * projection head 512-512-128, N-pair soft-target loss, backward, SGD with
  * momentum and weight decay — at batch 256 (a 512-row forward), against the
- * same step in PyTorch (bench/train_step_ref.py) on the same machine.
+ * same step in PyTorch (bench/train_step_ref.py) on the same machine. In the
+ * same run: the machine's fp32 FMA peak (bench/peak-fma.c, compiled with the
+ * system C compiler) and the step's fraction of it over its gemm FLOPs; and
+ * the step at 1 thread and at imix's default thread count, each alone and
+ * with one CPU-bound competitor process running (issue 17: with a
+ * competitor, the default must be at most 10% slower than 1 thread).
  *
- * Run: `node dist/bench/train-step.js` (after `npx tsc -p .`).
+ * Run: `imix bench train-step` or `node dist/bench/train-step.js [--markdown]`
+ * (after `npx tsc -p .`). IMIX_BENCH_QUICK=1: fewer rounds and steps.
  * @module
  */
 import { NPair, Tensor, setNumThreads, views } from '../lib/index';
-import { type BenchRow, RefServer, alternateRounds, benchFile, fill, formatTable, header, medianOf } from './common';
+import {
+  type BenchRow,
+  type FmaPeak,
+  RefServer,
+  alternateRounds,
+  benchFile,
+  cpuDetails,
+  defaultThreads,
+  fill,
+  formatTable,
+  header,
+  markdownTable,
+  medianOf,
+  mlpGemmFlops,
+  mlpLayers,
+  peakFma,
+  peakFor,
+  peakLine,
+  startCompetitor,
+  textTable,
+  timeEach,
+} from './common';
 
 const BATCH = 256;
 const WIDTHS = [784, 512, 512];
 const HEAD: [number, number] = [512, 128];
+const QUICK = !!process.env.IMIX_BENCH_QUICK && process.env.IMIX_BENCH_QUICK !== '0';
+
+/**
+ * Gemm FLOPs of one step at batch `batch` (the network runs both views, 2N
+ * rows; see {@link mlpGemmFlops}): the Linear layers only, 2.634 GFLOP at
+ * batch 256. The N-pair logits gemms (6·N²·D, 0.05 GFLOP at N = 256, D =
+ * 128) are left out, as in the numbers bench/README.md and issue 17 quote.
+ */
+export function trainStepFlops(batch = BATCH): number {
+  return mlpGemmFlops(2 * batch, mlpLayers(WIDTHS, HEAD));
+}
 
 interface RefInfo {
   torch: string;
@@ -23,29 +61,25 @@ interface RefInfo {
 /**
  * The PyTorch configurations timed. Debian's python3-torch links the
  * pthreads OpenBLAS, whose own thread pool runs every matmul on all cores.
- * `torch.set_num_threads(2)` (as many threads as imix) adds an OpenMP pool
- * that spin-waits on the same two cores, and every matmul after an
- * elementwise op then competes with it: on the dev machine that step is
- * ~2.5× slower than PyTorch's own default. Both are timed; the headline
- * ratio is against the faster, so imix is compared with PyTorch at its best
- * on the machine, not with a contended configuration.
+ * `torch.set_num_threads(T)` (as many threads as imix) adds an OpenMP pool
+ * that spin-waits on the same cores, and every matmul after an elementwise
+ * op then competes with it: on the dev machine that step is ~2.5× slower
+ * than PyTorch's own default. Both are timed; the headline ratio is against
+ * the faster, so imix is compared with PyTorch at its best on the machine,
+ * not with a contended configuration.
  */
-const TORCH_CONFIGS: Array<{ label: string; threads: number | null }> = [
+export const TORCH_CONFIGS: Array<{ label: string; threads: number | null }> = [
   { label: 'default threads', threads: null },
-  { label: 'set_num_threads(2)', threads: 2 },
+  { label: `set_num_threads(${defaultThreads})`, threads: defaultThreads },
 ];
 
-/** Extra output of the last {@link benchTrainStep}: per-round ratios against the fastest PyTorch. */
-export let lastTrainStep: { rounds: number; reps: number; ratios: number[]; note: string } = { rounds: 0, reps: 0, ratios: [], note: '' };
-
 /**
- * Times the imix step and the PyTorch step in alternating rounds (`rounds`
- * rounds of `reps` steps each, imix then every PyTorch configuration), so
- * that load from other processes falls on both; medians over all steps.
- * One row per PyTorch configuration.
+ * A built NPair + i-Mix model of this benchmark at `batch`, with 4096 rows of
+ * data: `step()` runs one training step (`stepOn`), `dispose()` frees it.
+ * Batch rows are chosen outside the timed step, as fit() does (one shuffle
+ * per epoch, then a subarray per step).
  */
-export async function benchTrainStep(threads = 2, reps = 20, rounds = 10): Promise<BenchRow[]> {
-  setNumThreads(threads);
+export function npairStep(batch = BATCH): { step: () => number; dispose: () => void } {
   const m = new NPair({
     encoder: { kind: 'mlp', hidden: WIDTHS.slice(1) },
     projection: HEAD,
@@ -57,47 +91,59 @@ export async function benchTrainStep(threads = 2, reps = 20, rounds = 10): Promi
   m.build([WIDTHS[0]!]);
   const rowsInData = 4096;
   const data = Tensor.from(fill(rowsInData * WIDTHS[0]!, 5, 0.5).map((v) => v + 0.5), [rowsInData, WIDTHS[0]!]);
-  // Batch rows chosen outside the timed step, as fit() does (one shuffle per
-  // epoch, then a subarray per step).
-  const batches = Array.from({ length: 16 }, (_, s) => Int32Array.from({ length: BATCH }, (_, i) => (s * BATCH + i * 7) % rowsInData));
-  let step = 0;
-  const imixStep = () => m.stepOn(data, batches[step++ % batches.length]!, 0.05, 1000);
-  for (let i = 0; i < 3; i++) imixStep();
+  const batches = Array.from({ length: 16 }, (_, s) => Int32Array.from({ length: batch }, (_, i) => (s * batch + i * 7) % rowsInData));
+  let k = 0;
+  return {
+    step: () => m.stepOn(data, batches[k++ % batches.length]!, 0.05, 1000),
+    dispose: () => {
+      data.dispose();
+      m.dispose();
+    },
+  };
+}
+
+/** Extra output of the last {@link benchTrainStep}: per-round ratios against the fastest PyTorch. */
+export let lastTrainStep: { rounds: number; reps: number; ratios: number[]; note: string } = { rounds: 0, reps: 0, ratios: [], note: '' };
+
+const settle = () => new Promise<void>((r) => setTimeout(r, 300));
+
+/**
+ * Times the imix step and the PyTorch step in alternating rounds (`rounds`
+ * rounds of `reps` steps each, imix then every PyTorch configuration), so
+ * that load from other processes falls on both; medians over all steps.
+ * One row per PyTorch configuration. imix runs at `threads` (default: its
+ * own default thread count).
+ */
+export async function benchTrainStep(threads = defaultThreads, reps = 20, rounds = 10): Promise<BenchRow[]> {
+  setNumThreads(threads);
+  const s = npairStep();
+  for (let i = 0; i < 3; i++) s.step();
 
   const cfg = { batch: BATCH, widths: WIDTHS, head: HEAD };
   const refs: Array<{ label: string; server: RefServer<RefInfo, { ms: number[] }> | null; ms: number[]; rounds: number[] }> = [];
   let note = '';
-  for (const c of TORCH_CONFIGS) {
-    const server = await RefServer.start<RefInfo, { ms: number[] }>(benchFile('train_step_ref.py'), [JSON.stringify({ ...cfg, threads: c.threads })]);
-    if (!server) note = RefServer.lastError;
-    refs.push({ label: c.label, server, ms: [], rounds: [] });
-  }
   let timed: Awaited<ReturnType<typeof alternateRounds<(typeof refs)[number]>>>;
   try {
-    timed = await alternateRounds(imixStep, refs, rounds, reps, () => new Promise<void>((r) => setTimeout(r, 300)));
+    for (const c of TORCH_CONFIGS) {
+      const server = await RefServer.start<RefInfo, { ms: number[] }>(benchFile('train_step_ref.py'), [JSON.stringify({ ...cfg, threads: c.threads })]);
+      if (!server) note = RefServer.lastError;
+      refs.push({ label: c.label, server, ms: [], rounds: [] });
+    }
+    timed = await alternateRounds(s.step, refs, rounds, reps, settle);
   } finally {
     for (const ref of refs) ref.server?.close();
-    data.dispose();
-    m.dispose();
+    s.dispose();
   }
   const ms = medianOf(timed.ms);
   note = timed.note || note;
-  // Forward + backward FLOPs of the gemms (2N rows; the first layer needs no input gradient).
-  const layers = [[784, 512], [512, 512], [512, 512], [512, 128]] as const;
-  const fwd = layers.reduce((s, [i, o]) => s + 2 * 2 * BATCH * i * o, 0);
-  const bwd = fwd + layers.slice(1).reduce((s, [i, o]) => s + 2 * 2 * BATCH * i * o, 0);
-  lastTrainStep = {
-    rounds,
-    reps,
-    ratios: timed.ratios,
-    note: note ? `reference: ${note}` : '',
-  };
-  const info = TORCH_CONFIGS.map((c, i) => refs[i]!.server?.info);
+  const flops = trainStepFlops();
+  lastTrainStep = { rounds, reps, ratios: timed.ratios, note: note ? `reference: ${note}` : '' };
+  const info = refs.map((r) => r.server?.info);
   return refs.map((ref, i) => ({
     name: 'NPair + i-Mix training step',
     shape: `batch ${BATCH}, MLP ${WIDTHS.join('-')}, head ${WIDTHS[2]}-${HEAD.join('-')}`,
     imixMs: ms,
-    imixRate: (fwd + bwd) / (ms * 1e6),
+    imixRate: flops / (ms * 1e6),
     rateUnit: 'GFLOP/s',
     refName: ref.ms.length ? `torch ${info[i]?.torch ?? ''}, ${ref.label} (${info[i]?.threads ?? '?'})${ref === timed.best ? ' [fastest]' : ''}` : null,
     refMs: ref.ms.length ? medianOf(ref.ms) : null,
@@ -105,14 +151,138 @@ export async function benchTrainStep(threads = 2, reps = 20, rounds = 10): Promi
   }));
 }
 
+/** One setting of {@link benchContention}: imix's thread count, whether the competitor ran, and the step times. */
+export interface ContentionRow {
+  threads: number;
+  competitor: boolean;
+  /** Every timed step, in milliseconds. */
+  ms: number[];
+  /** Each round's median. */
+  rounds: number[];
+}
+
+/**
+ * The same step at 1 thread and at `threads` (imix's default), each alone
+ * and with one CPU-bound competitor process (bench/common.ts's
+ * startCompetitor) running: `rounds` rounds, each timing `reps` steps of
+ * every setting (alone first; then the competitor is started, given 300 ms
+ * to spin up, both thread counts timed, and killed). A 300 ms pause and one
+ * untimed step precede every timed burst, so that idle pools have gone to
+ * sleep and a changed thread count has its threads.
+ */
+export async function benchContention(threads = defaultThreads, reps = 10, rounds = 4): Promise<ContentionRow[]> {
+  const counts = threads === 1 ? [1] : [1, threads];
+  const rows: ContentionRow[] = [];
+  for (const competitor of [false, true]) for (const t of counts) rows.push({ threads: t, competitor, ms: [], rounds: [] });
+  const s = npairStep();
+  try {
+    setNumThreads(threads);
+    for (let i = 0; i < 3; i++) s.step();
+    for (let r = 0; r < rounds; r++) {
+      for (const competitor of [false, true]) {
+        const c = competitor ? startCompetitor() : null;
+        try {
+          if (c) await settle();
+          if (c && !c.alive()) throw new Error('the competitor process did not start');
+          for (const row of rows.filter((x) => x.competitor === competitor)) {
+            setNumThreads(row.threads);
+            await settle();
+            s.step();
+            const t = timeEach(s.step, reps);
+            row.ms.push(...t);
+            row.rounds.push(medianOf(t));
+          }
+        } finally {
+          await c?.stop();
+        }
+      }
+    }
+  } finally {
+    setNumThreads(threads);
+    s.dispose();
+  }
+  return rows;
+}
+
+/** Set when a measured rate came out above the measured FMA peak (the peak run met load from elsewhere). */
+let abovePeak = false;
+
+/** The fraction of peak of `ms` per step for `flops` at `threads` threads, as `43%`, or `-` without a peak. */
+function ofPeak(flops: number, ms: number, peak: FmaPeak | null, threads: number): string {
+  if (!peak) return '-';
+  const f = flops / (ms * 1e6) / peakFor(peak, threads);
+  if (f > 1) abovePeak = true;
+  return `${(100 * f).toFixed(0)}%`;
+}
+
 async function main(): Promise<void> {
-  console.log(header());
-  const rows = await benchTrainStep();
+  const md = process.argv.includes('--markdown');
+  const out = (title: string, body: string) => console.log(`\n${md ? '### ' : '== '}${title}\n${body}`);
+  const p = peakFma();
+  const peak = p.ok ? p.value : null;
+  const head = [header(), cpuDetails(), peakLine(p)];
+  console.log(md ? '```\n' + head.join('\n') + '\n```' : head.join('\n'));
+  await settle();
+
+  const [reps, rounds] = QUICK ? [10, 3] : [20, 10];
+  const rows = await benchTrainStep(defaultThreads, reps, rounds);
+  out(
+    `one training step (median of ${lastTrainStep.rounds} alternating rounds × ${lastTrainStep.reps} steps; ref ms / imix ms > 1: imix faster)`,
+    md ? markdownTable(rows) : formatTable(rows),
+  );
   if (lastTrainStep.note) console.log(lastTrainStep.note);
-  console.log(`one training step (median of ${lastTrainStep.rounds} alternating rounds × ${lastTrainStep.reps} steps; imix/ref > 1: imix faster)`);
-  console.log(formatTable(rows));
   if (lastTrainStep.ratios.length)
     console.log(`per-round ratio against the fastest PyTorch: ${lastTrainStep.ratios.map((r) => r.toFixed(2)).join(' ')}`);
+  const flops = trainStepFlops();
+  const ms = rows[0]!.imixMs;
+  console.log(
+    `step gemm FLOPs: ${(flops / 1e9).toFixed(3)} GFLOP (Linear layers ${mlpLayers(WIDTHS, HEAD)
+      .map(([i, o]) => `${i}x${o}`)
+      .join(', ')} over 2N = ${2 * BATCH} rows: forward + weight gradient + input gradient but the first layer's)`,
+  );
+  if (peak) {
+    const pk = peakFor(peak, defaultThreads);
+    const frac = flops / (ms * 1e6) / pk;
+    if (frac > 1) abovePeak = true;
+    console.log(
+      `imix step ${ms.toFixed(2)} ms = ${(flops / (ms * 1e6)).toFixed(1)} GFLOP/s = ${(100 * frac).toFixed(0)}% of the ${defaultThreads}-thread FMA peak (${pk.toFixed(1)} GFLOP/s); ` +
+        `target >= 70%: ${frac >= 0.7 ? 'met' : 'not met'} (70% is ${(flops / (0.7 * pk * 1e6)).toFixed(2)} ms)`,
+    );
+  }
+
+  const [cReps, cRounds] = QUICK ? [5, 2] : [10, 4];
+  const cont = await benchContention(defaultThreads, cReps, cRounds);
+  const alone1 = cont.find((r) => r.threads === 1 && !r.competitor)!;
+  const busy1 = cont.find((r) => r.threads === 1 && r.competitor)!;
+  const table = textTable(
+    ['imix threads', 'competitor', 'step ms', 'GFLOP/s', 'of FMA peak (at that thread count)', 'ms / 1-thread ms (same load)'],
+    cont.map((r) => {
+      const m = medianOf(r.ms);
+      const one = medianOf((r.competitor ? busy1 : alone1).ms);
+      return [
+        `${r.threads}${r.threads === defaultThreads ? ' (default)' : ''}`,
+        r.competitor ? '1 busy process' : 'none',
+        m.toFixed(2),
+        (flops / (m * 1e6)).toFixed(1),
+        ofPeak(flops, m, peak, r.threads),
+        (m / one).toFixed(2),
+      ];
+    }),
+    md,
+    [0, 1],
+  );
+  out(`the same step with a CPU-bound competitor process (median of ${cRounds} rounds × ${cReps} steps per setting)`, table);
+  const busyD = cont.find((r) => r.threads === defaultThreads && r.competitor)!;
+  if (defaultThreads === 1) console.log('imix defaults to 1 thread on this machine: nothing to compare');
+  else {
+    const ratio = medianOf(busyD.ms) / medianOf(busy1.ms);
+    const perRound = busyD.rounds.map((t, i) => (t / busy1.rounds[i]!).toFixed(2)).join(' ');
+    console.log(
+      `with a competitor, default (${defaultThreads} threads) / 1 thread = ${ratio.toFixed(2)}x the step time (per round: ${perRound}); ` +
+        `target <= 1.10: ${ratio <= 1.1 ? 'met' : 'not met'}`,
+    );
+  }
+  if (abovePeak) console.log('note: a rate above the measured FMA peak: other processes loaded the cores while the peak was measured, so it is low (rerun on a quiet machine)');
 }
 
 if (require.main === module) {

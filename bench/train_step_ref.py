@@ -7,9 +7,11 @@ threads null or absent keeps PyTorch's own default (torch.get_num_threads()).
 Prints JSON {ms: median milliseconds per step, torch, threads}.
 
 With --serve before the JSON: prints {torch, threads, blas_threads} once, then
-answers each stdin line {"reps": R} with {"ms": [R step times]} (after its
-first request, 3 warm-up steps), so that bench/train-step.ts can alternate
-imix and PyTorch rounds."""
+answers each stdin line {"reps": R} with {"ms": [R step times]} (3 warm-up
+steps before the first line), so that bench/train-step.ts can alternate
+imix and PyTorch rounds. A request may carry "batch": B to time the step at
+another batch size from then on (bench/scaling.ts); the first request at a
+new size runs 2 untimed warm-up steps first."""
 import json
 import statistics
 import sys
@@ -73,7 +75,12 @@ for i in range(3):
 if serve:
     print(json.dumps({'torch': torch.__version__, 'threads': torch.get_num_threads()}), flush=True)
     for line in sys.stdin:
-        print(json.dumps({'ms': timed(json.loads(line)['reps'])}), flush=True)
+        req = json.loads(line)
+        if req.get('batch', B) != B:
+            B = req['batch']
+            for i in range(2):
+                step(i)
+        print(json.dumps({'ms': timed(req['reps'])}), flush=True)
 else:
     times = timed(cfg.get('reps', 10))
     print(json.dumps({'ms': statistics.median(times), 'torch': torch.__version__, 'threads': torch.get_num_threads()}))
