@@ -11,11 +11,14 @@
  * ```
  * @module
  */
-import { blasCoreSource, native, type NativeInfo } from './native';
+import { blasCoreSource, native, type NativeInfo, threadWait } from './native';
 import type { BlasCoreSource } from './util/openblas-core';
 export type { BlasCoreSource } from './util/openblas-core';
+import type { ThreadWaitSource } from './util/openmp-wait';
+export type { ThreadWaitSource } from './util/openmp-wait';
 export type { NativeInfo } from './native';
 import { checkInt } from './ops/util';
+import { threadsAuto } from './threads';
 
 export * from './errors';
 export { Tensor, type DType, type Device, type ArrayFor } from './tensor';
@@ -86,11 +89,25 @@ export type Info = Omit<NativeInfo, 'cuda'> & {
    * AVX-512 kernels rather than the SSE3 fallback), or OpenBLAS itself (other platforms).
    */
   blasCoreSource: BlasCoreSource;
+  /**
+   * How the CPU kernels' OpenMP threads wait between parallel loops: `policy` (the variables in
+   * effect) and who set it, the user's environment or imix (a short spin then a sleep, so a
+   * second CPU-bound process on the machine does not slow imix's default thread count below
+   * one thread's speed; bench/README.md, "Thread waiting").
+   */
+  threadWait: { policy: string; source: ThreadWaitSource };
+  /** Whether training steps choose their thread count by measuring (`setNumThreads('auto')`, the default) or run at a fixed `threads`. */
+  threadsAuto: boolean;
 };
 
 /** Reports the backend, BLAS, thread count, build flags and CUDA devices in use. */
 export function info(): Info {
-  return { ...(native.info() as Omit<Info, 'blasCoreSource'>), blasCoreSource };
+  return {
+    ...(native.info() as Omit<Info, 'blasCoreSource' | 'threadWait' | 'threadsAuto'>),
+    blasCoreSource,
+    threadWait: { ...threadWait },
+    threadsAuto: threadsAuto(),
+  };
 }
 
 /**
@@ -149,8 +166,4 @@ export function resetCudaStats(device = 0): CudaStats {
   return native.cudaStats(device, true);
 }
 
-/** Sets the number of CPU threads the kernels (and the BLAS) use. Returns it. */
-export function setNumThreads(n: number): number {
-  checkInt(n, 'threads', 1, 1024);
-  return native.setNumThreads(n);
-}
+export { setNumThreads, threadsAuto } from './threads';

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import nodeGypBuild from 'node-gyp-build';
 import { BackendError, ValueError, errorClasses } from './errors';
 import { type BlasCoreSource, pinOpenblasCore } from './util/openblas-core';
+import { pinOpenmpWait, type ThreadWaitSource } from './util/openmp-wait';
 
 /** The addon's tensor handle (native/addon/tensor.cpp). */
 export interface NativeTensor {
@@ -353,9 +354,13 @@ export function packageRoot(): string {
 /** Who chose OpenBLAS's kernel set (lib/util/openblas-core.ts); set once, right before the addon loads. */
 export let blasCoreSource: BlasCoreSource = 'openblas';
 
+/** How OpenMP threads wait (lib/util/openmp-wait.ts); set once, right before the addon loads. */
+export let threadWait: { policy: string; source: ThreadWaitSource } = { policy: '', source: 'environment' };
+
 function load(): NativeAddon {
   const root = packageRoot();
   blasCoreSource = pinOpenblasCore();
+  threadWait = pinOpenmpWait();
   let addon: NativeAddon;
   // IMIX_BUILD_DIR lets a second build (e.g. without BLAS) be loaded side by side.
   const dir = process.env.IMIX_BUILD_DIR;

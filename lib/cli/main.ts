@@ -18,6 +18,7 @@ import {
   columnList,
   columnRef,
   integer,
+  threadsArg,
   nonNegativeNumber,
   openFraction,
   parseDevice,
@@ -45,7 +46,7 @@ function version(): string {
 function deviceOptions(c: Command): Command {
   return c
     .addOption(new Option('--device <device>', "where to run: 'cpu', 'cuda' or 'cuda:N'").argParser(parseDevice).default('cpu'))
-    .addOption(new Option('--threads <n>', 'CPU threads for the kernels and the BLAS (default: all cores)').argParser(integer('--threads', 1, 1024)));
+    .addOption(new Option('--threads <n>', "CPU threads for the kernels and the BLAS, or 'auto' (default: one per core, one thread while that measures faster)").argParser(threadsArg));
 }
 
 /** `--image-size H[xW]`: [H, W], each side an integer from 1 to MAX_IMAGE_SIDE (one number: a square). */

@@ -76,6 +76,9 @@ export const integer = (flag: string, min: number, max = Number.MAX_SAFE_INTEGER
   return v;
 };
 
+/** `--threads`: an integer from 1 to 1024, or `auto` (setNumThreads). */
+export const threadsArg = (s: string): number | 'auto' => (s === 'auto' ? 'auto' : integer('--threads', 1, 1024)(s));
+
 /** A column of a CSV file (lib/data/csv.ts ColumnRef): a header name, or an integer (0-based index; negative counts from the end). */
 export type ColumnRefData = string | number;
 

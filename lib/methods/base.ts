@@ -38,6 +38,7 @@ import {
   resolveMethodOptions,
 } from './options';
 import { EpochProgress, type EpochEvent, type FitOptions, type FitResult, type StepEvent, fit } from './trainer';
+import { governedStep } from '../threads';
 import type { View } from './views';
 
 export type { EmbedOptions, EncoderSpec, MethodOptions, MixOptions, OptimizerOptions, ResolvedOptimizerOptions } from './options';
@@ -339,7 +340,9 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
     }
     this.beforeStep({ step: scheduleStep, total: totalSteps });
     this.online.zeroGrad();
-    const loss = this.trainStep({ n, x: b.xS, xq: b.xqS, xk: b.xkS, x1: b.v1S, mix });
+    const batch = { n, x: b.xS, xq: b.xqS, xk: b.xkS, x1: b.v1S, mix };
+    // On the CPU, at the thread count the governor measures fastest (lib/threads.ts).
+    const loss = this.device === 'cpu' ? governedStep(n, () => this.trainStep(batch)) : this.trainStep(batch);
     // Named as progress events and metrics count steps, from 1. (Datasets hold only finite features, so it diverged.)
     if (!Number.isFinite(loss)) throw new DivergenceError(`loss: became ${loss} at step ${this.step + 1}; ${this.divergenceSettings()}`, this.step + 1);
     // Above the limit (fit's maxLoss, by default lossBound): refused before the update too, so the model stays at the last good step.

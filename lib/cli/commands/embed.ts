@@ -29,7 +29,7 @@ export interface EmbedOptions {
   testLabels?: string;
   holdout?: number;
   device: string;
-  threads?: number;
+  threads?: number | 'auto';
   quiet?: boolean;
 }
 

@@ -36,7 +36,7 @@ export interface EvalOptions {
   testLabels?: string;
   holdout?: number;
   device: string;
-  threads?: number;
+  threads?: number | 'auto';
   json?: boolean;
 }
 

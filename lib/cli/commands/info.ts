@@ -25,7 +25,7 @@ export function infoRows(i = info()): Array<[string, string]> {
     ['backend', i.backend],
     ['blas', i.blasCore ? `${i.blas} (${i.blasCore} kernels, chosen by ${i.blasCoreSource})` : i.blas],
     ['threads', String(i.threads)],
-    ['openmp', i.openmp ? 'yes' : 'no'],
+    ['openmp', i.openmp ? `yes (threads wait: ${i.threadWait.policy}, set by ${i.threadWait.source === 'imix' ? 'imix' : 'the environment'})` : 'no'],
     ['cpu kernels', cpuKernelsRow(i)],
     ['simd', i.simd.length ? i.simd.join(' ') : 'none'],
     ['build', i.buildType],

@@ -43,7 +43,7 @@ export interface TrainOptions {
   projection: [number, number];
   views: ViewStep[];
   device: string;
-  threads?: number;
+  threads?: number | 'auto';
   seed: number;
   data?: string;
   labels?: string;
