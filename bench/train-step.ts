@@ -151,9 +151,9 @@ export async function benchTrainStep(threads = defaultThreads, reps = 20, rounds
   }));
 }
 
-/** One setting of {@link benchContention}: imix's thread count, whether the competitor ran, and the step times. */
+/** One setting of {@link benchContention}: imix's thread count (`'auto'`: the governor's choice), whether the competitor ran, and the step times. */
 export interface ContentionRow {
-  threads: number;
+  threads: number | 'auto';
   competitor: boolean;
   /** Every timed step, in milliseconds. */
   ms: number[];
@@ -161,17 +161,23 @@ export interface ContentionRow {
   rounds: number[];
 }
 
+/** Untimed steps before each timed burst at `'auto'`: the governor's reaction to the change of load (a slowdown probe: ~10 steps). */
+const AUTO_SETTLE_STEPS = 30;
+
 /**
- * The same step at 1 thread and at `threads` (imix's default), each alone
- * and with one CPU-bound competitor process (bench/common.ts's
- * startCompetitor) running: `rounds` rounds, each timing `reps` steps of
- * every setting (alone first; then the competitor is started, given 300 ms
- * to spin up, both thread counts timed, and killed). A 300 ms pause and one
- * untimed step precede every timed burst, so that idle pools have gone to
- * sleep and a changed thread count has its threads.
+ * The same step at 1 thread, at `threads` fixed, and at `'auto'` (imix's
+ * default: the thread governor, lib/threads.ts), each alone and with one
+ * CPU-bound competitor process (bench/common.ts's startCompetitor) running:
+ * `rounds` rounds, each timing `reps` steps of every setting (alone first;
+ * then the competitor is started, given 300 ms to spin up, every setting
+ * timed, and killed). A 300 ms pause and one untimed step precede every
+ * timed burst, so that idle pools have gone to sleep and a changed thread
+ * count has its threads; at `'auto'`, {@link AUTO_SETTLE_STEPS} untimed
+ * steps let the governor see the load first (a lasting competitor is what
+ * is measured, not the first steps after it starts).
  */
 export async function benchContention(threads = defaultThreads, reps = 10, rounds = 4): Promise<ContentionRow[]> {
-  const counts = threads === 1 ? [1] : [1, threads];
+  const counts: Array<number | 'auto'> = threads === 1 ? [1] : [1, threads, 'auto'];
   const rows: ContentionRow[] = [];
   for (const competitor of [false, true]) for (const t of counts) rows.push({ threads: t, competitor, ms: [], rounds: [] });
   const s = npairStep();
@@ -187,7 +193,7 @@ export async function benchContention(threads = defaultThreads, reps = 10, round
           for (const row of rows.filter((x) => x.competitor === competitor)) {
             setNumThreads(row.threads);
             await settle();
-            s.step();
+            for (let i = 0; i < (row.threads === 'auto' ? AUTO_SETTLE_STEPS : 1); i++) s.step();
             const t = timeEach(s.step, reps);
             row.ms.push(...t);
             row.rounds.push(medianOf(t));
@@ -198,7 +204,7 @@ export async function benchContention(threads = defaultThreads, reps = 10, round
       }
     }
   } finally {
-    setNumThreads(threads);
+    setNumThreads('auto');
     s.dispose();
   }
   return rows;
@@ -260,11 +266,11 @@ async function main(): Promise<void> {
       const m = medianOf(r.ms);
       const one = medianOf((r.competitor ? busy1 : alone1).ms);
       return [
-        `${r.threads}${r.threads === defaultThreads ? ' (default)' : ''}`,
+        r.threads === 'auto' ? `auto (default; ${defaultThreads} or 1)` : `${r.threads}${r.threads === defaultThreads ? ' fixed' : ''}`,
         r.competitor ? '1 busy process' : 'none',
         m.toFixed(2),
         (flops / (m * 1e6)).toFixed(1),
-        ofPeak(flops, m, peak, r.threads),
+        r.threads === 'auto' ? '-' : ofPeak(flops, m, peak, r.threads),
         (m / one).toFixed(2),
       ];
     }),
@@ -272,15 +278,20 @@ async function main(): Promise<void> {
     [0, 1],
   );
   out(`the same step with a CPU-bound competitor process (median of ${cRounds} rounds × ${cReps} steps per setting)`, table);
-  const busyD = cont.find((r) => r.threads === defaultThreads && r.competitor)!;
   if (defaultThreads === 1) console.log('imix defaults to 1 thread on this machine: nothing to compare');
   else {
-    const ratio = medianOf(busyD.ms) / medianOf(busy1.ms);
-    const perRound = busyD.rounds.map((t, i) => (t / busy1.rounds[i]!).toFixed(2)).join(' ');
-    console.log(
-      `with a competitor, default (${defaultThreads} threads) / 1 thread = ${ratio.toFixed(2)}x the step time (per round: ${perRound}); ` +
-        `target <= 1.10: ${ratio <= 1.1 ? 'met' : 'not met'}`,
-    );
+    for (const t of [defaultThreads, 'auto'] as const) {
+      const busy = cont.find((r) => r.threads === t && r.competitor)!;
+      const ratio = medianOf(busy.ms) / medianOf(busy1.ms);
+      const perRound = busy.rounds.map((x, i) => (x / busy1.rounds[i]!).toFixed(2)).join(' ');
+      console.log(
+        `with a competitor, ${t === 'auto' ? 'auto (the default)' : `${t} threads fixed`} / 1 thread = ${ratio.toFixed(2)}x the step time (per round: ${perRound})` +
+          (t === 'auto' ? `; target <= 1.10: ${ratio <= 1.1 ? 'met' : 'not met'}` : ''),
+      );
+    }
+    const quietAuto = cont.find((r) => r.threads === 'auto' && !r.competitor)!;
+    const quietFixed = cont.find((r) => r.threads === defaultThreads && !r.competitor)!;
+    console.log(`alone, auto / ${defaultThreads} threads fixed = ${(medianOf(quietAuto.ms) / medianOf(quietFixed.ms)).toFixed(2)}x (the governor's probes)`);
   }
   if (abovePeak) console.log('note: a rate above the measured FMA peak: other processes loaded the cores while the peak was measured, so it is low (rerun on a quiet machine)');
 }
