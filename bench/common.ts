@@ -8,7 +8,7 @@ import { type ChildProcess, type ChildProcessWithoutNullStreams, spawn, spawnSyn
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { info } from '../lib/index';
+import { type Tensor, info } from '../lib/index';
 
 /** One measured case of a benchmark, with its reference when there is one. */
 export interface BenchRow {
@@ -542,6 +542,41 @@ export function startCompetitor(): Competitor {
       liveCompetitors.delete(child);
       if (child.exitCode == null && child.signalCode == null) child.kill('SIGKILL');
       await exited;
+    },
+  };
+}
+
+/** Whether the environment variable `name` is set, to anything but `''` or `'0'` (IMIX_BENCH_SMOKE, IMIX_BENCH_QUICK). */
+export function envFlag(name: string): boolean {
+  const v = process.env[name];
+  return v != null && v !== '' && v !== '0';
+}
+
+/** A built method's training step over `data`, ready to time: `step()` runs one, `dispose()` frees the method and the data. */
+export interface TimedStep {
+  step: () => number;
+  dispose: () => void;
+}
+
+/**
+ * One training step of `m` per `step()` call on `data` (its first dimension
+ * the rows), at `batch` rows a step. The batches' row indices are chosen
+ * here, outside the timed step, as fit() does (one shuffle per epoch, then a
+ * subarray per step): 16 batches of rows 7 apart, in turn.
+ */
+export function stepLoop(
+  m: { stepOn(data: Tensor<'float32'>, rows: Int32Array, lr: number, totalSteps: number): number; dispose(): void },
+  data: Tensor<'float32'>,
+  batch: number,
+): TimedStep {
+  const rows = data.shape[0]!;
+  const batches = Array.from({ length: 16 }, (_, s) => Int32Array.from({ length: batch }, (_, i) => (s * batch + i * 7) % rows));
+  let k = 0;
+  return {
+    step: () => m.stepOn(data, batches[k++ % batches.length]!, 0.05, 1000),
+    dispose: () => {
+      data.dispose();
+      m.dispose();
     },
   };
 }

@@ -33,14 +33,10 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { NPair, Tensor, nn, setNumThreads, views } from '../lib/index';
-import { type BenchRow, RefServer, alternateRounds, benchFile, cpuDetails, fill, formatTable, header, markdownTable, medianOf, pythonRef, timeEach } from './common';
+import { type BenchRow, RefServer, type TimedStep, alternateRounds, benchFile, cpuDetails, envFlag, fill, formatTable, header, markdownTable, medianOf, pythonRef, stepLoop, timeEach } from './common';
 
-const flag = (name: string) => {
-  const v = process.env[name];
-  return v != null && v !== '' && v !== '0';
-};
-const SMOKE = flag('IMIX_BENCH_SMOKE');
-const QUICK = !SMOKE && flag('IMIX_BENCH_QUICK');
+const SMOKE = envFlag('IMIX_BENCH_SMOKE');
+const QUICK = !SMOKE && envFlag('IMIX_BENCH_QUICK');
 const FILTER = process.env.IMIX_BENCH_FILTER ?? '';
 const wanted = (name: string) => !FILTER || name.includes(FILTER);
 
@@ -295,7 +291,7 @@ export function stepConfig(): StepConfig {
 }
 
 /** The imix step of `cfg` (built, data made): call `step()` to run one; `dispose()` frees it. */
-export function imixStep(cfg: StepConfig): { step: () => number; dispose: () => void } {
+export function imixStep(cfg: StepConfig): TimedStep {
   setNumThreads(2);
   const m = new NPair({
     encoder: { kind: 'resnet20', width: cfg.width },
@@ -315,16 +311,7 @@ export function imixStep(cfg: StepConfig): { step: () => number; dispose: () => 
     v.set(fill((e - s) * F, 5 + s, 0.5).map((x) => x + 0.5));
     v.dispose();
   }
-  // Batch rows chosen outside the timed step, as fit() does (one shuffle per epoch).
-  const batches = Array.from({ length: 16 }, (_, s) => Int32Array.from({ length: cfg.batch }, (_, i) => (s * cfg.batch + i * 7) % cfg.rows));
-  let k = 0;
-  return {
-    step: () => m.stepOn(data, batches[k++ % batches.length]!, 0.05, 1000),
-    dispose: () => {
-      data.dispose();
-      m.dispose();
-    },
-  };
+  return stepLoop(m, data, cfg.batch);
 }
 
 /** Floating-point operations of one training step's convolutions and head gemms (2N rows). */

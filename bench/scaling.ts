@@ -48,15 +48,14 @@ import {
   peakLine,
   textTable,
   timeEach,
+  type TimedStep,
+  envFlag,
+  stepLoop,
 } from './common';
-import { TORCH_CONFIGS, npairStep } from './train-step';
+import { MLP_STEP, TORCH_CONFIGS, mlpData, npairStep } from './train-step';
 
-const flag = (name: string) => {
-  const v = process.env[name];
-  return v != null && v !== '' && v !== '0';
-};
-const SMOKE = flag('IMIX_BENCH_SMOKE');
-const QUICK = !SMOKE && flag('IMIX_BENCH_QUICK');
+const SMOKE = envFlag('IMIX_BENCH_SMOKE');
+const QUICK = !SMOKE && envFlag('IMIX_BENCH_QUICK');
 const FILTER = process.env.IMIX_BENCH_FILTER ?? '';
 
 const WIDTHS = [784, 512, 512];
@@ -181,28 +180,10 @@ export interface QueueRow {
 }
 
 /** A MoCo + i-Mix model with a queue of `k` keys, built on 4096 rows of data: `step()` runs one training step. */
-function mocoStep(batch: number, k: number): { step: () => number; dispose: () => void } {
-  const m = new MoCo({
-    encoder: { kind: 'mlp', hidden: WIDTHS.slice(1) },
-    projection: HEAD,
-    mix: { kind: 'mixup', alpha: 1 },
-    views: views.inputDrop(0.2),
-    optimizer: { kind: 'sgd', lr: 0.05, momentum: 0.9, weightDecay: 5e-4 },
-    queueSize: k,
-    seed: 1,
-  });
+function mocoStep(batch: number, k: number): TimedStep {
+  const m = new MoCo({ ...MLP_STEP, queueSize: k });
   m.build([WIDTHS[0]!]);
-  const rowsInData = 4096;
-  const data = Tensor.from(fill(rowsInData * WIDTHS[0]!, 5, 0.5).map((v) => v + 0.5), [rowsInData, WIDTHS[0]!]);
-  const batches = Array.from({ length: 16 }, (_, s) => Int32Array.from({ length: batch }, (_, i) => (s * batch + i * 7) % rowsInData));
-  let j = 0;
-  return {
-    step: () => m.stepOn(data, batches[j++ % batches.length]!, 0.05, 1000),
-    dispose: () => {
-      data.dispose();
-      m.dispose();
-    },
-  };
+  return stepLoop(m, mlpData(), batch);
 }
 
 /** The loss part of a MoCo + i-Mix step alone, on unit-norm random q, k [N, D] and queue [K, D], with an i-Mix draw. */

@@ -36,6 +36,8 @@ import {
   startCompetitor,
   textTable,
   timeEach,
+  type TimedStep,
+  stepLoop,
 } from './common';
 
 const BATCH = 256;
@@ -79,27 +81,26 @@ export const TORCH_CONFIGS: Array<{ label: string; threads: number | null }> = [
  * Batch rows are chosen outside the timed step, as fit() does (one shuffle
  * per epoch, then a subarray per step).
  */
-export function npairStep(batch = BATCH): { step: () => number; dispose: () => void } {
-  const m = new NPair({
-    encoder: { kind: 'mlp', hidden: WIDTHS.slice(1) },
-    projection: HEAD,
-    mix: { kind: 'mixup', alpha: 1 },
-    views: views.inputDrop(0.2),
-    optimizer: { kind: 'sgd', lr: 0.05, momentum: 0.9, weightDecay: 5e-4 },
-    seed: 1,
-  });
+export function npairStep(batch = BATCH): TimedStep {
+  const m = new NPair(MLP_STEP);
   m.build([WIDTHS[0]!]);
+  return stepLoop(m, mlpData(), batch);
+}
+
+/** The options of this benchmark's method but its kind (MLP 784-512-512, head 512-128, MixUp, input drop, SGD). */
+export const MLP_STEP = {
+  encoder: { kind: 'mlp' as const, hidden: WIDTHS.slice(1) },
+  projection: HEAD,
+  mix: { kind: 'mixup' as const, alpha: 1 },
+  views: views.inputDrop(0.2),
+  optimizer: { kind: 'sgd' as const, lr: 0.05, momentum: 0.9, weightDecay: 5e-4 },
+  seed: 1,
+};
+
+/** 4096 rows of 784 values in [0, 1) for the MLP steps. */
+export function mlpData(): Tensor<'float32'> {
   const rowsInData = 4096;
-  const data = Tensor.from(fill(rowsInData * WIDTHS[0]!, 5, 0.5).map((v) => v + 0.5), [rowsInData, WIDTHS[0]!]);
-  const batches = Array.from({ length: 16 }, (_, s) => Int32Array.from({ length: batch }, (_, i) => (s * batch + i * 7) % rowsInData));
-  let k = 0;
-  return {
-    step: () => m.stepOn(data, batches[k++ % batches.length]!, 0.05, 1000),
-    dispose: () => {
-      data.dispose();
-      m.dispose();
-    },
-  };
+  return Tensor.from(fill(rowsInData * WIDTHS[0]!, 5, 0.5).map((v) => v + 0.5), [rowsInData, WIDTHS[0]!]);
 }
 
 /** Extra output of the last {@link benchTrainStep}: per-round ratios against the fastest PyTorch. */
