@@ -3,6 +3,7 @@
 // Skips the build when a prebuilt addon for this platform is already present,
 // unless --force is given. Extra CMake options come from the environment:
 //   IMIX_BLAS=AUTO|ON|OFF   IMIX_CUDA=AUTO|ON|OFF   IMIX_NATIVE_ARCH=ON|OFF   IMIX_BUILD_DIR=build
+//   IMIX_CPU_SETS='baseline;avx2;avx512'   (the CPU kernel sets to compile; fewer build faster)
 //   IMIX_CUDA_ARCHITECTURES=90-real   (CMAKE_CUDA_ARCHITECTURES: only the GPU at hand, a faster
 //                                      build; default sm_80, sm_90 and compute_90 PTX)
 'use strict';
@@ -22,7 +23,7 @@ if (!force && fs.existsSync(addon) && !process.env.IMIX_BLAS && !process.env.IMI
 
 const cmakeJs = require.resolve('cmake-js/bin/cmake-js');
 const args = [cmakeJs, 'build', '--out', outDir, '--parallel', String(require('node:os').availableParallelism?.() ?? 2)];
-for (const opt of ['IMIX_BLAS', 'IMIX_NATIVE_ARCH', 'IMIX_OPENMP', 'IMIX_CUDA', 'IMIX_CUDA_EMULATE']) {
+for (const opt of ['IMIX_BLAS', 'IMIX_NATIVE_ARCH', 'IMIX_CPU_SETS', 'IMIX_OPENMP', 'IMIX_CUDA', 'IMIX_CUDA_EMULATE']) {
   if (process.env[opt]) args.push(`--CD${opt}=${process.env[opt]}`);
 }
 if (process.env.IMIX_CUDA_ARCHITECTURES) args.push(`--CDCMAKE_CUDA_ARCHITECTURES=${process.env.IMIX_CUDA_ARCHITECTURES}`);

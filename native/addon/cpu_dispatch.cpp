@@ -48,7 +48,12 @@ const std::vector<SetSpec>& set_specs() {
     for (const char* f : {"avx", "avx2", "bmi", "bmi2", "f16c", "fma", "lzcnt", "movbe"}) v3.push_back(f);
     std::vector<const char*> v4 = v3;
     for (const char* f : {"avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"}) v4.push_back(f);
-    return std::vector<SetSpec>{{"avx512", v4}, {"avx2", v3}, {"baseline", v2}};
+    // Best first; only the sets this build compiled (IMIX_CPU_SETS).
+    const std::string built = std::string(",") + IMIX_CPU_SETS_BUILT + ",";
+    std::vector<SetSpec> all{{"avx512", v4}, {"avx2", v3}, {"baseline", v2}}, out;
+    for (auto& s : all)
+      if (built.find("," + std::string(s.name) + ",") != std::string::npos) out.push_back(s);
+    return out;
   }();
   return specs;
 }
