@@ -2,9 +2,13 @@
 // times (a quiet machine keeps every thread and probes ever more rarely; a
 // competitor makes it fall back to one thread within a probe, and its
 // departure brings the threads back), the wait policy set before the addon
-// loads, and setNumThreads fixing or freeing the count.
+// loads, setNumThreads fixing or freeing the count, and runs that are the
+// same to the bit at any thread count (so the governor's switches change the
+// speed of a run, never its numbers).
 import { describe, expect, it, vi } from 'vitest';
-import { info, NPair, setNumThreads, Tensor, threadsAuto, ValueError } from '../lib';
+import { info, MoCo, NPair, setNumThreads, Tensor, threadsAuto, ValueError } from '../lib';
+import { fashionMnist, fromArray, subset } from '../lib/data/dataset';
+import { inputDrop, randomCropFlip } from '../lib/methods/views';
 import { governor } from '../lib/threads';
 import { pinOpenmpWait } from '../lib/util/openmp-wait';
 import { ThreadGovernor } from '../lib/util/thread-governor';
@@ -117,6 +121,39 @@ describe('setNumThreads', () => {
     }
     expect(threadsAuto()).toBe(true);
   });
+});
+
+describe('results at any thread count', () => {
+  // Reductions split by the machine's thread count, not the current one
+  // (native/cpu/parallel.h machine_threads): BatchNorm statistics, the conv
+  // weight gradient's per-slice partials, LARS's norms.
+  const images = subset(fashionMnist('train'), 0, 256);
+  const fits = async (threads: number) => {
+    setNumThreads(threads);
+    try {
+      const conv = new NPair({ encoder: { kind: 'resnet20', width: 0.25 }, projection: [32, 16], views: randomCropFlip(2),
+        mix: { kind: 'cutmix' }, optimizer: { lr: 0.03 }, seed: 4 });
+      conv.build(images.sampleShape);
+      const a = await conv.fit(images, { epochs: 1, batchSize: 64 });
+      const features = conv.embed(subset(images, 0, 32));
+      const mlp = new MoCo({ encoder: { kind: 'mlp', hidden: [128, 128] }, projection: [64, 32], views: inputDrop(0.2),
+        mix: { kind: 'mixup' }, queueSize: 64, optimizer: { kind: 'lars', lr: 0.3 }, seed: 4 });
+      mlp.build([784]);
+      const b = await mlp.fit(fromArray(images.x, [784]), { epochs: 1, batchSize: 32 });
+      conv.dispose();
+      mlp.dispose();
+      return { losses: [...a.losses, ...b.losses], features };
+    } finally {
+      setNumThreads('auto');
+    }
+  };
+
+  it.runIf(governor.max > 1)('a ResNet (N-pair + CutMix, SGD) and an MLP (MoCo + MixUp, LARS) train to the same bits on one thread and on every core', async () => {
+    const one = await fits(1), all = await fits(governor.max);
+    expect(one.losses.length).toBe(4 + 8);
+    expect(all.losses).toEqual(one.losses);
+    expect(Buffer.from(all.features.buffer).equals(Buffer.from(one.features.buffer))).toBe(true);
+  }, 60_000);
 });
 
 describe('pinOpenmpWait', () => {

@@ -14,6 +14,8 @@
  * at once. On a quiet machine a probe that confirms the choice doubles the
  * wait before the next one (64 to 2048 steps), so probing costs < 1%; at one
  * thread it probes at least every 256 steps, to notice the competitor leave.
+ * A switch never changes a result: the kernels' reductions are split by the
+ * machine's core count, not the thread count (native/cpu/parallel.h).
  * @internal
  * @module
  */

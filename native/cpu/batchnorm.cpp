@@ -14,7 +14,7 @@
 // ratio loses precision. Columns are tiled (kColTile doubles = 4 KB of
 // accumulators stay in L1 while the rows stream past). Threads split the rows;
 // each chunk owns a private accumulator vector and the partials are summed in
-// chunk order afterwards (deterministic for a given thread count). The output
+// chunk order afterwards (deterministic, and the same at any thread count: chunks by machine_threads()). The output
 // passes are elementwise with per-column coefficients, parallel over rows.
 #include <algorithm>
 #include <cmath>
@@ -29,10 +29,11 @@ namespace {
 constexpr int64_t kColTile = 512;       // columns per accumulator tile
 constexpr int64_t kMinWork = 1 << 15;   // elements per thread chunk worth a fork
 
-// How many row chunks (one per thread) a reduction over x[N,C] splits into.
+// How many row chunks a reduction over x[N,C] splits into: by the machine's
+// thread count, not the current one, so the sums do not depend on it.
 int64_t row_chunks(int64_t N, int64_t C) {
   int64_t by_work = (N * C) / kMinWork;
-  int64_t ch = std::min<int64_t>((int64_t)num_threads(), N);
+  int64_t ch = std::min<int64_t>(machine_threads(), N);
   ch = std::min<int64_t>(ch, by_work);
   return ch < 1 ? 1 : ch;
 }

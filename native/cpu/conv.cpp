@@ -59,15 +59,17 @@
 //    products, so B = ⌈kMinCols/P⌉ samples are unrolled side by side, col
 //    [R, B·P], one gemm per chunk into a [K, B·P] buffer permuted into NCHW.
 //
-// Threads split the batch: S slices of consecutive samples, one per thread,
-// each with its own part of the workspace; inside a slice everything runs
+// Threads split the batch: S = min(max_slices(), N) slices of consecutive
+// samples (max_slices() is the machine's thread count: with fewer threads a
+// thread runs several slices in turn), each with its own part of the
+// workspace; inside a slice everything runs
 // single-threaded (parallel_for runs nested loops inline; gemm.cpp's
 // OpenBLAS path makes one single-threaded call), so there is one thread pool
-// and no oversubscription. With one slice (N = 1, or one thread) the loops
+// and no oversubscription. With one slice (N = 1, or a one-core machine) the loops
 // run outside a parallel region, and the tile loops, the copies and the gemm
 // split the work over the threads themselves. dW: slice 0 accumulates into
 // dw itself, slices 1..S−1 into their own [K, R] partials, added into dw in
-// slice order (deterministic for a given thread count). db is a separate
+// slice order (deterministic, and the same at any thread count). db is a separate
 // pass over channels, in double.
 //
 // The workspace (conv2d_workspace_floats; one size for the three kernels):
@@ -77,8 +79,7 @@
 //    col and the chunk buffer]
 //   [(S_max − 1) dW partials of K·R]
 // with S_max = min(max_slices(), N). max_slices() is the machine's thread
-// count fixed at first use, not the current num_threads(): a kernel uses
-// S = min(max_slices(), num_threads(), N) ≤ S_max slices, so a
+// count fixed at first use, not the current num_threads(), so a
 // setNumThreads between the caller's workspace query and the call can never
 // make the workspace too small. Every kernel writes the workspace before it
 // reads it (its content on entry does not matter).
@@ -176,16 +177,7 @@ int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 
 // The most slices a convolution splits its batch into: the machine's thread
 // count, fixed once per process (see the workspace note above).
-int64_t max_slices() {
-  static const int64_t n = [] {
-    int64_t t = (int64_t)std::thread::hardware_concurrency();
-#if defined(_OPENMP)
-    t = std::max<int64_t>(t, (int64_t)omp_get_max_threads());
-#endif
-    return std::min<int64_t>(std::max<int64_t>(t, 1), 256);
-  }();
-  return n;
-}
+int64_t max_slices() { return machine_threads(); }
 
 enum class Path { Spatial, Channel, Transposed, Direct, Unrolled };
 
@@ -351,10 +343,11 @@ Plan plan_of(const ConvGeom& g) {
   return p;
 }
 
-// Slices a kernel call uses now (≤ min(max_slices(), N), what ws was sized for).
-int64_t slices_now(int64_t N) {
-  return std::min<int64_t>({max_slices(), (int64_t)num_threads(), std::max<int64_t>(N, 0)});
-}
+// Slices a kernel call uses: min(max_slices(), N), what ws was sized for, and
+// not fewer with fewer threads (a thread then runs several slices in turn), so
+// dW's per-slice partials, and with them the result, do not depend on the
+// thread count (parallel.h machine_threads).
+int64_t slices_now(int64_t N) { return std::min<int64_t>(max_slices(), std::max<int64_t>(N, 0)); }
 
 // fn(s) for each slice s in [0, S), one per thread. An exception inside a
 // slice (gemm's packing buffers are allocated on first use) must not leave

@@ -49,7 +49,7 @@ struct Segments {
 
 int64_t ranges_for(int64_t n) {
   int64_t r = (n + kGrain - 1) / kGrain;
-  r = std::min<int64_t>(r, (int64_t)num_threads());
+  r = std::min<int64_t>(r, machine_threads());  // not num_threads(): the sums must not depend on it
   return r < 1 ? 1 : r;
 }
 

@@ -1,5 +1,6 @@
 #include "parallel.h"
 
+#include <algorithm>
 #include <atomic>
 #include <thread>
 
@@ -22,6 +23,17 @@ std::atomic<int> g_threads{default_threads()};
 }  // namespace
 
 int num_threads() { return g_threads.load(std::memory_order_relaxed); }
+
+int64_t machine_threads() {
+  static const int64_t n = [] {
+    int64_t t = (int64_t)std::thread::hardware_concurrency();
+#if defined(_OPENMP)
+    t = std::max<int64_t>(t, (int64_t)omp_get_max_threads());
+#endif
+    return std::min<int64_t>(std::max<int64_t>(t, 1), 256);
+  }();
+  return n;
+}
 
 void set_num_threads(int n) {
   g_threads.store(n < 1 ? 1 : n, std::memory_order_relaxed);

@@ -11,6 +11,14 @@ namespace imix::cpu {
 int num_threads();
 void set_num_threads(int n);
 
+// The machine's hardware thread count, fixed once per process. Reductions
+// split their work into chunks by this, never by num_threads(): each chunk's
+// partial is computed the same way whichever thread runs it and the partials
+// are combined in chunk order, so a result does not depend on the thread
+// count (setNumThreads, or the thread governor switching it between training
+// steps, changes only the speed, not a bit of the numbers).
+int64_t machine_threads();
+
 // Calls fn(begin, end) over [0, n) split into chunks of at least `grain`
 // items; runs inline when the work is too small to be worth a fork.
 template <class F>
