@@ -37,6 +37,8 @@ function child(body: string, env: Record<string, string>): any {
 const workload = `
   const { Tensor, MoCo } = imix;
   const stats = () => native.cudaMemoryStats(0);
+  const syncs = () => native.cudaStats(0, false).syncs;
+  const y0 = syncs();
   const s0 = stats();
   const t = Tensor.zeros([250], { device: 'cuda' }); // 1000 bytes
   const s1 = stats();
@@ -47,7 +49,8 @@ const workload = `
   const r = await m.fit(imix.data.fromArray(x, [12]), { epochs: 1, batchSize: 8, maxSteps: 3 });
   m.dispose();
   const s3 = stats();
-  out({ debug: imix.info().cuda.debug ?? [], held: s1.inUse - s0.inUse, cachedAfterFree: s2.cached - s0.cached,
+  const y3 = syncs();
+  out({ syncs: y3 - y0, debug: imix.info().cuda.debug ?? [], held: s1.inUse - s0.inUse, cachedAfterFree: s2.cached - s0.cached,
         freesAfterFree: s2.frees - s1.frees, losses: r.losses, mallocs: s3.mallocs - s0.mallocs, frees: s3.frees - s0.frees,
         reuses: s3.reuses - s0.reuses, inUseAtEnd: s3.inUse - s0.inUse, cachedAtEnd: s3.cached - s0.cached });`;
 
@@ -75,6 +78,8 @@ describe.skipIf(!HAVE_CUDA)('CUDA debugging modes (IMIX_CUDA_NO_CACHE, IMIX_CUDA
     expect(exact.cachedAtEnd).toBe(0);
     expect(exact.frees).toBeGreaterThan(exact.mallocs / 2);
     expect(exact.inUseAtEnd).toBeLessThanOrEqual(cached.inUseAtEnd);
+    // cudaStats counts the mode's waits too: each free to the driver waits for the stream.
+    expect(exact.syncs).toBeGreaterThanOrEqual(cached.syncs + exact.frees);
     expect(exact.losses).toHaveLength(3);
     if (EMULATED) expect(exact.losses).toEqual(cached.losses);
     else exact.losses.forEach((l: number, i: number) => expect(l).toBeCloseTo(cached.losses[i], 5));
@@ -86,6 +91,10 @@ describe.skipIf(!HAVE_CUDA)('CUDA debugging modes (IMIX_CUDA_NO_CACHE, IMIX_CUDA
     const both = child(workload, { IMIX_CUDA_SYNC_LAUNCH: '1', IMIX_CUDA_NO_CACHE: '1' });
     expect(synced.debug).toEqual(['IMIX_CUDA_SYNC_LAUNCH']);
     expect(both.debug).toEqual(['IMIX_CUDA_NO_CACHE', 'IMIX_CUDA_SYNC_LAUNCH']);
+    // cudaStats counts the wait after every launch: three training steps launch
+    // dozens of kernels, the plain run waits once per step or so.
+    expect(synced.syncs).toBeGreaterThan(plain.syncs + 30);
+    expect(both.syncs).toBeGreaterThan(synced.syncs);
     for (const r of [synced, both]) {
       if (EMULATED) expect(r.losses).toEqual(plain.losses);
       else r.losses.forEach((l: number, i: number) => expect(l).toBeCloseTo(plain.losses[i], 5));
