@@ -323,7 +323,12 @@ interface Decoded {
 }
 
 function decodeError(file: string, e: unknown): DataError {
-  return new DataError(`${file}: cannot decode the image (${clip((e as Error).message ?? e, 200)})`);
+  // libvips's messages can span lines; with failOn it may report only that a
+  // warning (a truncated or damaged stream) was treated as an error, the
+  // warning's own text having gone to another thread's error buffer.
+  const msg = String((e as Error).message ?? e).trim().replace(/\s*\n\s*/g, '; ');
+  const what = /failOn/.test(msg) ? `damaged or truncated image data: ${msg}` : msg;
+  return new DataError(`${file}: cannot decode the image (${clip(what, 200)})`);
 }
 
 /**
