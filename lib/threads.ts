@@ -8,13 +8,18 @@ import { native } from './native';
 import { checkInt } from './ops/util';
 import { ThreadGovernor } from './util/thread-governor';
 
-/** The thread count the addon starts with: one per core (OpenMP's default). */
-const defaultThreads = native.info().threads;
-
-/** Chooses the thread count of CPU training steps while the user has not fixed one. */
-export const governor = new ThreadGovernor(defaultThreads, (t) => {
-  native.setNumThreads(t);
-});
+/**
+ * Chooses the thread count of CPU training steps while the user has not fixed
+ * one. Its maximum is the count the addon starts with (one per core, OpenMP's
+ * default), read on first use: info() also probes CUDA devices, which an
+ * import must not do.
+ */
+export const governor = new ThreadGovernor(
+  () => native.info().threads,
+  (t) => {
+    native.setNumThreads(t);
+  },
+);
 let auto = true;
 
 /**
@@ -30,6 +35,7 @@ export function setNumThreads(n: number | 'auto'): number {
   }
   if (typeof n !== 'number') throw new ValueError(`threads: expected an integer in [1, 1024] or 'auto', got ${String(n)}`);
   checkInt(n, 'threads', 1, 1024);
+  void governor.max; // read the default count before it is changed
   auto = false;
   return native.setNumThreads(n);
 }

@@ -59,7 +59,8 @@ export interface GovernorEvent {
  * {@link end} after it.
  */
 export class ThreadGovernor {
-  private current: number;
+  private maxValue: number | undefined;
+  private currentValue: number | undefined;
   private probing = 0; // steps left in the probe, including its warm-up step
   private until = MIN_PERIOD; // running steps before the next probe
   private period = MIN_PERIOD;
@@ -69,11 +70,23 @@ export class ThreadGovernor {
   /** The decisions so far (last 16). */
   readonly events: GovernorEvent[] = [];
 
+  /** `max` may be a function, called on first use (the addon's thread count is not read at import). */
   constructor(
-    readonly max: number,
+    private readonly maxOf: number | (() => number),
     private readonly set: (threads: number) => void,
-  ) {
-    this.current = max;
+  ) {}
+
+  /** The thread count compared with one thread (one per core by default). */
+  get max(): number {
+    return (this.maxValue ??= typeof this.maxOf === 'number' ? this.maxOf : this.maxOf());
+  }
+
+  private get current(): number {
+    return (this.currentValue ??= this.max);
+  }
+
+  private set current(t: number) {
+    this.currentValue = t;
   }
 
   /** The thread count steps run at when not probing. */
