@@ -68,10 +68,26 @@ const yShape = (g: Geom, d: 1 | 2) => (d === 2 ? [g.N, g.K, g.Ho, g.Wo] : [g.N, 
 const opts2 = (g: Geom): ops.Conv2dOptions => ({ stride: [g.sh, g.sw], padding: [g.ph, g.pw], dilation: [g.dh, g.dw] });
 const opts1 = (g: Geom): ops.Conv1dOptions => ({ stride: g.sw, padding: g.pw, dilation: g.dw });
 
-/** A workspace of the size the kernels ask for, filled with NaN (the kernels must not read what they did not write). */
-function workspace(x: Tensor<'float32'>, w: Tensor<'float32'>, g: Geom, d: 1 | 2): Tensor<'float32'> | null {
+const CANARY = 64, CANARY_VALUE = 1234.5;
+
+/**
+ * A workspace of the size the kernels ask for, filled with NaN (the kernels must not read what they
+ * did not write): a view of a buffer whose CANARY floats past it hold CANARY_VALUE, so that a kernel
+ * writing past the size it asked for is seen (checkCanary).
+ */
+function workspace(x: Tensor<'float32'>, w: Tensor<'float32'>, g: Geom, d: 1 | 2): { ws: Tensor<'float32'> | null; buf: Tensor<'float32'> | null } {
   const n = d === 2 ? ops.conv2dWorkspaceFloats(x, w, opts2(g)) : ops.conv1dWorkspaceFloats(x, w, opts1(g));
-  return n === 0 ? null : Tensor.full([n], NaN);
+  if (n === 0) return { ws: null, buf: null };
+  const buf = Tensor.full([n + CANARY], CANARY_VALUE);
+  const ws = buf.view(0, [n]);
+  ws.fill(NaN);
+  return { ws, buf };
+}
+
+function checkCanary(buf: Tensor<'float32'> | null): void {
+  if (!buf) return;
+  const a = buf.toArray(), tail = a.subarray(a.length - CANARY);
+  expect(tail.every((v) => v === CANARY_VALUE), 'a kernel wrote past the workspace it asked for').toBe(true);
 }
 
 interface Run { y: Float32Array; dx: Float32Array; dw: Float32Array; db: Float32Array }
@@ -85,7 +101,7 @@ function run(
   const dwt = o.dw0 ? Tensor.from(o.dw0, wShape(g, d)) : Tensor.full(wShape(g, d), NaN);
   const dbt = o.db0 ? Tensor.from(o.db0) : Tensor.full([g.K], NaN);
   const dyt = Tensor.from(dy, yShape(g, d));
-  const ws = workspace(xt, wt, g, d);
+  const { ws, buf } = workspace(xt, wt, g, d);
   if (d === 2) {
     ops.conv2dForward(xt, wt, bt, y, ws, opts2(g));
     ops.conv2dBackwardData(dyt, wt, dx, ws, opts2(g));
@@ -95,6 +111,7 @@ function run(
     ops.conv1dBackwardData(dyt, wt, dx, ws, opts1(g));
     ops.conv1dBackwardWeight(dyt, xt, dwt, dbt, ws, { ...opts1(g), accumulate: o.accumulate });
   }
+  checkCanary(buf);
   return { y: y.toArray(), dx: dx.toArray(), dw: dwt.toArray(), db: dbt.toArray() };
 }
 
@@ -160,6 +177,15 @@ const CASES2D: Case[] = [
   [[3, 16, 9, 9], [32, 3, 3], { s: [2, 2], p: [1, 1] }, 'strided input gradient from one vector of channels, 16 → 32'],
   [[2, 20, 7, 8], [8, 3, 3], { s: [2, 3], p: [1, 1] }, 'strided input gradient, 20 channels (a partial vector)'],
   [[2, 16, 6, 6], [4, 1, 1], { p: [2, 2] }, 'stride 1 with padding beyond the kernel, 16 channels'],
+  // Channel-blocked 3×3 kernels (AVX-512; ≥ 16 input and output channels): tiles of up to 16
+  // (one vector of output channels) or 8 (two) positions of a row, the last tile narrower.
+  [[2, 16, 5, 28], [16, 3, 3], { p: [1, 1] }, 'blocked, 16 → 16, rows of 28 (two tiles of 14)'],
+  [[3, 17, 6, 19], [20, 3, 3], { p: [1, 1] }, 'blocked with channel tails, 17 → 20, rows of 19 (7 + 7 + 5)'],
+  [[2, 16, 9, 30], [32, 3, 3], { s: [2, 2], p: [1, 1] }, 'blocked, stride 2, 16 → 32, rows of 15 (8 + 7)'],
+  [[2, 40, 7, 15], [48, 3, 3], { s: [2, 2], p: [1, 1] }, 'blocked, stride 2, 40 → 48 (three input blocks)'],
+  [[2, 32, 6, 31], [16, 3, 3], { p: [1, 1] }, 'blocked, 32 → 16, rows of 31 (16 + 15)'],
+  [[2, 16, 8, 16], [24, 3, 3], {}, 'blocked without padding, 16 → 24'],
+  [[2, 48, 5, 5], [64, 3, 3], { p: [1, 1] }, '3×3 on rows too narrow for the blocked tiles, 48 → 64'],
 ];
 
 describe('conv2d against float64 loops (forward, backward data, backward weight)', () => {
@@ -329,7 +355,7 @@ describe('conv2dBackwardWeight: accumulate', () => {
     expect(Array.from(over.db)).toEqual(Array.from(base.db));
     // db null: dw alone
     const xt = Tensor.from(x, xShape(g, 2)), wt = Tensor.from(w, wShape(g, 2)), dwt = Tensor.zeros(wShape(g, 2));
-    ops.conv2dBackwardWeight(Tensor.from(dy, yShape(g, 2)), xt, dwt, null, workspace(xt, wt, g, 2), opts2(g));
+    ops.conv2dBackwardWeight(Tensor.from(dy, yShape(g, 2)), xt, dwt, null, workspace(xt, wt, g, 2).ws, opts2(g));
     expect(Array.from(dwt.toArray())).toEqual(Array.from(base.dw));
   });
 
