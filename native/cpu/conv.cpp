@@ -181,7 +181,7 @@ int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 // count, fixed once per process (see the workspace note above).
 int64_t max_slices() { return machine_threads(); }
 
-enum class Path { Spatial, Channel, Transposed, Direct, Unrolled };
+enum class Path { Spatial, Channel, Transposed, Direct, Unrolled, Subsampled };
 
 // A stride-1 convolution on padded planes (path 1): input planes of Ci
 // channels padded to Hp×Wp, outputs Ho×Wo on the grid of width Wp.
@@ -286,6 +286,7 @@ struct Plan {
   Path fwd, data, weight;
   Padded xin;   // forward / bwd weight: x padded by (ph, pw), outputs Ho×Wo
   Padded dyin;  // bwd data (paths 1, 2): dy padded by (p'h, p'w), outputs H×W
+  Padded xsub, dysub;  // path 5: x subsampled to Ho×Wo planes; dy's planes (no padding)
   int64_t B;    // path 3: samples per chunk
   int64_t Bw;   // weight gradient on paths 1, 2: samples per chunk
   int64_t Bf, Bd;  // forward / bwd data on path 2: samples per chunk
@@ -323,7 +324,15 @@ Plan plan_of(const ConvGeom& g) {
   const bool t_fits = planes_fit((double)mg.Hd, (double)mg.Wd, g);
   p.nvk_fwd = p.nvk_weight = nvk_for(g.K);
   p.nvk_data = nvk_for(g.C);
-  p.fwd = direct                                ? Path::Direct
+  // A strided, unpadded 1×1 convolution (a ResNet shortcut) reads only every
+  // sh-th row and sw-th column of x: copy those (path 5) rather than pad all of x.
+  const bool sub = g.kh == 1 && g.kw == 1 && !s1 && g.ph == 0 && g.pw == 0;
+  if (sub) {
+    p.xsub = padded(g.C, g.Ho, g.Wo, 0, 0, g, g.Ho, g.Wo);
+    p.dysub = padded(g.K, g.Ho, g.Wo, 0, 0, g, g.Ho, g.Wo);
+  }
+  p.fwd = sub                                   ? Path::Subsampled
+          : direct                              ? Path::Direct
           : x_fits && channels_enough(g.K)      ? Path::Channel
           : x_fits && s1 && dense_enough(p.xin) ? Path::Spatial
                                                 : Path::Unrolled;
@@ -332,7 +341,8 @@ Plan plan_of(const ConvGeom& g) {
   p.weight = p.blk_weight ? Path::Channel : p.fwd;
   if (p.blk_fwd) p.fwd = Path::Channel;
   p.blk_data = !direct && data_s1 && blocked_fits(g, g.K, g.C, 1, 1, g.W);
-  p.data = direct                                ? Path::Direct
+  p.data = sub                                   ? Path::Subsampled
+           : direct                              ? Path::Direct
            : p.blk_data || (data_s1 && channels_enough(g.C)) ? Path::Channel
            : t_fits && (channels_enough(g.C) || (!data_s1 && g.C >= VL)) ? Path::Transposed
            : data_s1 && dense_enough(p.dyin)     ? Path::Spatial
@@ -341,7 +351,8 @@ Plan plan_of(const ConvGeom& g) {
   // half the lanes idle still beats im2col + col2im on a strided layer.)
   if (p.data == Path::Transposed) p.dym = mg;
   p.B = g.N <= 0 ? 0 : std::min<int64_t>(g.N, std::max<int64_t>(1, ceil_div(kMinCols, p.P)));
-  const int64_t wcols = p.weight == Path::Spatial ? ceil_div(kWgradCols, p.xin.L)
+  const int64_t wcols = p.weight == Path::Spatial      ? ceil_div(kWgradCols, p.xin.L)
+                        : p.weight == Path::Subsampled ? ceil_div(kWgradCols, p.P)
                         : p.blk_weight            ? blocked_wgrad_samples(g, p.xin)
                                                   : ceil_div(kMinCols, p.P);
   p.Bw = g.N <= 0 ? 0 : std::min<int64_t>(g.N, std::max<int64_t>(1, wcols));
@@ -361,6 +372,10 @@ Plan plan_of(const ConvGeom& g) {
                                           : round_up(g.K, p.nvk_fwd * VL) * p.R);
       break;
     case Path::Unrolled: slice = std::max(slice, unrolled); break;
+    case Path::Subsampled:
+      slice = std::max(slice, padded_floats(p.xsub));
+      shared = std::max(shared, round_up(g.K, MR) * p.R);
+      break;
     case Path::Transposed:  // (bwd data only)
     case Path::Direct: break;
   }
@@ -379,6 +394,10 @@ Plan plan_of(const ConvGeom& g) {
       shared = std::max(shared, round_up(g.C, p.nvk_data * VL) * g.K * g.kh * g.kw);
       break;
     case Path::Unrolled: slice = std::max(slice, unrolled); break;
+    case Path::Subsampled:  // dy's planes, then dx's subsampled planes
+      slice = std::max(slice, padded_floats(p.dysub) + g.C * p.P);
+      shared = std::max(shared, round_up(g.C, MR) * g.K);
+      break;
     case Path::Direct: break;
   }
   switch (p.weight) {  // its own path: a blocked forward takes the Channel path for a Spatial or Unrolled one
@@ -388,6 +407,7 @@ Plan plan_of(const ConvGeom& g) {
                                            : p.Bw * (g.C * p.xin.L + p.P * round_up(g.K, p.nvk_weight * VL)));
       break;
     case Path::Unrolled: slice = std::max(slice, unrolled); break;
+    case Path::Subsampled: slice = std::max(slice, wgrad_floats(p.xsub, g.K, p.Bw, g)); break;
     case Path::Transposed:  // (bwd data only)
     case Path::Direct: break;
   }
@@ -485,6 +505,85 @@ void pad_planes(const float* src, const Padded& p, int64_t Bc, int64_t slack, fl
     }
   });
   zero_run(dst + p.Ci * Bc * p.L, slack);
+}
+
+// ---- path 5: strided 1×1 on subsampled planes --------------------------------
+// y[n, k, i, j] = b[k] + Σ_c W[k, c] · x[n, c, i·sh, j·sw] is a stride-1 1×1
+// convolution of the subsampled planes xs[c, i, j] = x[c, i·sh, j·sw]; so are
+// its weight gradient (dW = Σ dy·xsᵀ) and its input gradient on those
+// positions (dxs = Wᵀ·dy; dx is 0 at every other position). Path 1's kernels
+// run them on Ho×Wo planes, with no padding.
+
+#if defined(__AVX512F__)
+// d[j] = r[2j] for j < n, reading only r[0, W) (2n − 1 ≤ W): two masked
+// loads of 16 and one two-source permute per 16 outputs.
+inline void every_other(const float* r, int64_t W, int64_t n, float* d) {
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  for (int64_t j = 0; j < n; j += 16, r += 32, W -= 32) {
+    const int64_t lo = std::min<int64_t>(16, std::max<int64_t>(0, W)), hi = std::min<int64_t>(16, std::max<int64_t>(0, W - 16));
+    const __m512 a = _mm512_maskz_loadu_ps((__mmask16)((1u << lo) - 1u), r);
+    const __m512 b = _mm512_maskz_loadu_ps((__mmask16)((1u << hi) - 1u), r + 16);
+    _mm512_mask_storeu_ps(d + j, (__mmask16)((1u << std::min<int64_t>(16, n - j)) - 1u), _mm512_permutex2var_ps(a, even, b));
+  }
+}
+// The row r [W] ← s[j] at 2j (j < n), 0 at the odd positions (r was zeroed).
+inline void spread_every_other(const float* s, int64_t n, int64_t W, float* r) {
+  const __m512i lo_idx = _mm512_setr_epi32(0, 16, 1, 16, 2, 16, 3, 16, 4, 16, 5, 16, 6, 16, 7, 16);
+  const __m512i hi_idx = _mm512_setr_epi32(8, 16, 9, 16, 10, 16, 11, 16, 12, 16, 13, 16, 14, 16, 15, 16);
+  const __m512 z = _mm512_setzero_ps();
+  for (int64_t j = 0; j < n; j += 16, r += 32, W -= 32) {
+    const __m512 v = _mm512_maskz_loadu_ps((__mmask16)((1u << std::min<int64_t>(16, n - j)) - 1u), s + j);
+    const int64_t lo = std::min<int64_t>(16, std::max<int64_t>(0, W)), hi = std::min<int64_t>(16, std::max<int64_t>(0, W - 16));
+    _mm512_mask_storeu_ps(r, (__mmask16)((1u << lo) - 1u), _mm512_permutex2var_ps(v, lo_idx, z));
+    _mm512_mask_storeu_ps(r + 16, (__mmask16)((1u << hi) - 1u), _mm512_permutex2var_ps(v, hi_idx, z));
+  }
+}
+#endif
+
+// dst[(c·Bc + s)·P + i·Wo + j] = src[s, c, i·sh, j·sw] for the Bc samples of
+// src [Bc, C, H, W], then `slack` zeros.
+void subsample_planes(const float* src, const ConvGeom& g, int64_t Bc, int64_t slack, float* dst) {
+  const int64_t P = g.Ho * g.Wo, plane = g.H * g.W;
+  parallel_for(g.C * Bc, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, P)), [&](int64_t a, int64_t b) {
+    for (int64_t cs = a; cs < b; ++cs) {
+      const int64_t c = cs / Bc, smp = cs - c * Bc;
+      const float* sp = src + (smp * g.C + c) * plane;
+      float* d = dst + cs * P;
+      for (int64_t i = 0; i < g.Ho; ++i, d += g.Wo) {
+        const float* sr = sp + i * g.sh * g.W;
+#if defined(__AVX512F__)
+        if (g.sw == 2) {
+          every_other(sr, g.W, g.Wo, d);
+          continue;
+        }
+#endif
+        for (int64_t j = 0; j < g.Wo; ++j) d[j] = sr[j * g.sw];
+      }
+    }
+  });
+  zero_run(dst + g.C * Bc * P, slack);
+}
+
+// dxn [C, H, W] ← dxs [C, Ho·Wo] at the positions (i·sh, j·sw), 0 elsewhere.
+void upsample_planes(const float* dxs, const ConvGeom& g, float* dxn) {
+  const int64_t P = g.Ho * g.Wo, plane = g.H * g.W;
+  parallel_for(g.C, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, plane)), [&](int64_t a, int64_t b) {
+    for (int64_t c = a; c < b; ++c) {
+      float* d = dxn + c * plane;
+      zero_run(d, plane);
+      const float* sp = dxs + c * P;
+      for (int64_t i = 0; i < g.Ho; ++i) {
+        float* dr = d + i * g.sh * g.W;
+#if defined(__AVX512F__)
+        if (g.sw == 2) {
+          spread_every_other(sp + i * g.Wo, g.Wo, g.W, dr);
+          continue;
+        }
+#endif
+        for (int64_t j = 0; j < g.Wo; ++j) dr[j * g.sw] = sp[i * g.Wo + j];
+      }
+    }
+  });
 }
 
 // out [Ko, Ho, Wo] = bias + the stride-1 convolution of the padded planes xp
@@ -1275,7 +1374,7 @@ void conv2d_forward(const float* x, const float* w, const float* b, float* y, co
   const Plan pl = plan_of(g);
   const int64_t P = pl.P, R = pl.R, K = g.K, xs = g.C * g.H * g.W, ys = K * P;
   const int64_t S = slices_now(g.N);
-  if (pl.fwd == Path::Spatial) pack_weights(w, g, false, ws);
+  if (pl.fwd == Path::Spatial || pl.fwd == Path::Subsampled) pack_weights(w, g, false, ws);
   if (pl.fwd == Path::Channel) {
     if (pl.blk_fwd)
       pack_weights_blk(w, g, false, ws);
@@ -1294,6 +1393,13 @@ void conv2d_forward(const float* x, const float* w, const float* b, float* y, co
         }
         pad_planes(x + n0 * xs, pl.xin, Bc, 0, buf);
         cv_conv_any(pl.nvk_fwd, buf, pl.xin, Bc, ws, b, y + n0 * ys, K, g.sh, g.sw, g);
+      });
+      return;
+    }
+    if (pl.fwd == Path::Subsampled) {
+      for_chunks(g.N, S, s, 1, [&](int64_t n, int64_t) {
+        subsample_planes(x + n * xs, g, 1, pl.xsub.slack, buf);
+        implicit_conv(buf, ws, b, y + n * ys, pl.xsub, K, g);
       });
       return;
     }
@@ -1335,7 +1441,7 @@ void conv2d_backward_data(const float* dy, const float* w, float* dx, const Conv
   const Plan pl = plan_of(g);
   const int64_t P = pl.P, R = pl.R, K = g.K, ys = K * P;
   const int64_t S = slices_now(g.N);
-  if (pl.data == Path::Spatial) pack_weights(w, g, true, ws);
+  if (pl.data == Path::Spatial || pl.data == Path::Subsampled) pack_weights(w, g, true, ws);
   if (pl.data == Path::Channel) {
     if (pl.blk_data)
       pack_weights_blk(w, g, true, ws);
@@ -1368,6 +1474,15 @@ void conv2d_backward_data(const float* dy, const float* w, float* dx, const Conv
         }
         pad_planes(dy + n0 * ys, pl.dyin, Bc, 0, buf);
         cv_conv_any(pl.nvk_data, buf, pl.dyin, Bc, ws, nullptr, dx + n0 * xs, g.C, 1, 1, g);
+      });
+      return;
+    }
+    if (pl.data == Path::Subsampled) {
+      float* dxs = buf + padded_floats(pl.dysub);
+      for_chunks(g.N, S, s, 1, [&](int64_t n, int64_t) {
+        pad_planes(dy + n * ys, pl.dysub, 1, pl.dysub.slack, buf);  // (no padding: a copy with slack)
+        implicit_conv(buf, ws, nullptr, dxs, pl.dysub, g.C, g);
+        upsample_planes(dxs, g, dx + n * xs);
       });
       return;
     }
@@ -1452,15 +1567,20 @@ void conv2d_backward_weight(const float* dy, const float* x, float* dw, float* d
       });
       return;
     }
-    if (pl.weight == Path::Spatial) {
+    if (pl.weight == Path::Spatial || pl.weight == Path::Subsampled) {
       if (s > 0 || !accumulate) std::fill(target, target + KR, 0.0f);
+      const bool sub = pl.weight == Path::Subsampled;
+      const Padded& xp = sub ? pl.xsub : pl.xin;
       for_chunks(g.N, S, s, pl.Bw, [&](int64_t n0, int64_t Bc) {
-        const int64_t Qv = round_up(Bc * pl.xin.L, VL);
-        float* dyg = buf + g.C * Bc * pl.xin.L + wgrad_slack(pl.xin, g);
+        const int64_t Qv = round_up(Bc * xp.L, VL);
+        float* dyg = buf + g.C * Bc * xp.L + wgrad_slack(xp, g);
         float* mask = dyg + round_up(K, WMR) * Qv;
-        pad_planes(x + n0 * xs, pl.xin, Bc, wgrad_slack(pl.xin, g), buf);
-        grid_dy(dy + n0 * ys, pl.xin, K, Bc, Qv, dyg, mask);
-        implicit_wgrad(buf, dyg, mask, target, pl.xin, Bc, Qv, g);
+        if (sub)
+          subsample_planes(x + n0 * xs, g, Bc, wgrad_slack(xp, g), buf);
+        else
+          pad_planes(x + n0 * xs, xp, Bc, wgrad_slack(xp, g), buf);
+        grid_dy(dy + n0 * ys, xp, K, Bc, Qv, dyg, mask);
+        implicit_wgrad(buf, dyg, mask, target, xp, Bc, Qv, g);
       });
       return;
     }
