@@ -266,6 +266,14 @@ bool blocked_fits(const ConvGeom& g, int64_t Ci, int64_t Ko, int64_t sh, int64_t
          Ci >= VL && Ko >= VL && blocked_bw(Ko) * blocked_tile_width(Wo, blocked_bw(Ko)) >= 14;
 }
 int64_t blocked_channels(int64_t Ci) { return round_up(Ci, VL); }
+// The blocked transposed convolution runs for 3×3, stride 2, dilation 1,
+// at least a vector of channels on both sides, rows of dx wide enough for
+// tiles of 14 accumulators (each phase of a row holds ⌈W/2⌉ positions).
+bool blocked_t_fits(const ConvGeom& g) {
+  return VL == 16 && g.kh == 3 && g.kw == 3 && g.dh == 1 && g.dw == 1 && g.sh == 2 && g.sw == 2 && g.K >= VL &&
+         g.C >= VL && blocked_bw(g.C) * blocked_tile_width(g.W / 2, blocked_bw(g.C)) >= 14;
+}
+
 // The blocked weight gradient's tile: the 3 taps of a kernel row × WTK
 // output channels, vectors over a block of input channels (blk_wgrad).
 constexpr int64_t WTK = 8;
@@ -293,6 +301,7 @@ struct Plan {
   int nvk_fwd, nvk_data, nvk_weight;  // path 2: vectors of output channels per tile
   bool blk_fwd, blk_data;  // path 2 with channel-blocked inputs (blk_conv)
   bool blk_weight;         // the weight gradient from channel-blocked inputs (blk_wgrad)
+  bool blk_t;              // the transposed path from channel-blocked dy (blk_tconv)
   Margins dym;  // bwd data on path 2 with strides: dy's zero margins
   int64_t slice;   // floats per slice
   int64_t shared;  // floats before the slices (packed weights)
@@ -350,6 +359,7 @@ Plan plan_of(const ConvGeom& g) {
   // (Transposed from one vector of input channels when Spatial cannot run:
   // half the lanes idle still beats im2col + col2im on a strided layer.)
   if (p.data == Path::Transposed) p.dym = mg;
+  p.blk_t = p.data == Path::Transposed && blocked_t_fits(g);
   p.B = g.N <= 0 ? 0 : std::min<int64_t>(g.N, std::max<int64_t>(1, ceil_div(kMinCols, p.P)));
   const int64_t wcols = p.weight == Path::Spatial      ? ceil_div(kWgradCols, p.xin.L)
                         : p.weight == Path::Subsampled ? ceil_div(kWgradCols, p.P)
@@ -390,8 +400,9 @@ Plan plan_of(const ConvGeom& g) {
                                            : round_up(g.C, p.nvk_data * VL) * g.K * g.kh * g.kw);
       break;
     case Path::Transposed:
-      slice = std::max(slice, g.K * p.dym.L);
-      shared = std::max(shared, round_up(g.C, p.nvk_data * VL) * g.K * g.kh * g.kw);
+      slice = std::max(slice, (p.blk_t ? blocked_channels(g.K) : g.K) * p.dym.L);
+      shared = std::max(shared, p.blk_t ? round_up(g.C, blocked_bw(g.C) * VL) * blocked_channels(g.K) * 9
+                                        : round_up(g.C, p.nvk_data * VL) * g.K * g.kh * g.kw);
       break;
     case Path::Unrolled: slice = std::max(slice, unrolled); break;
     case Path::Subsampled:  // dy's planes, then dx's subsampled planes
@@ -971,29 +982,34 @@ inline void transpose16(const float* src, int64_t stride, int n, int cn, float* 
 #pragma GCC diagnostic pop
 #endif
 
-// dst ← the Bc samples' padded planes as blocks of VL interleaved channels
-// (layout above), from src [Bc, Ci, H, W].
-void pad_blocked(const float* src, const Padded& p, int64_t Bc, float* dst) {
-  const int64_t cb_n = ceil_div(p.Ci, VL), plane = p.H * p.W;
+// dst ← the Bc samples' planes of src [Bc, Ci, H, W] inside zero margins
+// (top, left; planes of Hd×Wd, Ld = Hd·Wd) as blocks of VL interleaved
+// channels: dst[((cb·Bc + s)·Ld + (y + top)·Wd + x + left)·VL + ci].
+void pad_blocked(const float* src, int64_t Ci, int64_t H, int64_t W, int64_t top, int64_t left, int64_t Hd,
+                 int64_t Wd, int64_t Bc, float* dst) {
+  const int64_t cb_n = ceil_div(Ci, VL), plane = H * W, Ld = Hd * Wd, right = Wd - W - left;
   parallel_for(cb_n * Bc, 1, [&](int64_t a, int64_t b) {
     for (int64_t idx = a; idx < b; ++idx) {
-      const int64_t cb = idx / Bc, smp = idx - cb * Bc, cn = std::min<int64_t>(VL, p.Ci - cb * VL);
-      float* d = dst + idx * p.L * VL;
-      const float* sc = src + (smp * p.Ci + cb * VL) * plane;
-      zero_run(d, (p.ph * p.Wp + p.pw) * VL);
-      for (int64_t y = 0; y < p.H; ++y) {
-        float* dr = d + ((y + p.ph) * p.Wp + p.pw) * VL;
+      const int64_t cb = idx / Bc, smp = idx - cb * Bc, cn = std::min<int64_t>(VL, Ci - cb * VL);
+      float* d = dst + idx * Ld * VL;
+      const float* sc = src + (smp * Ci + cb * VL) * plane;
+      zero_run(d, (top * Wd + left) * VL);
+      for (int64_t y = 0; y < H; ++y) {
+        float* dr = d + ((y + top) * Wd + left) * VL;
 #if defined(__AVX512F__)
-        for (int64_t x0 = 0; x0 < p.W; x0 += 16)
-          transpose16(sc + y * p.W + x0, plane, (int)std::min<int64_t>(16, p.W - x0), (int)cn, dr + x0 * VL);
+        for (int64_t x0 = 0; x0 < W; x0 += 16)
+          transpose16(sc + y * W + x0, plane, (int)std::min<int64_t>(16, W - x0), (int)cn, dr + x0 * VL);
 #else
-        for (int64_t x = 0; x < p.W; ++x)
-          for (int64_t ci = 0; ci < VL; ++ci) dr[x * VL + ci] = ci < cn ? sc[ci * plane + y * p.W + x] : 0.0f;
+        for (int64_t x = 0; x < W; ++x)
+          for (int64_t ci = 0; ci < VL; ++ci) dr[x * VL + ci] = ci < cn ? sc[ci * plane + y * W + x] : 0.0f;
 #endif
-        zero_run(dr + p.W * VL, (y + 1 < p.H ? 2 * p.pw : p.pw + p.ph * p.Wp) * VL);
+        zero_run(dr + W * VL, (y + 1 < H ? right + left : right + (Hd - H - top) * Wd) * VL);
       }
     }
   });
+}
+void pad_blocked(const float* src, const Padded& p, int64_t Bc, float* dst) {
+  pad_blocked(src, p.Ci, p.H, p.W, p.ph, p.pw, p.Hp, p.Wp, Bc, dst);
 }
 
 // Packs W [K, C, 3, 3] for blk_conv: forward wb[kb][cb][u][v][ci][KB] =
@@ -1169,6 +1185,113 @@ void blk_wgrad(const float* xb, const float* dyT, float* target, const Padded& p
 // consecutive columns j0 + m. Channel-vectorized as cv_conv (NVK vectors of
 // KB input-gradient channels), dy zero-padded by the margins; every dx
 // position belongs to exactly one tile (0 where no tap reaches it).
+
+// The same transposed convolution from dy in channel blocks (AVX-512, 3×3,
+// dilation 1, stride 2 on both axes, C and K ≥ VL): dy inside its margins as
+// pad_blocked lays it out, dyb[kb][Hd][Wd][VL] (one sample), weights
+//   wbt[cb][kb][u][v][k][KB] = W[kb·VL + k, cb·KB + m, u, v]   (KB = BW·VL)
+// and a tile of TW positions x = xf + 2·(m0 + m) of one dx row y: they share
+// their taps (at most 2 × 2), and tap (u, v) reads dy row (y + ph − u)/2,
+// columns (xf + pw − v)/2 + m0 + m: per tap one pointer, every position and
+// dy channel at a compile-time offset from it, as in blk_tile.
+void pack_weights_blk_t(const float* w, const ConvGeom& g, float* wbt) {
+  const int bw = blocked_bw(g.C);
+  const int64_t KB = bw * VL, cb_n = ceil_div(g.C, KB), kb_n = ceil_div(g.K, VL);
+  parallel_for(cb_n * kb_n, 1, [&](int64_t a, int64_t b) {
+    for (int64_t idx = a; idx < b; ++idx) {
+      const int64_t cb = idx / kb_n, kb = idx - cb * kb_n;
+      float* d = wbt + idx * 9 * VL * KB;
+      for (int64_t t = 0; t < 9; ++t)
+        for (int64_t k = 0; k < VL; ++k)
+          for (int64_t m = 0; m < KB; ++m) {
+            const int64_t kk = kb * VL + k, c = cb * KB + m;
+            d[(t * VL + k) * KB + m] = kk < g.K && c < g.C ? w[(kk * g.C + c) * 9 + t] : 0.0f;
+          }
+    }
+  });
+}
+
+// One tile: dx[c, y, xf + 2·(m0 + m)] for c ∈ [cb·KB, cb·KB + cn), m < TW,
+// from the taps whose dy pointers (kb = 0) and weight offsets are given.
+template <int BW, int TW>
+void blk_ttile(const float* const* xt, const int64_t* wt, int nt, int64_t kstride, const float* __restrict w,
+               int64_t kb_n, float* o, int64_t plane, int64_t cn) {
+  constexpr int KB = BW * VL;
+  vf acc[TW][BW];
+  for (int m = 0; m < TW; ++m)
+    for (int n = 0; n < BW; ++n) acc[m][n] = vf{};
+  for (int64_t kb = 0; kb < kb_n; ++kb, w += 9 * VL * KB)
+    for (int t = 0; t < nt; ++t) {
+      const float* xr = xt[t] + kb * kstride;
+      const float* wk = w + wt[t] * VL * KB;
+      for (int k = 0; k < VL; ++k, wk += KB) {
+        vf wv[BW];
+        for (int n = 0; n < BW; ++n) wv[n] = loadu(wk + n * VL);
+#pragma GCC unroll 16
+        for (int m = 0; m < TW; ++m) {
+          const vf xv = splat(xr[m * VL + k]);
+          for (int n = 0; n < BW; ++n) acc[m][n] = fmadd(xv, wv[n], acc[m][n]);
+        }
+      }
+    }
+  alignas(64) float tile[TW][KB];
+  for (int m = 0; m < TW; ++m)
+    for (int n = 0; n < BW; ++n) storeu(&tile[m][n * VL], acc[m][n]);
+  for (int64_t cc = 0; cc < cn; ++cc) {
+    float* dst = o + cc * plane;
+    for (int m = 0; m < TW; ++m) dst[2 * m] = tile[m][cc];
+  }
+}
+
+using BlkTTileFn = void (*)(const float* const*, const int64_t*, int, int64_t, const float*, int64_t, float*, int64_t,
+                            int64_t);
+template <int BW, int... T>
+constexpr std::array<BlkTTileFn, sizeof...(T)> blk_ttiles(std::integer_sequence<int, T...>) {
+  return {&blk_ttile<BW, T + 1>...};
+}
+BlkTTileFn blk_ttile_fn(int bw, int64_t tw) {
+  static constexpr auto one = blk_ttiles<1>(std::make_integer_sequence<int, 16>{});
+  static constexpr auto two = blk_ttiles<2>(std::make_integer_sequence<int, 8>{});
+  return bw == 1 ? one[tw - 1] : two[tw - 1];
+}
+
+// dxn [C, H, W] of one sample from its blocked dy (dyb, inside margins mg).
+void blk_tconv(const float* dyb, const Margins& mg, const float* wbt, float* dxn, const ConvGeom& g) {
+  const int bw = blocked_bw(g.C);
+  const int64_t KB = bw * VL, cb_n = ceil_div(g.C, KB), kb_n = ceil_div(g.K, VL), plane = g.H * g.W;
+  const int64_t kstride = mg.L * VL;
+  // Per row y, phase xf ∈ {0, 1} and tile of the phase's ⌈(W − xf)/2⌉ positions.
+  const int64_t tw = blocked_tile_width(ceil_div(g.W, 2), bw), nj = ceil_div(ceil_div(g.W, 2), tw);
+  parallel_for(g.H * 2 * nj * cb_n, 1, [&](int64_t a, int64_t b) {
+    for (int64_t idx = a; idx < b; ++idx) {
+      int64_t r = idx;
+      const int64_t cb = r % cb_n;
+      r /= cb_n;
+      const int64_t jt = r % nj;
+      r /= nj;
+      const int64_t xf = r % 2, y = r / 2;
+      const int64_t npos = ceil_div(g.W - xf, 2), m0 = jt * tw;
+      if (m0 >= npos) continue;  // (xf = 1 of an odd W has one position fewer)
+      const int64_t n = std::min(tw, npos - m0);
+      const float* xt[4];
+      int64_t wt[4];
+      int nt = 0;
+      for (int64_t u = 0; u < 3; ++u) {
+        const int64_t ty = y + g.ph - u;
+        if (ty % 2 != 0) continue;
+        for (int64_t v = 0; v < 3; ++v) {
+          const int64_t tx = xf + g.pw - v;
+          if (tx % 2 != 0) continue;
+          xt[nt] = dyb + ((ty / 2 + mg.top) * mg.Wd + tx / 2 + mg.left + m0) * VL;
+          wt[nt++] = u * 3 + v;
+        }
+      }
+      const int64_t cn = std::min<int64_t>(KB, g.C - cb * KB);
+      blk_ttile_fn(bw, n)(xt, wt, nt, kstride, wbt + cb * kb_n * 9 * VL * KB, kb_n,
+                          dxn + cb * KB * plane + y * g.W + xf + 2 * m0, plane, cn);
+    }
+  });
+}
 
 // wpt[cb][u][v][k][KB] = W[k, cb·KB + m, u, v] (zero past C).
 void pack_weights_t(const float* w, const ConvGeom& g, int64_t KB, float* wpt) {
@@ -1448,9 +1571,14 @@ void conv2d_backward_data(const float* dy, const float* w, float* dx, const Conv
     else
       pack_weights_cv(w, g, true, pl.nvk_data * VL, ws);
   }
-  if (pl.data == Path::Transposed) pack_weights_t(w, g, pl.nvk_data * VL, ws);
-  std::vector<RowTile> row_tiles;  // a row's tiles, the same for every row (path 2 with strides)
   if (pl.data == Path::Transposed) {
+    if (pl.blk_t)
+      pack_weights_blk_t(w, g, ws);
+    else
+      pack_weights_t(w, g, pl.nvk_data * VL, ws);
+  }
+  std::vector<RowTile> row_tiles;  // a row's tiles, the same for every row (path 2 with strides)
+  if (pl.data == Path::Transposed && !pl.blk_t) {
     const int64_t TP = ACC / pl.nvk_data;
     for (int64_t xf = 0; xf < std::min(g.sw, g.W); ++xf)
       for (int64_t m0 = 0; m0 < ceil_div(g.W - xf, g.sw); m0 += TP) row_tiles.push_back({xf, m0});
@@ -1458,6 +1586,13 @@ void conv2d_backward_data(const float* dy, const float* w, float* dx, const Conv
   float* slices = ws + pl.shared;
   for_slices(S, [&](int64_t s) {
     float* buf = slices + s * pl.slice;
+    if (pl.data == Path::Transposed && pl.blk_t) {
+      for_chunks(g.N, S, s, 1, [&](int64_t n, int64_t) {
+        pad_blocked(dy + n * ys, g.K, g.Ho, g.Wo, pl.dym.top, pl.dym.left, pl.dym.Hd, pl.dym.Wd, 1, buf);
+        blk_tconv(buf, pl.dym, ws, dx + n * xs, g);
+      });
+      return;
+    }
     if (pl.data == Path::Transposed) {
       for_chunks(g.N, S, s, 1, [&](int64_t n, int64_t) {
         pad_margins(dy + n * ys, g, pl.dym, buf);

@@ -188,6 +188,8 @@ const CASES2D: Case[] = [
   [[2, 40, 7, 15], [48, 3, 3], { s: [2, 2], p: [1, 1] }, 'blocked, stride 2, 40 → 48 (three input blocks)'],
   [[2, 32, 6, 31], [16, 3, 3], { p: [1, 1] }, 'blocked, 32 → 16, rows of 31 (16 + 15)'],
   [[2, 16, 8, 16], [24, 3, 3], {}, 'blocked without padding, 16 → 24'],
+  [[2, 16, 9, 31], [16, 3, 3], { s: [2, 2] }, 'blocked input gradient of a stride-2 conv, no padding, odd width'],
+  [[2, 20, 8, 32], [24, 3, 3], { s: [2, 2], p: [1, 1] }, 'blocked input gradient of a stride-2 conv with channel tails, 20 → 24'],
   [[2, 48, 5, 5], [64, 3, 3], { p: [1, 1] }, '3×3 on rows too narrow for the blocked tiles, 48 → 64'],
 ];
 
