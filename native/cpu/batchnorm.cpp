@@ -223,20 +223,6 @@ void for_channels(int64_t C, int64_t M, F&& fn) {
   });
 }
 
-// Σ_n Σ_s term(x[n,c,s]) in double over the N planes of channel c.
-template <class Term>
-double channel_sum(const float* x, int64_t N, int64_t C, int64_t S, int64_t c, Term&& term) {
-  double acc = 0.0;
-  for (int64_t n = 0; n < N; ++n) {
-    const float* __restrict p = x + (n * C + c) * S;
-    double a = 0.0;
-#pragma omp simd reduction(+ : a)
-    for (int64_t s = 0; s < S; ++s) a += term(p[s]);
-    acc += a;
-  }
-  return acc;
-}
-
 // y[n,c,:] = ((x − mu) − mu_lo)·scale + shift, then max(·, 0) when relu.
 inline void channel_affine(const float* x, float* y, int64_t N, int64_t C, int64_t S, int64_t c, float mu,
                            float mu_lo, float scale, float shift, bool relu) {
@@ -266,11 +252,24 @@ void batchnorm2d_forward_train(const float* x, float* y, int64_t N, int64_t C, i
   const double unbias = M > 1 ? (double)M / (double)(M - 1) : NAN;
   const double m = momentum, invM = 1.0 / (double)M;
   for_channels(C, M, [&](int64_t c) {
-    const double mean = channel_sum(x, N, C, S, c, [](float v) { return (double)v; }) * invM;
-    const double var = channel_sum(x, N, C, S, c, [mean](float v) {
-                         const double d = (double)v - mean;
-                         return d * d;
-                       }) * invM;
+    // One pass over the channel (it is read again for y): sums of d = x − x₀
+    // and d² in double, shifted by the channel's first value x₀ so that the
+    // variance Σd²/M − (Σd/M)² does not cancel away when |mean| ≫ std.
+    const double x0 = x[c * S];
+    double s1 = 0.0, s2 = 0.0;
+    for (int64_t n = 0; n < N; ++n) {
+      const float* __restrict p = x + (n * C + c) * S;
+      double a = 0.0, b = 0.0;
+#pragma omp simd reduction(+ : a, b)
+      for (int64_t s = 0; s < S; ++s) {
+        const double d = (double)p[s] - x0;
+        a += d;
+        b += d * d;
+      }
+      s1 += a;
+      s2 += b;
+    }
+    const double dm = s1 * invM, mean = x0 + dm, var = std::max(0.0, s2 * invM - dm * dm);
     const double invstd = 1.0 / std::sqrt(var + (double)eps);
     const float mu = (float)mean, mu_lo = (float)(mean - (double)mu);
     save_mean[c] = mu;

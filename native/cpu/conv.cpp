@@ -510,6 +510,49 @@ IMIX_NO_LIBCALLS inline void zero_run(float* d, int64_t n) {
 #endif
 }
 
+#if defined(__AVX512F__)
+// (GCC 12 flags the undefined pass-through operand inside the shuffle
+// intrinsics as maybe-uninitialized; every lane of every result is defined.)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+// dst[j·dstride + ci] = src[ci·stride + j] for j < n ≤ 16 and ci < lanes ≤ 16
+// (0 for ci ≥ cn): 16 masked row loads, a 16×16 transpose in registers
+// (within 128-bit lanes by unpack + shuffle, then across lanes by two rounds
+// of shuffle_f32x4), n masked stores. About a quarter of a cycle per float;
+// the scalar scatter it replaces cost as much as the 3×3 stride-2 kernel
+// after it.
+inline void transpose16(const float* src, int64_t stride, int n, int cn, float* dst, int64_t dstride = 16,
+                        int lanes = 16) {
+  const __mmask16 m = (__mmask16)((1u << n) - 1u), dm = (__mmask16)((1u << lanes) - 1u);
+  __m512 r[16], t[16];
+  for (int i = 0; i < 16; ++i) r[i] = i < cn ? _mm512_maskz_loadu_ps(m, src + i * stride) : _mm512_setzero_ps();
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);      // per lane: a0 b0 a1 b1
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);  //           a2 b2 a3 b3
+  }
+  for (int i = 0; i < 16; i += 4) {
+    r[i] = _mm512_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));      // a0 b0 c0 d0
+    r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));  // a1 b1 c1 d1
+    r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  // r[4g + k] holds column k + 4·lane of rows 4g..4g+3 in each 128-bit lane.
+  for (int k = 0; k < 4; ++k) {
+    t[k] = _mm512_shuffle_f32x4(r[k], r[4 + k], 0x88);      // columns k, k+8 of rows 0–7
+    t[4 + k] = _mm512_shuffle_f32x4(r[k], r[4 + k], 0xdd);  // columns k+4, k+12
+    t[8 + k] = _mm512_shuffle_f32x4(r[8 + k], r[12 + k], 0x88);
+    t[12 + k] = _mm512_shuffle_f32x4(r[8 + k], r[12 + k], 0xdd);
+  }
+  for (int k = 0; k < 8; ++k) {  // t[k] holds columns k, k+8 of rows 0–7; t[8 + k] of rows 8–15
+    const __m512 lo = _mm512_shuffle_f32x4(t[k], t[8 + k], 0x88);  // column k
+    const __m512 hi = _mm512_shuffle_f32x4(t[k], t[8 + k], 0xdd);  // column k + 8
+    if (k < n) _mm512_mask_storeu_ps(dst + k * dstride, dm, lo);
+    if (k + 8 < n) _mm512_mask_storeu_ps(dst + (k + 8) * dstride, dm, hi);
+  }
+}
+#pragma GCC diagnostic pop
+#endif
+
 // dst ← the Ci planes of Bc consecutive samples src [Bc, Ci, H, W], each
 // zero-padded to Hp×Wp, channel-major (plane (c, s) at dst + (c·Bc + s)·L),
 // and `slack` floats after the last plane zeroed. A padded plane is written
@@ -870,6 +913,20 @@ void cv_conv_any(int nvk, const float* xpc, const Padded& p, int64_t Bc, const f
 
 // dyT [Bc][P][Kp] ← dy [Bc, K, P] transposed, 0 for K ≤ k < Kp.
 void transpose_dy(const float* dy, int64_t Bc, int64_t K, int64_t P, int64_t Kp, float* dyT) {
+#if defined(__AVX512F__)
+  // In 16×16 blocks: (sample, 16 positions) × every 16 channels of Kp.
+  const int64_t pb_n = ceil_div(P, 16), kb_n = ceil_div(Kp, 16);
+  parallel_for(Bc * pb_n, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, 16 * Kp)), [&](int64_t a, int64_t b) {
+    for (int64_t idx = a; idx < b; ++idx) {
+      const int64_t smp = idx / pb_n, p0 = (idx - smp * pb_n) * 16;
+      for (int64_t kb = 0; kb < kb_n; ++kb) {
+        const int64_t k0 = kb * 16, cn = std::max<int64_t>(0, std::min<int64_t>(16, K - k0));
+        transpose16(dy + (smp * K + std::min(k0, K - 1)) * P + p0, P, (int)std::min<int64_t>(16, P - p0), (int)cn,
+                    dyT + (smp * P + p0) * Kp + k0, Kp, (int)std::min<int64_t>(16, Kp - k0));
+      }
+    }
+  });
+#else
   parallel_for(Bc * P, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, Kp)), [&](int64_t a, int64_t b) {
     for (int64_t sp = a; sp < b; ++sp) {
       const int64_t smp = sp / P, q = sp - smp * P;
@@ -879,6 +936,7 @@ void transpose_dy(const float* dy, int64_t Bc, int64_t K, int64_t P, int64_t Kp,
       for (int64_t k = K; k < Kp; ++k) d[k] = 0.0f;
     }
   });
+#endif
 }
 
 // target [K, R] += Σ_{s<Bc, p} dyT[s][p][k] · xpc[c·Bc·L + s·L + (i·sh + u·dh)·Wp + j·sw + v·dw]
@@ -956,46 +1014,6 @@ void cv_wgrad_any(int nvk, const float* xpc, const float* dyT, float* target, co
 // fused multiply-adds with no address arithmetic (NCHW planes need a pointer
 // per position). Measured on an Emerald Rapids core: 80–93% of its FMA peak
 // in L1 against 60–75% for cv_conv on the same layers.
-#if defined(__AVX512F__)
-// (GCC 12 flags the undefined pass-through operand inside the shuffle
-// intrinsics as maybe-uninitialized; every lane of every result is defined.)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-// dst[j·16 + ci] = src[ci·stride + j] for j < n ≤ 16, ci < cn ≤ 16 (0 for
-// ci ≥ cn): 16 masked row loads, a 16×16 transpose in registers (within
-// 128-bit lanes by unpack + shuffle, then across lanes by two rounds of
-// shuffle_f32x4), n vector stores. About a quarter of a cycle per float; the
-// scalar scatter it replaces cost as much as the 3×3 stride-2 kernel after it.
-inline void transpose16(const float* src, int64_t stride, int n, int cn, float* dst) {
-  const __mmask16 m = (__mmask16)((1u << n) - 1u);
-  __m512 r[16], t[16];
-  for (int i = 0; i < 16; ++i) r[i] = i < cn ? _mm512_maskz_loadu_ps(m, src + i * stride) : _mm512_setzero_ps();
-  for (int i = 0; i < 16; i += 2) {
-    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);      // per lane: a0 b0 a1 b1
-    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);  //           a2 b2 a3 b3
-  }
-  for (int i = 0; i < 16; i += 4) {
-    r[i] = _mm512_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));      // a0 b0 c0 d0
-    r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));  // a1 b1 c1 d1
-    r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
-    r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
-  }
-  // r[4g + k] holds column k + 4·lane of rows 4g..4g+3 in each 128-bit lane.
-  for (int k = 0; k < 4; ++k) {
-    t[k] = _mm512_shuffle_f32x4(r[k], r[4 + k], 0x88);      // columns k, k+8 of rows 0–7
-    t[4 + k] = _mm512_shuffle_f32x4(r[k], r[4 + k], 0xdd);  // columns k+4, k+12
-    t[8 + k] = _mm512_shuffle_f32x4(r[8 + k], r[12 + k], 0x88);
-    t[12 + k] = _mm512_shuffle_f32x4(r[8 + k], r[12 + k], 0xdd);
-  }
-  for (int k = 0; k < 8; ++k) {  // t[k] holds columns k, k+8 of rows 0–7; t[8 + k] of rows 8–15
-    const __m512 lo = _mm512_shuffle_f32x4(t[k], t[8 + k], 0x88);  // column k
-    const __m512 hi = _mm512_shuffle_f32x4(t[k], t[8 + k], 0xdd);  // column k + 8
-    if (k < n) _mm512_storeu_ps(dst + k * 16, lo);
-    if (k + 8 < n) _mm512_storeu_ps(dst + (k + 8) * 16, hi);
-  }
-}
-#pragma GCC diagnostic pop
-#endif
 
 // dst ← the Bc samples' planes of src [Bc, Ci, H, W] inside zero margins
 // (top, left; planes of Hd×Wd, Ld = Hd·Wd) as blocks of VL interleaved
