@@ -3,7 +3,7 @@
 // use of them is held to PyTorch by methods.test.ts and to the recorded
 // loss sequences by golden-losses.test.ts.
 import { describe, expect, it } from 'vitest';
-import { ArgumentError, ShapeError, Tensor } from '../lib/index';
+import { ArgumentError, ShapeError, Tensor, ops } from '../lib/index';
 import { InfoNCE, L2Normalize, MixedCosine } from '../lib/losses/index';
 import { MemoryBank } from '../lib/nn/memory-bank';
 import { expectClose, randn, randperm, randu } from './helpers';
@@ -126,6 +126,49 @@ describe('InfoNCE', () => {
     expect(Math.abs(loss - want)).toBeLessThan(1e-5 * want);
     expectClose(dz.toArray(), wdz, { rtol: 1e-4, atol: 1e-6, label: 'dz' });
     nce.dispose();
+  });
+
+  it("MoCo's logits rows padded to a multiple of 4 floats give the loss and gradients of unpadded rows, bit for bit", () => {
+    // K = 6: the batch layout has W = N + K = 11 columns, the pair layout 1 + K = 7, so both pad (to 12 and 8).
+    const K6 = 6, neg6 = unitRows(K6, D, 7), inv = 1 / TAU;
+    const Q = t(q, [N, D]), Kt = t(k, [N, D]), Neg = t(neg6, [K6, D]);
+    const mix = { perm: Tensor.from(perm, [N]), lam: Tensor.from(lam, [N]) };
+    /** InfoNCE's computation before the padding: contiguous [N, W] logits (the loss, dq, dk). */
+    function unpadded(pair: boolean, mixed: boolean) {
+      const W = pair ? 1 + K6 : N + K6, logits = Tensor.zeros([N, W]), dq = Tensor.zeros([N, D]), dk = Tensor.zeros([N, D]);
+      let sum: number;
+      if (pair) {
+        const pos = logits.view(0, [N, 1], [W, 1]), ln = logits.view(1, [N, K6], [W, 1]);
+        ops.rowdot(Q, Kt, pos, inv);
+        ops.gemm(Q, Neg, ln, { transB: true, alpha: inv });
+        sum = ops.mixedCrossEntropy(logits, { targets: Tensor.zeros([N], { dtype: 'int32' }), scale: 1 / N });
+        ops.gemm(ln, Neg, dq, { alpha: inv });
+        ops.rowScaleAdd(dq, pos, Kt, inv);
+        ops.rowScaleAdd(dk, pos, Q, inv);
+      } else {
+        const lk = logits.view(0, [N, N], [W, 1]), ln = logits.view(N, [N, K6], [W, 1]);
+        ops.gemm(Q, Kt, lk, { transB: true, alpha: inv });
+        ops.gemm(Q, Neg, ln, { transB: true, alpha: inv });
+        sum = ops.mixedCrossEntropy(logits, { perm: mixed ? mix.perm : undefined, lam: mixed ? mix.lam : undefined, scale: 1 / N });
+        ops.gemm(lk, Kt, dq, { alpha: inv });
+        ops.gemm(ln, Neg, dq, { alpha: inv, beta: 1 });
+        ops.gemm(lk, Q, dk, { transA: true, alpha: inv });
+      }
+      return { loss: sum / N, dq: dq.toArray(), dk: dk.toArray() };
+    }
+    for (const [pair, mixed] of [[false, false], [false, true], [true, false]] as const) {
+      const nce = new InfoNCE({ temperature: TAU, device: dev });
+      const dq = Tensor.zeros([N, D]), dk = Tensor.zeros([N, D]);
+      // Twice: the second call reuses the workspace, whose padding the first left as it was.
+      for (let call = 0; call < 2; call++) {
+        const loss = nce.forwardBackward({ q: Q, k: Kt, negatives: Neg, batchNegatives: !pair, mix: mixed ? mix : null, dq, dk });
+        const want = unpadded(pair, mixed), label = `${pair ? 'pair' : 'batch'}${mixed ? ' mixed' : ''} call ${call}`;
+        expect(loss, `${label} loss`).toBe(want.loss);
+        expect(Array.from(dq.toArray()), `${label} dq`).toEqual(Array.from(want.dq));
+        expect(Array.from(dk.toArray()), `${label} dk`).toEqual(Array.from(want.dk));
+      }
+      nce.dispose();
+    }
   });
 
   it('misuse is a typed error naming the argument', () => {

@@ -13,6 +13,13 @@
  *  - batch (default):      s = q·[k; negatives]ᵀ/τ             N×(N+K)
  *  - pair (MoCo baseline): s = [q_i·k_i, q·negativesᵀ]/τ       N×(1+K), class column 0
  *  - self (NT-Xent):       s = z·zᵀ/τ, diagonal masked, the class of row i its other view
+ *
+ * The batch and pair layouts keep their W columns in rows padded to
+ * ld = ⌈W/4⌉·4 floats (a workspace [N, ld], used through its [N, W] view):
+ * every row then starts on a 16-byte boundary, so the fused cross-entropy's
+ * 128-bit loads and stores on the GPU cover each row but its last W mod 4
+ * floats (MoCo's W = N + K or 1 + K is rarely a multiple of 4). The padding
+ * is never written or read as logits; the results are those of unpadded rows.
  * @module
  */
 import { ArgumentError, ShapeError, ValueError } from '../errors';
@@ -22,6 +29,9 @@ import { Tensor, type Device } from '../tensor';
 
 /** A logit low enough that exp() underflows to exactly 0 (masks self-similarity). */
 const MASKED = -1e9;
+
+/** Floats a logits row is padded to a multiple of: 4 floats, 16 bytes, one float4. */
+const ROW_ALIGN = 4;
 
 /** An i-Mix draw as the losses take it: the permutation π and the per-row λ (device tensors). */
 export interface MixTargets {
@@ -142,9 +152,9 @@ export class InfoNCE {
   ): number {
     const n = q.shape[0]!, K = negatives?.shape[0] ?? 0, W = n + K;
     const inv = 1 / this.temperature;
-    const logits = this.ws.get('logits', [n, W]);
-    const lk = negatives ? logits.view(0, [n, n], [W, 1]) : logits;
-    const ln = negatives ? logits.view(n, [n, K], [W, 1]) : null;
+    const [logits, ld] = this.paddedLogits('logits', n, W);
+    const lk = logits.view(0, [n, n], [ld, 1]);
+    const ln = negatives ? logits.view(n, [n, K], [ld, 1]) : null;
     ops.gemm(q, k, lk, { transB: true, alpha: inv });
     if (negatives) ops.gemm(q, negatives, ln!, { transB: true, alpha: inv });
     // Fused soft-target cross-entropy; the logits now hold dL/dlogits (mean over rows).
@@ -152,10 +162,9 @@ export class InfoNCE {
     ops.gemm(lk, k, dq, { alpha: inv }); // dq = G_k·k/τ (+ G_n·negatives/τ)
     if (negatives) ops.gemm(ln!, negatives, dq, { alpha: inv, beta: 1 });
     if (dk) ops.gemm(lk, q, dk, { transA: true, alpha: inv }); // dk = G_kᵀ·q/τ
-    if (negatives) {
-      lk.dispose();
-      ln!.dispose();
-    }
+    logits.dispose();
+    lk.dispose();
+    ln?.dispose();
     return sum / n;
   }
 
@@ -169,8 +178,8 @@ export class InfoNCE {
   ): number {
     const n = q.shape[0]!, K = negatives.shape[0]!, W = 1 + K;
     const inv = 1 / this.temperature;
-    const logits = this.ws.get('pairLogits', [n, W]);
-    const pos = logits.view(0, [n, 1], [W, 1]), neg = logits.view(1, [n, K], [W, 1]);
+    const [logits, ld] = this.paddedLogits('pairLogits', n, W);
+    const pos = logits.view(0, [n, 1], [ld, 1]), neg = logits.view(1, [n, K], [ld, 1]);
     ops.rowdot(q, k, pos, inv);
     ops.gemm(q, negatives, neg, { transB: true, alpha: inv });
     // Class 0 for every row (the workspace's tensors start zeroed and this one is never written).
@@ -181,9 +190,22 @@ export class InfoNCE {
       dk.fill(0);
       ops.rowScaleAdd(dk, pos, q, inv);
     }
+    logits.dispose();
     pos.dispose();
     neg.dispose();
     return sum / n;
+  }
+
+  /**
+   * The workspace's logits [n, W] as a view of rows padded to
+   * ld = ⌈W/4⌉·4 floats (see the module's note), and ld; the caller
+   * disposes the view. The workspace tensor [n, ld] starts zeroed and its
+   * padding columns are never written (gemm writes the [n, W] view through
+   * its leading dimension ld; the cross-entropy reads and writes W columns).
+   */
+  private paddedLogits(key: string, n: number, W: number): [Tensor<'float32'>, number] {
+    const ld = Math.ceil(W / ROW_ALIGN) * ROW_ALIGN;
+    return [this.ws.get(key, [n, ld]).view(0, [n, W], [ld, 1]), ld];
   }
 
   /** Row i's other view: (i + N) mod 2N, for 2N rows. */

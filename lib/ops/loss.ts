@@ -80,6 +80,11 @@ export interface MixedCrossEntropyOptions {
 /**
  * Fused mixed-target softmax cross-entropy over `logits` [N, M], one pass per row.
  *
+ * `logits` is a 2-D float32 tensor: contiguous, or a row-strided view with
+ * unit stride along a row and a row stride of at least M (e.g. rows padded to
+ * a multiple of 4 floats, made with `t.view(0, [N, M], [rowStride, 1])`); only
+ * the M columns of each row are read and written, never the floats between rows.
+ *
  * **In place: on return, `logits` holds the gradient, not the logits.**
  * Copy them first if you still need them.
  *

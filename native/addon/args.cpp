@@ -19,6 +19,29 @@ PhiloxStream Args::philox(size_t i) const {
   return {seed, offset};
 }
 
+RowMatrix row_matrix_f32(Tensor* t, const char* name) {
+  expect_dtype(t, DType::F32, name);
+  expect_ndim(t, 2, name);
+  RowMatrix m{t, (float*)t->data(), t->shape[0], t->shape[1], 0};
+  const std::string strides = "[" + std::to_string(t->strides[0]) + ", " + std::to_string(t->strides[1]) + "]";
+  if (!m.empty()) {
+    IMIX_CHECK(m.cols == 1 || t->strides[1] == 1, Shape,
+               std::string(name) + ": expected unit stride along the last dimension, got strides " + strides);
+    IMIX_CHECK(m.rows == 1 || t->strides[0] >= m.cols, Shape,
+               std::string(name) + ": rows overlap (row stride " + std::to_string(t->strides[0]) + " < width " +
+                   std::to_string(m.cols) + ")");
+  }
+  m.ld = m.rows > 1 ? t->strides[0] : m.cols;
+  if (m.ld < 1) m.ld = 1;
+  // Tensor::View keeps every view inside its storage; checked here as well,
+  // since a kernel walks rows·ld floats from p.
+  IMIX_CHECK(m.end() <= t->storage_elems(), Shape,
+             std::string(name) + ": rows of shape " + t->shape_str() + " with strides " + strides + " at offset " +
+                 std::to_string(t->offset) + " reach past the storage of " + std::to_string(t->storage_elems()) +
+                 " elements");
+  return m;
+}
+
 void check_permutation(const int32_t* perm, int64_t N, const char* name) {
   std::vector<uint8_t> seen((size_t)N, 0);
   for (int64_t i = 0; i < N; ++i) {

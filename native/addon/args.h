@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "../cpu/kernels.h"
+#include "extent.h"
 #include "tensor.h"
 #if IMIX_WITH_CUDA
 #include "../cuda/kernels.h"
@@ -198,6 +199,29 @@ inline int32_t* i32(Tensor* t, const char* name) {
   expect_contiguous(t, name);
   return (int32_t*)t->data();
 }
+// A 2-D float32 operand whose rows may lie apart: unit stride along a row,
+// row stride ld ≥ cols (a column block of a bigger matrix, or rows padded to
+// an aligned width, as MoCo's logits). Row i is p[i·ld .. i·ld + cols). ld is
+// the tensor's row stride when it has two rows or more, else cols (a lone
+// row's stride is never used), and at least 1 (BLAS's rule). gemm's operands
+// and the cross-entropy's logits. A ShapeError naming the argument for
+// anything else: another rank (expect_ndim's message), a non-unit column
+// stride, rows that overlap (ld < cols), a view reaching past its storage.
+struct RowMatrix {
+  Tensor* t;
+  float* p;
+  int64_t rows, cols, ld;
+  bool empty() const { return rows == 0 || cols == 0; }
+  // The storage elements [begin, end) the rows span, the gaps after all but
+  // the last row included (end = begin when empty).
+  int64_t begin() const { return t->offset; }
+  int64_t end() const {
+    if (empty()) return begin();
+    return checked_add(checked_add(t->offset, checked_mul(rows - 1, ld, "shape"), "shape"), cols, "shape");
+  }
+};
+RowMatrix row_matrix_f32(Tensor* t, const char* name);
+
 // The same with the shape checked too (after dtype and contiguity; -1 in
 // shape: any size).
 inline float* f32(Tensor* t, const std::vector<int64_t>& shape, const char* name) {
@@ -267,11 +291,21 @@ inline void expect_same_device(std::initializer_list<Named> ts, const Tensor* re
     if (n.t) expect_same_device(n.t, ref, n.name, refname);
 }
 
+// One past the last storage element a (live, valid) view touches, or its
+// offset when it is empty: offset + numel for a contiguous view; for a
+// strided one (row_matrix_f32's operands) the whole span of its rows, the
+// gaps between them included, so the overlap checks below stay conservative.
+inline int64_t span_end(const Tensor* t) {
+  if (t->contiguous()) return t->offset + t->numel();
+  const int64_t last = view_extent(t->shape, t->strides, t->offset, "tensor");
+  return last < 0 ? t->offset : last + 1;
+}
+
 // Two operands that must not share memory (an out-of-place kernel's input and output).
 inline void expect_no_alias(const Tensor* a, const Tensor* b, const char* an, const char* bn) {
   if (a->storage != b->storage) return;
-  int64_t a0 = a->offset, a1 = a->offset + a->numel();
-  int64_t b0 = b->offset, b1 = b->offset + b->numel();
+  int64_t a0 = a->offset, a1 = span_end(a);
+  int64_t b0 = b->offset, b1 = span_end(b);
   IMIX_CHECK(a1 <= b0 || b1 <= a0, Value,
              std::string(an) + " and " + bn + " overlap in memory; this operation is out of place");
 }

@@ -23,37 +23,14 @@ namespace {
 
 std::string S(int64_t v) { return std::to_string(v); }
 
-// A 2-D float32 operand: data pointer, rows, cols and leading dimension.
-struct Mat {
-  Tensor* t;
-  float* p;
-  int64_t rows, cols, ld;
-  bool empty() const { return rows == 0 || cols == 0; }
-  int64_t begin() const { return t->offset; }
-  // One past the last element (rows > 0): inside the storage for a valid
-  // view, so it fits; checked all the same (extent.h).
-  int64_t end() const {
-    return checked_add(checked_add(t->offset, checked_mul(rows - 1, ld, "shape"), "shape"), cols, "shape");
-  }
-};
-
+// A gemm operand: a row-strided matrix (args.h) whose dimensions and
+// leading dimension fit BLAS's and cuBLAS's int.
+using Mat = RowMatrix;
 Mat mat2d(Tensor* t, const char* name) {
-  expect_dtype(t, DType::F32, name);
-  expect_ndim(t, 2, name);
-  Mat m{t, (float*)t->data(), t->shape[0], t->shape[1], 0};
-  const std::string strides = "[" + S(t->strides[0]) + ", " + S(t->strides[1]) + "]";
-  if (!m.empty()) {
-    IMIX_CHECK(m.cols == 1 || t->strides[1] == 1, Shape,
-               std::string(name) + ": expected unit stride along the last dimension, got strides " + strides);
-    IMIX_CHECK(m.rows == 1 || t->strides[0] >= m.cols, Shape,
-               std::string(name) + ": rows overlap (row stride " + S(t->strides[0]) + " < width " + S(m.cols) +
-                   ")");
-  }
-  m.ld = m.rows > 1 ? t->strides[0] : m.cols;
-  if (m.ld < 1) m.ld = 1;
+  const Mat m = row_matrix_f32(t, name);
   IMIX_CHECK(m.rows <= INT_MAX && m.cols <= INT_MAX && m.ld <= INT_MAX, Shape,
              std::string(name) + ": dimensions and row stride must be below 2^31, got shape " + t->shape_str() +
-                 " strides " + strides);
+                 " strides [" + S(t->strides[0]) + ", " + S(t->strides[1]) + "]");
   return m;
 }
 

@@ -2,6 +2,8 @@
 //   l2normalizeForward(x, y, norms, eps)
 //   l2normalizeBackward(dy, y, norms, dx)
 //   mixedCrossEntropy(logits, targets|null, perm|null, lam|null, colOffset, scale, losses|null) -> sum
+//     (logits may be a row-strided view: row stride ≥ its width, e.g. MoCo's
+//     rows padded to a multiple of 4 floats; the padding is never touched)
 //   mixedCosine(p, k, perm|null, lam|null, scale, dp|null, losses|null) -> sum
 // Everything is validated (dtypes, shapes, devices, index ranges, λ range,
 // aliasing) before a kernel touches memory.
@@ -86,9 +88,9 @@ Napi::Value MixedCrossEntropy(const Napi::CallbackInfo& info) {
   const double scale = f32_scalar(a, 5, "scale");
   Tensor* losses = a.optional_tensor(6, "losses");
 
-  float* lp = f32(logits, "logits");
-  expect_ndim(logits, 2, "logits");
-  const int64_t N = logits->shape[0], M = logits->shape[1];
+  const RowMatrix L = row_matrix_f32(logits, "logits");
+  float* lp = L.p;
+  const int64_t N = L.rows, M = L.cols;
   // (read-only: their content facts let the checks below skip a device read)
   const int32_t* tp = i32_in_opt(targets, {N}, "targets");
   const int32_t* pp = i32_in_opt(perm, {N}, "perm");
@@ -124,7 +126,7 @@ Napi::Value MixedCrossEntropy(const Napi::CallbackInfo& info) {
   check_permutation(perm, N, "perm");
   check_unit_interval(lam, N, "lam");
 
-  double sum = IMIX_KERNEL(dev, mixed_cross_entropy, lp, N, M, tp, pp, lamp, col_offset, (float)scale, lossp);
+  double sum = IMIX_KERNEL(dev, mixed_cross_entropy, lp, N, M, L.ld, tp, pp, lamp, col_offset, (float)scale, lossp);
   return Napi::Number::New(info.Env(), sum);
 }
 

@@ -39,14 +39,17 @@ void l2normalize_backward(const float* dy, const float* y, const float* norms, f
                           int64_t N, int64_t D);
 
 // ---- cross_entropy.cpp -----------------------------------------------------
-// Fused mixed-target cross-entropy over logits[N,M], one pass per row.
+// Fused mixed-target cross-entropy over logits[N,M] with row stride ld ≥ M,
+// one pass per row. Row i is s[i,j] = logits[i·ld + j], j < M; the ld − M
+// floats after each row are neither read nor written (MoCo pads its rows to
+// a multiple of 4 floats so that every row starts on a 16-byte boundary).
 //   a_i = col_offset + (targets ? targets[i]       : i)
 //   b_i = col_offset + (targets ? targets[perm[i]] : perm[i])   (perm null: b_i = a_i)
 //   λ_i = lam ? lam[i] : 1
 //   loss_i = lse_i − λ_i·s[i,a_i] − (1−λ_i)·s[i,b_i]
-//   logits[i,:] ← scale · (softmax_i − (λ_i·e_{a_i} + (1−λ_i)·e_{b_i}))   (in place)
+//   s[i,:] ← scale · (softmax_i − (λ_i·e_{a_i} + (1−λ_i)·e_{b_i}))   (in place)
 // losses (nullable) receives loss_i; returns Σ_i loss_i in double.
-double mixed_cross_entropy(float* logits, int64_t N, int64_t M, const int32_t* targets,
+double mixed_cross_entropy(float* logits, int64_t N, int64_t M, int64_t ld, const int32_t* targets,
                            const int32_t* perm, const float* lam, int64_t col_offset,
                            float scale, float* losses);
 

@@ -1,5 +1,6 @@
 // Fused mixed-target cross-entropy (the loss of N-pair/SimCLR and MoCo, with
-// or without i-Mix), over logits[N, M], in place:
+// or without i-Mix), over logits[N, M] (row i at logits + i·ld, ld ≥ M; the
+// padding after each row's M floats is never touched), in place:
 //   a_i = col_offset + (targets ? targets[i] : i)
 //   b_i = col_offset + (targets ? targets[perm[i]] : perm[i])     (perm null: b_i = a_i)
 //   loss_i = lse_i − λ_i·s[i,a_i] − (1−λ_i)·s[i,b_i],   lse_i = log Σ_j exp s[i,j]
@@ -110,7 +111,7 @@ inline void block_scale(float* __restrict x, int64_t n, float g) {
 
 }  // namespace
 
-double mixed_cross_entropy(float* logits, int64_t N, int64_t M, const int32_t* targets,
+double mixed_cross_entropy(float* logits, int64_t N, int64_t M, int64_t ld, const int32_t* targets,
                            const int32_t* perm, const float* lam, int64_t col_offset, float scale,
                            float* losses) {
   if (N <= 0) return 0.0;
@@ -121,7 +122,7 @@ double mixed_cross_entropy(float* logits, int64_t N, int64_t M, const int32_t* t
   parallel_for(N, grain, [&](int64_t rb, int64_t re) {
     std::vector<float> used_max((std::size_t)nblocks);
     for (int64_t i = rb; i < re; ++i) {
-      float* __restrict s = logits + i * M;
+      float* __restrict s = logits + i * ld;
       const int64_t pi = perm ? perm[i] : i;
       const int64_t a = col_offset + (targets ? targets[i] : i);
       const int64_t b = col_offset + (targets ? targets[pi] : pi);

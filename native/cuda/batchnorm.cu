@@ -26,10 +26,16 @@
 // centred sum of squares; or Σdy' and Σdy'·(x − μ)), and the per-channel
 // kernels above combine the chunks in order — the same finish kernels as
 // BatchNorm1d with N → M, so the formulas, the double accumulation and the
-// running-statistics rule are shared. The elementwise passes index the
-// channel as (i / S) mod C; relu = true clamps y at 0 in the same pass, and
-// the backward masks dy' = dy·[y > 0] when y is given (y = the fused output).
-// Deterministic for a given (N, C, S).
+// running-statistics rule are shared. relu = true clamps y at 0 in the same
+// pass, and the backward masks dy' = dy·[y > 0] when y is given (y = the
+// fused output). Deterministic for a given (N, C, S).
+//
+// Index arithmetic: no per-element 64-bit division (a subroutine of tens of
+// instructions on a GPU). The elementwise passes follow each element's
+// column c = i mod C ([N, C]) or channel c = (i / S) mod C ([N, C, S]) by
+// additions (RowColWalk, ChannelWalk: common.cuh); a chunk's threads follow
+// their value m = n·S + s of channel c as (n, s) the same way, to read
+// x[(n·C + c)·S + s].
 #include "colreduce.cuh"
 #include "kernels.h"
 
@@ -128,8 +134,8 @@ __global__ void bn_affine(const float* __restrict x, float* __restrict y, int64_
                           const float* __restrict mu, const float* __restrict mu_lo, const float* __restrict scale,
                           const float* __restrict shift) {
   const int64_t n = N * C;
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
-    const int64_t c = i % C;
+  for (RowColWalk w(C); w.q < n; w.next()) {
+    const int64_t i = w.q, c = w.c;
     const float d = mu_lo ? (x[i] - mu[c]) - mu_lo[c] : x[i] - mu[c];
     y[i] = d * scale[c] + shift[c];
   }
@@ -168,8 +174,8 @@ __global__ void bn_bwd_finish(const double* __restrict part, int64_t N, int64_t 
 __global__ void bn_bwd_dx(const float* __restrict dy, const float* __restrict x, const float* __restrict mean,
                           const float* __restrict coef, int64_t N, int64_t C, float* __restrict dx) {
   const int64_t n = N * C;
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
-    const int64_t c = i % C;
+  for (RowColWalk w(C); w.q < n; w.next()) {
+    const int64_t i = w.q, c = w.c;
     dx[i] = coef[c] * (dy[i] - coef[C + c] - (x[i] - mean[c]) * coef[2 * C + c]);
   }
 }
@@ -190,10 +196,13 @@ dim3 channel_grid(int64_t C, int64_t R) {
   return dim3(blocks_for(C, 1, kMaxRowGrid), blocks_for(R, 1, kMaxGridY));
 }
 
-// The value m = n·S + s of channel c.
-__device__ __forceinline__ int64_t chan_index(int64_t m, int64_t c, int64_t C, int64_t S) {
-  const int64_t n = m / S;
-  return (n * C + c) * S + (m - n * S);
+// This thread's first value m = m0 + threadIdx.x of a chunk as (n, s) =
+// (w.r, w.c), stepping by the block's width; x[n, c, s] is x[chan_index(w, c, C, S)].
+__device__ __forceinline__ RowColWalk chunk_walk(int64_t m0, int64_t S) {
+  return RowColWalk(m0 + threadIdx.x, (int32_t)blockDim.x, S);
+}
+__device__ __forceinline__ int64_t chan_index(const RowColWalk& w, int64_t c, int64_t C, int64_t S) {
+  return (w.r * C + c) * S + w.c;
 }
 
 // part[r·C + c] = chunk mean, part[(R + r)·C + c] = chunk Σ(x − mean)² (the
@@ -205,12 +214,13 @@ __global__ void bn2d_chunk_moments(const float* __restrict x, int64_t N, int64_t
   for (int64_t c = blockIdx.x; c < C; c += gridDim.x)
     for (int64_t r = blockIdx.y; r < R; r += gridDim.y) {
       const int64_t m0 = M * r / R, m1 = M * (r + 1) / R;
+      const RowColWalk first = chunk_walk(m0, S);
       double s = 0.0;
-      for (int64_t m = m0 + threadIdx.x; m < m1; m += blockDim.x) s += (double)x[chan_index(m, c, C, S)];
+      for (RowColWalk w = first; w.q < m1; w.next()) s += (double)x[chan_index(w, c, C, S)];
       const double mu = m1 > m0 ? block_sum(s, sh) / (double)(m1 - m0) : 0.0;
       double q = 0.0;
-      for (int64_t m = m0 + threadIdx.x; m < m1; m += blockDim.x) {
-        const double d = (double)x[chan_index(m, c, C, S)] - mu;
+      for (RowColWalk w = first; w.q < m1; w.next()) {
+        const double d = (double)x[chan_index(w, c, C, S)] - mu;
         q += d * d;
       }
       q = block_sum(q, sh);
@@ -225,8 +235,8 @@ __global__ void bn2d_chunk_moments(const float* __restrict x, int64_t N, int64_t
 __global__ void bn2d_affine(const float* __restrict x, float* __restrict y, int64_t n, int64_t C, int64_t S,
                             const float* __restrict mu, const float* __restrict mu_lo, const float* __restrict scale,
                             const float* __restrict shift, bool relu) {
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
-    const int64_t c = (i / S) % C;
+  for (ChannelWalk w(S, C); w.q() < n; w.next()) {
+    const int64_t i = w.q(), c = w.ch;
     const float d = mu_lo ? (x[i] - mu[c]) - mu_lo[c] : x[i] - mu[c];
     const float v = d * scale[c] + shift[c];
     y[i] = relu && v < 0.0f ? 0.0f : v;  // NaN stays NaN
@@ -245,8 +255,8 @@ __global__ void bn2d_bwd_sums(const float* __restrict dy, const float* __restric
       const int64_t m0 = M * r / R, m1 = M * (r + 1) / R;
       const double mu = mean[c];
       double sg = 0.0, sgx = 0.0;
-      for (int64_t m = m0 + threadIdx.x; m < m1; m += blockDim.x) {
-        const int64_t i = chan_index(m, c, C, S);
+      for (RowColWalk w = chunk_walk(m0, S); w.q < m1; w.next()) {
+        const int64_t i = chan_index(w, c, C, S);
         const double g = (y && !(y[i] > 0.0f)) ? 0.0 : (double)dy[i];
         sg += g;
         sgx += g * ((double)x[i] - mu);
@@ -264,8 +274,8 @@ __global__ void bn2d_bwd_sums(const float* __restrict dy, const float* __restric
 __global__ void bn2d_bwd_dx(const float* __restrict dy, const float* __restrict x, const float* __restrict y,
                             const float* __restrict mean, const float* __restrict coef, int64_t n, int64_t C,
                             int64_t S, float* __restrict dx) {
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
-    const int64_t c = (i / S) % C;
+  for (ChannelWalk w(S, C); w.q() < n; w.next()) {
+    const int64_t i = w.q(), c = w.ch;
     const float g = (y && !(y[i] > 0.0f)) ? 0.0f : dy[i];
     dx[i] = coef[c] * (g - coef[C + c] - (x[i] - mean[c]) * coef[2 * C + c]);
   }

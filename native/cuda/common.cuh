@@ -114,25 +114,53 @@ inline unsigned blocks_for(int64_t n, int per_block = kThreads, int64_t cap = kM
 // instructions on a GPU; nvcc's bypass to a 32-bit one when both operands
 // fit still costs about twenty, per element.)
 //   for (RowColWalk w(C); w.q < n; w.next()) y[w.q] += b[w.c];
+// The other constructor walks any strided loop, e.g. a block's threads over
+// a range: RowColWalk w(m0 + threadIdx.x, blockDim.x, C).
 struct RowColWalk {
   int64_t q, r, c;       // flat index, its row and column
   int64_t C;             // columns
-  int32_t step, dr, dc;  // the grid's stride (< 2^31 threads: every launch here), as dr rows + dc columns
-  __device__ explicit RowColWalk(int64_t cols)
-      : q(blockIdx.x * (int64_t)blockDim.x + threadIdx.x), C(cols), step((int32_t)(gridDim.x * blockDim.x)) {
+  int32_t step, dr, dc;  // the loop's stride (< 2^31: every launch here), as dr rows + dc columns
+  __device__ RowColWalk(int64_t start, int32_t stride, int64_t cols) : q(start), C(cols), step(stride) {
     r = q / C;
     c = q - r * C;
     dr = (int32_t)(step / C);
     dc = (int32_t)(step - dr * C);
   }
-  __device__ void next() {
+  // The grid-stride loop: start at the thread's global index, step over the grid.
+  __device__ explicit RowColWalk(int64_t cols)
+      : RowColWalk(blockIdx.x * (int64_t)blockDim.x + threadIdx.x, (int32_t)(gridDim.x * blockDim.x), cols) {}
+  // Advances one stride; returns the carry (1 when the column wrapped into one more row).
+  __device__ int32_t next() {
     q += step;
     r += dr;
     c += dc;
     if (c >= C) {  // c < 2C: one carry at most
       c -= C;
       ++r;
+      return 1;
     }
+    return 0;
+  }
+};
+
+// The channel ch = (q / S) mod C of each element q of an [N, C, S] array (S
+// = H·W, or L) in a grid-stride loop, by additions: a RowColWalk over the
+// N·C planes of S values (plane w.r, position w.c) whose plane index is also
+// followed modulo C. Per stride the channel moves by dch = dr mod C plus the
+// walk's carry, < 2C in all: one subtraction wraps it.
+//   for (ChannelWalk w(S, C); w.q() < n; w.next()) y[w.q()] += b[w.ch];
+struct ChannelWalk {
+  RowColWalk w;
+  int64_t ch, C;
+  int32_t dch;
+  __device__ ChannelWalk(int64_t S, int64_t channels) : w(S), C(channels) {
+    ch = w.r % C;
+    dch = (int32_t)(w.dr % C);
+  }
+  __device__ int64_t q() const { return w.q; }
+  __device__ void next() {
+    ch += dch + w.next();
+    if (ch >= C) ch -= C;
   }
 };
 

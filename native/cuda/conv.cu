@@ -151,25 +151,25 @@ __global__ void nchw_to_chunk(const float* __restrict dy, float* __restrict out,
   }
 }
 
-// y[n,k,p] += b[k] over y[N, K, P].
+// y[n,k,p] += b[k] over y[N, K, P]: element e's channel k = (e / P) mod K
+// followed by additions (ChannelWalk, common.cuh), not divided out per element.
 __global__ void bias_add_nchw(float* __restrict y, const float* __restrict b, int64_t N, int64_t K, int64_t P) {
   const int64_t total = N * K * P;
-  IMIX_GRID_STRIDE(e, total) y[e] += b[(e / P) % K];
+  for (ChannelWalk w(P, K); w.q() < total; w.next()) y[w.q()] += b[w.ch];
 }
 
 // db[k] (+)= Σ_{n,p} dy[n,k,p]: one block per channel (grid-stride over
 // channels), each thread a fixed strided subset of the N·P values in double,
-// then the block's fixed reduction tree.
+// then the block's fixed reduction tree. A thread follows its value
+// m = n·P + p as (n, p) by additions (RowColWalk), no division per value.
 __global__ void conv_bias_grad(const float* __restrict dy, float* __restrict db, int64_t N, int64_t K, int64_t P,
                                bool accumulate) {
   __shared__ double sh[32];
   const int64_t M = N * P;
   for (int64_t k = blockIdx.x; k < K; k += gridDim.x) {
     double acc = 0.0;
-    for (int64_t m = threadIdx.x; m < M; m += blockDim.x) {
-      const int64_t n = m / P, p = m - n * P;
-      acc += (double)dy[(n * K + k) * P + p];
-    }
+    for (RowColWalk w(threadIdx.x, (int32_t)blockDim.x, P); w.q < M; w.next())
+      acc += (double)dy[(w.r * K + k) * P + w.c];
     acc = block_sum(acc, sh);
     if (threadIdx.x == 0) db[k] = accumulate ? (float)((double)db[k] + acc) : (float)acc;
   }

@@ -5,12 +5,16 @@
 // A few flops per float: the kernel is bound by memory bandwidth, so it is
 // shaped, as llm.c's fused classifier is, to move each float as few times and
 // as widely as it can:
-//  - 128-bit accesses. Each row is cut where its address allows: h ≤ 3 head
-//    floats up to the first 16-byte boundary, a body of float4s, ≤ 3 tail
-//    floats (the row stride M may be any value and the tensor may start at any
-//    float, so every row has its own cut; a row of M < 4 may have no body). The
-//    body moves as float4 loads and stores; the ≤ 6 edge floats as scalars, one
-//    per thread. The cut is a mask of the address: no 64-bit division anywhere.
+//  - 128-bit accesses. Row i is the M floats at logits + i·ld (ld ≥ M; the
+//    ld − M padding floats after it are never touched). Each row is cut where
+//    its address allows: h ≤ 3 head floats up to the first 16-byte boundary, a
+//    body of float4s, ≤ 3 tail floats (the row stride ld may be any value and
+//    the tensor may start at any float, so every row has its own cut; a row of
+//    M < 4 may have no body). The body moves as float4 loads and stores; the
+//    ≤ 6 edge floats as scalars, one per thread. The cut is a mask of the
+//    address: no 64-bit division anywhere. MoCo pads ld to a multiple of 4 in
+//    an aligned buffer, so all its rows have h = 0: every row but its last
+//    M mod 4 floats moves as float4s.
 //  - Rows of up to 8192 floats (up to 32768 when there are rows enough to fill
 //    the GPU, N ≥ 256): ONE block per row, as wide as the row needs (32–1024
 //    threads, 1–8 float4s each, held in registers): ONE read of the row
@@ -69,7 +73,7 @@ constexpr int kCeTile = kCeSplitThreads * kCeSplitUnroll;
 
 struct CeArgs {
   float* logits;
-  int64_t N, M;
+  int64_t N, M, ld;  // rows, columns, row stride (floats)
   const int32_t* targets;
   const int32_t* perm;
   const float* lam;
@@ -165,7 +169,7 @@ __global__ void __launch_bounds__(kCeMaxThreads) ce_rows_in_registers(CeArgs A) 
   const int tid = threadIdx.x;
   const int64_t T = blockDim.x;
   for (int64_t i = blockIdx.x; i < A.N; i += gridDim.x) {
-    float* s = A.logits + i * A.M;
+    float* s = A.logits + i * A.ld;
     const RowCut c = row_cut(s, A.M);
     float4* s4 = reinterpret_cast<float4*>(s + c.h);
     const RowTargets t = row_targets(A, i);
@@ -220,7 +224,7 @@ __global__ void __launch_bounds__(kCeSplitThreads, 2)
   const int tid = threadIdx.x;
   const int64_t P = gridDim.x;
   for (int64_t i = blockIdx.y; i < A.N; i += gridDim.y) {
-    const float* s = A.logits + i * A.M;
+    const float* s = A.logits + i * A.ld;
     const RowCut c = row_cut(s, A.M);
     const float4* s4 = reinterpret_cast<const float4*>(s + c.h);
     if (blockIdx.x == 0 && tid == 0) {
@@ -284,7 +288,7 @@ __global__ void __launch_bounds__(kCeSplitThreads, 2) ce_split_grad(CeArgs A, co
     const RowTargets t = row_targets(A, i);
     if (blockIdx.x == 0 && tid == 0) store_loss(A, i, t, saved[2 * i], saved[2 * i + 1], mx, S);
     const float g = (float)((double)A.scale / S);
-    float* s = A.logits + i * A.M;
+    float* s = A.logits + i * A.ld;
     const RowCut c = row_cut(s, A.M);
     float4* s4 = reinterpret_cast<float4*>(s + c.h);
     for (int64_t base = blockIdx.x * (int64_t)kCeTile + tid; base < c.nb; base += P * kCeTile) {
@@ -307,11 +311,11 @@ __global__ void __launch_bounds__(kCeSplitThreads, 2) ce_split_grad(CeArgs A, co
 
 }  // namespace
 
-double mixed_cross_entropy(float* logits, int64_t N, int64_t M, const int32_t* targets, const int32_t* perm,
-                           const float* lam, int64_t col_offset, float scale, float* losses) {
+double mixed_cross_entropy(float* logits, int64_t N, int64_t M, int64_t ld, const int32_t* targets,
+                           const int32_t* perm, const float* lam, int64_t col_offset, float scale, float* losses) {
   if (N <= 0) return 0.0;
   Scratch row_loss((size_t)N * sizeof(double));
-  CeArgs A{logits, N, M, targets, perm, lam, col_offset, scale, row_loss.as<double>(), losses};
+  CeArgs A{logits, N, M, ld, targets, perm, lam, col_offset, scale, row_loss.as<double>(), losses};
   cudaStream_t st = stream();
   const int64_t nb = M >> 2;  // the most float4s a row's body can have
   if (nb <= kCeOneBlockVec || (nb <= (int64_t)kCeMaxThreads * kCeMaxVec && N >= kCeRowsToFill)) {

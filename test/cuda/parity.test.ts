@@ -277,10 +277,12 @@ describe.skipIf(!HAVE_CUDA)('CPU ↔ CUDA parity', () => {
       }
     });
 
-    it('fused mixed cross-entropy: register rows, split rows, π = identity, λ ∈ {0.5, 1, per-row}, targets/colOffset, every M mod 4, rows off the 16-byte boundary', () => {
+    it('fused mixed cross-entropy: register rows, split rows, π = identity, λ ∈ {0.5, 1, per-row}, targets/colOffset, every M mod 4, rows off the 16-byte boundary, padded row strides', () => {
       // offset: the logits are a view that many floats into a bigger tensor (its spare floats before and after
       // must stay untouched), so rows start off the 16-byte boundary; with M mod 4 ≠ 0 every row starts elsewhere.
-      const cases: Array<{ N: number; M: number; perm: 'rand' | 'id' | 'none'; lam: 'row' | 0.5 | 1 | 'none'; targets?: boolean; colOffset?: number; offset?: number }> = [
+      // ld: the row stride (default M); ld > M pads each row (MoCo's layout: ld a multiple of 4), and the padding
+      // holds NaN, which must be neither read (the losses would be NaN) nor written.
+      const cases: Array<{ N: number; M: number; perm: 'rand' | 'id' | 'none'; lam: 'row' | 0.5 | 1 | 'none'; targets?: boolean; colOffset?: number; offset?: number; ld?: number }> = [
         { N: 1, M: 1, perm: 'none', lam: 'none' },
         { N: 1, M: 5, perm: 'id', lam: 0.5 },
         { N: 8, M: 8, perm: 'rand', lam: 'row' },
@@ -297,18 +299,27 @@ describe.skipIf(!HAVE_CUDA)('CPU ↔ CUDA parity', () => {
         { N: 256, M: 9001, perm: 'rand', lam: 'row', offset: 1 }, // rows enough for one wide block per row
         { N: 8, M: 65600, perm: 'rand', lam: 'row', colOffset: 65592, offset: 1 }, // MoCo's N + K: split; a target in the tail
         { N: 8, M: 65601, perm: 'rand', lam: 0.5, targets: true, colOffset: 1 },
+        { N: 5, M: 33, perm: 'rand', lam: 'row', ld: 36 }, // MoCo's padding: every row on the 16-byte boundary
+        { N: 7, M: 5, perm: 'rand', lam: 'row', targets: true, colOffset: 2, ld: 8 },
+        { N: 16, M: 16 + 1001, perm: 'rand', lam: 0.5, ld: 1020 }, // MoCo-i-Mix shape, padded
+        { N: 8, M: 1 + 1001, perm: 'none', lam: 'none', targets: true, ld: 1004, offset: 1 }, // MoCo baseline, off the boundary
+        { N: 4, M: 9001, perm: 'rand', lam: 'row', targets: true, colOffset: 3, ld: 9004 }, // split rows, padded
       ];
       for (const cs of cases) {
         const { N, M } = cs;
-        const off = cs.offset ?? 0;
+        const off = cs.offset ?? 0, ld = cs.ld ?? M;
         const logits = randn(N * M, N * 31 + M, 3);
         const perm = cs.perm === 'id' ? Int32Array.from({ length: N }, (_, i) => i) : randperm(N, M);
         const lamv = cs.lam === 'row' ? randu(N, 7, 0.5, 1) : new Float32Array(N).fill(cs.lam === 'none' ? 1 : cs.lam);
         const targets = cs.targets ? Int32Array.from({ length: N }, (_, i) => (i * 7) % (M - (cs.colOffset ?? 0))) : undefined;
-        const buf = new Float32Array(off + N * M + 3).fill(7);
-        buf.set(logits, off);
+        const buf = new Float32Array(off + (N - 1) * ld + M + 3).fill(7);
+        for (let i = 0; i < N; i++) {
+          if (i > 0) buf.fill(NaN, off + (i - 1) * ld + M, off + i * ld); // the padding after row i − 1
+          buf.set(logits.subarray(i * M, (i + 1) * M), off + i * ld);
+        }
+        const inRows = (e: number) => e >= off && e < off + (N - 1) * ld + M && (e - off) % ld < M;
         const [c, g] = both((dev) => {
-          const base = T(dev, buf), L = base.view(off, [N, M]), losses = Z(dev, [N]);
+          const base = T(dev, buf), L = base.view(off, [N, M], [ld, 1]), losses = Z(dev, [N]);
           const sum = ops.mixedCrossEntropy(L, {
             perm: cs.perm === 'none' ? undefined : T(dev, perm),
             lam: cs.lam === 'none' ? undefined : T(dev, lamv),
@@ -317,14 +328,17 @@ describe.skipIf(!HAVE_CUDA)('CPU ↔ CUDA parity', () => {
             scale: 1 / N,
             losses,
           });
-          return { sum, all: base.toArray(), grad: L.toArray(), losses: losses.toArray() };
+          const all = base.toArray();
+          return { sum, all, grad: all.filter((_, e) => inRows(e)), losses: losses.toArray() };
         });
-        const label = `CE N=${N} M=${M} perm=${cs.perm} lam=${cs.lam} offset=${off}`;
+        const label = `CE N=${N} M=${M} ld=${ld} perm=${cs.perm} lam=${cs.lam} offset=${off}`;
         expectParity(g.grad, c.grad, 1e-5, 1e-7, `${label} dlogits`);
         expectParity(g.losses, c.losses, 1e-5, 1e-6, `${label} losses`);
         expectParity([g.sum], [c.sum], 1e-5, 1e-6, `${label} sum`);
-        const spare = (a: Float32Array) => [...a.subarray(0, off), ...a.subarray(off + N * M)];
-        expect(spare(g.all), `${label}: floats outside the view`).toEqual(spare(buf));
+        if (ld > M) expect(Array.from(c.losses).every(Number.isFinite), `${label}: the padding was read`).toBe(true);
+        const spare = (a: Float32Array) => a.filter((_, e) => !inRows(e));
+        for (const [dev, r] of [['cpu', c], ['cuda', g]] as const)
+          expect(Array.from(spare(r.all)), `${label}: floats outside the view (${dev})`).toEqual(Array.from(spare(buf)));
       }
     });
 
@@ -569,6 +583,7 @@ describe.skipIf(!HAVE_CUDA)('CPU ↔ CUDA parity', () => {
       [6, 8, 4, 4, 16, 1, 1, [1, 1], [0, 0], [1, 1]], // 1×1 on a small plane (chunked)
       [4, 8, 8, 8, 16, 1, 1, [2, 2], [0, 0], [1, 1]], // 1×1 stride 2 (a shortcut)
       [2, 3, 2, 3, 4, 5, 5, [1, 1], [2, 2], [1, 1]], // kernel larger than the unpadded input
+      [3, 5, 13, 21, 7, 1, 1, [1, 1], [0, 0], [1, 1]], // 1×1 direct path over several samples: a plane of 273 and 7 channels (the bias walk wraps planes and channels)
       [5, 16, 32, 32, 16, 3, 3, [1, 1], [1, 1], [1, 1]], // CIFAR-sized stage
     ];
     const ws = (dev: Device, n: number) => (n > 0 ? Z(dev, [n]) : null);
@@ -680,6 +695,7 @@ describe.skipIf(!HAVE_CUDA)('CPU ↔ CUDA parity', () => {
       for (const [shape, shift, affine, relu] of [
         [[2, 3, 4, 5], 0, true, false], [[8, 16, 8, 8], 0, true, true], [[4, 5, 300], 1000, true, false],
         [[3, 70, 3, 3], 0, false, true], [[16, 4, 32], 3, false, false],
+        [[6, 7, 5, 7], 0, true, true], [[40, 3, 7], 0, true, false], // planes of 35 and 7, 7 and 3 channels: no powers of two
       ] as Array<[number[], number, boolean, boolean]>) {
         const Cn = shape[1]!, n = shape.reduce((a, v) => a * v, 1);
         const x = randn(n, ++seed).map((v) => v + shift);

@@ -431,6 +431,43 @@ describe('mixedCrossEntropy', () => {
     }
   });
 
+  it('row-strided logits (row stride ld > M, as MoCo pads its rows to a multiple of 4): the padding is never read or written', () => {
+    // [N, M, ld, offset]: M of every residue mod 4, one block and several blocks a row, the view off the start too
+    for (const [N, M, ld, off] of [[5, 11, 12, 0], [7, 1, 4, 0], [4, 1001, 1004, 0], [3, 2050, 2055, 3], [1, 6, 8, 0], [16, 16 + 1001, 1020, 4]] as const) {
+      const s = randn(N * M, N + M, 3), perm = randperm(N, M), lam = randLam(N, N * M);
+      const co = M > 1 ? 1 : 0, targets = Int32Array.from({ length: N }, (_, i) => (i * 5) % (M - co));
+      const o: CeOpts = { targets, perm, lam, colOffset: co, scale: 1 / N };
+      // NaN everywhere outside the rows: a kernel that read a padding float would make its row's loss NaN.
+      const buf = new Float32Array(off + (N - 1) * ld + M + 2).fill(NaN);
+      for (let i = 0; i < N; i++) buf.set(s.subarray(i * M, (i + 1) * M), off + i * ld);
+      const base = Tensor.from(buf), losses = Tensor.zeros([N]);
+      const sum = ops.mixedCrossEntropy(base.view(off, [N, M], [ld, 1]), {
+        targets: Tensor.from(targets),
+        perm: Tensor.from(perm),
+        lam: Tensor.from(lam),
+        colOffset: co,
+        scale: 1 / N,
+        losses,
+      });
+      const ref = refCE(s, N, M, o), all = base.toArray();
+      const label = `N=${N} M=${M} ld=${ld} offset=${off}`;
+      expectClose(losses.toArray(), ref.losses, { rtol: 1e-6, atol: 2e-5, label: `${label} losses` });
+      expect(Math.abs(sum - ref.sum), `${label} sum`).toBeLessThanOrEqual(1e-6 * Math.abs(ref.sum) + 2e-5 * N);
+      const grad = new Float32Array(N * M);
+      for (let i = 0; i < N; i++) grad.set(all.subarray(off + i * ld, off + i * ld + M), i * M);
+      expectClose(grad, ref.grad, { rtol: 1e-5, atol: 1e-6 / N, label: `${label} grad` });
+      for (let e = 0; e < all.length; e++) {
+        const j = (e - off) % ld;
+        if (e < off || e >= off + (N - 1) * ld + M || j >= M) expect(Number.isNaN(all[e]), `${label}: float ${e} outside the rows`).toBe(true);
+      }
+      // The same rows contiguous give the same bits: the stride changes where rows lie, not the arithmetic.
+      const dense = Tensor.from(s, [N, M]);
+      const sumDense = ops.mixedCrossEntropy(dense, { targets: Tensor.from(targets), perm: Tensor.from(perm), lam: Tensor.from(lam), colOffset: co, scale: 1 / N });
+      expect(sum, `${label} sum vs contiguous`).toBe(sumDense);
+      expect(Array.from(grad), `${label} grad vs contiguous`).toEqual(Array.from(dense.toArray()));
+    }
+  });
+
   it('losses is optional and N = 0 returns 0', () => {
     const s = randn(3 * 4, 31);
     const a = Tensor.from(s, [3, 4]), b = Tensor.from(s, [3, 4]);
@@ -475,6 +512,13 @@ describe('mixedCrossEntropy', () => {
     expectErr(() => ops.mixedCrossEntropy(L(), { scale: 1e300 }), ValueError, /^scale: .* overflows float32/);
     expectErr(() => ops.mixedCrossEntropy(L(), { scale: '1' as never }), ArgumentError, /^scale/);
     expectErr(() => ops.mixedCrossEntropy(L(), null as never), ArgumentError, /^options/);
+    // row-strided views: rows must not overlap, and a row's floats must be adjacent
+    const wide = Tensor.zeros([N, 2 * M]);
+    expectErr(() => ops.mixedCrossEntropy(wide.view(0, [N, M], [M - 1, 1])), ShapeError, /^logits: rows overlap \(row stride 5 < width 6\)/);
+    expectErr(() => ops.mixedCrossEntropy(wide.view(0, [N, M], [2 * M, 2])), ShapeError, /^logits: expected unit stride along the last dimension/);
+    // a strided view spans its padding: outputs there overlap it (conservatively)
+    expectErr(() => ops.mixedCrossEntropy(wide.view(0, [N, M], [2 * M, 1]), { losses: wide.view(M, [N]) }), ValueError, /^losses and logits overlap/);
+    expectErr(() => ops.mixedCrossEntropy(wide.view(0, [N - 1, M], [2 * M, 1]), { lam: wide.view(M, [N - 1]).fill(0.5) }), ValueError, /^lam and logits overlap/);
     // aliasing
     const big = Tensor.zeros([N + 1, M]);
     expectErr(() => ops.mixedCrossEntropy(big.rows(0, N), { losses: big.view(0, [N]) }), ValueError, /^losses and logits overlap/);

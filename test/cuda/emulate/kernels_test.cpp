@@ -90,24 +90,35 @@ int main() {
   }
   // cross-entropy: one block per row (registers; 1, 2, 4 or 8 float4s a thread), rows split over blocks (two
   // passes), M of every residue mod 4 and rows starting off the 16-byte boundary (off: the logits start that
-  // many floats into the buffer), targets/col_offset, non-finite rows (mode 4)
-  for (auto [N, M, mode, off] : std::vector<std::tuple<int,int,int,int>>{
-           {1,1,0,0},{4,300,1,0},{3,5000,2,0},{3,9001,1,0},{5,33,3,0},{3,40,4,0},{2,9001,4,0},
-           {7,1,3,1},{7,3,3,2},{7,4,3,3},{7,5,3,1},{6,1023,1,3},{5,4097,3,2},{3,9001,4,1},{4,20001,4,2},
-           {8,65600,3,1},{8,65601,1,0},{256,16390,1,1}}) {
-    const size_t n = (size_t)N * M + 3 + off;  // 3 spare floats after the logits too: nothing may touch them
+  // many floats into the buffer), targets/col_offset, non-finite rows (mode 4), and rows padded to a stride
+  // ld = M + pad (MoCo's layout when ld is a multiple of 4): the padding holds NaN, which neither kernel may
+  // read or write.
+  for (auto [N, M, mode, off, pad] : std::vector<std::tuple<int,int,int,int,int>>{
+           {1,1,0,0,0},{4,300,1,0,0},{3,5000,2,0,0},{3,9001,1,0,0},{5,33,3,0,0},{3,40,4,0,0},{2,9001,4,0,0},
+           {7,1,3,1,0},{7,3,3,2,0},{7,4,3,3,0},{7,5,3,1,0},{6,1023,1,3,0},{5,4097,3,2,0},{3,9001,4,1,0},{4,20001,4,2,0},
+           {8,65600,3,1,0},{8,65601,1,0,0},{256,16390,1,1,0},
+           {5,33,1,0,3},{7,5,3,0,3},{7,1,3,0,3},{6,1023,3,2,5},{4,9001,3,0,3},{3,9001,4,1,3}}) {
+    const int64_t ld = M + pad;
+    const size_t n = (size_t)(N - 1) * ld + M + 3 + off;  // 3 spare floats after the logits too: nothing may touch them
     V L = randn(n, 3); auto perm = randperm(N); V lam = randu(N, 0.5f, 1.0f);
     float* l = L.data() + off;
+    for (int i = 0; i + 1 < N; ++i) for (int j = M; j < ld; ++j) l[i * ld + j] = NAN;
     std::vector<int32_t> tg; int64_t co = 0;
     if (mode == 3) { tg.resize(N); co = M > 3 ? 3 : 0; for (int i = 0; i < N; ++i) tg[i] = (i * 7) % (M - co); }
-    if (mode == 4) { l[5] = NAN; l[M + 1] = -INFINITY; l[M + 7] = -INFINITY; if (N > 2) for (int j = 0; j < M; ++j) l[2*M + j] = -INFINITY; if (N > 3) l[3*M + M / 2] = INFINITY; }
+    if (mode == 4) { l[5] = NAN; l[ld + 1] = -INFINITY; l[ld + 7] = -INFINITY; if (N > 2) for (int j = 0; j < M; ++j) l[2*ld + j] = -INFINITY; if (N > 3) l[3*ld + M / 2] = INFINITY; }
     V L2 = L, ls1(N), ls2(N);
     const int32_t* pp = mode == 0 ? nullptr : perm.data(); const float* lp = mode == 0 ? nullptr : lam.data();
-    double s1 = cpu::mixed_cross_entropy(l, N, M, tg.empty() ? nullptr : tg.data(), pp, lp, co, 1.0f / N, ls1.data());
-    double s2 = cuda::mixed_cross_entropy(L2.data() + off, N, M, tg.empty() ? nullptr : tg.data(), pp, lp, co, 1.0f / N, ls2.data());
-    std::string tag = "CE N=" + std::to_string(N) + " M=" + std::to_string(M) + " mode=" + std::to_string(mode) + " off=" + std::to_string(off);
+    double s1 = cpu::mixed_cross_entropy(l, N, M, ld, tg.empty() ? nullptr : tg.data(), pp, lp, co, 1.0f / N, ls1.data());
+    double s2 = cuda::mixed_cross_entropy(L2.data() + off, N, M, ld, tg.empty() ? nullptr : tg.data(), pp, lp, co, 1.0f / N, ls2.data());
+    std::string tag = "CE N=" + std::to_string(N) + " M=" + std::to_string(M) + " mode=" + std::to_string(mode) + " off=" + std::to_string(off) +
+                      " ld=" + std::to_string(ld);
     cmp(L2, L, 1e-5, 1e-8, tag + " grad"); cmp(ls2, ls1, 1e-5, 1e-6, tag + " losses");
     if (!std::isnan(s1)) cmpd(s2, s1, 1e-6, tag + " sum");
+    if (pad > 0) {  // the padding unread (finite losses without non-finite logits) and unwritten
+      bool ok = mode == 4 || std::all_of(ls1.begin(), ls1.end(), [](float v) { return std::isfinite(v); });
+      for (int i = 0; i + 1 < N; ++i) for (int j = M; j < ld; ++j) ok = ok && std::isnan(l[i * ld + j]) && std::isnan(L2[off + i * ld + j]);
+      if (ok) { ++passes; std::printf("ok   %s padding\n", tag.c_str()); } else { ++failures; std::printf("FAIL %s padding\n", tag.c_str()); }
+    }
   }
   // cosine
   for (auto [N, D, mode] : std::vector<std::tuple<int,int,int>>{{1,4,0},{33,64,1},{8,300,1}}) {
@@ -337,7 +348,7 @@ int main() {
                                 {3,2,9,9,4,1,1,2,2,0,0,1,1}, {3,2,1,20,3,1,5,1,2,0,2,1,2}, {2,3,1,33,4,1,3,1,1,0,1,1,1},
                                 {2,2,2,3,3,5,5,1,1,2,2,1,1}, {7,3,5,5,4,3,3,1,1,0,0,1,1}, {4,3,8,8,6,3,3,2,2,1,1,1,1},
                                 {1,1,1,1,1,1,1,1,1,0,0,1,1}, {3,5,6,7,2,2,3,1,2,0,1,2,1}, {7,2,5,5,3,2,2,1,1,0,0,1,1},
-                                {5,2,1,12,3,1,3,1,1,0,1,1,1}}) {
+                                {5,2,1,12,3,1,3,1,1,0,1,1,1}, {3,5,13,21,7,1,1,1,1,0,0,1,1}}) {
       ConvGeom g{t.N, t.C, t.H, t.W, t.K, t.kh, t.kw, t.sh, t.sw, t.ph, t.pw, t.dh, t.dw, 0, 0};
       g.Ho = (g.H + 2 * g.ph - g.dh * (g.kh - 1) - 1) / g.sh + 1;
       g.Wo = (g.W + 2 * g.pw - g.dw * (g.kw - 1) - 1) / g.sw + 1;
@@ -406,7 +417,8 @@ int main() {
   // (the backward then masks dy by y > 0), overwrite and accumulate.
   for (auto [N, C, S, shift, affine, relu] : std::vector<std::tuple<int,int,int,float,bool,bool>>{
            {2,3,5,0,true,false}, {8,3,300,0,true,true}, {1,2,1,0,true,false}, {4,70,9,0,false,true},
-           {3,5,1000,1000,true,false}, {6,4,64,0,true,true}, {2,1,3000,0,false,false}}) {
+           {3,5,1000,1000,true,false}, {6,4,64,0,true,true}, {2,1,3000,0,false,false},
+           {6,7,37,0,true,true}, {40,3,7,0,false,false}}) {  // no powers of two: the walks wrap planes and channels
     const int n = N * C * S;
     V x = randn(n); for (auto& v : x) v += shift;
     V g = randu(C, 0.5f, 1.5f), b = randn(C), dy = randn(n);
