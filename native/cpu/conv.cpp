@@ -1067,6 +1067,20 @@ void pack_weights_blk(const float* w, const ConvGeom& g, bool flip, float* wb) {
   });
 }
 
+// o[k·P + m] = tile[m·ld + k] for m < n positions and k < kn channels: a
+// tile of positions × channels transposed into NCHW output rows, in 16×16
+// register blocks on AVX-512 (scalar stores cost ~20% of a 16-channel
+// layer's forward).
+void store_tile(const float* tile, int64_t ld, int n, int64_t kn, float* o, int64_t P) {
+#if defined(__AVX512F__)
+  for (int64_t k0 = 0; k0 < kn; k0 += 16)
+    transpose16(tile + k0, ld, (int)std::min<int64_t>(16, kn - k0), n, o + k0 * P, P, n);
+#else
+  for (int64_t kk = 0; kk < kn; ++kk)
+    for (int m = 0; m < n; ++m) o[kk * P + m] = tile[m * ld + kk];
+#endif
+}
+
 // One tile: out[s, k, i, j0 + m] (+)= Σ over the input channels and taps,
 // k ∈ [kb·KB, kb·KB + kn), m < TW, KB = BW·VL. x0 points at input block 0
 // of the tile's window (row i·SW, column j0·SW of sample s's padded plane).
@@ -1097,13 +1111,12 @@ void blk_tile(const float* x0, int64_t cstride, int64_t rstride, const float* __
     }
   }
   alignas(64) float tile[TW][KBB];
+  alignas(64) float bv[KBB] = {};
+  if (bias)
+    for (int64_t kk = 0; kk < kn; ++kk) bv[kk] = bias[kk];
   for (int m = 0; m < TW; ++m)
-    for (int n = 0; n < BW; ++n) storeu(&tile[m][n * VL], acc[m][n]);
-  for (int64_t kk = 0; kk < kn; ++kk) {
-    const float bk = bias ? bias[kk] : 0.0f;
-    float* dst = o + kk * P;
-    for (int m = 0; m < TW; ++m) dst[m] = tile[m][kk] + bk;
-  }
+    for (int n = 0; n < BW; ++n) storeu(&tile[m][n * VL], acc[m][n] + loadu(bv + n * VL));
+  store_tile(&tile[0][0], KBB, TW, kn, o, P);
 }
 
 // blk_tile<BW, TW, SW> for a run-time width 1 ≤ tw ≤ 16/BW: a table of the
