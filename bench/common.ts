@@ -324,18 +324,35 @@ export interface FmaPeak {
   threads: number;
   /** Best rate with every logical CPU running chains. */
   allThreads: number;
+  /**
+   * The same for the bf16 dot product vdpbf16ps (4 flops per 32-bit lane: the
+   * instruction of `precision: 'bf16'` gemms), where the compiler and the CPU
+   * have AVX512_BF16; absent elsewhere.
+   */
+  bf16?: { oneThread: number; allThreads: number };
 }
 
-/** Parses bench/peak-fma.c's output line; null when it is not there. */
+const RATES = /(\d+)-wide vectors: 1 thread ([\d.]+) GFLOP\/s, (\d+) threads ([\d.]+) GFLOP\/s/;
+
+/** Parses bench/peak-fma.c's output (its fp32 line, and its bf16 line if any); null without the fp32 line. */
 export function parsePeakFma(text: string): FmaPeak | null {
-  const m = /(\d+)-wide vectors: 1 thread ([\d.]+) GFLOP\/s, (\d+) threads ([\d.]+) GFLOP\/s/.exec(text);
+  const m = new RegExp(`peak fp32 FMA, ${RATES.source}`).exec(text);
   if (!m) return null;
-  return { lanes: Number(m[1]), oneThread: Number(m[2]), threads: Number(m[3]), allThreads: Number(m[4]) };
+  const p: FmaPeak = { lanes: Number(m[1]), oneThread: Number(m[2]), threads: Number(m[3]), allThreads: Number(m[4]) };
+  const b = new RegExp(`peak bf16 dot \\(vdpbf16ps\\), ${RATES.source}`).exec(text);
+  if (b) p.bf16 = { oneThread: Number(b[2]), allThreads: Number(b[4]) };
+  return p;
 }
 
 /** The peak that applies to `threads` threads: the one-thread rate for 1, the all-CPU rate otherwise. */
 export function peakFor(peak: FmaPeak, threads: number): number {
   return threads <= 1 ? peak.oneThread : peak.allThreads;
+}
+
+/** {@link peakFor} of the bf16 dot-product peak; null where it was not measured. */
+export function bf16PeakFor(peak: FmaPeak, threads: number): number | null {
+  if (!peak.bf16) return null;
+  return threads <= 1 ? peak.bf16.oneThread : peak.bf16.allThreads;
 }
 
 /**
@@ -363,11 +380,13 @@ export function peakFma(): PythonResult<FmaPeak> {
   }
 }
 
-/** The fp32 FMA peak as one line, or why it is unknown. */
+/** The fp32 FMA peak as one line, or why it is unknown; the bf16 dot-product peak on a second line where measured. */
 export function peakLine(p: PythonResult<FmaPeak>): string {
-  return p.ok
-    ? `peak fp32 FMA (bench/peak-fma.c, cc -O2 -march=native -fopenmp, ${p.value.lanes}-wide vectors): 1 thread ${p.value.oneThread.toFixed(1)} GFLOP/s, ${p.value.threads} threads ${p.value.allThreads.toFixed(1)} GFLOP/s`
-    : `peak fp32 FMA: unavailable (${p.reason})`;
+  if (!p.ok) return `peak fp32 FMA: unavailable (${p.reason})`;
+  const { lanes, oneThread, threads, allThreads, bf16 } = p.value;
+  const fp32 = `peak fp32 FMA (bench/peak-fma.c, cc -O2 -march=native -fopenmp, ${lanes}-wide vectors): 1 thread ${oneThread.toFixed(1)} GFLOP/s, ${threads} threads ${allThreads.toFixed(1)} GFLOP/s`;
+  if (!bf16) return fp32;
+  return `${fp32}\npeak bf16 dot (vdpbf16ps, the same chains): 1 thread ${bf16.oneThread.toFixed(1)} GFLOP/s, ${threads} threads ${bf16.allThreads.toFixed(1)} GFLOP/s (${(bf16.oneThread / oneThread).toFixed(2)}x the fp32 peak)`;
 }
 
 /** A Linear layer of an MLP, `[in, out]` features. */

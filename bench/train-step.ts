@@ -8,19 +8,24 @@
  * system C compiler) and the step's fraction of it over its gemm FLOPs; and
  * the step at 1 thread and at imix's default thread count, each alone and
  * with one CPU-bound competitor process running (issue 17: with a
- * competitor, the default must be at most 10% slower than 1 thread).
+ * competitor, the default must be at most 10% slower than 1 thread). And
+ * the same step with `precision: 'bf16'` (bfloat16 gemm inputs, fp32
+ * accumulation) against fp32, with the step's gemms alone at both, as
+ * fractions of the fp32 FMA peak and of the bf16 dot-product peak (the
+ * second line of bench/peak-fma.c, where the CPU has AVX512_BF16).
  *
  * Run: `imix bench train-step` or `node dist/bench/train-step.js [--markdown]`
  * (after `npx tsc -p .`). IMIX_BENCH_QUICK=1: fewer rounds and steps.
  * @module
  */
-import { NPair, Tensor, setNumThreads, views } from '../lib/index';
+import { NPair, type Precision, Tensor, info, ops, setNumThreads, views } from '../lib/index';
 import {
   type BenchRow,
   type FmaPeak,
   RefServer,
   alternateRounds,
   benchFile,
+  bf16PeakFor,
   cpuDetails,
   defaultThreads,
   fill,
@@ -39,6 +44,7 @@ import {
   type TimedStep,
   stepLoop,
 } from './common';
+import { mlpStepCases } from './gemm';
 
 const BATCH = 256;
 const WIDTHS = [784, 512, 512];
@@ -77,12 +83,12 @@ export const TORCH_CONFIGS: Array<{ label: string; threads: number | null }> = [
 
 /**
  * A built NPair + i-Mix model of this benchmark at `batch`, with 4096 rows of
- * data: `step()` runs one training step (`stepOn`), `dispose()` frees it.
- * Batch rows are chosen outside the timed step, as fit() does (one shuffle
- * per epoch, then a subarray per step).
+ * data, its Linear layers' gemms at `precision`: `step()` runs one training
+ * step (`stepOn`), `dispose()` frees it. Batch rows are chosen outside the
+ * timed step, as fit() does (one shuffle per epoch, then a subarray per step).
  */
-export function npairStep(batch = BATCH): TimedStep {
-  const m = new NPair(MLP_STEP);
+export function npairStep(batch = BATCH, precision: Precision = 'fp32'): TimedStep {
+  const m = new NPair({ ...MLP_STEP, precision });
   m.build([WIDTHS[0]!]);
   return stepLoop(m, mlpData(), batch);
 }
@@ -211,6 +217,94 @@ export async function benchContention(threads = defaultThreads, reps = 10, round
   return rows;
 }
 
+/**
+ * The gemms of one step alone (bench/gemm.ts's mlpStepCases over the step's
+ * 2N rows: the {@link trainStepFlops}), on random operands, as one `step()`
+ * at `precision`.
+ */
+function stepGemms(precision: Precision): TimedStep {
+  const cases = mlpStepCases([...WIDTHS, ...HEAD], 2 * BATCH).map((c, i) => ({
+    ...c,
+    A: Tensor.from(fill(c.M * c.K, 2 * i + 1), c.transA ? [c.K, c.M] : [c.M, c.K]),
+    B: Tensor.from(fill(c.K * c.N, 2 * i + 2), c.transB ? [c.N, c.K] : [c.K, c.N]),
+    C: Tensor.zeros([c.M, c.N]),
+  }));
+  return {
+    step: () => {
+      for (const c of cases) ops.gemm(c.A, c.B, c.C, { transA: c.transA, transB: c.transB, precision });
+      return 0;
+    },
+    dispose: () => {
+      for (const c of cases) for (const t of [c.A, c.B, c.C]) t.dispose();
+    },
+  };
+}
+
+/** One setting of {@link benchPrecision}: the whole step or its gemms alone, at one precision, and every timed call. */
+export interface PrecisionRow {
+  work: 'step' | 'gemms';
+  precision: Precision;
+  ms: number[];
+}
+
+/**
+ * The training step and its gemms alone, each at fp32 and at bf16, at
+ * `threads` threads: `rounds` rounds, each timing `reps` calls of every
+ * setting in turn after one untimed call (so load from other processes falls
+ * on all of them). Empty where bf16 cannot run (`info().bf16.reason`).
+ */
+export async function benchPrecision(threads = defaultThreads, reps = 10, rounds = 5): Promise<PrecisionRow[]> {
+  if (!info().bf16.available) return [];
+  const precisions: Precision[] = ['fp32', 'bf16'];
+  const runs = [
+    ...precisions.map((p) => ({ row: { work: 'step' as const, precision: p, ms: [] as number[] }, run: npairStep(BATCH, p) })),
+    ...precisions.map((p) => ({ row: { work: 'gemms' as const, precision: p, ms: [] as number[] }, run: stepGemms(p) })),
+  ];
+  try {
+    setNumThreads(threads);
+    for (const r of runs) for (let i = 0; i < 3; i++) r.run.step();
+    for (let k = 0; k < rounds; k++)
+      for (const r of runs) {
+        await settle();
+        r.run.step();
+        r.row.ms.push(...timeEach(r.run.step, reps));
+      }
+  } finally {
+    setNumThreads('auto');
+    for (const r of runs) r.run.dispose();
+  }
+  return runs.map((r) => r.row);
+}
+
+/** The precision section of the report: the table, the speed ratios and what bounds them. */
+export function precisionReport(rows: PrecisionRow[], peak: FmaPeak | null, threads: number, md: boolean): string {
+  const flops = trainStepFlops();
+  const ms = (w: PrecisionRow['work'], p: Precision) => medianOf(rows.find((r) => r.work === w && r.precision === p)!.ms);
+  const pct = (rate: number, of: number | null) => (of ? `${((100 * rate) / of).toFixed(0)}%` : '-');
+  const fp32Peak = peak ? peakFor(peak, threads) : null, bf16Peak = peak ? bf16PeakFor(peak, threads) : null;
+  const table = textTable(
+    ['work', 'precision', 'ms', 'GFLOP/s', 'of fp32 FMA peak', 'of bf16 dot peak'],
+    rows.map((r) => {
+      const t = medianOf(r.ms), rate = flops / (t * 1e6);
+      const gemm = r.precision === 'bf16' ? "imix's bf16 kernel" : `${info().blas} sgemm`;
+      return [r.work === 'step' ? 'training step' : 'its gemms alone', `${r.precision} (${gemm})`, t.toFixed(2), rate.toFixed(1), pct(rate, fp32Peak), pct(rate, bf16Peak)];
+    }),
+    md,
+    [0, 1],
+  );
+  const lines = [
+    table,
+    `fp32 ms / bf16 ms (> 1: bf16 faster): step ${(ms('step', 'fp32') / ms('step', 'bf16')).toFixed(2)}, gemms alone ${(ms('gemms', 'fp32') / ms('gemms', 'bf16')).toFixed(2)}`,
+  ];
+  if (fp32Peak && bf16Peak)
+    lines.push(
+      `bf16 dot peak / fp32 FMA peak here: ${(bf16Peak / fp32Peak).toFixed(2)}, the most a bf16 gemm can gain over fp32 on this CPU ` +
+        '(2 where vdpbf16ps issues as often as a 512-bit FMA, as expected on AMD Zen 4/5; 0.5 on an Intel Emerald Rapids Xeon, which issues it once per 2 cycles against two FMAs per cycle)',
+    );
+  else lines.push('bf16 dot peak: not measured (bench/peak-fma.c was not compiled for AVX512_BF16)');
+  return lines.join('\n');
+}
+
 /** Set when a measured rate came out above the measured FMA peak (the peak run met load from elsewhere). */
 let abovePeak = false;
 
@@ -294,6 +388,12 @@ async function main(): Promise<void> {
     const quietFixed = cont.find((r) => r.threads === defaultThreads && !r.competitor)!;
     console.log(`alone, auto / ${defaultThreads} threads fixed = ${(medianOf(quietAuto.ms) / medianOf(quietFixed.ms)).toFixed(2)}x (the governor's probes)`);
   }
+
+  const [pReps, pRounds] = QUICK ? [5, 2] : [10, 5];
+  const precision = await benchPrecision(defaultThreads, pReps, pRounds);
+  const title = `precision 'bf16' (bfloat16 gemm inputs, fp32 accumulation) against fp32: the same step, and its ${(flops / 1e9).toFixed(3)} GFLOP of gemms alone, at ${defaultThreads} threads (median of ${pRounds} rounds × ${pReps} calls)`;
+  if (precision.length) out(title, precisionReport(precision, peak, defaultThreads, md));
+  else out(title, `not available here: ${info().bf16.reason ?? 'unknown'}`);
   if (abovePeak) console.log('note: a rate above the measured FMA peak: other processes loaded the cores while the peak was measured, so it is low (rerun on a quiet machine)');
 }
 

@@ -48,6 +48,7 @@ export {
   type EmbedOptions,
 } from './methods/base';
 export type { ResolvedOptimizerOptions, ResNetKind } from './methods/options';
+export type { Precision } from './util/options';
 export { NPair } from './methods/npair';
 export { SimCLR } from './methods/simclr';
 export { MoCo, type MoCoOptions } from './methods/moco';

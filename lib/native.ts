@@ -48,6 +48,11 @@ export interface NativeInfo {
   cpuKernelSets: string[];
   /** The instruction-set extensions the kernel set in use was compiled for. */
   simd: string[];
+  /**
+   * Whether `precision: 'bf16'` (bfloat16 gemm products, native/cpu/gemm_bf16.cpp) runs here: the
+   * kernel set has the bf16 gemm (the avx512 set) and the CPU has AVX512_BF16; `reason` says why not.
+   */
+  bf16: { available: boolean; reason?: string };
   buildType: string;
   cxxFlags: string;
   cuda: {
@@ -117,10 +122,12 @@ export interface NativeAddon {
   setNumThreads(threads: number): number;
   setErrorClasses(classes: typeof errorClasses): void;
 
-  // ops_gemm.cpp
-  gemm(A: T, B: T, C: T, transA?: boolean, transB?: boolean, alpha?: number, beta?: number): void;
-  linearForward(x: T, W: T, b: OptT, y: T): void;
-  linearBackward(x: T, W: T, dy: T, dx: OptT, dW: T, db: OptT, accumulate?: boolean): void;
+  // ops_gemm.cpp (precision: 'fp32' or 'bf16', default 'fp32')
+  gemm(A: T, B: T, C: T, transA?: boolean, transB?: boolean, alpha?: number, beta?: number, precision?: string): void;
+  linearForward(x: T, W: T, b: OptT, y: T, precision?: string): void;
+  linearBackward(x: T, W: T, dy: T, dx: OptT, dW: T, db: OptT, accumulate?: boolean, precision?: string): void;
+  /** Throws the error a gemm at `precision` on `device` (default 'cpu') would. */
+  checkPrecision(precision: string, device?: string): void;
   biasAdd(y: T, b: T): void;
   biasGrad(dy: T, db: T, accumulate?: boolean): void;
   reluForward(x: T, y: T): void;
@@ -277,6 +284,7 @@ export const nativeBindings = {
   biasGrad: 'ops_gemm.cpp',
   reluForward: 'ops_gemm.cpp',
   reluBackward: 'ops_gemm.cpp',
+  checkPrecision: 'ops_gemm.cpp',
   l2normalizeForward: 'ops_loss.cpp',
   l2normalizeBackward: 'ops_loss.cpp',
   mixedCrossEntropy: 'ops_loss.cpp',

@@ -32,6 +32,7 @@ import type { OptimizerOptions } from './methods/options';
 import { type MethodEntry, methodEntry } from './methods/registry';
 import * as V from './methods/views';
 import type { Device } from './tensor';
+import type { Precision } from './util/options';
 import { didYouMean, guessColumn, listColumns } from './data/columns';
 import { type SavedStandardizer, configSchemaOf, csvSchemaSchema, parseChecked, standardizerSchema } from './util/schemas';
 // Plain data modules of the command line (no native code, no CLI behaviour): the
@@ -132,13 +133,14 @@ function libraryViews(v: MethodSettings['views']): V.View | [V.View, V.View] {
 }
 
 /**
- * Constructs the method of `s` on `device` (its registry entry's `create`);
- * the library's errors for option values pass through.
+ * Constructs the method of `s` on `device`, its gemms at `precision` (its
+ * registry entry's `create`); the library's errors for option values pass
+ * through.
  * @internal
  */
-export async function createFromSettings(entry: MethodEntry, s: MethodSettings, device: string): Promise<ContrastiveMethod> {
+export async function createFromSettings(entry: MethodEntry, s: MethodSettings, device: string, precision: Precision = 'fp32'): Promise<ContrastiveMethod> {
   const { encoder, projection, mix, temperature, optimizer, seed } = s;
-  return entry.create({ encoder, projection, mix, temperature, views: libraryViews(s.views), optimizer, seed, device: device as Device, ...s.own });
+  return entry.create({ encoder, projection, mix, temperature, views: libraryViews(s.views), optimizer, seed, device: device as Device, precision, ...s.own });
 }
 
 /** The registry entry of the method a run's configuration names; `dir`: the run folder. @internal */

@@ -13,6 +13,7 @@ import {
   mlpGemmFlops,
   mlpLayers,
   parseCacheSize,
+  bf16PeakFor,
   parsePeakFma,
   peakFor,
   startCompetitor,
@@ -59,6 +60,18 @@ describe('FMA peak', () => {
     expect(peakFor(p!, 1)).toBe(195.3);
     expect(peakFor(p!, 2)).toBe(394.1);
     expect(parsePeakFma('error: needs FMA')).toBeNull();
+    expect(bf16PeakFor(p!, 1)).toBeNull();
+  });
+
+  it('parses the bf16 dot-product line where the machine has one', () => {
+    const p = parsePeakFma(
+      'peak fp32 FMA, 16-wide vectors: 1 thread 170.2 GFLOP/s, 2 threads 340.0 GFLOP/s\n' +
+        'peak bf16 dot (vdpbf16ps), 16-wide vectors: 1 thread 85.1 GFLOP/s, 2 threads 170.3 GFLOP/s\n',
+    );
+    expect(p).toEqual({ lanes: 16, oneThread: 170.2, threads: 2, allThreads: 340, bf16: { oneThread: 85.1, allThreads: 170.3 } });
+    expect(bf16PeakFor(p!, 1)).toBe(85.1);
+    expect(bf16PeakFor(p!, 2)).toBe(170.3);
+    expect(peakFor(p!, 2)).toBe(340);
   });
 });
 

@@ -789,6 +789,25 @@ describe('imix errors: one line, exit 2 for usage, 1 at run time, no stack', () 
     expectOneLineError(imix(['train', ...SMALL, '--limit', '100', '--batch', '128', '--out', path.join(tmp, 'runBig')]), 1, /--batch 128 is larger than the training data \(100 rows\)/);
   });
 
+  it("--precision: fp32 or bf16; bf16 trains where the CPU runs it and is a runtime error naming the flag where not", () => {
+    expectOneLineError(imix(['train', '--precision', 'fp16']), 2, /--precision <p>' argument 'fp16' is invalid\. Allowed choices are fp32, bf16/);
+    const info = JSON.parse(imix(['info', '--json']).stdout);
+    const out = path.join(tmp, 'runBf16');
+    if (info.cpuKernelSets.includes('avx2')) {
+      const r = imix(['train', ...SMALL, '--precision', 'bf16', '--out', out], { env: { IMIX_CPU_KERNELS: 'avx2' } });
+      expectOneLineError(r, 1, /^imix: error: --precision bf16: 'bf16' is not available here: the 'avx2' CPU kernel set has no bf16 gemm .*; use 'fp32'$/);
+      expect(fs.existsSync(out)).toBe(false);
+    }
+    if (!info.bf16.available) return;
+    const r = imix(['train', ...SMALL, '--epochs', '1', '--precision', 'bf16', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/device cpu, bf16 gemms/);
+    // Like --device, --precision is how this invocation computes: --resume may change it.
+    const r2 = imix(['train', '--resume', out, '--epochs', '2', '--precision', 'fp32']);
+    expect(r2.code, r2.stderr).toBe(0);
+    expect(r2.stderr).not.toMatch(/bf16 gemms/);
+  });
+
   it('--device cuda without a CUDA device is a clear runtime error', () => {
     const info = JSON.parse(imix(['info', '--json']).stdout);
     if (info.cuda.devices.length > 0) return; // a CUDA machine: nothing to test here

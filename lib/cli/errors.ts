@@ -60,6 +60,7 @@ const FLAG_OF: Array<[RegExp, string]> = [
   [/^widths:/, '--encoder:'],
   [/^scale:/, '--encoder:'],
   [/^threads:/, '--threads:'],
+  [/^precision:/, '--precision:'],
 ];
 
 /**

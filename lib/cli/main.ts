@@ -28,7 +28,7 @@ import {
   VIEW_SPELLINGS,
   positiveNumber,
 } from './options';
-import { FLOAT32_MAX, MAX_MIX_ALPHA, MIN_MIX_ALPHA, MIN_TEMPERATURE } from '../util/options';
+import { FLOAT32_MAX, MAX_MIX_ALPHA, MIN_MIX_ALPHA, MIN_TEMPERATURE, PRECISIONS } from '../util/options';
 import { METHOD_REGISTRY, type MethodEntry } from '../methods/registry';
 
 /** The kernels take scalars as float32: a larger value would be Infinity there. */
@@ -151,7 +151,10 @@ function runOptions(c: Command): Command {
 
 function trainCommand(program: Command, run: (code: number) => void): void {
   const train = program.command('train').description('train an encoder; writes a run folder (checkpoint, config, metrics, loss plot)');
-  deviceOptions(runOptions(networkOptions(methodOptions(train)))).action(async (opts: Record<string, unknown>, cmd: Command) => {
+  const precision = new Option('--precision <p>', "the Linear layers' gemms: 'fp32', or 'bf16' (bfloat16 products, float32 sums and weights; a CPU with AVX512_BF16, see `imix info`)")
+    .choices(PRECISIONS)
+    .default('fp32');
+  deviceOptions(runOptions(networkOptions(methodOptions(train)))).addOption(precision).action(async (opts: Record<string, unknown>, cmd: Command) => {
     const given = new Set(Object.keys(opts).filter((k) => cmd.getOptionValueSource(k) === 'cli'));
     const { train: trainRun } = require('./commands/train') as typeof import('./commands/train');
     run(await trainRun(opts as never, given));

@@ -7,7 +7,8 @@
  * module adds the command line's errors and flags.
  * @module
  */
-import { type ContrastiveMethod, Tensor, type Device } from '../index';
+import { type ContrastiveMethod, Tensor, type Device, ops } from '../index';
+import type { Precision } from '../util/options';
 import { type MethodEntry, methodEntry } from '../methods/registry';
 import { type MethodSettings, buildView, createFromSettings, isViewPair, methodFromConfig, settingsFromConfig as librarySettingsFromConfig } from '../run';
 import { CliError, UsageError, flagMessage } from './errors';
@@ -49,13 +50,15 @@ export function entryOf(name: string, fromConfig?: string): MethodEntry {
 }
 
 /**
- * Constructs the method. Errors the library raises for option values are
- * usage errors naming the CLI flag (e.g. `--alpha: expected a positive number`).
+ * Constructs the method (its gemms at `options.precision`, default fp32:
+ * check it first with {@link checkPrecision}). Errors the library raises for
+ * option values are usage errors naming the CLI flag (e.g. `--alpha:
+ * expected a positive number`).
  */
-export async function createMethod(s: MethodSettings, device: string, options: { fromConfig?: string } = {}): Promise<ContrastiveMethod> {
+export async function createMethod(s: MethodSettings, device: string, options: { fromConfig?: string; precision?: Precision } = {}): Promise<ContrastiveMethod> {
   const entry = entryOf(s.method, options.fromConfig);
   try {
-    return await createFromSettings(entry, s, device as Device);
+    return await createFromSettings(entry, s, device as Device, options.precision);
   } catch (e) {
     const msg = (e as Error).message;
     if (options.fromConfig) throw new CliError(`${options.fromConfig}: cannot rebuild the method from config.json (${msg})`);
@@ -71,6 +74,20 @@ export function checkDevice(device: string): void {
   } catch (e) {
     const msg = (e as Error).message.replace(/^device:\s*/, '');
     throw new CliError(`--device ${device}: ${msg}`);
+  }
+}
+
+/**
+ * Checks that `device` runs the gemms at `precision` before any work, with a
+ * message naming --precision (a runtime error: the machine, not the command
+ * line, lacks it).
+ */
+export function checkPrecision(precision: Precision, device: string): void {
+  try {
+    ops.checkPrecision(precision, device as Device);
+  } catch (e) {
+    const msg = (e as Error).message.replace(/^precision:\s*/, '');
+    throw new CliError(`--precision ${precision}: ${msg}`);
   }
 }
 

@@ -15,14 +15,14 @@ import { EventEmitter } from 'node:events';
 import { ArgumentError, DisposedError, DivergenceError, ShapeError, ValueError } from '../errors';
 import { type Dataset, checkDataset, featureCount, firstNonFinite } from '../data/dataset';
 import { stdOfL2Normalized } from '../eval/monitors';
-import { Module, type ParameterStore } from '../nn/module';
+import { Module, ParameterStore } from '../nn/module';
 import { Sequential } from '../nn/layers';
 import { projectionHead } from '../nn/presets';
 import * as ops from '../ops/index';
 import type { Optimizer } from '../optim/index';
 import { Generator, sampleLambda } from '../random';
 import { Tensor, type Device } from '../tensor';
-import { checkOptions } from '../util/options';
+import { type Precision, checkOptions } from '../util/options';
 import { canonicalDir, checkSameSettings, loadCheckpoint, saveCheckpoint } from './checkpoint';
 import {
   type EmbedOptions,
@@ -118,6 +118,8 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
   readonly temperature: number;
   readonly seed: number;
   readonly device: Device;
+  /** The Linear layers' gemm arithmetic (MethodOptions.precision). */
+  readonly precision: Precision;
   readonly projection: [number, number];
   readonly optimizerOptions: ResolvedOptimizerOptions;
   readonly views: [View, View];
@@ -203,6 +205,7 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
     this.temperature = r.temperature;
     this.seed = r.seed;
     this.device = r.device;
+    this.precision = r.precision;
     this.projection = r.projection;
     this.optimizerOptions = r.optimizerOptions;
     this.views = r.views;
@@ -248,6 +251,10 @@ export abstract class ContrastiveMethod extends EventEmitter<MethodEvents> {
 
   /** Creates the networks and `this.online` (the trained store, encoder first). */
   protected abstract buildNetworks(sampleShape: readonly number[]): void;
+  /** A network's store: on the method's device, initialized from its seed, its gemms at its precision. */
+  protected newStore(module: Module): ParameterStore {
+    return new ParameterStore(module, { seed: this.seed, device: this.device, precision: this.precision });
+  }
   /** Sets `this.encoder` and returns `Sequential(encoder, head)` with the projection head g on top. */
   protected encoderWithHead(sampleShape: readonly number[]): Sequential {
     this.encoder = buildEncoder(this.encoderSpec, sampleShape);

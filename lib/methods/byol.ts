@@ -13,7 +13,7 @@ import { ValueError } from '../errors';
 import { Sequential } from '../nn/layers';
 import { MixedCosine } from '../losses/mixed-cosine';
 import { L2Normalize } from '../losses/normalize';
-import { type Module, ParameterStore } from '../nn/module';
+import type { Module, ParameterStore } from '../nn/module';
 import { mlp, projectionHead } from '../nn/presets';
 import * as ops from '../ops/index';
 import { emaMomentum } from '../optim/index';
@@ -117,8 +117,8 @@ export class BYOL extends PredictorMethod {
     ];
     this.onlineNet = Sequential.named([...encoderAndProjector, ['predictor', this.predictor()]]);
     this.targetNet = Sequential.named(encoderAndProjector.map(([n, m]) => [n, m.clone()]));
-    this.online = new ParameterStore(this.onlineNet, { seed: this.seed, device: this.device });
-    this.target = new ParameterStore(this.targetNet, { seed: this.seed, device: this.device });
+    this.online = this.newStore(this.onlineNet);
+    this.target = this.newStore(this.targetNet);
     this.syncTarget(0);
   }
 

@@ -17,7 +17,7 @@ import { InfoNCE } from '../losses/infonce';
 import { L2Normalize } from '../losses/normalize';
 import type { Sequential } from '../nn/layers';
 import { MemoryBank } from '../nn/memory-bank';
-import { ParameterStore } from '../nn/module';
+import type { ParameterStore } from '../nn/module';
 import * as ops from '../ops/index';
 import type { Tensor } from '../tensor';
 import { ContrastiveMethod, type PlannedSize, Purpose, streamOffset, type Batch, type MethodOptions } from './base';
@@ -81,8 +81,8 @@ export class MoCo extends ContrastiveMethod {
   protected buildNetworks(sampleShape: readonly number[]): void {
     this.qnet = this.encoderWithHead(sampleShape);
     this.knet = this.qnet.clone();
-    this.online = new ParameterStore(this.qnet, { seed: this.seed, device: this.device });
-    this.key = new ParameterStore(this.knet, { seed: this.seed, device: this.device });
+    this.online = this.newStore(this.qnet);
+    this.key = this.newStore(this.knet);
     this.syncCopies(); // θ_k = θ_q at the start
     // Queue: random unit vectors, as MoCo initializes it.
     this.bank = new MemoryBank(this.queueSize, this.projection[1], { device: this.device, init: { seed: this.seed, offset: streamOffset(0, Purpose.Queue) } });

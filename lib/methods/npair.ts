@@ -6,7 +6,7 @@
  * and with i-Mix the soft target λ_i·e_i + (1−λ_i)·e_π(i).
  * @module
  */
-import { ParameterStore, type Module } from '../nn/module';
+import type { Module } from '../nn/module';
 import type { Sequential } from '../nn/layers';
 import { InfoNCE } from '../losses/infonce';
 import { L2Normalize } from '../losses/normalize';
@@ -26,7 +26,7 @@ export abstract class SingleNetworkMethod extends ContrastiveMethod {
 
   protected buildNetworks(sampleShape: readonly number[]): void {
     this.net = this.encoderWithHead(sampleShape);
-    this.online = new ParameterStore(this.net, { seed: this.seed, device: this.device });
+    this.online = this.newStore(this.net);
   }
 
   /** z = normalize(g(f(x))) for the whole [2N, F] batch, and the buffer for dL/dz. */

@@ -10,6 +10,7 @@ import { ArgumentError, ShapeError, ValueError } from '../errors';
 import { Module, numelOf, type ParameterStore } from '../nn/module';
 import { mlp, projectionHead, tabularEncoder } from '../nn/presets';
 import { resnet18, resnet1d, resnet20 } from '../nn/resnet';
+import { checkPrecision } from '../ops/gemm';
 import { AdamW, LARS, type Optimizer, SGD, adamwHyperparameters, larsHyperparameters, sgdHyperparameters } from '../optim/index';
 import { Tensor, type Device } from '../tensor';
 import {
@@ -24,6 +25,7 @@ import {
   type ResNetKind,
   MIN_MIX_ALPHA,
   MIN_TEMPERATURE,
+  type Precision,
   checkKeys,
   checkOptions,
 } from '../util/options';
@@ -78,6 +80,17 @@ export interface MethodOptions {
   optimizer?: OptimizerOptions;
   seed?: number;
   device?: Device;
+  /**
+   * The arithmetic of the Linear layers' gemms (MLP and tabular encoders,
+   * projection heads, predictors; convolutions stay float32): `'fp32'`
+   * (default) or `'bf16'`, bfloat16 products with float32 accumulation,
+   * float32 weights, gradients, optimizer state and checkpoints (see
+   * `ops.Precision`). `'bf16'` needs a CPU device with AVX512_BF16 and the
+   * avx512 kernel set (`info().bf16`); elsewhere the constructor throws a
+   * DeviceError naming `precision`. Like `device`, it is how the model
+   * runs, not part of its configuration: a checkpoint continues at either.
+   */
+  precision?: Precision;
 }
 
 /** The keys of each options object (the compiler keeps the lists complete): any other key is an ArgumentError. */
@@ -90,6 +103,7 @@ const METHOD_OPTION_KEYS: { [K in keyof Required<MethodOptions>]: true } = {
   optimizer: true,
   seed: true,
   device: true,
+  precision: true,
 };
 const MIX_OPTION_KEYS: { [K in keyof Required<MixOptions>]: true } = { kind: true, alpha: true, perBatchLambda: true };
 const OPTIMIZER_OPTION_KEYS: { [K in keyof Required<OptimizerOptions>]: true } = {
@@ -213,6 +227,7 @@ export interface ResolvedMethodOptions {
   temperature: number;
   seed: number;
   device: Device;
+  precision: Precision;
   projection: [number, number];
   optimizerOptions: ResolvedOptimizerOptions;
   views: [View, View];
@@ -237,9 +252,21 @@ export function resolveMethodOptions(o: MethodOptions, ownKeys: readonly string[
   if (!Number.isSafeInteger(seed) || seed < 0) throw new ValueError(`seed: expected a non-negative integer, got ${seed}`);
   const device = o.device ?? 'cpu';
   Tensor.zeros([1], { device }).dispose(); // a DeviceError now, not at the first step
+  const precision = o.precision ?? 'fp32';
+  checkPrecision(precision, device); // a ValueError or DeviceError now, too
   const projection = resolveProjection(o.projection);
   if (!(o.encoder instanceof Module)) checkNetworkSize(o.encoder, projection);
-  return { encoderSpec: o.encoder, mix, temperature, seed, device, projection, optimizerOptions: resolveOptimizer(o.optimizer), views: resolveViews(o.views) };
+  return {
+    encoderSpec: o.encoder,
+    mix,
+    temperature,
+    seed,
+    device,
+    precision,
+    projection,
+    optimizerOptions: resolveOptimizer(o.optimizer),
+    views: resolveViews(o.views),
+  };
 }
 
 function resolveMix(given: MixOptions | undefined): Required<MixOptions> {

@@ -11,7 +11,6 @@
  * D(p, stopgrad(z)) = −cos up to the affine map 2 + 2·D.
  * @module
  */
-import { ParameterStore } from '../nn/module';
 import { Sequential } from '../nn/layers';
 import { mlp } from '../nn/presets';
 import { buildEncoder, encoderFeatures, type MethodOptions } from './base';
@@ -52,6 +51,6 @@ export class SimSiam extends PredictorMethod {
       ['projector', projector],
       ['predictor', this.predictor()],
     ]);
-    this.online = new ParameterStore(this.onlineNet, { seed: this.seed, device: this.device });
+    this.online = this.newStore(this.onlineNet);
   }
 }

@@ -17,7 +17,8 @@ export { BatchNorm1d } from './batchnorm';
  * (row-major, as `Flatten`): `[F]`, or `[C, H, W]` with C·H·W = F, gives
  * `[outFeatures]`. So an MLP built for F = C·H·W features takes image
  * batches `[N, C, H, W]` and their flat view `[N, F]` alike; backward
- * returns dx in the input's shape.
+ * returns dx in the input's shape. Its gemms run at the module's
+ * `precision` (`setPrecision`: float32, or bfloat16 products).
  */
 export class Linear extends Module {
   readonly weight: Parameter;
@@ -46,7 +47,7 @@ export class Linear extends Module {
     const flat = x.ndim > 2 ? this.flatten(x) : x;
     const n = check2d(flat, this.inFeatures, 'x');
     const y = this.ws.get('y', [n, this.outFeatures_]);
-    ops.linearForward(flat, this.weight.data, this.bias?.data ?? null, y);
+    ops.linearForward(flat, this.weight.data, this.bias?.data ?? null, y, this.precision);
     this.x = flat;
     this.xShape = x.shape;
     return y;
@@ -64,7 +65,7 @@ export class Linear extends Module {
     if (!this.x) throw new ShapeError('backward: called before forward');
     const n = this.x.shape[0]!;
     const dx = needInputGrad ? this.ws.get('dx', [n, this.inFeatures]) : null;
-    ops.linearBackward(this.x, this.weight.data, dy, dx, this.weight.grad, this.bias?.grad ?? null, true);
+    ops.linearBackward(this.x, this.weight.data, dy, dx, this.weight.grad, this.bias?.grad ?? null, true, this.precision);
     return dx && this.xShape.length > 2 ? this.views.of(dx, this.xShape) : dx;
   }
 

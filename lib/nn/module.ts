@@ -19,7 +19,9 @@
  * input's shape.
  * @module
  */
-import { ArgumentError, ShapeError } from '../errors';
+import { ArgumentError, ShapeError, ValueError } from '../errors';
+import { checkPrecision } from '../ops/gemm';
+import { PRECISIONS, type Precision } from '../util/options';
 import { Generator } from '../random';
 import { Tensor, type Device } from '../tensor';
 
@@ -70,6 +72,11 @@ export abstract class Module {
   protected readonly _children: Array<[string, Module]> = [];
   /** Device of the store this module was bound to. */
   device: Device = 'cpu';
+  /**
+   * The arithmetic of this module's gemm products (`Linear` layers; other
+   * layers compute in float32 whatever it says): see {@link setPrecision}.
+   */
+  precision: Precision = 'fp32';
 
   /** y = f(x). The returned tensor belongs to the module and is overwritten by the next forward. */
   abstract forward(x: Tensor<'float32'>): Tensor<'float32'>;
@@ -129,6 +136,20 @@ export abstract class Module {
   }
   modules(): Module[] {
     return [this, ...this._children.flatMap(([, c]) => c.modules())];
+  }
+
+  /**
+   * Sets the gemm precision of every module of this tree: `'bf16'` runs the
+   * products of its `Linear` layers (forward, and both backward gemms) with
+   * bfloat16 inputs and float32 accumulation ({@link Precision}); the
+   * parameters, gradients, activations and every other layer stay float32.
+   * Whether the device runs it is checked when the store binds the module
+   * (`ParameterStore`'s `precision` option) or at the first forward.
+   */
+  setPrecision(precision: Precision): this {
+    if (!PRECISIONS.includes(precision)) throw new ValueError(`precision: expected ${PRECISIONS.map((p) => `'${p}'`).join(' or ')}, got ${JSON.stringify(precision)}`);
+    for (const m of this.modules()) m.precision = precision;
+    return this;
   }
 
   train(mode = true): this {
@@ -258,11 +279,20 @@ export class ParameterStore {
   readonly named: Array<[string, Parameter]>;
   readonly namedBuffers: Array<[string, Buffer]>;
 
+  /**
+   * `precision`, when given, sets the module tree's gemm precision
+   * (`Module.setPrecision`) once `device` is known to run it (a DeviceError
+   * naming `precision` otherwise).
+   */
   constructor(
     readonly module: Module,
-    options: { seed?: number; device?: Device } = {},
+    options: { seed?: number; device?: Device; precision?: Precision } = {},
   ) {
     const device = options.device ?? 'cpu';
+    if (options.precision !== undefined) {
+      checkPrecision(options.precision, device);
+      module.setPrecision(options.precision);
+    }
     this.named = module.namedParameters();
     this.namedBuffers = module.namedBuffers();
     if (this.named.length === 0) throw new ArgumentError('module: has no parameters');

@@ -6,8 +6,21 @@
  * @module
  */
 import { native } from '../native';
-import type { Tensor } from '../tensor';
+import type { Device, Tensor } from '../tensor';
+import type { Precision } from '../util/options';
 import { checkBool, checkOptions, h, hOpt } from './util';
+
+export { PRECISIONS, type Precision } from '../util/options';
+
+/**
+ * Throws the error a gemm at `precision` on `device` (default `'cpu'`) would:
+ * a ValueError for an unknown precision, a DeviceError naming `precision`
+ * and why when the device cannot run it (`'bf16'` on a CUDA device, on a
+ * CPU without AVX512_BF16, or with a kernel set that has no bf16 gemm).
+ */
+export function checkPrecision(precision: Precision, device: Device = 'cpu'): void {
+  native.checkPrecision(precision, device);
+}
 
 /** Options of {@link gemm}. */
 export interface GemmOptions {
@@ -19,6 +32,8 @@ export interface GemmOptions {
   alpha?: number;
   /** Scale of the old C (default 0: C is overwritten and never read, so NaNs in it do not propagate). */
   beta?: number;
+  /** The products' arithmetic (default `'fp32'`); see {@link Precision}. */
+  precision?: Precision;
 }
 
 /**
@@ -32,26 +47,29 @@ export interface GemmOptions {
  * overlap `A` or `B`.
  *
  * Runs on the system BLAS when the addon was built with one
- * (`info().blas`), otherwise on imix's own cache-blocked kernel.
+ * (`info().blas`), otherwise on imix's own cache-blocked kernel; with
+ * `precision: 'bf16'` on imix's bf16 kernel.
  */
 export function gemm(A: Tensor<'float32'>, B: Tensor<'float32'>, C: Tensor<'float32'>, options: GemmOptions = {}): void {
   checkOptions(options, 'options');
   const transA = options.transA ?? false, transB = options.transB ?? false;
-  native.gemm(h(A, 'A'), h(B, 'B'), h(C, 'C'), transA, transB, options.alpha ?? 1, options.beta ?? 0);
+  native.gemm(h(A, 'A'), h(B, 'B'), h(C, 'C'), transA, transB, options.alpha ?? 1, options.beta ?? 0, options.precision);
 }
 
 /**
  * Linear layer forward, `y = x·Wᵀ + b`, with `x` `[N, in]`, `W` `[out, in]`
  * (PyTorch's `nn.Linear` layout), `b` `[out]` or null, `y` `[N, out]`.
- * `y` must not overlap the inputs.
+ * `y` must not overlap the inputs. `precision` is the gemm's
+ * ({@link Precision}); the bias is added in float32.
  */
 export function linearForward(
   x: Tensor<'float32'>,
   W: Tensor<'float32'>,
   b: Tensor<'float32'> | null,
   y: Tensor<'float32'>,
+  precision: Precision = 'fp32',
 ): void {
-  native.linearForward(h(x, 'x'), h(W, 'W'), hOpt(b, 'b'), h(y, 'y'));
+  native.linearForward(h(x, 'x'), h(W, 'W'), hOpt(b, 'b'), h(y, 'y'), precision);
 }
 
 /**
@@ -63,6 +81,9 @@ export function linearForward(
  *
  * With `accumulate` (default false) `dW` and `db` are added to, otherwise
  * overwritten. Outputs must not overlap the inputs or each other.
+ * `precision` is that of the two gemms ({@link Precision}): with `'bf16'`,
+ * `dy`, `W` and `x` are rounded to bfloat16 as they enter them; `dx`, `dW`
+ * and `db` are float32 sums.
  */
 export function linearBackward(
   x: Tensor<'float32'>,
@@ -72,6 +93,7 @@ export function linearBackward(
   dW: Tensor<'float32'>,
   db: Tensor<'float32'> | null,
   accumulate = false,
+  precision: Precision = 'fp32',
 ): void {
   native.linearBackward(
     h(x, 'x'),
@@ -82,6 +104,7 @@ export function linearBackward(
     hOpt(db, 'db'),
     // Checked here: the binding reads null as "not given" (false), the wrapper rejects it.
     checkBool(accumulate, 'accumulate'),
+    precision,
   );
 }
 

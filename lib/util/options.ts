@@ -197,3 +197,24 @@ export const RESNET_KINDS = ['resnet18', 'resnet20', 'resnet1d'] as const satisf
 export function isResNetKind(kind: unknown): kind is ResNetKind {
   return (RESNET_KINDS as readonly unknown[]).includes(kind);
 }
+
+/**
+ * The arithmetic of a gemm's products:
+ * - `'fp32'` (the default): float32 throughout;
+ * - `'bf16'`: every element of both inputs rounded to bfloat16 (to nearest,
+ *   ties to even, as PyTorch's `x.bfloat16()`), the products accumulated in
+ *   float32; alpha, beta, C and everything outside the gemm stay float32.
+ *   Inputs and partial sums below 2^-126 in magnitude count as 0 (the
+ *   instruction's flush to zero). CPU only, where `info().bf16.available`
+ *   (the avx512 kernel set on a CPU with AVX512_BF16); elsewhere a
+ *   DeviceError naming `precision` (`ops.checkPrecision`).
+ *
+ * bf16 is not faster everywhere: its dot-product instruction (vdpbf16ps)
+ * does twice an FMA's work per vector, so it doubles the peak where it issues
+ * as often as an FMA (expected on AMD Zen 4/5), but an Intel Emerald Rapids
+ * Xeon issues it once per 2 cycles against two FMAs per cycle: there a bf16
+ * gemm peaks at half the fp32 rate (docs/architecture.md, "Precision").
+ */
+export type Precision = 'fp32' | 'bf16';
+/** Every {@link Precision} (plain data: the CLI's `--precision` choices). */
+export const PRECISIONS = ['fp32', 'bf16'] as const satisfies readonly Precision[];

@@ -38,6 +38,12 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   std::istringstream flags(cpu::simd_flags());
   for (std::string f; flags >> f;) simd.Set(simd.Length(), f);
   o.Set("simd", simd);
+  // The bf16 gemm (precision 'bf16'): in the kernel set and on this CPU, or why not.
+  Napi::Object bf16 = Napi::Object::New(env);
+  const std::string bf16_missing = cpu::gemm_bf16_missing();
+  bf16.Set("available", bf16_missing.empty());
+  if (!bf16_missing.empty()) bf16.Set("reason", bf16_missing);
+  o.Set("bf16", bf16);
   o.Set("buildType", IMIX_BUILD_TYPE);
   o.Set("cxxFlags", cpu::cxx_flags());
   o.Set("cuda", cuda_info(env));

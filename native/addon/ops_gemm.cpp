@@ -1,9 +1,13 @@
 // Bindings for the gemm family:
-//   gemm(A, B, C, transA, transB, alpha, beta)
-//   linearForward(x, W, b|null, y)
-//   linearBackward(x, W, dy, dx|null, dW, db|null, accumulate)
+//   gemm(A, B, C, transA, transB, alpha, beta, precision)
+//   linearForward(x, W, b|null, y, precision)
+//   linearBackward(x, W, dy, dx|null, dW, db|null, accumulate, precision)
 //   biasAdd(y, b), biasGrad(dy, db, accumulate)
 //   reluForward(x, y), reluBackward(dy, y, dx)
+//   checkPrecision(precision, device)
+// precision is 'fp32' (absent: the default) or 'bf16': the products in
+// bfloat16 with fp32 accumulation (native/cpu/gemm_bf16.cpp), on a CPU
+// whose kernel set has that gemm; elsewhere a DeviceError naming precision.
 // gemm takes 2-D float32 matrices that are contiguous or row-strided views
 // (unit stride along the row, row stride ≥ width: a column block of a
 // bigger matrix); the row stride becomes the leading dimension. The linear,
@@ -56,12 +60,40 @@ void expect_disjoint(const Mat& out, const Mat& in, const char* out_name, const 
              std::string(out_name) + " and " + in_name + " overlap in memory; this operation is out of place");
 }
 
+// The arithmetic of a gemm's products.
+enum class Precision { F32, BF16 };
+
+Precision parse_precision(const Args& a, size_t i) {
+  if (!a.present(i)) return Precision::F32;
+  IMIX_CHECK(a.raw(i).IsString(), Argument, "precision: expected 'fp32' or 'bf16'");
+  const std::string p = a.raw(i).As<Napi::String>();
+  if (p == "fp32") return Precision::F32;
+  IMIX_CHECK(p == "bf16", Value, "precision: expected 'fp32' or 'bf16', got '" + p.substr(0, 40) + "'");
+  return Precision::BF16;
+}
+
+// bf16 needs the CPU and a kernel set that runs gemm_bf16 on it.
+void expect_precision_available(Precision p, const Device& d) {
+  if (p == Precision::F32) return;
+  IMIX_CHECK(d.type == Device::CPU, Device,
+             "precision: 'bf16' gemms run on the CPU only (the CUDA backend has none); use 'fp32' on " + d.str());
+  const std::string why = cpu::gemm_bf16_missing();
+  IMIX_CHECK(why.empty(), Device, "precision: 'bf16' is not available here: " + why + "; use 'fp32'");
+}
+
+// Argument i as a precision the device can run.
+Precision precision_arg(const Args& a, size_t i, const Dispatch& dev) {
+  const Precision p = parse_precision(a, i);
+  expect_precision_available(p, dev.dev);
+  return p;
+}
+
 bool optional_flag(const Args& a, size_t i, const char* name, bool dflt) { return a.boolean_or(i, name, dflt); }
 double optional_number(const Args& a, size_t i, const char* name, double dflt) {
   return a.present(i) ? a.number(i, name) : dflt;
 }
 
-// gemm(A, B, C, transA = false, transB = false, alpha = 1, beta = 0)
+// gemm(A, B, C, transA = false, transB = false, alpha = 1, beta = 0, precision = 'fp32')
 Napi::Value Gemm(const Napi::CallbackInfo& info) {
   Args a(info);
   Tensor* tA = a.tensor(0, "A");
@@ -74,6 +106,7 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   const Mat A = mat2d(tA, "A"), B = mat2d(tB, "B"), C = mat2d(tC, "C");
   expect_same_device({{tB, "B"}, {tC, "C"}}, tA, "A");
   const Dispatch dev(tA, "A");
+  const Precision precision = precision_arg(a, 7, dev);
   const int64_t M = transA ? A.cols : A.rows, K = transA ? A.rows : A.cols;
   const int64_t KB = transB ? B.cols : B.rows, N = transB ? B.rows : B.cols;
   IMIX_CHECK(KB == K, Shape,
@@ -86,7 +119,10 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   IMIX_CHECK(std::fabs(beta) <= FLT_MAX, Value, "beta: " + std::to_string(beta) + " does not fit in float32");
   expect_disjoint(C, A, "C", "A");
   expect_disjoint(C, B, "C", "B");
-  IMIX_KERNEL(dev, gemm, transA, transB, M, N, K, (float)alpha, A.p, A.ld, B.p, B.ld, (float)beta, C.p, C.ld);
+  if (precision == Precision::BF16)
+    cpu::gemm_bf16(transA, transB, M, N, K, (float)alpha, A.p, A.ld, B.p, B.ld, (float)beta, C.p, C.ld);
+  else
+    IMIX_KERNEL(dev, gemm, transA, transB, M, N, K, (float)alpha, A.p, A.ld, B.p, B.ld, (float)beta, C.p, C.ld);
   return info.Env().Undefined();
 }
 
@@ -106,7 +142,7 @@ LinearDims linear_dims(Tensor* x, Tensor* W) {
   return {x->shape[0], x->shape[1], W->shape[0]};
 }
 
-// linearForward(x, W, b | null, y): y = x·Wᵀ + b
+// linearForward(x, W, b | null, y, precision = 'fp32'): y = x·Wᵀ + b
 Napi::Value LinearForward(const Napi::CallbackInfo& info) {
   Args a(info);
   Tensor* x = a.tensor(0, "x");
@@ -122,12 +158,16 @@ Napi::Value LinearForward(const Napi::CallbackInfo& info) {
   expect_shape(y, {d.N, d.out}, "y");
   expect_same_device({{W, "W"}, {b, "b"}, {y, "y"}}, x, "x");
   const Dispatch dev(x, "x");
+  const Precision precision = precision_arg(a, 4, dev);
   expect_no_alias(y, "y", {{x, "x"}, {W, "W"}, {b, "b"}});
-  IMIX_KERNEL(dev, linear_forward, xp, Wp, bp, yp, d.N, d.in, d.out);
+  if (precision == Precision::BF16)
+    cpu::linear_forward_bf16(xp, Wp, bp, yp, d.N, d.in, d.out);
+  else
+    IMIX_KERNEL(dev, linear_forward, xp, Wp, bp, yp, d.N, d.in, d.out);
   return info.Env().Undefined();
 }
 
-// linearBackward(x, W, dy, dx | null, dW, db | null, accumulate)
+// linearBackward(x, W, dy, dx | null, dW, db | null, accumulate, precision = 'fp32')
 Napi::Value LinearBackward(const Napi::CallbackInfo& info) {
   Args a(info);
   Tensor* x = a.tensor(0, "x");
@@ -150,11 +190,15 @@ Napi::Value LinearBackward(const Napi::CallbackInfo& info) {
   if (db) expect_shape(db, {d.out}, "db");
   expect_same_device({{W, "W"}, {dy, "dy"}, {dx, "dx"}, {dW, "dW"}, {db, "db"}}, x, "x");
   const Dispatch dev(x, "x");
+  const Precision precision = precision_arg(a, 7, dev);
   // Outputs must not overlap the inputs or each other.
   expect_no_alias(dx, "dx", {{x, "x"}, {W, "W"}, {dy, "dy"}, {dW, "dW"}, {db, "db"}});
   expect_no_alias(dW, "dW", {{x, "x"}, {W, "W"}, {dy, "dy"}, {db, "db"}});
   expect_no_alias(db, "db", {{x, "x"}, {W, "W"}, {dy, "dy"}});
-  IMIX_KERNEL(dev, linear_backward, xp, Wp, dyp, dxp, dWp, dbp, d.N, d.in, d.out, accumulate);
+  if (precision == Precision::BF16)
+    cpu::linear_backward_bf16(xp, Wp, dyp, dxp, dWp, dbp, d.N, d.in, d.out, accumulate);
+  else
+    IMIX_KERNEL(dev, linear_backward, xp, Wp, dyp, dxp, dWp, dbp, d.N, d.in, d.out, accumulate);
   return info.Env().Undefined();
 }
 
@@ -225,6 +269,20 @@ Napi::Value ReluBackward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// checkPrecision(precision, device = 'cpu'): throws what a gemm at that
+// precision on that device would (options are checked before any step).
+Napi::Value CheckPrecision(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const Precision p = parse_precision(a, 0);
+  Device d;
+  if (a.present(1)) {
+    IMIX_CHECK(a.raw(1).IsString(), Argument, "device: expected a string");
+    d = parse_device(a.raw(1).As<Napi::String>(), "device");
+  }
+  expect_precision_available(p, d);
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 void register_gemm_ops(Napi::Env env, Napi::Object exports) {
@@ -235,6 +293,7 @@ void register_gemm_ops(Napi::Env env, Napi::Object exports) {
   bind(env, exports, "biasGrad", BiasGrad);
   bind(env, exports, "reluForward", ReluForward);
   bind(env, exports, "reluBackward", ReluBackward);
+  bind(env, exports, "checkPrecision", CheckPrecision);
 }
 
 }  // namespace imix

@@ -27,3 +27,20 @@ const char* simd_flags();
 // The compiler flags of the set, and whether its loops run on OpenMP threads.
 const char* cxx_flags();
 bool openmp();
+
+// ---- gemm_bf16.cpp (CPU only) ----------------------------------------------
+// gemm's contract with the products in bfloat16:
+//   C = alpha · Σ_k bf16(op(A)[i,k])·bf16(op(B)[k,j]) + beta·C,
+// bf16 = round to nearest even, fp32 accumulation (file comment for the
+// details). Callable only where gemm_bf16_missing() is "".
+void gemm_bf16(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+               int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
+// "" when this kernel set runs gemm_bf16 on this CPU (the set was compiled
+// with it and cpuid reports AVX512_BF16), otherwise why not.
+const char* gemm_bf16_missing();
+// linear_forward / linear_backward (kernel_api.h) with gemm_bf16 for their
+// gemms; bias, its gradient and everything stored stay fp32 (linear.cpp).
+void linear_forward_bf16(const float* x, const float* W, const float* b, float* y, int64_t N, int64_t in,
+                         int64_t out);
+void linear_backward_bf16(const float* x, const float* W, const float* dy, float* dx, float* dW, float* db,
+                          int64_t N, int64_t in, int64_t out, bool accumulate);

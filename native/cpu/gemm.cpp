@@ -8,7 +8,9 @@
 // block is a single-threaded call (see blas_gemm for why).
 //
 // Without one, the built-in kernel follows the BLIS/GotoBLAS structure,
-// because that is what makes a gemm fast on a cached CPU:
+// because that is what makes a gemm fast on a cached CPU (the blocking and
+// threading are gemm_blocking.h, shared with the bf16 gemm of gemm_bf16.cpp;
+// the packing and the micro-kernel are here):
 //   - C is cut into tiles: column blocks of at most NC columns over all
 //     rows, cut further (rows or columns) until every thread has work.
 //     Threads take whole tiles (parallel_for), so no two threads ever write
@@ -34,10 +36,9 @@
 // machine (Zen 4, AVX-512) it runs at ~95% of OpenBLAS's sgemm rate on the
 // shapes of bench/gemm.ts.
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
-#include <new>
 
+#include "gemm_blocking.h"
 #include "kernels.h"
 #include "parallel.h"
 
@@ -341,85 +342,29 @@ void pack_b(bool tB, const float* B, int64_t ldb, int64_t k0, int64_t kc, int64_
   }
 }
 
-// The packing buffers: 64-byte aligned, kept per calling thread and only
-// grown, so a training loop does not allocate per gemm. Allocated before the
-// parallel region (an allocation failure must not throw inside OpenMP).
-struct Scratch {
-  float* p = nullptr;
-  size_t n = 0;
-  float* get(size_t want) {
-    if (want > n) {
-      std::free(p);
-      n = 0;
-      p = static_cast<float*>(std::aligned_alloc(64, ((want * sizeof(float) + 63) / 64) * 64));
-      if (!p) throw std::bad_alloc();
-      n = want;
-    }
-    return p;
+// The fp32 kernel family of the shared blocked driver (gemm_blocking.h).
+struct F32Kernels {
+  static constexpr int64_t MR = imix::cpu::MR, NR = imix::cpu::NR, KC = imix::cpu::KC, NC = imix::cpu::NC;
+  using Packed = float;
+  static int64_t depth(int64_t kc) { return kc; }
+  bool tA, tB;
+  const float *A, *B;
+  int64_t lda, ldb;
+  float alpha;
+  void pack_a(int64_t i0, int mr, int64_t k0, int64_t kc, float* d) const {
+    imix::cpu::pack_a(tA, A, lda, i0, mr, k0, kc, d);
   }
-  Scratch() = default;
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
-  ~Scratch() { std::free(p); }
+  void pack_b(int64_t k0, int64_t kc, int64_t j0, int64_t nc, float* d) const {
+    imix::cpu::pack_b(tB, B, ldb, k0, kc, j0, nc, d);
+  }
+  void micro(int64_t kc, const float* a, const float* b, float* C, int64_t ldc, int mr, int nr, float beta) const {
+    micro_kernel(kc, a, b, C, ldc, mr, nr, alpha, beta);
+  }
 };
 
 void gemm_blocked(bool tA, bool tB, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
                   int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
-  auto ceil_div = [](int64_t a, int64_t b) { return (a + b - 1) / b; };
-  auto round_up = [](int64_t a, int64_t b) { return (a + b - 1) / b * b; };
-  // K blocks of equal depth (no short last block), at most KC deep.
-  const int64_t kc_max = round_up(ceil_div(K, ceil_div(K, KC)), 8);
-  // Tile grid: column blocks of at most NC (the packed B block lives in
-  // L2), all rows; then more tiles until every thread has work and the
-  // count splits evenly (a few tiles per thread at most).
-  const int nt = num_threads();
-  const double flops = 2.0 * (double)M * (double)N * (double)K;
-  const int64_t want = flops < 4e6 ? 1 : nt;  // small products: stay on one thread
-  int64_t mb = 1, nb = ceil_div(N, NC);
-  while (mb * nb < want || (mb * nb) % want != 0) {
-    const int64_t mt = ceil_div(M, mb), ntl = ceil_div(N, nb);
-    if (mb * nb >= 4 * want) break;  // enough tiles to balance well enough
-    if (mt > 4 * MR && (mt / MR >= ntl / NR || ntl <= 2 * NR)) ++mb;
-    else if (ntl > 2 * NR) ++nb;
-    else if (mt > MR) ++mb;
-    else break;
-  }
-  const int64_t mc = round_up(ceil_div(M, mb), MR), nc = round_up(ceil_div(N, nb), NR);
-  mb = ceil_div(M, mc);
-  nb = ceil_div(N, nc);
-  const int64_t tiles = mb * nb;
-
-  // Workers: each owns a contiguous run of tiles and one slice of the
-  // scratch (an MR×kc A panel and a kc×nc B block).
-  const int64_t workers = std::min<int64_t>(tiles, want);
-  const int64_t a_size = round_up(MR * kc_max, 16), b_size = round_up(nc * kc_max, 16);
-  static thread_local Scratch scratch;
-  float* buf = scratch.get((size_t)(workers * (a_size + b_size)));
-
-  parallel_for(workers, 1, [&](int64_t w0, int64_t w1) {
-    for (int64_t w = w0; w < w1; ++w) {
-      float* pa = buf + w * (a_size + b_size);
-      float* pb = pa + a_size;
-      for (int64_t t = tiles * w / workers, te = tiles * (w + 1) / workers; t < te; ++t) {
-        const int64_t i0 = (t / nb) * mc, j0 = (t % nb) * nc;
-        const int64_t mcur = std::min(mc, M - i0), ncur = std::min(nc, N - j0);
-        for (int64_t k0 = 0; k0 < K; k0 += kc_max) {
-          const int64_t kc = std::min(kc_max, K - k0);
-          const float bk = k0 == 0 ? beta : 1.0f;
-          pack_b(tB, B, ldb, k0, kc, j0, ncur, pb);
-          for (int64_t ir = 0; ir < mcur; ir += MR) {
-            const int mr = (int)std::min<int64_t>(MR, mcur - ir);
-            pack_a(tA, A, lda, i0 + ir, mr, k0, kc, pa);
-            float* c = C + (i0 + ir) * ldc + j0;
-            for (int64_t jr = 0; jr < ncur; jr += NR) {
-              const int nr = (int)std::min<int64_t>(NR, ncur - jr);
-              micro_kernel(kc, pa, pb + jr * kc, c + jr, ldc, mr, nr, alpha, bk);
-            }
-          }
-        }
-      }
-    }
-  });
+  blocking::run(F32Kernels{tA, tB, A, B, lda, ldb, alpha}, M, N, K, beta, C, ldc);
 }
 
 #endif  // !IMIX_HAVE_CBLAS

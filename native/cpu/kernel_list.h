@@ -8,7 +8,8 @@
 #pragma once
 
 #define IMIX_CPU_KERNELS(X)                                                                          \
-  X(gemm) X(linear_forward) X(linear_backward) X(bias_add) X(bias_grad) X(relu_forward)             \
+  X(gemm) X(gemm_bf16) X(gemm_bf16_missing) X(linear_forward) X(linear_forward_bf16)               \
+  X(linear_backward) X(linear_backward_bf16) X(bias_add) X(bias_grad) X(relu_forward)               \
   X(relu_backward) X(l2normalize_forward) X(l2normalize_backward) X(mixed_cross_entropy)            \
   X(mixed_cosine) X(ema) X(queue_enqueue) X(mixup) X(cutmix) X(batchnorm1d_forward_train)          \
   X(batchnorm1d_forward_eval) X(batchnorm1d_backward) X(sgd_step) X(lars_step) X(adamw_step)        \

@@ -6,7 +6,9 @@
 //   bias_add  y[i,c] += b[c]
 //   relu      y = max(x, 0);  dx = dy·[y > 0]
 // W is stored [out, in] like PyTorch's nn.Linear, so the transposes are the
-// gemm flags and nothing is copied. The elementwise loops are plain
+// gemm flags and nothing is copied. linear_forward_bf16/linear_backward_bf16
+// (cpu_api.h) are the same compositions over gemm_bf16 (gemm_bf16.cpp): the
+// three products in bf16, the bias and its gradient in fp32 as here. The elementwise loops are plain
 // vectorizable loops split over threads (parallel_for) once they are long
 // enough to pay for a fork. bias_grad sums columns over the N rows in double
 // (a batch can be long) with a row-major sweep, so every load is contiguous.
@@ -20,19 +22,40 @@ namespace imix::cpu {
 
 namespace {
 constexpr int64_t kGrain = 1 << 15;  // elements per thread below which a loop stays serial
+
+using GemmFn = void (*)(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*, int64_t,
+                        float, float*, int64_t);
+
+void forward_with(GemmFn mm, const float* x, const float* W, const float* b, float* y, int64_t N, int64_t in,
+                  int64_t out) {
+  mm(false, true, N, out, in, 1.0f, x, in, W, in, 0.0f, y, out);
+  if (b) bias_add(y, b, N, out);
 }
+
+void backward_with(GemmFn mm, const float* x, const float* W, const float* dy, float* dx, float* dW, float* db,
+                   int64_t N, int64_t in, int64_t out, bool accumulate) {
+  if (dx) mm(false, false, N, in, out, 1.0f, dy, out, W, in, 0.0f, dx, in);
+  mm(true, false, out, in, N, 1.0f, dy, out, x, in, accumulate ? 1.0f : 0.0f, dW, in);
+  if (db) bias_grad(dy, db, N, out, accumulate);
+}
+}  // namespace
 
 void linear_forward(const float* x, const float* W, const float* b, float* y, int64_t N, int64_t in,
                     int64_t out) {
-  gemm(false, true, N, out, in, 1.0f, x, in, W, in, 0.0f, y, out);
-  if (b) bias_add(y, b, N, out);
+  forward_with(gemm, x, W, b, y, N, in, out);
+}
+void linear_forward_bf16(const float* x, const float* W, const float* b, float* y, int64_t N, int64_t in,
+                         int64_t out) {
+  forward_with(gemm_bf16, x, W, b, y, N, in, out);
 }
 
 void linear_backward(const float* x, const float* W, const float* dy, float* dx, float* dW, float* db,
                      int64_t N, int64_t in, int64_t out, bool accumulate) {
-  if (dx) gemm(false, false, N, in, out, 1.0f, dy, out, W, in, 0.0f, dx, in);
-  gemm(true, false, out, in, N, 1.0f, dy, out, x, in, accumulate ? 1.0f : 0.0f, dW, in);
-  if (db) bias_grad(dy, db, N, out, accumulate);
+  backward_with(gemm, x, W, dy, dx, dW, db, N, in, out, accumulate);
+}
+void linear_backward_bf16(const float* x, const float* W, const float* dy, float* dx, float* dW, float* db,
+                          int64_t N, int64_t in, int64_t out, bool accumulate) {
+  backward_with(gemm_bf16, x, W, dy, dx, dW, db, N, in, out, accumulate);
 }
 
 void bias_add(float* y, const float* b, int64_t N, int64_t C) {

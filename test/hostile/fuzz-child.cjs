@@ -393,19 +393,21 @@ const spatial = (g) => Array.from({ length: ri(1, 2) }, () => g.dp(5));
 
 const N = native;
 function mat(g, transposed, r, c) { return g.M(transposed ? [c, r] : [r, c]); }
+// A gemm precision: the default, both names, and names that are not one.
+const precision = () => pick([undefined, 'fp32', 'bf16', 'bf16', 'fp16', 'BF16', '']);
 
 const nativeOps = {
   gemm: (g) => {
     const M = g.d(), K = g.d(), Nn = g.d(), tA = chance(0.5), tB = chance(0.5);
-    return N.gemm(mat(g, tA, M, K), mat(g, tB, K, Nn), g.M([M, Nn]), g.B(tA), g.B(tB), g.S(pick([1, 0.5, -2])), g.S(pick([0, 1, 0.5])));
+    return N.gemm(mat(g, tA, M, K), mat(g, tB, K, Nn), g.M([M, Nn]), g.B(tA), g.B(tB), g.S(pick([1, 0.5, -2])), g.S(pick([0, 1, 0.5])), g.S(precision()));
   },
   linearForward: (g) => {
     const n = g.d(), i = g.d(), o = g.d();
-    return N.linearForward(g.T([n, i]), g.T([o, i]), g.Topt([o]), g.T([n, o]));
+    return N.linearForward(g.T([n, i]), g.T([o, i]), g.Topt([o]), g.T([n, o]), g.S(precision()));
   },
   linearBackward: (g) => {
     const n = g.d(), i = g.d(), o = g.d();
-    return N.linearBackward(g.T([n, i]), g.T([o, i]), g.T([n, o]), g.Topt([n, i]), g.T([o, i]), g.Topt([o]), g.B(chance(0.5)));
+    return N.linearBackward(g.T([n, i]), g.T([o, i]), g.T([n, o]), g.Topt([n, i]), g.T([o, i]), g.Topt([o]), g.B(chance(0.5)), g.S(precision()));
   },
   biasAdd: (g) => { const n = g.d(), c = g.d(); return N.biasAdd(g.T([n, c]), g.T([c])); },
   biasGrad: (g) => { const n = g.d(), c = g.d(); return N.biasGrad(g.T([n, c]), g.T([c]), g.B(chance(0.5))); },
@@ -768,12 +770,12 @@ function viewCase(g, raw) {
 const tsOps = {
   gemm: (g) => {
     const M = g.d(), K = g.d(), Nn = g.d(), tA = chance(0.5), tB = chance(0.5);
-    return ops.gemm(mat(g, tA, M, K), mat(g, tB, K, Nn), g.M([M, Nn]), g.O({ transA: tA, transB: tB, alpha: pick([1, 2]), beta: pick([0, 1]) }));
+    return ops.gemm(mat(g, tA, M, K), mat(g, tB, K, Nn), g.M([M, Nn]), g.O({ transA: tA, transB: tB, alpha: pick([1, 2]), beta: pick([0, 1]), precision: precision() }));
   },
-  linearForward: (g) => { const n = g.d(), i = g.d(), o = g.d(); return ops.linearForward(g.T([n, i]), g.T([o, i]), g.Topt([o]), g.T([n, o])); },
+  linearForward: (g) => { const n = g.d(), i = g.d(), o = g.d(); return ops.linearForward(g.T([n, i]), g.T([o, i]), g.Topt([o]), g.T([n, o]), precision()); },
   linearBackward: (g) => {
     const n = g.d(), i = g.d(), o = g.d();
-    return ops.linearBackward(g.T([n, i]), g.T([o, i]), g.T([n, o]), g.Topt([n, i]), g.T([o, i]), g.Topt([o]), g.B(false));
+    return ops.linearBackward(g.T([n, i]), g.T([o, i]), g.T([n, o]), g.Topt([n, i]), g.T([o, i]), g.Topt([o]), g.B(false), precision());
   },
   biasAdd: (g) => { const n = g.d(), c = g.d(); return ops.biasAdd(g.T([n, c]), g.T([c])); },
   biasGrad: (g) => { const n = g.d(), c = g.d(); return ops.biasGrad(g.T([n, c]), g.T([c]), g.B(true)); },

@@ -1,6 +1,6 @@
 /**
  * `imix info`: what the loaded addon is (backend, BLAS, threads, CPU kernel set, SIMD,
- * build, CUDA devices) as a table, or `--json`.
+ * bf16 gemm, build, CUDA devices) as a table, or `--json`.
  * @module
  */
 import { info } from '../../index';
@@ -28,6 +28,7 @@ export function infoRows(i = info()): Array<[string, string]> {
     ['openmp', i.openmp ? `yes (threads wait: ${i.threadWait.policy}, set by ${i.threadWait.source === 'imix' ? 'imix' : 'the environment'})` : 'no'],
     ['cpu kernels', cpuKernelsRow(i)],
     ['simd', i.simd.length ? i.simd.join(' ') : 'none'],
+    ['bf16 gemm', i.bf16.available ? "yes (train --precision bf16)" : `no (${i.bf16.reason ?? 'unknown'})`],
     ['build', i.buildType],
     ['cxx flags', i.cxxFlags],
     ['cuda', i.cuda.compiled ? `compiled, ${i.cuda.devices.length} device(s)` : `not available${i.cuda.reason ? ` (${i.cuda.reason})` : ''}`],

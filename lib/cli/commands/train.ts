@@ -14,7 +14,7 @@ import { type ContrastiveMethod, type data, type FitOptions, type FitResult, set
 import type { MethodEntry } from '../../methods/registry';
 import { resolveData, type DataSpec, type ResolvedData, BUNDLED, isBundled } from '../data';
 import { CliError, EXIT_OK, UsageError, flagMessage } from '../errors';
-import { checkDevice, checkViews, createMethod, entryOf, type MethodSettings, settingsFromConfig } from '../method';
+import { checkDevice, checkPrecision, checkViews, createMethod, entryOf, type MethodSettings, settingsFromConfig } from '../method';
 import { type ColumnRefData, formatEncoder, formatViews, type EncoderSpecData, METHOD_OPTION_FLAGS, type MixName, type OptimizerName, type ViewStep } from '../options';
 import { checkOutputDir } from '../paths';
 import { type StandardizeMode, fitStandardizer, resolveRunData, standardizeData, wantsStandardize } from '../preprocess';
@@ -23,6 +23,7 @@ import { TrainingReporter, divergedRun } from '../reporter';
 import { lockRun, metricsUpTo, readRunConfig, readRunFile, refreshConfigCopy, refuseHeldRun, runStandardizes, startRun, writePlot } from '../run-folder';
 import type { RunFile, SavedStandardizer } from '../schemas';
 import { StopSignals } from '../signals';
+import type { Precision } from '../../util/options';
 
 /** Parsed `imix train` options (commander's camelCase keys). */
 export interface TrainOptions {
@@ -43,6 +44,8 @@ export interface TrainOptions {
   projection: [number, number];
   views: ViewStep[];
   device: string;
+  /** The Linear layers' gemm arithmetic (`--precision`). */
+  precision: Precision;
   threads?: number | 'auto';
   seed: number;
   data?: string;
@@ -68,8 +71,11 @@ export interface TrainOptions {
 
 /** What --resume may change in run.json; everything else comes from the run folder. */
 const MAY_CHANGE = ['epochs', 'knnEvery', 'logEvery'] as const;
-/** Options that may be given together with --resume: those, and the ones that only concern this invocation. */
-const RESUMABLE = new Set<string>(['resume', ...MAY_CHANGE, 'maxSteps', 'device', 'threads', 'quiet']);
+/**
+ * Options that may be given together with --resume: those, and the ones that only concern this invocation
+ * (where and how it computes: --precision, like --device, is not part of the run's configuration).
+ */
+const RESUMABLE = new Set<string>(['resume', ...MAY_CHANGE, 'maxSteps', 'device', 'precision', 'threads', 'quiet']);
 
 /** A run about to train: new, or resumed from its folder. */
 interface Job {
@@ -118,9 +124,10 @@ async function newJob(o: TrainOptions, locked: (unlock: () => void) => void): Pr
   locked(lockRun('--out', dir));
   refuseHeldRun(dir, o.force); // with --force the old run's files stay until the new run's first step
   checkDevice(o.device);
+  checkPrecision(o.precision, o.device);
   const entry = entryOf(o.method);
   const settings = settingsFromOptions(o, entry);
-  const method = await createMethod(settings, o.device);
+  const method = await createMethod(settings, o.device, { precision: o.precision });
   return { dir, method, entry, run: newRunFile(o, settings), resumed: false, checkViews: (shape) => checkViews(settings.views, shape) };
 }
 
@@ -197,14 +204,15 @@ async function resumeJob(dir: string, o: TrainOptions, given: Set<string>, locke
   const fixed = [...given].find((k) => !RESUMABLE.has(k));
   if (fixed) {
     const flag = '--' + fixed.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
-    throw new UsageError(`${flag} cannot be given with --resume (the run's settings come from its config.json; only --epochs, --max-steps, --knn-every, --log-every, --device, --threads and --quiet may change)`);
+    throw new UsageError(`${flag} cannot be given with --resume (the run's settings come from its config.json; only --epochs, --max-steps, --knn-every, --log-every, --device, --precision, --threads and --quiet may change)`);
   }
   const cfg = readRunConfig(dir);
   locked(lockRun('--resume', dir));
   refreshConfigCopy(dir); // a kill between the checkpoint's write and config.json's
   checkDevice(o.device);
+  checkPrecision(o.precision, o.device);
   const settings = settingsFromConfig(cfg, dir, true);
-  const method = await createMethod(settings, o.device, { fromConfig: dir });
+  const method = await createMethod(settings, o.device, { fromConfig: dir, precision: o.precision });
   try {
     await method.load(dir);
     const run = continuedRun(dir, method, o, given);
@@ -306,7 +314,7 @@ async function runJob(job: Job, o: TrainOptions, out: Output): Promise<number> {
   });
   out.say(
     `imix: training ${method.name} (mix ${method.mix.kind}${mix ? `, alpha ${method.mix.alpha}` : ''}) on ${ds.description}${run.standardize === 'on' ? ', standardized' : ''}; ` +
-      `${run.epochs} epochs of ${stepsPerEpoch} steps (batch ${run.batch}), device ${method.device}${knn ? `, kNN every ${knnEvery} epoch(s)` : ''} -> ${dir}`,
+      `${run.epochs} epochs of ${stepsPerEpoch} steps (batch ${run.batch}), device ${method.device}${method.precision === 'fp32' ? '' : `, ${method.precision} gemms`}${knn ? `, kNN every ${knnEvery} epoch(s)` : ''} -> ${dir}`,
   );
   // A new run's folder was checked by refuseHeldRun (with --force, the old run's files go at the first step); a resumed one is the model's own.
   return fitAndReport(job, o, out, reporter, ds.train, { epochs: run.epochs, batchSize: run.batch, checkpointDir: dir, overwrite: !job.resumed, maxSteps: o.maxSteps, knn, collapseEvery: run.logEvery });
