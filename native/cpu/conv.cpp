@@ -100,6 +100,7 @@
 // reads it (its content on entry does not matter).
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstring>
 #include <exception>
 #include <mutex>
@@ -479,6 +480,24 @@ void for_chunks(int64_t N, int64_t S, int64_t s, int64_t B, F&& fn) {
   const int64_t n0 = N * s / S, n1 = N * (s + 1) / S;
   for (int64_t n = n0; n < n1; n += B) fn(n, std::min(B, n1 - n));
 }
+
+// The chunks [k·B, min((k + 1)·B, N)) handed out to whichever slice asks
+// next (the forward and the input gradient, which sum nothing across
+// samples): a slice slowed by another process on its core takes fewer
+// chunks instead of keeping the others waiting at the end. Each chunk is
+// computed the same whichever slice takes it, so results do not change.
+class ChunkQueue {
+ public:
+  ChunkQueue(int64_t N, int64_t B) : N_(N), B_(std::max<int64_t>(1, B)) {}
+  template <class F>
+  void drain(F&& fn) {
+    for (int64_t n; (n = next_.fetch_add(B_, std::memory_order_relaxed)) < N_;) fn(n, std::min(B_, N_ - n));
+  }
+
+ private:
+  int64_t N_, B_;
+  std::atomic<int64_t> next_{0};
+};
 
 // ---- path 1: stride 1 on padded planes --------------------------------------
 
@@ -1529,7 +1548,18 @@ void nchw_to_chunk(const float* dy, float* out, int64_t Bc, int64_t K, int64_t P
       std::memcpy(out + k * Bc * P + s * P, dy + (s * K + k) * P, sizeof(float) * (size_t)P);
 }
 
+// Samples per chunk of a forward or input-gradient path (ChunkQueue): path
+// 2's chunk (Bchannel), path 4's unrolled samples, else one sample.
+int64_t chunk_samples(Path path, int64_t Bchannel, int64_t Bunrolled) {
+  switch (path) {
+    case Path::Channel: return Bchannel;
+    case Path::Unrolled: return Bunrolled;
+    default: return 1;
+  }
+}
+
 }  // namespace
+
 
 int64_t conv2d_workspace_floats(const ConvGeom& g) {
   if (g.N <= 0 || g.K <= 0) return 0;
@@ -1551,10 +1581,11 @@ void conv2d_forward(const float* x, const float* w, const float* b, float* y, co
       pack_weights_cv(w, g, false, pl.nvk_fwd * VL, ws);
   }
   float* slices = ws + pl.shared;
+  ChunkQueue chunks(g.N, chunk_samples(pl.fwd, pl.Bf, pl.B));
   for_slices(S, [&](int64_t s) {
     float* buf = slices + s * pl.slice;
     if (pl.fwd == Path::Channel) {
-      for_chunks(g.N, S, s, pl.Bf, [&](int64_t n0, int64_t Bc) {
+      chunks.drain([&](int64_t n0, int64_t Bc) {
         if (pl.blk_fwd) {
           pad_blocked(x + n0 * xs, pl.xin, Bc, buf);
           blk_conv(buf, pl.xin, Bc, ws, b, y + n0 * ys, K, g.sh);
@@ -1566,14 +1597,14 @@ void conv2d_forward(const float* x, const float* w, const float* b, float* y, co
       return;
     }
     if (pl.fwd == Path::Subsampled) {
-      for_chunks(g.N, S, s, 1, [&](int64_t n, int64_t) {
+      chunks.drain([&](int64_t n, int64_t) {
         subsample_planes(x + n * xs, g, 1, pl.xsub.slack, buf);
         implicit_conv(buf, ws, b, y + n * ys, pl.xsub, K, g);
       });
       return;
     }
     if (pl.fwd == Path::Spatial) {
-      for_chunks(g.N, S, s, 1, [&](int64_t n, int64_t) {
+      chunks.drain([&](int64_t n, int64_t) {
         pad_planes(x + n * xs, pl.xin, 1, pl.xin.slack, buf);
         implicit_conv(buf, ws, b, y + n * ys, pl.xin, K, g);
       });
@@ -1581,7 +1612,7 @@ void conv2d_forward(const float* x, const float* w, const float* b, float* y, co
     }
     float* col = buf;
     float* out = col + R * pl.B * P;
-    for_chunks(g.N, S, s, pl.fwd == Path::Direct ? 1 : pl.B, [&](int64_t n0, int64_t Bc) {
+    chunks.drain([&](int64_t n0, int64_t Bc) {
       if (pl.fwd == Path::Unrolled)
         for (int64_t t = 0; t < Bc; ++t) im2col(x + (n0 + t) * xs, g, col + t * P, Bc * P);
       const float* A = pl.fwd == Path::Direct ? x + n0 * xs : col;
@@ -1630,24 +1661,25 @@ void conv2d_backward_data(const float* dy, const float* w, float* dx, const Conv
       for (int64_t m0 = 0; m0 < ceil_div(g.W - xf, g.sw); m0 += TP) row_tiles.push_back({xf, m0});
   }
   float* slices = ws + pl.shared;
+  ChunkQueue chunks(g.N, chunk_samples(pl.data, pl.Bd, pl.B));
   for_slices(S, [&](int64_t s) {
     float* buf = slices + s * pl.slice;
     if (pl.data == Path::Transposed && pl.blk_t) {
-      for_chunks(g.N, S, s, 1, [&](int64_t n, int64_t) {
+      chunks.drain([&](int64_t n, int64_t) {
         pad_blocked(dy + n * ys, g.K, g.Ho, g.Wo, pl.dym.top, pl.dym.left, pl.dym.Hd, pl.dym.Wd, 1, buf);
         blk_tconv(buf, pl.dym, ws, dx + n * xs, g);
       });
       return;
     }
     if (pl.data == Path::Transposed) {
-      for_chunks(g.N, S, s, 1, [&](int64_t n, int64_t) {
+      chunks.drain([&](int64_t n, int64_t) {
         pad_margins(dy + n * ys, g, pl.dym, buf);
         cv_tconv_any(pl.nvk_data, buf, pl.dym, ws, dx + n * xs, g, row_tiles.data(), (int64_t)row_tiles.size());
       });
       return;
     }
     if (pl.data == Path::Channel) {
-      for_chunks(g.N, S, s, pl.Bd, [&](int64_t n0, int64_t Bc) {
+      chunks.drain([&](int64_t n0, int64_t Bc) {
         if (pl.blk_data) {
           pad_blocked(dy + n0 * ys, pl.dyin, Bc, buf);
           blk_conv(buf, pl.dyin, Bc, ws, nullptr, dx + n0 * xs, g.C, 1);
@@ -1660,7 +1692,7 @@ void conv2d_backward_data(const float* dy, const float* w, float* dx, const Conv
     }
     if (pl.data == Path::Subsampled) {
       float* dxs = buf + padded_floats(pl.dysub);
-      for_chunks(g.N, S, s, 1, [&](int64_t n, int64_t) {
+      chunks.drain([&](int64_t n, int64_t) {
         pad_planes(dy + n * ys, pl.dysub, 1, pl.dysub.slack, buf);  // (no padding: a copy with slack)
         implicit_conv(buf, ws, nullptr, dxs, pl.dysub, g.C, g);
         upsample_planes(dxs, g, dx + n * xs);
@@ -1668,7 +1700,7 @@ void conv2d_backward_data(const float* dy, const float* w, float* dx, const Conv
       return;
     }
     if (pl.data == Path::Spatial) {
-      for_chunks(g.N, S, s, 1, [&](int64_t n, int64_t) {
+      chunks.drain([&](int64_t n, int64_t) {
         pad_planes(dy + n * ys, pl.dyin, 1, pl.dyin.slack, buf);
         implicit_conv(buf, ws, nullptr, dx + n * xs, pl.dyin, g.C, g);
       });
@@ -1676,7 +1708,7 @@ void conv2d_backward_data(const float* dy, const float* w, float* dx, const Conv
     }
     float* col = buf;
     float* out = col + R * pl.B * P;
-    for_chunks(g.N, S, s, pl.data == Path::Direct ? 1 : pl.B, [&](int64_t n0, int64_t Bc) {
+    chunks.drain([&](int64_t n0, int64_t Bc) {
       if (pl.data == Path::Direct) {  // dx[n0] [C, P] = Wᵀ·dy[n0]
         gemm(true, false, R, P, K, 1.0f, w, R, dy + n0 * ys, P, 0.0f, dx + n0 * xs, P);
         return;
