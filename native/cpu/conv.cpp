@@ -1064,23 +1064,26 @@ void pad_blocked(const float* src, const Padded& p, int64_t Bc, float* dst) {
   pad_blocked(src, p.Ci, p.H, p.W, p.ph, p.pw, p.Hp, p.Wp, Bc, dst);
 }
 
-// Packs W [K, C, 3, 3] for blk_conv: forward wb[kb][cb][u][v][ci][KB] =
-// W[kb·KB + m, cb·VL + ci, u, v] with KB = blocked_bw(K)·VL; bwd data (flip)
-// the same for W'[c, k, u, v] = W[k, c, 2 − u, 2 − v]. Zero past the channels.
-void pack_weights_blk(const float* w, const ConvGeom& g, bool flip, float* wb) {
-  const int64_t Ko = flip ? g.C : g.K, Ci = flip ? g.K : g.C, KBB = blocked_bw(Ko) * VL;
-  const int64_t cb_n = ceil_div(Ci, VL), kb_n = ceil_div(Ko, KBB);
-  parallel_for(kb_n * cb_n, 1, [&](int64_t a, int64_t b) {
+// Packs W [K, C, 3, 3] for the blocked kernels as wb[ob][ib][u][v][i][KB] =
+// W'[ob·KB + m, ib·VL + i, u, v], KB = blocked_bw(outputs)·VL, zero past the
+// channels, where W' [outputs, inputs, 3, 3] is
+//   W                                       blk_conv's forward (outputs K)
+//   W'[c, k, u, v] = W[k, c, 2 − u, 2 − v]  blk_conv's stride-1 input gradient (flip)
+//   W'[c, k, u, v] = W[k, c, u, v]          blk_tconv's stride-2 input gradient
+void pack_weights_blk(const float* w, const ConvGeom& g, bool to_input, bool flip, float* wb) {
+  const int64_t Ko = to_input ? g.C : g.K, Ci = to_input ? g.K : g.C, KB = blocked_bw(Ko) * VL;
+  const int64_t ib_n = ceil_div(Ci, VL), ob_n = ceil_div(Ko, KB);
+  parallel_for(ob_n * ib_n, 1, [&](int64_t a, int64_t b) {
     for (int64_t idx = a; idx < b; ++idx) {
-      const int64_t kb = idx / cb_n, cb = idx - kb * cb_n;
-      float* d = wb + idx * 9 * VL * KBB;
+      const int64_t ob = idx / ib_n, ib = idx - ob * ib_n;
+      float* d = wb + idx * 9 * VL * KB;
       for (int64_t t = 0; t < 9; ++t)
-        for (int64_t ci = 0; ci < VL; ++ci)
-          for (int64_t m = 0; m < KBB; ++m) {
-            const int64_t ko = kb * KBB + m, c = cb * VL + ci;
+        for (int64_t i = 0; i < VL; ++i)
+          for (int64_t m = 0; m < KB; ++m) {
+            const int64_t o = ob * KB + m, c = ib * VL + i;
             float v = 0.0f;
-            if (ko < Ko && c < Ci) v = flip ? w[(c * g.C + ko) * 9 + (8 - t)] : w[(ko * g.C + c) * 9 + t];
-            d[(t * VL + ci) * KBB + m] = v;
+            if (o < Ko && c < Ci) v = to_input ? w[(c * g.C + o) * 9 + (flip ? 8 - t : t)] : w[(o * g.C + c) * 9 + t];
+            d[(t * VL + i) * KB + m] = v;
           }
     }
   });
@@ -1254,27 +1257,12 @@ void blk_wgrad(const float* xb, const float* dyT, float* target, const Padded& p
 // The same transposed convolution from dy in channel blocks (AVX-512, 3×3,
 // dilation 1, stride 2 on both axes, C and K ≥ VL): dy inside its margins as
 // pad_blocked lays it out, dyb[kb][Hd][Wd][VL] (one sample), weights
-//   wbt[cb][kb][u][v][k][KB] = W[kb·VL + k, cb·KB + m, u, v]   (KB = BW·VL)
+//   wbt[cb][kb][u][v][k][KB] = W[kb·VL + k, cb·KB + m, u, v]   (KB = BW·VL;
+//   pack_weights_blk, to_input without flip)
 // and a tile of TW positions x = xf + 2·(m0 + m) of one dx row y: they share
 // their taps (at most 2 × 2), and tap (u, v) reads dy row (y + ph − u)/2,
 // columns (xf + pw − v)/2 + m0 + m: per tap one pointer, every position and
 // dy channel at a compile-time offset from it, as in blk_tile.
-void pack_weights_blk_t(const float* w, const ConvGeom& g, float* wbt) {
-  const int bw = blocked_bw(g.C);
-  const int64_t KB = bw * VL, cb_n = ceil_div(g.C, KB), kb_n = ceil_div(g.K, VL);
-  parallel_for(cb_n * kb_n, 1, [&](int64_t a, int64_t b) {
-    for (int64_t idx = a; idx < b; ++idx) {
-      const int64_t cb = idx / kb_n, kb = idx - cb * kb_n;
-      float* d = wbt + idx * 9 * VL * KB;
-      for (int64_t t = 0; t < 9; ++t)
-        for (int64_t k = 0; k < VL; ++k)
-          for (int64_t m = 0; m < KB; ++m) {
-            const int64_t kk = kb * VL + k, c = cb * KB + m;
-            d[(t * VL + k) * KB + m] = kk < g.K && c < g.C ? w[(kk * g.C + c) * 9 + t] : 0.0f;
-          }
-    }
-  });
-}
 
 // One tile: dx[c, y, xf + 2·(m0 + m)] for c ∈ [cb·KB, cb·KB + cn), m < TW,
 // from the taps whose dy pointers (kb = 0) and weight offsets are given.
@@ -1576,7 +1564,7 @@ void conv2d_forward(const float* x, const float* w, const float* b, float* y, co
   if (pl.fwd == Path::Spatial || pl.fwd == Path::Subsampled) pack_weights(w, g, false, ws);
   if (pl.fwd == Path::Channel) {
     if (pl.blk_fwd)
-      pack_weights_blk(w, g, false, ws);
+      pack_weights_blk(w, g, false, false, ws);
     else
       pack_weights_cv(w, g, false, pl.nvk_fwd * VL, ws);
   }
@@ -1644,13 +1632,13 @@ void conv2d_backward_data(const float* dy, const float* w, float* dx, const Conv
   if (pl.data == Path::Spatial || pl.data == Path::Subsampled) pack_weights(w, g, true, ws);
   if (pl.data == Path::Channel) {
     if (pl.blk_data)
-      pack_weights_blk(w, g, true, ws);
+      pack_weights_blk(w, g, true, true, ws);
     else
       pack_weights_cv(w, g, true, pl.nvk_data * VL, ws);
   }
   if (pl.data == Path::Transposed) {
     if (pl.blk_t)
-      pack_weights_blk_t(w, g, ws);
+      pack_weights_blk(w, g, true, false, ws);
     else
       pack_weights_t(w, g, pl.nvk_data * VL, ws);
   }
