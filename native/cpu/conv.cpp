@@ -55,7 +55,9 @@
 //    blocks of 16 interleaved channels, xb[cb][s][yy][xx][ci], so that every
 //    tap of a tile sits at a compile-time offset from one pointer, and tiles
 //    are positions of one output row: forward and stride-1 input gradient
-//    (blk_conv: 1 or 2 vectors of output channels × up to 16 or 8 positions),
+//    (blk_conv: 1, 2 or 4 vectors of output channels × up to 16, 8 or 4
+//    positions; the weights block by block over a chunk's rows once they
+//    outgrow L2),
 //    weight gradient (blk_wgrad: a kernel row's 3 taps × 8 output channels,
 //    vectors over 16 input channels), stride-2 input gradient (blk_tconv: the
 //    positions of one phase of a dx row, which share their ≤ 2×2 taps).
@@ -264,30 +266,37 @@ int nvk_for(int64_t Ko) { return (int)std::min<int64_t>(4, std::max<int64_t>(2, 
 bool channels_enough(int64_t Ko) { return Ko >= 2 * VL; }
 
 // Path 2's blocked variant (blk_conv below): a tile of BW vectors of output
-// channels (BW = 1 for up to one vector of them, else 2) × up to 16/BW
-// positions, so 16 accumulators either way.
-int blocked_bw(int64_t Ko) { return Ko <= VL ? 1 : 2; }
-int64_t blocked_tw(int bw) { return bw == 1 ? 16 : 8; }
+// channels × up to 16/BW positions of a row, so 16 accumulators: BW = 1 for
+// up to one vector of output channels, 4 where there are at least four and
+// rows too short for 2 × 7 (a 4×4 plane: 4 × 4 instead of 2 × 4), else 2.
+int64_t blocked_tw(int bw) { return 16 / bw; }
 // A row of Wo outputs is cut into ⌈Wo / (16/BW)⌉ tiles of this width (the last narrower).
 int64_t blocked_tile_width(int64_t Wo, int bw) { return ceil_div(Wo, ceil_div(Wo, blocked_tw(bw))); }
+int blocked_bw(int64_t Ko, int64_t Wrow) {
+  if (Ko <= VL) return 1;
+  return Ko >= 4 * VL && 2 * blocked_tile_width(Wrow, 2) < 14 ? 4 : 2;
+}
 
 // The blocked kernel runs where it was measured: AVX-512 (32 registers hold
 // the 16 accumulators, the weight vectors and a broadcast), a 3×3 kernel,
 // dilation 1, equal strides 1 or 2, at least one full vector of input and of
 // output channels (with fewer, most lanes would idle), and rows of outputs
-// (width Wo) wide enough for tiles of at least 14 accumulators (on 4×4
-// planes cv_conv, whose tiles span rows, measured faster).
+// (width Wo) wide enough for tiles of at least 14 accumulators: 4×4 planes
+// take 4 vectors × 4 positions (measured 1.7× cv_conv, whose tiles span rows,
+// on ResNet-18's 512-channel layer), or cv_conv with fewer than 64 channels.
 bool blocked_fits(const ConvGeom& g, int64_t Ci, int64_t Ko, int64_t sh, int64_t sw, int64_t Wo) {
   return VL == 16 && g.kh == 3 && g.kw == 3 && g.dh == 1 && g.dw == 1 && sh == sw && (sh == 1 || sh == 2) &&
-         Ci >= VL && Ko >= VL && blocked_bw(Ko) * blocked_tile_width(Wo, blocked_bw(Ko)) >= 14;
+         Ci >= VL && Ko >= VL && blocked_bw(Ko, Wo) * blocked_tile_width(Wo, blocked_bw(Ko, Wo)) >= 14;
 }
 int64_t blocked_channels(int64_t Ci) { return round_up(Ci, VL); }
+// The positions of one phase of a dx row (blk_tconv's rows).
+int64_t tconv_row(const ConvGeom& g) { return ceil_div(g.W, 2); }
 // The blocked transposed convolution runs for 3×3, stride 2, dilation 1,
 // at least a vector of channels on both sides, rows of dx wide enough for
 // tiles of 14 accumulators (each phase of a row holds ⌈W/2⌉ positions).
 bool blocked_t_fits(const ConvGeom& g) {
   return VL == 16 && g.kh == 3 && g.kw == 3 && g.dh == 1 && g.dw == 1 && g.sh == 2 && g.sw == 2 && g.K >= VL &&
-         g.C >= VL && blocked_bw(g.C) * blocked_tile_width(g.W / 2, blocked_bw(g.C)) >= 14;
+         g.C >= VL && blocked_bw(g.C, tconv_row(g)) * blocked_tile_width(tconv_row(g), blocked_bw(g.C, tconv_row(g))) >= 14;
 }
 
 // The blocked weight gradient's tile: the 3 taps of a kernel row × WTK
@@ -318,6 +327,7 @@ struct Plan {
   bool blk_fwd, blk_data;  // path 2 with channel-blocked inputs (blk_conv)
   bool blk_weight;         // the weight gradient from channel-blocked inputs (blk_wgrad)
   bool blk_t;              // the transposed path from channel-blocked dy (blk_tconv)
+  int bw_fwd, bw_data;     // the blocked kernels' vectors of output channels per tile (blocked_bw)
   Margins dym;  // bwd data on path 2 with strides: dy's zero margins
   int64_t slice;   // floats per slice
   int64_t shared;  // floats before the slices (packed weights)
@@ -376,6 +386,8 @@ Plan plan_of(const ConvGeom& g) {
   // half the lanes idle still beats im2col + col2im on a strided layer.)
   if (p.data == Path::Transposed) p.dym = mg;
   p.blk_t = p.data == Path::Transposed && blocked_t_fits(g);
+  p.bw_fwd = blocked_bw(g.K, g.Wo);
+  p.bw_data = blocked_bw(g.C, p.blk_t ? tconv_row(g) : g.W);
   p.B = g.N <= 0 ? 0 : std::min<int64_t>(g.N, std::max<int64_t>(1, ceil_div(kMinCols, p.P)));
   const int64_t wcols = p.weight == Path::Spatial      ? ceil_div(kWgradCols, p.xin.L)
                         : p.weight == Path::Subsampled ? ceil_div(kWgradCols, p.P)
@@ -394,7 +406,7 @@ Plan plan_of(const ConvGeom& g) {
       break;
     case Path::Channel:
       slice = std::max(slice, p.Bf * (p.blk_fwd ? blocked_channels(g.C) : g.C) * p.xin.L);
-      shared = std::max(shared, p.blk_fwd ? round_up(g.K, blocked_bw(g.K) * VL) * blocked_channels(g.C) * 9
+      shared = std::max(shared, p.blk_fwd ? round_up(g.K, p.bw_fwd * VL) * blocked_channels(g.C) * 9
                                           : round_up(g.K, p.nvk_fwd * VL) * p.R);
       break;
     case Path::Unrolled: slice = std::max(slice, unrolled); break;
@@ -412,12 +424,12 @@ Plan plan_of(const ConvGeom& g) {
       break;
     case Path::Channel:
       slice = std::max(slice, p.Bd * (p.blk_data ? blocked_channels(g.K) : g.K) * p.dyin.L);
-      shared = std::max(shared, p.blk_data ? round_up(g.C, blocked_bw(g.C) * VL) * blocked_channels(g.K) * 9
+      shared = std::max(shared, p.blk_data ? round_up(g.C, p.bw_data * VL) * blocked_channels(g.K) * 9
                                            : round_up(g.C, p.nvk_data * VL) * g.K * g.kh * g.kw);
       break;
     case Path::Transposed:
       slice = std::max(slice, (p.blk_t ? blocked_channels(g.K) : g.K) * p.dym.L);
-      shared = std::max(shared, p.blk_t ? round_up(g.C, blocked_bw(g.C) * VL) * blocked_channels(g.K) * 9
+      shared = std::max(shared, p.blk_t ? round_up(g.C, p.bw_data * VL) * blocked_channels(g.K) * 9
                                         : round_up(g.C, p.nvk_data * VL) * g.K * g.kh * g.kw);
       break;
     case Path::Unrolled: slice = std::max(slice, unrolled); break;
@@ -1065,13 +1077,13 @@ void pad_blocked(const float* src, const Padded& p, int64_t Bc, float* dst) {
 }
 
 // Packs W [K, C, 3, 3] for the blocked kernels as wb[ob][ib][u][v][i][KB] =
-// W'[ob·KB + m, ib·VL + i, u, v], KB = blocked_bw(outputs)·VL, zero past the
+// W'[ob·KB + m, ib·VL + i, u, v], KB = bw·VL (blocked_bw), zero past the
 // channels, where W' [outputs, inputs, 3, 3] is
 //   W                                       blk_conv's forward (outputs K)
 //   W'[c, k, u, v] = W[k, c, 2 − u, 2 − v]  blk_conv's stride-1 input gradient (flip)
 //   W'[c, k, u, v] = W[k, c, u, v]          blk_tconv's stride-2 input gradient
-void pack_weights_blk(const float* w, const ConvGeom& g, bool to_input, bool flip, float* wb) {
-  const int64_t Ko = to_input ? g.C : g.K, Ci = to_input ? g.K : g.C, KB = blocked_bw(Ko) * VL;
+void pack_weights_blk(const float* w, const ConvGeom& g, bool to_input, bool flip, int bw, float* wb) {
+  const int64_t Ko = to_input ? g.C : g.K, Ci = to_input ? g.K : g.C, KB = bw * VL;
   const int64_t ib_n = ceil_div(Ci, VL), ob_n = ceil_div(Ko, KB);
   parallel_for(ob_n * ib_n, 1, [&](int64_t a, int64_t b) {
     for (int64_t idx = a; idx < b; ++idx) {
@@ -1156,27 +1168,35 @@ BlkTileFn blk_tile_for(int64_t tw) {
 }
 BlkTileFn blk_tile_fn(int bw, int64_t s, int64_t tw) {
   if (bw == 1) return s == 1 ? blk_tile_for<1, 1>(tw) : blk_tile_for<1, 2>(tw);
+  if (bw == 4) return s == 1 ? blk_tile_for<4, 1>(tw) : blk_tile_for<4, 2>(tw);
   return s == 1 ? blk_tile_for<2, 1>(tw) : blk_tile_for<2, 2>(tw);
 }
+
+// Packed weights (floats) beyond which blk_conv and blk_tconv take the
+// weights block by block (half of a 2 MB L2: the inputs need the rest).
+constexpr int64_t kBlockedWeightsL2 = 1 << 17;
 
 // out [Bc][Ko][Ho·Wo] = bias + the 3×3 convolution (stride s) of a chunk's
 // blocked planes xb with wb (pack_weights_blk). A row of Wo outputs is cut
 // into tiles of near-equal width (at most 16/BW: 28 → 4 × 7, not 3 × 8 + 4);
 // output-channel blocks innermost, so a tile's inputs stay in L1.
 void blk_conv(const float* xb, const Padded& p, int64_t Bc, const float* wb, const float* bias, float* out,
-              int64_t Ko, int64_t s) {
-  const int bw = blocked_bw(Ko);
+              int64_t Ko, int64_t s, int bw) {
   const int64_t KBB = bw * VL, P = p.Ho * p.Wo, cb_n = ceil_div(p.Ci, VL), kb_n = ceil_div(Ko, KBB);
   const int64_t tw = blocked_tile_width(p.Wo, bw), nj = ceil_div(p.Wo, tw);
   const BlkTileFn full = blk_tile_fn(bw, s, tw), last = blk_tile_fn(bw, s, p.Wo - (nj - 1) * tw);
   const int64_t cstride = Bc * p.L * VL, rstride = p.Wp * VL;
-  const int64_t tiles = Bc * p.Ho * nj * kb_n;
+  const int64_t rows = Bc * p.Ho * nj, tiles = rows * kb_n;
+  // Output-channel blocks innermost keeps a tile's inputs in L1 while all
+  // the weights pass; once the weights outgrow L2 (wide layers) they would
+  // come from L3 for every row of tiles, so then each block of weights
+  // serves every row of the chunk in turn.
+  const bool kb_outer = kb_n * cb_n * 9 * VL * KBB > kBlockedWeightsL2;
   const int64_t grain = std::max<int64_t>(1, (kGrain * 16) / std::max<int64_t>(1, cb_n * 9 * VL * KBB * tw));
   parallel_for(tiles, grain, [&](int64_t a, int64_t b) {
     for (int64_t idx = a; idx < b; ++idx) {
-      int64_t r = idx;
-      const int64_t kb = r % kb_n;
-      r /= kb_n;
+      int64_t r = kb_outer ? idx % rows : idx / kb_n;
+      const int64_t kb = kb_outer ? idx / rows : idx % kb_n;
       const int64_t jt = r % nj;
       r /= nj;
       const int64_t i = r % p.Ho, smp = r / p.Ho;
@@ -1305,21 +1325,22 @@ constexpr std::array<BlkTTileFn, sizeof...(T)> blk_ttiles(std::integer_sequence<
 BlkTTileFn blk_ttile_fn(int bw, int64_t tw) {
   static constexpr auto one = blk_ttiles<1>(std::make_integer_sequence<int, 16>{});
   static constexpr auto two = blk_ttiles<2>(std::make_integer_sequence<int, 8>{});
-  return bw == 1 ? one[tw - 1] : two[tw - 1];
+  static constexpr auto four = blk_ttiles<4>(std::make_integer_sequence<int, 4>{});
+  return bw == 1 ? one[tw - 1] : bw == 4 ? four[tw - 1] : two[tw - 1];
 }
 
 // dxn [C, H, W] of one sample from its blocked dy (dyb, inside margins mg).
-void blk_tconv(const float* dyb, const Margins& mg, const float* wbt, float* dxn, const ConvGeom& g) {
-  const int bw = blocked_bw(g.C);
+void blk_tconv(const float* dyb, const Margins& mg, const float* wbt, float* dxn, const ConvGeom& g, int bw) {
   const int64_t KB = bw * VL, cb_n = ceil_div(g.C, KB), kb_n = ceil_div(g.K, VL), plane = g.H * g.W;
   const int64_t kstride = mg.L * VL;
   // Per row y, phase xf ∈ {0, 1} and tile of the phase's ⌈(W − xf)/2⌉ positions.
-  const int64_t tw = blocked_tile_width(ceil_div(g.W, 2), bw), nj = ceil_div(ceil_div(g.W, 2), tw);
-  parallel_for(g.H * 2 * nj * cb_n, 1, [&](int64_t a, int64_t b) {
+  const int64_t tw = blocked_tile_width(tconv_row(g), bw), nj = ceil_div(tconv_row(g), tw);
+  const int64_t rows = g.H * 2 * nj;
+  const bool cb_outer = cb_n * kb_n * 9 * VL * KB > kBlockedWeightsL2;  // as in blk_conv
+  parallel_for(rows * cb_n, 1, [&](int64_t a, int64_t b) {
     for (int64_t idx = a; idx < b; ++idx) {
-      int64_t r = idx;
-      const int64_t cb = r % cb_n;
-      r /= cb_n;
+      int64_t r = cb_outer ? idx % rows : idx / cb_n;
+      const int64_t cb = cb_outer ? idx / rows : idx % cb_n;
       const int64_t jt = r % nj;
       r /= nj;
       const int64_t xf = r % 2, y = r / 2;
@@ -1564,7 +1585,7 @@ void conv2d_forward(const float* x, const float* w, const float* b, float* y, co
   if (pl.fwd == Path::Spatial || pl.fwd == Path::Subsampled) pack_weights(w, g, false, ws);
   if (pl.fwd == Path::Channel) {
     if (pl.blk_fwd)
-      pack_weights_blk(w, g, false, false, ws);
+      pack_weights_blk(w, g, false, false, pl.bw_fwd, ws);
     else
       pack_weights_cv(w, g, false, pl.nvk_fwd * VL, ws);
   }
@@ -1576,7 +1597,7 @@ void conv2d_forward(const float* x, const float* w, const float* b, float* y, co
       chunks.drain([&](int64_t n0, int64_t Bc) {
         if (pl.blk_fwd) {
           pad_blocked(x + n0 * xs, pl.xin, Bc, buf);
-          blk_conv(buf, pl.xin, Bc, ws, b, y + n0 * ys, K, g.sh);
+          blk_conv(buf, pl.xin, Bc, ws, b, y + n0 * ys, K, g.sh, pl.bw_fwd);
           return;
         }
         pad_planes(x + n0 * xs, pl.xin, Bc, 0, buf);
@@ -1632,13 +1653,13 @@ void conv2d_backward_data(const float* dy, const float* w, float* dx, const Conv
   if (pl.data == Path::Spatial || pl.data == Path::Subsampled) pack_weights(w, g, true, ws);
   if (pl.data == Path::Channel) {
     if (pl.blk_data)
-      pack_weights_blk(w, g, true, true, ws);
+      pack_weights_blk(w, g, true, true, pl.bw_data, ws);
     else
       pack_weights_cv(w, g, true, pl.nvk_data * VL, ws);
   }
   if (pl.data == Path::Transposed) {
     if (pl.blk_t)
-      pack_weights_blk(w, g, true, false, ws);
+      pack_weights_blk(w, g, true, false, pl.bw_data, ws);
     else
       pack_weights_t(w, g, pl.nvk_data * VL, ws);
   }
@@ -1655,7 +1676,7 @@ void conv2d_backward_data(const float* dy, const float* w, float* dx, const Conv
     if (pl.data == Path::Transposed && pl.blk_t) {
       chunks.drain([&](int64_t n, int64_t) {
         pad_blocked(dy + n * ys, g.K, g.Ho, g.Wo, pl.dym.top, pl.dym.left, pl.dym.Hd, pl.dym.Wd, 1, buf);
-        blk_tconv(buf, pl.dym, ws, dx + n * xs, g);
+        blk_tconv(buf, pl.dym, ws, dx + n * xs, g, pl.bw_data);
       });
       return;
     }
@@ -1670,7 +1691,7 @@ void conv2d_backward_data(const float* dy, const float* w, float* dx, const Conv
       chunks.drain([&](int64_t n0, int64_t Bc) {
         if (pl.blk_data) {
           pad_blocked(dy + n0 * ys, pl.dyin, Bc, buf);
-          blk_conv(buf, pl.dyin, Bc, ws, nullptr, dx + n0 * xs, g.C, 1);
+          blk_conv(buf, pl.dyin, Bc, ws, nullptr, dx + n0 * xs, g.C, 1, pl.bw_data);
           return;
         }
         pad_planes(dy + n0 * ys, pl.dyin, Bc, 0, buf);

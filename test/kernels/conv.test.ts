@@ -191,6 +191,14 @@ const CASES2D: Case[] = [
   [[2, 16, 9, 31], [16, 3, 3], { s: [2, 2] }, 'blocked input gradient of a stride-2 conv, no padding, odd width'],
   [[2, 20, 8, 32], [24, 3, 3], { s: [2, 2], p: [1, 1] }, 'blocked input gradient of a stride-2 conv with channel tails, 20 → 24'],
   [[2, 48, 5, 5], [64, 3, 3], { p: [1, 1] }, '3×3 on rows too narrow for the blocked tiles, 48 → 64'],
+  // Rows of ≤ 6 outputs with ≥ 4 vectors of output channels: tiles of 4 vectors × 4 positions.
+  [[2, 24, 4, 4], [70, 3, 3], { p: [1, 1] }, 'blocked, four vectors of output channels on rows of 4, 24 → 70 (a partial block)'],
+  [[2, 64, 4, 4], [32, 3, 3], { p: [1, 1] }, 'blocked input gradient with four vectors of input channels, 64 → 32 on 4×4'],
+  [[2, 16, 7, 7], [64, 3, 3], { s: [2, 2], p: [1, 1] }, 'blocked, stride 2, 7×7 → 4×4, four vectors of output channels'],
+  [[2, 64, 7, 7], [16, 3, 3], { s: [2, 2], p: [1, 1] }, 'blocked stride-2 input gradient, four vectors, odd width (phases of 4 and 3)'],
+  // Weights beyond kBlockedWeightsL2 (128 Ki floats): taken block by block over the chunk's rows.
+  [[2, 128, 4, 4], [128, 3, 3], { p: [1, 1] }, 'blocked with the weights taken block by block, 128 → 128 on 4×4'],
+  [[3, 128, 8, 8], [130, 3, 3], { s: [2, 2], p: [1, 1] }, 'blocked, stride 2, weights block by block, 128 → 130 on 8×8 → 4×4'],
 ];
 
 describe('conv2d against float64 loops (forward, backward data, backward weight)', () => {
