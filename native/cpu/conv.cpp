@@ -74,7 +74,9 @@
 // 5. Subsampled (a strided, unpadded 1×1: a ResNet shortcut): only every
 //    sh-th row and sw-th column of x is read, so those are copied into Ho×Wo
 //    planes and path 1's kernels run a stride-1 1×1 convolution on them; the
-//    input gradient is path 1's on dy, spread back into dx with zeros.
+//    input gradient is path 1's on dy, spread back into dx with zeros. The
+//    forward and input gradient take a chunk's planes as one row of Bc·P
+//    outputs (flat_planes: full tiles on small planes), then permute.
 //
 // Threads split the batch: S = min(max_slices(), N) slices of consecutive
 // samples (max_slices() is the machine's thread count: with fewer threads a
@@ -319,10 +321,11 @@ struct Plan {
   Path fwd, data, weight;
   Padded xin;   // forward / bwd weight: x padded by (ph, pw), outputs Ho×Wo
   Padded dyin;  // bwd data (paths 1, 2): dy padded by (p'h, p'w), outputs H×W
-  Padded xsub, dysub;  // path 5: x subsampled to Ho×Wo planes; dy's planes (no padding)
+  Padded xsub;  // path 5's weight gradient: x subsampled to Ho×Wo planes
   int64_t B;    // path 3: samples per chunk
   int64_t Bw;   // weight gradient on paths 1, 2: samples per chunk
   int64_t Bf, Bd;  // forward / bwd data on path 2: samples per chunk
+  int64_t Bs;      // forward / bwd data on path 5: samples per chunk (flat_planes)
   int nvk_fwd, nvk_data, nvk_weight;  // path 2: vectors of output channels per tile
   bool blk_fwd, blk_data;  // path 2 with channel-blocked inputs (blk_conv)
   bool blk_weight;         // the weight gradient from channel-blocked inputs (blk_wgrad)
@@ -342,6 +345,14 @@ bool planes_fit(double Hp, double Wp, const ConvGeom& g) {
   const double L = Hp * Wp;
   return L <= 16777216.0 && ((double)g.C + (double)g.K + 64.0) * (L + 4096.0) <= 17179869184.0;  // 2^24, 2^34
 }
+
+// Path 5's forward and input gradient run on the Bc samples of a chunk at
+// once: their subsampled planes (or dy's) channel-major, [Ci][Bc·P], are one
+// row of Bc·P outputs for path 1's kernel, whose tiles of TQ positions then
+// run full (per sample they would cover 49 of 96 on a 7×7 plane, 16 of 48
+// on 4×4); the [Ko][Bc·P] result is permuted into NCHW.
+constexpr int64_t kSubsampledCols = 1024;
+Padded flat_planes(int64_t Ci, int64_t cols, const ConvGeom& g) { return padded(Ci, 1, cols, 0, 0, g, 1, cols); }
 
 Plan plan_of(const ConvGeom& g) {
   Plan p{};
@@ -364,7 +375,6 @@ Plan plan_of(const ConvGeom& g) {
   const bool sub = g.kh == 1 && g.kw == 1 && !s1 && g.ph == 0 && g.pw == 0;
   if (sub) {
     p.xsub = padded(g.C, g.Ho, g.Wo, 0, 0, g, g.Ho, g.Wo);
-    p.dysub = padded(g.K, g.Ho, g.Wo, 0, 0, g, g.Ho, g.Wo);
   }
   p.fwd = sub                                   ? Path::Subsampled
           : direct                              ? Path::Direct
@@ -396,6 +406,7 @@ Plan plan_of(const ConvGeom& g) {
   p.Bw = g.N <= 0 ? 0 : std::min<int64_t>(g.N, std::max<int64_t>(1, wcols));
   p.Bf = g.N <= 0 ? 0 : std::min<int64_t>(g.N, std::max<int64_t>(1, ceil_div(kMinCols, p.P)));
   p.Bd = g.N <= 0 ? 0 : std::min<int64_t>(g.N, std::max<int64_t>(1, ceil_div(kMinCols, g.H * g.W)));
+  p.Bs = g.N <= 0 ? 0 : std::min<int64_t>(g.N, std::max<int64_t>(1, ceil_div(kSubsampledCols, p.P)));
 
   const int64_t unrolled = p.R * p.B * p.P + (p.B > 1 ? g.K * p.B * p.P : 0);
   int64_t slice = 0, shared = 0;
@@ -410,8 +421,8 @@ Plan plan_of(const ConvGeom& g) {
                                           : round_up(g.K, p.nvk_fwd * VL) * p.R);
       break;
     case Path::Unrolled: slice = std::max(slice, unrolled); break;
-    case Path::Subsampled:
-      slice = std::max(slice, padded_floats(p.xsub));
+    case Path::Subsampled:  // x's subsampled planes, then y's
+      slice = std::max(slice, padded_floats(flat_planes(g.C, p.Bs * p.P, g)) + g.K * p.Bs * p.P);
       shared = std::max(shared, round_up(g.K, MR) * p.R);
       break;
     case Path::Transposed:  // (bwd data only)
@@ -434,7 +445,7 @@ Plan plan_of(const ConvGeom& g) {
       break;
     case Path::Unrolled: slice = std::max(slice, unrolled); break;
     case Path::Subsampled:  // dy's planes, then dx's subsampled planes
-      slice = std::max(slice, padded_floats(p.dysub) + g.C * p.P);
+      slice = std::max(slice, padded_floats(flat_planes(g.K, p.Bs * p.P, g)) + g.C * p.Bs * p.P);
       shared = std::max(shared, round_up(g.C, MR) * g.K);
       break;
     case Path::Direct: break;
@@ -664,14 +675,15 @@ void subsample_planes(const float* src, const ConvGeom& g, int64_t Bc, int64_t s
   zero_run(dst + g.C * Bc * P, slack);
 }
 
-// dxn [C, H, W] ← dxs [C, Ho·Wo] at the positions (i·sh, j·sw), 0 elsewhere.
-void upsample_planes(const float* dxs, const ConvGeom& g, float* dxn) {
-  const int64_t P = g.Ho * g.Wo, plane = g.H * g.W;
+// dxn [C, H, W] ← dxs [C, Ho·Wo] (channel c at dxs + c·cstride) at the
+// positions (i·sh, j·sw), 0 elsewhere.
+void upsample_planes(const float* dxs, int64_t cstride, const ConvGeom& g, float* dxn) {
+  const int64_t plane = g.H * g.W;
   parallel_for(g.C, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, plane)), [&](int64_t a, int64_t b) {
     for (int64_t c = a; c < b; ++c) {
       float* d = dxn + c * plane;
       zero_run(d, plane);
-      const float* sp = dxs + c * P;
+      const float* sp = dxs + c * cstride;
       for (int64_t i = 0; i < g.Ho; ++i) {
         float* dr = d + i * g.sh * g.W;
 #if defined(__AVX512F__)
@@ -1558,11 +1570,12 @@ void nchw_to_chunk(const float* dy, float* out, int64_t Bc, int64_t K, int64_t P
 }
 
 // Samples per chunk of a forward or input-gradient path (ChunkQueue): path
-// 2's chunk (Bchannel), path 4's unrolled samples, else one sample.
-int64_t chunk_samples(Path path, int64_t Bchannel, int64_t Bunrolled) {
+// 2's chunk (Bchannel), path 4's unrolled samples, path 5's flat chunk, else one sample.
+int64_t chunk_samples(Path path, int64_t Bchannel, int64_t Bunrolled, int64_t Bsubsampled) {
   switch (path) {
     case Path::Channel: return Bchannel;
     case Path::Unrolled: return Bunrolled;
+    case Path::Subsampled: return Bsubsampled;
     default: return 1;
   }
 }
@@ -1590,7 +1603,7 @@ void conv2d_forward(const float* x, const float* w, const float* b, float* y, co
       pack_weights_cv(w, g, false, pl.nvk_fwd * VL, ws);
   }
   float* slices = ws + pl.shared;
-  ChunkQueue chunks(g.N, chunk_samples(pl.fwd, pl.Bf, pl.B));
+  ChunkQueue chunks(g.N, chunk_samples(pl.fwd, pl.Bf, pl.B, pl.Bs));
   for_slices(S, [&](int64_t s) {
     float* buf = slices + s * pl.slice;
     if (pl.fwd == Path::Channel) {
@@ -1606,9 +1619,12 @@ void conv2d_forward(const float* x, const float* w, const float* b, float* y, co
       return;
     }
     if (pl.fwd == Path::Subsampled) {
-      chunks.drain([&](int64_t n, int64_t) {
-        subsample_planes(x + n * xs, g, 1, pl.xsub.slack, buf);
-        implicit_conv(buf, ws, b, y + n * ys, pl.xsub, K, g);
+      chunks.drain([&](int64_t n0, int64_t Bc) {
+        const Padded f = flat_planes(g.C, Bc * P, g);
+        float* out = buf + padded_floats(f);
+        subsample_planes(x + n0 * xs, g, Bc, f.slack, buf);
+        implicit_conv(buf, ws, nullptr, out, f, K, g);
+        chunk_to_nchw(out, b, y + n0 * ys, Bc, K, P);
       });
       return;
     }
@@ -1670,7 +1686,7 @@ void conv2d_backward_data(const float* dy, const float* w, float* dx, const Conv
       for (int64_t m0 = 0; m0 < ceil_div(g.W - xf, g.sw); m0 += TP) row_tiles.push_back({xf, m0});
   }
   float* slices = ws + pl.shared;
-  ChunkQueue chunks(g.N, chunk_samples(pl.data, pl.Bd, pl.B));
+  ChunkQueue chunks(g.N, chunk_samples(pl.data, pl.Bd, pl.B, pl.Bs));
   for_slices(S, [&](int64_t s) {
     float* buf = slices + s * pl.slice;
     if (pl.data == Path::Transposed && pl.blk_t) {
@@ -1700,11 +1716,13 @@ void conv2d_backward_data(const float* dy, const float* w, float* dx, const Conv
       return;
     }
     if (pl.data == Path::Subsampled) {
-      float* dxs = buf + padded_floats(pl.dysub);
-      chunks.drain([&](int64_t n, int64_t) {
-        pad_planes(dy + n * ys, pl.dysub, 1, pl.dysub.slack, buf);  // (no padding: a copy with slack)
-        implicit_conv(buf, ws, nullptr, dxs, pl.dysub, g.C, g);
-        upsample_planes(dxs, g, dx + n * xs);
+      chunks.drain([&](int64_t n0, int64_t Bc) {
+        const Padded f = flat_planes(K, Bc * P, g);
+        float* dxs = buf + padded_floats(f);
+        nchw_to_chunk(dy + n0 * ys, buf, Bc, K, P);
+        zero_run(buf + K * Bc * P, f.slack);
+        implicit_conv(buf, ws, nullptr, dxs, f, g.C, g);
+        for (int64_t t = 0; t < Bc; ++t) upsample_planes(dxs + t * P, Bc * P, g, dx + (n0 + t) * xs);
       });
       return;
     }

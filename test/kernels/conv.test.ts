@@ -149,6 +149,7 @@ const CASES2D: Case[] = [
   [[2, 16, 6, 37], [8, 1, 1], { s: [2, 2] }, '1×1, stride 2, rows of 37 (subsampled in vectors of 16 with tails)'],
   [[2, 8, 5, 34], [40, 1, 1], { s: [2, 2] }, '1×1, stride 2, rows of 34, 8 → 40'],
   [[3, 5, 6, 37], [7, 1, 1], { s: [2, 3] }, '1×1, per-axis stride (2, 3)'],
+  [[70, 4, 8, 8], [6, 1, 1], { s: [2, 2] }, '1×1, stride 2, more samples than a chunk of subsampled planes (64 + 6 of 4×4)'],
   [[2, 2, 3, 3], [3, 5, 5], { p: [1, 1] }, 'kernel larger than the unpadded input'],
   [[2, 2, 2, 3], [2, 4, 5], { p: [1, 1] }, 'kernel larger than the input, output 1×1'],
   [[1, 3, 6, 6], [4, 3, 3], { p: [1, 1] }, 'N = 1'],
