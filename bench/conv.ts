@@ -20,7 +20,10 @@
  * compared with PyTorch's fastest setting for that layer (a one-call
  * calibration of every setting picks it), the step is timed at every
  * setting and the headline ratio is against the fastest. imix and PyTorch
- * are timed in alternating rounds (bench/common.ts's RefServer), medians.
+ * are timed in alternating rounds (bench/common.ts's RefServer), medians;
+ * in each round a layer first runs LAYER_WARMUP untimed calls on both sides
+ * (one is not enough: a fresh layer's second and third calls still run up
+ * to 1.5× its steady time, on small layers most).
  *
  * Run: `imix bench conv` or `node dist/bench/conv.js [--markdown]` (after
  * `npx tsc -p .`). Environment: IMIX_BENCH_QUICK=1 (full sizes, fewer
@@ -41,6 +44,9 @@ const FILTER = process.env.IMIX_BENCH_FILTER ?? '';
 const wanted = (name: string) => !FILTER || name.includes(FILTER);
 
 /** How much is run: the full default, the quick variant, or the smoke test. */
+/** Untimed calls of a layer before its timed ones, on each side. */
+const LAYER_WARMUP = SMOKE ? 1 : 3;
+
 const PLAN = SMOKE
   ? { mode: 'smoke (IMIX_BENCH_SMOKE)', batch: 4, r18Width: 0.125, r20Width: 0.25, hw: 8, layerRounds: 1, layerReps: 1, stepBatch: 8, stepWidth: 0.25, stepHw: 8, head: [16, 8] as [number, number], stepRounds: 1, stepReps: 1, rssSteps: 1 }
   : QUICK
@@ -229,10 +235,10 @@ export async function benchConvLayers(batch = PLAN.batch, rounds = PLAN.layerRou
     for (let r = 0; r < rounds; r++)
       for (const [ci, c] of cases.entries()) {
         await settle();
-        c.layers.forEach((l, li) => imix[ci]![li]!.push(...imixLayerTimes(l, batch, reps, 1)));
+        c.layers.forEach((l, li) => imix[ci]![li]!.push(...imixLayerTimes(l, batch, reps, LAYER_WARMUP)));
         nn.releaseScratch();
         await settle();
-        const ms = await ask({ batch, layers: c.layers, configs: chosen[ci], reps, warmup: 1 });
+        const ms = await ask({ batch, layers: c.layers, configs: chosen[ci], reps, warmup: LAYER_WARMUP });
         if (ms) ms.forEach((t, li) => ref[ci]![li]!.push(...t));
       }
   } finally {
@@ -451,7 +457,7 @@ async function main(): Promise<void> {
     const rows = await benchConvLayers();
     const torch = lastLayers.torch;
     out(
-      `conv layers: forward + weight gradient + input gradient, batch ${PLAN.batch} (median of ${PLAN.layerRounds} alternating rounds x ${PLAN.layerReps}; ref ms / imix ms > 1: imix faster)`,
+      `conv layers: forward + weight gradient + input gradient, batch ${PLAN.batch} (median of ${PLAN.layerRounds} alternating rounds x ${PLAN.layerReps}, each after ${LAYER_WARMUP} warm-up calls; ref ms / imix ms > 1: imix faster)`,
       table(rows),
     );
     if (lastLayers.note) console.log(lastLayers.note);
