@@ -60,7 +60,8 @@
 //    outgrow L2),
 //    weight gradient (blk_wgrad: a kernel row's 3 taps × 8 output channels,
 //    vectors over 16 input channels), stride-2 input gradient (blk_tconv: the
-//    positions of one phase of a dx row, which share their ≤ 2×2 taps).
+//    positions of one phase of a dx row, which share their ≤ 2×2 taps; dy
+//    of a chunk of samples blocked at once).
 //    They compute the sums of the NCHW kernels above on the same terms,
 //    measured 1.2–2.2× faster on ResNet-20's layers (bench/README.md).
 // 3. Direct: a 1×1, stride-1, unpadded convolution with a large plane
@@ -301,6 +302,10 @@ bool blocked_t_fits(const ConvGeom& g) {
          g.C >= VL && blocked_bw(g.C, tconv_row(g)) * blocked_tile_width(tconv_row(g), blocked_bw(g.C, tconv_row(g))) >= 14;
 }
 
+// Packed weights (floats) beyond which blk_conv and blk_tconv take the
+// weights block by block (half of a 2 MB L2: the inputs need the rest).
+constexpr int64_t kBlockedWeightsL2 = 1 << 17;
+
 // The blocked weight gradient's tile: the 3 taps of a kernel row × WTK
 // output channels, vectors over a block of input channels (blk_wgrad).
 constexpr int64_t WTK = 8;
@@ -326,6 +331,7 @@ struct Plan {
   int64_t Bw;   // weight gradient on paths 1, 2: samples per chunk
   int64_t Bf, Bd;  // forward / bwd data on path 2: samples per chunk
   int64_t Bs;      // forward / bwd data on path 5: samples per chunk (flat_planes)
+  int64_t Bt;      // bwd data on the blocked transposed path: samples per chunk
   int nvk_fwd, nvk_data, nvk_weight;  // path 2: vectors of output channels per tile
   bool blk_fwd, blk_data;  // path 2 with channel-blocked inputs (blk_conv)
   bool blk_weight;         // the weight gradient from channel-blocked inputs (blk_wgrad)
@@ -396,6 +402,11 @@ Plan plan_of(const ConvGeom& g) {
   // half the lanes idle still beats im2col + col2im on a strided layer.)
   if (p.data == Path::Transposed) p.dym = mg;
   p.blk_t = p.data == Path::Transposed && blocked_t_fits(g);
+  // Samples per blk_tconv chunk: as many as keep their blocked dy within
+  // kBlockedWeightsL2 floats (where the weights are taken block by block,
+  // each block then serves every sample of the chunk).
+  p.Bt = g.N <= 0 ? 0 : !p.blk_t ? 1
+       : std::min<int64_t>(g.N, std::max<int64_t>(1, kBlockedWeightsL2 / std::max<int64_t>(1, blocked_channels(g.K) * mg.L)));
   p.bw_fwd = blocked_bw(g.K, g.Wo);
   p.bw_data = blocked_bw(g.C, p.blk_t ? tconv_row(g) : g.W);
   p.B = g.N <= 0 ? 0 : std::min<int64_t>(g.N, std::max<int64_t>(1, ceil_div(kMinCols, p.P)));
@@ -439,7 +450,7 @@ Plan plan_of(const ConvGeom& g) {
                                            : round_up(g.C, p.nvk_data * VL) * g.K * g.kh * g.kw);
       break;
     case Path::Transposed:
-      slice = std::max(slice, (p.blk_t ? blocked_channels(g.K) : g.K) * p.dym.L);
+      slice = std::max(slice, (p.blk_t ? p.Bt * blocked_channels(g.K) : g.K) * p.dym.L);
       shared = std::max(shared, p.blk_t ? round_up(g.C, p.bw_data * VL) * blocked_channels(g.K) * 9
                                         : round_up(g.C, p.nvk_data * VL) * g.K * g.kh * g.kw);
       break;
@@ -1184,10 +1195,6 @@ BlkTileFn blk_tile_fn(int bw, int64_t s, int64_t tw) {
   return s == 1 ? blk_tile_for<2, 1>(tw) : blk_tile_for<2, 2>(tw);
 }
 
-// Packed weights (floats) beyond which blk_conv and blk_tconv take the
-// weights block by block (half of a 2 MB L2: the inputs need the rest).
-constexpr int64_t kBlockedWeightsL2 = 1 << 17;
-
 // out [Bc][Ko][Ho·Wo] = bias + the 3×3 convolution (stride s) of a chunk's
 // blocked planes xb with wb (pack_weights_blk). A row of Wo outputs is cut
 // into tiles of near-equal width (at most 16/BW: 28 → 4 × 7, not 3 × 8 + 4);
@@ -1342,12 +1349,12 @@ BlkTTileFn blk_ttile_fn(int bw, int64_t tw) {
 }
 
 // dxn [C, H, W] of one sample from its blocked dy (dyb, inside margins mg).
-void blk_tconv(const float* dyb, const Margins& mg, const float* wbt, float* dxn, const ConvGeom& g, int bw) {
+void blk_tconv(const float* dyb, const Margins& mg, int64_t Bc, const float* wbt, float* dx, const ConvGeom& g, int bw) {
   const int64_t KB = bw * VL, cb_n = ceil_div(g.C, KB), kb_n = ceil_div(g.K, VL), plane = g.H * g.W;
-  const int64_t kstride = mg.L * VL;
-  // Per row y, phase xf ∈ {0, 1} and tile of the phase's ⌈(W − xf)/2⌉ positions.
+  const int64_t kstride = Bc * mg.L * VL;
+  // Per sample, row y, phase xf ∈ {0, 1} and tile of the phase's ⌈(W − xf)/2⌉ positions.
   const int64_t tw = blocked_tile_width(tconv_row(g), bw), nj = ceil_div(tconv_row(g), tw);
-  const int64_t rows = g.H * 2 * nj;
+  const int64_t rows = Bc * g.H * 2 * nj;
   const bool cb_outer = cb_n * kb_n * 9 * VL * KB > kBlockedWeightsL2;  // as in blk_conv
   parallel_for(rows * cb_n, 1, [&](int64_t a, int64_t b) {
     for (int64_t idx = a; idx < b; ++idx) {
@@ -1355,7 +1362,8 @@ void blk_tconv(const float* dyb, const Margins& mg, const float* wbt, float* dxn
       const int64_t cb = cb_outer ? idx / rows : idx % cb_n;
       const int64_t jt = r % nj;
       r /= nj;
-      const int64_t xf = r % 2, y = r / 2;
+      const int64_t xf = r % 2, y = (r / 2) % g.H, smp = r / (2 * g.H);
+      const float* dys = dyb + smp * mg.L * VL;
       const int64_t npos = ceil_div(g.W - xf, 2), m0 = jt * tw;
       if (m0 >= npos) continue;  // (xf = 1 of an odd W has one position fewer)
       const int64_t n = std::min(tw, npos - m0);
@@ -1368,13 +1376,13 @@ void blk_tconv(const float* dyb, const Margins& mg, const float* wbt, float* dxn
         for (int64_t v = 0; v < 3; ++v) {
           const int64_t tx = xf + g.pw - v;
           if (tx % 2 != 0) continue;
-          xt[nt] = dyb + ((ty / 2 + mg.top) * mg.Wd + tx / 2 + mg.left + m0) * VL;
+          xt[nt] = dys + ((ty / 2 + mg.top) * mg.Wd + tx / 2 + mg.left + m0) * VL;
           wt[nt++] = u * 3 + v;
         }
       }
       const int64_t cn = std::min<int64_t>(KB, g.C - cb * KB);
       blk_ttile_fn(bw, n)(xt, wt, nt, kstride, wbt + cb * kb_n * 9 * VL * KB, kb_n,
-                          dxn + cb * KB * plane + y * g.W + xf + 2 * m0, plane, cn);
+                          dx + (smp * g.C + cb * KB) * plane + y * g.W + xf + 2 * m0, plane, cn);
     }
   });
 }
@@ -1686,13 +1694,13 @@ void conv2d_backward_data(const float* dy, const float* w, float* dx, const Conv
       for (int64_t m0 = 0; m0 < ceil_div(g.W - xf, g.sw); m0 += TP) row_tiles.push_back({xf, m0});
   }
   float* slices = ws + pl.shared;
-  ChunkQueue chunks(g.N, chunk_samples(pl.data, pl.Bd, pl.B, pl.Bs));
+  ChunkQueue chunks(g.N, pl.blk_t ? pl.Bt : chunk_samples(pl.data, pl.Bd, pl.B, pl.Bs));
   for_slices(S, [&](int64_t s) {
     float* buf = slices + s * pl.slice;
     if (pl.data == Path::Transposed && pl.blk_t) {
-      chunks.drain([&](int64_t n, int64_t) {
-        pad_blocked(dy + n * ys, g.K, g.Ho, g.Wo, pl.dym.top, pl.dym.left, pl.dym.Hd, pl.dym.Wd, 1, buf);
-        blk_tconv(buf, pl.dym, ws, dx + n * xs, g, pl.bw_data);
+      chunks.drain([&](int64_t n0, int64_t Bc) {
+        pad_blocked(dy + n0 * ys, g.K, g.Ho, g.Wo, pl.dym.top, pl.dym.left, pl.dym.Hd, pl.dym.Wd, Bc, buf);
+        blk_tconv(buf, pl.dym, Bc, ws, dx + n0 * xs, g, pl.bw_data);
       });
       return;
     }

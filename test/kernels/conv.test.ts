@@ -197,6 +197,7 @@ const CASES2D: Case[] = [
   [[2, 64, 4, 4], [32, 3, 3], { p: [1, 1] }, 'blocked input gradient with four vectors of input channels, 64 → 32 on 4×4'],
   [[2, 16, 7, 7], [64, 3, 3], { s: [2, 2], p: [1, 1] }, 'blocked, stride 2, 7×7 → 4×4, four vectors of output channels'],
   [[2, 64, 7, 7], [16, 3, 3], { s: [2, 2], p: [1, 1] }, 'blocked stride-2 input gradient, four vectors, odd width (phases of 4 and 3)'],
+  [[22, 64, 7, 7], [256, 3, 3], { s: [2, 2], p: [1, 1] }, 'blocked stride-2 input gradient over more samples than one chunk of blocked dy (20 + 2)'],
   // Weights beyond kBlockedWeightsL2 (128 Ki floats): taken block by block over the chunk's rows.
   [[2, 128, 4, 4], [128, 3, 3], { p: [1, 1] }, 'blocked with the weights taken block by block, 128 → 128 on 4×4'],
   [[3, 128, 8, 8], [130, 3, 3], { s: [2, 2], p: [1, 1] }, 'blocked, stride 2, weights block by block, 128 → 130 on 8×8 → 4×4'],
