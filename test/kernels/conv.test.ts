@@ -150,6 +150,8 @@ const CASES2D: Case[] = [
   [[2, 8, 5, 34], [40, 1, 1], { s: [2, 2] }, '1×1, stride 2, rows of 34, 8 → 40'],
   [[3, 5, 6, 37], [7, 1, 1], { s: [2, 3] }, '1×1, per-axis stride (2, 3)'],
   [[70, 4, 8, 8], [6, 1, 1], { s: [2, 2] }, '1×1, stride 2, more samples than a chunk of subsampled planes (64 + 6 of 4×4)'],
+  [[3, 56, 6, 6], [20, 1, 1], { s: [2, 2] }, '1×1, stride 2, 56 → 20 (blocked weight gradient: input blocks 3 + 1, output channels 8 + 8 + 4)'],
+  [[70, 512, 4, 4], [40, 1, 1], { s: [2, 2] }, '1×1, stride 2, 512 → 40: more samples than a chunk of the blocked weight gradient'],
   [[2, 2, 3, 3], [3, 5, 5], { p: [1, 1] }, 'kernel larger than the unpadded input'],
   [[2, 2, 2, 3], [2, 4, 5], { p: [1, 1] }, 'kernel larger than the input, output 1×1'],
   [[1, 3, 6, 6], [4, 3, 3], { p: [1, 1] }, 'N = 1'],
