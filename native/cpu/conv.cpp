@@ -281,6 +281,11 @@ int blocked_bw(int64_t Ko, int64_t Wrow) {
   if (Ko <= VL) return 1;
   return Ko >= 4 * VL && 2 * blocked_tile_width(Wrow, 2) < 14 ? 4 : 2;
 }
+// Accumulators of a full tile for Ko output channels on rows of Wrow.
+int64_t blocked_accs(int64_t Ko, int64_t Wrow) {
+  const int bw = blocked_bw(Ko, Wrow);
+  return bw * blocked_tile_width(Wrow, bw);
+}
 
 // The blocked kernel runs where it was measured: AVX-512 (32 registers hold
 // the 16 accumulators, the weight vectors and a broadcast), a 3×3 kernel,
@@ -291,7 +296,7 @@ int blocked_bw(int64_t Ko, int64_t Wrow) {
 // on ResNet-18's 512-channel layer), or cv_conv with fewer than 64 channels.
 bool blocked_fits(const ConvGeom& g, int64_t Ci, int64_t Ko, int64_t sh, int64_t sw, int64_t Wo) {
   return VL == 16 && g.kh == 3 && g.kw == 3 && g.dh == 1 && g.dw == 1 && sh == sw && (sh == 1 || sh == 2) &&
-         Ci >= VL && Ko >= VL && blocked_bw(Ko, Wo) * blocked_tile_width(Wo, blocked_bw(Ko, Wo)) >= 14;
+         Ci >= VL && Ko >= VL && blocked_accs(Ko, Wo) >= 14;
 }
 int64_t blocked_channels(int64_t Ci) { return round_up(Ci, VL); }
 // The positions of one phase of a dx row (blk_tconv's rows).
@@ -301,7 +306,7 @@ int64_t tconv_row(const ConvGeom& g) { return ceil_div(g.W, 2); }
 // tiles of 14 accumulators (each phase of a row holds ⌈W/2⌉ positions).
 bool blocked_t_fits(const ConvGeom& g) {
   return VL == 16 && g.kh == 3 && g.kw == 3 && g.dh == 1 && g.dw == 1 && g.sh == 2 && g.sw == 2 && g.K >= VL &&
-         g.C >= VL && blocked_bw(g.C, tconv_row(g)) * blocked_tile_width(tconv_row(g), blocked_bw(g.C, tconv_row(g))) >= 14;
+         g.C >= VL && blocked_accs(g.C, tconv_row(g)) >= 14;
 }
 
 // Packed weights (floats) beyond which blk_conv and blk_tconv take the
@@ -318,9 +323,14 @@ constexpr int64_t WTK = 8;
 // tile's final sums would cost as much as its positions: the Channel path's
 // wgrad runs instead.
 constexpr int64_t kWgradChunk = 1 << 17;
+// Floats per sample of such a chunk: its blocked planes x and its dyT
+// (also path 5's sub_wgrad, with x its Ho×Wo subsampled planes).
+int64_t blocked_wgrad_per_sample(const ConvGeom& g, const Padded& x) {
+  return blocked_channels(g.C) * x.L + g.Ho * g.Wo * round_up(g.K, WTK);
+}
 int64_t blocked_wgrad_samples(const ConvGeom& g, const Padded& x) {
-  const int64_t P = g.Ho * g.Wo, per_sample = blocked_channels(g.C) * x.L + P * round_up(g.K, WTK);
-  return std::max<int64_t>(1, std::min(ceil_div(kWgradCols, P), kWgradChunk / std::max<int64_t>(1, per_sample)));
+  return std::max<int64_t>(1, std::min(ceil_div(kWgradCols, g.Ho * g.Wo),
+                                       kWgradChunk / std::max<int64_t>(1, blocked_wgrad_per_sample(g, x))));
 }
 
 struct Plan {
@@ -330,7 +340,7 @@ struct Plan {
   Padded dyin;  // bwd data (paths 1, 2): dy padded by (p'h, p'w), outputs H×W
   Padded xsub;  // path 5's weight gradient: x subsampled to Ho×Wo planes
   int64_t B;    // path 3: samples per chunk
-  int64_t Bw;   // weight gradient on paths 1, 2: samples per chunk
+  int64_t Bw;   // weight gradient on paths 1, 2, 5: samples per chunk
   int64_t Bf, Bd;  // forward / bwd data on path 2: samples per chunk
   int64_t Bs;      // forward / bwd data on path 5: samples per chunk (flat_planes)
   int64_t Bt;      // bwd data on the blocked transposed path: samples per chunk
@@ -372,17 +382,6 @@ int64_t flat_samples(int64_t P) {
   for (int64_t c = b; c > 1 && c * 2 > b; --c)
     if (!aliased(c)) return c;
   return b;
-}
-
-// Path 5's blocked weight gradient (sub_wgrad): floats per sample of a
-// chunk (blocked planes and dyT), and samples per chunk: kWgradCols
-// positions while they stay within kWgradChunk floats (in L2).
-int64_t sub_wgrad_per_sample(const ConvGeom& g) {
-  const int64_t P = g.Ho * g.Wo;
-  return P * (blocked_channels(g.C) + round_up(g.K, WTK));
-}
-int64_t sub_wgrad_samples(const ConvGeom& g) {
-  return std::max<int64_t>(1, std::min(ceil_div(kWgradCols, g.Ho * g.Wo), kWgradChunk / std::max<int64_t>(1, sub_wgrad_per_sample(g))));
 }
 
 Plan plan_of(const ConvGeom& g) {
@@ -437,7 +436,7 @@ Plan plan_of(const ConvGeom& g) {
   p.B = g.N <= 0 ? 0 : std::min<int64_t>(g.N, std::max<int64_t>(1, ceil_div(kMinCols, p.P)));
   p.blk_sub_w = sub && VL == 16;
   const int64_t wcols = p.weight == Path::Spatial      ? ceil_div(kWgradCols, p.xin.L)
-                        : p.blk_sub_w                  ? sub_wgrad_samples(g)
+                        : p.blk_sub_w                  ? blocked_wgrad_samples(g, p.xsub)
                         : p.weight == Path::Subsampled ? ceil_div(kWgradCols, p.P)
                         : p.blk_weight            ? blocked_wgrad_samples(g, p.xin)
                                                   : ceil_div(kMinCols, p.P);
@@ -491,12 +490,12 @@ Plan plan_of(const ConvGeom& g) {
   switch (p.weight) {  // its own path: a blocked forward takes the Channel path for a Spatial or Unrolled one
     case Path::Spatial: slice = std::max(slice, wgrad_floats(p.xin, g.K, p.Bw, g)); break;
     case Path::Channel:
-      slice = std::max(slice, p.blk_weight ? p.Bw * (blocked_channels(g.C) * p.xin.L + p.P * round_up(g.K, WTK))
+      slice = std::max(slice, p.blk_weight ? p.Bw * blocked_wgrad_per_sample(g, p.xin)
                                            : p.Bw * (g.C * p.xin.L + p.P * round_up(g.K, p.nvk_weight * VL)));
       break;
     case Path::Unrolled: slice = std::max(slice, unrolled); break;
     case Path::Subsampled:
-      slice = std::max(slice, p.blk_sub_w ? p.Bw * sub_wgrad_per_sample(g) + g.C * p.P : wgrad_floats(p.xsub, g.K, p.Bw, g));
+      slice = std::max(slice, p.blk_sub_w ? p.Bw * blocked_wgrad_per_sample(g, p.xsub) + g.C * p.P : wgrad_floats(p.xsub, g.K, p.Bw, g));
       break;
     case Path::Transposed:  // (bwd data only)
     case Path::Direct: break;
@@ -1455,7 +1454,7 @@ BlkTTileFn blk_ttile_fn(int bw, int64_t tw) {
   return bw == 1 ? one[tw - 1] : bw == 4 ? four[tw - 1] : two[tw - 1];
 }
 
-// dxn [C, H, W] of one sample from its blocked dy (dyb, inside margins mg).
+// dx [Bc, C, H, W] of a chunk from its blocked dy (dyb, pad_blocked inside margins mg).
 void blk_tconv(const float* dyb, const Margins& mg, int64_t Bc, const float* wbt, float* dx, const ConvGeom& g, int bw) {
   const int64_t KB = bw * VL, cb_n = ceil_div(g.C, KB), kb_n = ceil_div(g.K, VL), plane = g.H * g.W;
   const int64_t kstride = Bc * mg.L * VL;
@@ -1684,13 +1683,15 @@ void nchw_to_chunk(const float* dy, float* out, int64_t Bc, int64_t K, int64_t P
       std::memcpy(out + k * Bc * P + s * P, dy + (s * K + k) * P, sizeof(float) * (size_t)P);
 }
 
-// Samples per chunk of a forward or input-gradient path (ChunkQueue): path
-// 2's chunk (Bchannel), path 4's unrolled samples, path 5's flat chunk, else one sample.
-int64_t chunk_samples(Path path, int64_t Bchannel, int64_t Bunrolled, int64_t Bsubsampled) {
-  switch (path) {
-    case Path::Channel: return Bchannel;
-    case Path::Unrolled: return Bunrolled;
-    case Path::Subsampled: return Bsubsampled;
+// Samples per chunk of the forward or input-gradient path (ChunkQueue): path
+// 2's chunk, path 4's unrolled samples, path 5's flat chunk, blk_tconv's
+// chunk (1 on the NCHW transposed path), else one sample.
+int64_t chunk_samples(const Plan& pl, bool data) {
+  switch (data ? pl.data : pl.fwd) {
+    case Path::Channel: return data ? pl.Bd : pl.Bf;
+    case Path::Unrolled: return pl.B;
+    case Path::Subsampled: return pl.Bs;
+    case Path::Transposed: return pl.Bt;
     default: return 1;
   }
 }
@@ -1718,7 +1719,7 @@ void conv2d_forward(const float* x, const float* w, const float* b, float* y, co
       pack_weights_cv(w, g, false, pl.nvk_fwd * VL, ws);
   }
   float* slices = ws + pl.shared;
-  ChunkQueue chunks(g.N, chunk_samples(pl.fwd, pl.Bf, pl.B, pl.Bs));
+  ChunkQueue chunks(g.N, chunk_samples(pl, false));
   for_slices(S, [&](int64_t s) {
     float* buf = slices + s * pl.slice;
     if (pl.fwd == Path::Channel) {
@@ -1801,7 +1802,7 @@ void conv2d_backward_data(const float* dy, const float* w, float* dx, const Conv
       for (int64_t m0 = 0; m0 < ceil_div(g.W - xf, g.sw); m0 += TP) row_tiles.push_back({xf, m0});
   }
   float* slices = ws + pl.shared;
-  ChunkQueue chunks(g.N, pl.blk_t ? pl.Bt : chunk_samples(pl.data, pl.Bd, pl.B, pl.Bs));
+  ChunkQueue chunks(g.N, chunk_samples(pl, true));
   for_slices(S, [&](int64_t s) {
     float* buf = slices + s * pl.slice;
     if (pl.data == Path::Transposed && pl.blk_t) {
