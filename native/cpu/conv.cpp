@@ -458,8 +458,8 @@ Plan plan_of(const ConvGeom& g) {
                                           : round_up(g.K, p.nvk_fwd * VL) * p.R);
       break;
     case Path::Unrolled: slice = std::max(slice, unrolled); break;
-    case Path::Subsampled:  // x's subsampled planes, then y's
-      slice = std::max(slice, padded_floats(flat_planes(g.C, p.Bs * p.P, g)) + g.K * p.Bs * p.P);
+    case Path::Subsampled:  // x's subsampled planes, then flat_conv's partial sums (y written in place)
+      slice = std::max(slice, padded_floats(flat_planes(g.C, p.Bs * p.P, g)) + round_up(g.K, MR) * TQ);
       shared = std::max(shared, round_up(g.K, MR) * p.R);
       break;
     case Path::Transposed:  // (bwd data only)
@@ -481,8 +481,8 @@ Plan plan_of(const ConvGeom& g) {
                                         : round_up(g.C, p.nvk_data * VL) * g.K * g.kh * g.kw);
       break;
     case Path::Unrolled: slice = std::max(slice, unrolled); break;
-    case Path::Subsampled:  // dy's planes, then dx's subsampled planes
-      slice = std::max(slice, padded_floats(flat_planes(g.K, p.Bs * p.P, g)) + g.C * p.Bs * p.P);
+    case Path::Subsampled:  // dy's planes, dx's subsampled planes, flat_conv's partial sums
+      slice = std::max(slice, padded_floats(flat_planes(g.K, p.Bs * p.P, g)) + g.C * p.Bs * p.P + round_up(g.C, MR) * TQ);
       shared = std::max(shared, round_up(g.C, MR) * g.K);
       break;
     case Path::Direct: break;
@@ -676,7 +676,8 @@ inline void every_other(const float* r, int64_t W, int64_t n, float* d) {
     _mm512_mask_storeu_ps(d + j, (__mmask16)((1u << std::min<int64_t>(16, n - j)) - 1u), _mm512_permutex2var_ps(a, even, b));
   }
 }
-// The row r [W] ← s[j] at 2j (j < n), 0 at the odd positions (r was zeroed).
+// The row r [W] ← s[j] at 2j (j < n), 0 at the odd positions: all of r[0, W)
+// when 2n ≥ W.
 inline void spread_every_other(const float* s, int64_t n, int64_t W, float* r) {
   const __m512i lo_idx = _mm512_setr_epi32(0, 16, 1, 16, 2, 16, 3, 16, 4, 16, 5, 16, 6, 16, 7, 16);
   const __m512i hi_idx = _mm512_setr_epi32(8, 16, 9, 16, 10, 16, 11, 16, 12, 16, 13, 16, 14, 16, 15, 16);
@@ -721,16 +722,22 @@ void upsample_planes(const float* dxs, int64_t cstride, const ConvGeom& g, float
   parallel_for(g.C, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, plane)), [&](int64_t a, int64_t b) {
     for (int64_t c = a; c < b; ++c) {
       float* d = dxn + c * plane;
-      zero_run(d, plane);
       const float* sp = dxs + c * cstride;
+#if defined(__AVX512F__)
+      if (g.sw == 2) {  // each row written once: spread rows whole (zeros between), the rest zeroed
+        for (int64_t r = 0; r < g.H; ++r) {
+          const int64_t i = r / g.sh;
+          if (i * g.sh == r && i < g.Ho)
+            spread_every_other(sp + i * g.Wo, g.Wo, g.W, d + r * g.W);
+          else
+            zero_run(d + r * g.W, g.W);
+        }
+        continue;
+      }
+#endif
+      zero_run(d, plane);
       for (int64_t i = 0; i < g.Ho; ++i) {
         float* dr = d + i * g.sh * g.W;
-#if defined(__AVX512F__)
-        if (g.sw == 2) {
-          spread_every_other(sp + i * g.Wo, g.Wo, g.W, dr);
-          continue;
-        }
-#endif
         for (int64_t j = 0; j < g.Wo; ++j) dr[j * g.sw] = sp[i * g.Wo + j];
       }
     }
@@ -794,6 +801,57 @@ void implicit_conv(const float* xp, const float* wpk, const float* bias, float* 
       }
     }
   });
+}
+
+// Path 5's 1×1 convolution of a flat chunk xf [Ci][L] (positions q < cols):
+// out[s][k][p] = bias[k] + Σ_c W[k, c] · xf[c][s·P + p], q = s·P + p, so out
+// is NCHW [Bc][Ko][P] (with P = cols, the channel-major [Ko][cols]); wpk as
+// pack_weights packs a 1×1 forward, [⌈Ko/MR⌉][Ci][MR]. Tiles of TQ positions;
+// the channels in blocks of kFlatChannels, so that a block's window of xf
+// (12 KB) stays in L1 while every output channel tile runs over it (a whole
+// window of 256 channels would be 48 KB: L1's size); partial sums wait in
+// part [⌈Ko/MR⌉·MR][TQ] (L2) between blocks.
+constexpr int64_t kFlatChannels = 64;
+void flat_conv(const float* xf, int64_t L, int64_t Ci, const float* wpk, const float* bias, int64_t Ko, int64_t cols,
+               int64_t P, float* out, float* part) {
+  const int64_t kt_n = ceil_div(Ko, MR);
+  for (int64_t q0 = 0; q0 < cols; q0 += TQ) {
+    for (int64_t c0 = 0; c0 < Ci; c0 += kFlatChannels) {
+      const int64_t c1 = std::min(Ci, c0 + kFlatChannels);
+      const float* xq = xf + c0 * L + q0;
+      for (int64_t kt = 0; kt < kt_n; ++kt) {
+        float* pt = part + kt * MR * TQ;
+        vf acc[MR][NV];
+        for (int m = 0; m < MR; ++m)
+          for (int n = 0; n < NV; ++n) acc[m][n] = c0 == 0 ? vf{} : loadu(pt + m * TQ + n * VL);
+        const float* __restrict w = wpk + (kt * Ci + c0) * MR;
+        const float* xc = xq;
+        for (int64_t c = c0; c < c1; ++c, xc += L, w += MR) {
+          vf b[NV];
+          for (int n = 0; n < NV; ++n) b[n] = loadu(xc + n * VL);
+          for (int m = 0; m < MR; ++m) {
+            const vf a = splat(w[m]);
+            for (int n = 0; n < NV; ++n) acc[m][n] = fmadd(a, b[n], acc[m][n]);
+          }
+        }
+        for (int m = 0; m < MR; ++m)
+          for (int n = 0; n < NV; ++n) storeu(pt + m * TQ + n * VL, acc[m][n]);
+      }
+    }
+    // The tile's Ko rows into out, split where the positions cross into the next sample.
+    const int64_t qe = std::min(q0 + TQ, cols);
+    for (int64_t a = q0; a < qe;) {
+      const int64_t smp = a / P, pos = a - smp * P, n = std::min(qe - a, P - pos);
+      for (int64_t k = 0; k < Ko; ++k) {
+        const float bk = bias ? bias[k] : 0.0f;
+        const float* __restrict src = part + k * TQ + (a - q0);
+        float* __restrict dst = out + (smp * Ko + k) * P + pos;
+#pragma omp simd
+        for (int64_t j = 0; j < n; ++j) dst[j] = src[j] + bk;
+      }
+      a += n;
+    }
+  }
 }
 
 // Packs W [K, C, kh, kw] for implicit_conv: forward wpk[kt][c][u][v][m] =
@@ -1737,10 +1795,8 @@ void conv2d_forward(const float* x, const float* w, const float* b, float* y, co
     if (pl.fwd == Path::Subsampled) {
       chunks.drain([&](int64_t n0, int64_t Bc) {
         const Padded f = flat_planes(g.C, Bc * P, g);
-        float* out = buf + padded_floats(f);
         subsample_planes(x + n0 * xs, g, Bc, f.slack, buf);
-        implicit_conv(buf, ws, nullptr, out, f, K, g);
-        chunk_to_nchw(out, b, y + n0 * ys, Bc, K, P);
+        flat_conv(buf, f.L, g.C, ws, b, K, Bc * P, P, y + n0 * ys, buf + padded_floats(f));
       });
       return;
     }
@@ -1837,7 +1893,7 @@ void conv2d_backward_data(const float* dy, const float* w, float* dx, const Conv
         float* dxs = buf + padded_floats(f);
         nchw_to_chunk(dy + n0 * ys, buf, Bc, K, P);
         zero_run(buf + K * Bc * P, f.slack);
-        implicit_conv(buf, ws, nullptr, dxs, f, g.C, g);
+        flat_conv(buf, f.L, K, ws, nullptr, g.C, Bc * P, Bc * P, dxs, dxs + g.C * Bc * P);
         for (int64_t t = 0; t < Bc; ++t) upsample_planes(dxs + t * P, Bc * P, g, dx + (n0 + t) * xs);
       });
       return;

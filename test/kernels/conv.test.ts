@@ -152,6 +152,8 @@ const CASES2D: Case[] = [
   [[70, 4, 8, 8], [6, 1, 1], { s: [2, 2] }, '1×1, stride 2, more samples than a chunk of subsampled planes (64 + 6 of 4×4)'],
   [[3, 56, 6, 6], [20, 1, 1], { s: [2, 2] }, '1×1, stride 2, 56 → 20 (blocked weight gradient: input blocks 3 + 1, output channels 8 + 8 + 4)'],
   [[70, 512, 4, 4], [40, 1, 1], { s: [2, 2] }, '1×1, stride 2, 512 → 40: more samples than a chunk of the blocked weight gradient'],
+  [[5, 100, 6, 6], [12, 1, 1], { s: [2, 2] }, '1×1, stride 2, 100 → 12 on 3×3 planes: channel blocks 64 + 36 of the flat chunk, output tiles 8 + 4, tiles across samples'],
+  [[3, 20, 10, 10], [130, 1, 1], { s: [2, 2] }, '1×1, stride 2, 20 → 130: the input gradient in channel blocks 64 + 64 + 2'],
   [[2, 2, 3, 3], [3, 5, 5], { p: [1, 1] }, 'kernel larger than the unpadded input'],
   [[2, 2, 2, 3], [2, 4, 5], { p: [1, 1] }, 'kernel larger than the input, output 1×1'],
   [[1, 3, 6, 6], [4, 3, 3], { p: [1, 1] }, 'N = 1'],
