@@ -803,6 +803,62 @@ void implicit_conv(const float* xp, const float* wpk, const float* bias, float* 
   });
 }
 
+#if defined(__AVX512F__)
+// implicit_conv for output rows of at most NR vectors (the stems: rows of 28
+// or 32 outputs from 1–3 input channels), one output row per tile, so the
+// accumulators go straight into y's row (a masked store for its tail). Tiles
+// of TQ grid positions straddle rows (a 28-wide row's grid is 30 wide) and
+// pass through a tile buffer: on a stem, whose work is mostly writing y,
+// that copy cost as much as the arithmetic.
+template <int NR>
+void row_conv(const float* xp, const float* wpk, const float* bias, float* out, const Padded& p, int64_t Ko,
+              const ConvGeom& g) {
+  const int64_t kt_n = ceil_div(Ko, MR), taps = p.Ci * g.kh * g.kw;
+  const int64_t plane = p.Ho * p.Wo, uo = g.dh * p.Wp;
+  const __mmask16 tail = (__mmask16)((1u << (p.Wo - (NR - 1) * VL)) - 1u);
+  const int64_t grain = std::max<int64_t>(1, (kGrain * 16) / std::max<int64_t>(1, kt_n * MR * taps * NR * VL));
+  parallel_for(p.Ho, grain, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i)
+      for (int64_t kt = 0; kt < kt_n; ++kt) {
+        __m512 acc[MR][NR];
+        for (int m = 0; m < MR; ++m)
+          for (int n = 0; n < NR; ++n) acc[m][n] = _mm512_setzero_ps();
+        const float* __restrict w = wpk + kt * taps * MR;
+        for (int64_t c = 0; c < p.Ci; ++c)
+          for (int64_t u = 0; u < g.kh; ++u) {
+            const float* xu = xp + c * p.L + i * p.Wp + u * uo;
+            for (int64_t v = 0; v < g.kw; ++v, w += MR) {
+              __m512 b[NR];
+              for (int n = 0; n < NR; ++n) b[n] = _mm512_loadu_ps(xu + v * g.dw + n * VL);
+              for (int m = 0; m < MR; ++m) {
+                const __m512 a = _mm512_set1_ps(w[m]);
+                for (int n = 0; n < NR; ++n) acc[m][n] = _mm512_fmadd_ps(a, b[n], acc[m][n]);
+              }
+            }
+          }
+        const int mr = (int)std::min<int64_t>(MR, Ko - kt * MR);
+        for (int m = 0; m < mr; ++m) {
+          const int64_t k = kt * MR + m;
+          const __m512 bk = _mm512_set1_ps(bias ? bias[k] : 0.0f);
+          float* dst = out + k * plane + i * p.Wo;
+          for (int n = 0; n + 1 < NR; ++n) _mm512_storeu_ps(dst + n * VL, _mm512_add_ps(acc[m][n], bk));
+          _mm512_mask_storeu_ps(dst + (NR - 1) * VL, tail, _mm512_add_ps(acc[m][NR - 1], bk));
+        }
+      }
+  });
+}
+#endif
+
+// Path 1's forward or input gradient on one sample's padded planes.
+void spatial_conv(const float* xp, const float* wpk, const float* bias, float* out, const Padded& p, int64_t Ko,
+                  const ConvGeom& g) {
+#if defined(__AVX512F__)
+  if (p.Wo <= VL) return row_conv<1>(xp, wpk, bias, out, p, Ko, g);
+  if (p.Wo <= 2 * VL) return row_conv<2>(xp, wpk, bias, out, p, Ko, g);
+#endif
+  implicit_conv(xp, wpk, bias, out, p, Ko, g);
+}
+
 // Path 5's 1×1 convolution of a flat chunk xf [Ci][L] (positions q < cols):
 // out[s][k][p] = bias[k] + Σ_c W[k, c] · xf[c][s·P + p], q = s·P + p, so out
 // is NCHW [Bc][Ko][P] (with P = cols, the channel-major [Ko][cols]); wpk as
@@ -1803,7 +1859,7 @@ void conv2d_forward(const float* x, const float* w, const float* b, float* y, co
     if (pl.fwd == Path::Spatial) {
       chunks.drain([&](int64_t n, int64_t) {
         pad_planes(x + n * xs, pl.xin, 1, pl.xin.slack, buf);
-        implicit_conv(buf, ws, b, y + n * ys, pl.xin, K, g);
+        spatial_conv(buf, ws, b, y + n * ys, pl.xin, K, g);
       });
       return;
     }

@@ -162,6 +162,8 @@ const CASES2D: Case[] = [
   [[5, 2, 3, 2], [3, 3, 2], { p: [1, 0], s: [1, 2] }, 'tiny plane with stride'],
   [[4, 1, 6, 5], [1, 2, 2], { s: [2, 2], p: [1, 1] }, 'C = K = 1, even kernel with padding'],
   [[3, 16, 32, 32], [8, 3, 3], { p: [1, 1] }, 'a ResNet-20 layer shape (32×32, P ≥ one chunk)'],
+  [[3, 1, 28, 28], [16, 3, 3], { p: [1, 1] }, 'a stem, 1 → 16 on 28×28 (output rows of 16 + 12, one per tile)'],
+  [[2, 3, 9, 21], [12, 3, 3], { p: [1, 1] }, 'a stem, 3 → 12, rows of 21 (16 + 5), output channels 8 + 4'],
   [[2, 3, 20, 1], [2, 3, 1], { s: [2, 1], p: [1, 0] }, 'width 1'],
   // From 2 vectors of output channels the kernels vectorize over channels
   // (K ≥ 32 with AVX-512, ≥ 16 with AVX2): the same geometries again there.
