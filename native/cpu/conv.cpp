@@ -21,7 +21,9 @@
 //    col is never materialized.
 //      forward      y[k, q] = b[k] + Σ_r W[k, r] · xp[off(r) + q]
 //                   (register tile: MR channels × NV vectors of q; W packed
-//                   [K/MR][R][MR] so the MR weights of a tap are adjacent)
+//                   [K/MR][R][MR] so the MR weights of a tap are adjacent;
+//                   with AVX-512 and rows of ≤ 2 vectors, row_conv: a tile
+//                   is one output row, stored straight into y)
 //      bwd weight   dW[k, r] (+)= Σ_q dyg[k, q] · xp[off(r) + q] with dyg = dy
 //                   on the grid (0 off the valid positions), over chunks of
 //                   samples laid side by side; a tile of WMR channels × WNR
@@ -74,12 +76,13 @@
 //    [R, B·P], one gemm per chunk into a [K, B·P] buffer permuted into NCHW.
 // 5. Subsampled (a strided, unpadded 1×1: a ResNet shortcut): only every
 //    sh-th row and sw-th column of x is read, so those are copied into Ho×Wo
-//    planes and path 1's kernels run a stride-1 1×1 convolution on them; the
-//    input gradient is path 1's on dy, spread back into dx with zeros. The
-//    forward and input gradient take a chunk's planes as one row of Bc·P
-//    outputs (flat_planes: full tiles on small planes), then permute; with
-//    AVX-512 the weight gradient runs on the planes in channel blocks
-//    (sub_wgrad: whole vectors of dW's rows, no sums across lanes).
+//    planes and a stride-1 1×1 convolution runs on them; the input gradient
+//    is the same on dy, spread back into dx with zeros. The forward and input
+//    gradient take a chunk's planes as one row of Bc·P outputs (flat_planes:
+//    full tiles on small planes) with path 1's tile, the input channels in
+//    blocks of 64 (flat_conv), writing y in place; with AVX-512 the weight
+//    gradient runs on the planes in channel blocks (sub_wgrad: whole vectors
+//    of dW's rows, no sums across lanes).
 //
 // Threads split the batch: S = min(max_slices(), N) slices of consecutive
 // samples (max_slices() is the machine's thread count: with fewer threads a
@@ -318,11 +321,13 @@ constexpr int64_t kBlockedWeightsL2 = 1 << 17;
 constexpr int64_t WTK = 8;
 // Its chunk: kWgradCols positions, as long as the chunk's blocked planes and
 // dyT stay within kWgradChunk floats (a tile streams them once per input
-// block, kernel row and WTK output channels: they must stay in L2). Where that
-// leaves fewer than kMinCols positions (wide layers on small planes), each
-// tile's final sums would cost as much as its positions: the Channel path's
-// wgrad runs instead.
-constexpr int64_t kWgradChunk = 1 << 17;
+// block, kernel row and WTK output channels: they must stay in L2, 1 MB of
+// it; with half that, ResNet-18's 7×7 and 8×8 stage fit 2–3 samples, too few
+// positions, and ran the Channel path's wgrad, 1.2× slower than this one).
+// Where that leaves fewer than kMinCols positions (wide layers on small
+// planes), each tile's final sums would cost as much as its positions: the
+// Channel path's wgrad runs instead.
+constexpr int64_t kWgradChunk = 1 << 18;
 // Floats per sample of such a chunk: its blocked planes x and its dyT
 // (also path 5's sub_wgrad, with x its Ho×Wo subsampled planes).
 int64_t blocked_wgrad_per_sample(const ConvGeom& g, const Padded& x) {
