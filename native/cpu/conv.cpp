@@ -333,9 +333,13 @@ constexpr int64_t kWgradChunk = 1 << 18;
 int64_t blocked_wgrad_per_sample(const ConvGeom& g, const Padded& x) {
   return blocked_channels(g.C) * x.L + g.Ho * g.Wo * round_up(g.K, WTK);
 }
-int64_t blocked_wgrad_samples(const ConvGeom& g, const Padded& x) {
+// budget: kWgradChunk, or for path 5's sub_wgrad on more than 64 input
+// channels half of it (ResNet-18's shortcuts ran their weight gradient 8%
+// slower on chunks twice as long, where ResNet-20's, of 32 channels, ran
+// 1.6× faster: fewer chunks, fewer final sums).
+int64_t blocked_wgrad_samples(const ConvGeom& g, const Padded& x, int64_t budget = kWgradChunk) {
   return std::max<int64_t>(1, std::min(ceil_div(kWgradCols, g.Ho * g.Wo),
-                                       kWgradChunk / std::max<int64_t>(1, blocked_wgrad_per_sample(g, x))));
+                                       budget / std::max<int64_t>(1, blocked_wgrad_per_sample(g, x))));
 }
 
 struct Plan {
@@ -354,6 +358,7 @@ struct Plan {
   bool blk_weight;         // the weight gradient from channel-blocked inputs (blk_wgrad)
   bool blk_t;              // the transposed path from channel-blocked dy (blk_tconv)
   bool blk_sub_w;          // path 5's weight gradient from channel-blocked planes (sub_wgrad)
+  bool stem_w;             // path 1's weight gradient of a stem (stem_wgrad)
   int bw_fwd, bw_data;     // the blocked kernels' vectors of output channels per tile (blocked_bw)
   Margins dym;  // bwd data on path 2 with strides: dy's zero margins
   int64_t slice;   // floats per slice
@@ -440,8 +445,9 @@ Plan plan_of(const ConvGeom& g) {
   p.bw_data = blocked_bw(g.C, p.blk_t ? tconv_row(g) : g.W);
   p.B = g.N <= 0 ? 0 : std::min<int64_t>(g.N, std::max<int64_t>(1, ceil_div(kMinCols, p.P)));
   p.blk_sub_w = sub && VL == 16;
+  p.stem_w = VL == 16 && p.weight == Path::Spatial && g.K <= VL && g.kh == 3 && g.kw == 3 && g.dh == 1 && g.dw == 1;
   const int64_t wcols = p.weight == Path::Spatial      ? ceil_div(kWgradCols, p.xin.L)
-                        : p.blk_sub_w                  ? blocked_wgrad_samples(g, p.xsub)
+                        : p.blk_sub_w                  ? blocked_wgrad_samples(g, p.xsub, g.C > 64 ? kWgradChunk / 2 : kWgradChunk)
                         : p.weight == Path::Subsampled ? ceil_div(kWgradCols, p.P)
                         : p.blk_weight            ? blocked_wgrad_samples(g, p.xin)
                                                   : ceil_div(kMinCols, p.P);
@@ -493,7 +499,10 @@ Plan plan_of(const ConvGeom& g) {
     case Path::Direct: break;
   }
   switch (p.weight) {  // its own path: a blocked forward takes the Channel path for a Spatial or Unrolled one
-    case Path::Spatial: slice = std::max(slice, wgrad_floats(p.xin, g.K, p.Bw, g)); break;
+    case Path::Spatial:
+      slice = std::max(slice, p.stem_w ? g.C * p.Bw * p.xin.L + wgrad_slack(p.xin, g) + p.Bw * p.P * VL
+                                       : wgrad_floats(p.xin, g.K, p.Bw, g));
+      break;
     case Path::Channel:
       slice = std::max(slice, p.blk_weight ? p.Bw * blocked_wgrad_per_sample(g, p.xin)
                                            : p.Bw * (g.C * p.xin.L + p.P * round_up(g.K, p.nvk_weight * VL)));
@@ -1139,6 +1148,44 @@ void transpose_dy(const float* dy, int64_t Bc, int64_t K, int64_t P, int64_t Kp,
   });
 #endif
 }
+
+#if defined(__AVX512F__)
+// The weight gradient of a stem (3×3, stride 1, dilation 1, at most 16
+// output channels: ResNet-20's 1 → 16 and 3 → 16). One vector holds every
+// output channel, so with dy transposed to dyT [s][p][16] each output
+// position adds one dy vector times a broadcast input into the 9
+// accumulators of an input channel's taps, which sit at u·Wp + v from one
+// pointer (a pass per input channel). Path 1's tiles would sum along the
+// positions, with 2 of every 9 accumulators' slots past R = 9 or 27 and a
+// copy of dy onto the padded grid.
+//   target[k, (c, u, v)] += Σ_{s,i,j} dyT[s][i·Wo + j][k] · xpc[(c·Bc + s)·L + (i + u)·Wp + j + v]
+void stem_wgrad(const float* xpc, const float* dyT, float* target, const Padded& p, int64_t Bc, const ConvGeom& g) {
+  const int64_t P = p.Ho * p.Wo, R = g.C * 9, Wp = p.Wp;
+  parallel_for(g.C, 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      __m512 acc[9];
+      for (int t = 0; t < 9; ++t) acc[t] = _mm512_setzero_ps();
+      for (int64_t smp = 0; smp < Bc; ++smp)
+        for (int64_t i = 0; i < p.Ho; ++i) {
+          const float* x0 = xpc + (c * Bc + smp) * p.L + i * Wp;
+          const float* d = dyT + (smp * P + i * p.Wo) * VL;
+          for (int64_t j = 0; j < p.Wo; ++j, d += VL) {
+            const __m512 dv = _mm512_loadu_ps(d);
+#pragma GCC unroll 3
+            for (int u = 0; u < 3; ++u)
+#pragma GCC unroll 3
+              for (int v = 0; v < 3; ++v)
+                acc[u * 3 + v] = _mm512_fmadd_ps(dv, _mm512_set1_ps(x0[u * Wp + j + v]), acc[u * 3 + v]);
+          }
+        }
+      alignas(64) float sums[9][VL];
+      for (int t = 0; t < 9; ++t) _mm512_store_ps(sums[t], acc[t]);
+      for (int64_t k = 0; k < g.K; ++k)
+        for (int t = 0; t < 9; ++t) target[k * R + c * 9 + t] += sums[t][k];
+    }
+  });
+}
+#endif
 
 // target [K, R] += Σ_{s<Bc, p} dyT[s][p][k] · xpc[c·Bc·L + s·L + (i·sh + u·dh)·Wp + j·sw + v·dw]
 // for one chunk (xpc as pad_planes lays it out, channel-major). A tile is
@@ -2058,6 +2105,17 @@ void conv2d_backward_weight(const float* dy, const float* x, float* dw, float* d
       if (s > 0 || !accumulate) std::fill(target, target + KR, 0.0f);
       const bool sub = pl.weight == Path::Subsampled;
       const Padded& xp = sub ? pl.xsub : pl.xin;
+#if defined(__AVX512F__)
+      if (pl.stem_w) {
+        for_chunks(g.N, S, s, pl.Bw, [&](int64_t n0, int64_t Bc) {
+          float* dyT = buf + g.C * Bc * xp.L + wgrad_slack(xp, g);
+          pad_planes(x + n0 * xs, xp, Bc, wgrad_slack(xp, g), buf);
+          transpose_dy(dy + n0 * ys, Bc, K, P, VL, dyT);
+          stem_wgrad(buf, dyT, target, xp, Bc, g);
+        });
+        return;
+      }
+#endif
       for_chunks(g.N, S, s, pl.Bw, [&](int64_t n0, int64_t Bc) {
         const int64_t Qv = round_up(Bc * xp.L, VL);
         float* dyg = buf + g.C * Bc * xp.L + wgrad_slack(xp, g);
