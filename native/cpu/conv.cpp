@@ -29,7 +29,10 @@
 //                   samples laid side by side; a tile of WMR channels × WNR
 //                   taps accumulated along q in vectors, summed across lanes
 //                   once per chunk. The dropped positions' x is masked to 0
-//                   (0·∞ would be a NaN the true sum never computes).
+//                   (0·∞ would be a NaN the true sum never computes). With
+//                   AVX-512, a 3×3 stem of ≤ 16 output channels instead
+//                   takes dy transposed, one vector of channels per
+//                   position (stem_wgrad).
 //      bwd data     the forward of dy padded by p' = dh·(kh−1) − ph (likewise
 //                   along W) with the flipped, transposed weights
 //                   W'[c, k, u, v] = W[k, c, kh−1−u, kw−1−v]: exactly H×W outputs.
