@@ -20,7 +20,10 @@
  * compared with PyTorch's fastest setting for that layer (a calibration of
  * every setting, best of CALIBRATION_REPS calls, picks it), the step is timed at every
  * setting and the headline ratio is against the fastest. imix and PyTorch
- * are timed in alternating rounds (bench/common.ts's RefServer), medians;
+ * are timed in alternating rounds (bench/common.ts's RefServer), medians
+ * (5 rounds per layer and 8 per step setting in the full run: on a VM whose
+ * speed swings by 1.5× within seconds, 3 and 4 left single runs' step ratio
+ * anywhere in 1.10–1.38);
  * in each round a layer first runs LAYER_WARMUP untimed calls on both sides
  * (one is not enough: a fresh layer's second and third calls still run up
  * to 1.5× its steady time, on small layers most).
@@ -58,7 +61,7 @@ const PLAN = SMOKE
   ? { mode: 'smoke (IMIX_BENCH_SMOKE)', batch: 4, r18Width: 0.125, r20Width: 0.25, hw: 8, layerRounds: 1, layerReps: 1, stepBatch: 8, stepWidth: 0.25, stepHw: 8, head: [16, 8] as [number, number], stepRounds: 1, stepReps: 1, rssSteps: 1 }
   : QUICK
     ? { mode: 'quick (IMIX_BENCH_QUICK)', batch: 256, r18Width: 1, r20Width: 1, hw: 0, layerRounds: 1, layerReps: 1, stepBatch: 256, stepWidth: 1, stepHw: 0, head: [512, 128] as [number, number], stepRounds: 2, stepReps: 2, rssSteps: 2 }
-    : { mode: 'full', batch: 256, r18Width: 1, r20Width: 1, hw: 0, layerRounds: 3, layerReps: 2, stepBatch: 256, stepWidth: 1, stepHw: 0, head: [512, 128] as [number, number], stepRounds: 4, stepReps: 3, rssSteps: 3 };
+    : { mode: 'full', batch: 256, r18Width: 1, r20Width: 1, hw: 0, layerRounds: 5, layerReps: 2, stepBatch: 256, stepWidth: 1, stepHw: 0, head: [512, 128] as [number, number], stepRounds: 8, stepReps: 3, rssSteps: 3 };
 
 /** One convolution of a network, with how many times the network has it. */
 export interface ConvLayer {
