@@ -761,6 +761,28 @@ void upsample_planes(const float* dxs, int64_t cstride, const ConvGeom& g, float
   });
 }
 
+// Path 1's register tile over its taps: MR output channels × N vectors of
+// consecutive positions, acc[m][n] += Σ_{c,u,v} w[((c·kh + u)·kw + v)·MR + m] ·
+// x[c·L + u·uo + v·dw + n·VL]: row_conv's, and flat_conv's with kh = kw = 1
+// over a block of channels. (implicit_conv keeps the same loop written out:
+// through this helper it measured 4–10% slower on the stems' input gradient.)
+template <int N>
+inline void tile_taps(vf (&acc)[MR][N], const float* x, int64_t L, int64_t uo, int64_t Ci, int64_t kh, int64_t kw,
+                      int64_t dw, const float* __restrict w) {
+  for (int64_t c = 0; c < Ci; ++c)
+    for (int64_t u = 0; u < kh; ++u) {
+      const float* xu = x + c * L + u * uo;
+      for (int64_t v = 0; v < kw; ++v, w += MR) {
+        vf b[N];
+        for (int n = 0; n < N; ++n) b[n] = loadu(xu + v * dw + n * VL);
+        for (int m = 0; m < MR; ++m) {
+          const vf a = splat(w[m]);
+          for (int n = 0; n < N; ++n) acc[m][n] = fmadd(a, b[n], acc[m][n]);
+        }
+      }
+    }
+}
+
 // out [Ko, Ho, Wo] = bias + the stride-1 convolution of the padded planes xp
 // with the packed weights wpk [⌈Ko/MR⌉][Ci][kh][kw][MR] (zero past Ko).
 // Split over tiles of TQ grid positions; each tile runs every channel tile
@@ -837,29 +859,17 @@ void row_conv(const float* xp, const float* wpk, const float* bias, float* out, 
   parallel_for(p.Ho, grain, [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i)
       for (int64_t kt = 0; kt < kt_n; ++kt) {
-        __m512 acc[MR][NR];
+        vf acc[MR][NR];
         for (int m = 0; m < MR; ++m)
-          for (int n = 0; n < NR; ++n) acc[m][n] = _mm512_setzero_ps();
-        const float* __restrict w = wpk + kt * taps * MR;
-        for (int64_t c = 0; c < p.Ci; ++c)
-          for (int64_t u = 0; u < g.kh; ++u) {
-            const float* xu = xp + c * p.L + i * p.Wp + u * uo;
-            for (int64_t v = 0; v < g.kw; ++v, w += MR) {
-              __m512 b[NR];
-              for (int n = 0; n < NR; ++n) b[n] = _mm512_loadu_ps(xu + v * g.dw + n * VL);
-              for (int m = 0; m < MR; ++m) {
-                const __m512 a = _mm512_set1_ps(w[m]);
-                for (int n = 0; n < NR; ++n) acc[m][n] = _mm512_fmadd_ps(a, b[n], acc[m][n]);
-              }
-            }
-          }
+          for (int n = 0; n < NR; ++n) acc[m][n] = vf{};
+        tile_taps<NR>(acc, xp + i * p.Wp, p.L, uo, p.Ci, g.kh, g.kw, g.dw, wpk + kt * taps * MR);
         const int mr = (int)std::min<int64_t>(MR, Ko - kt * MR);
         for (int m = 0; m < mr; ++m) {
           const int64_t k = kt * MR + m;
-          const __m512 bk = _mm512_set1_ps(bias ? bias[k] : 0.0f);
+          const vf bk = splat(bias ? bias[k] : 0.0f);
           float* dst = out + k * plane + i * p.Wo;
-          for (int n = 0; n + 1 < NR; ++n) _mm512_storeu_ps(dst + n * VL, _mm512_add_ps(acc[m][n], bk));
-          _mm512_mask_storeu_ps(dst + (NR - 1) * VL, tail, _mm512_add_ps(acc[m][NR - 1], bk));
+          for (int n = 0; n + 1 < NR; ++n) storeu(dst + n * VL, acc[m][n] + bk);
+          _mm512_mask_storeu_ps(dst + (NR - 1) * VL, tail, (__m512)(acc[m][NR - 1] + bk));
         }
       }
   });
@@ -897,16 +907,7 @@ void flat_conv(const float* xf, int64_t L, int64_t Ci, const float* wpk, const f
         vf acc[MR][NV];
         for (int m = 0; m < MR; ++m)
           for (int n = 0; n < NV; ++n) acc[m][n] = c0 == 0 ? vf{} : loadu(pt + m * TQ + n * VL);
-        const float* __restrict w = wpk + (kt * Ci + c0) * MR;
-        const float* xc = xq;
-        for (int64_t c = c0; c < c1; ++c, xc += L, w += MR) {
-          vf b[NV];
-          for (int n = 0; n < NV; ++n) b[n] = loadu(xc + n * VL);
-          for (int m = 0; m < MR; ++m) {
-            const vf a = splat(w[m]);
-            for (int n = 0; n < NV; ++n) acc[m][n] = fmadd(a, b[n], acc[m][n]);
-          }
-        }
+        tile_taps<NV>(acc, xq, L, 0, c1 - c0, 1, 1, 1, wpk + (kt * Ci + c0) * MR);
         for (int m = 0; m < MR; ++m)
           for (int n = 0; n < NV; ++n) storeu(pt + m * TQ + n * VL, acc[m][n]);
       }
