@@ -151,7 +151,7 @@ const CASES2D: Case[] = [
   [[3, 5, 6, 37], [7, 1, 1], { s: [2, 3] }, '1×1, per-axis stride (2, 3)'],
   [[70, 4, 8, 8], [6, 1, 1], { s: [2, 2] }, '1×1, stride 2, more samples than a chunk of subsampled planes (64 + 6 of 4×4)'],
   [[3, 56, 6, 6], [20, 1, 1], { s: [2, 2] }, '1×1, stride 2, 56 → 20 (blocked weight gradient: input blocks 3 + 1, output channels 8 + 8 + 4)'],
-  [[240, 512, 4, 4], [40, 1, 1], { s: [2, 2] }, '1×1, stride 2, 512 → 40: more samples than a chunk of the blocked weight gradient (117 + 3 in each of two slices)'],
+  [[240, 512, 4, 4], [40, 1, 1], { s: [2, 2] }, '1×1, stride 2, 512 → 40: more samples than a chunk of the blocked weight gradient (58 + 58 + 4 in each of two slices)'],
   [[260, 16, 4, 4], [16, 3, 3], { p: [1, 1] }, 'blocked 3×3 weight gradient over more samples than a chunk (128 + 2 of 4×4 in each of two slices)'],
   [[5, 100, 6, 6], [12, 1, 1], { s: [2, 2] }, '1×1, stride 2, 100 → 12 on 3×3 planes: channel blocks 64 + 36 of the flat chunk, output tiles 8 + 4, tiles across samples'],
   [[3, 20, 10, 10], [130, 1, 1], { s: [2, 2] }, '1×1, stride 2, 20 → 130: the input gradient in channel blocks 64 + 64 + 2'],
