@@ -354,7 +354,8 @@ int main() {
       g.Wo = (g.W + 2 * g.pw - g.dw * (g.kw - 1) - 1) / g.sw + 1;
       const size_t nx = (size_t)(g.N * g.C * g.H * g.W), nw = (size_t)(g.K * g.C * g.kh * g.kw), ny = (size_t)(g.N * g.K * g.Ho * g.Wo);
       V x = randn(nx), w = randn(nw, 0.3f), b = randn(g.K), dy = randn(ny);
-      V wsc((size_t)cpu::conv2d_workspace_floats(g) + 1), wsg((size_t)cuda::conv2d_workspace_floats(g) + 1);
+      // Exact sizes (at least one float): under IMIX_EMU_SANITIZE a write past either stops the run.
+      V wsc((size_t)std::max<int64_t>(1, cpu::conv2d_workspace_floats(g))), wsg((size_t)std::max<int64_t>(1, cuda::conv2d_workspace_floats(g)));
       char tag[128];
       std::snprintf(tag, sizeof tag, "conv2d N%d C%d %dx%d K%d k%dx%d s%d,%d p%d,%d d%d,%d", t.N, t.C, t.H, t.W, t.K, t.kh, t.kw,
                     t.sh, t.sw, t.ph, t.pw, t.dh, t.dw);
@@ -397,7 +398,7 @@ int main() {
       V x = randn(nx), w = randn(nw, 0.3f), b = randn(t.K), dy = randn(ny);
       x[0] = INFINITY; x[plane - 1] = -INFINITY; x[plane + plane / 2] = NAN;
       V dyi = dy; dyi[oplane - 1] = INFINITY; dyi[1] = -INFINITY;
-      V wsc((size_t)cpu::conv2d_workspace_floats(g) + 1, NAN), wsg((size_t)cuda::conv2d_workspace_floats(g) + 1, NAN);
+      V wsc((size_t)std::max<int64_t>(1, cpu::conv2d_workspace_floats(g)), NAN), wsg((size_t)std::max<int64_t>(1, cuda::conv2d_workspace_floats(g)), NAN);
       const std::string tg = "conv2d non-finite N" + std::to_string(t.N) + " C" + std::to_string(t.C) + " " + std::to_string(t.H) + "x" +
                              std::to_string(t.W) + " k" + std::to_string(t.kh) + " s" + std::to_string(t.s) + " p" + std::to_string(t.p);
       V y1(ny), y2(ny), dx1(nx), dx2(nx), dw1(nw), dw2(nw), db1(t.K), db2(t.K);

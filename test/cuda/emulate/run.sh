@@ -12,6 +12,14 @@ mkdir -p "$out/obj"
 python3 "$here/prepare.py" "$root" "$out"
 CXX="${CXX:-g++}"
 flags=(-std=c++17 -O1 -pthread -w -I "$out/native/cuda" -I "$out")
+# IMIX_EMU_SANITIZE=address (or address,undefined): every program built with
+# those sanitizers, so an index past a buffer in a CUDA kernel (each emulated
+# cudaMalloc is its own exact-size heap block) or a CPU kernel stops the run.
+link=()
+if [ -n "${IMIX_EMU_SANITIZE:-}" ]; then
+  flags+=(-fsanitize="$IMIX_EMU_SANITIZE" -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  link+=(-fsanitize="$IMIX_EMU_SANITIZE")
+fi
 # The kernels are also built with every grid cap (native/cuda/common.cuh)
 # lowered to 2, so that the small inputs of kernels_test run several
 # iterations of every grid-stride loop in a block (rows, row tiles, column
@@ -54,10 +62,10 @@ for o in "${objs[@]}"; do
     *) kobjs+=("$o") tobjs+=("$o") ;;
   esac
 done
-"$CXX" -pthread "${kobjs[@]}" -ldl -o "$out/kernels_test"
-"$CXX" -pthread "${tobjs[@]}" -ldl -o "$out/kernels_test_tiny_grids"
-"$CXX" -pthread "${dobjs[@]}" -o "$out/device_test"
-"$CXX" -pthread "$out/obj/emulate_order_test.o" -o "$out/order_test"
+"$CXX" -pthread "${link[@]}" "${kobjs[@]}" -ldl -o "$out/kernels_test"
+"$CXX" -pthread "${link[@]}" "${tobjs[@]}" -ldl -o "$out/kernels_test_tiny_grids"
+"$CXX" -pthread "${link[@]}" "${dobjs[@]}" -o "$out/device_test"
+"$CXX" -pthread "${link[@]}" "$out/obj/emulate_order_test.o" -o "$out/order_test"
 # The schedules (emu.h): a kernel whose result depends on the order of a
 # block's threads, of its warps or of a grid's blocks has a race. order_test
 # checks that these schedules catch deliberate races (its list is this one);
