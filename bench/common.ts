@@ -97,6 +97,44 @@ export async function alternateRounds<R extends RefTimes>(
   return { ms, best, ratios: best ? best.rounds.map((t, i) => t / medians[i]!) : [], note };
 }
 
+/**
+ * Times `step` and one reference one call each, in turn, `pairs` times (the
+ * first of a pair alternating, so that a drift in speed favours neither),
+ * pausing with `settle` before each. Where {@link alternateRounds} lets
+ * seconds pass between imix and a given reference (every other setting runs
+ * in between), the two calls of a pair are adjacent, so a swing of the
+ * machine's speed falls on both: `ratios` are each pair's reference time
+ * over imix's. Empty arrays if the reference stops answering at once; its
+ * error in `note`.
+ */
+export async function alternatePairs(
+  step: () => void,
+  ref: { server: RefServer<unknown, { ms: number[] }> | null },
+  pairs: number,
+  settle: () => Promise<void>,
+  request: Record<string, unknown> = {},
+): Promise<{ ms: number[]; refMs: number[]; ratios: number[]; note: string }> {
+  const ms: number[] = [], refMs: number[] = [], ratios: number[] = [];
+  const timeRef = async (): Promise<number | null> => {
+    await settle();
+    const out = ref.server ? await ref.server.request({ ...request, reps: 1 }) : null;
+    return out?.ms.length ? out.ms[0]! : null;
+  };
+  for (let p = 0; p < pairs; p++) {
+    const refFirst = p % 2 === 1;
+    const r0 = refFirst ? await timeRef() : 0;
+    if (r0 == null) return { ms, refMs, ratios, note: RefServer.lastError };
+    await settle();
+    const t = timeEach(step, 1)[0]!;
+    const r = refFirst ? r0 : await timeRef();
+    if (r == null) return { ms, refMs, ratios, note: RefServer.lastError };
+    ms.push(t);
+    refMs.push(r);
+    ratios.push(r / t);
+  }
+  return { ms, refMs, ratios, note: '' };
+}
+
 /** Median wall time of `fn` in milliseconds over `reps` calls, after `warmup` untimed calls. */
 export function median(fn: () => void, reps = 10, warmup = 2): number {
   for (let i = 0; i < warmup; i++) fn();

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PYTHON, RefServer } from '../bench/common';
+import { PYTHON, RefServer, alternatePairs } from '../bench/common';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'imix-refserver-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -51,6 +51,41 @@ describe.skipIf(!fs.existsSync(PYTHON))('RefServer', () => {
     expect(s).not.toBeNull();
     expect(await s!.request({})).toBeNull();
     expect(await s!.request({})).toBeNull();
+  });
+});
+
+describe('alternatePairs', () => {
+  // A reference whose step "takes" the time it is told, logging the order of the calls.
+  function fake(times: Array<number | null>, log: string[]) {
+    let i = 0;
+    const server = {
+      request: async (req: { reps: number }) => {
+        log.push(`ref x${req.reps}`);
+        const t = times[i++];
+        return t == null ? null : { ms: [t] };
+      },
+    };
+    return { server: server as unknown as RefServer<unknown, { ms: number[] }> };
+  }
+  const settle = async () => {};
+
+  it('times one step each, adjacent, the first of a pair alternating, and gives each pair its ratio', async () => {
+    const log: string[] = [];
+    const out = await alternatePairs(() => void log.push('imix'), fake([10, 20, 30, 40], log), 4, settle);
+    expect(log).toEqual(['imix', 'ref x1', 'ref x1', 'imix', 'imix', 'ref x1', 'ref x1', 'imix']);
+    expect(out.refMs).toEqual([10, 20, 30, 40]);
+    expect(out.ms).toHaveLength(4);
+    out.ratios.forEach((r, i) => expect(r).toBeCloseTo(out.refMs[i]! / out.ms[i]!, 12));
+    expect(out.note).toBe('');
+  });
+
+  it('stops at the first pair the reference does not answer, keeping the pairs before it', async () => {
+    const log: string[] = [];
+    const out = await alternatePairs(() => void log.push('imix'), fake([10, null, 30], log), 5, settle);
+    expect(out.refMs).toEqual([10]);
+    expect(out.ratios).toHaveLength(1);
+    // The second pair starts with the reference, which fails: imix does not run for it.
+    expect(log).toEqual(['imix', 'ref x1', 'ref x1']);
   });
 });
 
