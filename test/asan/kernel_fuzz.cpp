@@ -1,7 +1,8 @@
 // Random valid geometries through one CPU kernel set built with sanitizers
 // (test/asan/run.sh), against plain double loops: conv2d forward, input
 // gradient and weight gradient (+ bias, overwrite and accumulate), and
-// max-pool forward/backward. Every buffer is its own exact-size heap block
+// max-pool forward/backward; and the image and signal views, SCARF, CutMix
+// and MixUp on random sizes and parameters (views_case). Every buffer is its own exact-size heap block
 // (x, w, y, dy, dx, dw, db, and the conv workspace of exactly
 // conv2d_workspace_floats(g) floats), so a kernel that writes or reads one
 // float past any of them stops the run under AddressSanitizer; outputs start
@@ -179,6 +180,100 @@ bool pool_case(const Table* t) {
   return ok;
 }
 
+// The random views and mixes on random sizes and parameters: each output
+// value must be one the kernel's contract allows (kernel_api.h), checked by
+// invariants rather than by re-deriving the Philox draws: a crop or a shift
+// only moves values (or pads with 0), a bilinear or linear resampling stays
+// within its plane's range, SCARF takes x's value or one of the pool's in the
+// same column; CutMix and MixUp against their formulas.
+bool in_plane_or_zero(const float* src, int64_t n, float v) {
+  if (v == 0.0f) return true;
+  for (int64_t i = 0; i < n; ++i)
+    if (src[i] == v) return true;
+  return false;
+}
+bool within_range(const float* src, int64_t n, float v) {
+  const auto [lo, hi] = std::minmax_element(src, src + n);
+  const float slack = 1e-5f * (std::fabs(*lo) + std::fabs(*hi) + 1.0f);
+  return v >= *lo - slack && v <= *hi + slack;
+}
+
+bool views_case(const Table* t) {
+  const int64_t N = pick({1, 2, 5}), C = pick({1, 3}), H = pick({1, 2, 5, 8, 28, 33}), W = rng() % 2 ? H : pick({1, 4, 31});
+  const uint64_t seed = rng(), offset = rng() % 1000;
+  const int64_t P = H * W, n = N * C * P;
+  const std::vector<float> x = randn((size_t)n);
+  std::vector<float> out((size_t)n, NAN);
+  bool ok = true;
+  auto each_plane = [&](const char* name, auto&& allowed) {
+    for (int64_t q = 0; q < N * C && ok; ++q)
+      for (int64_t i = 0; i < P && ok; ++i)
+        if (!allowed(x.data() + q * P, out[q * P + i])) {
+          std::printf("  %s: value %g not allowed at plane %ld, %ld (N%ld C%ld %ldx%ld)\n", name, out[q * P + i], (long)q, (long)i,
+                      (long)N, (long)C, (long)H, (long)W);
+          ok = false;
+        }
+  };
+  t->random_crop_flip(x.data(), out.data(), N, C, H, W, uniform(0, 6), rng() % 2 ? 0.5f : 1.0f, seed, offset);
+  each_plane("random_crop_flip", [&](const float* src, float v) { return in_plane_or_zero(src, P, v); });
+  std::fill(out.begin(), out.end(), NAN);
+  const double s0 = 0.05 + 0.9 * (rng() % 1000) / 1000.0, r0 = 0.2 + (rng() % 1000) / 500.0;
+  t->random_resized_crop(x.data(), out.data(), N, C, H, W, s0, std::min(1.0, s0 * 1.5), r0, r0 * 1.7, 0.5f, seed, offset);
+  each_plane("random_resized_crop", [&](const float* src, float v) { return within_range(src, P, v); });
+  std::fill(out.begin(), out.end(), NAN);
+  const imix::CropBox box{uniform(0, H - 1), uniform(0, W - 1), 0, 0, (int32_t)(rng() % 2)};
+  const imix::CropBox b2{box.top, box.left, uniform(1, H - box.top), uniform(1, W - box.left), box.flip};
+  t->resized_crop(x.data(), out.data(), N, C, H, W, b2);
+  each_plane("resized_crop", [&](const float* src, float v) { return within_range(src, P, v); });
+
+  // Signals [N, C, L] with L = H·W.
+  std::fill(out.begin(), out.end(), NAN);
+  t->time_shift(x.data(), out.data(), N, C, P, uniform(0, P + 3), seed, offset);
+  each_plane("time_shift", [&](const float* src, float v) { return in_plane_or_zero(src, P, v); });
+  std::fill(out.begin(), out.end(), NAN);
+  const double lo = 0.05 + 0.9 * (rng() % 1000) / 1000.0;
+  t->random_time_crop(x.data(), out.data(), N, C, P, lo, std::min(1.0, lo + 0.3), seed, offset);
+  each_plane("random_time_crop", [&](const float* src, float v) { return within_range(src, P, v); });
+
+  // SCARF on rows [N·C, P] from a pool of M rows.
+  const int64_t M = pick({1, 2, 7}), R = N * C;
+  const std::vector<float> pool = randn((size_t)(M * P));
+  std::fill(out.begin(), out.end(), NAN);
+  t->resample_features(x.data(), pool.data(), out.data(), R, P, M, (rng() % 5) / 4.0, seed, offset);
+  for (int64_t i = 0; i < R && ok; ++i)
+    for (int64_t j = 0; j < P && ok; ++j) {
+      const float v = out[i * P + j];
+      bool hit = v == x[i * P + j];
+      for (int64_t r = 0; r < M && !hit; ++r) hit = v == pool[r * P + j];
+      if (!hit) std::printf("  resample_features: value %g at %ld, %ld is neither x's nor the pool's\n", v, (long)i, (long)j), ok = false;
+    }
+
+  // CutMix and MixUp with a random permutation.
+  std::vector<int32_t> perm((size_t)N);
+  for (int64_t i = 0; i < N; ++i) perm[i] = (int32_t)i;
+  std::shuffle(perm.begin(), perm.end(), rng);
+  const int64_t y0 = uniform(0, H), x0 = uniform(0, W);
+  const imix::Box cb{y0, x0, uniform(y0, H), uniform(x0, W)};
+  std::fill(out.begin(), out.end(), NAN);
+  t->cutmix(x.data(), out.data(), N, C, H, W, perm.data(), cb);
+  std::vector<float> lam((size_t)N);
+  for (auto& l : lam) l = (float)((rng() % 1001) / 1000.0);
+  std::vector<float> mixed((size_t)n, NAN);
+  t->mixup(x.data(), mixed.data(), N, C * P, perm.data(), lam.data(), 0.0f);
+  std::vector<double> rc((size_t)n), rm((size_t)n);
+  for (int64_t i = 0; i < N; ++i)
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t r = 0; r < H; ++r)
+        for (int64_t col = 0; col < W; ++col) {
+          const int64_t o = ((i * C + c) * H + r) * W + col, from = ((perm[i] * C + c) * H + r) * W + col;
+          rc[o] = r >= cb.y0 && r < cb.y1 && col >= cb.x0 && col < cb.x1 ? x[from] : x[o];
+          rm[o] = (double)lam[i] * x[o] + (1.0 - (double)lam[i]) * x[from];
+        }
+  ok = close("cutmix", out, rc, 0.0) && ok;
+  ok = close("mixup", mixed, rm, 1.0) && ok;
+  return ok;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -205,7 +300,9 @@ int main(int argc, char** argv) {
   for (int i = 0; i < cases; ++i) {
     bad += !conv_case(t, conv_geometry());
     bad += !pool_case(t);
+    bad += !views_case(t);
   }
-  std::printf("kernel_fuzz %s: %d conv and %d max-pool geometries (seed %llu), %d failed\n", argv[1], cases, cases, seed, bad);
+  std::printf("kernel_fuzz %s: %d conv, %d max-pool and %d view/mix cases (seed %llu), %d failed\n", argv[1], cases, cases, cases, seed,
+              bad);
   return bad ? 1 : 0;
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The CPU kernel sets built with AddressSanitizer and UndefinedBehaviorSanitizer
 # (the production flags of CMakeLists.txt plus -fsanitize), then
-# kernel_fuzz.cpp's random geometries through each: an out-of-bounds write or
-# read in a kernel or in its workspace, or a wrong value, fails the run.
+# kernel_fuzz.cpp's random conv, max-pool, view and mix cases through each:
+# an out-of-bounds write or read in a kernel or in its workspace, or a wrong
+# value, fails the run.
 # Needs cmake and g++ only (not the addon: the harness loads a kernel set
 # the way the addon does, by its table).
 #   test/asan/run.sh [SET...]     (default: the sets the built addon says this CPU runs)
