@@ -226,7 +226,8 @@ void for_channels(int64_t C, int64_t M, F&& fn) {
 // y[n,c,:] = ((x − mu) − mu_lo)·scale + shift, then max(·, 0) when relu.
 inline void channel_affine(const float* x, float* y, int64_t N, int64_t C, int64_t S, int64_t c, float mu,
                            float mu_lo, float scale, float shift, bool relu) {
-  for (int64_t n = 0; n < N; ++n) {
+  // Last sample first: in training the end of the statistics' pass is still in L2.
+  for (int64_t n = N - 1; n >= 0; --n) {
     const float* __restrict xp = x + (n * C + c) * S;
     float* __restrict yp = y + (n * C + c) * S;
     if (relu) {
@@ -334,7 +335,8 @@ void batchnorm2d_backward(const float* dy, const float* x, const float* y, const
     // dx = a·(g − b − (x − μ)·k) with a = γ·invstd, b = dβ/M, k = invstd·dγ/M.
     const float ka = (float)(invstd * (gamma ? (double)gamma[c] : 1.0)), kb = (float)(db * invM),
                 kk = (float)(invstd * dg * invM), mu = save_mean[c];
-    for (int64_t n = 0; n < N && S > 0; ++n) {
+    // Last sample first: the end of the sums' pass is still in L2.
+    for (int64_t n = N - 1; n >= 0 && S > 0; --n) {
       const int64_t o = (n * C + c) * S;
       const float* __restrict gp = dy + o;
       const float* __restrict xp = x + o;
