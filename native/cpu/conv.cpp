@@ -565,16 +565,24 @@ void for_chunks(int64_t N, int64_t S, int64_t s, int64_t B, F&& fn) {
 // samples): a slice slowed by another process on its core takes fewer
 // chunks instead of keeping the others waiting at the end. Each chunk is
 // computed the same whichever slice takes it, so results do not change.
+// last_first hands them out from the last: the input gradient runs after
+// the weight gradient, whose slices end on the last samples (still in L2),
+// and then ends on sample 0, where BatchNorm's backward starts.
 class ChunkQueue {
  public:
-  ChunkQueue(int64_t N, int64_t B) : N_(N), B_(std::max<int64_t>(1, B)) {}
+  ChunkQueue(int64_t N, int64_t B, bool last_first = false)
+      : N_(N), B_(std::max<int64_t>(1, B)), K_(N > 0 ? ceil_div(N, B_) : 0), last_first_(last_first) {}
   template <class F>
   void drain(F&& fn) {
-    for (int64_t n; (n = next_.fetch_add(B_, std::memory_order_relaxed)) < N_;) fn(n, std::min(B_, N_ - n));
+    for (int64_t k; (k = next_.fetch_add(1, std::memory_order_relaxed)) < K_;) {
+      const int64_t n = (last_first_ ? K_ - 1 - k : k) * B_;
+      fn(n, std::min(B_, N_ - n));
+    }
   }
 
  private:
-  int64_t N_, B_;
+  int64_t N_, B_, K_;
+  bool last_first_;
   std::atomic<int64_t> next_{0};
 };
 
@@ -1970,7 +1978,7 @@ void conv2d_backward_data(const float* dy, const float* w, float* dx, const Conv
       for (int64_t m0 = 0; m0 < ceil_div(g.W - xf, g.sw); m0 += TP) row_tiles.push_back({xf, m0});
   }
   float* slices = ws + pl.shared;
-  ChunkQueue chunks(g.N, chunk_samples(pl, true));
+  ChunkQueue chunks(g.N, chunk_samples(pl, true), true);
   for_slices(S, [&](int64_t s) {
     float* buf = slices + s * pl.slice;
     if (pl.data == Path::Transposed && pl.blk_t) {
