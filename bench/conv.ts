@@ -343,7 +343,7 @@ export function stepFlops(cfg: StepConfig): number {
 }
 
 /** Extra output of the last {@link benchStep}. */
-export let lastStep: { rounds: number; reps: number; ratios: number[]; note: string; paired: { imixMs: number[]; refMs: number[]; ratios: number[] } | null } = {
+export let lastStep: { rounds: number; reps: number; ratios: number[]; note: string; paired: { ms: number[]; refMs: number[]; ratios: number[] } | null } = {
   rounds: 0,
   reps: 0,
   ratios: [],
@@ -383,8 +383,7 @@ export async function benchStep(rounds = PLAN.stepRounds, reps = PLAN.stepReps, 
   }
   const ms = medianOf(timed.ms);
   note = timed.note || paired?.note || note;
-  const pairedTimes = paired?.ratios.length ? { imixMs: paired.ms, refMs: paired.refMs, ratios: paired.ratios } : null;
-  lastStep = { rounds, reps, ratios: timed.ratios, note: note ? `reference: ${note}` : '', paired: pairedTimes };
+  lastStep = { rounds, reps, ratios: timed.ratios, note: note ? `reference: ${note}` : '', paired: paired?.ratios.length ? paired : null };
   const name = 'NPair + i-Mix step, resnet20';
   const shape = `batch ${cfg.batch} (2N = ${2 * cfg.batch} rows) of ${cfg.shape.join('x')}, width ${cfg.width}, head ${cfg.head.join('-')}, crop+flip pad ${cfg.pad}, MixUp, SGD`;
   const rate = stepFlops(cfg) / (ms * 1e6);
@@ -503,12 +502,12 @@ async function main(): Promise<void> {
       const best = rows.find((r) => r.refName?.includes('[fastest]'));
       console.log(`per-round ratio against the fastest PyTorch: ${lastStep.ratios.map((r) => r.toFixed(2)).join(' ')}`);
       const pr = lastStep.paired;
-      const pairedRatio = pr ? medianOf(pr.refMs) / medianOf(pr.imixMs) : null;
+      const pairedRatio = pr ? medianOf(pr.refMs) / medianOf(pr.ms) : null;
       if (pr && pairedRatio != null) {
         const q = [...pr.ratios].sort((a, b) => a - b);
         const at = (f: number) => q[Math.min(q.length - 1, Math.floor(f * q.length))]!;
         console.log(
-          `adjacent steps against the fastest PyTorch (${pr.ratios.length} pairs, one step each, first alternating): imix ${medianOf(pr.imixMs).toFixed(1)} ms, PyTorch ${medianOf(pr.refMs).toFixed(1)} ms, ratio of medians ${pairedRatio.toFixed(2)}; per pair: median ${medianOf(pr.ratios).toFixed(2)}, quartiles ${at(0.25).toFixed(2)}–${at(0.75).toFixed(2)}`,
+          `adjacent steps against the fastest PyTorch (${pr.ratios.length} pairs, one step each, first alternating): imix ${medianOf(pr.ms).toFixed(1)} ms, PyTorch ${medianOf(pr.refMs).toFixed(1)} ms, ratio of medians ${pairedRatio.toFixed(2)}; per pair: median ${medianOf(pr.ratios).toFixed(2)}, quartiles ${at(0.25).toFixed(2)}–${at(0.75).toFixed(2)}`,
         );
       }
       // The verdict on the adjacent pairs where they ran (a swing of the VM falls on both sides of a pair), else on the rounds.
